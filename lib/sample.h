@@ -1,0 +1,127 @@
+/* sample.h: the sample model (one host at one instant) and its JSON form (DESIGN section 3). */
+#ifndef SM_LIB_SAMPLE_H
+#define SM_LIB_SAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rc.h"
+
+/* Caps on everything that can come from outside (a sample decoded from JSON). */
+#define SM_MAX_CORES 1024
+#define SM_MAX_FS 256
+#define SM_MAX_DISKS 256
+#define SM_MAX_IFACES 256
+#define SM_NAME_LEN 64   /* interface, disk, fstype names */
+#define SM_PATH_LEN 256  /* mountpoints, devices */
+#define SM_TEXT_LEN 256  /* host facts */
+
+/* Which sections of a sample are present (a legacy sample may carry only some). */
+enum {
+    SM_HAVE_CPU = 1 << 0,
+    SM_HAVE_CPU_BREAKDOWN = 1 << 1, /* user/system/iowait/steal */
+    SM_HAVE_LOAD = 1 << 2,
+    SM_HAVE_FREQ = 1 << 3,          /* cpu.freq current/min/max */
+    SM_HAVE_MEM = 1 << 4,
+    SM_HAVE_SWAP = 1 << 5,
+    SM_HAVE_DISK_IO = 1 << 6,
+    SM_HAVE_NET = 1 << 7,
+};
+
+struct sm_core {
+    double usage; /* percent busy since the previous sample */
+    double user, system, iowait, steal;
+    double freq_mhz; /* current frequency; < 0 when unknown (no cpufreq) */
+    int online;      /* 0 when the core was offline in this sample */
+};
+
+struct sm_cpu {
+    double usage, user, system, iowait, steal;
+    double freq_cur, freq_min, freq_max; /* MHz; valid with SM_HAVE_FREQ */
+    double load[3];
+    size_t ncores; /* cores[0..ncores) indexed by CPU number */
+    struct sm_core *cores;
+};
+
+struct sm_mem {
+    uint64_t total, available, used, free;
+    double used_percent;
+    uint64_t swap_total, swap_used;
+    double swap_percent;
+};
+
+struct sm_fs {
+    char device[SM_PATH_LEN];
+    char mount[SM_PATH_LEN];
+    char fstype[SM_NAME_LEN];
+    uint64_t total, used, free; /* free = available to unprivileged users, as df */
+    double percent;             /* used / (used + free), as df */
+};
+
+struct sm_disk {
+    char name[SM_NAME_LEN];
+    double read_bps, write_bps, busy_percent;
+};
+
+struct sm_iface {
+    char name[SM_NAME_LEN];
+    double rx_bps, tx_bps;
+    uint64_t rx_bytes, tx_bytes;
+};
+
+struct sm_net {
+    uint64_t bytes_sent, bytes_recv, packets_sent, packets_recv;
+    uint64_t errin, errout, dropin, dropout;
+    double rx_bps, tx_bps;
+    size_t nifaces;
+    struct sm_iface *ifaces;
+};
+
+struct sm_host {
+    char hostname[SM_TEXT_LEN];
+    char os[SM_TEXT_LEN];
+    char kernel[SM_TEXT_LEN];
+    char arch[SM_NAME_LEN];
+    char cpu_model[SM_TEXT_LEN];
+    int cores;
+    int64_t boot_time;
+    char agent_version[SM_NAME_LEN];
+};
+
+struct sm_sample {
+    double timestamp; /* unix seconds */
+    uint64_t seq;
+    unsigned have; /* SM_HAVE_* bits */
+    struct sm_cpu cpu;
+    struct sm_mem mem;
+    size_t nfs;
+    struct sm_fs *fs;
+    double read_bps, write_bps; /* all whole disks together */
+    size_t ndisks;
+    struct sm_disk *disks;
+    struct sm_net net;
+    /* Capacities of the arrays above; owned by the sample, reused between samples. */
+    size_t cores_cap, fs_cap, disks_cap, ifaces_cap;
+};
+
+/* Initialise an embedded sample (empty, no arrays). */
+void sm_sample_init(struct sm_sample *s);
+/* Free the arrays of an embedded sample; it may be initialised again. */
+void sm_sample_done(struct sm_sample *s);
+/* Empty the sample, keeping array capacity for reuse. */
+void sm_sample_clear(struct sm_sample *s);
+/* Make room for n entries; return a pointer to entry 0. Never fails (aborts on OOM). */
+struct sm_core *sm_sample_cores(struct sm_sample *s, size_t n);
+struct sm_fs *sm_sample_add_fs(struct sm_sample *s);
+struct sm_disk *sm_sample_add_disk(struct sm_sample *s);
+struct sm_iface *sm_sample_add_iface(struct sm_sample *s);
+
+/* Encode a sample as a JSON object in the DESIGN section 3 shape (cJSON *, owned by caller). */
+struct cJSON *sm_sample_to_json(const struct sm_sample *s);
+/* Encode host facts as a JSON object. */
+struct cJSON *sm_host_to_json(const struct sm_host *h);
+
+/* Encode sample as compact JSON text; the caller frees it. */
+char *sm_sample_encode(const struct sm_sample *s);
+
+#endif
