@@ -124,4 +124,19 @@ struct cJSON *sm_host_to_json(const struct sm_host *h);
 /* Encode sample as compact JSON text; the caller frees it. */
 char *sm_sample_encode(const struct sm_sample *s);
 
+/* Decode one sample object into s (cleared first; array capacity reused). Accepts the
+ * three shapes of DESIGN section 3: this project's, the original agent's
+ * (cpu.usage_percent, memory.total/available/used_percent, disk.partitions[],
+ * network.bytes_*), and the original README's (cpu.percent, memory.percent, flat
+ * disk.percent/used/total/free). Unknown fields are ignored. A sample without a
+ * timestamp gets now. Timestamps are unix seconds or ISO 8601 and may not be more
+ * than 5 minutes after now. Wrong types and out-of-range values return SM_EINVAL
+ * (SM_ETOOBIG past a cap) with *cause set to an allocated message that names the
+ * field ("cpu.per_core_usage[3]: must be a number from 0 to 100"). Any thread. */
+enum sm_rc sm_sample_from_json(const struct cJSON *obj, double now, struct sm_sample *s,
+                               char **cause) SM_MUST_CHECK;
+/* Decode host facts ({"hostname": ..., ...}); same error contract. */
+enum sm_rc sm_host_from_json(const struct cJSON *obj, struct sm_host *h,
+                             char **cause) SM_MUST_CHECK;
+
 #endif

@@ -1,0 +1,29 @@
+# lib.sh: shared helpers for the integration tests (sourced, not run).
+# Each test gets a private directory $T removed on exit, and the programs built in
+# $top_builddir. Exit 77 means "skipped" (a tool is missing), as automake expects.
+set -eu
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+SMAGENT=$top_builddir/smagent/smagent
+SMSERVER=$top_builddir/smserver/smserver
+SMTOP=$top_builddir/smtop/smtop
+FIXTURES=$top_srcdir/tests/fixtures
+T=$(mktemp -d "${TMPDIR:-/tmp}/smtest.XXXXXX")
+_cleanup_hooks=""
+_cleanup() {
+    for h in $_cleanup_hooks; do "$h" || true; done
+    rm -rf "$T"
+}
+trap _cleanup EXIT INT TERM
+at_exit() { _cleanup_hooks="$_cleanup_hooks $1"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+need() { for t in "$@"; do command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"; done; }
+pass() { echo "ok: $*"; }
+
+# json FILE EXPR: print a value from a JSON file with python3 (EXPR uses 'j').
+json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+# near A B TOL: succeed when |A-B| <= TOL (floats).
+near() { python3 -c "import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=t else 1)" "$1" "$2" "$3"; }
