@@ -12,16 +12,16 @@
 #define SM_MAX_FS 256
 #define SM_MAX_DISKS 256
 #define SM_MAX_IFACES 256
-#define SM_NAME_LEN 64   /* interface, disk, fstype names */
-#define SM_PATH_LEN 256  /* mountpoints, devices */
-#define SM_TEXT_LEN 256  /* host facts */
+#define SM_NAME_LEN 64  /* interface, disk, fstype names */
+#define SM_PATH_LEN 256 /* mountpoints, devices */
+#define SM_TEXT_LEN 256 /* host facts */
 
 /* Which sections of a sample are present (a legacy sample may carry only some). */
 enum {
     SM_HAVE_CPU = 1 << 0,
     SM_HAVE_CPU_BREAKDOWN = 1 << 1, /* user/system/iowait/steal */
     SM_HAVE_LOAD = 1 << 2,
-    SM_HAVE_FREQ = 1 << 3,          /* cpu.freq current/min/max */
+    SM_HAVE_FREQ = 1 << 3, /* cpu.freq current/min/max */
     SM_HAVE_MEM = 1 << 4,
     SM_HAVE_SWAP = 1 << 5,
     SM_HAVE_DISK_IO = 1 << 6,

@@ -40,7 +40,8 @@ usage(void)
            "  -s, --server URL        server base URL (http://host:8001) or its full /ingest URL\n"
            "  -t, --token-file FILE   read the agent token from FILE (or set AGENT_TOKEN)\n"
            "  -i, --interval SECONDS  seconds between samples, 1 to 3600 (default 5)\n"
-           "      --spool DIR         keep unsent samples here (default " SM_LOCALSTATEDIR "/spool)\n"
+           "      --spool DIR         keep unsent samples here (default " SM_LOCALSTATEDIR
+           "/spool)\n"
            "      --proc-root DIR     read /proc from DIR (default /proc)\n"
            "      --sys-root DIR      read /sys from DIR (default /sys)\n"
            "  -1, --once              print one sample as JSON on stdout and exit\n"
@@ -123,7 +124,8 @@ main(int argc, char **argv)
             break;
         case 'i':
             if (sm_parse_double(optarg, 1, 3600, &o.interval) != 0)
-                sm_usage_error("--interval: '%s' is not a number of seconds from 1 to 3600", optarg);
+                sm_usage_error("--interval: '%s' is not a number of seconds from 1 to 3600",
+                               optarg);
             break;
         case OPT_SPOOL:
             o.spool = optarg;

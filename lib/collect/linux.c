@@ -20,11 +20,20 @@
 #include "../log.h"
 #include "../xmalloc.h"
 
-enum reader_id { R_STAT, R_LOADAVG, R_MEMINFO, R_MOUNTS, R_DISKSTATS, R_NETDEV, R_CPUFREQ, R_COUNT };
+enum reader_id {
+    R_STAT,
+    R_LOADAVG,
+    R_MEMINFO,
+    R_MOUNTS,
+    R_DISKSTATS,
+    R_NETDEV,
+    R_CPUFREQ,
+    R_COUNT
+};
 
 static const char *const reader_names[R_COUNT] = {
-    [R_STAT] = "stat",         [R_LOADAVG] = "loadavg", [R_MEMINFO] = "meminfo",
-    [R_MOUNTS] = "mountinfo",  [R_DISKSTATS] = "diskstats", [R_NETDEV] = "net/dev",
+    [R_STAT] = "stat",        [R_LOADAVG] = "loadavg",     [R_MEMINFO] = "meminfo",
+    [R_MOUNTS] = "mountinfo", [R_DISKSTATS] = "diskstats", [R_NETDEV] = "net/dev",
     [R_CPUFREQ] = "cpufreq",
 };
 
@@ -231,7 +240,8 @@ copy_field(char *dst, size_t dstsz, const char *src, size_t len)
         if (src[i] == '\\' && i + 3 < len + 1 && i + 3 <= len && src[i + 1] >= '0' &&
             src[i + 1] <= '3' && src[i + 2] >= '0' && src[i + 2] <= '7' && src[i + 3] >= '0' &&
             src[i + 3] <= '7') {
-            dst[o++] = (char)((src[i + 1] - '0') * 64 + (src[i + 2] - '0') * 8 + (src[i + 3] - '0'));
+            dst[o++] =
+                (char)((src[i + 1] - '0') * 64 + (src[i + 2] - '0') * 8 + (src[i + 3] - '0'));
             i += 3;
         } else {
             dst[o++] = src[i];
@@ -313,8 +323,9 @@ struct sm_collector *
 sm_collector_new(const char *proc_root, const char *sys_root)
 {
     static const char *const files[R_COUNT] = {
-        [R_STAT] = "stat",           [R_LOADAVG] = "loadavg",     [R_MEMINFO] = "meminfo",
-        [R_MOUNTS] = "self/mountinfo", [R_DISKSTATS] = "diskstats", [R_NETDEV] = "net/dev",
+        [R_STAT] = "stat",           [R_LOADAVG] = "loadavg",
+        [R_MEMINFO] = "meminfo",     [R_MOUNTS] = "self/mountinfo",
+        [R_DISKSTATS] = "diskstats", [R_NETDEV] = "net/dev",
     };
     struct sm_collector *c = sm_xcalloc(1, sizeof *c);
     sm_strlcpy(c->proc, proc_root ? proc_root : "/proc", sizeof c->proc);
@@ -473,8 +484,8 @@ read_stat(struct sm_collector *c, struct sm_sample *s, double mono)
         struct core_state *cs = &c->cores[n];
         struct sm_core *core = &cores[n];
         core->online = 1;
-        cpu_percent(&j, cs->have_prev ? &cs->prev : &zero, &core->usage, &core->user,
-                    &core->system, &core->iowait, &core->steal);
+        cpu_percent(&j, cs->have_prev ? &cs->prev : &zero, &core->usage, &core->user, &core->system,
+                    &core->iowait, &core->steal);
         cs->prev = j;
         cs->have_prev = 1;
     }
@@ -483,8 +494,12 @@ read_stat(struct sm_collector *c, struct sm_sample *s, double mono)
     for (size_t i = 0; i < ncores; i++)
         if (!cores[i].online)
             c->cores[i].have_prev = 0;
+    if (!saw_total) {
+        s->cpu.ncores = 0;
+        return -1;
+    }
     s->have |= SM_HAVE_CPU | SM_HAVE_CPU_BREAKDOWN;
-    return saw_total ? 0 : -1;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ cpufreq */
@@ -548,10 +563,11 @@ read_meminfo(struct sm_collector *c, struct sm_sample *s, double mono)
         const char *key;
         size_t len;
     } keys[] = {
-        {"MemTotal:", 9}, {"MemFree:", 8},      {"MemAvailable:", 13}, {"Buffers:", 8},
-        {"Cached:", 7},   {"SReclaimable:", 13}, {"SwapTotal:", 10},   {"SwapFree:", 9},
+        {"MemTotal:", 9}, {"MemFree:", 8},       {"MemAvailable:", 13}, {"Buffers:", 8},
+        {"Cached:", 7},   {"SReclaimable:", 13}, {"SwapTotal:", 10},    {"SwapFree:", 9},
     };
-    uint64_t *vals[] = {&total, &mfree, &avail, &buffers, &cached, &sreclaim, &swap_total, &swap_free};
+    uint64_t *vals[] = {&total,  &mfree,    &avail,      &buffers,
+                        &cached, &sreclaim, &swap_total, &swap_free};
     for (const char *p = c->buf; *p; p = next_line(p)) {
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
             if (strncmp(p, keys[k].key, keys[k].len) != 0)
@@ -699,8 +715,8 @@ disk_lookup(struct sm_collector *c, const char *name, size_t len)
     char path[SM_PATH_LEN * 2];
     struct stat st;
     snprintf(path, sizeof path, "%s/block/%s", c->sys, d->name);
-    d->whole = stat(path, &st) == 0 && strncmp(d->name, "loop", 4) != 0 &&
-               strncmp(d->name, "ram", 3) != 0;
+    d->whole =
+        stat(path, &st) == 0 && strncmp(d->name, "loop", 4) != 0 && strncmp(d->name, "ram", 3) != 0;
     return d;
 }
 
@@ -780,7 +796,8 @@ read_netdev(struct sm_collector *c, struct sm_sample *s, double mono)
         uint64_t v[16];
         for (int i = 0; i < 16; i++)
             v[i] = parse_u64(&q);
-        /* rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs drop ... */
+        /* rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs drop
+         * ... */
         n->bytes_recv += v[0];
         n->packets_recv += v[1];
         n->errin += v[2];
@@ -824,8 +841,8 @@ static const struct {
     enum reader_id id;
     int (*read)(struct sm_collector *c, struct sm_sample *s, double mono);
 } readers[] = {
-    {R_STAT, read_stat},           {R_CPUFREQ, read_cpufreq}, {R_LOADAVG, read_loadavg},
-    {R_MEMINFO, read_meminfo},     {R_MOUNTS, read_mounts},   {R_DISKSTATS, read_diskstats},
+    {R_STAT, read_stat},       {R_CPUFREQ, read_cpufreq}, {R_LOADAVG, read_loadavg},
+    {R_MEMINFO, read_meminfo}, {R_MOUNTS, read_mounts},   {R_DISKSTATS, read_diskstats},
     {R_NETDEV, read_netdev},
 };
 
