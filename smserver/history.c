@@ -1,0 +1,452 @@
+/* history.c: rollups, retention and range queries on SQLite (see history.h). */
+#include "config.h"
+
+#include "history.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+#define MINUTE_MS 60000LL
+#define HOUR_MS 3600000LL
+/* Roll up at most this much raw time per step, so a step stays a small transaction. */
+#define ROLLUP_WINDOW_MS (6 * HOUR_MS)
+
+const char history_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS rollup_1m(series_id INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,"
+    " PRIMARY KEY(series_id, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_1h(series_id INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,"
+    " PRIMARY KEY(series_id, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_dirty(agent_id INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " PRIMARY KEY(agent_id, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_state(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO rollup_state VALUES('minute_done', 0), ('retain_cursor', 0);";
+
+/* ------------------------------------------------------------------ small helpers */
+
+/* Prepare sql, bind int64 arguments (count n), step to completion. */
+static enum sm_rc
+exec_i64(sqlite3 *db, const char *sql, int n, const int64_t *args)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+        sm_log(SM_LOG_ERROR, "history: %s", sqlite3_errmsg(db));
+        return SM_EINTERNAL;
+    }
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_int64(s, i + 1, args[i]);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        ;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(db));
+        return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
+    }
+    return SM_OK;
+}
+
+static enum sm_rc
+state_get(sqlite3 *db, const char *k, int64_t *v)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "SELECT v FROM rollup_state WHERE k = ?1", -1, &s, NULL) !=
+        SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
+    enum sm_rc rc = SM_ENOTFOUND;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *v = sqlite3_column_int64(s, 0);
+        rc = SM_OK;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static enum sm_rc
+state_set(sqlite3 *db, const char *k, int64_t v)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "UPDATE rollup_state SET v = ?2 WHERE k = ?1", -1, &s, NULL) !=
+        SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, v);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SM_OK : SM_EIO;
+}
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* ------------------------------------------------------------------ writing */
+
+enum sm_rc
+history_note_sample(sqlite3 *db, int64_t agent_id, int64_t ts_ms)
+{
+    const int64_t args[] = {agent_id, ts_ms};
+    return exec_i64(db,
+                    "INSERT OR IGNORE INTO rollup_dirty(agent_id, bucket) SELECT ?1, ?2 / 60000"
+                    " WHERE ?2 < (SELECT v FROM rollup_state WHERE k = 'minute_done')",
+                    2, args);
+}
+
+/* Recompute the hour rows of [h0, h1) hours for every series (agent_id 0) or one agent's. */
+static enum sm_rc
+rollup_hours(sqlite3 *db, int64_t agent_id, int64_t h0, int64_t h1)
+{
+    const int64_t args[] = {h0 * 60, h1 * 60, agent_id};
+    return exec_i64(db,
+                    "INSERT OR REPLACE INTO rollup_1h"
+                    " SELECT r.series_id, r.bucket / 60, sum(r.n), sum(r.sum), min(r.min),"
+                    " max(r.max) FROM series s JOIN rollup_1m r ON r.series_id = s.id"
+                    " AND r.bucket >= ?1 AND r.bucket < ?2 WHERE ?3 = 0 OR s.agent_id = ?3"
+                    " GROUP BY r.series_id, r.bucket / 60",
+                    3, args);
+}
+
+static enum sm_rc
+rollup_dirty(sqlite3 *db, size_t budget, size_t *work)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "SELECT agent_id, bucket FROM rollup_dirty LIMIT ?1", -1, &s,
+                           NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)budget);
+    enum sm_rc rc = SM_OK;
+    size_t n = 0, cap = 0;
+    int64_t(*todo)[2] = NULL;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            todo = sm_xreallocarray(todo, cap, sizeof *todo);
+        }
+        todo[n][0] = sqlite3_column_int64(s, 0);
+        todo[n][1] = sqlite3_column_int64(s, 1);
+        n++;
+    }
+    sqlite3_finalize(s);
+    for (size_t i = 0; i < n && rc == SM_OK; i++) {
+        const int64_t a[] = {todo[i][0], todo[i][1]};
+        rc = exec_i64(db,
+                      "DELETE FROM rollup_1m WHERE bucket = ?2 AND series_id IN"
+                      " (SELECT id FROM series WHERE agent_id = ?1)",
+                      2, a);
+        if (rc == SM_OK)
+            rc =
+                exec_i64(db,
+                         "INSERT INTO rollup_1m SELECT p.series_id, ?2, count(*), sum(p.value),"
+                         " min(p.value), max(p.value) FROM series s JOIN points p"
+                         " ON p.series_id = s.id AND p.ts >= ?2 * 60000 AND p.ts < (?2 + 1) * 60000"
+                         " WHERE s.agent_id = ?1 GROUP BY p.series_id",
+                         2, a);
+        if (rc == SM_OK)
+            rc = rollup_hours(db, a[0], floor_div(a[1], 60), floor_div(a[1], 60) + 1);
+        if (rc == SM_OK)
+            rc = exec_i64(db, "DELETE FROM rollup_dirty WHERE agent_id = ?1 AND bucket = ?2", 2, a);
+        (*work)++;
+    }
+    free(todo);
+    return rc;
+}
+
+enum sm_rc
+history_rollup(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
+{
+    *work = 0;
+    enum sm_rc rc = exec_i64(db, "BEGIN IMMEDIATE", 0, NULL);
+    if (rc != SM_OK)
+        return rc;
+    int64_t w;
+    if ((rc = state_get(db, "minute_done", &w)) != SM_OK)
+        goto fail;
+    int64_t target = floor_div(now_ms - HISTORY_LATE_GRACE_MS, MINUTE_MS) * MINUTE_MS;
+    if (w == 0) {
+        /* First run: start at the oldest raw point instead of 1970. */
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(db, "SELECT min(ts) FROM points", -1, &s, NULL) == SQLITE_OK) {
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+                w = floor_div(sqlite3_column_int64(s, 0), MINUTE_MS) * MINUTE_MS;
+            else
+                w = target;
+            sqlite3_finalize(s);
+        }
+    }
+    if (target > w) {
+        int64_t end = target - w > ROLLUP_WINDOW_MS ? w + ROLLUP_WINDOW_MS : target;
+        const int64_t args[] = {w, end};
+        rc = exec_i64(db,
+                      "INSERT OR REPLACE INTO rollup_1m SELECT p.series_id, p.ts / 60000,"
+                      " count(*), sum(p.value), min(p.value), max(p.value) FROM series s"
+                      " JOIN points p ON p.series_id = s.id AND p.ts >= ?1 AND p.ts < ?2"
+                      " GROUP BY p.series_id, p.ts / 60000",
+                      2, args);
+        if (rc == SM_OK)
+            rc = rollup_hours(db, 0, floor_div(w, HOUR_MS), floor_div(end - 1, HOUR_MS) + 1);
+        if (rc == SM_OK)
+            rc = state_set(db, "minute_done", end);
+        if (rc != SM_OK)
+            goto fail;
+        *work += (size_t)((end - w) / MINUTE_MS);
+    } else if (w != 0) {
+        if ((rc = state_set(db, "minute_done", w)) != SM_OK)
+            goto fail;
+    }
+    if ((rc = rollup_dirty(db, budget, work)) != SM_OK)
+        goto fail;
+    return exec_i64(db, "COMMIT", 0, NULL);
+fail:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+enum sm_rc
+history_retain(sqlite3 *db, int64_t now_ms, const struct history_retention *r, size_t batch,
+               size_t *deleted)
+{
+    *deleted = 0;
+    int64_t cursor;
+    enum sm_rc rc = state_get(db, "retain_cursor", &cursor);
+    if (rc != SM_OK)
+        return rc;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "SELECT id FROM series WHERE id > ?1 ORDER BY id LIMIT ?2", -1, &s,
+                           NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_int64(s, 1, cursor);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)batch);
+    int64_t *ids = sm_xreallocarray(NULL, batch ? batch : 1, sizeof *ids);
+    size_t n = 0;
+    while (n < batch && sqlite3_step(s) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    int64_t raw_cut = now_ms - (int64_t)(r->raw_s * 1000);
+    int64_t min_cut = floor_div(now_ms - (int64_t)(r->minute_s * 1000), MINUTE_MS);
+    int64_t hour_cut = floor_div(now_ms - (int64_t)(r->hour_s * 1000), HOUR_MS);
+    if ((rc = exec_i64(db, "BEGIN IMMEDIATE", 0, NULL)) != SM_OK)
+        goto out;
+    for (size_t i = 0; i < n && rc == SM_OK; i++) {
+        const int64_t a1[] = {ids[i], raw_cut}, a2[] = {ids[i], min_cut}, a3[] = {ids[i], hour_cut};
+        rc = exec_i64(db, "DELETE FROM points WHERE series_id = ?1 AND ts < ?2", 2, a1);
+        *deleted += (size_t)sqlite3_changes(db);
+        if (rc == SM_OK)
+            rc = exec_i64(db, "DELETE FROM rollup_1m WHERE series_id = ?1 AND bucket < ?2", 2, a2);
+        *deleted += (size_t)sqlite3_changes(db);
+        if (rc == SM_OK)
+            rc = exec_i64(db, "DELETE FROM rollup_1h WHERE series_id = ?1 AND bucket < ?2", 2, a3);
+        *deleted += (size_t)sqlite3_changes(db);
+    }
+    /* The sample index follows the raw tier; at the end of a pass over the series. */
+    if (rc == SM_OK && n < batch) {
+        const int64_t a[] = {raw_cut};
+        rc = exec_i64(db, "DELETE FROM samples WHERE ts < ?1", 1, a);
+        *deleted += (size_t)sqlite3_changes(db);
+    }
+    if (rc == SM_OK)
+        rc = state_set(db, "retain_cursor", n < batch ? 0 : ids[n - 1]);
+    if (rc == SM_OK)
+        rc = exec_i64(db, "COMMIT", 0, NULL);
+    else
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    free(ids);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ queries */
+
+enum sm_rc
+history_series_find(sqlite3 *db, int64_t agent_id, const char *name, const char *labels,
+                    int64_t *id)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(
+            db, "SELECT id FROM series WHERE agent_id = ?1 AND name = ?2 AND labels = ?3", -1, &s,
+            NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_int64(s, 1, agent_id);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, labels ? labels : "", -1, SQLITE_STATIC);
+    enum sm_rc rc = SM_ENOTFOUND;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        rc = SM_OK;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+struct query {
+    sqlite3 *db;
+    int64_t series, start, width;
+    struct history_result *out;
+    struct history_bucket *acc; /* points accumulators; n == 0 means empty */
+    double *sum;
+    size_t nb;
+};
+
+static void
+accumulate(struct query *q, int64_t t, int64_t n, double sum, double mn, double mx)
+{
+    int64_t i = (t - q->start) / q->width;
+    if (i < 0 || (size_t)i >= q->nb || n <= 0)
+        return;
+    struct history_bucket *b = &q->acc[i];
+    if (b->n == 0 || mn < b->min)
+        b->min = mn;
+    if (b->n == 0 || mx > b->max)
+        b->max = mx;
+    b->n += n;
+    q->sum[i] += sum;
+}
+
+static enum sm_rc
+read_raw(struct query *q, int64_t lo, int64_t hi)
+{
+    if (lo >= hi)
+        return SM_OK;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(
+            q->db, "SELECT ts, value FROM points WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3", -1,
+            &s, NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_int64(s, 1, q->series);
+    sqlite3_bind_int64(s, 2, lo);
+    sqlite3_bind_int64(s, 3, hi);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        double v = sqlite3_column_double(s, 1);
+        accumulate(q, sqlite3_column_int64(s, 0), 1, v, v, v);
+        q->out->rows_read++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SM_OK : SM_EIO;
+}
+
+static enum sm_rc
+read_tier(struct query *q, enum history_tier tier, int64_t lo, int64_t hi)
+{
+    static const char *const sql[] = {
+        [HISTORY_MINUTE] = "SELECT bucket, n, sum, min, max FROM rollup_1m"
+                           " WHERE series_id = ?1 AND bucket >= ?2 AND bucket < ?3",
+        [HISTORY_HOUR] = "SELECT bucket, n, sum, min, max FROM rollup_1h"
+                         " WHERE series_id = ?1 AND bucket >= ?2 AND bucket < ?3",
+    };
+    int64_t size = tier == HISTORY_HOUR ? HOUR_MS : MINUTE_MS;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(q->db, sql[tier], -1, &s, NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_int64(s, 1, q->series);
+    sqlite3_bind_int64(s, 2, lo / size);
+    sqlite3_bind_int64(s, 3, hi / size);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        accumulate(q, sqlite3_column_int64(s, 0) * size, sqlite3_column_int64(s, 1),
+                   sqlite3_column_double(s, 2), sqlite3_column_double(s, 3),
+                   sqlite3_column_double(s, 4));
+        q->out->rows_read++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SM_OK : SM_EIO;
+}
+
+/* Cover [lo, hi) with whole buckets of tier and the edges with finer tiers. */
+static enum sm_rc
+cover(struct query *q, enum history_tier tier, int64_t lo, int64_t hi)
+{
+    if (lo >= hi)
+        return SM_OK;
+    if (tier == HISTORY_RAW)
+        return read_raw(q, lo, hi);
+    int64_t size = tier == HISTORY_HOUR ? HOUR_MS : MINUTE_MS;
+    int64_t a = floor_div(lo + size - 1, size) * size, b = floor_div(hi, size) * size;
+    enum history_tier finer = tier == HISTORY_HOUR ? HISTORY_MINUTE : HISTORY_RAW;
+    if (a >= b)
+        return cover(q, finer, lo, hi);
+    enum sm_rc rc = cover(q, finer, lo, a);
+    if (rc == SM_OK)
+        rc = read_tier(q, tier, a, b);
+    if (rc == SM_OK)
+        rc = cover(q, finer, b, hi);
+    return rc;
+}
+
+enum sm_rc
+history_query(sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms, size_t points,
+              struct history_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (points == 0 || points > HISTORY_POINTS_MAX || stop_ms <= start_ms)
+        return SM_EINVAL;
+    int64_t span = stop_ms - start_ms;
+    int64_t width = (span + (int64_t)points - 1) / (int64_t)points;
+    if (width < 1000)
+        width = 1000;
+    out->tier = width >= HOUR_MS ? HISTORY_HOUR : width >= MINUTE_MS ? HISTORY_MINUTE : HISTORY_RAW;
+    /* Rollup rows must fall wholly inside one output bucket: widths are whole tier
+     * buckets and bucket boundaries are aligned to the width. */
+    int64_t unit = out->tier == HISTORY_HOUR     ? HOUR_MS
+                   : out->tier == HISTORY_MINUTE ? MINUTE_MS
+                                                 : 1;
+    width = (width + unit - 1) / unit * unit;
+    int64_t origin;
+    size_t nb;
+    for (;;) {
+        origin = unit > 1 ? floor_div(start_ms, width) * width : start_ms;
+        nb = (size_t)((stop_ms - origin + width - 1) / width);
+        if (nb <= points)
+            break;
+        width += unit > 1 ? unit : width / 16 + 1;
+    }
+    struct query q = {
+        .db = db, .series = series_id, .start = origin, .width = width, .out = out, .nb = nb};
+    q.acc = sm_xcalloc(nb, sizeof *q.acc);
+    q.sum = sm_xcalloc(nb, sizeof *q.sum);
+    out->width_ms = width;
+
+    int64_t w = 0;
+    enum sm_rc rc = state_get(db, "minute_done", &w);
+    if (rc == SM_OK) {
+        int64_t split = w < start_ms ? start_ms : w > stop_ms ? stop_ms : w;
+        if (out->tier != HISTORY_RAW)
+            rc = cover(&q, out->tier, start_ms, split);
+        else
+            split = start_ms;
+        if (rc == SM_OK)
+            rc = read_raw(&q, split, stop_ms);
+    }
+    if (rc == SM_OK) {
+        out->b = sm_xcalloc(nb, sizeof *out->b);
+        for (size_t i = 0; i < nb; i++) {
+            if (q.acc[i].n == 0)
+                continue;
+            struct history_bucket *b = &out->b[out->n++];
+            *b = q.acc[i];
+            b->t = origin + (int64_t)i * width;
+            if (b->t < start_ms)
+                b->t = start_ms;
+            b->avg = q.sum[i] / (double)q.acc[i].n;
+        }
+    }
+    free(q.acc);
+    free(q.sum);
+    return rc;
+}
+
+void
+history_result_done(struct history_result *r)
+{
+    free(r->b);
+    memset(r, 0, sizeof *r);
+}

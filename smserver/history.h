@@ -1,0 +1,78 @@
+/* history.h: rollups, retention and range queries over the SQLite series store
+ * (DESIGN section 5; part of the SQLite backend, so it takes the sqlite3 handle).
+ *
+ * Raw points live in points(series_id, ts ms, value). Two rollup tiers hold, per series
+ * and bucket, count/sum/min/max: rollup_1m (bucket = ts / 60000) and rollup_1h (bucket =
+ * ts / 3600000). A watermark W says that every minute before W is rolled up; the writer
+ * marks the minutes of samples that arrive later than W (late or back-filled) dirty, and
+ * the next rollup step recomputes them from the raw points, so rollups stay exact.
+ * Queries answer [W, stop) from raw points and [start, W) from the coarsest tier whose
+ * bucket fits the requested width, so a 7-day query reads thousands of rows.
+ *
+ * Threads: functions take a connection; the rollup and retention steps run on the
+ * writer thread (they write), queries on workers (read-only connections are fine). */
+#ifndef SM_SMSERVER_HISTORY_H
+#define SM_SMSERVER_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rc.h"
+
+struct sqlite3;
+
+#define HISTORY_POINTS_DEFAULT 500
+#define HISTORY_POINTS_MAX 5000
+#define HISTORY_RANGE_MAX_S (5 * 366 * 86400.0) /* longest range a query may ask for */
+#define HISTORY_LATE_GRACE_MS 120000            /* minutes roll up this long after they end */
+
+enum history_tier { HISTORY_RAW, HISTORY_MINUTE, HISTORY_HOUR };
+
+struct history_retention {
+    double raw_s, minute_s, hour_s; /* defaults 7 days, 90 days, 2 years */
+};
+
+/* One bucket of a query answer. t is the bucket's start (unix ms). */
+struct history_bucket {
+    int64_t t;
+    int64_t n;
+    double avg, min, max;
+};
+
+struct history_result {
+    size_t n;
+    struct history_bucket *b; /* owned; free with history_result_done */
+    enum history_tier tier;   /* coarsest tier read */
+    int64_t width_ms;
+    size_t rows_read; /* rows the query read, for tests and the benchmark */
+};
+
+/* The SQL that creates the rollup tables (a schema migration step of the store). */
+extern const char history_schema_sql[];
+
+/* Writer: inside the ingest transaction, after a sample of agent_id at ts_ms was stored,
+ * mark its minute dirty when it arrived behind the watermark. */
+enum sm_rc history_note_sample(struct sqlite3 *db, int64_t agent_id, int64_t ts_ms) SM_MUST_CHECK;
+
+/* Writer: roll up complete minutes up to now_ms - HISTORY_LATE_GRACE_MS and recompute
+ * dirty minutes (at most budget of them), then the hours they touch. Runs in its own
+ * transaction. *work counts buckets written. */
+enum sm_rc history_rollup(struct sqlite3 *db, int64_t now_ms, size_t budget,
+                          size_t *work) SM_MUST_CHECK;
+
+/* Writer: delete what is older than each tier's retention, at most batch series per tier
+ * per call (small transactions). *deleted counts rows. */
+enum sm_rc history_retain(struct sqlite3 *db, int64_t now_ms, const struct history_retention *r,
+                          size_t batch, size_t *deleted) SM_MUST_CHECK;
+
+/* The series id of (agent_id, name, labels); SM_ENOTFOUND when none. */
+enum sm_rc history_series_find(struct sqlite3 *db, int64_t agent_id, const char *name,
+                               const char *labels, int64_t *id) SM_MUST_CHECK;
+
+/* Query one series over [start_ms, stop_ms) in at most points buckets of equal width.
+ * Buckets without data are left out. */
+enum sm_rc history_query(struct sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms,
+                         size_t points, struct history_result *out) SM_MUST_CHECK;
+void history_result_done(struct history_result *r);
+
+#endif

@@ -1,0 +1,271 @@
+/* test_history.c: rollups, queries at every range, late data and retention, on known
+ * synthetic series (a constant and a sine wave) checked against true bucket averages. */
+#include "config.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smserver/history.h"
+#include "tap.h"
+
+#define STEP_MS 10000LL
+#define DAY_MS 86400000LL
+#define DAYS 8
+/* The end of the data: a round time plus 7 min 17 s, so ranges are not aligned. */
+#define END_MS (1795000000000LL / DAY_MS * DAY_MS + 437000LL)
+#define START_MS (END_MS - DAYS * DAY_MS)
+
+static double
+sine(int64_t t)
+{
+    return 50.0 + 40.0 * sin(2.0 * M_PI * (double)t / (double)DAY_MS);
+}
+
+/* The first sample time at or after t (samples are START_MS + k * STEP_MS). */
+static int64_t
+first_at(int64_t t)
+{
+    if (t <= START_MS)
+        return START_MS;
+    return START_MS + (t - START_MS + STEP_MS - 1) / STEP_MS * STEP_MS;
+}
+
+static sqlite3 *
+setup(void)
+{
+    sqlite3 *db;
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK)
+        abort();
+    /* The store's tables that history reads (same definitions as store_sqlite.c). */
+    const char *schema =
+        "CREATE TABLE series(id INTEGER PRIMARY KEY, agent_id INTEGER NOT NULL, name TEXT NOT NULL,"
+        " labels TEXT NOT NULL, UNIQUE(agent_id, name, labels));"
+        "CREATE TABLE samples(agent_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
+        " PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;"
+        "CREATE TABLE points(series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,"
+        " PRIMARY KEY(series_id, ts)) WITHOUT ROWID;"
+        "INSERT INTO series VALUES(1, 7, 'const', ''), (2, 7, 'sine', ''),"
+        " (3, 8, 'other', 'core=0');";
+    if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, history_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+        abort();
+    sqlite3_stmt *p, *s;
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO points VALUES(?1, ?2, ?3)", -1, &p, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO samples VALUES(?1, ?2)", -1, &s, NULL);
+    for (int64_t t = START_MS; t < END_MS; t += STEP_MS) {
+        const double v[] = {42.0, sine(t), 1.0};
+        for (int i = 0; i < 3; i++) {
+            sqlite3_bind_int64(p, 1, i + 1);
+            sqlite3_bind_int64(p, 2, t);
+            sqlite3_bind_double(p, 3, v[i]);
+            sqlite3_step(p);
+            sqlite3_reset(p);
+        }
+        sqlite3_bind_int64(s, 1, 7);
+        sqlite3_bind_int64(s, 2, t);
+        sqlite3_step(s);
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(p);
+    sqlite3_finalize(s);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    return db;
+}
+
+static int64_t
+count(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+static void
+rollup_all(sqlite3 *db, int64_t now)
+{
+    size_t work = 1;
+    int rounds = 0;
+    while (work > 0 && rounds++ < 1000)
+        if (history_rollup(db, now, 1000, &work) != SM_OK)
+            break;
+}
+
+/* Query and compare every bucket with the true average/min/max of the generator over
+ * the bucket's window (the part inside [start, stop)). */
+static void
+check_range(sqlite3 *db, const char *label, int64_t start, int64_t stop, size_t points,
+            enum history_tier want_tier)
+{
+    struct history_result r;
+    if (history_query(db, 2, start, stop, points, &r) != SM_OK) {
+        ok(0, "%s: query", label);
+        return;
+    }
+    ok(r.n > 0 && r.n <= points, "%s: %zu buckets (at most %zu)", label, r.n, points);
+    ok(r.tier == want_tier, "%s: tier %d (want %d), %zu rows read", label, r.tier, want_tier,
+       r.rows_read);
+    double worst = 0, worst_mm = 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const struct history_bucket *b = &r.b[i];
+        /* The bucket covers [b->t, next boundary) clipped to [start, stop). */
+        int64_t lo = b->t, hi;
+        if (r.tier == HISTORY_RAW)
+            hi = start + ((lo - start) / r.width_ms + 1) * r.width_ms;
+        else
+            hi = (lo / r.width_ms + 1) * r.width_ms;
+        if (hi > stop)
+            hi = stop;
+        double sum = 0, mn = INFINITY, mx = -INFINITY;
+        int64_t n = 0;
+        for (int64_t t = first_at(lo); t < hi; t += STEP_MS) {
+            if (t < START_MS || t >= END_MS)
+                continue;
+            double v = sine(t);
+            sum += v;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            n++;
+        }
+        total += b->n;
+        if (n != b->n) {
+            diag("%s: bucket %zu at %lld has %lld points, want %lld", label, i, (long long)b->t,
+                 (long long)b->n, (long long)n);
+            worst = INFINITY;
+            break;
+        }
+        double d = fabs(b->avg - sum / (double)n);
+        worst = d > worst ? d : worst;
+        d = fabs(b->min - mn) + fabs(b->max - mx);
+        worst_mm = d > worst_mm ? d : worst_mm;
+    }
+    ok(worst < 1e-9, "%s: bucket averages equal the true averages (worst error %g)", label, worst);
+    ok(worst_mm < 1e-9, "%s: bucket min/max equal the true ones (worst error %g)", label, worst_mm);
+    int64_t want_total = 0;
+    for (int64_t t = first_at(start); t < stop; t += STEP_MS)
+        if (t >= START_MS && t < END_MS)
+            want_total++;
+    ok(total == want_total, "%s: every point counted once (%lld of %lld)", label, (long long)total,
+       (long long)want_total);
+    history_result_done(&r);
+}
+
+int
+main(void)
+{
+    sqlite3 *db = setup();
+    int64_t now = END_MS + 5 * 60000;
+    struct history_result r;
+
+    /* Before any rollup, queries still answer from the raw points. */
+    ok(history_query(db, 1, END_MS - 3600000, END_MS, 500, &r) == SM_OK && r.n > 0 &&
+           r.b[0].avg == 42.0,
+       "raw answer before rollups");
+    history_result_done(&r);
+
+    rollup_all(db, now);
+    int64_t w = count(db, "SELECT v FROM rollup_state WHERE k = 'minute_done'");
+    ok(w == (now - HISTORY_LATE_GRACE_MS) / 60000 * 60000, "watermark at now - grace (%lld)",
+       (long long)w);
+    int64_t minutes = (END_MS - 1) / 60000 - START_MS / 60000 + 1;
+    ok(count(db, "SELECT count(*) FROM rollup_1m WHERE series_id = 2") == minutes,
+       "one minute row per minute with data (%lld, want %lld)",
+       (long long)count(db, "SELECT count(*) FROM rollup_1m WHERE series_id = 2"),
+       (long long)minutes);
+    ok(count(db, "SELECT sum(n) FROM rollup_1h WHERE series_id = 2") ==
+           count(db, "SELECT count(*) FROM points WHERE series_id = 2 AND ts < (SELECT v FROM "
+                     "rollup_state WHERE k = 'minute_done')"),
+       "hour rows count every rolled point once");
+
+    check_range(db, "-5m", END_MS - 300000, END_MS, 500, HISTORY_RAW);
+    check_range(db, "-1h", END_MS - 3600000, END_MS, 500, HISTORY_RAW);
+    check_range(db, "-24h", END_MS - DAY_MS, END_MS, 500, HISTORY_MINUTE);
+    check_range(db, "-7d", END_MS - 7 * DAY_MS, END_MS, 500, HISTORY_MINUTE);
+    check_range(db, "-7d points=100", END_MS - 7 * DAY_MS, END_MS, 100, HISTORY_HOUR);
+    check_range(db, "unaligned edges", START_MS + 17000, END_MS - 13000, 300, HISTORY_MINUTE);
+    check_range(db, "before the data", START_MS - DAY_MS, START_MS + 3600000, 50, HISTORY_MINUTE);
+    check_range(db, "points=1", END_MS - 2 * DAY_MS, END_MS - DAY_MS, 1, HISTORY_HOUR);
+
+    if (history_query(db, 2, END_MS - 7 * DAY_MS, END_MS, 500, &r) == SM_OK)
+        ok(r.rows_read < 12000, "-7d reads thousands of rows, not %lld (%zu)",
+           (long long)(7 * DAY_MS / STEP_MS), r.rows_read);
+    history_result_done(&r);
+    ok(history_query(db, 2, END_MS, END_MS - 1, 10, &r) == SM_EINVAL, "stop before start refused");
+    ok(history_query(db, 2, END_MS - 1000, END_MS, 0, &r) == SM_EINVAL, "points=0 refused");
+    ok(history_query(db, 2, END_MS - 1000, END_MS, HISTORY_POINTS_MAX + 1, &r) == SM_EINVAL,
+       "points over the cap refused");
+
+    /* A late sample behind the watermark: its minute is recomputed exactly. */
+    int64_t late = START_MS + 3 * DAY_MS + 25000; /* inside an already rolled minute */
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    char sql[256];
+    snprintf(sql, sizeof sql, "INSERT INTO points VALUES(1, %lld, 1000)", (long long)late);
+    sqlite3_exec(db, sql, NULL, NULL, NULL);
+    ok(history_note_sample(db, 7, late) == SM_OK, "late sample noted");
+    ok(history_note_sample(db, 7, now) == SM_OK, "sample ahead of the watermark noted");
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    ok(count(db, "SELECT count(*) FROM rollup_dirty") == 1, "only the late minute is dirty (%lld)",
+       (long long)count(db, "SELECT count(*) FROM rollup_dirty"));
+    rollup_all(db, now);
+    ok(count(db, "SELECT count(*) FROM rollup_dirty") == 0, "dirty minute processed");
+    snprintf(sql, sizeof sql, "SELECT max FROM rollup_1m WHERE series_id = 1 AND bucket = %lld",
+             (long long)(late / 60000));
+    ok(count(db, sql) == 1000, "minute rollup includes the late point");
+    snprintf(sql, sizeof sql, "SELECT n FROM rollup_1h WHERE series_id = 1 AND bucket = %lld",
+             (long long)(late / 3600000));
+    ok(count(db, sql) == 361, "hour rollup includes the late point (360 + 1)");
+    ok(history_query(db, 1, START_MS, END_MS, 100, &r) == SM_OK, "query after late data");
+    double mx = 0;
+    for (size_t i = 0; i < r.n; i++)
+        mx = r.b[i].max > mx ? r.b[i].max : mx;
+    ok(mx == 1000, "hour-tier query sees the late maximum");
+    history_result_done(&r);
+
+    /* Series lookup. */
+    int64_t id = 0;
+    ok(history_series_find(db, 8, "other", "core=0", &id) == SM_OK && id == 3, "series found");
+    ok(history_series_find(db, 7, "other", "core=0", &id) == SM_ENOTFOUND,
+       "another agent's series is not found");
+    ok(history_series_find(db, 7, "x' OR 1=1 --", "", &id) == SM_ENOTFOUND,
+       "injection in a name is just a name");
+
+    /* Retention: raw 1 day, minute 3 days, hour 7 days; nothing newer is touched. */
+    struct history_retention ret = {.raw_s = 86400, .minute_s = 3 * 86400, .hour_s = 7 * 86400};
+    size_t deleted = 0, total_deleted = 0;
+    for (int i = 0; i < 10; i++) {
+        if (history_retain(db, END_MS, &ret, 2, &deleted) != SM_OK)
+            break;
+        total_deleted += deleted;
+    }
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM points WHERE ts < %lld",
+             (long long)(END_MS - DAY_MS));
+    ok(count(db, sql) == 0, "raw points older than 1 day deleted (%zu rows in all)", total_deleted);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM points WHERE ts >= %lld AND series_id = 2",
+             (long long)(END_MS - DAY_MS));
+    ok(count(db, sql) == DAY_MS / STEP_MS, "the last day of raw points kept");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM rollup_1m WHERE bucket < %lld",
+             (long long)((END_MS - 3 * DAY_MS) / 60000));
+    ok(count(db, sql) == 0, "minute rows older than 3 days deleted");
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM rollup_1m WHERE bucket >= %lld AND series_id = 2",
+             (long long)((END_MS - 3 * DAY_MS) / 60000));
+    ok(count(db, sql) > 3 * 1439, "three days of minute rows kept");
+    ok(count(db, "SELECT count(*) FROM rollup_1h WHERE series_id = 2") >= 7 * 24,
+       "hour rows within 7 days kept");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM samples WHERE ts < %lld",
+             (long long)(END_MS - DAY_MS));
+    ok(count(db, sql) == 0, "sample index follows raw retention");
+    /* Long ranges still answer from the hour tier after raw data is gone. */
+    check_range(db, "-7d after retention (hour tier)",
+                (END_MS - 7 * DAY_MS) / 3600000 * 3600000 + 3600000,
+                (END_MS - 4 * DAY_MS) / 3600000 * 3600000, 60, HISTORY_HOUR);
+    sqlite3_close(db);
+    return tap_done();
+}
