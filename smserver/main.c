@@ -1,32 +1,149 @@
-/* main.c: smserver entry point (placeholder until the server core lands). */
+/* main.c: smserver entry point: options (DESIGN section 9), configuration file, admin
+ * sub-commands, then the server. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "admin.h"
 #include "cli.h"
+#include "conf.h"
 #include "log.h"
+#include "server.h"
+#include "xmalloc.h"
+
+#define DEFAULT_LISTEN "0.0.0.0:8001"
+#define DEFAULT_CONFIG SM_SYSCONFDIR "/smserver.conf"
+#define DEFAULT_WWW SM_DATADIR "/www"
+#ifndef SM_SRCDIR
+#define SM_SRCDIR "."
+#endif
+/* Running from the build tree (not installed): the page is in the source tree. */
+#define SRCTREE_WWW SM_SRCDIR "/share/www"
 
 static void
 usage(void)
 {
     printf("usage: smserver [--listen ADDR:PORT] [--state-dir DIR] [--db PATH] [--www DIR]\n"
            "                [--config FILE] [--port-file FILE] [--log-level LEVEL]\n"
+           "       smserver user add NAME [--state-dir DIR | --db PATH]   (password on stdin)\n"
+           "       smserver user list [--state-dir DIR | --db PATH]\n"
+           "       smserver agent add --user NAME AGENTNAME [--state-dir DIR | --db PATH]\n"
+           "       smserver agent list [--user NAME] [--state-dir DIR | --db PATH]\n"
            "\n"
-           "  -h, --help       show this help and exit\n"
-           "  -V, --version    show the version and exit\n");
+           "Store and serve the samples of smagent: the REST API, the web page and the\n"
+           "database, on one port.\n"
+           "\n"
+           "  -l, --listen ADDR:PORT  address and port to listen on (default " DEFAULT_LISTEN ");\n"
+           "                          port 0 picks a free port\n"
+           "  -s, --state-dir DIR     state directory, created 0700 (default " SM_LOCALSTATEDIR
+           ")\n"
+           "  -d, --db PATH           database file (default STATE-DIR/statusmonitor.db)\n"
+           "  -w, --www DIR           web page directory (default " DEFAULT_WWW ";\n"
+           "                          from the build tree: the source tree's share/www)\n"
+           "  -c, --config FILE       configuration file (default " DEFAULT_CONFIG ")\n"
+           "  -p, --port-file FILE    write the port listened on to FILE\n"
+           "  -v, --log-level LEVEL   error, warn, info or debug (default info)\n"
+           "  -h, --help              show this help and exit\n"
+           "  -V, --version           show the version and exit\n"
+           "\n"
+           "Environment: SECRET_KEY (token signing key, at least 32 bytes; default: a\n"
+           "random key kept in STATE-DIR/secret.key), ACCESS_TOKEN_EXPIRE_MINUTES (30),\n"
+           "REFRESH_TOKEN_EXPIRE_DAYS (7).\n");
+}
+
+/* Split "ADDR:PORT" (or "[v6]:PORT") into cfg. */
+static int
+parse_listen(const char *s, struct server_config *cfg)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return -1;
+    const char *a = s, *ae = colon;
+    if (*a == '[') {
+        if (ae[-1] != ']')
+            return -1;
+        a++;
+        ae--;
+    }
+    if ((size_t)(ae - a) >= sizeof cfg->listen_addr || ae == a)
+        return -1;
+    long port;
+    if (sm_parse_long(colon + 1, 0, 65535, &port) != 0)
+        return -1;
+    memcpy(cfg->listen_addr, a, (size_t)(ae - a));
+    cfg->listen_addr[ae - a] = '\0';
+    cfg->port = (int)port;
+    return 0;
+}
+
+/* TEMPORARY until lib/conf.c lands on branch libio: only a missing file is accepted. */
+static enum sm_rc
+conf_load(const char *path, const struct sm_conf_key *keys, size_t nkeys, char **cause)
+{
+    (void)keys;
+    (void)nkeys;
+    if (access(path, F_OK) != 0) {
+        *cause = sm_xasprintf("%s: %s", path, strerror(errno));
+        return SM_ENOTFOUND;
+    }
+    *cause = sm_xasprintf("%s: configuration files are not supported by this build yet", path);
+    return SM_EUNAVAIL;
+}
+
+static int
+dir_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
 int
 main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
     sm_log_init(argv[0]);
+    umask(077); /* the database, its WAL and the secret are private */
+    if (admin_is_command(argc, argv))
+        return admin_main(argc, argv, SM_LOCALSTATEDIR);
+
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},    {"state-dir", required_argument, NULL, 's'},
+        {"db", required_argument, NULL, 'd'},        {"www", required_argument, NULL, 'w'},
+        {"config", required_argument, NULL, 'c'},    {"port-file", required_argument, NULL, 'p'},
+        {"log-level", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
+    const char *listen = NULL, *state = NULL, *db = NULL, *www = NULL, *config = NULL;
+    const char *port_file = NULL, *level = NULL;
     int ch;
-    while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "l:s:d:w:c:p:v:hV", opts, NULL)) != -1) {
         switch (ch) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 's':
+            state = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'w':
+            www = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'p':
+            port_file = optarg;
+            break;
+        case 'v':
+            level = optarg;
+            break;
         case 'h':
             usage();
             return SM_EXIT_OK;
@@ -36,5 +153,61 @@ main(int argc, char **argv)
             sm_usage_error("unknown option");
         }
     }
-    sm_die(SM_EXIT_FAIL, "the server is not built yet");
+    if (optind < argc)
+        sm_usage_error("%s: unexpected argument", argv[optind]);
+
+    /* The configuration file fills what the command line left unset. */
+    char *c_listen = NULL, *c_state = NULL, *c_db = NULL, *c_www = NULL, *c_level = NULL;
+    const struct sm_conf_key keys[] = {
+        {"listen", SM_CONF_STRING, &c_listen, 0, 0, NULL},
+        {"state_dir", SM_CONF_STRING, &c_state, 0, 0, NULL},
+        {"db", SM_CONF_STRING, &c_db, 0, 0, NULL},
+        {"www", SM_CONF_STRING, &c_www, 0, 0, NULL},
+        {"log_level", SM_CONF_STRING, &c_level, 0, 0, NULL},
+    };
+    char *cause = NULL;
+    enum sm_rc rc =
+        conf_load(config ? config : DEFAULT_CONFIG, keys, sizeof keys / sizeof keys[0], &cause);
+    if (rc != SM_OK && !(rc == SM_ENOTFOUND && !config))
+        sm_die(rc == SM_ENOTFOUND ? SM_EXIT_FAIL : SM_EXIT_USAGE, "%s", cause);
+    free(cause);
+    if (!listen)
+        listen = c_listen ? c_listen : DEFAULT_LISTEN;
+    if (!state)
+        state = c_state ? c_state : SM_LOCALSTATEDIR;
+    if (!db)
+        db = c_db;
+    if (!level)
+        level = c_level ? c_level : "info";
+
+    struct server_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (parse_listen(listen, &cfg) != 0)
+        sm_usage_error("--listen: %s: expected ADDR:PORT (port 0 to 65535)", listen);
+    int lv = sm_log_parse_level(level);
+    if (lv < 0)
+        sm_usage_error("--log-level: %s: expected error, warn, info or debug", level);
+    sm_log_set_level((enum sm_log_level)lv);
+    /* libwebsockets' own info/debug output may quote request headers: never enable it. */
+    cfg.lws_log_level = LLL_ERR | (lv >= SM_LOG_WARN ? LLL_WARN : 0);
+
+    if (mkdir(state, 0700) != 0 && errno != EEXIST)
+        sm_die(SM_EXIT_FAIL, "%s: %s", state, strerror(errno));
+    if (!dir_exists(state))
+        sm_die(SM_EXIT_FAIL, "%s: not a directory", state);
+    char *db_path = db ? sm_xstrdup(db) : sm_xasprintf("%s/statusmonitor.db", state);
+    if (!www)
+        www = c_www ? c_www : dir_exists(DEFAULT_WWW) ? DEFAULT_WWW : SRCTREE_WWW;
+    cfg.state_dir = state;
+    cfg.db_path = db_path;
+    cfg.www_dir = www;
+    cfg.port_file = port_file;
+    int ret = server_run(&cfg);
+    free(db_path);
+    free(c_listen);
+    free(c_state);
+    free(c_db);
+    free(c_www);
+    free(c_level);
+    return ret;
 }

@@ -1,0 +1,235 @@
+/* http.c: route lookup, request bodies with a cap, JSON replies and field helpers. */
+#include "config.h"
+
+#include "http.h"
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "xmalloc.h"
+
+static const struct route *const route_tables[] = {routes_auth, routes_agents, routes_ingest,
+                                                   routes_health};
+
+/* Match one path against a pattern; {id} takes a positive decimal number. */
+static int
+path_match(const char *pattern, const char *path, int64_t *id)
+{
+    while (*pattern && *path) {
+        if (strncmp(pattern, "{id}", 4) == 0) {
+            int64_t v = 0;
+            int digits = 0;
+            while (*path >= '0' && *path <= '9') {
+                if (digits++ >= 15)
+                    return 0;
+                v = v * 10 + (*path++ - '0');
+            }
+            if (!digits || v <= 0)
+                return 0;
+            *id = v;
+            pattern += 4;
+            continue;
+        }
+        if (*pattern++ != *path++)
+            return 0;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+const struct route *
+http_route_find(enum http_method method, const char *path, int64_t *id, int *wrong_method)
+{
+    *wrong_method = 0;
+    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
+        for (const struct route *r = route_tables[t]; r->path; r++) {
+            int64_t v = 0;
+            if (!path_match(r->path, path, &v))
+                continue;
+            if (r->method != method) {
+                *wrong_method = 1;
+                continue;
+            }
+            *id = v;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+void
+req_free(struct req *r)
+{
+    if (!r)
+        return;
+    if (r->body) {
+        sodium_memzero(r->body, r->cap); /* it may hold a password */
+        free(r->body);
+    }
+    sodium_memzero(r, sizeof *r);
+    free(r);
+}
+
+enum sm_rc
+req_append(struct req *r, const void *data, size_t len)
+{
+    if (len > HTTP_BODY_MAX - r->len)
+        return SM_ETOOBIG;
+    if (r->len + len + 1 > r->cap) {
+        size_t ncap = r->cap ? r->cap : 4096;
+        while (ncap < r->len + len + 1)
+            ncap *= 2;
+        char *nb = sm_xmalloc(ncap);
+        if (r->body) {
+            memcpy(nb, r->body, r->len);
+            sodium_memzero(r->body, r->cap);
+            free(r->body);
+        }
+        r->body = nb;
+        r->cap = ncap;
+    }
+    memcpy(r->body + r->len, data, len);
+    r->len += len;
+    r->body[r->len] = '\0';
+    return SM_OK;
+}
+
+void
+resp_done(struct resp *r)
+{
+    if (r->body) {
+        sodium_memzero(r->body, r->len); /* it may hold a token */
+        free(r->body);
+    }
+    memset(r, 0, sizeof *r);
+}
+
+void
+http_reply_json(struct resp *r, int status, cJSON *body)
+{
+    resp_done(r);
+    r->status = status;
+    if (body) {
+        r->body = cJSON_PrintUnformatted(body);
+        if (!r->body)
+            abort(); /* cJSON only fails on out-of-memory */
+        r->len = strlen(r->body);
+        cJSON_Delete(body);
+    }
+}
+
+void
+http_reply_error(struct resp *r, enum sm_rc rc, const char *detail)
+{
+    int retry_after = r->retry_after; /* set by the handler that refused */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "detail", detail ? detail : sm_rc_str(rc));
+    http_reply_json(r, sm_rc_http(rc), o);
+    r->retry_after = retry_after;
+    if (rc == SM_EAUTH)
+        r->www_authenticate = 1;
+}
+
+enum sm_rc
+http_body_object(const struct req *req, cJSON **out, char **cause)
+{
+    if (!req->body || req->len == 0) {
+        *cause = sm_xstrdup("body: a JSON object is required");
+        return SM_EPARSE;
+    }
+    char *why = NULL;
+    enum sm_rc rc = sm_json_parse(req->body, req->len, HTTP_JSON_DEPTH, out, &why);
+    if (rc != SM_OK) {
+        *cause = sm_xasprintf("body: %s", why ? why : "invalid JSON");
+        free(why);
+        return rc;
+    }
+    if (!cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        *cause = sm_xstrdup("body: must be a JSON object");
+        return SM_EINVAL;
+    }
+    return SM_OK;
+}
+
+enum sm_rc
+http_get_string(const cJSON *obj, const char *name, size_t min, size_t max, const char **out,
+                char **cause)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!v || cJSON_IsNull(v)) {
+        *cause = sm_xasprintf("%s: field required", name);
+        return SM_EINVAL;
+    }
+    if (!cJSON_IsString(v)) {
+        *cause = sm_xasprintf("%s: must be a string", name);
+        return SM_EINVAL;
+    }
+    size_t len = strlen(v->valuestring);
+    if (len < min || len > max) {
+        *cause = sm_xasprintf("%s: must be %zu to %zu characters long", name, min, max);
+        return SM_EINVAL;
+    }
+    *out = v->valuestring;
+    return SM_OK;
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+enum sm_rc
+http_form_get(const char *body, size_t len, const char *key, char *out, size_t outsz)
+{
+    size_t klen = strlen(key);
+    const char *p = body, *end = body + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pend = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pend - p));
+        if (eq && (size_t)(eq - p) == klen && memcmp(p, key, klen) == 0) {
+            size_t n = 0;
+            for (const char *q = eq + 1; q < pend; q++) {
+                int c = (unsigned char)*q;
+                if (c == '+') {
+                    c = ' ';
+                } else if (c == '%') {
+                    if (pend - q < 3 || hexval(q[1]) < 0 || hexval(q[2]) < 0)
+                        return SM_EPARSE;
+                    c = hexval(q[1]) * 16 + hexval(q[2]);
+                    q += 2;
+                }
+                if (c == 0)
+                    return SM_EPARSE;
+                if (n + 1 >= outsz)
+                    return SM_ETOOBIG;
+                out[n++] = (char)c;
+            }
+            out[n] = '\0';
+            return SM_OK;
+        }
+        p = pend + 1;
+    }
+    return SM_ENOTFOUND;
+}
+
+void
+http_time_iso(int64_t t, char out[32])
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        sm_strlcpy(out, "1970-01-01T00:00:00Z", 32);
+}

@@ -1,0 +1,121 @@
+/* http.h: requests, replies and route tables of the API (no libwebsockets in here, so
+ * handlers run on worker threads and can be tested apart from the event loop). */
+#ifndef SM_SMSERVER_HTTP_H
+#define SM_SMSERVER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rc.h"
+#include "store.h"
+
+#define HTTP_BODY_MAX (1024 * 1024) /* larger request bodies get 413 */
+#define HTTP_PATH_MAX 512
+#define HTTP_HDR_MAX 1024 /* Authorization, X-Agent-Token, Content-Type values */
+#define HTTP_JSON_DEPTH 16
+
+enum http_method {
+    HTTP_GET,
+    HTTP_POST,
+    HTTP_PUT,
+    HTTP_PATCH,
+    HTTP_DELETE,
+    HTTP_HEAD,
+    HTTP_OPTIONS,
+    HTTP_OTHER
+};
+
+/* Who may call a route: anyone, a user with an access token, an agent with its token. */
+enum route_auth { ROUTE_PUBLIC, ROUTE_USER, ROUTE_AGENT };
+/* Which worker pool runs it: the general one, or the bounded Argon2id one. */
+enum route_pool { POOL_WORK, POOL_HASH };
+
+/* One request, as received by the event loop; owned by whoever holds the job. */
+struct req {
+    enum http_method method;
+    char path[HTTP_PATH_MAX];
+    int64_t id; /* the {id} of the path, when the route has one */
+    char content_type[128];
+    char authorization[HTTP_HDR_MAX]; /* secret: wiped on free, never logged */
+    char agent_token[HTTP_HDR_MAX];   /* secret: wiped on free, never logged */
+    char peer[64];
+    char *body; /* NUL-terminated; len bytes */
+    size_t len, cap;
+    long content_length; /* -1 when absent */
+};
+
+/* One reply. body is JSON text (or NULL for none). */
+struct resp {
+    int status;
+    char *body;
+    size_t len;
+    int retry_after;      /* seconds, 0 for none */
+    int www_authenticate; /* add WWW-Authenticate: Bearer */
+    int close;            /* close the connection after the reply */
+};
+
+struct server;
+struct cJSON;
+
+/* The context a handler runs in (a worker thread, or the writer for ingest). */
+struct call {
+    struct server *srv;
+    struct store *st; /* this thread's connection */
+    struct req *req;
+    struct resp *resp;
+    double now;
+    int64_t user_id;          /* ROUTE_USER: the caller */
+    struct store_agent agent; /* ROUTE_AGENT: the calling agent */
+    /* Set by a handler that hands a write to the writer thread, which replies after the
+     * commit. batch_free releases it (writer thread). */
+    struct store_batch *batch;
+    void (*batch_free)(struct store_batch *b);
+};
+
+/* A handler fills c->resp (http_reply_*) and returns SM_OK, or returns an error with an
+ * allocated *cause that becomes {"detail": cause} with sm_rc_http(rc). */
+typedef enum sm_rc (*route_fn)(struct call *c, char **cause);
+
+struct route {
+    enum http_method method;
+    const char *path; /* "/agents/{id}" */
+    route_fn handler;
+    enum route_auth auth;
+    enum route_pool pool;
+};
+
+/* Every route table ends with an entry whose path is NULL. */
+extern const struct route routes_auth[];
+extern const struct route routes_agents[];
+extern const struct route routes_ingest[];
+extern const struct route routes_health[];
+
+/* Find the route for (method, path); NULL when none. *wrong_method is set when the path
+ * is an API path but not for this method (405). *id receives {id}. */
+const struct route *http_route_find(enum http_method method, const char *path, int64_t *id,
+                                    int *wrong_method);
+
+void req_free(struct req *r);
+/* Append to the body; SM_ETOOBIG past HTTP_BODY_MAX. Event loop thread. */
+enum sm_rc req_append(struct req *r, const void *data, size_t len) SM_MUST_CHECK;
+void resp_done(struct resp *r);
+
+/* Reply status with body (taken and deleted; NULL for no body). */
+void http_reply_json(struct resp *r, int status, struct cJSON *body);
+/* Reply {"detail": detail} with the status of rc. */
+void http_reply_error(struct resp *r, enum sm_rc rc, const char *detail);
+
+/* Parse the request body as one strict JSON object. */
+enum sm_rc http_body_object(const struct req *req, struct cJSON **out, char **cause) SM_MUST_CHECK;
+/* The string member name of obj, required, of min..max bytes. Errors name the field. */
+enum sm_rc http_get_string(const struct cJSON *obj, const char *name, size_t min, size_t max,
+                           const char **out, char **cause) SM_MUST_CHECK;
+/* Value of key in an application/x-www-form-urlencoded body, decoded into out. SM_OK,
+ * SM_ENOTFOUND, SM_ETOOBIG or SM_EPARSE (bad %XX). */
+enum sm_rc http_form_get(const char *body, size_t len, const char *key, char *out,
+                         size_t outsz) SM_MUST_CHECK;
+
+/* Format unix seconds as ISO 8601 UTC ("2026-11-25T10:00:00Z") into out. */
+void http_time_iso(int64_t t, char out[32]);
+
+#endif

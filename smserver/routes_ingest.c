@@ -1,0 +1,273 @@
+/* routes_ingest.c: POST /ingest. A worker authenticates the agent, decodes one sample
+ * (any of the three shapes) or a batch {"host":{...},"samples":[...]}, and turns each
+ * sample into series points; the writer commits them and only then replies. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "json.h"
+#include "sample.h"
+#include "server.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define INGEST_BATCH_MAX 1000 /* samples per request */
+
+/* A store_batch with the memory it points into. */
+struct ingest {
+    struct store_batch b; /* first: the writer frees through it */
+    struct store_point *points;
+    size_t npoints, pcap;
+    size_t *label_off; /* per point: offset into labels, fixed up at the end */
+    char *labels;
+    size_t llen, lcap;
+    char *host_json, *latest_json;
+};
+
+static void
+ingest_free(struct store_batch *b)
+{
+    struct ingest *in = (struct ingest *)b;
+    if (!in)
+        return;
+    free(in->b.samples);
+    free(in->points);
+    free(in->label_off);
+    free(in->labels);
+    cJSON_free(in->host_json);
+    free(in->latest_json);
+    free(in);
+}
+
+/* Append a point; fmt (may be NULL) formats its one label. */
+static void
+point(struct ingest *in, const char *name, double value, const char *lkey, const char *lval)
+{
+    if (!isfinite(value))
+        return;
+    if (in->npoints == in->pcap) {
+        in->pcap = in->pcap ? in->pcap * 2 : 256;
+        in->points = sm_xreallocarray(in->points, in->pcap, sizeof *in->points);
+        in->label_off = sm_xreallocarray(in->label_off, in->pcap, sizeof *in->label_off);
+    }
+    size_t need = (lkey ? strlen(lkey) + 1 + strlen(lval) : 0) + 1;
+    if (in->llen + need > in->lcap) {
+        size_t ncap = in->lcap ? in->lcap : 1024;
+        while (in->llen + need > ncap)
+            ncap *= 2;
+        in->labels = sm_xreallocarray(in->labels, ncap, 1);
+        in->lcap = ncap;
+    }
+    in->label_off[in->npoints] = in->llen;
+    if (lkey)
+        snprintf(in->labels + in->llen, need, "%s=%s", lkey, lval);
+    else
+        in->labels[in->llen] = '\0';
+    in->llen += need;
+    in->points[in->npoints++] = (struct store_point){.name = name, .value = value};
+}
+
+static void
+point_i(struct ingest *in, const char *name, double value, const char *lkey, size_t i)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%zu", i);
+    point(in, name, value, lkey, buf);
+}
+
+/* The series of one sample (DESIGN section 5 names). */
+static void
+sample_points(struct ingest *in, const struct sm_sample *s)
+{
+    const struct sm_cpu *cpu = &s->cpu;
+    if (s->have & SM_HAVE_CPU) {
+        point(in, "cpu.usage", cpu->usage, NULL, NULL);
+        for (size_t i = 0; i < cpu->ncores; i++) {
+            if (!cpu->cores[i].online)
+                continue;
+            point_i(in, "cpu.core.usage", cpu->cores[i].usage, "core", i);
+            if (cpu->cores[i].freq_mhz >= 0)
+                point_i(in, "cpu.core.freq_mhz", cpu->cores[i].freq_mhz, "core", i);
+        }
+    }
+    if (s->have & SM_HAVE_CPU_BREAKDOWN) {
+        point(in, "cpu.user", cpu->user, NULL, NULL);
+        point(in, "cpu.system", cpu->system, NULL, NULL);
+        point(in, "cpu.iowait", cpu->iowait, NULL, NULL);
+        point(in, "cpu.steal", cpu->steal, NULL, NULL);
+    }
+    if (s->have & SM_HAVE_FREQ)
+        point(in, "cpu.freq_mhz", cpu->freq_cur, NULL, NULL);
+    if (s->have & SM_HAVE_LOAD) {
+        point(in, "load.1", cpu->load[0], NULL, NULL);
+        point(in, "load.5", cpu->load[1], NULL, NULL);
+        point(in, "load.15", cpu->load[2], NULL, NULL);
+    }
+    if (s->have & SM_HAVE_MEM) {
+        point(in, "mem.used_percent", s->mem.used_percent, NULL, NULL);
+        point(in, "mem.used", (double)s->mem.used, NULL, NULL);
+        point(in, "mem.available", (double)s->mem.available, NULL, NULL);
+        point(in, "mem.total", (double)s->mem.total, NULL, NULL);
+    }
+    if (s->have & SM_HAVE_SWAP) {
+        point(in, "swap.used_percent", s->mem.swap_percent, NULL, NULL);
+        point(in, "swap.used", (double)s->mem.swap_used, NULL, NULL);
+    }
+    for (size_t i = 0; i < s->nfs; i++) {
+        const struct sm_fs *f = &s->fs[i];
+        const char *m = f->mount[0] ? f->mount : f->device;
+        point(in, "fs.used_percent", f->percent, "mount", m);
+        point(in, "fs.used", (double)f->used, "mount", m);
+        point(in, "fs.total", (double)f->total, "mount", m);
+    }
+    if (s->have & SM_HAVE_DISK_IO) {
+        point(in, "disk.read_bytes_per_s", s->read_bps, NULL, NULL);
+        point(in, "disk.write_bytes_per_s", s->write_bps, NULL, NULL);
+    }
+    for (size_t i = 0; i < s->ndisks; i++) {
+        const struct sm_disk *d = &s->disks[i];
+        point(in, "disk.read_bytes_per_s", d->read_bps, "dev", d->name);
+        point(in, "disk.write_bytes_per_s", d->write_bps, "dev", d->name);
+        point(in, "disk.busy_percent", d->busy_percent, "dev", d->name);
+    }
+    if (s->have & SM_HAVE_NET) {
+        point(in, "net.bytes_sent", (double)s->net.bytes_sent, NULL, NULL);
+        point(in, "net.bytes_recv", (double)s->net.bytes_recv, NULL, NULL);
+        point(in, "net.rx_bytes_per_s", s->net.rx_bps, NULL, NULL);
+        point(in, "net.tx_bytes_per_s", s->net.tx_bps, NULL, NULL);
+    }
+    for (size_t i = 0; i < s->net.nifaces; i++) {
+        const struct sm_iface *f = &s->net.ifaces[i];
+        point(in, "net.rx_bytes_per_s", f->rx_bps, "iface", f->name);
+        point(in, "net.tx_bytes_per_s", f->tx_bps, "iface", f->name);
+    }
+}
+
+/* Decode item i (-1: the single sample) into s; cause names the field. */
+static enum sm_rc
+decode(const cJSON *item, long i, double now, struct sm_sample *s, char **cause)
+{
+    char *why = NULL;
+    enum sm_rc rc = sm_sample_from_json(item, now, s, &why);
+    if (rc != SM_OK) {
+        if (i >= 0)
+            *cause = sm_xasprintf("samples[%ld]: %s", i, why ? why : sm_rc_str(rc));
+        else
+            *cause = why ? sm_xstrdup(why) : sm_xstrdup(sm_rc_str(rc));
+    }
+    free(why);
+    return rc;
+}
+
+static enum sm_rc
+ingest(struct call *c, char **cause)
+{
+    cJSON *root = NULL;
+    struct ingest *in = sm_xcalloc(1, sizeof *in);
+    struct sm_sample s;
+    sm_sample_init(&s);
+    enum sm_rc rc = http_body_object(c->req, &root, cause);
+    if (rc != SM_OK)
+        goto fail;
+    const cJSON *samples = cJSON_GetObjectItemCaseSensitive(root, "samples");
+    const cJSON *host = cJSON_GetObjectItemCaseSensitive(root, "host");
+    size_t n = 1;
+    if (samples) {
+        if (!cJSON_IsArray(samples)) {
+            *cause = sm_xstrdup("samples: must be an array of sample objects");
+            rc = SM_EINVAL;
+            goto fail;
+        }
+        n = (size_t)cJSON_GetArraySize(samples);
+        if (n == 0) {
+            *cause = sm_xstrdup("samples: must not be empty");
+            rc = SM_EINVAL;
+            goto fail;
+        }
+        if (n > INGEST_BATCH_MAX) {
+            *cause = sm_xasprintf("samples: at most %d per request", INGEST_BATCH_MAX);
+            rc = SM_ETOOBIG;
+            goto fail;
+        }
+    }
+    if (host && !cJSON_IsNull(host)) {
+        struct sm_host h;
+        char *why = NULL;
+        memset(&h, 0, sizeof h);
+        if (!cJSON_IsObject(host)) {
+            *cause = sm_xstrdup("host: must be an object");
+            rc = SM_EINVAL;
+            goto fail;
+        }
+        if ((rc = sm_host_from_json(host, &h, &why)) != SM_OK) {
+            *cause = sm_xasprintf("host: %s", why ? why : sm_rc_str(rc));
+            free(why);
+            goto fail;
+        }
+        cJSON *hj = sm_host_to_json(&h);
+        in->host_json = cJSON_PrintUnformatted(hj);
+        cJSON_Delete(hj);
+    }
+    in->b.samples = sm_xcalloc(n, sizeof *in->b.samples);
+    in->b.nsamples = n;
+    size_t *first = sm_xcalloc(n, sizeof *first);
+    const cJSON *item = samples ? samples->child : root;
+    const cJSON *newest = NULL;
+    double newest_ts = -INFINITY;
+    for (size_t i = 0; i < n; i++, item = item->next) {
+        if (samples && !cJSON_IsObject(item)) {
+            *cause = sm_xasprintf("samples[%zu]: must be an object", i);
+            rc = SM_EINVAL;
+            free(first);
+            goto fail;
+        }
+        if ((rc = decode(item, samples ? (long)i : -1, c->now, &s, cause)) != SM_OK) {
+            free(first);
+            goto fail;
+        }
+        first[i] = in->npoints;
+        sample_points(in, &s);
+        in->b.samples[i].ts_ms = llround(s.timestamp * 1000.0);
+        in->b.samples[i].npoints = in->npoints - first[i];
+        if (s.timestamp > newest_ts) {
+            newest_ts = s.timestamp;
+            newest = item;
+        }
+    }
+    /* Arrays are final now: point into them. */
+    for (size_t i = 0; i < n; i++)
+        in->b.samples[i].points = in->points + first[i];
+    for (size_t k = 0; k < in->npoints; k++)
+        in->points[k].labels = in->labels + in->label_off[k];
+    free(first);
+    /* The newest sample in full, for the live stream's first snapshot. */
+    char *ignored = NULL;
+    if (newest && decode(newest, -1, c->now, &s, &ignored) == SM_OK) {
+        in->latest_json = sm_sample_encode(&s);
+        in->b.latest_json = in->latest_json;
+        in->b.latest_ts_ms = llround(newest_ts * 1000.0);
+    }
+    free(ignored);
+    in->b.agent_id = c->agent.id;
+    in->b.now = (int64_t)c->now;
+    in->b.host_json = in->host_json;
+    c->batch = &in->b;
+    c->batch_free = ingest_free;
+    in = NULL;
+    rc = SM_OK;
+fail:
+    sm_sample_done(&s);
+    cJSON_Delete(root);
+    ingest_free(in ? &in->b : NULL);
+    return rc;
+}
+
+const struct route routes_ingest[] = {
+    {HTTP_POST, "/ingest", ingest, ROUTE_AGENT, POOL_WORK},
+    {0, NULL, NULL, 0, 0},
+};

@@ -1,0 +1,826 @@
+/* server.c: the event loop (libwebsockets), the worker pools and the writer.
+ *
+ * The event loop only parses requests, queues jobs and writes replies. A job goes to
+ * a pool (route->pool); its thread authenticates the caller and runs the handler with
+ * its own database connection. Ingest handlers hand a batch on to the writer, which
+ * commits many batches in one transaction and only then completes their jobs. Completed
+ * jobs come back through the done queue and lws_cancel_service(); the loop then finds
+ * the connection again. A connection that closed meanwhile marks its job orphaned
+ * (pss and job point at each other, and only the loop thread reads or writes those
+ * links), so a late result is dropped instead of touching a dead wsi. */
+#include "config.h"
+
+#include "server.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <libwebsockets.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define WORK_THREADS 2
+#define HASH_THREADS 2 /* Argon2id: 64 MiB each while hashing */
+#define WORK_QUEUE_CAP 512
+#define HASH_QUEUE_CAP 64
+#define WRITER_QUEUE_CAP 1024
+#define WRITER_GROUP_MAX 256 /* jobs per transaction */
+#define SHUTDOWN_GRACE_S 4.0
+
+volatile sig_atomic_t server_stop;
+
+struct pss;
+
+struct job {
+    struct job *next;
+    const struct route *route;
+    struct req *req;
+    struct resp resp;
+    struct store_batch *batch;
+    void (*batch_free)(struct store_batch *b);
+    /* Event loop thread only. */
+    struct lws *wsi;
+    struct pss *pss;
+    int orphan;
+};
+
+/* Per connection (one request at a time on HTTP/1.1). */
+struct pss {
+    struct req *req;  /* being received */
+    struct job *job;  /* in a pool */
+    struct resp resp; /* ready to write */
+    int have_resp;
+    int discard; /* body past the cap: reply 413 and close */
+};
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+job_free(struct job *j)
+{
+    if (!j)
+        return;
+    req_free(j->req);
+    resp_done(&j->resp);
+    if (j->batch && j->batch_free)
+        j->batch_free(j->batch);
+    free(j);
+}
+
+/* ------------------------------------------------------------------ queues */
+
+/* Hand a finished job back to the event loop. Any thread. */
+static void
+done_push(struct server *srv, struct job *j)
+{
+    pthread_mutex_lock(&srv->done_mu);
+    j->next = NULL;
+    if (srv->done_tail)
+        srv->done_tail->next = j;
+    else
+        srv->done_head = j;
+    srv->done_tail = j;
+    pthread_mutex_unlock(&srv->done_mu);
+    lws_cancel_service(srv->ctx);
+}
+
+/* Queue j on p; SM_EBUSY when the queue is full. Any thread. */
+static enum sm_rc
+pool_push(struct pool *p, struct job *j)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->len >= p->cap || p->stop) {
+        pthread_mutex_unlock(&p->mu);
+        return SM_EBUSY;
+    }
+    j->next = NULL;
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    p->len++;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return SM_OK;
+}
+
+/* Take up to max jobs (waiting for one); NULL when stopped and empty. */
+static struct job *
+pool_take(struct pool *p, size_t max)
+{
+    pthread_mutex_lock(&p->mu);
+    while (!p->head && !p->stop)
+        pthread_cond_wait(&p->cv, &p->mu);
+    struct job *first = p->head, *last = NULL;
+    size_t n = 0;
+    for (struct job *j = p->head; j && n < max; j = j->next, n++)
+        last = j;
+    if (last) {
+        p->head = last->next;
+        if (!p->head)
+            p->tail = NULL;
+        last->next = NULL;
+        p->len -= n;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return first;
+}
+
+static struct store *
+thread_store(struct server *srv, const char *who)
+{
+    struct store *st = NULL;
+    char *cause = NULL;
+    if (store_open(srv->cfg->db_path, &st, &cause) != SM_OK) {
+        sm_log(SM_LOG_ERROR, "%s: %s", who, cause);
+        free(cause);
+    }
+    return st;
+}
+
+/* Authenticate the caller of c per route->auth. */
+static enum sm_rc
+call_auth(struct call *c, const struct route *r, char **cause)
+{
+    if (r->auth == ROUTE_USER) {
+        const char *h = c->req->authorization;
+        if (strncasecmp(h, "Bearer ", 7) != 0) {
+            *cause = sm_xstrdup("Not authenticated");
+            return SM_EAUTH;
+        }
+        if (auth_jwt_verify(&c->srv->auth, h + 7, (int64_t)c->now, &c->user_id) != SM_OK) {
+            *cause = sm_xstrdup("Could not validate credentials");
+            return SM_EAUTH;
+        }
+        struct store_user u;
+        enum sm_rc rc = store_user_by_id(c->st, c->user_id, &u);
+        sodium_memzero(u.pwhash, sizeof u.pwhash);
+        if (rc == SM_ENOTFOUND) {
+            *cause = sm_xstrdup("Could not validate credentials");
+            return SM_EAUTH;
+        }
+        return rc;
+    }
+    if (r->auth == ROUTE_AGENT) {
+        if (!c->req->agent_token[0]) {
+            *cause = sm_xstrdup("X-Agent-Token: header required");
+            return SM_EAUTH;
+        }
+        uint8_t hash[STORE_HASH_LEN];
+        auth_token_hash(c->req->agent_token, hash);
+        enum sm_rc rc = store_agent_by_token(c->st, hash, &c->agent);
+        if (rc == SM_EAUTH)
+            *cause = sm_xstrdup("Invalid agent token");
+        return rc;
+    }
+    return SM_OK;
+}
+
+/* Run one job on a pool thread: auth, handler, then reply or hand to the writer. */
+static void
+run_job(struct server *srv, struct store *st, struct job *j)
+{
+    struct call c = {.srv = srv, .st = st, .req = j->req, .resp = &j->resp, .now = now_s()};
+    char *cause = NULL;
+    enum sm_rc rc;
+    if (!st) {
+        rc = SM_EUNAVAIL;
+        cause = sm_xstrdup("database unavailable");
+    } else if ((rc = call_auth(&c, j->route, &cause)) == SM_OK) {
+        rc = j->route->handler(&c, &cause);
+    }
+    store_agent_done(&c.agent);
+    if (rc != SM_OK) {
+        if (rc == SM_EIO || rc == SM_EINTERNAL)
+            sm_log(SM_LOG_ERROR, "%s: %s", j->req->path, cause ? cause : sm_rc_str(rc));
+        http_reply_error(&j->resp, rc, cause);
+        free(cause);
+        if (c.batch && c.batch_free)
+            c.batch_free(c.batch);
+        done_push(srv, j);
+        return;
+    }
+    if (c.batch) {
+        j->batch = c.batch;
+        j->batch_free = c.batch_free;
+        if (pool_push(&srv->writer, j) == SM_OK)
+            return;
+        http_reply_error(&j->resp, SM_EBUSY, "server busy, try again later");
+        j->resp.retry_after = 1;
+    }
+    done_push(srv, j);
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct pool *p = arg;
+    struct store *st = thread_store(p->srv, p->name);
+    struct job *j;
+    while ((j = pool_take(p, 1)))
+        run_job(p->srv, st, j);
+    store_free(st);
+    return NULL;
+}
+
+/* Write a group of ingest jobs in one transaction, then complete them all. */
+static void
+writer_group(struct server *srv, struct store *st, struct job *group)
+{
+    enum sm_rc rc = st ? store_begin(st) : SM_EUNAVAIL;
+    size_t nsamples = 0, njobs = 0;
+    for (struct job *j = group; j; j = j->next) {
+        size_t stored = 0, dups = 0;
+        char *cause = NULL;
+        enum sm_rc brc = rc;
+        if (rc == SM_OK)
+            brc = store_batch_write(st, j->batch, &stored, &dups, &cause);
+        if (brc == SM_OK) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "status", "ok");
+            cJSON_AddNumberToObject(o, "stored", (double)stored);
+            cJSON_AddNumberToObject(o, "duplicates", (double)dups);
+            http_reply_json(&j->resp, 200, o);
+            nsamples += stored;
+        } else {
+            if (brc != SM_EAUTH)
+                sm_log(SM_LOG_ERROR, "ingest: %s", cause ? cause : sm_rc_str(brc));
+            http_reply_error(&j->resp, brc == SM_EAUTH ? SM_EAUTH : SM_EUNAVAIL,
+                             brc == SM_EAUTH ? "Invalid agent token" : "storage unavailable");
+        }
+        free(cause);
+        njobs++;
+    }
+    if (rc == SM_OK && (rc = store_commit(st)) != SM_OK) {
+        sm_log(SM_LOG_ERROR, "ingest: commit failed: %s", sm_rc_str(rc));
+        for (struct job *j = group; j; j = j->next)
+            http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
+    }
+    sm_log(SM_LOG_DEBUG, "committed %zu samples from %zu requests", nsamples, njobs);
+    while (group) {
+        struct job *next = group->next;
+        if (group->batch_free)
+            group->batch_free(group->batch);
+        group->batch = NULL;
+        done_push(srv, group);
+        group = next;
+    }
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct pool *p = arg;
+    struct store *st = thread_store(p->srv, "writer");
+    struct job *group;
+    while ((group = pool_take(p, WRITER_GROUP_MAX)))
+        writer_group(p->srv, st, group);
+    store_free(st);
+    return NULL;
+}
+
+static int
+pool_start(struct pool *p, struct server *srv, const char *name, int n, size_t cap,
+           void *(*fn)(void *))
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->srv = srv;
+    p->name = name;
+    p->cap = cap;
+    p->threads = sm_xcalloc((size_t)n, sizeof *p->threads);
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&p->threads[i], NULL, fn, p) != 0)
+            return -1;
+        p->nthreads++;
+    }
+    return 0;
+}
+
+/* Let the threads finish what is queued, then join them. */
+static void
+pool_stop(struct pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    p->threads = NULL;
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+}
+
+/* ------------------------------------------------------------------ event loop */
+
+static const struct {
+    enum lws_token_indexes tok;
+    enum http_method method;
+} method_tokens[] = {
+    {WSI_TOKEN_GET_URI, HTTP_GET},         {WSI_TOKEN_POST_URI, HTTP_POST},
+    {WSI_TOKEN_PUT_URI, HTTP_PUT},         {WSI_TOKEN_PATCH_URI, HTTP_PATCH},
+    {WSI_TOKEN_DELETE_URI, HTTP_DELETE},   {WSI_TOKEN_HEAD_URI, HTTP_HEAD},
+    {WSI_TOKEN_OPTIONS_URI, HTTP_OPTIONS},
+};
+
+static const struct {
+    const char *ext;
+    const char *mime;
+} mime_types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".json", "application/json"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
+    {".woff2", "font/woff2"},
+};
+
+static void
+reply_now(struct lws *wsi, struct pss *pss, enum sm_rc rc, const char *detail)
+{
+    resp_done(&pss->resp);
+    http_reply_error(&pss->resp, rc, detail);
+    pss->have_resp = 1;
+    lws_callback_on_writable(wsi);
+}
+
+/* Queue the request held by pss. */
+static void
+dispatch(struct server *srv, struct lws *wsi, struct pss *pss, const struct route *r)
+{
+    struct job *j = sm_xcalloc(1, sizeof *j);
+    j->route = r;
+    j->req = pss->req;
+    pss->req = NULL;
+    j->wsi = wsi;
+    j->pss = pss;
+    if (pool_push(r->pool == POOL_HASH ? &srv->hash : &srv->work, j) != SM_OK) {
+        job_free(j);
+        reply_now(wsi, pss, SM_EBUSY, "server busy, try again later");
+        pss->resp.retry_after = 1;
+        return;
+    }
+    pss->job = j;
+    srv->inflight++;
+}
+
+/* Take completed jobs and wake their connections. Event loop thread. */
+static void
+drain_done(struct server *srv)
+{
+    pthread_mutex_lock(&srv->done_mu);
+    struct job *j = srv->done_head;
+    srv->done_head = srv->done_tail = NULL;
+    pthread_mutex_unlock(&srv->done_mu);
+    while (j) {
+        struct job *next = j->next;
+        srv->inflight--;
+        if (!j->orphan) {
+            struct pss *pss = j->pss;
+            pss->job = NULL;
+            resp_done(&pss->resp);
+            pss->resp = j->resp;
+            memset(&j->resp, 0, sizeof j->resp);
+            pss->have_resp = 1;
+            lws_callback_on_writable(j->wsi);
+        }
+        job_free(j);
+        j = next;
+    }
+}
+
+static void
+pss_cleanup(struct pss *pss)
+{
+    if (pss->job) {
+        pss->job->orphan = 1;
+        pss->job = NULL;
+    }
+    req_free(pss->req);
+    pss->req = NULL;
+    resp_done(&pss->resp);
+    pss->have_resp = 0;
+}
+
+/* Serve a file under --www (GET and HEAD only). */
+static int
+serve_static(struct server *srv, struct lws *wsi, struct pss *pss, enum http_method m,
+             const char *path)
+{
+    if (m != HTTP_GET && m != HTTP_HEAD) {
+        reply_now(wsi, pss, SM_EINVAL, "Method Not Allowed");
+        pss->resp.status = 405;
+        pss->resp.close = 1; /* a body may follow; do not read it */
+        return 0;
+    }
+    /* No dot segments, no hidden files, no backslashes: refuse before touching disk. */
+    if (strstr(path, "/.") || strchr(path, '\\') || path[0] != '/') {
+        reply_now(wsi, pss, SM_ENOTFOUND, "Not Found");
+        return 0;
+    }
+    char want[PATH_MAX + HTTP_PATH_MAX + 16], real[PATH_MAX];
+    int wn = snprintf(want, sizeof want, "%s%s%s", srv->www_real, path,
+                      path[strlen(path) - 1] == '/' ? "index.html" : "");
+    if (wn < 0 || (size_t)wn >= PATH_MAX) {
+        reply_now(wsi, pss, SM_ENOTFOUND, "Not Found");
+        return 0;
+    }
+    size_t wl = strlen(srv->www_real);
+    struct stat sb;
+    if (!realpath(want, real) || strncmp(real, srv->www_real, wl) != 0 || real[wl] != '/' ||
+        stat(real, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        reply_now(wsi, pss, SM_ENOTFOUND, "Not Found");
+        return 0;
+    }
+    const char *mime = "application/octet-stream";
+    const char *dot = strrchr(real, '.');
+    for (size_t i = 0; dot && i < sizeof mime_types / sizeof mime_types[0]; i++)
+        if (strcmp(dot, mime_types[i].ext) == 0)
+            mime = mime_types[i].mime;
+    int n = lws_serve_http_file(wsi, real, mime, NULL, 0);
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+        return -1;
+    return 0;
+}
+
+/* Copy header tok into out (empty when absent or too long). */
+static void
+copy_hdr(struct lws *wsi, enum lws_token_indexes tok, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    int len = lws_hdr_total_length(wsi, tok);
+    if (len <= 0 || (size_t)len >= outsz || lws_hdr_copy(wsi, out, (int)outsz, tok) < 0)
+        out[0] = '\0';
+}
+
+static int
+on_http(struct server *srv, struct lws *wsi, struct pss *pss)
+{
+    pss_cleanup(pss);
+    /* Only websocket upgrades exist here; refuse h2c and anything else. */
+    char up[64];
+    copy_hdr(wsi, WSI_TOKEN_UPGRADE, up, sizeof up);
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) > 0 && strcasecmp(up, "websocket") != 0) {
+        reply_now(wsi, pss, SM_EINVAL, "Upgrade: only websocket is supported");
+        pss->resp.close = 1;
+        return 0;
+    }
+    struct req *req = sm_xcalloc(1, sizeof *req);
+    req->method = HTTP_OTHER;
+    req->content_length = -1;
+    for (size_t i = 0; i < sizeof method_tokens / sizeof method_tokens[0]; i++) {
+        if (lws_hdr_total_length(wsi, method_tokens[i].tok) > 0) {
+            req->method = method_tokens[i].method;
+            copy_hdr(wsi, method_tokens[i].tok, req->path, sizeof req->path);
+            break;
+        }
+    }
+    pss->req = req;
+    if (!req->path[0]) {
+        reply_now(wsi, pss, SM_EPARSE, "bad request line");
+        pss->resp.close = 1;
+        return 0;
+    }
+    /* "/agents/" is "/agents". */
+    size_t pl = strlen(req->path);
+    char route_path[HTTP_PATH_MAX];
+    sm_strlcpy(route_path, req->path, sizeof route_path);
+    if (pl > 1 && route_path[pl - 1] == '/')
+        route_path[pl - 1] = '\0';
+    int wrong_method = 0;
+    const struct route *r = http_route_find(req->method, route_path, &req->id, &wrong_method);
+    if (!r) {
+        if (wrong_method) {
+            reply_now(wsi, pss, SM_EINVAL, "Method Not Allowed");
+            pss->resp.status = 405;
+            return 0;
+        }
+        return serve_static(srv, wsi, pss, req->method, req->path);
+    }
+    copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, req->content_type, sizeof req->content_type);
+    copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, req->authorization, sizeof req->authorization);
+    int tl = lws_hdr_custom_length(wsi, "x-agent-token:", 14);
+    if (tl > 0 && (size_t)tl < sizeof req->agent_token &&
+        lws_hdr_custom_copy(wsi, req->agent_token, (int)sizeof req->agent_token,
+                            "x-agent-token:", 14) < 0)
+        req->agent_token[0] = '\0';
+    lws_get_peer_simple(wsi, req->peer, sizeof req->peer);
+    char cl[32];
+    copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
+    if (cl[0]) {
+        char *end;
+        errno = 0;
+        long v = strtol(cl, &end, 10);
+        if (*end || errno || v < 0) {
+            reply_now(wsi, pss, SM_EPARSE, "Content-Length: invalid");
+            pss->resp.close = 1;
+            return 0;
+        }
+        req->content_length = v;
+        if (v > HTTP_BODY_MAX) {
+            reply_now(wsi, pss, SM_ETOOBIG, "body: larger than 1 MiB");
+            pss->resp.close = 1;
+            return 0;
+        }
+    }
+    char te[32];
+    copy_hdr(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
+    if (req->method == HTTP_POST && (req->content_length > 0 || te[0]))
+        return 0; /* the body follows */
+    dispatch(srv, wsi, pss, r);
+    return 0;
+}
+
+static int
+write_reply(struct lws *wsi, struct pss *pss)
+{
+    uint8_t hbuf[LWS_PRE + 2048];
+    uint8_t *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
+    struct resp *r = &pss->resp;
+    pss->have_resp = 0;
+    if (lws_add_http_common_headers(wsi, (unsigned int)r->status, "application/json",
+                                    (lws_filepos_t)r->len, &p, end) ||
+        lws_add_http_header_by_name(
+            wsi, (const uint8_t *)"cache-control:", (const uint8_t *)"no-store", 8, &p, end))
+        return -1;
+    if (r->retry_after > 0) {
+        char ra[16];
+        int n = snprintf(ra, sizeof ra, "%d", r->retry_after);
+        if (lws_add_http_header_by_name(wsi, (const uint8_t *)"retry-after:", (uint8_t *)ra, n, &p,
+                                        end))
+            return -1;
+    }
+    if (r->www_authenticate &&
+        lws_add_http_header_by_name(
+            wsi, (const uint8_t *)"www-authenticate:", (const uint8_t *)"Bearer", 6, &p, end))
+        return -1;
+    if (r->status == 405 && lws_add_http_header_by_name(wsi, (const uint8_t *)"allow:",
+                                                        (const uint8_t *)"GET, HEAD", 9, &p, end))
+        return -1;
+    if (r->close && lws_add_http_header_by_name(
+                        wsi, (const uint8_t *)"connection:", (const uint8_t *)"close", 5, &p, end))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (r->len) {
+        uint8_t *body = sm_xmalloc(LWS_PRE + r->len);
+        memcpy(body + LWS_PRE, r->body, r->len);
+        int n = lws_write(wsi, body + LWS_PRE, r->len, LWS_WRITE_HTTP_FINAL);
+        sodium_memzero(body, LWS_PRE + r->len);
+        free(body);
+        if (n < 0)
+            return -1;
+    }
+    int close = r->close;
+    resp_done(r);
+    if (close)
+        return -1;
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    return 0;
+}
+
+static int
+callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct pss *pss = user;
+    struct lws_context *ctx = lws_get_context(wsi);
+    struct server *srv = ctx ? lws_context_user(ctx) : NULL;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_http(srv, wsi, pss);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* Only websocket upgrades: h2c would bypass this callback's request handling. */
+        if (in && strcasecmp((const char *)in, "websocket") == 0)
+            return 0;
+        if (lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "upgrade refused"))
+            return -1;
+        return 1;
+    case LWS_CALLBACK_HTTP_BODY:
+        if (!pss->req || pss->discard || pss->have_resp)
+            return 0;
+        if (req_append(pss->req, in, len) != SM_OK) {
+            pss->discard = 1;
+            reply_now(wsi, pss, SM_ETOOBIG, "body: larger than 1 MiB");
+            pss->resp.close = 1;
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+        if (!pss->req || pss->discard || pss->have_resp)
+            return 0;
+        int wrong = 0;
+        char route_path[HTTP_PATH_MAX];
+        sm_strlcpy(route_path, pss->req->path, sizeof route_path);
+        size_t pl = strlen(route_path);
+        if (pl > 1 && route_path[pl - 1] == '/')
+            route_path[pl - 1] = '\0';
+        const struct route *r =
+            http_route_find(pss->req->method, route_path, &pss->req->id, &wrong);
+        if (r)
+            dispatch(srv, wsi, pss, r);
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!pss || !pss->have_resp)
+            return 0;
+        return write_reply(wsi, pss);
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        if (lws_http_transaction_completed(wsi))
+            return -1;
+        return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (pss)
+            pss_cleanup(pss);
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (srv)
+            drain_done(srv);
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", callback_api, sizeof(struct pss), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* Security headers on every reply. No CORS headers: the page comes from this origin. */
+static const struct lws_protocol_vhost_options hdr_referrer = {NULL, NULL,
+                                                               "referrer-policy:", "no-referrer"};
+static const struct lws_protocol_vhost_options hdr_frame = {&hdr_referrer, NULL,
+                                                            "x-frame-options:", "DENY"};
+static const struct lws_protocol_vhost_options hdr_nosniff = {&hdr_frame, NULL,
+                                                              "x-content-type-options:", "nosniff"};
+static const struct lws_protocol_vhost_options security_headers = {
+    &hdr_nosniff, NULL, "content-security-policy:",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
+    " frame-ancestors 'none'"};
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    server_stop = 1;
+}
+
+static void
+lws_log_emit(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    sm_log(level & LLL_ERR    ? SM_LOG_ERROR
+           : level & LLL_WARN ? SM_LOG_WARN
+                              : SM_LOG_DEBUG,
+           "lws: %.*s", (int)n, line);
+}
+
+static int
+write_port_file(const char *path, int port)
+{
+    char *tmp = sm_xasprintf("%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fprintf(f, "%d\n", port) > 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (ok && rename(tmp, path) != 0)
+        ok = 0;
+    if (!ok)
+        unlink(tmp);
+    free(tmp);
+    return ok ? 0 : -1;
+}
+
+int
+server_run(const struct server_config *cfg)
+{
+    struct server *srv = sm_xcalloc(1, sizeof *srv);
+    int ret = 1;
+    char *cause = NULL;
+    srv->cfg = cfg;
+    pthread_mutex_init(&srv->done_mu, NULL);
+    ratelimit_init(&srv->rl, LOGIN_WINDOW_S);
+    if (auth_init(&srv->auth, cfg->state_dir, &cause) != SM_OK) {
+        sm_log(SM_LOG_ERROR, "%s", cause);
+        goto out_auth;
+    }
+    /* Open once here so that a bad database fails the start, not the first request. */
+    struct store *st = NULL;
+    if (store_open(cfg->db_path, &st, &cause) != SM_OK) {
+        sm_log(SM_LOG_ERROR, "%s", cause);
+        goto out_auth;
+    }
+    store_free(st);
+    if (!realpath(cfg->www_dir, srv->www_real)) {
+        sm_log(SM_LOG_WARN, "%s: %s (no web page)", cfg->www_dir, strerror(errno));
+        sm_strlcpy(srv->www_real, "/nonexistent", sizeof srv->www_real);
+    }
+
+    lws_set_log_level(cfg->lws_log_level, lws_log_emit);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = cfg->port; /* 0: the kernel picks a free port */
+    info.iface = cfg->listen_addr;
+    info.protocols = protocols;
+    info.headers = &security_headers;
+    info.user = srv;
+    info.max_http_header_data = 4096;
+    info.max_http_header_pool = 64;
+    info.timeout_secs = 30;
+    info.keepalive_timeout = 60;
+
+    /* Threads inherit the mask: keep SIGTERM/SIGINT for the loop thread. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    srv->ctx = lws_create_context(&info);
+    if (!srv->ctx) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        sm_log(SM_LOG_ERROR, "cannot listen on %s:%d", cfg->listen_addr, cfg->port);
+        goto out_auth;
+    }
+    if (pool_start(&srv->work, srv, "worker", WORK_THREADS, WORK_QUEUE_CAP, worker_main) ||
+        pool_start(&srv->hash, srv, "hasher", HASH_THREADS, HASH_QUEUE_CAP, worker_main) ||
+        pool_start(&srv->writer, srv, "writer", 1, WRITER_QUEUE_CAP, writer_main)) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        sm_log(SM_LOG_ERROR, "cannot start threads");
+        goto out_threads;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "default");
+    int port = vh ? lws_get_vhost_listen_port(vh) : cfg->port;
+    if (cfg->port_file && write_port_file(cfg->port_file, port) != 0) {
+        sm_log(SM_LOG_ERROR, "%s: %s", cfg->port_file, strerror(errno));
+        goto out_threads;
+    }
+    sm_log(SM_LOG_INFO, "listening on http://%s:%d", cfg->listen_addr, port);
+
+    while (!server_stop)
+        if (lws_service(srv->ctx, 0) < 0)
+            break;
+    sm_log(SM_LOG_INFO, "shutting down");
+    /* Let in-flight requests (and their commits) finish and get their replies. */
+    double deadline = mono_s() + SHUTDOWN_GRACE_S;
+    while (srv->inflight > 0 && mono_s() < deadline)
+        lws_service(srv->ctx, 0);
+    ret = 0;
+out_threads:
+    pool_stop(&srv->work);
+    pool_stop(&srv->hash);
+    pool_stop(&srv->writer);
+    drain_done(srv);
+    lws_context_destroy(srv->ctx);
+    drain_done(srv);
+out_auth:
+    free(cause);
+    auth_done(&srv->auth);
+    ratelimit_done(&srv->rl);
+    pthread_mutex_destroy(&srv->done_mu);
+    free(srv);
+    return ret;
+}

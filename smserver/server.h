@@ -1,0 +1,63 @@
+/* server.h: the smserver process: one libwebsockets event loop, worker pools (general
+ * and Argon2id), one group-committing writer (DESIGN section 7). */
+#ifndef SM_SMSERVER_SERVER_H
+#define SM_SMSERVER_SERVER_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include "auth.h"
+#include "rc.h"
+
+/* Read-only configuration, filled by main. */
+struct server_config {
+    char listen_addr[64]; /* numeric IPv4/IPv6 address */
+    int port;             /* 0 = any free port */
+    const char *state_dir;
+    const char *db_path;
+    const char *www_dir;
+    const char *port_file;
+    int lws_log_level;
+};
+
+/* Login limits (failures per window). */
+#define LOGIN_WINDOW_S 60.0
+#define LOGIN_FAILS_PER_USER 5
+#define LOGIN_FAILS_PER_ADDR 20
+
+struct job;
+
+/* A queue served by threads (a worker pool or the writer). */
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct job *head, *tail;
+    size_t len, cap;
+    int stop;
+    int nthreads;
+    pthread_t *threads;
+    struct server *srv;
+    const char *name;
+};
+
+struct server {
+    const struct server_config *cfg;
+    struct auth auth;
+    struct ratelimit rl;
+    struct lws_context *ctx;
+    struct pool work, hash, writer;
+    pthread_mutex_t done_mu;
+    struct job *done_head, *done_tail;
+    int inflight; /* jobs out of the event loop; event loop thread only */
+    char www_real[PATH_MAX];
+};
+
+/* Set by SIGTERM/SIGINT. */
+extern volatile sig_atomic_t server_stop;
+
+/* Run the server until SIGTERM/SIGINT. Returns a process exit code. Main thread. */
+int server_run(const struct server_config *cfg);
+
+#endif

@@ -1,0 +1,132 @@
+/* store.h: the one storage interface of smserver (DESIGN section 5). Routes and the
+ * writer only see this header; store_sqlite.c is the embedded backend, another backend
+ * implements the same functions.
+ *
+ * Threads: one struct store is one connection and belongs to one thread at a time.
+ * Every thread that needs storage opens its own (workers, the writer, the admin CLI).
+ * Every function returns SM_OK or an error code; when cause is non-NULL an error sets
+ * *cause to an allocated message the caller frees. */
+#ifndef SM_SMSERVER_STORE_H
+#define SM_SMSERVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rc.h"
+
+#define STORE_NAME_MAX 64     /* user and agent names, bytes */
+#define STORE_PWHASH_MAX 256  /* encoded Argon2id string */
+#define STORE_HASH_LEN 32     /* token hashes (crypto_generichash) */
+#define STORE_FAMILY_LEN 16   /* refresh token family id */
+#define STORE_SERIES_CAP 4096 /* series per agent; points of further series are dropped */
+
+struct store;
+
+struct store_user {
+    int64_t id;
+    char name[STORE_NAME_MAX + 1];
+    char pwhash[STORE_PWHASH_MAX];
+    int64_t created; /* unix seconds */
+};
+
+struct store_agent {
+    int64_t id, user_id;
+    char name[STORE_NAME_MAX + 1];
+    int64_t created, last_seen; /* unix seconds; last_seen 0 = never */
+    char *host;                 /* host facts as JSON text, or NULL; owned */
+};
+
+/* One value of one series in one sample. name and labels are borrowed. labels is
+ * "key=value" or "" (one label at most in this version). */
+struct store_point {
+    const char *name;
+    const char *labels;
+    double value;
+};
+
+struct store_sample {
+    int64_t ts_ms; /* unix milliseconds: (agent, ts_ms) identifies the sample */
+    size_t npoints;
+    struct store_point *points;
+};
+
+/* What one /ingest request writes for one agent. */
+struct store_batch {
+    int64_t agent_id;
+    int64_t now;             /* unix seconds: the agent's last_seen */
+    const char *host_json;   /* host facts, or NULL to keep the stored ones */
+    const char *latest_json; /* the newest sample in full, or NULL */
+    int64_t latest_ts_ms;
+    size_t nsamples;
+    struct store_sample *samples;
+};
+
+typedef void (*store_user_fn)(const struct store_user *u, void *arg);
+typedef void (*store_agent_fn)(const struct store_agent *a, void *arg);
+
+/* Open (creating with mode 0600 and migrating when needed) the database at path.
+ * Sets WAL, synchronous=FULL, busy_timeout, foreign_keys, journal_size_limit. */
+enum sm_rc store_open(const char *path, struct store **out, char **cause) SM_MUST_CHECK;
+/* Close; NULL is a no-op. */
+void store_free(struct store *st);
+/* "ok" when the database answers, for /health: SM_OK or SM_EUNAVAIL. */
+enum sm_rc store_ping(struct store *st) SM_MUST_CHECK;
+/* PRAGMA integrity_check; SM_OK when "ok". */
+enum sm_rc store_check(struct store *st, char **cause) SM_MUST_CHECK;
+
+/* Users. add: SM_ECONFLICT when the name exists. by_name/by_id: SM_ENOTFOUND. */
+enum sm_rc store_user_add(struct store *st, const char *name, const char *pwhash, int64_t now,
+                          struct store_user *out) SM_MUST_CHECK;
+enum sm_rc store_user_by_name(struct store *st, const char *name,
+                              struct store_user *out) SM_MUST_CHECK;
+enum sm_rc store_user_by_id(struct store *st, int64_t id, struct store_user *out) SM_MUST_CHECK;
+enum sm_rc store_user_list(struct store *st, store_user_fn fn, void *arg) SM_MUST_CHECK;
+
+/* Refresh tokens, known only by their hash. */
+enum sm_rc store_refresh_add(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t user_id,
+                             const uint8_t family[STORE_FAMILY_LEN], int64_t expires,
+                             int64_t now) SM_MUST_CHECK;
+/* Atomically retire old_hash and add new_hash in the same family. SM_EAUTH when
+ * old_hash is unknown, expired or already retired; a retired token's reuse revokes its
+ * whole family first. On success *user_id is the owner. */
+enum sm_rc store_refresh_rotate(struct store *st, const uint8_t old_hash[STORE_HASH_LEN],
+                                const uint8_t new_hash[STORE_HASH_LEN], int64_t now,
+                                int64_t new_expires, int64_t *user_id) SM_MUST_CHECK;
+/* Revoke the family of hash (logout). SM_EAUTH when unknown, expired or revoked. */
+enum sm_rc store_refresh_revoke(struct store *st, const uint8_t hash[STORE_HASH_LEN],
+                                int64_t now) SM_MUST_CHECK;
+
+/* Agents. user_id scopes every lookup: another user's agent is SM_ENOTFOUND.
+ * add: SM_ECONFLICT when the user already has an agent of that name. */
+enum sm_rc store_agent_add(struct store *st, int64_t user_id, const char *name,
+                           const uint8_t token_hash[STORE_HASH_LEN], int64_t now,
+                           struct store_agent *out) SM_MUST_CHECK;
+enum sm_rc store_agent_get(struct store *st, int64_t user_id, int64_t id,
+                           struct store_agent *out) SM_MUST_CHECK;
+/* user_id 0 lists every user's agents. */
+enum sm_rc store_agent_list(struct store *st, int64_t user_id, store_agent_fn fn,
+                            void *arg) SM_MUST_CHECK;
+/* Delete the agent with its series, points and samples. */
+enum sm_rc store_agent_delete(struct store *st, int64_t user_id, int64_t id) SM_MUST_CHECK;
+enum sm_rc store_agent_set_token(struct store *st, int64_t user_id, int64_t id,
+                                 const uint8_t token_hash[STORE_HASH_LEN]) SM_MUST_CHECK;
+/* The agent whose token hashes to hash; SM_EAUTH when none. */
+enum sm_rc store_agent_by_token(struct store *st, const uint8_t hash[STORE_HASH_LEN],
+                                struct store_agent *out) SM_MUST_CHECK;
+/* Free what an agent record owns (host). */
+void store_agent_done(struct store_agent *a);
+
+/* Ingest (the writer thread). Group commit: begin, any number of batch writes, commit.
+ * A failed batch write is rolled back alone (savepoint) and the others still commit.
+ * stored/duplicates count samples: a sample whose (agent, ts_ms) exists is a
+ * duplicate and is not written again. */
+enum sm_rc store_begin(struct store *st) SM_MUST_CHECK;
+enum sm_rc store_commit(struct store *st) SM_MUST_CHECK;
+void store_rollback(struct store *st);
+enum sm_rc store_batch_write(struct store *st, const struct store_batch *b, size_t *stored,
+                             size_t *duplicates, char **cause) SM_MUST_CHECK;
+
+/* Counts for tests and /health: samples and points stored. */
+enum sm_rc store_count(struct store *st, int64_t *samples, int64_t *points) SM_MUST_CHECK;
+
+#endif

@@ -1,0 +1,919 @@
+/* store_sqlite.c: the SQLite backend of store.h. WAL, synchronous=FULL, every statement
+ * prepared once per connection with bound parameters, migrations by user_version. */
+#include "config.h"
+
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
+
+/* Schema migrations: entry i brings user_version from i to i + 1. */
+static const char *const migrations[] = {
+    "CREATE TABLE users(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
+    " pwhash TEXT NOT NULL, created INTEGER NOT NULL);"
+    "CREATE TABLE refresh_tokens(hash BLOB PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " family BLOB NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX refresh_tokens_family ON refresh_tokens(family);"
+    "CREATE TABLE agents(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,"
+    " token_hash BLOB NOT NULL UNIQUE, created INTEGER NOT NULL, last_seen INTEGER,"
+    " host TEXT, UNIQUE(user_id, name));"
+    "CREATE TABLE series(id INTEGER PRIMARY KEY,"
+    " agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, labels TEXT NOT NULL, UNIQUE(agent_id, name, labels));"
+    /* samples and points carry no foreign key (a check per point costs ~30% of the
+     * ingest rate); store_agent_delete removes them explicitly. */
+    "CREATE TABLE samples(agent_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
+    " PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;"
+    "CREATE TABLE points(series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,"
+    " PRIMARY KEY(series_id, ts)) WITHOUT ROWID;"
+    "CREATE TABLE latest(agent_id INTEGER PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,"
+    " ts INTEGER NOT NULL, sample TEXT NOT NULL);",
+};
+#define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+enum stmt_id {
+    S_USER_ADD,
+    S_USER_BY_NAME,
+    S_USER_BY_ID,
+    S_USER_LIST,
+    S_REFRESH_ADD,
+    S_REFRESH_GET,
+    S_REFRESH_RETIRE,
+    S_REFRESH_REVOKE_FAMILY,
+    S_AGENT_ADD,
+    S_AGENT_GET,
+    S_AGENT_LIST_USER,
+    S_AGENT_LIST_ALL,
+    S_AGENT_DEL_POINTS,
+    S_AGENT_DEL_SAMPLES,
+    S_AGENT_DEL,
+    S_AGENT_SET_TOKEN,
+    S_AGENT_BY_TOKEN,
+    S_AGENT_SEEN,
+    S_AGENT_SEEN_HOST,
+    S_SAMPLE_ADD,
+    S_POINT_ADD,
+    S_SERIES_GET,
+    S_SERIES_ADD,
+    S_SERIES_COUNT,
+    S_LATEST_SET,
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_SAVEPOINT,
+    S_RELEASE,
+    S_ROLLBACK_TO,
+    S_COUNT_SAMPLES,
+    S_COUNT_POINTS,
+    S_COUNT
+};
+
+#define AGENT_COLS "id, user_id, name, created, coalesce(last_seen, 0), host"
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_USER_ADD] = "INSERT INTO users(name, pwhash, created) VALUES (?1, ?2, ?3)",
+    [S_USER_BY_NAME] = "SELECT id, name, pwhash, created FROM users WHERE name = ?1",
+    [S_USER_BY_ID] = "SELECT id, name, pwhash, created FROM users WHERE id = ?1",
+    [S_USER_LIST] = "SELECT id, name, '', created FROM users ORDER BY id",
+    [S_REFRESH_ADD] = "INSERT INTO refresh_tokens(hash, user_id, family, expires, created)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_REFRESH_GET] =
+        "SELECT user_id, family, expires, revoked FROM refresh_tokens WHERE hash = ?1",
+    [S_REFRESH_RETIRE] = "UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?1",
+    [S_REFRESH_REVOKE_FAMILY] = "UPDATE refresh_tokens SET revoked = 1 WHERE family = ?1",
+    [S_AGENT_ADD] =
+        "INSERT INTO agents(user_id, name, token_hash, created) VALUES (?1, ?2, ?3, ?4)",
+    [S_AGENT_GET] = "SELECT " AGENT_COLS " FROM agents WHERE id = ?1 AND user_id = ?2",
+    [S_AGENT_LIST_USER] = "SELECT " AGENT_COLS " FROM agents WHERE user_id = ?1 ORDER BY id",
+    [S_AGENT_LIST_ALL] = "SELECT " AGENT_COLS " FROM agents ORDER BY id",
+    [S_AGENT_DEL_POINTS] = "DELETE FROM points WHERE series_id IN"
+                           " (SELECT id FROM series WHERE agent_id = ?1)",
+    [S_AGENT_DEL_SAMPLES] = "DELETE FROM samples WHERE agent_id = ?1",
+    [S_AGENT_DEL] = "DELETE FROM agents WHERE id = ?1 AND user_id = ?2",
+    [S_AGENT_SET_TOKEN] = "UPDATE agents SET token_hash = ?3 WHERE id = ?1 AND user_id = ?2",
+    [S_AGENT_BY_TOKEN] = "SELECT " AGENT_COLS " FROM agents WHERE token_hash = ?1",
+    [S_AGENT_SEEN] = "UPDATE agents SET last_seen = ?2 WHERE id = ?1",
+    [S_AGENT_SEEN_HOST] = "UPDATE agents SET last_seen = ?2, host = ?3 WHERE id = ?1",
+    [S_SAMPLE_ADD] = "INSERT OR IGNORE INTO samples(agent_id, ts) VALUES (?1, ?2)",
+    [S_POINT_ADD] = "INSERT OR IGNORE INTO points(series_id, ts, value) VALUES (?1, ?2, ?3)",
+    [S_SERIES_GET] = "SELECT id FROM series WHERE agent_id = ?1 AND name = ?2 AND labels = ?3",
+    [S_SERIES_ADD] = "INSERT INTO series(agent_id, name, labels) VALUES (?1, ?2, ?3)",
+    [S_SERIES_COUNT] = "SELECT count(*) FROM series WHERE agent_id = ?1",
+    [S_LATEST_SET] = "INSERT INTO latest(agent_id, ts, sample) VALUES (?1, ?2, ?3)"
+                     " ON CONFLICT(agent_id) DO UPDATE SET ts = excluded.ts,"
+                     " sample = excluded.sample WHERE excluded.ts >= latest.ts",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT batch",
+    [S_RELEASE] = "RELEASE batch",
+    [S_ROLLBACK_TO] = "ROLLBACK TO batch",
+    [S_COUNT_SAMPLES] = "SELECT count(*) FROM samples",
+    [S_COUNT_POINTS] = "SELECT count(*) FROM points",
+};
+
+/* Series id cache of the writer: (agent, name, labels) -> id, open addressing. */
+struct series_entry {
+    char *key; /* "agent\x1fname\x1flabels"; NULL = empty slot */
+    int64_t id;
+};
+
+/* Series count per agent, for the cap. */
+struct agent_count {
+    int64_t agent_id; /* 0 = empty slot */
+    int64_t count;
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S_COUNT];
+    struct series_entry *cache;
+    size_t cache_cap, cache_len;
+    struct agent_count *counts;
+    size_t counts_cap, counts_len;
+    int warned_cap;
+};
+
+static enum sm_rc
+db_error(struct store *st, const char *what, char **cause)
+{
+    int code = sqlite3_errcode(st->db);
+    if (cause)
+        *cause = sm_xasprintf("database: %s: %s", what, sqlite3_errmsg(st->db));
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        return SM_EBUSY;
+    if (code == SQLITE_FULL)
+        return SM_EUNAVAIL;
+    if (code == SQLITE_CONSTRAINT)
+        return SM_ECONFLICT;
+    return SM_EIO;
+}
+
+/* The prepared statement id, reset and with its bindings cleared. */
+static sqlite3_stmt *
+stmt(struct store *st, enum stmt_id id)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+/* Run a statement that returns no rows. */
+static enum sm_rc
+exec_stmt(struct store *st, sqlite3_stmt *s, const char *what, char **cause)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_error(st, what, cause);
+    return SM_OK;
+}
+
+static enum sm_rc
+exec_sql(struct store *st, const char *sql, char **cause)
+{
+    char *err = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        if (cause)
+            *cause = sm_xasprintf("database: %s", err ? err : sqlite3_errmsg(st->db));
+        sqlite3_free(err);
+        return SM_EIO;
+    }
+    return SM_OK;
+}
+
+static enum sm_rc
+migrate(struct store *st, char **cause)
+{
+    sqlite3_stmt *s = NULL;
+    int version = 0;
+    enum sm_rc rc = SM_OK;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return db_error(st, "user_version", cause);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (version > (int)NMIGRATIONS) {
+        *cause = sm_xasprintf("database schema version %d is newer than this smserver (%d)",
+                              version, (int)NMIGRATIONS);
+        return SM_EINVAL;
+    }
+    while (version < (int)NMIGRATIONS) {
+        if ((rc = exec_sql(st, "BEGIN IMMEDIATE", cause)) != SM_OK)
+            return rc;
+        /* Re-read inside the write lock: another process may have migrated. */
+        if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK) {
+            rc = db_error(st, "user_version", cause);
+            goto fail;
+        }
+        if (sqlite3_step(s) == SQLITE_ROW)
+            version = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+        if (version >= (int)NMIGRATIONS) {
+            if ((rc = exec_sql(st, "COMMIT", cause)) != SM_OK)
+                goto fail;
+            break;
+        }
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", version + 1);
+        if ((rc = exec_sql(st, migrations[version], cause)) != SM_OK ||
+            (rc = exec_sql(st, pragma, cause)) != SM_OK ||
+            (rc = exec_sql(st, "COMMIT", cause)) != SM_OK)
+            goto fail;
+        sm_log(SM_LOG_INFO, "database migrated to schema version %d", version + 1);
+        version++;
+    }
+    return SM_OK;
+fail:
+    if (exec_sql(st, "ROLLBACK", NULL) != SM_OK)
+        sm_log(SM_LOG_DEBUG, "rollback after a failed migration failed");
+    return rc;
+}
+
+enum sm_rc
+store_open(const char *path, struct store **out, char **cause)
+{
+    struct store *st = sm_xcalloc(1, sizeof *st);
+    enum sm_rc rc = SM_OK;
+    /* Create the file ourselves so that it is 0600 whatever the umask. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        *cause = sm_xasprintf("%s: %s", path, strerror(errno));
+        free(st);
+        return SM_EIO;
+    }
+    close(fd);
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        rc = db_error(st, path, cause);
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(st->db, 0);
+    char pragmas[256];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+             " PRAGMA journal_size_limit = %d; PRAGMA temp_store = MEMORY;",
+             JOURNAL_SIZE_LIMIT);
+    if ((rc = exec_sql(st, pragmas, cause)) != SM_OK)
+        goto fail;
+    if ((rc = migrate(st, cause)) != SM_OK)
+        goto fail;
+    for (int i = 0; i < S_COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+                               NULL) != SQLITE_OK) {
+            rc = db_error(st, stmt_sql[i], cause);
+            goto fail;
+        }
+    }
+    *out = st;
+    return SM_OK;
+fail:
+    store_free(st);
+    return rc;
+}
+
+static void
+cache_clear(struct store *st)
+{
+    for (size_t i = 0; i < st->cache_cap; i++)
+        free(st->cache[i].key);
+    free(st->cache);
+    st->cache = NULL;
+    st->cache_cap = st->cache_len = 0;
+    free(st->counts);
+    st->counts = NULL;
+    st->counts_cap = st->counts_len = 0;
+}
+
+void
+store_free(struct store *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    if (st->db && sqlite3_close(st->db) != SQLITE_OK)
+        sm_log(SM_LOG_WARN, "database: close: %s", sqlite3_errmsg(st->db));
+    cache_clear(st);
+    free(st);
+}
+
+enum sm_rc
+store_ping(struct store *st)
+{
+    sqlite3_stmt *s = stmt(st, S_USER_BY_ID);
+    sqlite3_bind_int64(s, 1, 0);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SM_OK : SM_EUNAVAIL;
+}
+
+enum sm_rc
+store_check(struct store *st, char **cause)
+{
+    sqlite3_stmt *s = NULL;
+    enum sm_rc rc = SM_OK;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK)
+        return db_error(st, "integrity_check", cause);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        rc = db_error(st, "integrity_check", cause);
+    } else {
+        const char *r = (const char *)sqlite3_column_text(s, 0);
+        if (!r || strcmp(r, "ok") != 0) {
+            *cause = sm_xasprintf("database: integrity_check: %s", r ? r : "no answer");
+            rc = SM_EIO;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ users */
+
+static void
+copy_text(char *dst, size_t dstsz, sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    sm_strlcpy(dst, t ? t : "", dstsz);
+}
+
+static void
+read_user(sqlite3_stmt *s, struct store_user *u)
+{
+    u->id = sqlite3_column_int64(s, 0);
+    copy_text(u->name, sizeof u->name, s, 1);
+    copy_text(u->pwhash, sizeof u->pwhash, s, 2);
+    u->created = sqlite3_column_int64(s, 3);
+}
+
+enum sm_rc
+store_user_add(struct store *st, const char *name, const char *pwhash, int64_t now,
+               struct store_user *out)
+{
+    sqlite3_stmt *s = stmt(st, S_USER_ADD);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, pwhash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_CONSTRAINT)
+        return SM_ECONFLICT;
+    if (rc != SQLITE_DONE)
+        return db_error(st, "add user", NULL);
+    out->id = sqlite3_last_insert_rowid(st->db);
+    sm_strlcpy(out->name, name, sizeof out->name);
+    sm_strlcpy(out->pwhash, pwhash, sizeof out->pwhash);
+    out->created = now;
+    return SM_OK;
+}
+
+static enum sm_rc
+user_one(struct store *st, sqlite3_stmt *s, struct store_user *out)
+{
+    int rc = sqlite3_step(s);
+    enum sm_rc ret = SM_OK;
+    if (rc == SQLITE_ROW)
+        read_user(s, out);
+    else if (rc == SQLITE_DONE)
+        ret = SM_ENOTFOUND;
+    else
+        ret = db_error(st, "find user", NULL);
+    sqlite3_reset(s);
+    return ret;
+}
+
+enum sm_rc
+store_user_by_name(struct store *st, const char *name, struct store_user *out)
+{
+    sqlite3_stmt *s = stmt(st, S_USER_BY_NAME);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    return user_one(st, s, out);
+}
+
+enum sm_rc
+store_user_by_id(struct store *st, int64_t id, struct store_user *out)
+{
+    sqlite3_stmt *s = stmt(st, S_USER_BY_ID);
+    sqlite3_bind_int64(s, 1, id);
+    return user_one(st, s, out);
+}
+
+enum sm_rc
+store_user_list(struct store *st, store_user_fn fn, void *arg)
+{
+    sqlite3_stmt *s = stmt(st, S_USER_LIST);
+    struct store_user u;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        read_user(s, &u);
+        fn(&u, arg);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list users", NULL);
+}
+
+/* ------------------------------------------------------------------ refresh tokens */
+
+enum sm_rc
+store_refresh_add(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t user_id,
+                  const uint8_t family[STORE_FAMILY_LEN], int64_t expires, int64_t now)
+{
+    sqlite3_stmt *s = stmt(st, S_REFRESH_ADD);
+    sqlite3_bind_blob(s, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_blob(s, 3, family, STORE_FAMILY_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, expires);
+    sqlite3_bind_int64(s, 5, now);
+    return exec_stmt(st, s, "add refresh token", NULL);
+}
+
+/* Look hash up. SM_EAUTH when unknown; *revoked and *expires say the rest. */
+static enum sm_rc
+refresh_get(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *user_id,
+            uint8_t family[STORE_FAMILY_LEN], int64_t *expires, int *revoked)
+{
+    sqlite3_stmt *s = stmt(st, S_REFRESH_GET);
+    sqlite3_bind_blob(s, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    enum sm_rc ret = SM_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 1) == STORE_FAMILY_LEN) {
+        *user_id = sqlite3_column_int64(s, 0);
+        memcpy(family, sqlite3_column_blob(s, 1), STORE_FAMILY_LEN);
+        *expires = sqlite3_column_int64(s, 2);
+        *revoked = sqlite3_column_int(s, 3);
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        ret = SM_EAUTH;
+    } else {
+        ret = db_error(st, "find refresh token", NULL);
+    }
+    sqlite3_reset(s);
+    return ret;
+}
+
+static enum sm_rc
+revoke_family(struct store *st, const uint8_t family[STORE_FAMILY_LEN])
+{
+    sqlite3_stmt *s = stmt(st, S_REFRESH_REVOKE_FAMILY);
+    sqlite3_bind_blob(s, 1, family, STORE_FAMILY_LEN, SQLITE_STATIC);
+    return exec_stmt(st, s, "revoke token family", NULL);
+}
+
+enum sm_rc
+store_refresh_rotate(struct store *st, const uint8_t old_hash[STORE_HASH_LEN],
+                     const uint8_t new_hash[STORE_HASH_LEN], int64_t now, int64_t new_expires,
+                     int64_t *user_id)
+{
+    uint8_t family[STORE_FAMILY_LEN];
+    int64_t expires = 0;
+    int revoked = 0;
+    enum sm_rc rc = exec_stmt(st, stmt(st, S_BEGIN), "begin", NULL);
+    if (rc != SM_OK)
+        return rc;
+    if ((rc = refresh_get(st, old_hash, user_id, family, &expires, &revoked)) != SM_OK)
+        goto fail;
+    if (revoked) {
+        /* A retired token came back: someone holds a copy. End the whole session. */
+        sm_log(SM_LOG_WARN, "refresh token reuse for user %lld: revoking its session",
+               (long long)*user_id);
+        if ((rc = revoke_family(st, family)) != SM_OK)
+            goto fail;
+        if ((rc = exec_stmt(st, stmt(st, S_COMMIT), "commit", NULL)) != SM_OK)
+            goto fail;
+        return SM_EAUTH;
+    }
+    if (expires <= now) {
+        rc = SM_EAUTH;
+        goto fail;
+    }
+    sqlite3_stmt *s = stmt(st, S_REFRESH_RETIRE);
+    sqlite3_bind_blob(s, 1, old_hash, STORE_HASH_LEN, SQLITE_STATIC);
+    if ((rc = exec_stmt(st, s, "retire refresh token", NULL)) != SM_OK)
+        goto fail;
+    if ((rc = store_refresh_add(st, new_hash, *user_id, family, new_expires, now)) != SM_OK)
+        goto fail;
+    return exec_stmt(st, stmt(st, S_COMMIT), "commit", NULL);
+fail:
+    store_rollback(st);
+    return rc;
+}
+
+enum sm_rc
+store_refresh_revoke(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t now)
+{
+    uint8_t family[STORE_FAMILY_LEN];
+    int64_t expires = 0, user_id = 0;
+    int revoked = 0;
+    enum sm_rc rc = refresh_get(st, hash, &user_id, family, &expires, &revoked);
+    if (rc != SM_OK)
+        return rc;
+    if (revoked || expires <= now)
+        return SM_EAUTH;
+    return revoke_family(st, family);
+}
+
+/* ------------------------------------------------------------------ agents */
+
+static void
+read_agent(sqlite3_stmt *s, struct store_agent *a)
+{
+    a->id = sqlite3_column_int64(s, 0);
+    a->user_id = sqlite3_column_int64(s, 1);
+    copy_text(a->name, sizeof a->name, s, 2);
+    a->created = sqlite3_column_int64(s, 3);
+    a->last_seen = sqlite3_column_int64(s, 4);
+    const char *host = (const char *)sqlite3_column_text(s, 5);
+    a->host = host ? sm_xstrdup(host) : NULL;
+}
+
+void
+store_agent_done(struct store_agent *a)
+{
+    free(a->host);
+    a->host = NULL;
+}
+
+enum sm_rc
+store_agent_add(struct store *st, int64_t user_id, const char *name,
+                const uint8_t token_hash[STORE_HASH_LEN], int64_t now, struct store_agent *out)
+{
+    sqlite3_stmt *s = stmt(st, S_AGENT_ADD);
+    sqlite3_bind_int64(s, 1, user_id);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, token_hash, STORE_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_CONSTRAINT)
+        return SM_ECONFLICT;
+    if (rc != SQLITE_DONE)
+        return db_error(st, "add agent", NULL);
+    memset(out, 0, sizeof *out);
+    out->id = sqlite3_last_insert_rowid(st->db);
+    out->user_id = user_id;
+    sm_strlcpy(out->name, name, sizeof out->name);
+    out->created = now;
+    return SM_OK;
+}
+
+static enum sm_rc
+agent_one(struct store *st, sqlite3_stmt *s, struct store_agent *out, enum sm_rc none)
+{
+    int rc = sqlite3_step(s);
+    enum sm_rc ret = SM_OK;
+    if (rc == SQLITE_ROW)
+        read_agent(s, out);
+    else if (rc == SQLITE_DONE)
+        ret = none;
+    else
+        ret = db_error(st, "find agent", NULL);
+    sqlite3_reset(s);
+    return ret;
+}
+
+enum sm_rc
+store_agent_get(struct store *st, int64_t user_id, int64_t id, struct store_agent *out)
+{
+    sqlite3_stmt *s = stmt(st, S_AGENT_GET);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, user_id);
+    return agent_one(st, s, out, SM_ENOTFOUND);
+}
+
+enum sm_rc
+store_agent_by_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_agent *out)
+{
+    sqlite3_stmt *s = stmt(st, S_AGENT_BY_TOKEN);
+    sqlite3_bind_blob(s, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
+    return agent_one(st, s, out, SM_EAUTH);
+}
+
+enum sm_rc
+store_agent_list(struct store *st, int64_t user_id, store_agent_fn fn, void *arg)
+{
+    sqlite3_stmt *s = stmt(st, user_id ? S_AGENT_LIST_USER : S_AGENT_LIST_ALL);
+    if (user_id)
+        sqlite3_bind_int64(s, 1, user_id);
+    struct store_agent a;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        read_agent(s, &a);
+        fn(&a, arg);
+        store_agent_done(&a);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list agents", NULL);
+}
+
+enum sm_rc
+store_agent_delete(struct store *st, int64_t user_id, int64_t id)
+{
+    struct store_agent a;
+    enum sm_rc rc = exec_stmt(st, stmt(st, S_BEGIN), "begin", NULL);
+    if (rc != SM_OK)
+        return rc;
+    if ((rc = store_agent_get(st, user_id, id, &a)) != SM_OK)
+        goto fail;
+    store_agent_done(&a);
+    sqlite3_stmt *s = stmt(st, S_AGENT_DEL_POINTS);
+    sqlite3_bind_int64(s, 1, id);
+    if ((rc = exec_stmt(st, s, "delete points", NULL)) != SM_OK)
+        goto fail;
+    s = stmt(st, S_AGENT_DEL_SAMPLES);
+    sqlite3_bind_int64(s, 1, id);
+    if ((rc = exec_stmt(st, s, "delete samples", NULL)) != SM_OK)
+        goto fail;
+    s = stmt(st, S_AGENT_DEL);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, user_id);
+    if ((rc = exec_stmt(st, s, "delete agent", NULL)) != SM_OK)
+        goto fail;
+    return exec_stmt(st, stmt(st, S_COMMIT), "commit", NULL);
+fail:
+    store_rollback(st);
+    return rc;
+}
+
+enum sm_rc
+store_agent_set_token(struct store *st, int64_t user_id, int64_t id,
+                      const uint8_t token_hash[STORE_HASH_LEN])
+{
+    sqlite3_stmt *s = stmt(st, S_AGENT_SET_TOKEN);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_blob(s, 3, token_hash, STORE_HASH_LEN, SQLITE_STATIC);
+    enum sm_rc rc = exec_stmt(st, s, "set agent token", NULL);
+    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
+        rc = SM_ENOTFOUND;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ ingest */
+
+enum sm_rc
+store_begin(struct store *st)
+{
+    return exec_stmt(st, stmt(st, S_BEGIN), "begin", NULL);
+}
+
+enum sm_rc
+store_commit(struct store *st)
+{
+    enum sm_rc rc = exec_stmt(st, stmt(st, S_COMMIT), "commit", NULL);
+    if (rc != SM_OK)
+        store_rollback(st);
+    return rc;
+}
+
+void
+store_rollback(struct store *st)
+{
+    cache_clear(st); /* series ids created in the transaction are gone */
+    if (sqlite3_get_autocommit(st->db))
+        return;
+    if (exec_stmt(st, stmt(st, S_ROLLBACK), "rollback", NULL) != SM_OK)
+        sm_log(SM_LOG_WARN, "database: rollback failed: %s", sqlite3_errmsg(st->db));
+}
+
+static uint64_t
+hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static struct series_entry *
+cache_slot(struct store *st, const char *key)
+{
+    size_t mask = st->cache_cap - 1;
+    for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
+        if (!st->cache[i].key || strcmp(st->cache[i].key, key) == 0)
+            return &st->cache[i];
+}
+
+static void
+cache_put(struct store *st, char *key, int64_t id)
+{
+    if ((st->cache_len + 1) * 2 > st->cache_cap) {
+        struct series_entry *old = st->cache;
+        size_t oldcap = st->cache_cap;
+        st->cache_cap = oldcap ? oldcap * 2 : 256;
+        st->cache = sm_xcalloc(st->cache_cap, sizeof *st->cache);
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].key)
+                *cache_slot(st, old[i].key) = old[i];
+        free(old);
+    }
+    struct series_entry *e = cache_slot(st, key);
+    if (e->key) {
+        free(key);
+    } else {
+        e->key = key;
+        st->cache_len++;
+    }
+    e->id = id;
+}
+
+/* The series count slot of agent (created with count -1 = unknown). */
+static struct agent_count *
+count_slot(struct store *st, int64_t agent_id)
+{
+    if ((st->counts_len + 1) * 2 > st->counts_cap) {
+        struct agent_count *old = st->counts;
+        size_t oldcap = st->counts_cap;
+        st->counts_cap = oldcap ? oldcap * 2 : 64;
+        st->counts = sm_xcalloc(st->counts_cap, sizeof *st->counts);
+        st->counts_len = 0;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].agent_id)
+                *count_slot(st, old[i].agent_id) = old[i];
+        free(old);
+    }
+    size_t mask = st->counts_cap - 1;
+    for (size_t i = ((uint64_t)agent_id * 11400714819323198485ULL >> 7) & mask;;
+         i = (i + 1) & mask) {
+        if (st->counts[i].agent_id == agent_id)
+            return &st->counts[i];
+        if (!st->counts[i].agent_id) {
+            st->counts[i].agent_id = agent_id;
+            st->counts[i].count = -1;
+            st->counts_len++;
+            return &st->counts[i];
+        }
+    }
+}
+
+/* The id of series (agent, name, labels), created when new. *id = 0 when the agent is
+ * at its series cap. */
+static enum sm_rc
+series_id(struct store *st, int64_t agent_id, const char *name, const char *labels, int64_t *id,
+          char **cause)
+{
+    char key[STORE_NAME_MAX * 2 + 512];
+    snprintf(key, sizeof key, "%lld\x1f%s\x1f%s", (long long)agent_id, name, labels);
+    if (st->cache_cap) {
+        struct series_entry *e = cache_slot(st, key);
+        if (e->key) {
+            *id = e->id;
+            return SM_OK;
+        }
+    }
+    sqlite3_stmt *s = stmt(st, S_SERIES_GET);
+    sqlite3_bind_int64(s, 1, agent_id);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, labels, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+        cache_put(st, sm_xstrdup(key), *id);
+        return SM_OK;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return db_error(st, "find series", cause);
+    struct agent_count *c = count_slot(st, agent_id);
+    if (c->count < 0) {
+        s = stmt(st, S_SERIES_COUNT);
+        sqlite3_bind_int64(s, 1, agent_id);
+        if (sqlite3_step(s) != SQLITE_ROW) {
+            sqlite3_reset(s);
+            return db_error(st, "count series", cause);
+        }
+        c->count = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    if (c->count >= STORE_SERIES_CAP) {
+        if (!st->warned_cap)
+            sm_log(SM_LOG_WARN, "agent %lld reached %d series: new series are dropped",
+                   (long long)agent_id, STORE_SERIES_CAP);
+        st->warned_cap = 1;
+        *id = 0;
+        return SM_OK;
+    }
+    s = stmt(st, S_SERIES_ADD);
+    sqlite3_bind_int64(s, 1, agent_id);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, labels, -1, SQLITE_STATIC);
+    enum sm_rc ret = exec_stmt(st, s, "add series", cause);
+    if (ret != SM_OK)
+        return ret;
+    *id = sqlite3_last_insert_rowid(st->db);
+    c->count++;
+    cache_put(st, sm_xstrdup(key), *id);
+    return SM_OK;
+}
+
+static enum sm_rc
+batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_t *dups,
+            char **cause)
+{
+    enum sm_rc rc;
+    for (size_t i = 0; i < b->nsamples; i++) {
+        const struct store_sample *smp = &b->samples[i];
+        sqlite3_stmt *s = stmt(st, S_SAMPLE_ADD);
+        sqlite3_bind_int64(s, 1, b->agent_id);
+        sqlite3_bind_int64(s, 2, smp->ts_ms);
+        if ((rc = exec_stmt(st, s, "add sample", cause)) != SM_OK)
+            return rc;
+        if (sqlite3_changes(st->db) == 0) {
+            (*dups)++;
+            continue;
+        }
+        (*stored)++;
+        for (size_t j = 0; j < smp->npoints; j++) {
+            const struct store_point *p = &smp->points[j];
+            int64_t sid;
+            if ((rc = series_id(st, b->agent_id, p->name, p->labels, &sid, cause)) != SM_OK)
+                return rc;
+            if (!sid)
+                continue;
+            s = stmt(st, S_POINT_ADD);
+            sqlite3_bind_int64(s, 1, sid);
+            sqlite3_bind_int64(s, 2, smp->ts_ms);
+            sqlite3_bind_double(s, 3, p->value);
+            if ((rc = exec_stmt(st, s, "add point", cause)) != SM_OK)
+                return rc;
+        }
+    }
+    sqlite3_stmt *s = stmt(st, b->host_json ? S_AGENT_SEEN_HOST : S_AGENT_SEEN);
+    sqlite3_bind_int64(s, 1, b->agent_id);
+    sqlite3_bind_int64(s, 2, b->now);
+    if (b->host_json)
+        sqlite3_bind_text(s, 3, b->host_json, -1, SQLITE_STATIC);
+    if ((rc = exec_stmt(st, s, "update agent", cause)) != SM_OK)
+        return rc;
+    if (sqlite3_changes(st->db) == 0) {
+        *cause = sm_xstrdup("agent was deleted");
+        return SM_EAUTH;
+    }
+    if (b->latest_json) {
+        s = stmt(st, S_LATEST_SET);
+        sqlite3_bind_int64(s, 1, b->agent_id);
+        sqlite3_bind_int64(s, 2, b->latest_ts_ms);
+        sqlite3_bind_text(s, 3, b->latest_json, -1, SQLITE_STATIC);
+        if ((rc = exec_stmt(st, s, "set latest sample", cause)) != SM_OK)
+            return rc;
+    }
+    return SM_OK;
+}
+
+enum sm_rc
+store_batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_t *duplicates,
+                  char **cause)
+{
+    enum sm_rc rc = exec_stmt(st, stmt(st, S_SAVEPOINT), "savepoint", cause);
+    if (rc != SM_OK)
+        return rc;
+    *stored = *duplicates = 0;
+    rc = batch_write(st, b, stored, duplicates, cause);
+    if (rc != SM_OK) {
+        /* Undo this batch alone; series ids it created are gone with it. */
+        if (exec_stmt(st, stmt(st, S_ROLLBACK_TO), "rollback to", NULL) != SM_OK ||
+            exec_stmt(st, stmt(st, S_RELEASE), "release", NULL) != SM_OK)
+            sm_log(SM_LOG_WARN, "database: rollback to savepoint failed");
+        cache_clear(st);
+        *stored = *duplicates = 0;
+        return rc;
+    }
+    return exec_stmt(st, stmt(st, S_RELEASE), "release", cause);
+}
+
+enum sm_rc
+store_count(struct store *st, int64_t *samples, int64_t *points)
+{
+    sqlite3_stmt *s = stmt(st, S_COUNT_SAMPLES);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return db_error(st, "count", NULL);
+    }
+    *samples = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    s = stmt(st, S_COUNT_POINTS);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return db_error(st, "count", NULL);
+    }
+    *points = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return SM_OK;
+}

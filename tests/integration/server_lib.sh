@@ -1,0 +1,82 @@
+# server_lib.sh: start a private smserver and talk to it with curl (sourced after lib.sh).
+need curl python3
+# The distribution's python starts in a fraction of a pyenv shim's time.
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+json() { "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+SM_STATE=$T/state
+SM_LOG=$T/server.log
+SM_PID=
+
+# start_server [ARGS...]: a fresh server on 127.0.0.1 port 0; sets PORT and URL.
+start_server() {
+    rm -f "$T/port"
+    "$SMSERVER" --listen 127.0.0.1:0 --state-dir "$SM_STATE" --port-file "$T/port" "$@" \
+        >>"$SM_LOG" 2>&1 &
+    SM_PID=$!
+    i=0
+    while [ ! -s "$T/port" ]; do
+        kill -0 "$SM_PID" 2>/dev/null || { cat "$SM_LOG" >&2; fail "smserver did not start"; }
+        i=$((i + 1))
+        [ $i -lt 200 ] || fail "smserver did not write its port file"
+        sleep 0.05
+    done
+    PORT=$(cat "$T/port")
+    URL=http://127.0.0.1:$PORT
+}
+
+# stop_server: SIGTERM, and it must exit 0.
+stop_server() {
+    [ -n "$SM_PID" ] || return 0
+    kill -TERM "$SM_PID"
+    rc=0
+    wait "$SM_PID" || rc=$?
+    SM_PID=
+    [ $rc -eq 0 ] || fail "smserver exited $rc after SIGTERM"
+}
+
+_kill_server() { [ -z "$SM_PID" ] || kill -KILL "$SM_PID" 2>/dev/null || true; }
+at_exit _kill_server
+
+# req METHOD PATH [CURL-ARGS...]: sets CODE; the body is in $T/body, headers in $T/headers.
+req() {
+    m=$1 p=$2
+    shift 2
+    CODE=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$m" "$@" "$URL$p") || CODE=000
+}
+
+# expect CODE [TEXT]: the last reply had status CODE (and its body contains TEXT).
+expect() {
+    [ "$CODE" = "$1" ] || fail "${CASE:-request}: expected $1, got $CODE: $(cat "$T/body")"
+    if [ $# -gt 1 ]; then
+        grep -qF -- "$2" "$T/body" || fail "${CASE:-request}: body lacks '$2': $(cat "$T/body")"
+    fi
+}
+
+# body EXPR: a value from the last JSON reply ('j'), with python.
+body() { json "$T/body" "$1"; }
+# field NAME: a top-level string or number of the last (compact JSON) reply, without python.
+field() {
+    sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" \
+        -e "s/.*\"$1\":\([-0-9.e]*\).*/\1/p" "$T/body"
+}
+
+# register NAME PASSWORD; login NAME PASSWORD (sets ACCESS and REFRESH).
+register() {
+    req POST /register -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$1\",\"password\":\"$2\"}"
+    expect 200
+}
+login() {
+    req POST /token -d "username=$1&password=$2"
+    expect 200
+    ACCESS=$(field access_token)
+    REFRESH=$(field refresh_token)
+}
+
+# sql QUERY: run a query on the server's database with python's sqlite3.
+sql() {
+    "$PY" -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('\n'.join('|'.join(str(x) for x in r) for r in c.execute(sys.argv[2])))" \
+        "$SM_STATE/statusmonitor.db" "$1"
+}
