@@ -24,7 +24,9 @@
 #define SECRET_FILE "secret.key"
 #define SECRET_FILE_LEN 32
 
-static const char jwt_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+/* Compact on purpose: a WebSocket client may offer the token as a subprotocol, and
+ * libwebsockets 4.1 reads that header into 128 bytes (stream.h). */
+static const char jwt_header[] = "{\"alg\":\"HS256\"}";
 
 static long
 env_long(const char *name, long def, long min, long max, char **cause)
@@ -170,10 +172,8 @@ char *
 auth_jwt_issue(const struct auth *a, int64_t user_id, int64_t now)
 {
     char payload[160];
-    snprintf(payload, sizeof payload,
-             "{\"sub\":\"%" PRId64 "\",\"iat\":%" PRId64 ",\"exp\":%" PRId64
-             ",\"type\":\"access\"}",
-             user_id, now, now + (int64_t)a->access_minutes * 60);
+    snprintf(payload, sizeof payload, "{\"sub\":\"%" PRId64 "\",\"exp\":%" PRId64 "}", user_id,
+             now + (int64_t)a->access_minutes * 60);
     char *h = b64url(jwt_header, strlen(jwt_header));
     char *p = b64url(payload, strlen(payload));
     char *signing = sm_xasprintf("%s.%s", h, p);
@@ -207,6 +207,14 @@ unb64(const char *s, size_t len, char **out, size_t *outlen)
 
 enum sm_rc
 auth_jwt_verify(const struct auth *a, const char *token, int64_t now, int64_t *user_id)
+{
+    double expires;
+    return auth_jwt_check(a, token, now, user_id, &expires);
+}
+
+enum sm_rc
+auth_jwt_check(const struct auth *a, const char *token, int64_t now, int64_t *user_id,
+               double *expires)
 {
     size_t len = strnlen(token, AUTH_JWT_MAX + 1);
     if (len > AUTH_JWT_MAX)
@@ -246,6 +254,7 @@ auth_jwt_verify(const struct auth *a, const char *token, int64_t now, int64_t *u
     if (sm_parse_long(sub->valuestring, 1, LONG_MAX, &id) != 0)
         goto out;
     *user_id = id;
+    *expires = exp->valuedouble;
     rc = SM_OK;
 out:
     free(hdr);

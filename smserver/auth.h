@@ -45,6 +45,9 @@ char *auth_jwt_issue(const struct auth *a, int64_t user_id, int64_t now);
  * SM_OK with *user_id, or SM_EAUTH. Any thread. */
 enum sm_rc auth_jwt_verify(const struct auth *a, const char *token, int64_t now,
                            int64_t *user_id) SM_MUST_CHECK;
+/* The same, also giving the token's expiry (unix seconds). */
+enum sm_rc auth_jwt_check(const struct auth *a, const char *token, int64_t now, int64_t *user_id,
+                          double *expires) SM_MUST_CHECK;
 
 /* A new random token (NUL-terminated in out) and its hash. Any thread. */
 void auth_token_new(char out[AUTH_TOKEN_LEN + 1], uint8_t hash[STORE_HASH_LEN]);

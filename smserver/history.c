@@ -264,6 +264,24 @@ out:
     return rc;
 }
 
+enum sm_rc
+history_forget_agent(sqlite3 *db, int64_t agent_id)
+{
+    const int64_t a[] = {agent_id};
+    enum sm_rc rc = exec_i64(db,
+                             "DELETE FROM rollup_1m WHERE series_id IN"
+                             " (SELECT id FROM series WHERE agent_id = ?1)",
+                             1, a);
+    if (rc == SM_OK)
+        rc = exec_i64(db,
+                      "DELETE FROM rollup_1h WHERE series_id IN"
+                      " (SELECT id FROM series WHERE agent_id = ?1)",
+                      1, a);
+    if (rc == SM_OK)
+        rc = exec_i64(db, "DELETE FROM rollup_dirty WHERE agent_id = ?1", 1, a);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ queries */
 
 enum sm_rc
@@ -418,6 +436,19 @@ history_query(sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms,
     int64_t w = 0;
     enum sm_rc rc = state_get(db, "minute_done", &w);
     if (rc == SM_OK) {
+        /* Minutes marked dirty (late samples) are not re-rolled yet: read them raw, so an
+         * answer is exact even in the seconds before the next rollup. */
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(db,
+                               "SELECT min(bucket) FROM rollup_dirty WHERE agent_id ="
+                               " (SELECT agent_id FROM series WHERE id = ?1)",
+                               -1, &s, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(s, 1, series_id);
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
+                sqlite3_column_int64(s, 0) * MINUTE_MS < w)
+                w = sqlite3_column_int64(s, 0) * MINUTE_MS;
+            sqlite3_finalize(s);
+        }
         int64_t split = w < start_ms ? start_ms : w > stop_ms ? stop_ms : w;
         if (out->tier != HISTORY_RAW)
             rc = cover(&q, out->tier, start_ms, split);

@@ -65,6 +65,10 @@ enum sm_rc history_rollup(struct sqlite3 *db, int64_t now_ms, size_t budget,
 enum sm_rc history_retain(struct sqlite3 *db, int64_t now_ms, const struct history_retention *r,
                           size_t batch, size_t *deleted) SM_MUST_CHECK;
 
+/* Remove the agent's rollups and dirty marks (inside the caller's transaction, before
+ * its series go). */
+enum sm_rc history_forget_agent(struct sqlite3 *db, int64_t agent_id) SM_MUST_CHECK;
+
 /* The series id of (agent_id, name, labels); SM_ENOTFOUND when none. */
 enum sm_rc history_series_find(struct sqlite3 *db, int64_t agent_id, const char *name,
                                const char *labels, int64_t *id) SM_MUST_CHECK;

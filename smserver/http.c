@@ -13,7 +13,7 @@
 #include "xmalloc.h"
 
 static const struct route *const route_tables[] = {routes_auth, routes_agents, routes_ingest,
-                                                   routes_health};
+                                                   routes_health, routes_history};
 
 /* Match one path against a pattern; {id} takes a positive decimal number. */
 static int

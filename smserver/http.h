@@ -13,6 +13,8 @@
 #define HTTP_PATH_MAX 512
 #define HTTP_HDR_MAX 1024 /* Authorization, X-Agent-Token, Content-Type values */
 #define HTTP_JSON_DEPTH 16
+#define HTTP_QUERY_MAX 1024 /* the query string, decoded arguments joined by '&' */
+#define HTTP_QUERY_ARGS 16  /* more arguments than this: 400 */
 
 enum http_method {
     HTTP_GET,
@@ -39,7 +41,12 @@ struct req {
     char authorization[HTTP_HDR_MAX]; /* secret: wiped on free, never logged */
     char agent_token[HTTP_HDR_MAX];   /* secret: wiped on free, never logged */
     char peer[64];
-    char *body; /* NUL-terminated; len bytes */
+    /* Query arguments, URL-decoded by libwebsockets: nargs "name=value" strings. */
+    char query[HTTP_QUERY_MAX];
+    const char *args[HTTP_QUERY_ARGS];
+    int nargs;
+    int query_bad; /* too long or too many arguments */
+    char *body;    /* NUL-terminated; len bytes */
     size_t len, cap;
     long content_length; /* -1 when absent */
 };
@@ -57,6 +64,14 @@ struct resp {
 struct server;
 struct cJSON;
 
+/* What a finished call tells the live stream (applied on the event loop). */
+enum call_ev { CALL_EV_NONE, CALL_EV_AGENT_ADDED, CALL_EV_AGENT_REMOVED, CALL_EV_LOGOUT };
+struct call_event {
+    enum call_ev kind;
+    int64_t agent_id, user_id;
+    char name[STORE_NAME_MAX + 1];
+};
+
 /* The context a handler runs in (a worker thread, or the writer for ingest). */
 struct call {
     struct server *srv;
@@ -70,6 +85,7 @@ struct call {
      * commit. batch_free releases it (writer thread). */
     struct store_batch *batch;
     void (*batch_free)(struct store_batch *b);
+    struct call_event ev;
 };
 
 /* A handler fills c->resp (http_reply_*) and returns SM_OK, or returns an error with an
@@ -89,6 +105,7 @@ extern const struct route routes_auth[];
 extern const struct route routes_agents[];
 extern const struct route routes_ingest[];
 extern const struct route routes_health[];
+extern const struct route routes_history[];
 
 /* Find the route for (method, path); NULL when none. *wrong_method is set when the path
  * is an API path but not for this method (405). *id receives {id}. */

@@ -29,7 +29,6 @@ struct hub_client {
     int authed;
     int64_t user_id, only_agent;
     double expires;
-    char family[48];
     int sub_all;
     int64_t *subs;
     size_t nsubs;
@@ -118,7 +117,7 @@ queue_push(struct hub_client *c, struct hub_msg *m)
     c->count++;
 }
 
-const struct hub_msg *
+struct hub_msg *
 hub_client_peek(struct hub_client *c)
 {
     if (c->lag != NULL)
@@ -386,8 +385,7 @@ hub_client_conn(const struct hub_client *c)
 }
 
 void
-hub_client_auth(struct hub_client *c, int64_t user_id, int64_t only_agent, double expires,
-                const char *family)
+hub_client_auth(struct hub_client *c, int64_t user_id, int64_t only_agent, double expires)
 {
     /* A token of another user cannot take over an authenticated connection. */
     if (c->authed && c->user_id != user_id) {
@@ -398,7 +396,6 @@ hub_client_auth(struct hub_client *c, int64_t user_id, int64_t only_agent, doubl
     c->user_id = user_id;
     c->only_agent = only_agent;
     c->expires = expires;
-    sm_strlcpy(c->family, family ? family : "", sizeof c->family);
 }
 
 int
@@ -474,12 +471,10 @@ hub_client_subscribe(struct hub_client *c, int all, const int64_t *ids, size_t n
 }
 
 void
-hub_revoke_family(struct hub *h, const char *family)
+hub_revoke_user(struct hub *h, int64_t user_id)
 {
-    if (family == NULL || family[0] == '\0')
-        return;
     for (struct hub_client *c = h->clients; c; c = c->next)
-        if (c->authed && strcmp(c->family, family) == 0)
+        if (c->authed && c->user_id == user_id)
             c->close = HUB_CLOSE_REVOKED;
 }
 

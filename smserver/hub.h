@@ -69,10 +69,9 @@ void hub_client_free(struct hub_client *c);
 void *hub_client_conn(const struct hub_client *c);
 
 /* Authenticate: user_id owns what it may see; only_agent restricts to one agent (0 =
- * all); expires is when the access token ends; family identifies its refresh family
- * (for hub_revoke_family; may be NULL). May be called again to extend. */
-void hub_client_auth(struct hub_client *c, int64_t user_id, int64_t only_agent, double expires,
-                     const char *family);
+ * all); expires is when the access token ends. May be called again with a fresh token
+ * of the same user to extend; another user's token closes the client. */
+void hub_client_auth(struct hub_client *c, int64_t user_id, int64_t only_agent, double expires);
 int hub_client_authed(const struct hub_client *c);
 
 /* Subscribe to all of the user's agents (all = 1, present and future) or to a list.
@@ -86,14 +85,17 @@ enum sm_rc hub_client_subscribe(struct hub_client *c, int all, const int64_t *id
 void hub_client_send_text(struct hub_client *c, const char *text);
 
 /* The next message to write, or NULL when the queue is empty. A lag notice comes
- * first when messages were dropped. The message stays valid until hub_client_pop. */
-const struct hub_msg *hub_client_peek(struct hub_client *c);
+ * first when messages were dropped. The message stays valid until hub_client_pop. It is
+ * shared by every client it was queued for: a writer may use the headroom before the
+ * text (libwebsockets writes its frame header there) but not change the text. */
+struct hub_msg *hub_client_peek(struct hub_client *c);
 void hub_client_pop(struct hub_client *c);
 size_t hub_client_queued(const struct hub_client *c);
 enum hub_close hub_client_close_reason(const struct hub_client *c);
 
-/* Close every client whose token belongs to this refresh family (logout). */
-void hub_revoke_family(struct hub *h, const char *family);
+/* Close every stream of this user (a logout). Other sessions of the user reconnect with
+ * their own tokens; the logged-out one cannot. */
+void hub_revoke_user(struct hub *h, int64_t user_id);
 
 /* Visit every client (to ask for writable callbacks or close them). */
 typedef void (*hub_client_fn)(struct hub_client *c, void *arg);

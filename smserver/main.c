@@ -158,7 +158,13 @@ main(int argc, char **argv)
 
     /* The configuration file fills what the command line left unset. */
     char *c_listen = NULL, *c_state = NULL, *c_db = NULL, *c_www = NULL, *c_level = NULL;
+    char *c_origins = NULL;
+    double raw_days = 7, minute_days = 90, hour_days = 730;
     const struct sm_conf_key keys[] = {
+        {"ws_origins", SM_CONF_STRING, &c_origins, 0, 0, NULL},
+        {"retain_raw_days", SM_CONF_DOUBLE, &raw_days, 1, 3650, NULL},
+        {"retain_minute_days", SM_CONF_DOUBLE, &minute_days, 1, 3650, NULL},
+        {"retain_hour_days", SM_CONF_DOUBLE, &hour_days, 1, 36500, NULL},
         {"listen", SM_CONF_STRING, &c_listen, 0, 0, NULL},
         {"state_dir", SM_CONF_STRING, &c_state, 0, 0, NULL},
         {"db", SM_CONF_STRING, &c_db, 0, 0, NULL},
@@ -202,7 +208,12 @@ main(int argc, char **argv)
     cfg.db_path = db_path;
     cfg.www_dir = www;
     cfg.port_file = port_file;
+    cfg.ws_origins = c_origins;
+    cfg.retain_raw_s = raw_days * 86400;
+    cfg.retain_minute_s = minute_days * 86400;
+    cfg.retain_hour_s = hour_days * 86400;
     int ret = server_run(&cfg);
+    free(c_origins);
     free(db_path);
     free(c_listen);
     free(c_state);

@@ -87,8 +87,14 @@ agents_create(struct call *c, char **cause)
     rc = store_agent_add(c->st, c->user_id, name, hash, (int64_t)c->now, &a);
     if (rc == SM_ECONFLICT)
         *cause = sm_xstrdup("name: you already have an agent with this name");
-    else if (rc == SM_OK)
+    else if (rc == SM_OK) {
         http_reply_json(c->resp, 200, agent_json(&a, c->now, token));
+        c->ev.kind = CALL_EV_AGENT_ADDED; /* the live stream learns the agent */
+        c->ev.agent_id = a.id;
+        c->ev.user_id = c->user_id;
+        sm_strlcpy(c->ev.name, a.name, sizeof c->ev.name);
+        store_agent_done(&a);
+    }
     sodium_memzero(token, sizeof token);
 out:
     cJSON_Delete(body);
@@ -121,6 +127,8 @@ agents_delete(struct call *c, char **cause)
     enum sm_rc rc = store_agent_delete(c->st, c->user_id, c->req->id);
     if (rc != SM_OK)
         return not_found(rc, cause);
+    c->ev.kind = CALL_EV_AGENT_REMOVED; /* its subscriptions end */
+    c->ev.agent_id = c->req->id;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "detail", "Agent deleted");
     http_reply_json(c->resp, 200, o);

@@ -260,10 +260,13 @@ do_logout(struct call *c, char **cause)
     if (rc != SM_OK)
         goto out;
     auth_token_hash(tok, hash);
-    rc = store_refresh_revoke(c->st, hash, (int64_t)c->now);
+    int64_t user_id = 0;
+    rc = store_refresh_revoke(c->st, hash, (int64_t)c->now, &user_id);
     if (rc == SM_EAUTH) {
         *cause = sm_xstrdup("Invalid refresh token");
     } else if (rc == SM_OK) {
+        c->ev.kind = CALL_EV_LOGOUT; /* the user's live streams end */
+        c->ev.user_id = user_id;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "detail", "Logged out");
         http_reply_json(c->resp, 200, o);

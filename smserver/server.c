@@ -35,6 +35,10 @@
 #define WRITER_QUEUE_CAP 1024
 #define WRITER_GROUP_MAX 256 /* jobs per transaction */
 #define SHUTDOWN_GRACE_S 4.0
+#define TICK_US (1000 * 1000) /* live stream: offline agents, expired tokens */
+#define MAINT_INTERVAL_S 10   /* history rollups */
+#define RETAIN_EVERY 6        /* retention every this many rollup rounds */
+#define RETAIN_BATCH 64       /* series per retention transaction */
 
 volatile sig_atomic_t server_stop;
 
@@ -47,6 +51,10 @@ struct job {
     struct resp resp;
     struct store_batch *batch;
     void (*batch_free)(struct store_batch *b);
+    /* For the live stream, applied when the job comes back to the event loop. */
+    struct call_event ev;
+    int64_t pub_agent; /* a committed ingest: its agent, newest sample, host facts */
+    char *pub_sample, *pub_host;
     /* Event loop thread only. */
     struct lws *wsi;
     struct pss *pss;
@@ -85,6 +93,8 @@ job_free(struct job *j)
         return;
     req_free(j->req);
     resp_done(&j->resp);
+    free(j->pub_sample);
+    free(j->pub_host);
     if (j->batch && j->batch_free)
         j->batch_free(j->batch);
     free(j);
@@ -214,6 +224,7 @@ run_job(struct server *srv, struct store *st, struct job *j)
         rc = j->route->handler(&c, &cause);
     }
     store_agent_done(&c.agent);
+    j->ev = c.ev;
     if (rc != SM_OK) {
         if (rc == SM_EIO || rc == SM_EINTERNAL)
             sm_log(SM_LOG_ERROR, "%s: %s", j->req->path, cause ? cause : sm_rc_str(rc));
@@ -266,6 +277,11 @@ writer_group(struct server *srv, struct store *st, struct job *group)
             cJSON_AddNumberToObject(o, "duplicates", (double)dups);
             http_reply_json(&j->resp, 200, o);
             nsamples += stored;
+            if (stored > 0 && j->batch->latest_json) {
+                j->pub_agent = j->batch->agent_id;
+                j->pub_sample = sm_xstrdup(j->batch->latest_json);
+                j->pub_host = j->batch->host_json ? sm_xstrdup(j->batch->host_json) : NULL;
+            }
         } else {
             if (brc != SM_EAUTH)
                 sm_log(SM_LOG_ERROR, "ingest: %s", cause ? cause : sm_rc_str(brc));
@@ -277,8 +293,11 @@ writer_group(struct server *srv, struct store *st, struct job *group)
     }
     if (rc == SM_OK && (rc = store_commit(st)) != SM_OK) {
         sm_log(SM_LOG_ERROR, "ingest: commit failed: %s", sm_rc_str(rc));
-        for (struct job *j = group; j; j = j->next)
+        for (struct job *j = group; j; j = j->next) {
             http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
+            free(j->pub_sample); /* nothing was stored: nothing to stream */
+            j->pub_sample = NULL;
+        }
     }
     sm_log(SM_LOG_DEBUG, "committed %zu samples from %zu requests", nsamples, njobs);
     while (group) {
@@ -394,6 +413,29 @@ dispatch(struct server *srv, struct lws *wsi, struct pss *pss, const struct rout
     srv->inflight++;
 }
 
+/* Tell the live stream what a finished job changed. Event loop thread. */
+static void
+apply_events(struct server *srv, const struct job *j)
+{
+    if (!srv->hub)
+        return;
+    if (j->pub_sample)
+        hub_publish(srv->hub, j->pub_agent, j->pub_sample, j->pub_host, now_s());
+    switch (j->ev.kind) {
+    case CALL_EV_AGENT_ADDED:
+        hub_agent_upsert(srv->hub, j->ev.agent_id, j->ev.user_id, j->ev.name, NULL, NULL, 0);
+        break;
+    case CALL_EV_AGENT_REMOVED:
+        hub_agent_remove(srv->hub, j->ev.agent_id);
+        break;
+    case CALL_EV_LOGOUT:
+        hub_revoke_user(srv->hub, j->ev.user_id);
+        break;
+    case CALL_EV_NONE:
+        break;
+    }
+}
+
 /* Take completed jobs and wake their connections. Event loop thread. */
 static void
 drain_done(struct server *srv)
@@ -402,9 +444,11 @@ drain_done(struct server *srv)
     struct job *j = srv->done_head;
     srv->done_head = srv->done_tail = NULL;
     pthread_mutex_unlock(&srv->done_mu);
+    int any = j != NULL;
     while (j) {
         struct job *next = j->next;
         srv->inflight--;
+        apply_events(srv, j);
         if (!j->orphan) {
             struct pss *pss = j->pss;
             pss->job = NULL;
@@ -417,6 +461,8 @@ drain_done(struct server *srv)
         job_free(j);
         j = next;
     }
+    if (any && srv->hub)
+        stream_kick(srv->hub);
 }
 
 static void
@@ -506,6 +552,24 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
         }
     }
     pss->req = req;
+    /* Query arguments, each decoded by libwebsockets, kept NUL-separated. */
+    size_t qlen = 0;
+    for (int i = 0; lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0; i++) {
+        int n = lws_hdr_copy_fragment(wsi, req->query + qlen, (int)(sizeof req->query - qlen),
+                                      WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0 && lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) <= 0)
+            break;
+        if (n < 0 || req->nargs == HTTP_QUERY_ARGS) {
+            req->query_bad = 1;
+            break;
+        }
+        req->args[req->nargs++] = req->query + qlen;
+        qlen += (size_t)n + 1;
+        if (qlen >= sizeof req->query) {
+            req->query_bad = 1;
+            break;
+        }
+    }
     if (!req->path[0]) {
         reply_now(wsi, pss, SM_EPARSE, "bad request line");
         pss->resp.close = 1;
@@ -673,10 +737,89 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-static const struct lws_protocols protocols[] = {
-    {"http", callback_api, sizeof(struct pss), 0, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
+/* HTTP requests go to the "http" protocol through a callback mount; a WebSocket client
+ * that names no subprotocol gets the vhost's default one, the live stream. (Connections
+ * bind to the default protocol when accepted, hence the mount for plain HTTP.) */
+static const struct lws_http_mount api_mount = {
+    .mountpoint = "/",
+    .mountpoint_len = 1,
+    .origin = "http",
+    .origin_protocol = LWSMPRO_CALLBACK,
 };
+static const struct lws_protocol_vhost_options stream_default = {NULL, NULL, "default", ""};
+static const struct lws_protocol_vhost_options stream_pvo = {NULL, &stream_default, STREAM_PROTOCOL,
+                                                             ""};
+/* Ping idle WebSocket connections after 30 s; drop them when silent for 45 s more. */
+static const lws_retry_bo_t ws_validity = {.secs_since_valid_ping = 30,
+                                           .secs_since_valid_hangup = 75};
+
+struct stream_env *
+stream_env_of(struct lws *wsi)
+{
+    struct server *srv = lws_context_user(lws_get_context(wsi));
+    return &srv->stream;
+}
+
+static enum sm_rc
+stream_verify(void *arg, const char *token, int64_t *user_id, double *expires)
+{
+    struct server *srv = arg;
+    return auth_jwt_check(&srv->auth, token, (int64_t)now_s(), user_id, expires);
+}
+
+static void
+on_tick(lws_sorted_usec_list_t *sul)
+{
+    struct server *srv = lws_container_of(sul, struct server, tick);
+    hub_tick(srv->hub, now_s());
+    stream_kick(srv->hub);
+    lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, TICK_US);
+}
+
+static void
+add_agent(const struct store_agent *a, void *arg)
+{
+    struct store *st = ((void **)arg)[0];
+    struct hub *h = ((void **)arg)[1];
+    char *latest = NULL;
+    if (store_latest(st, a->id, &latest) != SM_OK)
+        latest = NULL;
+    hub_agent_upsert(h, a->id, a->user_id, a->name, a->host, latest, (double)a->last_seen);
+    free(latest);
+}
+
+/* Roll up and enforce retention off the event loop and off the ingest writer. */
+static void *
+maint_main(void *arg)
+{
+    struct server *srv = arg;
+    struct store *st = thread_store(srv, "history");
+    const struct history_retention ret = {srv->cfg->retain_raw_s, srv->cfg->retain_minute_s,
+                                          srv->cfg->retain_hour_s};
+    unsigned round = 0;
+    pthread_mutex_lock(&srv->maint_mu);
+    while (!srv->maint_stop && st) {
+        pthread_mutex_unlock(&srv->maint_mu);
+        size_t work = 0, deleted = 0;
+        int64_t now = (int64_t)(now_s() * 1000);
+        /* A few steps at most per round so a long catch-up never holds the lock long. */
+        for (int i = 0; i < 8; i++)
+            if (store_rollup(st, now, 256, &work) != SM_OK || work == 0)
+                break;
+        if (round++ % RETAIN_EVERY == 0 &&
+            store_retain(st, now, &ret, RETAIN_BATCH, &deleted) == SM_OK && deleted > 0)
+            sm_log(SM_LOG_DEBUG, "history: retention removed %zu rows", deleted);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += MAINT_INTERVAL_S;
+        pthread_mutex_lock(&srv->maint_mu);
+        if (!srv->maint_stop)
+            pthread_cond_timedwait(&srv->maint_cv, &srv->maint_mu, &until);
+    }
+    pthread_mutex_unlock(&srv->maint_mu);
+    store_free(st);
+    return NULL;
+}
 
 /* Security headers on every reply. No CORS headers: the page comes from this origin. */
 static const struct lws_protocol_vhost_options hdr_referrer = {NULL, NULL,
@@ -745,7 +888,20 @@ server_run(const struct server_config *cfg)
         sm_log(SM_LOG_ERROR, "%s", cause);
         goto out_auth;
     }
+    const struct hub_limits limits = {.pre = LWS_PRE,
+                                      .queue_max = STREAM_QUEUE_MAX,
+                                      .drop_close = STREAM_DROP_CLOSE,
+                                      .offline_factor = 3,
+                                      .min_offline = 10};
+    srv->hub = hub_new(&limits);
+    void *agent_arg[] = {st, srv->hub};
+    if (store_agent_list(st, 0, add_agent, agent_arg) != SM_OK)
+        sm_log(SM_LOG_WARN, "live stream: could not load the agents");
     store_free(st);
+    srv->stream = (struct stream_env){
+        .hub = srv->hub, .verify = stream_verify, .verify_arg = srv, .origins = cfg->ws_origins};
+    pthread_mutex_init(&srv->maint_mu, NULL);
+    pthread_cond_init(&srv->maint_cv, NULL);
     if (!realpath(cfg->www_dir, srv->www_real)) {
         sm_log(SM_LOG_WARN, "%s: %s (no web page)", cfg->www_dir, strerror(errno));
         sm_strlcpy(srv->www_real, "/nonexistent", sizeof srv->www_real);
@@ -756,7 +912,16 @@ server_run(const struct server_config *cfg)
     memset(&info, 0, sizeof info);
     info.port = cfg->port; /* 0: the kernel picks a free port */
     info.iface = cfg->listen_addr;
+    const struct lws_protocols protocols[] = {
+        {"http", callback_api, sizeof(struct pss), 0, 0, NULL, 0},
+        stream_protocol,
+        {NULL, NULL, 0, 0, 0, NULL, 0},
+    };
     info.protocols = protocols;
+    info.mounts = &api_mount;
+    info.pvo = &stream_pvo;
+    info.retry_and_idle_policy = &ws_validity;
+    info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.headers = &security_headers;
     info.user = srv;
     info.max_http_header_data = 4096;
@@ -778,12 +943,15 @@ server_run(const struct server_config *cfg)
     }
     if (pool_start(&srv->work, srv, "worker", WORK_THREADS, WORK_QUEUE_CAP, worker_main) ||
         pool_start(&srv->hash, srv, "hasher", HASH_THREADS, HASH_QUEUE_CAP, worker_main) ||
-        pool_start(&srv->writer, srv, "writer", 1, WRITER_QUEUE_CAP, writer_main)) {
+        pool_start(&srv->writer, srv, "writer", 1, WRITER_QUEUE_CAP, writer_main) ||
+        pthread_create(&srv->maint, NULL, maint_main, srv) != 0) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         sm_log(SM_LOG_ERROR, "cannot start threads");
         goto out_threads;
     }
+    srv->maint_started = 1;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, TICK_US);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -810,6 +978,14 @@ server_run(const struct server_config *cfg)
         lws_service(srv->ctx, 0);
     ret = 0;
 out_threads:
+    if (srv->maint_started) {
+        pthread_mutex_lock(&srv->maint_mu);
+        srv->maint_stop = 1;
+        pthread_cond_signal(&srv->maint_cv);
+        pthread_mutex_unlock(&srv->maint_mu);
+        pthread_join(srv->maint, NULL);
+    }
+    lws_sul_cancel(&srv->tick);
     pool_stop(&srv->work);
     pool_stop(&srv->hash);
     pool_stop(&srv->writer);
@@ -820,6 +996,9 @@ out_auth:
     free(cause);
     auth_done(&srv->auth);
     ratelimit_done(&srv->rl);
+    hub_free(srv->hub);
+    pthread_mutex_destroy(&srv->maint_mu);
+    pthread_cond_destroy(&srv->maint_cv);
     pthread_mutex_destroy(&srv->done_mu);
     free(srv);
     return ret;

@@ -8,7 +8,12 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include <libwebsockets.h>
+
 #include "auth.h"
+#include "history.h"
+#include "hub.h"
+#include "stream.h"
 #include "rc.h"
 
 /* Read-only configuration, filled by main. */
@@ -20,6 +25,10 @@ struct server_config {
     const char *www_dir;
     const char *port_file;
     int lws_log_level;
+    const char *ws_origins; /* extra allowed WebSocket origins, comma separated, or NULL */
+    double retain_raw_s;    /* history retention per tier */
+    double retain_minute_s;
+    double retain_hour_s;
 };
 
 /* Login limits (failures per window). */
@@ -52,6 +61,16 @@ struct server {
     struct job *done_head, *done_tail;
     int inflight; /* jobs out of the event loop; event loop thread only */
     char www_real[PATH_MAX];
+    /* The live stream (event loop thread only). */
+    struct hub *hub;
+    struct stream_env stream;
+    lws_sorted_usec_list_t tick;
+    /* History maintenance: rollups and retention on their own thread. */
+    pthread_t maint;
+    int maint_started;
+    pthread_mutex_t maint_mu;
+    pthread_cond_t maint_cv;
+    int maint_stop;
 };
 
 /* Set by SIGTERM/SIGINT. */

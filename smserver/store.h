@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "history.h"
 #include "rc.h"
 
 #define STORE_NAME_MAX 64     /* user and agent names, bytes */
@@ -92,9 +93,10 @@ enum sm_rc store_refresh_add(struct store *st, const uint8_t hash[STORE_HASH_LEN
 enum sm_rc store_refresh_rotate(struct store *st, const uint8_t old_hash[STORE_HASH_LEN],
                                 const uint8_t new_hash[STORE_HASH_LEN], int64_t now,
                                 int64_t new_expires, int64_t *user_id) SM_MUST_CHECK;
-/* Revoke the family of hash (logout). SM_EAUTH when unknown, expired or revoked. */
-enum sm_rc store_refresh_revoke(struct store *st, const uint8_t hash[STORE_HASH_LEN],
-                                int64_t now) SM_MUST_CHECK;
+/* Revoke the family of hash (logout); *user_id is its owner. SM_EAUTH when unknown,
+ * expired or revoked. */
+enum sm_rc store_refresh_revoke(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t now,
+                                int64_t *user_id) SM_MUST_CHECK;
 
 /* Agents. user_id scopes every lookup: another user's agent is SM_ENOTFOUND.
  * add: SM_ECONFLICT when the user already has an agent of that name. */
@@ -125,6 +127,24 @@ enum sm_rc store_commit(struct store *st) SM_MUST_CHECK;
 void store_rollback(struct store *st);
 enum sm_rc store_batch_write(struct store *st, const struct store_batch *b, size_t *stored,
                              size_t *duplicates, char **cause) SM_MUST_CHECK;
+
+/* History (history.h). query: one series of the agent over [start_ms, stop_ms) in at most
+ * points buckets; SM_ENOTFOUND when the agent has no such series. Any thread with its
+ * own connection. */
+enum sm_rc store_history_query(struct store *st, int64_t agent_id, const char *name,
+                               const char *labels, int64_t start_ms, int64_t stop_ms, size_t points,
+                               struct history_result *out) SM_MUST_CHECK;
+typedef void (*store_series_fn)(const char *name, const char *labels, void *arg);
+/* Every series of the agent, by name then labels. */
+enum sm_rc store_series_list(struct store *st, int64_t agent_id, store_series_fn fn,
+                             void *arg) SM_MUST_CHECK;
+/* The newest stored sample of the agent as JSON text (allocated); SM_ENOTFOUND when none. */
+enum sm_rc store_latest(struct store *st, int64_t agent_id, char **json) SM_MUST_CHECK;
+/* Maintenance (one thread): roll up and enforce retention in small transactions. */
+enum sm_rc store_rollup(struct store *st, int64_t now_ms, size_t budget,
+                        size_t *work) SM_MUST_CHECK;
+enum sm_rc store_retain(struct store *st, int64_t now_ms, const struct history_retention *r,
+                        size_t batch, size_t *deleted) SM_MUST_CHECK;
 
 /* Counts for tests and /health: samples and points stored. */
 enum sm_rc store_count(struct store *st, int64_t *samples, int64_t *points) SM_MUST_CHECK;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "history.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -42,6 +43,8 @@ static const char *const migrations[] = {
     " PRIMARY KEY(series_id, ts)) WITHOUT ROWID;"
     "CREATE TABLE latest(agent_id INTEGER PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,"
     " ts INTEGER NOT NULL, sample TEXT NOT NULL);",
+    /* 2: rollup tiers for history (history.c). */
+    history_schema_sql,
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -79,6 +82,9 @@ enum stmt_id {
     S_ROLLBACK_TO,
     S_COUNT_SAMPLES,
     S_COUNT_POINTS,
+    S_WATERMARK,
+    S_LATEST_GET,
+    S_SERIES_LIST,
     S_COUNT
 };
 
@@ -124,6 +130,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_ROLLBACK_TO] = "ROLLBACK TO batch",
     [S_COUNT_SAMPLES] = "SELECT count(*) FROM samples",
     [S_COUNT_POINTS] = "SELECT count(*) FROM points",
+    [S_WATERMARK] = "SELECT v FROM rollup_state WHERE k = 'minute_done'",
+    [S_LATEST_GET] = "SELECT sample FROM latest WHERE agent_id = ?1",
+    [S_SERIES_LIST] = "SELECT name, labels FROM series WHERE agent_id = ?1 ORDER BY name, labels",
 };
 
 /* Series id cache of the writer: (agent, name, labels) -> id, open addressing. */
@@ -146,6 +155,7 @@ struct store {
     struct agent_count *counts;
     size_t counts_cap, counts_len;
     int warned_cap;
+    int64_t watermark; /* history: minutes before this are rolled up (read at begin) */
 };
 
 static enum sm_rc
@@ -514,12 +524,13 @@ fail:
 }
 
 enum sm_rc
-store_refresh_revoke(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t now)
+store_refresh_revoke(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t now,
+                     int64_t *user_id)
 {
     uint8_t family[STORE_FAMILY_LEN];
-    int64_t expires = 0, user_id = 0;
+    int64_t expires = 0;
     int revoked = 0;
-    enum sm_rc rc = refresh_get(st, hash, &user_id, family, &expires, &revoked);
+    enum sm_rc rc = refresh_get(st, hash, user_id, family, &expires, &revoked);
     if (rc != SM_OK)
         return rc;
     if (revoked || expires <= now)
@@ -638,6 +649,8 @@ store_agent_delete(struct store *st, int64_t user_id, int64_t id)
     sqlite3_bind_int64(s, 1, id);
     if ((rc = exec_stmt(st, s, "delete samples", NULL)) != SM_OK)
         goto fail;
+    if ((rc = history_forget_agent(st->db, id)) != SM_OK)
+        goto fail;
     s = stmt(st, S_AGENT_DEL);
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, user_id);
@@ -668,7 +681,14 @@ store_agent_set_token(struct store *st, int64_t user_id, int64_t id,
 enum sm_rc
 store_begin(struct store *st)
 {
-    return exec_stmt(st, stmt(st, S_BEGIN), "begin", NULL);
+    enum sm_rc rc = exec_stmt(st, stmt(st, S_BEGIN), "begin", NULL);
+    if (rc != SM_OK)
+        return rc;
+    /* Samples older than the history watermark mark their minute for a re-rollup. */
+    sqlite3_stmt *s = stmt(st, S_WATERMARK);
+    st->watermark = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return SM_OK;
 }
 
 enum sm_rc
@@ -840,6 +860,9 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
             continue;
         }
         (*stored)++;
+        if (smp->ts_ms < st->watermark &&
+            (rc = history_note_sample(st->db, b->agent_id, smp->ts_ms)) != SM_OK)
+            return rc;
         for (size_t j = 0; j < smp->npoints; j++) {
             const struct store_point *p = &smp->points[j];
             int64_t sid;
@@ -916,4 +939,56 @@ store_count(struct store *st, int64_t *samples, int64_t *points)
     *points = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
     return SM_OK;
+}
+
+/* ------------------------------------------------------------------ history */
+
+enum sm_rc
+store_history_query(struct store *st, int64_t agent_id, const char *name, const char *labels,
+                    int64_t start_ms, int64_t stop_ms, size_t points, struct history_result *out)
+{
+    int64_t sid;
+    enum sm_rc rc = history_series_find(st->db, agent_id, name, labels, &sid);
+    if (rc != SM_OK)
+        return rc;
+    return history_query(st->db, sid, start_ms, stop_ms, points, out);
+}
+
+enum sm_rc
+store_series_list(struct store *st, int64_t agent_id, store_series_fn fn, void *arg)
+{
+    sqlite3_stmt *s = stmt(st, S_SERIES_LIST);
+    sqlite3_bind_int64(s, 1, agent_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1), arg);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list series", NULL);
+}
+
+enum sm_rc
+store_latest(struct store *st, int64_t agent_id, char **json)
+{
+    sqlite3_stmt *s = stmt(st, S_LATEST_GET);
+    sqlite3_bind_int64(s, 1, agent_id);
+    enum sm_rc rc = SM_ENOTFOUND;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *json = sm_xstrdup((const char *)sqlite3_column_text(s, 0));
+        rc = SM_OK;
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+enum sm_rc
+store_rollup(struct store *st, int64_t now_ms, size_t budget, size_t *work)
+{
+    return history_rollup(st->db, now_ms, budget, work);
+}
+
+enum sm_rc
+store_retain(struct store *st, int64_t now_ms, const struct history_retention *r, size_t batch,
+             size_t *deleted)
+{
+    return history_retain(st->db, now_ms, r, batch, deleted);
 }

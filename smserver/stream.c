@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <errno.h>
 
 #include "json.h"
 #include "log.h"
@@ -22,7 +24,6 @@ struct stream_pss {
     int pre_authed;     /* authenticated by subprotocol at the handshake */
     int64_t pre_user;
     double pre_expires;
-    char pre_family[48];
     enum lws_close_status close_code; /* non-zero: close at the next writable */
     const char *close_why;
     double rate_window;
@@ -155,8 +156,7 @@ filter(struct lws *wsi, struct stream_pss *p)
         lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_PROTOCOL) > 0) {
         char token[1024];
         if (bearer_from_protocols(buf, token, sizeof token)) {
-            int ok = env->verify(env->verify_arg, token, &p->pre_user, &p->pre_expires,
-                                 p->pre_family) == SM_OK;
+            int ok = env->verify(env->verify_arg, token, &p->pre_user, &p->pre_expires) == SM_OK;
             sodium_memzero(token, sizeof token);
             if (!ok)
                 return -1;
@@ -186,13 +186,11 @@ handle_message(struct lws *wsi, struct stream_pss *p)
         const char *token = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "token"));
         int64_t user;
         double expires;
-        char family[48];
-        if (token == NULL ||
-            env->verify(env->verify_arg, token, &user, &expires, family) != SM_OK) {
+        if (token == NULL || env->verify(env->verify_arg, token, &user, &expires) != SM_OK) {
             close_later(wsi, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "invalid token");
             goto out;
         }
-        hub_client_auth(p->client, user, p->only_agent, expires, family);
+        hub_client_auth(p->client, user, p->only_agent, expires);
         if (hub_client_close_reason(p->client) != HUB_OPEN) {
             close_later(wsi, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "token of another user");
             goto out;
@@ -298,14 +296,16 @@ writeable(struct lws *wsi, struct stream_pss *p)
         close_later(wsi, p, LWS_CLOSE_STATUS_POLICY_VIOLATION,
                     close_text(hub_client_close_reason(p->client)));
     if (p->close_code) {
-        lws_close_reason(wsi, p->close_code, (unsigned char *)p->close_why, strlen(p->close_why));
+        unsigned char why[64];
+        size_t n = sm_strlcpy((char *)why, p->close_why, sizeof why);
+        lws_close_reason(wsi, p->close_code, why, n < sizeof why ? n : sizeof why - 1);
         return -1;
     }
-    const struct hub_msg *m = hub_client_peek(p->client);
+    struct hub_msg *m = hub_client_peek(p->client);
     if (m == NULL)
         return 0;
     /* The hub left LWS_PRE bytes of headroom before each message. */
-    if (lws_write(wsi, (unsigned char *)m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
+    if (lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
         return -1;
     hub_client_pop(p->client);
     if (hub_client_peek(p->client) != NULL)
@@ -322,10 +322,15 @@ callback_stream(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         return filter(wsi, p);
     case LWS_CALLBACK_ESTABLISHED: {
         struct stream_env *env = stream_env_of(wsi);
+        /* Bound what the kernel holds for a slow reader, so that the per-client queue
+         * (and its lag notices) is what absorbs a stall, not megabytes of socket buffer. */
+        int sndbuf = STREAM_SNDBUF;
+        if (setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) != 0)
+            sm_log(SM_LOG_DEBUG, "stream: SO_SNDBUF: %s", strerror(errno));
         p->client = hub_client_new(env->hub, wsi);
         p->deadline = now_s() + STREAM_AUTH_TIMEOUT_S;
         if (p->pre_authed) {
-            hub_client_auth(p->client, p->pre_user, p->only_agent, p->pre_expires, p->pre_family);
+            hub_client_auth(p->client, p->pre_user, p->only_agent, p->pre_expires);
             hub_client_send_text(p->client, "{\"type\":\"ready\"}");
             lws_callback_on_writable(wsi);
         }

@@ -19,10 +19,11 @@
 
 #define STREAM_PROTOCOL "sm"
 #define STREAM_AUTH_TIMEOUT_S 5
-#define STREAM_MSG_MAX 16384   /* a client message larger than this closes with 1009 */
-#define STREAM_RATE_MAX 20     /* client messages per second before closing (flood) */
-#define STREAM_QUEUE_MAX 256   /* per-client queue before the oldest is dropped */
-#define STREAM_DROP_CLOSE 4096 /* unread drops after which a stuck client is closed */
+#define STREAM_MSG_MAX 16384       /* a client message larger than this closes with 1009 */
+#define STREAM_RATE_MAX 20         /* client messages per second before closing (flood) */
+#define STREAM_QUEUE_MAX 256       /* per-client queue before the oldest is dropped */
+#define STREAM_DROP_CLOSE 4096     /* unread drops after which a stuck client is closed */
+#define STREAM_SNDBUF (128 * 1024) /* kernel send buffer per stream connection */
 
 struct lws;
 struct lws_context;
@@ -31,10 +32,9 @@ struct lws_protocols;
 /* What the stream needs from the server; owned by the server. */
 struct stream_env {
     struct hub *hub;
-    /* Verify an access token: SM_OK with the user, the expiry (unix seconds) and the
-     * refresh family (may be ""), or SM_EAUTH. Event loop thread; must not block. */
-    enum sm_rc (*verify)(void *arg, const char *token, int64_t *user_id, double *expires,
-                         char family[48]);
+    /* Verify an access token: SM_OK with the user and the expiry (unix seconds), or
+     * SM_EAUTH. Event loop thread; must not block. */
+    enum sm_rc (*verify)(void *arg, const char *token, int64_t *user_id, double *expires);
     void *verify_arg;
     /* Extra allowed Origins, comma separated ("https://ops.example.com"), or NULL.
      * The server's own origin (scheme + Host) is always allowed. */
@@ -48,7 +48,7 @@ struct stream_env *stream_env_of(struct lws *wsi);
 extern const struct lws_protocols stream_protocol;
 
 /* Ask for a write on every client that has something queued or must be closed. Call
- * after hub_publish/hub_agent_remove/hub_revoke_family and after hub_tick. */
+ * after hub_publish/hub_agent_remove/hub_revoke_user and after hub_tick. */
 void stream_kick(struct hub *h);
 
 #endif

@@ -5,10 +5,10 @@ line {"closed": CODE, "reason": "..."} when the server closes the connection.
 
 usage: wsclient.py URL [--token-file F] [--auth message|protocol|none] [--first TEXT]
                    [--subscribe all|1,2] [--origin O] [--count N] [--seconds S]
-                   [--delay-auth S] [--stall S] [--send TEXT ...]
+                   [--delay-auth S] [--stall S] [--rcvbuf BYTES] [--send TEXT ...]
 
 --auth message sends {"type":"auth","token":...} first; protocol offers the token as
-a Sec-WebSocket-Protocol ("bearer.TOKEN"); none sends nothing. --first sends TEXT as
+a subprotocol after ours ("sm, bearer.TOKEN"); none sends nothing. --first sends TEXT as
 the first message instead. --stall S stops reading for S seconds after subscribing
 (a stuck client). The token is read from a file so that it never appears in argv.
 """
@@ -38,13 +38,22 @@ async def main():
     ap.add_argument("--delay-auth", type=float, default=0)
     ap.add_argument("--stall", type=float, default=0)
     ap.add_argument("--send", action="append", default=[])
+    ap.add_argument("--rcvbuf", type=int, default=0, help="small socket receive buffer (a slow reader)")
     a = ap.parse_args()
     token = open(a.token_file).read().strip() if a.token_file else ""
     kw = {"max_size": 16 << 20, "open_timeout": 5}
     if a.origin:
         kw["origin"] = a.origin
     if a.auth == "protocol":
-        kw["subprotocols"] = ["bearer." + token]
+        kw["subprotocols"] = ["sm", "bearer." + token]
+    if a.rcvbuf:
+        import socket
+        import urllib.parse
+        u = urllib.parse.urlparse(a.url)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+        sock.connect((u.hostname, u.port))
+        kw["sock"] = sock
     try:
         ws = await websockets.connect(a.url, **kw)
     except websockets.exceptions.InvalidStatusCode as e:

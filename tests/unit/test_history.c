@@ -213,6 +213,12 @@ main(void)
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     ok(count(db, "SELECT count(*) FROM rollup_dirty") == 1, "only the late minute is dirty (%lld)",
        (long long)count(db, "SELECT count(*) FROM rollup_dirty"));
+    ok(history_query(db, 1, START_MS, END_MS, 100, &r) == SM_OK, "query with a dirty minute");
+    double dirty_max = 0;
+    for (size_t i = 0; i < r.n; i++)
+        dirty_max = r.b[i].max > dirty_max ? r.b[i].max : dirty_max;
+    ok(dirty_max == 1000, "a dirty minute is answered from raw points before its re-rollup");
+    history_result_done(&r);
     rollup_all(db, now);
     ok(count(db, "SELECT count(*) FROM rollup_dirty") == 0, "dirty minute processed");
     snprintf(sql, sizeof sql, "SELECT max FROM rollup_1m WHERE series_id = 1 AND bucket = %lld",

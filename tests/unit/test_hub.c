@@ -65,7 +65,7 @@ main(void)
 
     /* Alice (user 100) subscribes to all: the snapshot has her two agents, not user 200's. */
     struct hub_client *alice = hub_client_new(h, (void *)0x1);
-    hub_client_auth(alice, 100, 0, 5000, "famA");
+    hub_client_auth(alice, 100, 0, 5000);
     ok(hub_client_subscribe(alice, 1, NULL, 0, &cause) == SM_OK, "subscribe all");
     cJSON *j = next(alice);
     ok_str(type_of(j), "snapshot", "first message is the snapshot");
@@ -92,7 +92,7 @@ main(void)
 
     /* Bob (user 200) cannot subscribe to Alice's agent by id. */
     struct hub_client *bob = hub_client_new(h, (void *)0x2);
-    hub_client_auth(bob, 200, 0, 5000, "famB");
+    hub_client_auth(bob, 200, 0, 5000);
     int64_t alices[] = {1};
     ok(hub_client_subscribe(bob, 0, alices, 1, &cause) == SM_ENOTFOUND,
        "other user's agent id refused");
@@ -124,7 +124,7 @@ main(void)
 
     /* A list subscription only gets the listed agents. */
     struct hub_client *one = hub_client_new(h, NULL);
-    hub_client_auth(one, 100, 0, 5000, NULL);
+    hub_client_auth(one, 100, 0, 5000);
     int64_t dbonly[] = {2};
     ok(hub_client_subscribe(one, 0, dbonly, 1, &cause) == SM_OK, "subscribe to [2]");
     drain(one);
@@ -134,7 +134,7 @@ main(void)
 
     /* /ws/{id}: a client restricted to agent 2 cannot subscribe to agent 1. */
     struct hub_client *pinned = hub_client_new(h, NULL);
-    hub_client_auth(pinned, 100, 2, 5000, NULL);
+    hub_client_auth(pinned, 100, 2, 5000);
     ok(hub_client_subscribe(pinned, 0, alices, 1, &cause) == SM_ENOTFOUND,
        "pinned client limited to its agent");
     free(cause);
@@ -186,20 +186,21 @@ main(void)
     /* Token expiry and logout close clients. */
     hub_tick(h, 4999);
     ok(hub_client_close_reason(bob) == HUB_OPEN, "token still valid");
-    hub_revoke_family(h, "famB");
-    ok(hub_client_close_reason(bob) == HUB_CLOSE_REVOKED, "logout of the family closes bob");
+    hub_revoke_user(h, 200);
+    ok(hub_client_close_reason(bob) == HUB_CLOSE_REVOKED, "logout closes bob's streams");
+    ok(hub_client_close_reason(one) == HUB_OPEN, "and no other user's");
     hub_tick(h, 5001);
     ok(hub_client_close_reason(one) == HUB_CLOSE_EXPIRED, "expired token closes the client");
 
     /* Another user's token cannot take over a connection. */
     struct hub_client *take = hub_client_new(h, NULL);
-    hub_client_auth(take, 100, 0, 9000, NULL);
-    hub_client_auth(take, 200, 0, 9000, NULL);
+    hub_client_auth(take, 100, 0, 9000);
+    hub_client_auth(take, 200, 0, 9000);
     ok(hub_client_close_reason(take) == HUB_CLOSE_REVOKED, "re-auth as another user closes");
 
     /* Removing an agent tells subscribers and closes clients pinned to it. */
     struct hub_client *carol = hub_client_new(h, NULL);
-    hub_client_auth(carol, 100, 0, 9000, NULL);
+    hub_client_auth(carol, 100, 0, 9000);
     ok(hub_client_subscribe(carol, 1, NULL, 0, &cause) == SM_OK, "carol subscribes");
     drain(carol);
     hub_agent_remove(h, 2);

@@ -1,0 +1,43 @@
+#!/usr/bin/python3
+"""post_samples.py: post N samples as one agent over one keep-alive connection.
+
+usage: post_samples.py URL TOKENFILE N [--start T] [--step S] [--ifaces K]
+
+Sample i has timestamp START + i * STEP (default: now - N * STEP, 1 s apart) and K
+network interfaces (to make it large). Prints the number of 200 replies; exits 1 if
+any reply was not 200. The token is read from a file, never from argv.
+"""
+import argparse
+import http.client
+import json
+import sys
+import time
+import urllib.parse
+
+ap = argparse.ArgumentParser()
+ap.add_argument("url")
+ap.add_argument("token_file")
+ap.add_argument("n", type=int)
+ap.add_argument("--start", type=float)
+ap.add_argument("--step", type=float, default=1.0)
+ap.add_argument("--ifaces", type=int, default=0)
+a = ap.parse_args()
+token = open(a.token_file).read().strip()
+u = urllib.parse.urlparse(a.url)
+conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+start = a.start if a.start is not None else time.time() - a.n * a.step
+ok = 0
+for i in range(a.n):
+    s = {"timestamp": start + i * a.step,
+         "cpu": {"usage_percent": (i * 7) % 100, "per_core_usage": [1.0, 2.0]},
+         "memory": {"total": 1000, "available": 500, "used_percent": 50.0},
+         "network": {"bytes_sent": i, "bytes_recv": 2 * i,
+                     "interfaces": [{"name": "if%05d" % k, "rx_bytes_per_s": k, "tx_bytes_per_s": k}
+                                    for k in range(a.ifaces)]}}
+    conn.request("POST", "/ingest", json.dumps(s),
+                 {"X-Agent-Token": token, "Content-Type": "application/json"})
+    r = conn.getresponse()
+    r.read()
+    ok += r.status == 200
+print(ok)
+sys.exit(0 if ok == a.n else 1)
