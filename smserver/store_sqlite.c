@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -250,14 +251,21 @@ store_open(const char *path, struct store **out, char **cause)
 {
     struct store *st = sm_xcalloc(1, sizeof *st);
     enum sm_rc rc = SM_OK;
-    /* Create the file ourselves so that it is 0600 whatever the umask. */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        *cause = sm_xasprintf("%s: %s", path, strerror(errno));
-        free(st);
-        return SM_EIO;
+    /* Create a new file ourselves so that it is 0600 whatever the umask. Never open and
+     * close an existing one: closing any descriptor of a file drops every POSIX lock this
+     * process holds on it, including those of other connections (another process could
+     * then checkpoint and delete the WAL under them). */
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) {
+            *cause = sm_xasprintf("%s: %s", path, strerror(errno));
+            free(st);
+            return SM_EIO;
+        }
+        if (fd >= 0)
+            close(fd);
     }
-    close(fd);
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         rc = db_error(st, path, cause);
