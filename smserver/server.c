@@ -547,6 +547,12 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
             return 0;
         }
         req->content_length = v;
+        if (v > 0 && v <= HTTP_BODY_MAX) {
+            /* One allocation for the announced body instead of doublings. */
+            req->body = sm_xmalloc((size_t)v + 1);
+            req->cap = (size_t)v + 1;
+            req->body[0] = '\0';
+        }
         if (v > HTTP_BODY_MAX) {
             reply_now(wsi, pss, SM_ETOOBIG, "body: larger than 1 MiB");
             pss->resp.close = 1;
