@@ -1,6 +1,22 @@
 /* conf.h: the one parser for configuration files: "key = value" lines, '#' comments,
  * blank lines. Values may be quoted with double quotes. Unknown keys are errors.
- * (Named conf.h so it never shadows autoconf's config.h.) */
+ * (Named conf.h so it never shadows autoconf's config.h.)
+ *
+ * The grammar, exactly:
+ *  - Lines end with LF (a CR before it is dropped); blanks are spaces and tabs and are
+ *    trimmed around keys and values. Other control characters and NUL are errors.
+ *  - A line that is empty or whose first non-blank character is '#' is ignored.
+ *  - A key is letters, digits, '_', '-', '.'; case-sensitive; followed by '='.
+ *  - An unquoted value runs to the end of the line; a '#' preceded by a blank (or right
+ *    after "= ") starts a comment; "a#b" is a value with a '#' in it.
+ *  - A quoted value is "...", where \" and \\ are the only escapes; after the closing
+ *    quote only blanks and a comment may follow. Quote to keep blanks or a " #".
+ *  - A key may appear only once: a second one is an error naming both lines (a
+ *    silently overridden setting is a common cause of "my change has no effect").
+ *  - An empty value is an empty string (numbers and booleans reject it).
+ *  - Booleans: yes/no, true/false, on/off, 1/0, in any case.
+ *  - Numbers are plain decimal (no hex, inf, nan or blanks); longs are whole numbers.
+ * Nothing is stored unless the whole file is good. */
 #ifndef SM_LIB_CONF_H
 #define SM_LIB_CONF_H
 
