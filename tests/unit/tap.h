@@ -10,7 +10,7 @@
 
 static int tap_n, tap_failed;
 
-__attribute__((format(printf, 2, 3))) static int
+__attribute__((format(printf, 2, 3))) static inline int
 ok(int cond, const char *fmt, ...)
 {
     va_list ap;
@@ -25,7 +25,7 @@ ok(int cond, const char *fmt, ...)
     return cond;
 }
 
-__attribute__((format(printf, 1, 2))) static void
+__attribute__((format(printf, 1, 2))) static inline void
 diag(const char *fmt, ...)
 {
     va_list ap;
@@ -37,7 +37,7 @@ diag(const char *fmt, ...)
 }
 
 /* Compare doubles within eps and say both values when they differ. */
-static int
+static inline int
 ok_near(double got, double want, double eps, const char *name)
 {
     int good = fabs(got - want) <= eps;
@@ -47,7 +47,7 @@ ok_near(double got, double want, double eps, const char *name)
     return good;
 }
 
-static int
+static inline int
 ok_str(const char *got, const char *want, const char *name)
 {
     int good = got != NULL && want != NULL && strcmp(got, want) == 0;
@@ -57,7 +57,7 @@ ok_str(const char *got, const char *want, const char *name)
     return good;
 }
 
-static int
+static inline int
 tap_done(void)
 {
     printf("1..%d\n", tap_n);

@@ -1,0 +1,109 @@
+/* hub.h: the live stream's fan-out (DESIGN section 6), apart from the transport.
+ *
+ * The hub knows agents (owner, latest sample, host facts, online state) and clients
+ * (one per WebSocket: its user, what it subscribed to, a bounded queue of messages).
+ * A published sample becomes one reference-counted message shared by every queue
+ * that takes it, so fan-out costs a pointer per subscriber, not a copy. A queue that
+ * is full drops its oldest message and counts it; the next thing the client reads is
+ * {"type":"lag","dropped":N}. A client that has dropped more than the hard cap since
+ * it last read anything is marked for closing.
+ *
+ * Threads: a hub and everything in it belong to one thread (smserver's event loop).
+ * Time is passed in (unix seconds) so tests control the clock. */
+#ifndef SM_SMSERVER_HUB_H
+#define SM_SMSERVER_HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rc.h"
+
+struct hub;
+struct hub_client;
+
+struct hub_limits {
+    size_t pre;            /* bytes of headroom before each message (LWS_PRE) */
+    size_t queue_max;      /* messages queued per client before the oldest is dropped */
+    size_t drop_close;     /* dropped messages, unread, after which the client is closed */
+    double offline_factor; /* an agent is offline after this many missed intervals */
+    double min_offline;    /* ... and never sooner than this many seconds */
+};
+
+/* A message ready to send: text at data + pre, len bytes. Owned by the hub. */
+struct hub_msg {
+    unsigned refs;
+    size_t len;
+    unsigned char data[]; /* pre bytes of headroom, then len bytes of JSON, then NUL */
+};
+
+/* Why a client should be closed (hub_client_close_reason). */
+enum hub_close { HUB_OPEN = 0, HUB_CLOSE_LAGGING, HUB_CLOSE_EXPIRED, HUB_CLOSE_REVOKED };
+
+struct hub *hub_new(const struct hub_limits *lim);
+/* Free the hub, its agents and messages. Clients must have been freed first. */
+void hub_free(struct hub *h);
+
+/* Agents. upsert adds or renames an agent owned by user_id (at start-up from the store,
+ * and when the API creates one). host_json and latest_json may be NULL; they are copied.
+ * last_seen 0 means never. */
+void hub_agent_upsert(struct hub *h, int64_t agent_id, int64_t user_id, const char *name,
+                      const char *host_json, const char *latest_json, double last_seen);
+/* The agent is gone: subscribers are told ({"type":"removed"}) and stop receiving it. */
+void hub_agent_remove(struct hub *h, int64_t agent_id);
+
+/* A committed sample of agent_id (sample_json is its JSON object text, host_json the
+ * host facts or NULL). Queues {"type":"sample",...} for every subscriber (preceded by
+ * an online status when the agent was offline). Unknown agents are ignored. */
+void hub_publish(struct hub *h, int64_t agent_id, const char *sample_json, const char *host_json,
+                 double now);
+
+/* Periodic work: agents that stopped reporting go offline (status messages), clients
+ * whose token expired are marked for closing. The caller then visits the clients
+ * (hub_each_client) to ask for writes or close them. */
+void hub_tick(struct hub *h, double now);
+
+/* Clients. A new client is unauthenticated and receives nothing. conn is the caller's
+ * cookie (returned by hub_client_conn). */
+struct hub_client *hub_client_new(struct hub *h, void *conn);
+void hub_client_free(struct hub_client *c);
+void *hub_client_conn(const struct hub_client *c);
+
+/* Authenticate: user_id owns what it may see; only_agent restricts to one agent (0 =
+ * all); expires is when the access token ends; family identifies its refresh family
+ * (for hub_revoke_family; may be NULL). May be called again to extend. */
+void hub_client_auth(struct hub_client *c, int64_t user_id, int64_t only_agent, double expires,
+                     const char *family);
+int hub_client_authed(const struct hub_client *c);
+
+/* Subscribe to all of the user's agents (all = 1, present and future) or to a list.
+ * Agents that do not exist or are not the user's are SM_ENOTFOUND with *cause naming
+ * the first one; nothing is subscribed then. On success queues the snapshot: one
+ * {"type":"snapshot","agents":[{agent_id,name,online,last_seen,host,sample}...]}. */
+enum sm_rc hub_client_subscribe(struct hub_client *c, int all, const int64_t *ids, size_t n,
+                                char **cause) SM_MUST_CHECK;
+
+/* Queue a message for this client only (replies such as errors); text is copied. */
+void hub_client_send_text(struct hub_client *c, const char *text);
+
+/* The next message to write, or NULL when the queue is empty. A lag notice comes
+ * first when messages were dropped. The message stays valid until hub_client_pop. */
+const struct hub_msg *hub_client_peek(struct hub_client *c);
+void hub_client_pop(struct hub_client *c);
+size_t hub_client_queued(const struct hub_client *c);
+enum hub_close hub_client_close_reason(const struct hub_client *c);
+
+/* Close every client whose token belongs to this refresh family (logout). */
+void hub_revoke_family(struct hub *h, const char *family);
+
+/* Visit every client (to ask for writable callbacks or close them). */
+typedef void (*hub_client_fn)(struct hub_client *c, void *arg);
+void hub_each_client(struct hub *h, hub_client_fn fn, void *arg);
+
+/* Counters for /metrics and tests. */
+struct hub_stats {
+    size_t clients, agents;
+    uint64_t published, delivered, dropped;
+};
+void hub_stats(const struct hub *h, struct hub_stats *out);
+
+#endif
