@@ -88,3 +88,16 @@ wait "$SM_PID" || rc=$?
 SM_PID=
 [ $rc -eq 0 ] || fail "SIGINT: exit $rc"
 pass "shutdown"
+
+# A configuration file fills what the command line leaves unset; unknown keys are errors.
+mkdir -p "$T/www2"
+printf '<p>from the config file</p>\n' >"$T/www2/index.html"
+printf '# smserver.conf\nwww = "%s"\nlog_level = debug\n' "$T/www2" >"$T/smserver.conf"
+start_server --config "$T/smserver.conf"
+CASE="www from config" req GET /
+CASE="www from config" expect 200 'from the config file'
+stop_server
+printf 'listen = 127.0.0.1:0\nbogus = 1\n' >"$T/bad.conf"
+exits 1 "$SMSERVER" --config "$T/bad.conf" --state-dir "$SM_STATE"
+grep -q 'bogus' "$T/err" || fail "bad config message: $(cat "$T/err")"
+pass "configuration file"
