@@ -561,7 +561,14 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
     }
     char te[32];
     copy_hdr(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
-    if (req->method == HTTP_POST && (req->content_length > 0 || te[0]))
+    if (te[0]) {
+        /* Request bodies need a Content-Length (the cap is checked before reading). */
+        reply_now(wsi, pss, SM_EINVAL, "Content-Length required");
+        pss->resp.status = 411;
+        pss->resp.close = 1;
+        return 0;
+    }
+    if (req->method == HTTP_POST && req->content_length > 0)
         return 0; /* the body follows */
     dispatch(srv, wsi, pss, r);
     return 0;

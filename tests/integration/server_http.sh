@@ -53,6 +53,12 @@ req OPTIONS /agents -H 'Origin: http://evil.example' -H 'Access-Control-Request-
 grep -qi '^access-control-' "$T/headers" && fail "CORS header on a preflight"
 pass "API errors"
 
+# A chunked request body is refused up front (its size is unknown), not waited for.
+CODE=$(curl -s -m 5 -o "$T/body" -w '%{http_code}' -H 'Transfer-Encoding: chunked' \
+    -d '{"username":"zed","password":"password1"}' "$URL/register") || true
+[ "$CODE" = 411 ] || fail "chunked body: expected 411, got $CODE"
+pass "chunked body refused"
+
 # Only websocket upgrades: h2c is refused (no 101), and the connection still answers HTTP/1.1.
 "$PY" - "$PORT" <<'PY' || fail "h2c upgrade was not refused"
 import socket, sys
