@@ -281,11 +281,10 @@ writer_group(struct server *srv, struct store *st, struct job *group)
             http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
     }
     sm_log(SM_LOG_DEBUG, "committed %zu samples from %zu requests", nsamples, njobs);
+    /* The batches go back with their jobs: the event loop publishes committed samples
+     * (committed_hook) and frees them. */
     while (group) {
         struct job *next = group->next;
-        if (group->batch_free)
-            group->batch_free(group->batch);
-        group->batch = NULL;
         done_push(srv, group);
         group = next;
     }
@@ -394,6 +393,16 @@ dispatch(struct server *srv, struct lws *wsi, struct pss *pss, const struct rout
     srv->inflight++;
 }
 
+/* A batch is durable (its reply says 200). This is where the live stream (DESIGN
+ * section 6) learns of new samples: b->agent_id, b->latest_json, b->host_json. Event
+ * loop thread; b is freed after the call. */
+static void
+committed_hook(struct server *srv, const struct store_batch *b)
+{
+    (void)srv;
+    sm_log(SM_LOG_DEBUG, "agent %lld: %zu samples durable", (long long)b->agent_id, b->nsamples);
+}
+
 /* Take completed jobs and wake their connections. Event loop thread. */
 static void
 drain_done(struct server *srv)
@@ -405,6 +414,8 @@ drain_done(struct server *srv)
     while (j) {
         struct job *next = j->next;
         srv->inflight--;
+        if (j->batch && j->resp.status == 200)
+            committed_hook(srv, j->batch);
         if (!j->orphan) {
             struct pss *pss = j->pss;
             pss->job = NULL;
@@ -487,6 +498,13 @@ static int
 on_http(struct server *srv, struct lws *wsi, struct pss *pss)
 {
     pss_cleanup(pss);
+    if (server_stop) {
+        /* Shutting down: finish what is in flight, take nothing new. */
+        reply_now(wsi, pss, SM_EUNAVAIL, "server shutting down");
+        pss->resp.close = 1;
+        pss->resp.retry_after = 1;
+        return 0;
+    }
     /* Only websocket upgrades exist here; refuse h2c and anything else. */
     char up[64];
     copy_hdr(wsi, WSI_TOKEN_UPGRADE, up, sizeof up);
