@@ -60,6 +60,10 @@ struct pss {
     struct resp resp; /* ready to write */
     int have_resp;
     int discard; /* body past the cap: reply 413 and close */
+    /* For the access log line (debug level): never the query, headers or body. */
+    char method[8];
+    char path[96];
+    double started;
 };
 
 static double
@@ -441,6 +445,8 @@ pss_cleanup(struct pss *pss)
     pss->req = NULL;
     resp_done(&pss->resp);
     pss->have_resp = 0;
+    pss->method[0] = pss->path[0] = '\0';
+    pss->started = mono_s();
 }
 
 /* Serve a file under --www (GET and HEAD only). */
@@ -524,6 +530,11 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
         }
     }
     pss->req = req;
+    static const char *const method_names[] = {"GET",    "POST", "PUT",     "PATCH",
+                                               "DELETE", "HEAD", "OPTIONS", "OTHER"};
+    sm_strlcpy(pss->method, method_names[req->method], sizeof pss->method);
+    sm_strlcpy(pss->path, req->path, sizeof pss->path);
+    pss->started = mono_s();
     if (!req->path[0]) {
         reply_now(wsi, pss, SM_EPARSE, "bad request line");
         pss->resp.close = 1;
@@ -599,6 +610,9 @@ write_reply(struct lws *wsi, struct pss *pss)
     uint8_t *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
     struct resp *r = &pss->resp;
     pss->have_resp = 0;
+    if (sm_log_get_level() >= SM_LOG_DEBUG)
+        sm_log(SM_LOG_DEBUG, "%s %s %d (%.1f ms)", pss->method[0] ? pss->method : "-",
+               pss->path[0] ? pss->path : "-", r->status, (mono_s() - pss->started) * 1e3);
     if (lws_add_http_common_headers(wsi, (unsigned int)r->status, "application/json",
                                     (lws_filepos_t)r->len, &p, end) ||
         lws_add_http_header_by_name(

@@ -46,6 +46,8 @@ printf '%s\n' "$PW" | "$SMSERVER" user add canary2 --state-dir "$SM_STATE" >/dev
 stop_server
 [ "$(wc -l <"$T/secrets")" -ge 9 ] || fail "not every secret was collected"
 grep -q 'committed' "$SM_LOG" || fail "the log is not at debug level"
+grep -q 'POST /token 401' "$SM_LOG" || fail "no access log line for the failed login"
+grep -q 'POST /agents/[0-9]*/regenerate-token 200' "$SM_LOG" || fail "no access log line"
 
 found=0
 while read -r s; do
