@@ -83,20 +83,6 @@ parse_listen(const char *s, struct server_config *cfg)
     return 0;
 }
 
-/* TEMPORARY until lib/conf.c lands on branch libio: only a missing file is accepted. */
-static enum sm_rc
-conf_load(const char *path, const struct sm_conf_key *keys, size_t nkeys, char **cause)
-{
-    (void)keys;
-    (void)nkeys;
-    if (access(path, F_OK) != 0) {
-        *cause = sm_xasprintf("%s: %s", path, strerror(errno));
-        return SM_ENOTFOUND;
-    }
-    *cause = sm_xasprintf("%s: configuration files are not supported by this build yet", path);
-    return SM_EUNAVAIL;
-}
-
 static int
 dir_exists(const char *path)
 {
@@ -173,9 +159,10 @@ main(int argc, char **argv)
     };
     char *cause = NULL;
     enum sm_rc rc =
-        conf_load(config ? config : DEFAULT_CONFIG, keys, sizeof keys / sizeof keys[0], &cause);
+        sm_conf_load(config ? config : DEFAULT_CONFIG, keys, sizeof keys / sizeof keys[0], &cause);
+    /* The default file may be absent; a named one must exist. */
     if (rc != SM_OK && !(rc == SM_ENOTFOUND && !config))
-        sm_die(rc == SM_ENOTFOUND ? SM_EXIT_FAIL : SM_EXIT_USAGE, "%s", cause);
+        sm_die(SM_EXIT_FAIL, "%s", cause);
     free(cause);
     if (!listen)
         listen = c_listen ? c_listen : DEFAULT_LISTEN;

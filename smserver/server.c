@@ -53,8 +53,7 @@ struct job {
     void (*batch_free)(struct store_batch *b);
     /* For the live stream, applied when the job comes back to the event loop. */
     struct call_event ev;
-    int64_t pub_agent; /* a committed ingest: its agent, newest sample, host facts */
-    char *pub_sample, *pub_host;
+    int fresh; /* a committed ingest stored new samples: stream the newest */
     /* Event loop thread only. */
     struct lws *wsi;
     struct pss *pss;
@@ -68,6 +67,10 @@ struct pss {
     struct resp resp; /* ready to write */
     int have_resp;
     int discard; /* body past the cap: reply 413 and close */
+    /* For the access log line (debug level): never the query, headers or body. */
+    char method[8];
+    char path[96];
+    double started;
 };
 
 static double
@@ -93,8 +96,6 @@ job_free(struct job *j)
         return;
     req_free(j->req);
     resp_done(&j->resp);
-    free(j->pub_sample);
-    free(j->pub_host);
     if (j->batch && j->batch_free)
         j->batch_free(j->batch);
     free(j);
@@ -277,11 +278,7 @@ writer_group(struct server *srv, struct store *st, struct job *group)
             cJSON_AddNumberToObject(o, "duplicates", (double)dups);
             http_reply_json(&j->resp, 200, o);
             nsamples += stored;
-            if (stored > 0 && j->batch->latest_json) {
-                j->pub_agent = j->batch->agent_id;
-                j->pub_sample = sm_xstrdup(j->batch->latest_json);
-                j->pub_host = j->batch->host_json ? sm_xstrdup(j->batch->host_json) : NULL;
-            }
+            j->fresh = stored > 0;
         } else {
             if (brc != SM_EAUTH)
                 sm_log(SM_LOG_ERROR, "ingest: %s", cause ? cause : sm_rc_str(brc));
@@ -295,16 +292,14 @@ writer_group(struct server *srv, struct store *st, struct job *group)
         sm_log(SM_LOG_ERROR, "ingest: commit failed: %s", sm_rc_str(rc));
         for (struct job *j = group; j; j = j->next) {
             http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
-            free(j->pub_sample); /* nothing was stored: nothing to stream */
-            j->pub_sample = NULL;
+            j->fresh = 0; /* nothing was stored: nothing to stream */
         }
     }
     sm_log(SM_LOG_DEBUG, "committed %zu samples from %zu requests", nsamples, njobs);
+    /* The batches go back with their jobs: the event loop publishes committed samples
+     * (apply_events) and frees them. */
     while (group) {
         struct job *next = group->next;
-        if (group->batch_free)
-            group->batch_free(group->batch);
-        group->batch = NULL;
         done_push(srv, group);
         group = next;
     }
@@ -419,8 +414,10 @@ apply_events(struct server *srv, const struct job *j)
 {
     if (!srv->hub)
         return;
-    if (j->pub_sample)
-        hub_publish(srv->hub, j->pub_agent, j->pub_sample, j->pub_host, now_s());
+    /* A durable batch (its reply says 200) with new samples: stream the newest. */
+    if (j->batch && j->fresh && j->resp.status == 200 && j->batch->latest_json)
+        hub_publish(srv->hub, j->batch->agent_id, j->batch->latest_json, j->batch->host_json,
+                    now_s());
     switch (j->ev.kind) {
     case CALL_EV_AGENT_ADDED:
         hub_agent_upsert(srv->hub, j->ev.agent_id, j->ev.user_id, j->ev.name, NULL, NULL, 0);
@@ -476,6 +473,8 @@ pss_cleanup(struct pss *pss)
     pss->req = NULL;
     resp_done(&pss->resp);
     pss->have_resp = 0;
+    pss->method[0] = pss->path[0] = '\0';
+    pss->started = mono_s();
 }
 
 /* Serve a file under --www (GET and HEAD only). */
@@ -533,6 +532,13 @@ static int
 on_http(struct server *srv, struct lws *wsi, struct pss *pss)
 {
     pss_cleanup(pss);
+    if (server_stop) {
+        /* Shutting down: finish what is in flight, take nothing new. */
+        reply_now(wsi, pss, SM_EUNAVAIL, "server shutting down");
+        pss->resp.close = 1;
+        pss->resp.retry_after = 1;
+        return 0;
+    }
     /* Only websocket upgrades exist here; refuse h2c and anything else. */
     char up[64];
     copy_hdr(wsi, WSI_TOKEN_UPGRADE, up, sizeof up);
@@ -570,6 +576,11 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
             break;
         }
     }
+    static const char *const method_names[] = {"GET",    "POST", "PUT",     "PATCH",
+                                               "DELETE", "HEAD", "OPTIONS", "OTHER"};
+    sm_strlcpy(pss->method, method_names[req->method], sizeof pss->method);
+    sm_strlcpy(pss->path, req->path, sizeof pss->path);
+    pss->started = mono_s();
     if (!req->path[0]) {
         reply_now(wsi, pss, SM_EPARSE, "bad request line");
         pss->resp.close = 1;
@@ -611,6 +622,12 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
             return 0;
         }
         req->content_length = v;
+        if (v > 0 && v <= HTTP_BODY_MAX) {
+            /* One allocation for the announced body instead of doublings. */
+            req->body = sm_xmalloc((size_t)v + 1);
+            req->cap = (size_t)v + 1;
+            req->body[0] = '\0';
+        }
         if (v > HTTP_BODY_MAX) {
             reply_now(wsi, pss, SM_ETOOBIG, "body: larger than 1 MiB");
             pss->resp.close = 1;
@@ -619,7 +636,14 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
     }
     char te[32];
     copy_hdr(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
-    if (req->method == HTTP_POST && (req->content_length > 0 || te[0]))
+    if (te[0]) {
+        /* Request bodies need a Content-Length (the cap is checked before reading). */
+        reply_now(wsi, pss, SM_EINVAL, "Content-Length required");
+        pss->resp.status = 411;
+        pss->resp.close = 1;
+        return 0;
+    }
+    if (req->method == HTTP_POST && req->content_length > 0)
         return 0; /* the body follows */
     dispatch(srv, wsi, pss, r);
     return 0;
@@ -632,6 +656,9 @@ write_reply(struct lws *wsi, struct pss *pss)
     uint8_t *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
     struct resp *r = &pss->resp;
     pss->have_resp = 0;
+    if (sm_log_get_level() >= SM_LOG_DEBUG)
+        sm_log(SM_LOG_DEBUG, "%s %s %d (%.1f ms)", pss->method[0] ? pss->method : "-",
+               pss->path[0] ? pss->path : "-", r->status, (mono_s() - pss->started) * 1e3);
     if (lws_add_http_common_headers(wsi, (unsigned int)r->status, "application/json",
                                     (lws_filepos_t)r->len, &p, end) ||
         lws_add_http_header_by_name(

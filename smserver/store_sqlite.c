@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "history.h"
@@ -147,8 +148,18 @@ struct agent_count {
     int64_t count;
 };
 
+/* The series of the previous sample written, by position: consecutive samples of one
+ * agent usually list the same series in the same order, which skips the hash lookup. */
+struct recent_series {
+    char *name, *labels;
+    int64_t id;
+};
+
 struct store {
     sqlite3 *db;
+    int64_t recent_agent;
+    struct recent_series *recent;
+    size_t nrecent, recent_cap;
     sqlite3_stmt *stmt[S_COUNT];
     struct series_entry *cache;
     size_t cache_cap, cache_len;
@@ -260,14 +271,21 @@ store_open(const char *path, struct store **out, char **cause)
 {
     struct store *st = sm_xcalloc(1, sizeof *st);
     enum sm_rc rc = SM_OK;
-    /* Create the file ourselves so that it is 0600 whatever the umask. */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        *cause = sm_xasprintf("%s: %s", path, strerror(errno));
-        free(st);
-        return SM_EIO;
+    /* Create a new file ourselves so that it is 0600 whatever the umask. Never open and
+     * close an existing one: closing any descriptor of a file drops every POSIX lock this
+     * process holds on it, including those of other connections (another process could
+     * then checkpoint and delete the WAL under them). */
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) {
+            *cause = sm_xasprintf("%s: %s", path, strerror(errno));
+            free(st);
+            return SM_EIO;
+        }
+        if (fd >= 0)
+            close(fd);
     }
-    close(fd);
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         rc = db_error(st, path, cause);
@@ -299,8 +317,22 @@ fail:
 }
 
 static void
+recent_clear(struct store *st)
+{
+    for (size_t i = 0; i < st->nrecent; i++) {
+        free(st->recent[i].name);
+        free(st->recent[i].labels);
+    }
+    free(st->recent);
+    st->recent = NULL;
+    st->nrecent = st->recent_cap = 0;
+    st->recent_agent = 0;
+}
+
+static void
 cache_clear(struct store *st)
 {
+    recent_clear(st);
     for (size_t i = 0; i < st->cache_cap; i++)
         free(st->cache[i].key);
     free(st->cache);
@@ -843,6 +875,27 @@ series_id(struct store *st, int64_t agent_id, const char *name, const char *labe
     return SM_OK;
 }
 
+/* Remember series id at position j (names are copied: the batch will be freed). */
+static void
+recent_set(struct store *st, size_t j, const struct store_point *p, int64_t id)
+{
+    if (j > st->nrecent || j >= STORE_SERIES_CAP)
+        return;
+    if (j == st->nrecent) {
+        if (st->nrecent == st->recent_cap) {
+            st->recent_cap = st->recent_cap ? st->recent_cap * 2 : 64;
+            st->recent = sm_xreallocarray(st->recent, st->recent_cap, sizeof *st->recent);
+        }
+        st->recent[st->nrecent++] = (struct recent_series){NULL, NULL, 0};
+    }
+    struct recent_series *r = &st->recent[j];
+    free(r->name);
+    free(r->labels);
+    r->name = sm_xstrdup(p->name);
+    r->labels = sm_xstrdup(p->labels);
+    r->id = id;
+}
+
 static enum sm_rc
 batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_t *dups,
             char **cause)
@@ -860,14 +913,24 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
             continue;
         }
         (*stored)++;
+        if (st->recent_agent != b->agent_id) {
+            recent_clear(st);
+            st->recent_agent = b->agent_id;
+        }
         if (smp->ts_ms < st->watermark &&
             (rc = history_note_sample(st->db, b->agent_id, smp->ts_ms)) != SM_OK)
             return rc;
         for (size_t j = 0; j < smp->npoints; j++) {
             const struct store_point *p = &smp->points[j];
             int64_t sid;
-            if ((rc = series_id(st, b->agent_id, p->name, p->labels, &sid, cause)) != SM_OK)
-                return rc;
+            struct recent_series *r = j < st->nrecent ? &st->recent[j] : NULL;
+            if (r && strcmp(r->name, p->name) == 0 && strcmp(r->labels, p->labels) == 0) {
+                sid = r->id;
+            } else {
+                if ((rc = series_id(st, b->agent_id, p->name, p->labels, &sid, cause)) != SM_OK)
+                    return rc;
+                recent_set(st, j, p, sid);
+            }
             if (!sid)
                 continue;
             s = stmt(st, S_POINT_ADD);

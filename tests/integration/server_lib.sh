@@ -58,8 +58,9 @@ expect() {
 body() { json "$T/body" "$1"; }
 # field NAME: a top-level string or number of the last (compact JSON) reply, without python.
 field() {
-    sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" \
-        -e "s/.*\"$1\":\([-0-9.e]*\).*/\1/p" "$T/body"
+    _v=$(sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" \
+        -e "s/.*\"$1\":\([-0-9.e]*\).*/\1/p" "$T/body")
+    printf '%s\n' "$_v"
 }
 
 # register NAME PASSWORD; login NAME PASSWORD (sets ACCESS and REFRESH).
