@@ -710,13 +710,6 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         return on_http(srv, wsi, pss);
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        /* Only websocket upgrades: h2c would bypass this callback's request handling. */
-        if (in && strcasecmp((const char *)in, "websocket") == 0)
-            return 0;
-        if (lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "upgrade refused"))
-            return -1;
-        return 1;
     case LWS_CALLBACK_HTTP_BODY:
         if (!pss->req || pss->discard || pss->have_resp)
             return 0;

@@ -318,6 +318,14 @@ callback_stream(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 {
     struct stream_pss *p = user;
     switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* Every connection starts on the default protocol, this one, so the upgrade check
+         * lands here: only websocket; h2c would bypass the API's request handling. */
+        if (in && strcasecmp((const char *)in, "websocket") == 0)
+            return 0;
+        if (lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "upgrade refused"))
+            return -1;
+        return 1;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return filter(wsi, p);
     case LWS_CALLBACK_ESTABLISHED: {

@@ -16,7 +16,8 @@ memtotal=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) * 1024))
 [ "$(json "$T/s.json" 'j["memory"]["total"]')" = "$memtotal" ] || fail "memory.total differs from MemTotal"
 if command -v free >/dev/null; then
     used=$(free -b | awk '/^Mem:/ { print $3 }')
-    near "$(json "$T/s.json" 'j["memory"]["used"]')" "$used" 268435456 ||
+    # Two readings moments apart: allow 5% of memory (other processes come and go).
+    near "$(json "$T/s.json" 'j["memory"]["used"]')" "$used" "$((memtotal / 20))" ||
         fail "memory.used far from free's used ($used)"
 fi
 pass "memory matches /proc/meminfo and free"
@@ -30,7 +31,10 @@ near "$(json "$T/s.json" '[p["percent"] for p in j["disk"]["partitions"] if p["m
 pass "root filesystem matches df"
 
 load1=$(cut -d' ' -f1 /proc/loadavg)
-near "$(json "$T/s.json" 'j["cpu"]["load_avg"][0]')" "$load1" 0.5 || fail "load average far from /proc/loadavg"
+# The 1-minute average moves between two readings on a busy machine: 0.5 plus 20%.
+tol=$(python3 -c "import sys; print(0.5 + 0.2 * float(sys.argv[1]))" "$load1")
+near "$(json "$T/s.json" 'j["cpu"]["load_avg"][0]')" "$load1" "$tol" ||
+    fail "load average far from /proc/loadavg ($load1)"
 [ "$(json "$T/s.json" 'j["host"]["kernel"]')" = "$(uname -r)" ] || fail "kernel differs from uname -r"
 [ "$(json "$T/s.json" 'j["host"]["arch"]')" = "$(uname -m)" ] || fail "arch differs from uname -m"
 pass "load average, kernel and arch match"
