@@ -158,6 +158,14 @@ own_agent(struct call *c, char **cause)
     return rc;
 }
 
+/* Every handler starts here: the agent must be the caller's, the query well formed. */
+static enum sm_rc
+begin(struct call *c, int with_name, struct hq *q, char **cause)
+{
+    enum sm_rc rc = own_agent(c, cause);
+    return rc == SM_OK ? parse_query(c, with_name, q, cause) : rc;
+}
+
 static const char *const tier_names[] = {"raw", "minute", "hour"};
 
 /* One series as [{"time","value","min","max","count"}...]; no data is []. */
@@ -218,9 +226,7 @@ static enum sm_rc
 one_metric(struct call *c, const char *metric, char **cause)
 {
     struct hq q;
-    enum sm_rc rc = own_agent(c, cause);
-    if (rc == SM_OK)
-        rc = parse_query(c, 0, &q, cause);
+    enum sm_rc rc = begin(c, 0, &q, cause);
     if (rc != SM_OK)
         return rc;
     cJSON *o = envelope(c, &q, metric), *data = NULL;
@@ -262,9 +268,7 @@ static enum sm_rc
 h_network(struct call *c, char **cause)
 {
     struct hq q;
-    enum sm_rc rc = own_agent(c, cause);
-    if (rc == SM_OK)
-        rc = parse_query(c, 0, &q, cause);
+    enum sm_rc rc = begin(c, 0, &q, cause);
     if (rc != SM_OK)
         return rc;
     cJSON *o = envelope(c, &q, "network"), *sent = NULL, *recv = NULL;
@@ -287,9 +291,7 @@ static enum sm_rc
 h_summary(struct call *c, char **cause)
 {
     struct hq q;
-    enum sm_rc rc = own_agent(c, cause);
-    if (rc == SM_OK)
-        rc = parse_query(c, 0, &q, cause);
+    enum sm_rc rc = begin(c, 0, &q, cause);
     if (rc != SM_OK)
         return rc;
     cJSON *o = envelope(c, &q, "summary");
@@ -353,9 +355,7 @@ static enum sm_rc
 h_series(struct call *c, char **cause)
 {
     struct hq q;
-    enum sm_rc rc = own_agent(c, cause);
-    if (rc == SM_OK)
-        rc = parse_query(c, 1, &q, cause);
+    enum sm_rc rc = begin(c, 1, &q, cause);
     if (rc != SM_OK)
         return rc;
     if (q.name == NULL) {

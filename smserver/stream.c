@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <errno.h>
 
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -31,14 +32,6 @@ struct stream_pss {
     size_t rx_len;
     char *rx; /* message being assembled, up to STREAM_MSG_MAX */
 };
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 close_later(struct lws *wsi, struct stream_pss *p, enum lws_close_status code, const char *why)
@@ -258,7 +251,7 @@ receive(struct lws *wsi, struct stream_pss *p, const void *in, size_t len)
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
         return 0;
     /* Floods are throttled: past the rate the client is closed. */
-    double now = now_s();
+    double now = sm_wall_now();
     if (now - p->rate_window >= 1.0) {
         p->rate_window = now;
         p->rate_count = 0;
@@ -336,7 +329,7 @@ callback_stream(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         if (setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) != 0)
             sm_log(SM_LOG_DEBUG, "stream: SO_SNDBUF: %s", strerror(errno));
         p->client = hub_client_new(env->hub, wsi);
-        p->deadline = now_s() + STREAM_AUTH_TIMEOUT_S;
+        p->deadline = sm_wall_now() + STREAM_AUTH_TIMEOUT_S;
         if (p->pre_authed) {
             hub_client_auth(p->client, p->pre_user, p->only_agent, p->pre_expires);
             hub_client_send_text(p->client, "{\"type\":\"ready\"}");
@@ -381,6 +374,6 @@ kick_one(struct hub_client *c, void *arg)
 void
 stream_kick(struct hub *h)
 {
-    double now = now_s();
+    double now = sm_wall_now();
     hub_each_client(h, kick_one, &now);
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "../clock.h"
 #include "../rc.h"
 #include "../sample.h"
 
@@ -43,8 +44,5 @@ size_t sm_collector_nreaders(const struct sm_collector *c);
 const char *sm_collector_reader_name(const struct sm_collector *c, size_t i);
 int sm_collector_reader_ok(const struct sm_collector *c, size_t i);
 
-/* Monotonic and wall clocks in seconds. */
-double sm_mono_now(void);
-double sm_wall_now(void);
 
 #endif

@@ -3,23 +3,7 @@
 
 #include "collect.h"
 
-#include <time.h>
-
-double
-sm_mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-double
-sm_wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "../clock.h"
 
 enum sm_rc
 sm_collector_sample(struct sm_collector *c, struct sm_sample *out)
