@@ -85,6 +85,24 @@ $WS "$WSURL" --token-file "$T/alice.tok" --send "$big" --seconds 5 >"$T/big.out"
 grep -q '"closed": 1009' "$T/big.out" || fail "oversized message: $(cat "$T/big.out")"
 pass "refused: no auth (1008), other first message, bad token, query token, origin, path, 1009"
 
+# Invalid UTF-8 closes with 1007, a binary message with 1003, a flood with 1008.
+$WS "$WSURL" --token-file "$T/alice.tok" --send-raw 'c328ff' --seconds 5 >"$T/utf.out"
+grep -q '"closed": 1007' "$T/utf.out" || fail "invalid UTF-8: $(cat "$T/utf.out")"
+$WS "$WSURL" --token-file "$T/alice.tok" --send-binary '{"type":"ping"}' --seconds 5 >"$T/bin.out"
+grep -q '"closed": 1003' "$T/bin.out" || fail "binary message: $(cat "$T/bin.out")"
+flood=""
+for i in $(seq 60); do flood="$flood --send {\"type\":\"ping\"}"; done
+# shellcheck disable=SC2086
+$WS "$WSURL" --token-file "$T/alice.tok" $flood --seconds 5 >"$T/flood.out"
+# The server answers at most its rate (20 a second) and closes the connection: 1008, or
+# 1006 when the close frame is lost to the reset of a client still sending.
+grep -Eq '"closed": (1008|1006)' "$T/flood.out" || fail "flood not closed: $(tail -n 2 "$T/flood.out")"
+[ "$(grep -c '"type": "pong"' "$T/flood.out")" -le 20 ] || fail "flood answered beyond the rate"
+# The same server still serves a well-behaved client.
+$WS "$WSURL" --token-file "$T/alice.tok" --subscribe all --count 2 --seconds 5 >"$T/after.out"
+[ "$(types "$T/after.out")" = "ready snapshot closed:1000" ] || fail "after abuse: $(types "$T/after.out")"
+pass "invalid UTF-8 (1007), binary (1003) and floods (1008) close only the offender"
+
 # 4. Isolation: bob cannot subscribe to alice's agent; alice gets only her samples.
 $WS "$WSURL" --token-file "$T/bob.tok" --subscribe "$A1" --count 2 --seconds 5 >"$T/iso.out"
 grep -q '"type": "error"' "$T/iso.out" || fail "bob subscribed to alice's agent: $(cat "$T/iso.out")"

@@ -6,11 +6,13 @@ line {"closed": CODE, "reason": "..."} when the server closes the connection.
 usage: wsclient.py URL [--token-file F] [--auth message|protocol|none] [--first TEXT]
                    [--subscribe all|1,2] [--origin O] [--count N] [--seconds S]
                    [--delay-auth S] [--stall S] [--rcvbuf BYTES] [--send TEXT ...]
+                   [--send-raw HEX] [--send-binary TEXT]
 
 --auth message sends {"type":"auth","token":...} first; protocol offers the token as
 a subprotocol after ours ("sm, bearer.TOKEN"); none sends nothing. --first sends TEXT as
 the first message instead. --stall S stops reading for S seconds after subscribing
-(a stuck client). The token is read from a file so that it never appears in argv.
+(a stuck client). --send-raw sends the bytes HEX as one text frame without checking
+that they are UTF-8; --send-binary sends TEXT as a binary frame. The token is read from a file so that it never appears in argv.
 """
 import argparse
 import asyncio
@@ -38,6 +40,8 @@ async def main():
     ap.add_argument("--delay-auth", type=float, default=0)
     ap.add_argument("--stall", type=float, default=0)
     ap.add_argument("--send", action="append", default=[])
+    ap.add_argument("--send-raw")
+    ap.add_argument("--send-binary")
     ap.add_argument("--rcvbuf", type=int, default=0, help="small socket receive buffer (a slow reader)")
     a = ap.parse_args()
     token = open(a.token_file).read().strip() if a.token_file else ""
@@ -75,6 +79,11 @@ async def main():
             await ws.send(json.dumps({"type": "subscribe", "agents": agents}))
         for text in a.send:
             await ws.send(text)
+        if a.send_raw:
+            # Below the library's API: a text frame whose payload is not UTF-8.
+            await ws.write_frame(True, 0x1, bytes.fromhex(a.send_raw))
+        if a.send_binary:
+            await ws.send(a.send_binary.encode())
         if a.stall:
             await asyncio.sleep(a.stall)
         loop = asyncio.get_running_loop()
