@@ -251,7 +251,7 @@ take_sample(struct agent *a, double now)
 static void
 keep_inflight(struct agent *a)
 {
-    if (a->inflight == LIVE && a->sending) {
+    if (a->sending) {
         spool_keep(a, a->sending);
         a->sending = NULL;
     }
@@ -498,7 +498,7 @@ agent_run(const struct settings_cli *cli, const char *proc_root, const char *sys
     }
     if (sender_busy(a.sender)) {
         sender_abort(a.sender);
-        if (a.inflight == LIVE && a.sending) {
+        if (a.sending) {
             spool_keep(&a, a.sending);
             a.sending = NULL;
         }
