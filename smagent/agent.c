@@ -59,7 +59,7 @@ struct agent {
     char *live;        /* the newest sample, not yet posted (JSON) */
     char *sending;     /* the live sample in flight, spooled if it fails */
     size_t inflight_n; /* spooled records in flight */
-    size_t batch_max;  /* lowered by 413 replies, raised again by successes */
+    size_t batch_max;  /* lowered by 413 replies until the spool is empty */
     double next_try;   /* no transfer starts before this monotonic time */
     double backoff;    /* current back-off in seconds; 0 while the server answers */
     int auth_refused;  /* the server said 401 or 403 */
@@ -285,9 +285,9 @@ handle_reply(struct agent *a, const struct sender_reply *r)
         a->next_try = 0;
         if (what == SPOOLED) {
             consume(a, n);
-            if (a->batch_max < BATCH_MAX_SAMPLES)
-                a->batch_max =
-                    a->batch_max * 2 > BATCH_MAX_SAMPLES ? BATCH_MAX_SAMPLES : a->batch_max * 2;
+            /* A size lowered by 413 holds until the spool is replayed. */
+            if (spool_empty(a->spool))
+                a->batch_max = BATCH_MAX_SAMPLES;
         }
         free(a->sending);
         a->sending = NULL;
