@@ -1,4 +1,4 @@
-/* main.c: smagent entry point: options, configuration, and --once. */
+/* main.c: smagent entry point: options, --once, and the service loop (agent.c). */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -8,47 +8,53 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent.h"
 #include "cli.h"
 #include "collect/collect.h"
 #include "log.h"
 #include "sample.h"
+#include "settings.h"
 #include "xmalloc.h"
 
 /* How long --once measures, so that rates and per-core usage are real. */
 #define ONCE_INTERVAL_MS 250
 
 struct agent_opts {
-    const char *server;
-    const char *token_file;
-    double interval;
-    const char *spool;
+    struct settings_cli cli;
     const char *proc_root;
     const char *sys_root;
     int once;
-    int foreground;
 };
 
 static void
 usage(void)
 {
-    printf("usage: smagent [--server URL] [--token-file FILE] [--interval SECONDS] [--spool DIR]\n"
-           "               [--proc-root DIR] [--sys-root DIR] [--once] [--foreground]\n"
+    printf("usage: smagent [-s URL] [-t FILE] [-i SECONDS] [--spool DIR] [--spool-max SIZE]\n"
+           "               [--ca-file FILE] [-c FILE] [--proc-root DIR] [--sys-root DIR] [-f]\n"
+           "               [-v LEVEL]\n"
+           "       smagent -1 [--proc-root DIR] [--sys-root DIR]\n"
            "\n"
            "Sample this machine (CPU, memory, filesystems, disks, network) and send the\n"
-           "samples to smserver.\n"
+           "samples to smserver, keeping unsent ones in an on-disk spool.\n"
            "\n"
            "  -s, --server URL        server base URL (http://host:8001) or its full /ingest URL\n"
            "  -t, --token-file FILE   read the agent token from FILE (or set AGENT_TOKEN)\n"
            "  -i, --interval SECONDS  seconds between samples, 1 to 3600 (default 5)\n"
-           "      --spool DIR         keep unsent samples here (default " SM_LOCALSTATEDIR
-           "/spool)\n"
+           "      --spool DIR         keep unsent samples here (default\n"
+           "                          $STATE_DIRECTORY/spool or " SM_LOCALSTATEDIR "/spool)\n"
+           "      --spool-max SIZE    cap the spool at SIZE bytes, K/M/G suffix (default 64M)\n"
+           "      --ca-file FILE      trust the CA certificates in FILE for https\n"
+           "  -c, --config FILE       read settings from FILE (default " SM_SYSCONFDIR
+           "/smagent.conf)\n"
            "      --proc-root DIR     read /proc from DIR (default /proc)\n"
            "      --sys-root DIR      read /sys from DIR (default /sys)\n"
            "  -1, --once              print one sample as JSON on stdout and exit\n"
            "  -f, --foreground        stay in the foreground (smagent never forks)\n"
            "  -v, --log-level LEVEL   error, warn, info or debug (default info)\n"
            "  -h, --help              show this help and exit\n"
-           "  -V, --version           show the version and exit\n");
+           "  -V, --version           show the version and exit\n"
+           "\n"
+           "Environment: INGESTION_URL, AGENT_TOKEN, COLLECTION_INTERVAL, INTERVAL.\n");
 }
 
 static void
@@ -95,12 +101,15 @@ out:
 int
 main(int argc, char **argv)
 {
-    enum { OPT_SPOOL = 256, OPT_PROC, OPT_SYS };
+    enum { OPT_SPOOL = 256, OPT_SPOOL_MAX, OPT_CA, OPT_PROC, OPT_SYS };
     static const struct option longopts[] = {
         {"server", required_argument, NULL, 's'},
         {"token-file", required_argument, NULL, 't'},
         {"interval", required_argument, NULL, 'i'},
         {"spool", required_argument, NULL, OPT_SPOOL},
+        {"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
+        {"ca-file", required_argument, NULL, OPT_CA},
+        {"config", required_argument, NULL, 'c'},
         {"proc-root", required_argument, NULL, OPT_PROC},
         {"sys-root", required_argument, NULL, OPT_SYS},
         {"once", no_argument, NULL, '1'},
@@ -110,25 +119,41 @@ main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct agent_opts o = {.interval = 5};
+    struct agent_opts o = {.cli = {.log_level = -1}};
     sm_log_init(argv[0]);
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":s:t:i:1fv:hV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":s:t:i:c:1fv:hV", longopts, NULL)) != -1) {
         switch (ch) {
-        case 's':
-            o.server = optarg;
+        case 's': {
+            char *url = NULL, *why = NULL;
+            if (settings_ingest_url(optarg, &url, &why) != SM_OK)
+                sm_usage_error("--server: %s", why);
+            free(url);
+            o.cli.server = optarg;
             break;
+        }
         case 't':
-            o.token_file = optarg;
+            o.cli.token_file = optarg;
             break;
         case 'i':
-            if (sm_parse_double(optarg, 1, 3600, &o.interval) != 0)
+            if (sm_parse_double(optarg, 1, 3600, &o.cli.interval) != 0)
                 sm_usage_error("--interval: '%s' is not a number of seconds from 1 to 3600",
                                optarg);
             break;
         case OPT_SPOOL:
-            o.spool = optarg;
+            o.cli.spool = optarg;
+            break;
+        case OPT_SPOOL_MAX:
+            if (settings_parse_size(optarg, &o.cli.spool_max) != 0 ||
+                o.cli.spool_max < SETTINGS_SPOOL_MAX_MIN)
+                sm_usage_error("--spool-max: '%s' is not a size of at least 64K", optarg);
+            break;
+        case OPT_CA:
+            o.cli.ca_file = optarg;
+            break;
+        case 'c':
+            o.cli.config = optarg;
             break;
         case OPT_PROC:
             o.proc_root = optarg;
@@ -140,13 +165,13 @@ main(int argc, char **argv)
             o.once = 1;
             break;
         case 'f':
-            o.foreground = 1;
             break;
         case 'v': {
             int lvl = sm_log_parse_level(optarg);
             if (lvl < 0)
                 sm_usage_error("--log-level: '%s' is not error, warn, info or debug", optarg);
             sm_log_set_level((enum sm_log_level)lvl);
+            o.cli.log_level = lvl;
             break;
         }
         case 'h':
@@ -164,5 +189,5 @@ main(int argc, char **argv)
         sm_usage_error("unexpected argument '%s'", argv[optind]);
     if (o.once)
         return run_once(&o);
-    sm_die(SM_EXIT_FAIL, "sending to a server is not built yet; use --once");
+    return agent_run(&o.cli, o.proc_root, o.sys_root);
 }

@@ -1,0 +1,154 @@
+#!/bin/sh
+# agent_service.sh: smagent as a service against a real smserver: delivery end to end,
+# an outage with no gap, a refused token, SIGHUP, SIGTERM, bad settings.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server_lib.sh"
+
+# wait_for DESCRIPTION COMMAND...: poll for up to 20 s (every 0.1 s).
+wait_for() {
+    what=$1
+    shift
+    i=0
+    until "$@"; do
+        i=$((i + 1))
+        [ $i -lt 200 ] || fail "timed out waiting for $what"
+        sleep 0.1
+    done
+}
+count() { sql "SELECT count(*) FROM samples"; }
+have_samples() { [ "$(count)" -ge "$1" ]; }
+log_has() { grep -q -- "$2" "$1"; }
+spool_empty() { ! ls "$1"/seg-* >/dev/null 2>&1; }
+spool_nonempty() { ls "$1"/seg-* >/dev/null 2>&1; }
+
+AGENT_PID=
+_kill_agent() { [ -z "$AGENT_PID" ] || kill -KILL "$AGENT_PID" 2>/dev/null || true; }
+at_exit _kill_agent
+# start_agent LOG ARGS...
+start_agent() {
+    log=$1
+    shift
+    "$SMAGENT" "$@" >>"$log" 2>&1 &
+    AGENT_PID=$!
+}
+# stop_agent: SIGTERM must give exit 0.
+stop_agent() {
+    kill -TERM "$AGENT_PID"
+    rc=0
+    wait "$AGENT_PID" || rc=$?
+    AGENT_PID=
+    [ $rc -eq 0 ] || fail "smagent exited $rc after SIGTERM, want 0"
+}
+
+printf 'correct horse battery\n' | "$SMSERVER" user add alice --state-dir "$SM_STATE" >/dev/null
+"$SMSERVER" agent add --user alice web1 --state-dir "$SM_STATE" >"$T/agent.json"
+TOKEN=$(sed 's/.*"token":"\([^"]*\)".*/\1/' "$T/agent.json")
+[ -n "$TOKEN" ] || fail "no token from smserver agent add"
+umask 077
+printf '%s\n' "$TOKEN" >"$T/token"
+start_server
+login alice 'correct horse battery'
+
+# ---- bad settings: exit 2 with a usage message, nothing started.
+expect_usage() {
+    set +e
+    "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    set -e
+    [ $rc -eq 2 ] || fail "$* exited $rc, want 2: $(cat "$T/err")"
+    grep -q -- "--help" "$T/err" || fail "$*: no pointer to --help: $(cat "$T/err")"
+}
+expect_usage "$SMAGENT" --server "ftp://127.0.0.1:$PORT" --token-file "$T/token"
+grep -q "only http and https" "$T/err" || fail "bad scheme: $(cat "$T/err")"
+expect_usage "$SMAGENT" --server "not a url" --token-file "$T/token"
+expect_usage "$SMAGENT" --server "$URL" --token-file "$T/token" --interval 0.5
+expect_usage "$SMAGENT" --server "$URL" --token-file "$T/token" --spool-max 12
+expect_usage "$SMAGENT" --server "$URL" --token-file "$T/token" --bogus
+expect_usage "$SMAGENT" --server "$URL" --spool "$T/nospool"
+grep -q "no agent token" "$T/err" || fail "missing token: $(cat "$T/err")"
+expect_usage "$SMAGENT" --token-file "$T/token" --config "$T/none.conf"
+expect_usage "$SMAGENT" --server "$URL" --token-file "$T/missing-token"
+# A bad environment value or config key is an error naming its source (exit 1).
+set +e
+INTERVAL=abc "$SMAGENT" --server "$URL" --token-file "$T/token" --spool "$T/s0" 2>"$T/err"
+rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "INTERVAL" "$T/err" || fail "INTERVAL=abc: exit $rc: $(cat "$T/err")"
+printf 'server = %s\nintervall = 5\n' "$URL" >"$T/typo.conf"
+set +e
+"$SMAGENT" --config "$T/typo.conf" --token-file "$T/token" --spool "$T/s0" 2>"$T/err"
+rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "typo.conf:2" "$T/err" && grep -q "intervall" "$T/err" ||
+    fail "unknown config key: exit $rc: $(cat "$T/err")"
+[ ! -d "$T/s0" ] || fail "a spool was created although the settings were bad"
+pass "bad options, URL schemes, intervals, sizes and config keys are refused"
+
+# ---- delivery end to end, and SIGTERM exits 0.
+start_agent "$T/agent.log" --server "$URL" --token-file "$T/token" --interval 1 \
+    --spool "$T/spool" --log-level debug
+wait_for "3 samples stored" have_samples 3
+stop_agent
+req GET /history/1/summary -H "Authorization: Bearer $ACCESS"
+expect 200
+req GET /agents/1 -H "Authorization: Bearer $ACCESS"
+expect 200 web1
+grep -q "$(uname -n)" "$T/body" || fail "host facts not stored: $(cat "$T/body")"
+spool_empty "$T/spool" || fail "the spool is not empty after delivery"
+pass "samples delivered end to end with host facts; SIGTERM exits 0"
+
+# ---- outage: the server dies, the agent keeps sampling, the server comes back.
+sql "DELETE FROM samples" >/dev/null
+start_agent "$T/agent2.log" --server "$URL" --token-file "$T/token" --interval 1 \
+    --spool "$T/spool" --log-level debug
+wait_for "samples before the outage" have_samples 3
+kill -KILL "$SM_PID"
+wait "$SM_PID" 2>/dev/null || true
+SM_PID=
+wait_for "the agent to notice the outage" log_has "$T/agent2.log" "cannot reach"
+wait_for "the spool to hold samples" spool_nonempty "$T/spool"
+# The outage lasts a while (several intervals and back-off steps); this is the fault
+# being injected, not a timed assertion.
+sleep 6
+start_server --listen "127.0.0.1:$PORT"
+[ "$URL" = "http://127.0.0.1:$PORT" ] || fail "the server came back on another port"
+wait_for "the agent to resume" log_has "$T/agent2.log" "accepts samples again"
+wait_for "the spool to drain" spool_empty "$T/spool"
+sleep 1.5
+stop_agent
+sql "SELECT ts FROM samples WHERE agent_id = 1 ORDER BY ts" >"$T/ts"
+"$PY" - "$T/ts" <<'PY' || fail "samples missing or doubled after the outage (see above)"
+import sys
+ts = [int(x) / 1000.0 for x in open(sys.argv[1]).read().split()]
+assert len(ts) >= 10, "only %d samples" % len(ts)
+# The schedule is absolute: sample k is taken about k seconds after the first.
+ks = [round(t - ts[0]) for t in ts]
+dup = sorted(set(k for k in ks if ks.count(k) > 1))
+missing = sorted(set(range(ks[-1] + 1)) - set(ks))
+print("%d samples over %.1f s; missing ticks %s; doubled ticks %s" % (len(ts), ts[-1] - ts[0], missing, dup))
+sys.exit(1 if missing or dup else 0)
+PY
+pass "a server outage leaves no gap and no duplicate"
+
+# ---- a refused token: samples are spooled, the log says so, the token never shows.
+printf 'not-the-right-token\n' >"$T/badtoken"
+start_agent "$T/agent3.log" --server "$URL" --token-file "$T/badtoken" --interval 1 \
+    --spool "$T/spool3" --log-level debug
+wait_for "the token refusal in the log" log_has "$T/agent3.log" "refused the agent token"
+wait_for "the spool to keep samples" spool_nonempty "$T/spool3"
+stop_agent
+grep -q "not-the-right-token" "$T/agent3.log" && fail "the log shows the token"
+grep -q "$TOKEN" "$T"/agent*.log && fail "a log shows the real token"
+grep -q "token file $T/badtoken" "$T/agent3.log" || fail "the log does not say which token"
+pass "a refused token keeps samples in the spool and is logged, never printed"
+
+# ---- settings from a config file and the environment; SIGHUP reloads.
+printf 'server = %s\ninterval = 1\nlog_level = debug\n' "$URL" >"$T/smagent.conf"
+AGENT_TOKEN=$TOKEN start_agent "$T/agent4.log" --config "$T/smagent.conf" --spool "$T/spool4"
+wait_for "sending from the config file" log_has "$T/agent4.log" "every 1 s"
+printf 'server = %s\ninterval = 2\nlog_level = debug\n' "$URL" >"$T/smagent.conf"
+kill -HUP "$AGENT_PID"
+wait_for "the reload" log_has "$T/agent4.log" "reloaded: .* every 2 s"
+kill -0 "$AGENT_PID" || fail "smagent died on SIGHUP"
+stop_agent
+pass "config file and AGENT_TOKEN work; SIGHUP reloads the interval"
