@@ -152,3 +152,13 @@ wait_for "the reload" log_has "$T/agent4.log" "reloaded: .* every 2 s"
 kill -0 "$AGENT_PID" || fail "smagent died on SIGHUP"
 stop_agent
 pass "config file and AGENT_TOKEN work; SIGHUP reloads the interval"
+
+# ---- the example configuration: every key, uncommented, is accepted as it stands.
+EX=$top_srcdir/share/examples/smagent.conf
+n=$(grep -c '^#[a-z_]* = ' "$EX")
+[ "$n" -eq 7 ] || fail "the example shows $n keys, want 7"
+sed -e 's/^#\([a-z_]* = \)/\1/' -e "s|^server = .*|server = $URL|" "$EX" >"$T/example.conf"
+AGENT_TOKEN=$TOKEN start_agent "$T/agent5.log" --config "$T/example.conf" --spool "$T/spool5"
+wait_for "smagent to run on the example settings" log_has "$T/agent5.log" "every 5 s"
+stop_agent
+pass "the example configuration is accepted with every key set"
