@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -508,8 +509,14 @@ agent_run(const struct settings_cli *cli, const char *proc_root, const char *sys
         a.live = NULL;
     }
     log_drops(&a, 1);
-    sm_log(SM_LOG_INFO, "stopping; %llu bytes in the spool",
-           (unsigned long long)spool_bytes(a.spool));
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    sm_log(SM_LOG_INFO,
+           "stopping after %llu samples; %llu bytes in the spool; CPU %.3f s, peak RSS %ld KiB",
+           (unsigned long long)a.seq, (unsigned long long)spool_bytes(a.spool),
+           (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+           ru.ru_maxrss);
     ret = SM_EXIT_OK;
 out:
     free(a.live);

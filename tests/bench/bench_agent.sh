@@ -35,7 +35,7 @@ done
 URL=http://127.0.0.1:$(cat "$T/port")
 
 "$SMAGENT" --server "$URL" --token-file "$T/token" --interval 1 --spool "$T/spool" \
-    --log-level warn 2>"$T/agent.log" &
+    --log-level info 2>"$T/agent.log" &
 APID=$!
 PIDS="$PIDS $APID"
 
@@ -87,21 +87,36 @@ PYEOF
     PIDS="$PIDS $BPID"
 fi
 
-# The run being measured: both loops sample once a second meanwhile.
-sleep "$SECS"
-
-# cpu PID: user+system CPU seconds so far; hwm PID: peak RSS in KiB.
+# cpu PID: CPU seconds so far, to the microsecond (the scheduler's sum_exec_runtime, in
+# ms; both programs are single-threaded), or from /proc/PID/stat in clock ticks.
 tck=$(getconf CLK_TCK)
-cpu() { awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / t }' "/proc/$1/stat"; }
+cpu() {
+    if [ -r "/proc/$1/sched" ] && grep -q sum_exec_runtime "/proc/$1/sched"; then
+        awk '/^se.sum_exec_runtime/ { printf "%.6f\n", $3 / 1000 }' "/proc/$1/sched"
+    else
+        awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / t }' "/proc/$1/stat"
+    fi
+}
 hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
-acpu=$(cpu "$APID")
+
+# Steady state: start-up (libraries, TLS init, python imports) is left out by reading
+# the CPU clocks after a warm-up; then both loops sample once a second for SECS.
+sleep 5
+a0=$(cpu "$APID")
+[ -z "$BPID" ] || b0=$(cpu "$BPID")
+sleep "$SECS"
+a1=$(cpu "$APID")
+[ -z "$BPID" ] || b1=$(cpu "$BPID")
+acpu=$(awk -v a="$a0" -v b="$a1" 'BEGIN { print b - a }')
+[ -z "$BPID" ] || bcpu=$(awk -v a="$b0" -v b="$b1" 'BEGIN { print b - a }')
 ahwm=$(hwm "$APID")
-if [ -n "$BPID" ]; then
-    bcpu=$(cpu "$BPID")
-    bhwm=$(hwm "$BPID")
-fi
+# Memory of its own (heap, stack, data) apart from shared library pages.
+apriv=$(awk '/^(Private_Dirty|Private_Clean):/ { s += $2 } END { print s }' "/proc/$APID/smaps_rollup")
+[ -z "$BPID" ] || bhwm=$(hwm "$BPID")
 kill -TERM "$APID"
 wait "$APID" || { echo "bench_agent: smagent did not exit 0 on SIGTERM" >&2; exit 1; }
+# smagent logs its own CPU time (getrusage) when it stops: the total with start-up.
+atotal=$(sed -n 's/.*stopping after \([0-9]*\) samples.*; CPU \([0-9.]*\) s.*/\2 s for \1 samples/p' "$T/agent.log")
 [ -z "$BPID" ] || kill -TERM "$BPID"
 count() {
     "$PY" -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('SELECT count(*) FROM samples s JOIN agents a ON a.id = s.agent_id WHERE a.name = ?', (sys.argv[2],)).fetchone()[0])" \
@@ -111,19 +126,21 @@ an=$(count agent)
 [ "$an" -gt 0 ] || { echo "bench_agent: smagent stored no sample" >&2; cat "$T/agent.log" >&2; exit 1; }
 floor=$("$top_builddir/tests/bench/bench_collect" 2000 | awk '/^  floor/ { print $2 }')
 
-awk -v c="$acpu" -v n="$an" -v s="$SECS" -v h="$ahwm" -v f="$floor" 'BEGIN {
-    printf "bench agent: smagent at 1 Hz for %d s posting to smserver: %d samples stored\n", s, n
+awk -v c="$acpu" -v n="$SECS" -v s="$SECS" -v h="$ahwm" -v p="$apriv" -v f="$floor" -v tot="$atotal" 'BEGIN {
+    printf "bench agent: smagent at 1 Hz posting to smserver, %d s measured after a 5 s warm-up\n", s
     printf "  smagent    %8.3f ms CPU/sample  %6.3f CPU s/min  peak RSS %5.1f MiB (targets <= 0.04 s/min, <= 5 MiB)\n",
         1000 * c / n, 60 * c / s, h / 1024
+    printf "             private memory %.1f MiB (the rest of the RSS is shared library pages)\n", p / 1024
+    printf "             whole run with start-up: CPU %s\n", tot
     printf "  floor      %8.3f ms CPU/sample  (bench_collect: reading the same kernel files, no parsing)\n", f / 1000
     printf "  ratio      %8.1f x floor\n", (1000 * c / n) / (f / 1000)
 }'
 if [ -n "$BPID" ]; then
     bn=$(count python)
     [ "$bn" -gt 0 ] || { echo "bench_agent: the python baseline stored no sample" >&2; cat "$T/baseline.log" >&2; exit 1; }
-    awk -v c="$bcpu" -v n="$bn" -v s="$SECS" -v h="$bhwm" -v ac="$acpu" -v an="$an" -v ah="$ahwm" 'BEGIN {
-        printf "  python3+psutil %4.3f ms CPU/sample  %6.3f CPU s/min  peak RSS %5.1f MiB (%d samples)\n",
-            1000 * c / n, 60 * c / s, h / 1024, n
+    awk -v c="$bcpu" -v n="$SECS" -v s="$SECS" -v h="$bhwm" -v ac="$acpu" -v an="$SECS" -v ah="$ahwm" -v bn="$bn" 'BEGIN {
+        printf "  python3+psutil %4.3f ms CPU/sample  %6.3f CPU s/min  peak RSS %5.1f MiB (%d samples stored)\n",
+            1000 * c / n, 60 * c / s, h / 1024, bn
         printf "  ratio      %8.3f CPU, %.2f RSS (smagent / python3+psutil)\n", (ac / an) / (c / n), ah / h
     }'
 else
