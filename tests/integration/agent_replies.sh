@@ -102,3 +102,12 @@ done = True
 ' || fail "400 handling"
 [ "$(grep -c "rejected 1 sample (HTTP 400" "$ALOG")" -eq 1 ] || fail "400 not logged exactly once"
 pass "400 drops the batch and logs it once"
+
+# ---- a reply lost after the server stored the samples: the agent sends them again
+# (smserver stores a sample sent twice once: server_ingest.sh checks that side).
+run reset
+wait_for "the resend" check reset '
+done = len(r) >= 2 and set(r[0]["ts"]) <= set(t for x in ok(200) for t in x["ts"])
+'
+stop reset
+pass "a lost reply leads to a resend of the same samples"
