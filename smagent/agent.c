@@ -140,6 +140,10 @@ static void
 spool_keep(struct agent *a, char *json)
 {
     enum sm_rc rc = spool_append(a->spool, json, strlen(json));
+    if (rc == SM_OK && sm_log_get_level() >= SM_LOG_DEBUG) {
+        const char *t = strstr(json, "\"timestamp\":");
+        sm_log(SM_LOG_DEBUG, "spooled the sample of %.3f", t ? strtod(t + 12, NULL) : 0.0);
+    }
     if (rc != SM_OK)
         sm_log(SM_LOG_ERROR, "spool %s: cannot keep a sample: %s", a->set.spool,
                rc == SM_ETOOBIG ? "larger than the spool" : strerror(errno));
