@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +140,10 @@ static void
 spool_keep(struct agent *a, char *json)
 {
     enum sm_rc rc = spool_append(a->spool, json, strlen(json));
+    if (rc == SM_OK && sm_log_get_level() >= SM_LOG_DEBUG) {
+        const char *t = strstr(json, "\"timestamp\":");
+        sm_log(SM_LOG_DEBUG, "spooled the sample of %.3f", t ? strtod(t + 12, NULL) : 0.0);
+    }
     if (rc != SM_OK)
         sm_log(SM_LOG_ERROR, "spool %s: cannot keep a sample: %s", a->set.spool,
                rc == SM_ETOOBIG ? "larger than the spool" : strerror(errno));
@@ -508,8 +513,14 @@ agent_run(const struct settings_cli *cli, const char *proc_root, const char *sys
         a.live = NULL;
     }
     log_drops(&a, 1);
-    sm_log(SM_LOG_INFO, "stopping; %llu bytes in the spool",
-           (unsigned long long)spool_bytes(a.spool));
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    sm_log(SM_LOG_INFO,
+           "stopping after %llu samples; %llu bytes in the spool; CPU %.3f s, peak RSS %ld KiB",
+           (unsigned long long)a.seq, (unsigned long long)spool_bytes(a.spool),
+           (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+           ru.ru_maxrss);
     ret = SM_EXIT_OK;
 out:
     free(a.live);

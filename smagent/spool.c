@@ -336,7 +336,8 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
         sp->total += (uint64_t)st.st_size;
     }
     closedir(d);
-    qsort(sp->segs, sp->nsegs, sizeof *sp->segs, seg_cmp);
+    if (sp->nsegs > 1)
+        qsort(sp->segs, sp->nsegs, sizeof *sp->segs, seg_cmp);
     sp->next_no = sp->nsegs ? sp->segs[sp->nsegs - 1].no + 1 : 1;
 
     sp->cursor_fd = openat(sp->dirfd, CURSOR_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

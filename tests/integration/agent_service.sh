@@ -152,3 +152,36 @@ wait_for "the reload" log_has "$T/agent4.log" "reloaded: .* every 2 s"
 kill -0 "$AGENT_PID" || fail "smagent died on SIGHUP"
 stop_agent
 pass "config file and AGENT_TOKEN work; SIGHUP reloads the interval"
+
+# ---- the example configuration: every key, uncommented, is accepted as it stands.
+EX=$top_srcdir/share/examples/smagent.conf
+n=$(grep -c '^#[a-z_]* = ' "$EX")
+[ "$n" -eq 7 ] || fail "the example shows $n keys, want 7"
+sed -e 's/^#\([a-z_]* = \)/\1/' -e "s|^server = .*|server = $URL|" "$EX" >"$T/example.conf"
+AGENT_TOKEN=$TOKEN start_agent "$T/agent5.log" --config "$T/example.conf" --spool "$T/spool5"
+wait_for "smagent to run on the example settings" log_has "$T/agent5.log" "every 5 s"
+stop_agent
+pass "the example configuration is accepted with every key set"
+
+# ---- readiness under systemd: READY=1 once running, STOPPING=1 on SIGTERM.
+"$PY" - "$T/notify.sock" "$T/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        msg = s.recv(4096).decode()
+        f.write(msg + "\n")
+        f.flush()
+        if "STOPPING=1" in msg:
+            break
+PY
+NPID=$!
+wait_for "the notify socket" test -S "$T/notify.sock"
+NOTIFY_SOCKET=$T/notify.sock start_agent "$T/agent6.log" --server "$URL" --token-file "$T/token" \
+    --interval 1 --spool "$T/spool6"
+wait_for "READY=1" log_has "$T/notify.log" "READY=1"
+stop_agent
+wait_for "STOPPING=1" log_has "$T/notify.log" "STOPPING=1"
+wait "$NPID" || true
+pass "sd_notify READY=1 and STOPPING=1 over NOTIFY_SOCKET"

@@ -9,6 +9,8 @@ Usage: fake_ingest.py MODE PORTFILE LOG
   outage413    requests 1-3 get 503; then batches of more than 2 samples get 413
   retry-after  request 1 gets 429 with Retry-After: 3
   bad          request 1 gets 400
+  reset        request 1 is read, then the connection is closed with no reply (a reply
+               lost after the server stored the samples)
 """
 import json
 import sys
@@ -43,6 +45,12 @@ class Handler(BaseHTTPRequestHandler):
             status, extra = 429, {"Retry-After": "3"}
         elif MODE == "bad" and count == 1:
             status = 400
+        elif MODE == "reset" and count == 1:
+            with open(LOG, "a") as f:
+                f.write(json.dumps({"t": time.monotonic(), "n": len(ts), "ts": ts, "status": 0}) + "\n")
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         reply = b'{"detail": "scripted"}' if status != 200 else b'{"stored": 1}'
         self.send_response(status)
         for k, v in extra.items():
