@@ -18,9 +18,6 @@
 #include "source_local.h"
 #include "ui.h"
 
-/* History kept in memory in local mode. */
-#define LOCAL_SPAN (24 * 3600.0)
-
 static void
 usage(void)
 {
@@ -170,5 +167,5 @@ main(int argc, char **argv)
         sm_die(SM_EXIT_FAIL, "server mode is not built yet");
     if (o.batch || o.json)
         return run_batch(&o);
-    return ui_run(&o);
+    return ui_run(&o, NULL);
 }

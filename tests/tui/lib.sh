@@ -59,3 +59,10 @@ keys() { tmx send-keys "$@"; }
 
 # resize W H: resize the window (tmux sends SIGWINCH to smtop).
 resize() { tmx resize-window -x "$1" -y "$2"; }
+
+# click COL ROW: a left click (press and release, X10 encoding as kmous=\E[M), 0-based.
+click() {
+    _x=$(printf '%03o' $((33 + $1)))
+    _y=$(printf '%03o' $((33 + $2)))
+    tmx send-keys -l "$(printf "\\033[M \\$_x\\$_y\\033[M#\\$_x\\$_y")"
+}
