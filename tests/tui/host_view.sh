@@ -85,6 +85,7 @@ click 12 39
 wait_for "cpu$last "
 memrow=$(screen | grep -n '^Mem ' | cut -d: -f1)
 click 2 $((memrow - 1))
+sleep 0.3 # two separate clicks, not one burst
 click 2 $((memrow - 1))
 wait_for 'mem\.used_percent +last 5m'
 keys F2
