@@ -2,6 +2,9 @@
 # Each test gets a private tmux server (tmux -L NAME -f /dev/null) killed on exit.
 . "$(dirname "$0")/../integration/lib.sh"
 need tmux
+# No settings file from the user running the tests.
+XDG_CONFIG_HOME=$T/no-config
+export XDG_CONFIG_HOME
 TMUX_BASE="smtop-test-$$-$(basename "$0" .sh)"
 TMUX_SOCK=$TMUX_BASE
 _tmux_n=0
@@ -16,7 +19,8 @@ start_shell() {
     shift 2
     _tmux_n=$((_tmux_n + 1))
     TMUX_SOCK=$TMUX_BASE-$_tmux_n # a fresh server each time: no race with a dying one
-    tmx new-session -d -x "$w" -y "$h" "env PS1='$ ' $* sh" || fail "tmux would not start"
+    tmx new-session -d -x "$w" -y "$h" "env PS1='$ ' XDG_CONFIG_HOME=$XDG_CONFIG_HOME $* sh" ||
+        fail "tmux would not start"
 }
 
 # run_smtop ARGS...: type "smtop ARGS; echo EXITED:$?" into the shell.
