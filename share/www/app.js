@@ -385,6 +385,7 @@
 
     function viewAgents() {
         const slot = h('div');
+        const note = h('p', { role: 'status', class: 'muted', id: 'agents-status' });
         const btn = h('button', { type: 'submit' }, 'Create agent');
         const form = h('form', { class: 'card', 'aria-labelledby': 'new-h' },
             h('h2', { id: 'new-h' }, 'New agent'),
@@ -396,7 +397,7 @@
             h('caption', { class: 'muted' }, 'Your agents'),
             h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'State'),
                 h('th', { scope: 'col', class: 'hide-sm' }, 'Last seen'), h('th', { scope: 'col' }, 'Actions'))), body));
-        main.append(h('h1', null, 'Agents'), form, slot, table);
+        main.append(h('h1', null, 'Agents'), note, form, slot, table);
         function showToken(a, token, what) {
             slot.replaceChildren(tokenPanel(a, token, what));
             $('agent-token').focus();
@@ -428,7 +429,7 @@
                 agents.delete(a.id);
                 slot.replaceChildren();
                 await load();
-                text($('live'), 'Agent ' + a.name + ' deleted');
+                text(note, 'Agent ' + a.name + ' deleted.');
             });
         }
         form.addEventListener('submit', (e) => {

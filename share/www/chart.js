@@ -175,6 +175,7 @@
         setData(t, ys) {
             this.t = t;
             this.ys = ys;
+            this.c.dataset.points = t.length;
             if (this.cursor >= t.length) this.cursor = -1;
             this.draw();
             this.announce();
@@ -277,6 +278,7 @@
         }
         setData(v) {
             this.v = v;
+            this.c.dataset.points = v.length;
             if (this.cursor >= v.length) this.cursor = -1;
             this.draw();
             this.announce();
