@@ -58,6 +58,7 @@
             .then((j) => { accept(j); return true; })
             .catch((e) => {
                 if (e.status === 401 || e.status === 400) end('Your session has ended; please log in again.');
+                else timer = setTimeout(() => { refresh().catch(() => {}); }, 10000); /* retry */
                 throw e;
             })
             .finally(() => { refreshing = null; });

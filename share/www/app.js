@@ -149,6 +149,9 @@
             agents.delete(m.agent_id);
             touch(m.agent_id);
             break;
+        case 'lag':
+            text($('live'), '● Live (' + m.dropped + ' updates skipped)');
+            break;
         case 'error':
             console.warn('stream: ' + m.detail);
             break;
@@ -485,14 +488,14 @@
     function liveTab(id, body) {
         const now = () => Date.now() / 1000;
         const cards = [
-            chartCard('CPU', 'chart-cpu', { label: 'CPU', unit: '%', max: 100, span: LIVE_SPAN, now, gap: 30,
+            chartCard('CPU', 'chart-cpu', { label: 'CPU', unit: '%', max: 100, span: LIVE_SPAN, now, gap: 10,
                 series: [{ label: 'usage', key: 'cpu' }, { label: 'user', key: 'user', thin: true, color: 2 },
                     { label: 'system', key: 'sys', thin: true, color: 3 }, { label: 'iowait', key: 'iow', thin: true, color: 1 }] }),
-            chartCard('Memory', 'chart-mem', { label: 'Memory', unit: '%', max: 100, span: LIVE_SPAN, now, gap: 30,
+            chartCard('Memory', 'chart-mem', { label: 'Memory', unit: '%', max: 100, span: LIVE_SPAN, now, gap: 10,
                 series: [{ label: 'used', key: 'mem' }, { label: 'swap', key: 'swap', color: 3, thin: true }] }),
-            chartCard('Disk I/O', 'chart-disk', { label: 'Disk I/O', unit: 'B/s', span: LIVE_SPAN, now, gap: 30,
+            chartCard('Disk I/O', 'chart-disk', { label: 'Disk I/O', unit: 'B/s', span: LIVE_SPAN, now, gap: 10,
                 series: [{ label: 'read', key: 'rd' }, { label: 'write', key: 'wr', color: 1 }] }),
-            chartCard('Network', 'chart-net', { label: 'Network', unit: 'B/s', span: LIVE_SPAN, now, gap: 30,
+            chartCard('Network', 'chart-net', { label: 'Network', unit: 'B/s', span: LIVE_SPAN, now, gap: 10,
                 series: [{ label: 'received', key: 'rx', color: 2 }, { label: 'sent', key: 'tx' }] }),
         ];
         const nowline = h('dl', { id: 'now-values' });
@@ -595,22 +598,23 @@
                 if (my !== seq) return;
                 const by = {};
                 names.forEach((n, i) => { by[n] = res[i]; });
-                let total = 0;
+                let most = 0;
                 const stop = Date.now() / 1000;
                 cards.forEach((c) => {
                     /* Series of one chart share their bucket times (same query shape). */
                     const first = by[c.opts.series[0].name].data;
                     const t = first.map((p) => Date.parse(p.time) / 1000);
-                    total += t.length;
+                    most = Math.max(most, t.length);
                     c.opts.span = span;
                     c.opts.now = () => stop;
-                    c.opts.gap = span / points * 3 + 2;
+                    c.opts.gap = span / points * 1.5;
                     c.chart.setData(t, c.opts.series.map((s) => {
                         const m = new Map(by[s.name].data.map((p) => [p.time, s.agg ? p[s.agg] : p.value]));
                         return first.map((p) => (m.has(p.time) ? m.get(p.time) : null));
                     }));
                 });
-                text(status, 'Last ' + r + ': ' + total / cards.length + ' points per chart (' + (by['cpu.usage'].tier || 'raw') + ' data).');
+                text(status, 'Last ' + r + ': ' + (most ? 'up to ' + most + ' points per chart, from ' +
+                    ({ raw: 'raw samples', minute: 'per-minute', hour: 'hourly' }[by['cpu.usage'].tier] || 'stored') + ' data.' : 'no data in this range.'));
                 status.dataset.loaded = r;
             } catch (e) {
                 if (my === seq) text(status, 'Could not load the history: ' + errText(e));

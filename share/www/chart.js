@@ -13,15 +13,16 @@
             const s = (v < 0 ? -x : x).toFixed(x >= 100 || i === 0 ? 0 : 1);
             return s + ' ' + BYTE_UNITS[i] + (unit === 'B/s' ? '/s' : '');
         }
-        if (unit === '%') return v.toFixed(v >= 99.95 || v === 0 ? 0 : 1) + ' %';
+        if (unit === '%') return (Number.isInteger(v) ? v : v.toFixed(1)) + ' %';
         if (unit === 'MHz') return v >= 1000 ? (v / 1000).toFixed(2) + ' GHz' : Math.round(v) + ' MHz';
         return (Math.round(v * 100) / 100) + (unit ? ' ' + unit : '');
     }
 
     /* A round axis maximum at or above v. */
     function niceMax(v, unit) {
-        if (!(v > 0)) return 1;
         const base = unit === 'B' || unit === 'B/s' ? 1024 : 10;
+        if (base === 1024 && !(v >= 1024)) return 1024;
+        if (!(v > 0)) return 1;
         let scale = 1;
         if (base === 1024) {
             while (v / scale >= 1024) scale *= 1024;
@@ -181,6 +182,15 @@
             this.announce();
         }
         count() { return this.t.length; }
+        /* The median time between points: a pause of three times that is a gap. */
+        spacing() {
+            const n = this.t.length;
+            if (n < 3) return Infinity;
+            const d = [];
+            for (let i = Math.max(1, n - 64); i < n; i++) d.push(this.t[i] - this.t[i - 1]);
+            d.sort((a, b) => a - b);
+            return d[d.length >> 1];
+        }
         range() {
             const n = this.t.length, o = this.o;
             let t1 = n ? this.t[n - 1] : Date.now() / 1000;
@@ -231,7 +241,7 @@
             ctx.beginPath();
             ctx.rect(b.x, b.y - 1, b.w, b.h + 2);
             ctx.clip();
-            const gap = o.gap || Infinity;
+            const gap = Math.max(o.gap || 0, 3 * this.spacing());
             this.ys.forEach((y, k) => {
                 ctx.strokeStyle = th.c[(o.series[k].color || k) % 4];
                 ctx.lineWidth = o.series[k].thin ? 1 : 1.8;

@@ -38,23 +38,30 @@ function realSample(token) {
     return ingest(token, execFileSync(process.env.SMAGENT, ['--once']));
 }
 function synthetic(token, t, cores) {
-    const s = { timestamp: t, host: { hostname: 'big', cores },
-        cpu: { usage_percent: 42.5, user: 30, system: 10, iowait: 2.5,
+    return ingest(token, JSON.stringify(syntheticBody(t, cores, 42.5)));
+}
+function syntheticBody(t, cores, usage) {
+    return { timestamp: t, host: { hostname: 'big', cores },
+        cpu: { usage_percent: usage, user: 30, system: 10, iowait: 2.5,
             per_core_usage: Array.from({ length: cores }, (_, i) => (i * 37) % 101),
             per_core_freq: Array.from({ length: cores }, (_, i) => 1200 + i * 50) },
         memory: { total: 8 << 30, available: 4 << 30, used: 4 << 30, used_percent: 50 },
         disk: { partitions: [{ device: '/dev/vda1', mountpoint: '/', fstype: 'ext4', total: 100e9, used: 25e9, free: 75e9, percent: 25 }],
             io: { read_bytes_per_s: 1048576, write_bytes_per_s: 524288 } },
         network: { bytes_sent: 1, bytes_recv: 2, rx_bytes_per_s: 2048, tx_bytes_per_s: 1024 } };
-    return ingest(token, JSON.stringify(s));
 }
 /* Poll fn in the page until it returns true. page.waitForFunction polls by evaluating a
  * string, which the page's Content-Security-Policy (rightly) forbids. */
 async function until(page, fn, arg, timeout) {
     const end = Date.now() + (timeout || WAIT);
+    let why = '';
     for (;;) {
-        if (await page.evaluate(fn, arg)) return;
-        if (Date.now() > end) throw new Error('timed out waiting for ' + String(fn).slice(0, 160));
+        try {
+            if (await page.evaluate(fn, arg)) return;
+        } catch (e) { /* not there yet (a view still loading, a navigation) */
+            why = ' (' + e.message.split('\n')[0] + ')';
+        }
+        if (Date.now() > end) throw new Error('timed out waiting for ' + String(fn).slice(0, 160) + why);
         await new Promise((r) => setTimeout(r, 100));
     }
 }
@@ -113,7 +120,10 @@ async function main() {
                 files.push(new URL(r.url()).pathname + ' ' + b.length);
             } catch (e) { /* redirects have no body */ }
         });
-        await page.goto(URL0 + '/', { waitUntil: 'load' });
+        const resp = await page.goto(URL0 + '/', { waitUntil: 'load' });
+        const csp = resp.headers()['content-security-policy'] || '';
+        check(/script-src 'self'/.test(csp) && /style-src 'self'/.test(csp) && !/unsafe/.test(csp),
+            'the page is served with the strict Content-Security-Policy');
         await page.waitForSelector('#login-submit', { timeout: WAIT });
         await page.waitForTimeout(500);
         console.log('# page files: ' + files.join(', '));
@@ -329,6 +339,64 @@ async function main() {
         } catch (e) {
             failures++;
             console.log('FAIL: phone: ' + e.message.split('\n')[0]);
+        }
+    }
+
+    /* ---------------------------------------------------------------- 200 agents */
+    {
+        const N = 200, U = 'fleetuser';
+        const fc = await newContext();
+        await fc.addInitScript(() => {
+            window.__long = [];
+            try {
+                new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push(e.duration)))
+                    .observe({ type: 'longtask', buffered: true });
+            } catch (e) { /* no longtask support */ }
+        });
+        const p = await fc.newPage();
+        p.setDefaultTimeout(WAIT);
+        watch(p);
+        try {
+            must((await api('POST', '/register', null, { username: U, password: PASS })).status === 200, 'register the fleet user');
+            const acc = (await api('POST', '/token', null, { username: U, password: PASS })).body.access_token;
+            const toks = [];
+            for (let i = 0; i < N; i++) {
+                const r = await api('POST', '/agents', acc, { name: 'node' + String(i).padStart(3, '0') });
+                must(r.status === 200, 'create agent ' + i);
+                toks.push(r.body.token);
+            }
+            const round = async (t, usage) => {
+                for (let i = 0; i < N; i += 8)
+                    await Promise.all(toks.slice(i, i + 8).map(async (tok) => {
+                        const r = await fetch(ORIGIN + '/ingest', { method: 'POST', body: JSON.stringify(syntheticBody(t, 64, usage)),
+                            headers: { 'Content-Type': 'application/json', 'X-Agent-Token': tok } });
+                        if (r.status !== 200) throw new Error('ingest ' + r.status);
+                    }));
+            };
+            await round(Date.now() / 1000 - 2, 11.5);
+            await p.goto(URL0 + '/');
+            await p.fill('#username', U);
+            await p.fill('#password', PASS);
+            await p.click('#login-submit');
+            await until(p, (n) => document.querySelectorAll('#fleet .tile').length === n &&
+                document.querySelector('main p').textContent.startsWith(n + ' agents, ' + n + ' online'), N, 60000);
+            check(true, 'the fleet shows ' + N + ' agents online');
+            const t0 = Date.now();
+            await round(Date.now() / 1000, 77.5);
+            await until(p, (n) => [...document.querySelectorAll('#fleet .tile .meter .num')].filter((e) => e.textContent === '77.5 %').length === n, N, 60000);
+            const ms = Date.now() - t0;
+            check(true, 'every tile follows a round of ' + N + ' live samples');
+            const long = await p.evaluate(() => window.__long);
+            console.log('# fleet of ' + N + ' agents: a round of ' + N + ' samples (64 cores each) posted and shown in ' + ms +
+                ' ms; long tasks in the page: ' + long.length + ', longest ' + Math.round(Math.max(0, ...long)) + ' ms');
+            const first = await p.getAttribute('#fleet .tile', 'data-agent');
+            await p.evaluate((h) => { location.hash = h; }, '#/agent/' + first + '/cores');
+            await until(p, () => document.querySelectorAll('#cores-table tbody tr').length === 64);
+            check(true, 'a 64-core agent of the big fleet shows its cores');
+            await p.screenshot({ path: path.join(ART, 'page-fleet.png') });
+        } catch (e) {
+            failures++;
+            console.log('FAIL: fleet: ' + e.message.split('\n')[0]);
         }
     }
 
