@@ -65,6 +65,14 @@ async function until(page, fn, arg, timeout) {
         await new Promise((r) => setTimeout(r, 100));
     }
 }
+/* Relative luminance of an rgb() colour, 0 (black) to 1 (white). */
+function lum(rgb) {
+    const [r, g, b] = rgb.match(/\d+/g).slice(0, 3).map((v) => {
+        v /= 255;
+        return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
 async function api(method, p, token, body) {
     const r = await fetch(ORIGIN + p, { method, headers: Object.assign({ 'Content-Type': 'application/json' },
         token ? { Authorization: 'Bearer ' + token } : {}), body: body ? JSON.stringify(body) : undefined });
@@ -141,6 +149,8 @@ async function main() {
         await page.goto(URL0 + '/');
         await page.waitForSelector('#login-submit');
         check(page.url().endsWith('#/login'), 'a visitor lands on the login page');
+        const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        check(lum(bg) > 0.8, 'a light colour scheme gives a light page (' + bg + ')');
         let reached = false;
         for (let i = 0; i < 12 && !reached; i++) {
             await page.keyboard.press('Tab');
@@ -312,12 +322,14 @@ async function main() {
 
     /* ---------------------------------------------------------------- phone */
     {
-        const phone = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+        const phone = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
         const p = await phone.newPage();
         p.setDefaultTimeout(WAIT);
         watch(p);
         try {
             await p.goto(URL0 + '/');
+            const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+            check(lum(bg) < 0.2, 'a dark colour scheme gives a dark page (' + bg + ')');
             await p.fill('#username', USER);
             await p.fill('#password', PASS);
             await p.click('#login-submit');
