@@ -529,7 +529,39 @@
             }));
         }
         update();
-        return { update, done() { clearInterval(tick); cards.forEach((c) => c.chart.destroy()); } };
+        let gone = false;
+        const x0 = agents.get(id);
+        if (!x0 || x0.live.t.length < 30) prefill(id, () => !gone);
+        return { update, done() { gone = true; clearInterval(tick); cards.forEach((c) => c.chart.destroy()); } };
+    }
+
+    /* Fill the live series with the last five minutes from /history, so a dashboard opened
+     * now does not start empty. A stored point within a second of a live one is dropped. */
+    const PREFILL = [['cpu', 'cpu.usage'], ['user', 'cpu.user'], ['sys', 'cpu.system'], ['iow', 'cpu.iowait'],
+        ['mem', 'mem.used_percent'], ['rd', 'disk.read_bytes_per_s'], ['wr', 'disk.write_bytes_per_s'],
+        ['rx', 'net.rx_bytes_per_s'], ['tx', 'net.tx_bytes_per_s']];
+    async function prefill(id, wanted) {
+        const res = await Promise.all(PREFILL.map(([, n]) =>
+            Api.get('/history/' + id + '/series?name=' + n + '&start=-' + LIVE_SPAN + 's&points=' + LIVE_SPAN).catch(() => null)));
+        const a = agents.get(id);
+        if (!a || !wanted()) return;
+        const L = a.live, at = new Map();
+        res.forEach((r, i) => r && r.data.forEach((p) => {
+            const t = Date.parse(p.time) / 1000;
+            if (L.t.some((lt) => Math.abs(lt - t) < 1)) return;
+            if (!at.has(t)) at.set(t, {});
+            at.get(t)[PREFILL[i][0]] = p.value;
+        }));
+        if (!at.size) return;
+        const rows = [...at.keys()].map((t) => [t, at.get(t)]);
+        L.t.forEach((t, i) => rows.push([t, i]));
+        rows.sort((x, y) => x[0] - y[0]);
+        const old = Object.assign({}, L);
+        LIVE_KEYS.forEach((k) => {
+            L[k] = rows.map(([, v]) => (typeof v === 'number' ? old[k][v] : k in v ? v[k] : null));
+        });
+        L.t = rows.map((r) => r[0]);
+        touch(id);
     }
 
     function coresTab(id, body) {

@@ -247,6 +247,12 @@ async function main() {
         }
         check(Number(await page.getAttribute('#hist-cpu', 'data-points')) >= 100, 'the 7d range holds the week of samples');
         await page.screenshot({ path: path.join(ART, 'page-history.png'), fullPage: true });
+        /* A reloaded dashboard starts from the last five minutes of /history, not empty;
+         * the stream alone gives it one point (the snapshot). */
+        await page.evaluate((h) => { location.hash = h; }, '#/agent/' + agentId);
+        await page.reload();
+        await until(page, () => Number(document.getElementById('chart-cpu').dataset.points) >= 5);
+        check(true, 'a reloaded dashboard is prefilled from /history (' + await page.getAttribute('#chart-cpu', 'data-points') + ' points)');
 
         /* ------------------------------------------------------------ regenerate, delete */
         await page.click('a[href="#/agents"]');
