@@ -1,0 +1,698 @@
+/* app.js: the hash router, the fleet model fed by the live stream, and the views
+ * (login, register, fleet, agents, agent dashboard, per-core, history, account). */
+'use strict';
+(function (g) {
+    const Api = g.SMApi, Chart = g.SMChart, fmt = Chart.fmt;
+    const LIVE_N = 600;        /* live points kept per agent (10 min at 1 s) */
+    const LIVE_SPAN = 300;     /* seconds shown by the live charts */
+    const $ = (id) => document.getElementById(id);
+    const main = $('main');
+
+    /* Build an element: h('a', {href: '#/x', class: 'y'}, 'text', child...). Text is
+     * always set as text, never parsed as HTML. */
+    function h(tag, attrs, ...kids) {
+        const e = document.createElement(tag);
+        for (const k in attrs || {}) {
+            const v = attrs[k];
+            if (v === null || v === undefined || v === false) continue;
+            if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+            else if (k === 'class') e.className = v;
+            else e.setAttribute(k, v === true ? '' : v);
+        }
+        for (const c of kids.flat()) if (c !== null && c !== undefined && c !== false)
+            e.append(c instanceof Node ? c : String(c));
+        return e;
+    }
+    const text = (e, s) => { if (e.textContent !== s) e.textContent = s; };
+
+    function alertMsg(msg) {
+        const a = $('alert');
+        a.textContent = msg || '';
+        a.hidden = !msg;
+    }
+    function errText(e) { return e && e.message ? e.message : String(e); }
+
+    /* ------------------------------------------------------------------ the model */
+    /* id -> {id, name, online, last_seen, host, sample, live: {t: [], ...series}} */
+    const agents = new Map();
+    const LIVE_KEYS = ['cpu', 'user', 'sys', 'iow', 'mem', 'swap', 'rd', 'wr', 'rx', 'tx'];
+    let snapshotSeen = false;
+
+    function agentOf(id) {
+        let a = agents.get(id);
+        if (!a) {
+            a = { id, name: '#' + id, online: false, last_seen: null, host: null, sample: null, live: { t: [] } };
+            LIVE_KEYS.forEach((k) => { a.live[k] = []; });
+            agents.set(id, a);
+        }
+        return a;
+    }
+    const tsec = (t) => typeof t === 'string' ? Date.parse(t) / 1000 : Number(t);
+    const num = (v) => typeof v === 'number' && isFinite(v) ? v : null;
+
+    function netRates(n) {
+        if (!n) return [null, null];
+        if (num(n.rx_bytes_per_s) !== null) return [n.rx_bytes_per_s, num(n.tx_bytes_per_s)];
+        let rx = 0, tx = 0, any = false;
+        (n.interfaces || []).forEach((i) => {
+            if (i.name === 'lo') return;
+            any = true;
+            rx += i.rx_bytes_per_s || 0;
+            tx += i.tx_bytes_per_s || 0;
+        });
+        return any ? [rx, tx] : [null, null];
+    }
+    function rootDisk(s) {
+        const parts = (s.disk && s.disk.partitions) || [];
+        const p = parts.find((x) => x.mountpoint === '/') || parts[0];
+        if (p) return num(p.percent);
+        return s.disk ? num(s.disk.percent) : null;
+    }
+
+    /* Add one sample to an agent: the latest, and one point of each live series. */
+    function addSample(a, s) {
+        if (!s || typeof s !== 'object') return;
+        const t = tsec(s.timestamp);
+        const L = a.live, n = L.t.length;
+        if (!isFinite(t) || (n && t <= L.t[n - 1])) { a.sample = a.sample || s; return; }
+        a.sample = s;
+        const c = s.cpu || {}, m = s.memory || {}, io = (s.disk && s.disk.io) || {};
+        const [rx, tx] = netRates(s.network);
+        const swap = m.swap_total > 0 ? 100 * m.swap_used / m.swap_total : null;
+        const v = { cpu: num(c.usage_percent !== undefined ? c.usage_percent : c.percent), user: num(c.user),
+            sys: num(c.system), iow: num(c.iowait),
+            mem: num(m.used_percent !== undefined ? m.used_percent : m.percent), swap,
+            rd: num(io.read_bytes_per_s), wr: num(io.write_bytes_per_s), rx, tx };
+        L.t.push(t);
+        LIVE_KEYS.forEach((k) => L[k].push(v[k]));
+        if (L.t.length > LIVE_N) LIVE_KEYS.concat('t').forEach((k) => L[k].splice(0, L.t.length - LIVE_N));
+    }
+
+    function mergeRest(list) {
+        const seen = new Set();
+        list.forEach((r) => {
+            const a = agentOf(r.id);
+            seen.add(r.id);
+            a.name = r.name;
+            a.online = r.online;
+            a.last_seen = r.last_seen ? tsec(r.last_seen) : a.last_seen;
+            if (r.host) a.host = r.host;
+        });
+        for (const id of agents.keys()) if (!seen.has(id)) agents.delete(id);
+    }
+
+    /* Redraws are coalesced: many stream messages, one update per frame. */
+    const dirty = new Set();
+    let frame = 0;
+    function touch(id) {
+        dirty.add(id);
+        if (!frame) frame = g.requestAnimationFrame(() => {
+            frame = 0;
+            const ids = new Set(dirty);
+            dirty.clear();
+            if (view && view.update) view.update(ids);
+        });
+    }
+
+    Api.on('stream', (m) => {
+        switch (m.type) {
+        case 'snapshot':
+            snapshotSeen = true;
+            (m.agents || []).forEach((x) => {
+                const a = agentOf(x.agent_id);
+                a.name = x.name || a.name;
+                a.online = !!x.online;
+                a.last_seen = x.last_seen || a.last_seen;
+                if (x.host) a.host = x.host;
+                addSample(a, x.sample);
+                touch(a.id);
+            });
+            touch(0);
+            break;
+        case 'sample': {
+            const a = agentOf(m.agent_id);
+            addSample(a, m.sample);
+            if (m.sample && m.sample.host) a.host = m.sample.host;
+            a.online = true;
+            a.last_seen = Date.now() / 1000;
+            touch(a.id);
+            break;
+        }
+        case 'status': {
+            const a = agentOf(m.agent_id);
+            a.online = !!m.online;
+            a.last_seen = m.last_seen || a.last_seen;
+            touch(a.id);
+            break;
+        }
+        case 'removed':
+            agents.delete(m.agent_id);
+            touch(m.agent_id);
+            break;
+        case 'lag':
+            text($('live'), '● Live (' + m.dropped + ' updates skipped)');
+            break;
+        case 'error':
+            console.warn('stream: ' + m.detail);
+            break;
+        default:
+            break;
+        }
+    });
+    Api.on('conn', (s) => {
+        text($('live'), s === 'live' ? '● Live' : s === 'connecting' ? 'Connecting…' : Api.loggedIn() ? 'Offline' : '');
+    });
+
+    /* ------------------------------------------------------------------ router */
+    let view = null, flash = '';
+    const routes = [
+        [/^\/login$/, viewLogin, false],
+        [/^\/register$/, viewRegister, false],
+        [/^\/fleet$/, viewFleet, true],
+        [/^\/agents$/, viewAgents, true],
+        [/^\/agent\/(\d+)$/, (id) => viewAgent(+id, 'live'), true],
+        [/^\/agent\/(\d+)\/cores$/, (id) => viewAgent(+id, 'cores'), true],
+        [/^\/agent\/(\d+)\/history$/, (id) => viewAgent(+id, 'history'), true],
+        [/^\/account$/, viewAccount, true],
+    ];
+
+    function go(hash) {
+        if (location.hash === hash) route(); else location.hash = hash;
+    }
+
+    function route() {
+        const path = location.hash.replace(/^#/, '') || '/fleet';
+        let match = null, r = null;
+        for (const x of routes) if ((match = x[0].exec(path))) { r = x; break; }
+        if (!r) return go('#/fleet');
+        if (r[2] && !Api.loggedIn()) return go('#/login');
+        if (!r[2] && Api.loggedIn()) return go('#/fleet');
+        if (view && view.done) view.done();
+        view = null;
+        alertMsg(flash);
+        flash = '';
+        main.replaceChildren();
+        $('nav').hidden = !Api.loggedIn();
+        document.querySelectorAll('#nav a').forEach((a) => {
+            const on = path === a.getAttribute('href').slice(1) || (a.getAttribute('href') === '#/fleet' && path.startsWith('/agent/'));
+            if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+        });
+        view = r[1](...match.slice(1)) || {};
+        const h1 = main.querySelector('h1');
+        if (h1) {
+            document.title = h1.textContent + ' · StatusMonitor';
+            h1.tabIndex = -1;
+            if (document.activeElement && document.activeElement !== document.body &&
+                !main.contains(document.activeElement)) h1.focus();
+        }
+    }
+
+    /* A modal confirmation; resolves true when confirmed. */
+    function confirmDialog(title, body, ok) {
+        const d = $('confirm');
+        text($('confirm-title'), title);
+        text($('confirm-text'), body);
+        text($('confirm-ok'), ok);
+        d.returnValue = '';
+        d.showModal();
+        return new Promise((res) => d.addEventListener('close', () => res(d.returnValue === 'ok'), { once: true }));
+    }
+
+    /* Run an async action from a button, disabling it meanwhile and reporting errors. */
+    async function busy(btn, fn) {
+        btn.disabled = true;
+        alertMsg('');
+        try {
+            await fn();
+        } catch (e) {
+            alertMsg(errText(e));
+        } finally {
+            btn.disabled = false;
+        }
+    }
+
+    /* ------------------------------------------------------------------ login, register */
+    function field(id, label, type, extra) {
+        return [h('label', { for: id }, label), h('input', Object.assign({ id, name: id, type, required: true }, extra || {}))];
+    }
+
+    function viewLogin() {
+        const btn = h('button', { type: 'submit', id: 'login-submit' }, 'Log in');
+        const form = h('form', { class: 'card narrow', 'aria-labelledby': 'login-h' },
+            h('h1', { id: 'login-h' }, 'Log in'),
+            field('username', 'Username', 'text', { autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false' }),
+            field('password', 'Password', 'password', { autocomplete: 'current-password' }),
+            h('div', { class: 'row' }, btn, h('a', { href: '#/register' }, 'Create an account')));
+        form.addEventListener('submit', (e) => {
+            e.preventDefault();
+            busy(btn, async () => {
+                await Api.login(form.username.value, form.password.value);
+                Api.stream.start();
+                go('#/fleet');
+            });
+        });
+        main.append(form);
+    }
+
+    function viewRegister() {
+        const btn = h('button', { type: 'submit' }, 'Create account');
+        const form = h('form', { class: 'card narrow', 'aria-labelledby': 'reg-h' },
+            h('h1', { id: 'reg-h' }, 'Create an account'),
+            field('username', 'Username', 'text', { autocomplete: 'username', maxlength: 64, autocapitalize: 'none',
+                pattern: '[A-Za-z0-9._@\\-]+', title: 'Letters, digits and . _ @ -' }),
+            field('password', 'Password', 'password', { autocomplete: 'new-password', minlength: 8, 'aria-describedby': 'pw-hint' }),
+            h('p', { id: 'pw-hint', class: 'muted' }, 'At least 8 characters.'),
+            field('password2', 'Repeat the password', 'password', { autocomplete: 'new-password' }),
+            h('div', { class: 'row' }, btn, h('a', { href: '#/login' }, 'I have an account')));
+        form.addEventListener('submit', (e) => {
+            e.preventDefault();
+            if (form.password.value !== form.password2.value) return alertMsg('The two passwords differ.');
+            busy(btn, async () => {
+                await Api.register(form.username.value, form.password.value);
+                await Api.login(form.username.value, form.password.value);
+                Api.stream.start();
+                go('#/agents');
+            });
+        });
+        main.append(form);
+    }
+
+    /* ------------------------------------------------------------------ fleet */
+    function ago(t) {
+        if (!t) return 'never';
+        const s = Math.max(0, Date.now() / 1000 - t);
+        if (s < 60) return Math.round(s) + ' s ago';
+        if (s < 3600) return Math.round(s / 60) + ' min ago';
+        if (s < 86400) return Math.round(s / 3600) + ' h ago';
+        return new Date(t * 1000).toLocaleDateString();
+    }
+
+    function meter(label) {
+        const fill = h('span'), val = h('span', { class: 'num' }, '–'), bar = h('div', { class: 'bar', role: 'presentation' }, fill);
+        const el = h('div', { class: 'meter' }, h('span', null, label), bar, val);
+        return { el, set(v) {
+            text(val, fmt(v, '%'));
+            fill.style.width = (v === null ? 0 : Math.min(100, Math.max(0, v))) + '%';
+            bar.classList.toggle('hot', v >= 90);
+        } };
+    }
+
+    function viewFleet() {
+        const summary = h('p', { class: 'muted', 'aria-live': 'polite' }, 'Loading…');
+        const grid = h('div', { class: 'fleet', id: 'fleet' });
+        main.append(h('h1', null, 'Fleet'), summary, grid);
+        const tiles = new Map();
+        function tile(a) {
+            const name = h('h2', null), dot = h('span', { class: 'dot' }), state = h('span');
+            const host = h('div', { class: 'muted' }), seen = h('div', { class: 'muted' });
+            const m = { cpu: meter('CPU'), mem: meter('Mem'), disk: meter('Disk') };
+            const el = h('a', { class: 'card tile', href: '#/agent/' + a.id, 'data-agent': a.id },
+                name, h('div', null, dot, state), host, m.cpu.el, m.mem.el, m.disk.el, seen);
+            const t = { el, set(a) {
+                text(name, a.name);
+                dot.classList.toggle('on', a.online);
+                text(state, a.online ? 'online' : 'offline');
+                text(host, a.host ? (a.host.hostname || '') + (a.host.cores ? ' · ' + a.host.cores + ' cores' : '') : 'no data yet');
+                const s = a.sample;
+                m.cpu.set(s && s.cpu ? num(s.cpu.usage_percent !== undefined ? s.cpu.usage_percent : s.cpu.percent) : null);
+                m.mem.set(s && s.memory ? num(s.memory.used_percent !== undefined ? s.memory.used_percent : s.memory.percent) : null);
+                m.disk.set(s ? rootDisk(s) : null);
+                text(seen, 'last seen ' + ago(a.last_seen));
+            } };
+            tiles.set(a.id, t);
+            return t;
+        }
+        function layout() {
+            const list = [...agents.values()].sort((x, y) => x.name.localeCompare(y.name));
+            for (const [id, t] of tiles) if (!agents.has(id)) { t.el.remove(); tiles.delete(id); }
+            list.forEach((a) => {
+                const t = tiles.get(a.id) || tile(a);
+                t.set(a);
+                grid.append(t.el); /* keeps order; moves only when needed */
+            });
+            const on = list.filter((a) => a.online).length;
+            summary.replaceChildren(list.length ? list.length + ' agents, ' + on + ' online.' : 'No agents yet. ',
+                list.length ? '' : h('a', { href: '#/agents' }, 'Add an agent'));
+        }
+        Api.get('/agents').then((list) => { mergeRest(list); layout(); }, (e) => alertMsg(errText(e)));
+        const tick = setInterval(() => tiles.forEach((t, id) => agents.has(id) && t.set(agents.get(id))), 5000);
+        if (snapshotSeen) layout();
+        return {
+            update(ids) {
+                let relayout = ids.has(0);
+                ids.forEach((id) => {
+                    const t = tiles.get(id), a = agents.get(id);
+                    if (t && a) t.set(a); else if (id) relayout = true;
+                });
+                if (relayout) layout();
+                else summary.firstChild && text(summary, [...agents.values()].length + ' agents, ' +
+                    [...agents.values()].filter((a) => a.online).length + ' online.');
+            },
+            done() { clearInterval(tick); },
+        };
+    }
+
+    /* ------------------------------------------------------------------ agents */
+    function tokenPanel(agent, token, what) {
+        const cmds = 'install -d -m 755 /etc/statusmonitor\n' +
+            'install -m 600 /dev/null /etc/statusmonitor/agent.token\n' +
+            "printf '%s\\n' '" + token + "' > /etc/statusmonitor/agent.token\n" +
+            'smagent --server ' + location.origin + ' --token-file /etc/statusmonitor/agent.token';
+        const input = h('input', { id: 'agent-token', class: 'token', readonly: true, value: token, 'aria-describedby': 'tok-note' });
+        const status = h('span', { role: 'status', class: 'muted' });
+        const copy = (s, what) => async () => {
+            let ok = false;
+            try {
+                await navigator.clipboard.writeText(s);
+                ok = true;
+            } catch (e) {
+                input.select();
+                try { ok = document.execCommand('copy'); } catch (e2) { ok = false; }
+            }
+            text(status, ok ? what + ' copied.' : 'Copy failed: select the text and copy it.');
+        };
+        const panel = h('section', { class: 'card', id: 'token-panel', 'aria-labelledby': 'tok-h' },
+            h('h2', { id: 'tok-h' }, 'Agent “' + agent.name + '” ' + what),
+            h('p', { id: 'tok-note' }, 'Copy its token now: it is shown only once.'),
+            h('label', { for: 'agent-token' }, 'Agent token'),
+            input,
+            h('div', { class: 'row' },
+                h('button', { type: 'button', id: 'copy-token', onclick: copy(token, 'Token') }, 'Copy token'), status),
+            h('p', null, 'On the machine to watch, as root:'),
+            h('pre', { id: 'agent-cmd' }, cmds),
+            h('div', { class: 'row' },
+                h('button', { type: 'button', class: 'secondary', onclick: copy(cmds, 'Commands') }, 'Copy commands'),
+                h('button', { type: 'button', class: 'secondary', id: 'token-done', onclick: () => { panel.remove(); } }, 'Done')));
+        return panel;
+    }
+
+    function viewAgents() {
+        const slot = h('div');
+        const note = h('p', { role: 'status', class: 'muted', id: 'agents-status' });
+        const btn = h('button', { type: 'submit' }, 'Create agent');
+        const form = h('form', { class: 'card', 'aria-labelledby': 'new-h' },
+            h('h2', { id: 'new-h' }, 'New agent'),
+            h('label', { for: 'agent-name' }, 'Name'),
+            h('input', { id: 'agent-name', name: 'name', required: true, maxlength: 64, placeholder: 'web1' }),
+            h('div', { class: 'row' }, btn));
+        const body = h('tbody');
+        const table = h('div', { class: 'card scroll' }, h('table', null,
+            h('caption', { class: 'muted' }, 'Your agents'),
+            h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'State'),
+                h('th', { scope: 'col', class: 'hide-sm' }, 'Last seen'), h('th', { scope: 'col' }, 'Actions'))), body));
+        main.append(h('h1', null, 'Agents'), note, form, slot, table);
+        function showToken(a, token, what) {
+            slot.replaceChildren(tokenPanel(a, token, what));
+            $('agent-token').focus();
+            $('agent-token').select();
+        }
+        async function load() {
+            const list = await Api.get('/agents');
+            mergeRest(list);
+            body.replaceChildren(...list.map((a) => h('tr', { 'data-agent': a.id },
+                h('th', { scope: 'row' }, h('a', { href: '#/agent/' + a.id }, a.name)),
+                h('td', null, h('span', { class: 'dot' + (a.online ? ' on' : '') }), a.online ? 'online' : 'offline'),
+                h('td', { class: 'hide-sm' }, a.last_seen ? new Date(a.last_seen).toLocaleString() : 'never'),
+                h('td', null, h('div', { class: 'row' },
+                    h('button', { type: 'button', class: 'secondary', 'aria-label': 'Regenerate the token of ' + a.name,
+                        onclick: (e) => regen(e.currentTarget, a) }, 'Regenerate token'),
+                    h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + a.name,
+                        onclick: (e) => del(e.currentTarget, a) }, 'Delete'))))));
+            if (!list.length) body.append(h('tr', null, h('td', { colspan: 4, class: 'muted' }, 'No agents yet.')));
+        }
+        async function regen(b, a) {
+            if (!(await confirmDialog('Regenerate the token?', 'The agent “' + a.name +
+                '” stops being accepted until it is given the new token.', 'Regenerate'))) return;
+            busy(b, async () => showToken(a, (await Api.post('/agents/' + a.id + '/regenerate-token')).token, 'has a new token'));
+        }
+        async function del(b, a) {
+            if (!(await confirmDialog('Delete agent “' + a.name + '”?', 'Its stored history is deleted too. This cannot be undone.', 'Delete'))) return;
+            busy(b, async () => {
+                await Api.del('/agents/' + a.id);
+                agents.delete(a.id);
+                slot.replaceChildren();
+                await load();
+                text(note, 'Agent ' + a.name + ' deleted.');
+            });
+        }
+        form.addEventListener('submit', (e) => {
+            e.preventDefault();
+            busy(btn, async () => {
+                const a = await Api.post('/agents', { name: form.name.value.trim() });
+                form.reset();
+                await load();
+                showToken(a, a.token, 'created');
+            });
+        });
+        load().catch((e) => alertMsg(errText(e)));
+        return {};
+    }
+
+    /* ------------------------------------------------------------------ one agent */
+    function chartCard(title, canvasId, opts, legend) {
+        const cv = h('canvas', { id: canvasId });
+        const lg = h('div', { class: 'legend', 'aria-hidden': 'true' },
+            opts.series.map((s, k) => h('span', null, h('span', { class: 'sw sw' + ((s.color || k) % 4 + 1) }), s.label)), legend || null);
+        const card = h('section', { class: 'card', 'aria-label': title }, h('h2', null, title), lg, cv);
+        return { card, chart: null, cv, opts };
+    }
+
+    function viewAgent(id, tab) {
+        const title = h('h1', null, 'Agent');
+        const info = h('p', { class: 'muted' });
+        const tabs = h('nav', { class: 'tabs', 'aria-label': 'Agent views' },
+            [['live', '', 'Live'], ['cores', '/cores', 'Per core'], ['history', '/history', 'History']].map(([k, suf, label]) =>
+                h('a', { href: '#/agent/' + id + suf, class: 'btn' + (k === tab ? '' : ' secondary'), 'aria-current': k === tab ? 'page' : null }, label)));
+        const body = h('div');
+        main.append(title, info, tabs, body);
+        const a = () => agents.get(id);
+        function header() {
+            const x = a();
+            if (!x) return;
+            text(title, x.name);
+            const hst = x.host || {};
+            text(info, [x.online ? 'online' : 'offline · last seen ' + ago(x.last_seen), hst.hostname, hst.os,
+                hst.cpu_model, hst.cores ? hst.cores + ' cores' : ''].filter(Boolean).join(' · '));
+        }
+        Api.get('/agents/' + id).then((r) => { mergeRest([...agents.values()].filter((x) => x.id !== id).map(restOf).concat(r)); header(); sub.update && sub.update(); },
+            (e) => alertMsg(e.status === 404 ? 'No such agent.' : errText(e)));
+        header();
+        const sub = tab === 'cores' ? coresTab(id, body) : tab === 'history' ? historyTab(id, body) : liveTab(id, body);
+        return {
+            update(ids) { if (ids.has(id)) { header(); sub.update && sub.update(); } },
+            done() { sub.done && sub.done(); },
+        };
+    }
+    const restOf = (x) => ({ id: x.id, name: x.name, online: x.online, last_seen: x.last_seen ? new Date(x.last_seen * 1000).toISOString() : null, host: x.host });
+
+    function liveTab(id, body) {
+        const now = () => Date.now() / 1000;
+        const cards = [
+            chartCard('CPU', 'chart-cpu', { label: 'CPU', unit: '%', max: 100, span: LIVE_SPAN, now, gap: 10,
+                series: [{ label: 'usage', key: 'cpu' }, { label: 'user', key: 'user', thin: true, color: 2 },
+                    { label: 'system', key: 'sys', thin: true, color: 3 }, { label: 'iowait', key: 'iow', thin: true, color: 1 }] }),
+            chartCard('Memory', 'chart-mem', { label: 'Memory', unit: '%', max: 100, span: LIVE_SPAN, now, gap: 10,
+                series: [{ label: 'used', key: 'mem' }, { label: 'swap', key: 'swap', color: 3, thin: true }] }),
+            chartCard('Disk I/O', 'chart-disk', { label: 'Disk I/O', unit: 'B/s', span: LIVE_SPAN, now, gap: 10,
+                series: [{ label: 'read', key: 'rd' }, { label: 'write', key: 'wr', color: 1 }] }),
+            chartCard('Network', 'chart-net', { label: 'Network', unit: 'B/s', span: LIVE_SPAN, now, gap: 10,
+                series: [{ label: 'received', key: 'rx', color: 2 }, { label: 'sent', key: 'tx' }] }),
+        ];
+        const nowline = h('dl', { id: 'now-values' });
+        const parts = h('div');
+        body.append(h('section', { class: 'card', 'aria-labelledby': 'now-h' }, h('h2', { id: 'now-h' }, 'Now'), nowline, parts),
+            h('div', { class: 'grid' }, cards.map((c) => c.card)));
+        cards.forEach((c) => { c.chart = new Chart.Line(c.cv, c.opts); });
+        const tick = setInterval(() => cards.forEach((c) => c.chart.draw()), 1000);
+        function update() {
+            const x = agents.get(id);
+            if (!x) return;
+            const L = x.live;
+            cards.forEach((c) => c.chart.setData(L.t, c.opts.series.map((s) => L[s.key])));
+            const s = x.sample;
+            if (!s) { nowline.replaceChildren(h('dt', null, 'State'), h('dd', null, 'No sample yet.')); return; }
+            const n = L.t.length - 1, m = s.memory || {}, c = s.cpu || {};
+            const items = [['CPU', fmt(L.cpu[n], '%')],
+                ['Load', (c.load_avg || []).map((v) => v.toFixed(2)).join(' ') || '–'],
+                ['Memory', fmt(L.mem[n], '%') + (m.total ? ' of ' + fmt(m.total, 'B') : '')],
+                ['Disk I/O', 'read ' + fmt(L.rd[n], 'B/s') + ', write ' + fmt(L.wr[n], 'B/s')],
+                ['Network', 'in ' + fmt(L.rx[n], 'B/s') + ', out ' + fmt(L.tx[n], 'B/s')],
+                ['Sample', new Date(L.t[n] * 1000).toLocaleTimeString()]];
+            nowline.replaceChildren(...items.flatMap(([k, v]) => [h('dt', null, k), h('dd', { 'data-k': k }, v)]));
+            const ps = (s.disk && s.disk.partitions) || [];
+            parts.replaceChildren(...ps.map((p) => {
+                const mt = meter(''), lab = mt.el.firstChild;
+                lab.textContent = p.mountpoint;
+                lab.title = p.device + ' ' + fmt(p.used, 'B') + ' of ' + fmt(p.total, 'B');
+                mt.set(num(p.percent));
+                return mt.el;
+            }));
+        }
+        update();
+        let gone = false;
+        const x0 = agents.get(id);
+        if (!x0 || x0.live.t.length < 30) prefill(id, () => !gone);
+        return { update, done() { gone = true; clearInterval(tick); cards.forEach((c) => c.chart.destroy()); } };
+    }
+
+    /* Fill the live series with the last five minutes from /history, so a dashboard opened
+     * now does not start empty. A stored point within a second of a live one is dropped. */
+    const PREFILL = [['cpu', 'cpu.usage'], ['user', 'cpu.user'], ['sys', 'cpu.system'], ['iow', 'cpu.iowait'],
+        ['mem', 'mem.used_percent'], ['rd', 'disk.read_bytes_per_s'], ['wr', 'disk.write_bytes_per_s'],
+        ['rx', 'net.rx_bytes_per_s'], ['tx', 'net.tx_bytes_per_s']];
+    async function prefill(id, wanted) {
+        const res = await Promise.all(PREFILL.map(([, n]) =>
+            Api.get('/history/' + id + '/series?name=' + n + '&start=-' + LIVE_SPAN + 's&points=' + LIVE_SPAN).catch(() => null)));
+        const a = agents.get(id);
+        if (!a || !wanted()) return;
+        const L = a.live, at = new Map();
+        res.forEach((r, i) => r && r.data.forEach((p) => {
+            const t = Date.parse(p.time) / 1000;
+            if (L.t.some((lt) => Math.abs(lt - t) < 1)) return;
+            if (!at.has(t)) at.set(t, {});
+            at.get(t)[PREFILL[i][0]] = p.value;
+        }));
+        if (!at.size) return;
+        const rows = [...at.keys()].map((t) => [t, at.get(t)]);
+        L.t.forEach((t, i) => rows.push([t, i]));
+        rows.sort((x, y) => x[0] - y[0]);
+        const old = Object.assign({}, L);
+        LIVE_KEYS.forEach((k) => {
+            L[k] = rows.map(([, v]) => (typeof v === 'number' ? old[k][v] : k in v ? v[k] : null));
+        });
+        L.t = rows.map((r) => r[0]);
+        touch(id);
+    }
+
+    function coresTab(id, body) {
+        const usage = h('canvas', { id: 'chart-cores' }), freq = h('canvas', { id: 'chart-freq' });
+        const tb = h('tbody');
+        const note = h('p', { class: 'muted' });
+        body.append(h('section', { class: 'card', 'aria-labelledby': 'cu-h' }, h('h2', { id: 'cu-h' }, 'Usage per core'), usage),
+            h('section', { class: 'card', 'aria-labelledby': 'cf-h' }, h('h2', { id: 'cf-h' }, 'Frequency per core'), note, freq),
+            h('div', { class: 'card scroll' }, h('table', { id: 'cores-table' },
+                h('caption', { class: 'muted' }, 'Per-core values of the latest sample'),
+                h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Core'), h('th', { scope: 'col', class: 'num' }, 'Usage'),
+                    h('th', { scope: 'col', class: 'num' }, 'Frequency'))), tb)));
+        const cu = new Chart.Bars(usage, { label: 'Usage per core', unit: '%', max: 100, item: 'core', hot: 90, tall: true });
+        const cf = new Chart.Bars(freq, { label: 'Frequency per core', unit: 'MHz', item: 'core', color: 2 });
+        const rows = [];
+        function update() {
+            const x = agents.get(id), c = (x && x.sample && x.sample.cpu) || {};
+            const u = c.per_core_usage || [], f = c.per_core_freq || [];
+            cu.setData(u);
+            cf.setData(f);
+            text(note, f.length ? '' : 'This agent reports no per-core frequency.');
+            freq.hidden = !f.length;
+            const n = Math.max(u.length, f.length);
+            while (rows.length < n) {
+                const r = { u: h('td', { class: 'num' }), f: h('td', { class: 'num' }) };
+                r.el = h('tr', null, h('th', { scope: 'row' }, 'cpu' + rows.length), r.u, r.f);
+                rows.push(r);
+                tb.append(r.el);
+            }
+            while (rows.length > n) rows.pop().el.remove();
+            rows.forEach((r, i) => { text(r.u, fmt(num(u[i]), '%')); text(r.f, fmt(num(f[i]), 'MHz')); });
+        }
+        update();
+        return { update, done() { cu.destroy(); cf.destroy(); } };
+    }
+
+    const RANGES = [['5m', 300], ['1h', 3600], ['24h', 86400], ['7d', 7 * 86400]];
+    let lastRange = '1h';
+
+    function historyTab(id, body) {
+        const defs = [
+            ['CPU', 'hist-cpu', '%', 100, [['cpu.usage', 'average'], ['cpu.usage', 'max', 'max']]],
+            ['Memory', 'hist-mem', '%', 100, [['mem.used_percent', 'used']]],
+            ['Disk I/O', 'hist-disk', 'B/s', 0, [['disk.read_bytes_per_s', 'read'], ['disk.write_bytes_per_s', 'write']]],
+            ['Network', 'hist-net', 'B/s', 0, [['net.rx_bytes_per_s', 'received'], ['net.tx_bytes_per_s', 'sent']]],
+        ];
+        const status = h('p', { class: 'muted', role: 'status', id: 'hist-status' });
+        const btns = RANGES.map(([r]) => h('button', { type: 'button', class: 'secondary', 'data-range': r,
+            'aria-pressed': r === lastRange ? 'true' : 'false', onclick: () => load(r) }, r));
+        const cards = defs.map(([title, cid, unit, max, series]) => chartCard(title, cid, { label: title, unit, max,
+            series: series.map(([name, label, agg], k) => ({ name, label, agg, thin: !!agg, color: agg ? 1 : k * 2 })) }));
+        body.append(h('div', { class: 'row tabs', role: 'group', 'aria-label': 'Time range' }, btns), status,
+            h('div', { class: 'grid' }, cards.map((c) => c.card)));
+        cards.forEach((c) => { c.chart = new Chart.Line(c.cv, c.opts); });
+        let seq = 0;
+        async function load(r) {
+            lastRange = r;
+            btns.forEach((b) => b.setAttribute('aria-pressed', b.dataset.range === r ? 'true' : 'false'));
+            const span = RANGES.find((x) => x[0] === r)[1], my = ++seq;
+            const points = Math.max(60, Math.min(600, Math.round(cards[0].cv.clientWidth || 300)));
+            text(status, 'Loading the last ' + r + '…');
+            try {
+                const names = [...new Set(defs.flatMap((d) => d[4].map((s) => s[0])))];
+                const res = await Promise.all(names.map((n) => Api.get('/history/' + id + '/series?name=' + n +
+                    '&start=-' + r + '&stop=now&points=' + points)));
+                if (my !== seq) return;
+                const by = {};
+                names.forEach((n, i) => { by[n] = res[i]; });
+                let most = 0;
+                const stop = Date.now() / 1000;
+                cards.forEach((c) => {
+                    /* Series of one chart share their bucket times (same query shape). */
+                    const first = by[c.opts.series[0].name].data;
+                    const t = first.map((p) => Date.parse(p.time) / 1000);
+                    most = Math.max(most, t.length);
+                    c.opts.span = span;
+                    c.opts.now = () => stop;
+                    c.opts.gap = span / points * 1.5;
+                    c.chart.setData(t, c.opts.series.map((s) => {
+                        const m = new Map(by[s.name].data.map((p) => [p.time, s.agg ? p[s.agg] : p.value]));
+                        return first.map((p) => (m.has(p.time) ? m.get(p.time) : null));
+                    }));
+                });
+                text(status, 'Last ' + r + ': ' + (most ? 'up to ' + most + ' points per chart, from ' +
+                    ({ raw: 'raw samples', minute: 'per-minute', hour: 'hourly' }[by['cpu.usage'].tier] || 'stored') + ' data.' : 'no data in this range.'));
+                status.dataset.loaded = r;
+            } catch (e) {
+                if (my === seq) text(status, 'Could not load the history: ' + errText(e));
+            }
+        }
+        load(lastRange);
+        return { done() { seq++; cards.forEach((c) => c.chart.destroy()); } };
+    }
+
+    /* ------------------------------------------------------------------ account */
+    function viewAccount() {
+        const dl = h('dl', { id: 'me' });
+        const out = h('button', { type: 'button', id: 'logout-2' }, 'Log out');
+        out.addEventListener('click', () => busy(out, doLogout));
+        main.append(h('h1', null, 'Account'), h('section', { class: 'card' }, dl,
+            h('p', { class: 'muted' }, 'Your session lasts while this tab is open; logging out ends it on the server too.'),
+            h('div', { class: 'row' }, out)));
+        Api.get('/users/me').then((u) => {
+            dl.replaceChildren(h('dt', null, 'Username'), h('dd', null, u.username), h('dt', null, 'User id'), h('dd', null, u.id),
+                h('dt', null, 'Created'), h('dd', null, new Date(u.created_at).toLocaleString()),
+                h('dt', null, 'Agents'), h('dd', null, agents.size));
+        }, (e) => alertMsg(errText(e)));
+        return {};
+    }
+
+    async function doLogout() {
+        try {
+            await Api.logout();
+        } catch (e) { /* the session ends here anyway */ }
+        agents.clear();
+        snapshotSeen = false;
+    }
+
+    Api.on('session', (on, why) => {
+        if (on) return;
+        agents.clear();
+        snapshotSeen = false;
+        text($('live'), '');
+        flash = why || '';
+        go('#/login');
+    });
+
+    $('logout').addEventListener('click', (e) => busy(e.currentTarget, doLogout));
+    g.addEventListener('hashchange', route);
+    Api.resume().then((ok) => {
+        if (ok) Api.stream.start();
+        route();
+    });
+})(window);

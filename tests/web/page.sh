@@ -1,0 +1,50 @@
+#!/bin/sh
+# page.sh: the web page in headless Chromium against a real smserver: register, log in,
+# agents (token once, regenerate, delete with confirmation), live charts from the
+# stream, per-core view, history ranges, logout revokes, CSP, weight, keyboard, phone.
+# The browser part is page.js (playwright-core from npm, installed by ./bootstrap check).
+. "$(dirname "$0")/../integration/lib.sh"
+. "$top_srcdir/tests/integration/server_lib.sh"
+
+CHROMIUM=${CHROMIUM:-}
+for c in /usr/bin/chromium /usr/bin/chromium-browser; do
+    [ -z "$CHROMIUM" ] && [ -x "$c" ] && CHROMIUM=$c
+done
+[ -n "$CHROMIUM" ] || skip "chromium is not installed (apt-get install chromium)"
+command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs)"
+
+# playwright-core: tests/web/node_modules from `npm ci` (./bootstrap check does it), in
+# the source tree or, when that is read-only (distcheck), in the build tree.
+find_pw() {
+    for d in "$top_srcdir/tests/web/node_modules" "$top_builddir/tests/web/node_modules"; do
+        [ -f "$d/playwright-core/package.json" ] && { echo "$d"; return 0; }
+    done
+    return 1
+}
+if ! NODE_MODS=$(find_pw); then
+    command -v npm >/dev/null 2>&1 || fail "playwright-core is missing and npm is not installed"
+    mkdir -p "$top_builddir/tests/web"
+    [ "$top_builddir" = "$top_srcdir" ] || cp "$top_srcdir/tests/web/package.json" \
+        "$top_srcdir/tests/web/package-lock.json" "$top_builddir/tests/web/"
+    (cd "$top_builddir/tests/web" && npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) ||
+        { cat "$T/npm.log" >&2; fail "npm ci in tests/web failed (run ./bootstrap check)"; }
+    NODE_MODS=$(find_pw) || fail "playwright-core is still missing after npm ci"
+fi
+
+# Short access tokens, so the page has to refresh during the test.
+ACCESS_TOKEN_EXPIRE_MINUTES=1
+export ACCESS_TOKEN_EXPIRE_MINUTES
+start_server --www "$top_srcdir/share/www"
+
+ART=${SM_ARTIFACTS:-$top_builddir/tests/web}
+mkdir -p "$ART"
+rc=0
+NODE_PATH=$NODE_MODS SM_URL=$URL SM_CHROMIUM=$CHROMIUM SM_TMP=$T SM_ART=$ART \
+    SMAGENT=$SMAGENT SM_PY=$PY SM_POST_SAMPLES=$top_srcdir/tests/integration/post_samples.py \
+    node "$top_srcdir/tests/web/page.js" || rc=$?
+if [ $rc -ne 0 ]; then
+    tail -n 30 "$SM_LOG" >&2
+    fail "the page test failed (screenshots in $ART)"
+fi
+stop_server
+pass "web page"
