@@ -229,7 +229,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *req = sm_xmalloc(size * (sizeof access_token / 3 + 1));
     size_t n = expand(data + 1, size - 1, req);
     /* Odd first byte: wait for the reply (write path covered); even: hang up at once. */
-    exchange(req, n, data[0] ? data[0] * 2654435761u : 0, data[0] & 1 ? 200 : -1, reply,
+    exchange(req, n, data[0] ? data[0] * 2654435761u : 0, data[0] & 1 ? 50 : -1, reply,
              sizeof reply);
     free(req);
     return 0;
