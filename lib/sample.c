@@ -101,17 +101,26 @@ r2(double v)
     return round(v * 100.0) / 100.0;
 }
 
+/* Add item under k (to an array when k is NULL); when cJSON cannot (out of memory,
+ * or a NULL container) the item is deleted instead of leaked. */
+static void
+put(cJSON *o, const char *k, cJSON *item)
+{
+    if (!(k ? cJSON_AddItemToObject(o, k, item) : cJSON_AddItemToArray(o, item)))
+        cJSON_Delete(item);
+}
+
 static void
 add_num(cJSON *o, const char *k, double v)
 {
-    cJSON_AddItemToObject(o, k, cJSON_CreateNumber(v));
+    put(o, k, cJSON_CreateNumber(v));
 }
 
 static void
 add_u64(cJSON *o, const char *k, uint64_t v)
 {
     /* JSON numbers are doubles: exact up to 2^53, far above any byte count we see. */
-    cJSON_AddItemToObject(o, k, cJSON_CreateNumber((double)v));
+    put(o, k, cJSON_CreateNumber((double)v));
 }
 
 static cJSON *
@@ -129,15 +138,15 @@ cpu_to_json(const struct sm_sample *s)
     cJSON *pcu = cJSON_AddArrayToObject(o, "per_core_usage");
     int have_core_freq = 0;
     for (size_t i = 0; i < c->ncores; i++) {
-        cJSON_AddItemToArray(pcu, cJSON_CreateNumber(r2(c->cores[i].usage)));
+        put(pcu, NULL, cJSON_CreateNumber(r2(c->cores[i].usage)));
         if (c->cores[i].freq_mhz >= 0)
             have_core_freq = 1;
     }
     if (have_core_freq) {
         cJSON *pcf = cJSON_AddArrayToObject(o, "per_core_freq");
         for (size_t i = 0; i < c->ncores; i++)
-            cJSON_AddItemToArray(pcf, c->cores[i].freq_mhz >= 0
-                                          ? cJSON_CreateNumber(round(c->cores[i].freq_mhz))
+            put(pcf, NULL,
+                c->cores[i].freq_mhz >= 0 ? cJSON_CreateNumber(round(c->cores[i].freq_mhz))
                                           : cJSON_CreateNull());
     }
     if (s->have & SM_HAVE_FREQ) {
@@ -149,7 +158,7 @@ cpu_to_json(const struct sm_sample *s)
     if (s->have & SM_HAVE_LOAD) {
         cJSON *l = cJSON_AddArrayToObject(o, "load_avg");
         for (int i = 0; i < 3; i++)
-            cJSON_AddItemToArray(l, cJSON_CreateNumber(r2(c->load[i])));
+            put(l, NULL, cJSON_CreateNumber(r2(c->load[i])));
     }
     return o;
 }
@@ -187,7 +196,7 @@ disk_to_json(const struct sm_sample *s)
         add_u64(p, "used", f->used);
         add_u64(p, "free", f->free);
         add_num(p, "percent", r2(f->percent));
-        cJSON_AddItemToArray(parts, p);
+        put(parts, NULL, p);
     }
     if (s->have & SM_HAVE_DISK_IO) {
         cJSON *io = cJSON_AddObjectToObject(o, "io");
@@ -201,7 +210,7 @@ disk_to_json(const struct sm_sample *s)
             add_num(p, "read_bytes_per_s", round(d->read_bps));
             add_num(p, "write_bytes_per_s", round(d->write_bps));
             add_num(p, "busy_percent", r2(d->busy_percent));
-            cJSON_AddItemToArray(devs, p);
+            put(devs, NULL, p);
         }
     }
     return o;
@@ -231,7 +240,7 @@ net_to_json(const struct sm_sample *s)
         add_num(p, "tx_bytes_per_s", round(f->tx_bps));
         add_u64(p, "rx_bytes", f->rx_bytes);
         add_u64(p, "tx_bytes", f->tx_bytes);
-        cJSON_AddItemToArray(ifs, p);
+        put(ifs, NULL, p);
     }
     return o;
 }
@@ -243,13 +252,13 @@ sm_sample_to_json(const struct sm_sample *s)
     add_num(o, "timestamp", round(s->timestamp * 1000.0) / 1000.0);
     add_u64(o, "seq", s->seq);
     if (s->have & SM_HAVE_CPU)
-        cJSON_AddItemToObject(o, "cpu", cpu_to_json(s));
+        put(o, "cpu", cpu_to_json(s));
     if (s->have & SM_HAVE_MEM)
-        cJSON_AddItemToObject(o, "memory", mem_to_json(s));
+        put(o, "memory", mem_to_json(s));
     if (s->nfs > 0 || (s->have & SM_HAVE_DISK_IO))
-        cJSON_AddItemToObject(o, "disk", disk_to_json(s));
+        put(o, "disk", disk_to_json(s));
     if (s->have & SM_HAVE_NET)
-        cJSON_AddItemToObject(o, "network", net_to_json(s));
+        put(o, "network", net_to_json(s));
     return o;
 }
 
