@@ -56,9 +56,10 @@ struct resp {
     int status;
     char *body;
     size_t len;
-    int retry_after;      /* seconds, 0 for none */
-    int www_authenticate; /* add WWW-Authenticate: Bearer */
-    int close;            /* close the connection after the reply */
+    int retry_after;          /* seconds, 0 for none */
+    int www_authenticate;     /* add WWW-Authenticate: Bearer */
+    int close;                /* close the connection after the reply */
+    const char *content_type; /* static string; NULL = application/json */
 };
 
 struct server;
@@ -106,6 +107,8 @@ extern const struct route routes_agents[];
 extern const struct route routes_ingest[];
 extern const struct route routes_health[];
 extern const struct route routes_history[];
+extern const struct route routes_metrics[];
+extern const struct route routes_alerts[];
 
 /* Find the route for (method, path); NULL when none. *wrong_method is set when the path
  * is an API path but not for this method (405). *id receives {id}. */

@@ -67,6 +67,7 @@ struct pss {
     struct resp resp; /* ready to write */
     int have_resp;
     int discard; /* body past the cap: reply 413 and close */
+    int counted; /* in srv->http_open */
     /* For the access log line (debug level): never the query, headers or body. */
     char method[8];
     char path[96];
@@ -137,6 +138,15 @@ pool_push(struct pool *p, struct job *j)
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return SM_OK;
+}
+
+size_t
+pool_depth(struct pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->len;
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 /* Take up to max jobs (waiting for one); NULL when stopped and empty. */
@@ -260,9 +270,34 @@ worker_main(void *arg)
 }
 
 /* Write a group of ingest jobs in one transaction, then complete them all. */
+const double stats_commit_bounds[STATS_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                          0.05,  0.1,    0.25,  0.5,  1.0};
+
+/* Count one group commit for /metrics. Writer thread. */
+static void
+stats_commit(struct server *srv, double seconds, size_t njobs, size_t failed, size_t stored,
+             size_t dups)
+{
+    struct server_stats *s = &srv->stats;
+    size_t b = 0;
+    while (b < STATS_COMMIT_BUCKETS && seconds > stats_commit_bounds[b])
+        b++;
+    pthread_mutex_lock(&s->mu);
+    s->ingest_requests += njobs;
+    s->ingest_failed += failed;
+    s->samples += stored;
+    s->duplicates += dups;
+    s->commits++;
+    s->commit_buckets[b]++;
+    s->commit_sum += seconds;
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void
 writer_group(struct server *srv, struct store *st, struct job *group)
 {
+    double t0 = mono_s();
+    size_t ndups = 0, nfailed = 0;
     enum sm_rc rc = st ? store_begin(st) : SM_EUNAVAIL;
     size_t nsamples = 0, njobs = 0;
     for (struct job *j = group; j; j = j->next) {
@@ -278,12 +313,14 @@ writer_group(struct server *srv, struct store *st, struct job *group)
             cJSON_AddNumberToObject(o, "duplicates", (double)dups);
             http_reply_json(&j->resp, 200, o);
             nsamples += stored;
+            ndups += dups;
             j->fresh = stored > 0;
         } else {
             if (brc != SM_EAUTH)
                 sm_log(SM_LOG_ERROR, "ingest: %s", cause ? cause : sm_rc_str(brc));
             http_reply_error(&j->resp, brc == SM_EAUTH ? SM_EAUTH : SM_EUNAVAIL,
                              brc == SM_EAUTH ? "Invalid agent token" : "storage unavailable");
+            nfailed++;
         }
         free(cause);
         njobs++;
@@ -294,7 +331,10 @@ writer_group(struct server *srv, struct store *st, struct job *group)
             http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
             j->fresh = 0; /* nothing was stored: nothing to stream */
         }
+        nfailed = njobs;
+        nsamples = ndups = 0;
     }
+    stats_commit(srv, mono_s() - t0, njobs, nfailed, nsamples, ndups);
     sm_log(SM_LOG_DEBUG, "committed %zu samples from %zu requests", nsamples, njobs);
     /* The batches go back with their jobs: the event loop publishes committed samples
      * (apply_events) and frees them. */
@@ -528,10 +568,23 @@ copy_hdr(struct lws *wsi, enum lws_token_indexes tok, char *out, size_t outsz)
         out[0] = '\0';
 }
 
+/* Count an HTTP connection opening (+1) or closing (-1). Event loop thread. */
+static void
+stats_http_open(struct server *srv, int d)
+{
+    pthread_mutex_lock(&srv->stats.mu);
+    srv->stats.http_open += d;
+    pthread_mutex_unlock(&srv->stats.mu);
+}
+
 static int
 on_http(struct server *srv, struct lws *wsi, struct pss *pss)
 {
     pss_cleanup(pss);
+    if (!pss->counted) {
+        pss->counted = 1;
+        stats_http_open(srv, 1);
+    }
     if (server_stop) {
         /* Shutting down: finish what is in flight, take nothing new. */
         reply_now(wsi, pss, SM_EUNAVAIL, "server shutting down");
@@ -643,7 +696,7 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
         pss->resp.close = 1;
         return 0;
     }
-    if (req->method == HTTP_POST && req->content_length > 0)
+    if ((req->method == HTTP_POST || req->method == HTTP_PUT) && req->content_length > 0)
         return 0; /* the body follows */
     dispatch(srv, wsi, pss, r);
     return 0;
@@ -659,7 +712,8 @@ write_reply(struct lws *wsi, struct pss *pss)
     if (sm_log_get_level() >= SM_LOG_DEBUG)
         sm_log(SM_LOG_DEBUG, "%s %s %d (%.1f ms)", pss->method[0] ? pss->method : "-",
                pss->path[0] ? pss->path : "-", r->status, (mono_s() - pss->started) * 1e3);
-    if (lws_add_http_common_headers(wsi, (unsigned int)r->status, "application/json",
+    if (lws_add_http_common_headers(wsi, (unsigned int)r->status,
+                                    r->content_type ? r->content_type : "application/json",
                                     (lws_filepos_t)r->len, &p, end) ||
         lws_add_http_header_by_name(
             wsi, (const uint8_t *)"cache-control:", (const uint8_t *)"no-store", 8, &p, end))
@@ -744,8 +798,13 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (pss)
+        if (pss) {
             pss_cleanup(pss);
+            if (pss->counted && srv) {
+                pss->counted = 0;
+                stats_http_open(srv, -1);
+            }
+        }
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (srv)
@@ -787,11 +846,39 @@ stream_verify(void *arg, const char *token, int64_t *user_id, double *expires)
     return auth_jwt_check(&srv->auth, token, (int64_t)now_s(), user_id, expires);
 }
 
+/* Copy what the event loop knows into the /metrics counters; the ingest rate over the
+ * last STATS_RATE_WINDOW ticks. Event loop thread. */
+static void
+stats_tick(struct server *srv)
+{
+    struct hub_stats hs;
+    hub_stats(srv->hub, &hs);
+    struct server_stats *s = &srv->stats;
+    double now = mono_s();
+    pthread_mutex_lock(&s->mu);
+    unsigned cur = srv->rate_pos % STATS_RATE_WINDOW;
+    srv->rate_total[cur] = s->samples;
+    srv->rate_time[cur] = now;
+    srv->rate_pos++;
+    /* The oldest slot: the next one once the ring is full, the first before. */
+    unsigned old = srv->rate_pos >= STATS_RATE_WINDOW ? srv->rate_pos % STATS_RATE_WINDOW : 0;
+    if (now > srv->rate_time[old])
+        s->samples_rate = (double)(s->samples - srv->rate_total[old]) / (now - srv->rate_time[old]);
+    s->ws_clients = hs.clients;
+    s->agents = hs.agents;
+    s->agents_online = hub_online_count(srv->hub);
+    s->published = hs.published;
+    s->delivered = hs.delivered;
+    s->dropped = hs.dropped;
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void
 on_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, tick);
     hub_tick(srv->hub, now_s());
+    stats_tick(srv);
     stream_kick(srv->hub);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, TICK_US);
 }
@@ -889,6 +976,42 @@ write_port_file(const char *path, int port)
     return ok ? 0 : -1;
 }
 
+/* Read the /metrics bearer token: one line, 16 to 256 bytes, in a file nobody else may
+ * read. Only its hash is kept. Main thread. */
+static int
+load_metrics_token(struct server *srv, const char *path)
+{
+    char buf[AUTH_SECRET_MAX + 2];
+    struct stat sb;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        sm_log(SM_LOG_ERROR, "metrics_token_file: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(f), &sb) != 0 || (sb.st_mode & 077) != 0) {
+        sm_log(SM_LOG_ERROR, "metrics_token_file: %s: must not be readable by group or others",
+               path);
+        fclose(f);
+        return -1;
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    if (n < 16 || n > AUTH_SECRET_MAX || strchr(buf, '\n')) {
+        sodium_memzero(buf, sizeof buf);
+        sm_log(SM_LOG_ERROR, "metrics_token_file: %s: one line of 16 to %d characters", path,
+               AUTH_SECRET_MAX);
+        return -1;
+    }
+    crypto_generichash(srv->metrics_token_hash, sizeof srv->metrics_token_hash, (uint8_t *)buf, n,
+                       NULL, 0);
+    sodium_memzero(buf, sizeof buf);
+    srv->metrics_token_set = 1;
+    return 0;
+}
+
 int
 server_run(const struct server_config *cfg)
 {
@@ -897,11 +1020,15 @@ server_run(const struct server_config *cfg)
     char *cause = NULL;
     srv->cfg = cfg;
     pthread_mutex_init(&srv->done_mu, NULL);
+    pthread_mutex_init(&srv->stats.mu, NULL);
+    srv->stats.started = now_s();
     ratelimit_init(&srv->rl, LOGIN_WINDOW_S);
     if (auth_init(&srv->auth, cfg->state_dir, &cause) != SM_OK) {
         sm_log(SM_LOG_ERROR, "%s", cause);
         goto out_auth;
     }
+    if (cfg->metrics_token_file && load_metrics_token(srv, cfg->metrics_token_file) != 0)
+        goto out_auth;
     /* Open once here so that a bad database fails the start, not the first request. */
     struct store *st = NULL;
     if (store_open(cfg->db_path, &st, &cause) != SM_OK) {
@@ -1020,6 +1147,8 @@ out_auth:
     pthread_mutex_destroy(&srv->maint_mu);
     pthread_cond_destroy(&srv->maint_cv);
     pthread_mutex_destroy(&srv->done_mu);
+    pthread_mutex_destroy(&srv->stats.mu);
+    sodium_memzero(srv->metrics_token_hash, sizeof srv->metrics_token_hash);
     free(srv);
     return ret;
 }

@@ -146,6 +146,12 @@ enum sm_rc store_rollup(struct store *st, int64_t now_ms, size_t budget,
 enum sm_rc store_retain(struct store *st, int64_t now_ms, const struct history_retention *r,
                         size_t batch, size_t *deleted) SM_MUST_CHECK;
 
+/* The newest point of every series of every agent, ordered by series name, then agent,
+ * then labels (GET /metrics). agent and user are the names. */
+typedef void (*store_point_fn)(int64_t agent_id, const char *agent, const char *user,
+                               const char *name, const char *labels, double value, void *arg);
+enum sm_rc store_latest_points(struct store *st, store_point_fn fn, void *arg) SM_MUST_CHECK;
+
 /* Counts for tests and /health: samples and points stored. */
 enum sm_rc store_count(struct store *st, int64_t *samples, int64_t *points) SM_MUST_CHECK;
 

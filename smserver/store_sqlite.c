@@ -86,6 +86,7 @@ enum stmt_id {
     S_WATERMARK,
     S_LATEST_GET,
     S_SERIES_LIST,
+    S_LATEST_POINTS,
     S_COUNT
 };
 
@@ -134,6 +135,11 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_WATERMARK] = "SELECT v FROM rollup_state WHERE k = 'minute_done'",
     [S_LATEST_GET] = "SELECT sample FROM latest WHERE agent_id = ?1",
     [S_SERIES_LIST] = "SELECT name, labels FROM series WHERE agent_id = ?1 ORDER BY name, labels",
+    [S_LATEST_POINTS] = "SELECT a.id, a.name, u.name, s.name, s.labels, p.value FROM series s"
+                        " JOIN agents a ON a.id = s.agent_id JOIN users u ON u.id = a.user_id"
+                        " JOIN points p ON p.series_id = s.id"
+                        " AND p.ts = (SELECT max(ts) FROM points WHERE series_id = s.id)"
+                        " ORDER BY s.name, a.id, s.labels",
 };
 
 /* Series id cache of the writer: (agent, name, labels) -> id, open addressing. */
@@ -1054,4 +1060,17 @@ store_retain(struct store *st, int64_t now_ms, const struct history_retention *r
              size_t *deleted)
 {
     return history_retain(st->db, now_ms, r, batch, deleted);
+}
+
+enum sm_rc
+store_latest_points(struct store *st, store_point_fn fn, void *arg)
+{
+    sqlite3_stmt *s = stmt(st, S_LATEST_POINTS);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+           (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
+           (const char *)sqlite3_column_text(s, 4), sqlite3_column_double(s, 5), arg);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SM_OK : db_error(st, "latest points", NULL);
 }
