@@ -66,11 +66,19 @@ struct server;
 struct cJSON;
 
 /* What a finished call tells the live stream (applied on the event loop). */
-enum call_ev { CALL_EV_NONE, CALL_EV_AGENT_ADDED, CALL_EV_AGENT_REMOVED, CALL_EV_LOGOUT };
+enum call_ev {
+    CALL_EV_NONE,
+    CALL_EV_AGENT_ADDED,
+    CALL_EV_AGENT_REMOVED,
+    CALL_EV_LOGOUT,
+    CALL_EV_RULE_PUT, /* data: the struct store_rule added or changed */
+    CALL_EV_RULE_DEL  /* agent_id: the rule's id */
+};
 struct call_event {
     enum call_ev kind;
     int64_t agent_id, user_id;
     char name[STORE_NAME_MAX + 1];
+    void *data; /* allocated; freed with the job */
 };
 
 /* The context a handler runs in (a worker thread, or the writer for ingest). */

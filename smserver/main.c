@@ -36,6 +36,7 @@ usage(void)
            "       smserver user list [--state-dir DIR | --db PATH]\n"
            "       smserver agent add --user NAME AGENTNAME [--state-dir DIR | --db PATH]\n"
            "       smserver agent list [--user NAME] [--state-dir DIR | --db PATH]\n"
+           "       smserver alert list [--user NAME] [--state-dir DIR | --db PATH]\n"
            "\n"
            "Store and serve the samples of smagent: the REST API, the web page and the\n"
            "database, on one port.\n"

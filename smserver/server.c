@@ -13,6 +13,7 @@
 #include "server.h"
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <libwebsockets.h>
 #include <sodium.h>
@@ -23,8 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -99,6 +102,7 @@ job_free(struct job *j)
     resp_done(&j->resp);
     if (j->batch && j->batch_free)
         j->batch_free(j->batch);
+    free(j->ev.data);
     free(j);
 }
 
@@ -448,22 +452,100 @@ dispatch(struct server *srv, struct lws *wsi, struct pss *pss, const struct rout
     srv->inflight++;
 }
 
+/* ------------------------------------------------------------------ alerts */
+
+/* alerts.h callbacks: the hub knows the agents; state changes go to the notifier. */
+static int
+alerts_agent_cb(int64_t agent_id, int64_t *user_id, const char **name, int *online,
+                double *last_seen, void *arg)
+{
+    struct server *srv = arg;
+    return hub_agent_info(srv->hub, agent_id, user_id, online, last_seen, name) == SM_OK ? 0 : -1;
+}
+
+static void
+alerts_emit_cb(const struct alert_note *n, void *arg)
+{
+    struct server *srv = arg;
+    if (srv->notifier)
+        notifier_push(srv->notifier, n);
+}
+
+static void
+hub_status_cb(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
+{
+    struct server *srv = arg;
+    if (srv->alerts)
+        alerts_status(srv->alerts, agent_id, user_id, online, last_seen, now_s());
+}
+
+struct offline_ctx {
+    struct server *srv;
+    const struct store_rule *r;
+};
+
+static void
+offline_one(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
+{
+    struct offline_ctx *x = arg;
+    /* Agents that reported once and are offline now: the rule starts pending for them. */
+    if (!online && last_seen > 0 && user_id == x->r->user_id &&
+        (x->r->agent_id == 0 || x->r->agent_id == agent_id))
+        alerts_status(x->srv->alerts, agent_id, user_id, 0, last_seen, now_s());
+}
+
+/* Add or replace a rule on the event loop. */
+static void
+rule_put(struct server *srv, const struct store_rule *r)
+{
+    alerts_rule_put(srv->alerts, r, now_s());
+    if (strcmp(r->metric, ALERTS_OFFLINE) == 0) {
+        struct offline_ctx x = {srv, r};
+        hub_each_agent(srv->hub, offline_one, &x);
+    }
+}
+
+static void
+load_rule(const struct store_rule *r, void *arg)
+{
+    alerts_rule_put(arg, r, now_s());
+}
+
+static void
+restore_state(const struct store_alert_event *e, void *arg)
+{
+    alerts_restore(arg, e);
+}
+
 /* Tell the live stream what a finished job changed. Event loop thread. */
 static void
 apply_events(struct server *srv, const struct job *j)
 {
     if (!srv->hub)
         return;
-    /* A durable batch (its reply says 200) with new samples: stream the newest. */
+    /* A durable batch (its reply says 200) with new samples: stream the newest, then
+     * judge the alert rules on it. */
     if (j->batch && j->fresh && j->resp.status == 200 && j->batch->latest_json)
         hub_publish(srv->hub, j->batch->agent_id, j->batch->latest_json, j->batch->host_json,
                     now_s());
+    if (j->batch && j->fresh && j->resp.status == 200 && srv->alerts)
+        alerts_batch(srv->alerts, j->batch, now_s());
     switch (j->ev.kind) {
     case CALL_EV_AGENT_ADDED:
         hub_agent_upsert(srv->hub, j->ev.agent_id, j->ev.user_id, j->ev.name, NULL, NULL, 0);
         break;
     case CALL_EV_AGENT_REMOVED:
         hub_agent_remove(srv->hub, j->ev.agent_id);
+        if (srv->alerts)
+            alerts_agent_removed(srv->alerts, j->ev.agent_id);
+        break;
+    case CALL_EV_RULE_PUT:
+        if (srv->alerts && j->ev.data)
+            rule_put(srv, j->ev.data);
+        break;
+    case CALL_EV_RULE_DEL:
+        if (srv->alerts)
+            alerts_rule_remove(srv->alerts, j->ev.agent_id);
         break;
     case CALL_EV_LOGOUT:
         hub_revoke_user(srv->hub, j->ev.user_id);
@@ -870,6 +952,14 @@ stats_tick(struct server *srv)
     s->published = hs.published;
     s->delivered = hs.delivered;
     s->dropped = hs.dropped;
+    if (srv->alerts) {
+        struct alerts_stats as;
+        alerts_stats(srv->alerts, &as);
+        s->alerts_pending = as.pending;
+        s->alerts_firing = as.firing;
+        s->alert_evaluations = as.evaluations;
+        s->alert_transitions = as.transitions;
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -878,6 +968,8 @@ on_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, tick);
     hub_tick(srv->hub, now_s());
+    if (srv->alerts)
+        alerts_tick(srv->alerts, now_s());
     stats_tick(srv);
     stream_kick(srv->hub);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, TICK_US);
@@ -1017,6 +1109,11 @@ server_run(const struct server_config *cfg)
 {
     struct server *srv = sm_xcalloc(1, sizeof *srv);
     int ret = 1;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        sm_log(SM_LOG_ERROR, "libcurl failed to initialise");
+        free(srv);
+        return 1;
+    }
     char *cause = NULL;
     srv->cfg = cfg;
     pthread_mutex_init(&srv->done_mu, NULL);
@@ -1044,6 +1141,12 @@ server_run(const struct server_config *cfg)
     void *agent_arg[] = {st, srv->hub};
     if (store_agent_list(st, 0, add_agent, agent_arg) != SM_OK)
         sm_log(SM_LOG_WARN, "live stream: could not load the agents");
+    /* Alert rules, and the states they were in when the server stopped. */
+    srv->alerts = alerts_new(alerts_emit_cb, alerts_agent_cb, srv);
+    hub_set_status_hook(srv->hub, hub_status_cb, srv);
+    if (store_rule_list(st, 0, load_rule, srv->alerts) != SM_OK ||
+        store_alert_active(st, 0, restore_state, srv->alerts) != SM_OK)
+        sm_log(SM_LOG_WARN, "alerts: could not load the rules");
     store_free(st);
     srv->stream = (struct stream_env){
         .hub = srv->hub, .verify = stream_verify, .verify_arg = srv, .origins = cfg->ws_origins};
@@ -1091,6 +1194,8 @@ server_run(const struct server_config *cfg)
     if (pool_start(&srv->work, srv, "worker", WORK_THREADS, WORK_QUEUE_CAP, worker_main) ||
         pool_start(&srv->hash, srv, "hasher", HASH_THREADS, HASH_QUEUE_CAP, worker_main) ||
         pool_start(&srv->writer, srv, "writer", 1, WRITER_QUEUE_CAP, writer_main) ||
+        !(srv->notifier =
+              notifier_start(cfg->db_path, &srv->auth, cfg->telegram_api_base, &srv->stats)) ||
         pthread_create(&srv->maint, NULL, maint_main, srv) != 0) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         sm_log(SM_LOG_ERROR, "cannot start threads");
@@ -1139,10 +1244,14 @@ out_threads:
     drain_done(srv);
     lws_context_destroy(srv->ctx);
     drain_done(srv);
+    /* Last: the jobs drained above may have queued alert state changes. */
+    notifier_stop(srv->notifier);
+    srv->notifier = NULL;
 out_auth:
     free(cause);
     auth_done(&srv->auth);
     ratelimit_done(&srv->rl);
+    alerts_free(srv->alerts);
     hub_free(srv->hub);
     pthread_mutex_destroy(&srv->maint_mu);
     pthread_cond_destroy(&srv->maint_cv);
@@ -1150,5 +1259,6 @@ out_auth:
     pthread_mutex_destroy(&srv->stats.mu);
     sodium_memzero(srv->metrics_token_hash, sizeof srv->metrics_token_hash);
     free(srv);
+    curl_global_cleanup();
     return ret;
 }
