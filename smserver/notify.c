@@ -48,6 +48,8 @@ struct notifier {
     char *telegram_base;
     struct server_stats *stats;
     struct store *st;
+    double keep_s;
+    unsigned recorded;
 };
 
 static double
@@ -350,6 +352,10 @@ handle(struct notifier *n, struct item *it, int stopping)
         enum sm_rc rc = n->st ? store_alert_event_add(n->st, &e) : SM_EUNAVAIL;
         if (rc != SM_OK && rc != SM_ENOTFOUND)
             sm_log(SM_LOG_ERROR, "alerts: recording a state change failed: %s", sm_rc_str(rc));
+        if (rc == SM_OK && ++n->recorded % NOTIFY_PRUNE_EVERY == 0 &&
+            store_alert_events_prune(n->st, e.at - (int64_t)n->keep_s, e.rule_id,
+                                     NOTIFY_EVENTS_KEEP) != SM_OK)
+            sm_log(SM_LOG_WARN, "alerts: pruning the state history failed");
         if (!it->note.notify || stopping)
             return;
     } else if (stopping) {
@@ -438,9 +444,10 @@ notifier_main(void *arg)
 
 struct notifier *
 notifier_start(const char *db_path, const struct auth *auth, const char *telegram_base,
-               struct server_stats *stats)
+               double keep_s, struct server_stats *stats)
 {
     struct notifier *n = sm_xcalloc(1, sizeof *n);
+    n->keep_s = keep_s;
     pthread_mutex_init(&n->mu, NULL);
     pthread_cond_init(&n->cv, NULL);
     n->db_path = sm_xstrdup(db_path);

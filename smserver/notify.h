@@ -22,15 +22,19 @@
 #define NOTIFY_BACKOFF_MAX_S 60 /* the delay doubles from 1 s up to this */
 #define NOTIFY_TIMEOUT_S 10     /* per attempt */
 #define NOTIFY_SIGNATURE_HEADER "X-StatusMonitor-Signature"
+#define NOTIFY_EVENTS_KEEP 10000 /* state changes kept per rule */
+#define NOTIFY_PRUNE_EVERY 256   /* recorded changes between two prunes */
 
 struct notifier;
 struct server_stats;
 
 /* Start the thread; it opens its own connection to db_path. telegram_base is the Bot
- * API base URL. auth and stats must outlive the notifier. NULL when the thread cannot
- * start. Main thread. */
+ * API base URL. State changes older than keep_s seconds are forgotten (and all but the
+ * newest NOTIFY_EVENTS_KEEP of a rule). auth and stats must outlive the notifier. NULL
+ * when the thread cannot start. Main thread. */
 struct notifier *notifier_start(const char *db_path, const struct auth *auth,
-                                const char *telegram_base, struct server_stats *stats);
+                                const char *telegram_base, double keep_s,
+                                struct server_stats *stats);
 /* Record what is queued, drop pending retries, join the thread. NULL is a no-op. */
 void notifier_stop(struct notifier *n);
 

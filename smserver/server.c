@@ -1194,8 +1194,8 @@ server_run(const struct server_config *cfg)
     if (pool_start(&srv->work, srv, "worker", WORK_THREADS, WORK_QUEUE_CAP, worker_main) ||
         pool_start(&srv->hash, srv, "hasher", HASH_THREADS, HASH_QUEUE_CAP, worker_main) ||
         pool_start(&srv->writer, srv, "writer", 1, WRITER_QUEUE_CAP, writer_main) ||
-        !(srv->notifier =
-              notifier_start(cfg->db_path, &srv->auth, cfg->telegram_api_base, &srv->stats)) ||
+        !(srv->notifier = notifier_start(cfg->db_path, &srv->auth, cfg->telegram_api_base,
+                                         cfg->retain_minute_s, &srv->stats)) ||
         pthread_create(&srv->maint, NULL, maint_main, srv) != 0) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         sm_log(SM_LOG_ERROR, "cannot start threads");

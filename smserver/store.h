@@ -222,6 +222,10 @@ enum sm_rc store_channel_delete(struct store *st, int64_t user_id, int64_t id) S
 enum sm_rc store_channel_count(struct store *st, int64_t user_id, int64_t *n) SM_MUST_CHECK;
 /* Record a state change (SM_ENOTFOUND when the rule is gone). */
 enum sm_rc store_alert_event_add(struct store *st, const struct store_alert_event *e) SM_MUST_CHECK;
+/* Forget events recorded before `before` (unix seconds), and of rule_id all but the
+ * newest keep. */
+enum sm_rc store_alert_events_prune(struct store *st, int64_t before, int64_t rule_id,
+                                    int64_t keep) SM_MUST_CHECK;
 /* The newest limit events of a rule, newest first. */
 enum sm_rc store_alert_events(struct store *st, int64_t rule_id, size_t limit, store_event_fn fn,
                               void *arg) SM_MUST_CHECK;

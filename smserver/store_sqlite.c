@@ -120,6 +120,8 @@ enum stmt_id {
     S_EVENT_ADD,
     S_EVENT_LIST,
     S_EVENT_ACTIVE,
+    S_EVENT_PRUNE_AGE,
+    S_EVENT_PRUNE_RULE,
     S_COUNT
 };
 
@@ -200,6 +202,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_EVENT_ADD] = "INSERT INTO alert_events(rule_id, agent_id, labels, state, value, ts, at)"
                     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS"
                     " (SELECT 1 FROM alert_rules WHERE id = ?1)",
+    [S_EVENT_PRUNE_AGE] = "DELETE FROM alert_events WHERE at < ?1",
+    [S_EVENT_PRUNE_RULE] = "DELETE FROM alert_events WHERE rule_id = ?1 AND id <"
+                           " (SELECT id FROM alert_events WHERE rule_id = ?1"
+                           " ORDER BY id DESC LIMIT 1 OFFSET ?2)",
     [S_EVENT_LIST] = "SELECT " EVENT_COLS " FROM alert_events e WHERE e.rule_id = ?1"
                      " ORDER BY e.id DESC LIMIT ?2",
     [S_EVENT_ACTIVE] = "SELECT " EVENT_COLS " FROM alert_events e JOIN alert_rules r"
@@ -1412,4 +1418,18 @@ store_alert_active(struct store *st, int64_t user_id, store_event_fn fn, void *a
     sqlite3_stmt *s = stmt(st, S_EVENT_ACTIVE);
     sqlite3_bind_int64(s, 1, user_id);
     return each_event(st, s, fn, arg);
+}
+
+enum sm_rc
+store_alert_events_prune(struct store *st, int64_t before, int64_t rule_id, int64_t keep)
+{
+    sqlite3_stmt *s = stmt(st, S_EVENT_PRUNE_AGE);
+    sqlite3_bind_int64(s, 1, before);
+    enum sm_rc rc = exec_stmt(st, s, "prune alert events", NULL);
+    if (rc != SM_OK)
+        return rc;
+    s = stmt(st, S_EVENT_PRUNE_RULE);
+    sqlite3_bind_int64(s, 1, rule_id);
+    sqlite3_bind_int64(s, 2, keep - 1);
+    return exec_stmt(st, s, "prune alert events", NULL);
 }
