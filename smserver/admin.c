@@ -173,18 +173,51 @@ agent_list(struct store *st, const struct admin_opts *o)
     return SM_EXIT_OK;
 }
 
+static void
+print_rule(const struct store_rule *r, void *arg)
+{
+    char cond[STORE_METRIC_MAX + STORE_LABELS_MAX + 64], scope[24] = "all", channel[24] = "-";
+    if (strcmp(r->metric, "agent.offline") == 0)
+        snprintf(cond, sizeof cond, "%s", r->metric);
+    else
+        snprintf(cond, sizeof cond, "%s%s%s%s %c %g", r->metric, r->labels[0] ? "{" : "", r->labels,
+                 r->labels[0] ? "}" : "", r->op, r->threshold);
+    if (r->agent_id)
+        snprintf(scope, sizeof scope, "agent %lld", (long long)r->agent_id);
+    if (r->channel_id)
+        snprintf(channel, sizeof channel, "%lld", (long long)r->channel_id);
+    printf("%-6lld %-6lld %-20s %-40s %-6lld %-12s %-9s %s\n", (long long)r->id,
+           (long long)r->user_id, r->name, cond, (long long)r->for_seconds, scope, r->severity,
+           channel);
+    (void)arg;
+}
+
+static int
+alert_list(struct store *st, const struct admin_opts *o)
+{
+    int64_t uid = o->user ? user_id_of(st, o->user, "alert list") : 0;
+    printf("%-6s %-6s %-20s %-40s %-6s %-12s %-9s %s\n", "ID", "USER", "NAME", "CONDITION", "FOR",
+           "SCOPE", "SEVERITY", "CHANNEL");
+    enum sm_rc rc = store_rule_list(st, uid, print_rule, NULL);
+    if (rc != SM_OK)
+        sm_die(sm_rc_exit(rc), "alert list: %s", sm_rc_str(rc));
+    return SM_EXIT_OK;
+}
+
 static const struct admin_cmd commands[] = {
     {"user", "add", 1, "user add NAME [--state-dir DIR | --db PATH]   (password on stdin)",
      user_add},
     {"user", "list", 0, "user list [--state-dir DIR | --db PATH]", user_list},
     {"agent", "add", 1, "agent add --user NAME AGENTNAME [--state-dir DIR | --db PATH]", agent_add},
     {"agent", "list", 0, "agent list [--user NAME] [--state-dir DIR | --db PATH]", agent_list},
+    {"alert", "list", 0, "alert list [--user NAME] [--state-dir DIR | --db PATH]", alert_list},
 };
 
 int
 admin_is_command(int argc, char **argv)
 {
-    return argc > 1 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "agent") == 0);
+    return argc > 1 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "agent") == 0 ||
+                        strcmp(argv[1], "alert") == 0);
 }
 
 int
@@ -196,7 +229,8 @@ admin_main(int argc, char **argv, const char *default_state)
             strcmp(argv[2], commands[i].verb) == 0)
             cmd = &commands[i];
     if (!cmd)
-        sm_usage_error("%s: unknown sub-command (user add|list, agent add|list)", argv[1]);
+        sm_usage_error("%s: unknown sub-command (user add|list, agent add|list, alert list)",
+                       argv[1]);
     static const struct option opts[] = {{"state-dir", required_argument, NULL, 's'},
                                          {"db", required_argument, NULL, 'd'},
                                          {"user", required_argument, NULL, 'u'},
@@ -216,8 +250,8 @@ admin_main(int argc, char **argv, const char *default_state)
             o.db = optarg;
             break;
         case 'u':
-            if (strcmp(cmd->noun, "agent") != 0)
-                sm_usage_error("--user applies to agent commands only");
+            if (strcmp(cmd->noun, "user") == 0)
+                sm_usage_error("--user applies to agent and alert commands only");
             o.user = optarg;
             break;
         case 'h':

@@ -1,4 +1,5 @@
-/* admin.h: the admin sub-commands (smserver user add|list, smserver agent add|list). */
+/* admin.h: the admin sub-commands (smserver user add|list, smserver agent add|list, smserver alert
+ * list). */
 #ifndef SM_SMSERVER_ADMIN_H
 #define SM_SMSERVER_ADMIN_H
 

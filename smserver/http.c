@@ -12,8 +12,9 @@
 #include "json.h"
 #include "xmalloc.h"
 
-static const struct route *const route_tables[] = {routes_auth, routes_agents, routes_ingest,
-                                                   routes_health, routes_history};
+static const struct route *const route_tables[] = {routes_auth,   routes_agents,  routes_ingest,
+                                                   routes_health, routes_history, routes_metrics,
+                                                   routes_alerts};
 
 /* Match one path against a pattern; {id} takes a positive decimal number. */
 static int

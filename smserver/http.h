@@ -56,20 +56,29 @@ struct resp {
     int status;
     char *body;
     size_t len;
-    int retry_after;      /* seconds, 0 for none */
-    int www_authenticate; /* add WWW-Authenticate: Bearer */
-    int close;            /* close the connection after the reply */
+    int retry_after;          /* seconds, 0 for none */
+    int www_authenticate;     /* add WWW-Authenticate: Bearer */
+    int close;                /* close the connection after the reply */
+    const char *content_type; /* static string; NULL = application/json */
 };
 
 struct server;
 struct cJSON;
 
 /* What a finished call tells the live stream (applied on the event loop). */
-enum call_ev { CALL_EV_NONE, CALL_EV_AGENT_ADDED, CALL_EV_AGENT_REMOVED, CALL_EV_LOGOUT };
+enum call_ev {
+    CALL_EV_NONE,
+    CALL_EV_AGENT_ADDED,
+    CALL_EV_AGENT_REMOVED,
+    CALL_EV_LOGOUT,
+    CALL_EV_RULE_PUT, /* data: the struct store_rule added or changed */
+    CALL_EV_RULE_DEL  /* agent_id: the rule's id */
+};
 struct call_event {
     enum call_ev kind;
     int64_t agent_id, user_id;
     char name[STORE_NAME_MAX + 1];
+    void *data; /* allocated; freed with the job */
 };
 
 /* The context a handler runs in (a worker thread, or the writer for ingest). */
@@ -106,6 +115,8 @@ extern const struct route routes_agents[];
 extern const struct route routes_ingest[];
 extern const struct route routes_health[];
 extern const struct route routes_history[];
+extern const struct route routes_metrics[];
+extern const struct route routes_alerts[];
 
 /* Find the route for (method, path); NULL when none. *wrong_method is set when the path
  * is an API path but not for this method (405). *id receives {id}. */

@@ -47,6 +47,8 @@ struct hub {
     struct hub_client *clients;
     size_t nclients;
     uint64_t published, delivered, dropped;
+    hub_status_fn status_fn;
+    void *status_arg;
 };
 
 /* ------------------------------------------------------------------ messages */
@@ -271,6 +273,8 @@ fan_out(struct hub *h, const struct hub_agent *a, struct hub_msg *m)
 static void
 send_status(struct hub *h, const struct hub_agent *a)
 {
+    if (h->status_fn)
+        h->status_fn(a->id, a->user_id, a->online, a->last_seen, h->status_arg);
     fan_out(h, a,
             msg_printf(h,
                        "{\"type\":\"status\",\"agent_id\":%" PRId64
@@ -496,4 +500,45 @@ hub_stats(const struct hub *h, struct hub_stats *out)
     out->published = h->published;
     out->delivered = h->delivered;
     out->dropped = h->dropped;
+}
+
+size_t
+hub_online_count(const struct hub *h)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->nagents; i++)
+        n += h->agents[i].online != 0;
+    return n;
+}
+
+void
+hub_set_status_hook(struct hub *h, hub_status_fn fn, void *arg)
+{
+    h->status_fn = fn;
+    h->status_arg = arg;
+}
+
+enum sm_rc
+hub_agent_info(struct hub *h, int64_t agent_id, int64_t *user_id, int *online, double *last_seen,
+               const char **name)
+{
+    const struct hub_agent *a = agent_find(h, agent_id);
+    if (a == NULL)
+        return SM_ENOTFOUND;
+    if (user_id)
+        *user_id = a->user_id;
+    if (online)
+        *online = a->online;
+    if (last_seen)
+        *last_seen = a->last_seen;
+    if (name)
+        *name = a->name ? a->name : "";
+    return SM_OK;
+}
+
+void
+hub_each_agent(struct hub *h, hub_agent_fn fn, void *arg)
+{
+    for (size_t i = 0; i < h->nagents; i++)
+        fn(h->agents[i].id, h->agents[i].user_id, h->agents[i].online, h->agents[i].last_seen, arg);
 }

@@ -107,5 +107,20 @@ struct hub_stats {
     uint64_t published, delivered, dropped;
 };
 void hub_stats(const struct hub *h, struct hub_stats *out);
+/* Agents online now. */
+size_t hub_online_count(const struct hub *h);
+
+/* Called when an agent goes online or offline (alert rules on "agent.offline"). */
+typedef void (*hub_status_fn)(int64_t agent_id, int64_t user_id, int online, double last_seen,
+                              void *arg);
+void hub_set_status_hook(struct hub *h, hub_status_fn fn, void *arg);
+/* What the hub knows of an agent: SM_ENOTFOUND when none. name is borrowed (valid until
+ * the agent changes). Any pointer may be NULL. */
+enum sm_rc hub_agent_info(struct hub *h, int64_t agent_id, int64_t *user_id, int *online,
+                          double *last_seen, const char **name) SM_MUST_CHECK;
+/* Visit every agent. */
+typedef void (*hub_agent_fn)(int64_t agent_id, int64_t user_id, int online, double last_seen,
+                             void *arg);
+void hub_each_agent(struct hub *h, hub_agent_fn fn, void *arg);
 
 #endif

@@ -36,6 +36,7 @@ usage(void)
            "       smserver user list [--state-dir DIR | --db PATH]\n"
            "       smserver agent add --user NAME AGENTNAME [--state-dir DIR | --db PATH]\n"
            "       smserver agent list [--user NAME] [--state-dir DIR | --db PATH]\n"
+           "       smserver alert list [--user NAME] [--state-dir DIR | --db PATH]\n"
            "\n"
            "Store and serve the samples of smagent: the REST API, the web page and the\n"
            "database, on one port.\n"
@@ -144,7 +145,8 @@ main(int argc, char **argv)
 
     /* The configuration file fills what the command line left unset. */
     char *c_listen = NULL, *c_state = NULL, *c_db = NULL, *c_www = NULL, *c_level = NULL;
-    char *c_origins = NULL;
+    char *c_origins = NULL, *c_metrics_token = NULL, *c_telegram = NULL;
+    int metrics_agent_series = 0;
     double raw_days = 7, minute_days = 90, hour_days = 730;
     const struct sm_conf_key keys[] = {
         {"ws_origins", SM_CONF_STRING, &c_origins, 0, 0, NULL},
@@ -156,6 +158,9 @@ main(int argc, char **argv)
         {"db", SM_CONF_STRING, &c_db, 0, 0, NULL},
         {"www", SM_CONF_STRING, &c_www, 0, 0, NULL},
         {"log_level", SM_CONF_STRING, &c_level, 0, 0, NULL},
+        {"metrics_agent_series", SM_CONF_BOOL, &metrics_agent_series, 0, 0, NULL},
+        {"metrics_token_file", SM_CONF_STRING, &c_metrics_token, 0, 0, NULL},
+        {"telegram_api_base", SM_CONF_STRING, &c_telegram, 0, 0, NULL},
     };
     char *cause = NULL;
     enum sm_rc rc =
@@ -199,8 +204,17 @@ main(int argc, char **argv)
     cfg.retain_raw_s = raw_days * 86400;
     cfg.retain_minute_s = minute_days * 86400;
     cfg.retain_hour_s = hour_days * 86400;
+    cfg.metrics_agent_series = metrics_agent_series;
+    cfg.metrics_token_file = c_metrics_token && c_metrics_token[0] ? c_metrics_token : NULL;
+    if (c_telegram && strncmp(c_telegram, "http://", 7) != 0 &&
+        strncmp(c_telegram, "https://", 8) != 0)
+        sm_die(SM_EXIT_FAIL, "telegram_api_base: %s: must start with http:// or https://",
+               c_telegram);
+    cfg.telegram_api_base = c_telegram ? c_telegram : "https://api.telegram.org";
     int ret = server_run(&cfg);
     free(c_origins);
+    free(c_metrics_token);
+    free(c_telegram);
     free(db_path);
     free(c_listen);
     free(c_state);

@@ -13,6 +13,7 @@
 #include "server.h"
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <libwebsockets.h>
 #include <sodium.h>
@@ -23,8 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -67,6 +70,7 @@ struct pss {
     struct resp resp; /* ready to write */
     int have_resp;
     int discard; /* body past the cap: reply 413 and close */
+    int counted; /* in srv->http_open */
     /* For the access log line (debug level): never the query, headers or body. */
     char method[8];
     char path[96];
@@ -98,6 +102,7 @@ job_free(struct job *j)
     resp_done(&j->resp);
     if (j->batch && j->batch_free)
         j->batch_free(j->batch);
+    free(j->ev.data);
     free(j);
 }
 
@@ -137,6 +142,15 @@ pool_push(struct pool *p, struct job *j)
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return SM_OK;
+}
+
+size_t
+pool_depth(struct pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->len;
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 /* Take up to max jobs (waiting for one); NULL when stopped and empty. */
@@ -260,9 +274,34 @@ worker_main(void *arg)
 }
 
 /* Write a group of ingest jobs in one transaction, then complete them all. */
+const double stats_commit_bounds[STATS_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                          0.05,  0.1,    0.25,  0.5,  1.0};
+
+/* Count one group commit for /metrics. Writer thread. */
+static void
+stats_commit(struct server *srv, double seconds, size_t njobs, size_t failed, size_t stored,
+             size_t dups)
+{
+    struct server_stats *s = &srv->stats;
+    size_t b = 0;
+    while (b < STATS_COMMIT_BUCKETS && seconds > stats_commit_bounds[b])
+        b++;
+    pthread_mutex_lock(&s->mu);
+    s->ingest_requests += njobs;
+    s->ingest_failed += failed;
+    s->samples += stored;
+    s->duplicates += dups;
+    s->commits++;
+    s->commit_buckets[b]++;
+    s->commit_sum += seconds;
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void
 writer_group(struct server *srv, struct store *st, struct job *group)
 {
+    double t0 = mono_s();
+    size_t ndups = 0, nfailed = 0;
     enum sm_rc rc = st ? store_begin(st) : SM_EUNAVAIL;
     size_t nsamples = 0, njobs = 0;
     for (struct job *j = group; j; j = j->next) {
@@ -278,12 +317,14 @@ writer_group(struct server *srv, struct store *st, struct job *group)
             cJSON_AddNumberToObject(o, "duplicates", (double)dups);
             http_reply_json(&j->resp, 200, o);
             nsamples += stored;
+            ndups += dups;
             j->fresh = stored > 0;
         } else {
             if (brc != SM_EAUTH)
                 sm_log(SM_LOG_ERROR, "ingest: %s", cause ? cause : sm_rc_str(brc));
             http_reply_error(&j->resp, brc == SM_EAUTH ? SM_EAUTH : SM_EUNAVAIL,
                              brc == SM_EAUTH ? "Invalid agent token" : "storage unavailable");
+            nfailed++;
         }
         free(cause);
         njobs++;
@@ -294,7 +335,10 @@ writer_group(struct server *srv, struct store *st, struct job *group)
             http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
             j->fresh = 0; /* nothing was stored: nothing to stream */
         }
+        nfailed = njobs;
+        nsamples = ndups = 0;
     }
+    stats_commit(srv, mono_s() - t0, njobs, nfailed, nsamples, ndups);
     sm_log(SM_LOG_DEBUG, "committed %zu samples from %zu requests", nsamples, njobs);
     /* The batches go back with their jobs: the event loop publishes committed samples
      * (apply_events) and frees them. */
@@ -408,22 +452,100 @@ dispatch(struct server *srv, struct lws *wsi, struct pss *pss, const struct rout
     srv->inflight++;
 }
 
+/* ------------------------------------------------------------------ alerts */
+
+/* alerts.h callbacks: the hub knows the agents; state changes go to the notifier. */
+static int
+alerts_agent_cb(int64_t agent_id, int64_t *user_id, const char **name, int *online,
+                double *last_seen, void *arg)
+{
+    struct server *srv = arg;
+    return hub_agent_info(srv->hub, agent_id, user_id, online, last_seen, name) == SM_OK ? 0 : -1;
+}
+
+static void
+alerts_emit_cb(const struct alert_note *n, void *arg)
+{
+    struct server *srv = arg;
+    if (srv->notifier)
+        notifier_push(srv->notifier, n);
+}
+
+static void
+hub_status_cb(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
+{
+    struct server *srv = arg;
+    if (srv->alerts)
+        alerts_status(srv->alerts, agent_id, user_id, online, last_seen, now_s());
+}
+
+struct offline_ctx {
+    struct server *srv;
+    const struct store_rule *r;
+};
+
+static void
+offline_one(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
+{
+    struct offline_ctx *x = arg;
+    /* Agents that reported once and are offline now: the rule starts pending for them. */
+    if (!online && last_seen > 0 && user_id == x->r->user_id &&
+        (x->r->agent_id == 0 || x->r->agent_id == agent_id))
+        alerts_status(x->srv->alerts, agent_id, user_id, 0, last_seen, now_s());
+}
+
+/* Add or replace a rule on the event loop. */
+static void
+rule_put(struct server *srv, const struct store_rule *r)
+{
+    alerts_rule_put(srv->alerts, r, now_s());
+    if (strcmp(r->metric, ALERTS_OFFLINE) == 0) {
+        struct offline_ctx x = {srv, r};
+        hub_each_agent(srv->hub, offline_one, &x);
+    }
+}
+
+static void
+load_rule(const struct store_rule *r, void *arg)
+{
+    alerts_rule_put(arg, r, now_s());
+}
+
+static void
+restore_state(const struct store_alert_event *e, void *arg)
+{
+    alerts_restore(arg, e);
+}
+
 /* Tell the live stream what a finished job changed. Event loop thread. */
 static void
 apply_events(struct server *srv, const struct job *j)
 {
     if (!srv->hub)
         return;
-    /* A durable batch (its reply says 200) with new samples: stream the newest. */
+    /* A durable batch (its reply says 200) with new samples: stream the newest, then
+     * judge the alert rules on it. */
     if (j->batch && j->fresh && j->resp.status == 200 && j->batch->latest_json)
         hub_publish(srv->hub, j->batch->agent_id, j->batch->latest_json, j->batch->host_json,
                     now_s());
+    if (j->batch && j->fresh && j->resp.status == 200 && srv->alerts)
+        alerts_batch(srv->alerts, j->batch, now_s());
     switch (j->ev.kind) {
     case CALL_EV_AGENT_ADDED:
         hub_agent_upsert(srv->hub, j->ev.agent_id, j->ev.user_id, j->ev.name, NULL, NULL, 0);
         break;
     case CALL_EV_AGENT_REMOVED:
         hub_agent_remove(srv->hub, j->ev.agent_id);
+        if (srv->alerts)
+            alerts_agent_removed(srv->alerts, j->ev.agent_id);
+        break;
+    case CALL_EV_RULE_PUT:
+        if (srv->alerts && j->ev.data)
+            rule_put(srv, j->ev.data);
+        break;
+    case CALL_EV_RULE_DEL:
+        if (srv->alerts)
+            alerts_rule_remove(srv->alerts, j->ev.agent_id);
         break;
     case CALL_EV_LOGOUT:
         hub_revoke_user(srv->hub, j->ev.user_id);
@@ -528,10 +650,23 @@ copy_hdr(struct lws *wsi, enum lws_token_indexes tok, char *out, size_t outsz)
         out[0] = '\0';
 }
 
+/* Count an HTTP connection opening (+1) or closing (-1). Event loop thread. */
+static void
+stats_http_open(struct server *srv, int d)
+{
+    pthread_mutex_lock(&srv->stats.mu);
+    srv->stats.http_open += d;
+    pthread_mutex_unlock(&srv->stats.mu);
+}
+
 static int
 on_http(struct server *srv, struct lws *wsi, struct pss *pss)
 {
     pss_cleanup(pss);
+    if (!pss->counted) {
+        pss->counted = 1;
+        stats_http_open(srv, 1);
+    }
     if (server_stop) {
         /* Shutting down: finish what is in flight, take nothing new. */
         reply_now(wsi, pss, SM_EUNAVAIL, "server shutting down");
@@ -643,7 +778,7 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
         pss->resp.close = 1;
         return 0;
     }
-    if (req->method == HTTP_POST && req->content_length > 0)
+    if ((req->method == HTTP_POST || req->method == HTTP_PUT) && req->content_length > 0)
         return 0; /* the body follows */
     dispatch(srv, wsi, pss, r);
     return 0;
@@ -659,7 +794,8 @@ write_reply(struct lws *wsi, struct pss *pss)
     if (sm_log_get_level() >= SM_LOG_DEBUG)
         sm_log(SM_LOG_DEBUG, "%s %s %d (%.1f ms)", pss->method[0] ? pss->method : "-",
                pss->path[0] ? pss->path : "-", r->status, (mono_s() - pss->started) * 1e3);
-    if (lws_add_http_common_headers(wsi, (unsigned int)r->status, "application/json",
+    if (lws_add_http_common_headers(wsi, (unsigned int)r->status,
+                                    r->content_type ? r->content_type : "application/json",
                                     (lws_filepos_t)r->len, &p, end) ||
         lws_add_http_header_by_name(
             wsi, (const uint8_t *)"cache-control:", (const uint8_t *)"no-store", 8, &p, end))
@@ -744,8 +880,13 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (pss)
+        if (pss) {
             pss_cleanup(pss);
+            if (pss->counted && srv) {
+                pss->counted = 0;
+                stats_http_open(srv, -1);
+            }
+        }
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (srv)
@@ -787,11 +928,49 @@ stream_verify(void *arg, const char *token, int64_t *user_id, double *expires)
     return auth_jwt_check(&srv->auth, token, (int64_t)now_s(), user_id, expires);
 }
 
+/* Copy what the event loop knows into the /metrics counters; the ingest rate over the
+ * last STATS_RATE_WINDOW ticks. Event loop thread. */
+static void
+stats_tick(struct server *srv)
+{
+    struct hub_stats hs;
+    hub_stats(srv->hub, &hs);
+    struct server_stats *s = &srv->stats;
+    double now = mono_s();
+    pthread_mutex_lock(&s->mu);
+    unsigned cur = srv->rate_pos % STATS_RATE_WINDOW;
+    srv->rate_total[cur] = s->samples;
+    srv->rate_time[cur] = now;
+    srv->rate_pos++;
+    /* The oldest slot: the next one once the ring is full, the first before. */
+    unsigned old = srv->rate_pos >= STATS_RATE_WINDOW ? srv->rate_pos % STATS_RATE_WINDOW : 0;
+    if (now > srv->rate_time[old])
+        s->samples_rate = (double)(s->samples - srv->rate_total[old]) / (now - srv->rate_time[old]);
+    s->ws_clients = hs.clients;
+    s->agents = hs.agents;
+    s->agents_online = hub_online_count(srv->hub);
+    s->published = hs.published;
+    s->delivered = hs.delivered;
+    s->dropped = hs.dropped;
+    if (srv->alerts) {
+        struct alerts_stats as;
+        alerts_stats(srv->alerts, &as);
+        s->alerts_pending = as.pending;
+        s->alerts_firing = as.firing;
+        s->alert_evaluations = as.evaluations;
+        s->alert_transitions = as.transitions;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void
 on_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, tick);
     hub_tick(srv->hub, now_s());
+    if (srv->alerts)
+        alerts_tick(srv->alerts, now_s());
+    stats_tick(srv);
     stream_kick(srv->hub);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, TICK_US);
 }
@@ -889,19 +1068,64 @@ write_port_file(const char *path, int port)
     return ok ? 0 : -1;
 }
 
+/* Read the /metrics bearer token: one line, 16 to 256 bytes, in a file nobody else may
+ * read. Only its hash is kept. Main thread. */
+static int
+load_metrics_token(struct server *srv, const char *path)
+{
+    char buf[AUTH_SECRET_MAX + 2];
+    struct stat sb;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        sm_log(SM_LOG_ERROR, "metrics_token_file: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(f), &sb) != 0 || (sb.st_mode & 077) != 0) {
+        sm_log(SM_LOG_ERROR, "metrics_token_file: %s: must not be readable by group or others",
+               path);
+        fclose(f);
+        return -1;
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    if (n < 16 || n > AUTH_SECRET_MAX || strchr(buf, '\n')) {
+        sodium_memzero(buf, sizeof buf);
+        sm_log(SM_LOG_ERROR, "metrics_token_file: %s: one line of 16 to %d characters", path,
+               AUTH_SECRET_MAX);
+        return -1;
+    }
+    crypto_generichash(srv->metrics_token_hash, sizeof srv->metrics_token_hash, (uint8_t *)buf, n,
+                       NULL, 0);
+    sodium_memzero(buf, sizeof buf);
+    srv->metrics_token_set = 1;
+    return 0;
+}
+
 int
 server_run(const struct server_config *cfg)
 {
     struct server *srv = sm_xcalloc(1, sizeof *srv);
     int ret = 1;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        sm_log(SM_LOG_ERROR, "libcurl failed to initialise");
+        free(srv);
+        return 1;
+    }
     char *cause = NULL;
     srv->cfg = cfg;
     pthread_mutex_init(&srv->done_mu, NULL);
+    pthread_mutex_init(&srv->stats.mu, NULL);
+    srv->stats.started = now_s();
     ratelimit_init(&srv->rl, LOGIN_WINDOW_S);
     if (auth_init(&srv->auth, cfg->state_dir, &cause) != SM_OK) {
         sm_log(SM_LOG_ERROR, "%s", cause);
         goto out_auth;
     }
+    if (cfg->metrics_token_file && load_metrics_token(srv, cfg->metrics_token_file) != 0)
+        goto out_auth;
     /* Open once here so that a bad database fails the start, not the first request. */
     struct store *st = NULL;
     if (store_open(cfg->db_path, &st, &cause) != SM_OK) {
@@ -917,6 +1141,12 @@ server_run(const struct server_config *cfg)
     void *agent_arg[] = {st, srv->hub};
     if (store_agent_list(st, 0, add_agent, agent_arg) != SM_OK)
         sm_log(SM_LOG_WARN, "live stream: could not load the agents");
+    /* Alert rules, and the states they were in when the server stopped. */
+    srv->alerts = alerts_new(alerts_emit_cb, alerts_agent_cb, srv);
+    hub_set_status_hook(srv->hub, hub_status_cb, srv);
+    if (store_rule_list(st, 0, load_rule, srv->alerts) != SM_OK ||
+        store_alert_active(st, 0, restore_state, srv->alerts) != SM_OK)
+        sm_log(SM_LOG_WARN, "alerts: could not load the rules");
     store_free(st);
     srv->stream = (struct stream_env){
         .hub = srv->hub, .verify = stream_verify, .verify_arg = srv, .origins = cfg->ws_origins};
@@ -964,6 +1194,8 @@ server_run(const struct server_config *cfg)
     if (pool_start(&srv->work, srv, "worker", WORK_THREADS, WORK_QUEUE_CAP, worker_main) ||
         pool_start(&srv->hash, srv, "hasher", HASH_THREADS, HASH_QUEUE_CAP, worker_main) ||
         pool_start(&srv->writer, srv, "writer", 1, WRITER_QUEUE_CAP, writer_main) ||
+        !(srv->notifier = notifier_start(cfg->db_path, &srv->auth, cfg->telegram_api_base,
+                                         cfg->retain_minute_s, &srv->stats)) ||
         pthread_create(&srv->maint, NULL, maint_main, srv) != 0) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         sm_log(SM_LOG_ERROR, "cannot start threads");
@@ -1012,14 +1244,21 @@ out_threads:
     drain_done(srv);
     lws_context_destroy(srv->ctx);
     drain_done(srv);
+    /* Last: the jobs drained above may have queued alert state changes. */
+    notifier_stop(srv->notifier);
+    srv->notifier = NULL;
 out_auth:
     free(cause);
     auth_done(&srv->auth);
     ratelimit_done(&srv->rl);
+    alerts_free(srv->alerts);
     hub_free(srv->hub);
     pthread_mutex_destroy(&srv->maint_mu);
     pthread_cond_destroy(&srv->maint_cv);
     pthread_mutex_destroy(&srv->done_mu);
+    pthread_mutex_destroy(&srv->stats.mu);
+    sodium_memzero(srv->metrics_token_hash, sizeof srv->metrics_token_hash);
     free(srv);
+    curl_global_cleanup();
     return ret;
 }

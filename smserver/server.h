@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libwebsockets.h>
 
@@ -29,6 +30,9 @@ struct server_config {
     double retain_raw_s;    /* history retention per tier */
     double retain_minute_s;
     double retain_hour_s;
+    int metrics_agent_series;       /* /metrics also gives each agent's latest values */
+    const char *metrics_token_file; /* /metrics needs this bearer token (else loopback) */
+    const char *telegram_api_base;  /* alert channels: the Telegram Bot API base URL */
 };
 
 /* Login limits (failures per window). */
@@ -37,6 +41,34 @@ struct server_config {
 #define LOGIN_FAILS_PER_ADDR 20
 
 struct job;
+struct alerts;
+struct notifier;
+
+/* Commit latency histogram of GET /metrics: upper bounds in seconds (+Inf implied). */
+#define STATS_COMMIT_BUCKETS 10
+extern const double stats_commit_bounds[STATS_COMMIT_BUCKETS];
+#define STATS_RATE_WINDOW 10 /* seconds of history behind the ingest rate */
+
+/* The server's own counters (GET /metrics). Written by the writer, the event loop and
+ * the notifier, read by a worker: every access holds mu. */
+struct server_stats {
+    pthread_mutex_t mu;
+    double started; /* unix seconds */
+    /* Writer thread. */
+    uint64_t ingest_requests, ingest_failed, samples, duplicates, commits;
+    uint64_t commit_buckets[STATS_COMMIT_BUCKETS + 1]; /* the last is +Inf */
+    double commit_sum;
+    int64_t http_open; /* event loop, as connections come and go */
+    /* Event loop, refreshed each tick. */
+    size_t ws_clients, agents, agents_online;
+    uint64_t published, delivered, dropped;
+    double samples_rate;
+    size_t alerts_firing, alerts_pending;
+    uint64_t alert_evaluations, alert_transitions;
+    /* Notifier thread. */
+    uint64_t notify_sent, notify_failed, notify_retried;
+    size_t notify_queued;
+};
 
 /* A queue served by threads (a worker pool or the writer). */
 struct pool {
@@ -71,7 +103,20 @@ struct server {
     pthread_mutex_t maint_mu;
     pthread_cond_t maint_cv;
     int maint_stop;
+    /* GET /metrics. */
+    struct server_stats stats;
+    uint64_t rate_total[STATS_RATE_WINDOW]; /* samples committed, one slot per tick */
+    double rate_time[STATS_RATE_WINDOW];
+    unsigned rate_pos;
+    int metrics_token_set;
+    uint8_t metrics_token_hash[32]; /* crypto_generichash of the bearer token */
+    /* Alerts: the rules and their states (event loop), the notifier thread. */
+    struct alerts *alerts;
+    struct notifier *notifier;
 };
+
+/* Queue depth of a pool (any thread). */
+size_t pool_depth(struct pool *p);
 
 /* Set by SIGTERM/SIGINT. */
 extern volatile sig_atomic_t server_stop;

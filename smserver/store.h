@@ -146,6 +146,94 @@ enum sm_rc store_rollup(struct store *st, int64_t now_ms, size_t budget,
 enum sm_rc store_retain(struct store *st, int64_t now_ms, const struct history_retention *r,
                         size_t batch, size_t *deleted) SM_MUST_CHECK;
 
+/* The newest point of every series of every agent, ordered by series name, then agent,
+ * then labels (GET /metrics). agent and user are the names. */
+typedef void (*store_point_fn)(int64_t agent_id, const char *agent, const char *user,
+                               const char *name, const char *labels, double value, void *arg);
+enum sm_rc store_latest_points(struct store *st, store_point_fn fn, void *arg) SM_MUST_CHECK;
+
+/* ------------------------------------------------------------------ alerts */
+
+#define STORE_METRIC_MAX 64  /* series name of a rule */
+#define STORE_LABELS_MAX 160 /* "key=value" of a rule or an event */
+#define STORE_URL_MAX 512
+#define STORE_SECRET_MAX 512 /* an encrypted channel secret */
+
+/* An alert rule. agent_id 0 = every agent of the user; channel_id 0 = none. metric is a
+ * series name or "agent.offline"; labels "" matches every series of that name. */
+struct store_rule {
+    int64_t id, user_id;
+    char name[STORE_NAME_MAX + 1];
+    char metric[STORE_METRIC_MAX + 1];
+    char labels[STORE_LABELS_MAX + 1];
+    char op; /* '>' or '<' */
+    double threshold;
+    int64_t for_seconds, resolve_seconds;
+    int64_t agent_id;
+    char severity[16];
+    int64_t channel_id;
+    int64_t created, updated; /* unix seconds */
+};
+
+/* A notification channel. secret is opaque to the store (the caller encrypts it). */
+struct store_channel {
+    int64_t id, user_id;
+    char name[STORE_NAME_MAX + 1];
+    char kind[16]; /* "webhook" or "telegram" */
+    char url[STORE_URL_MAX + 1];
+    char chat_id[STORE_NAME_MAX + 1];
+    uint8_t secret[STORE_SECRET_MAX];
+    size_t secret_len;
+    int64_t created;
+};
+
+/* One state change of one rule for one agent's series. */
+struct store_alert_event {
+    int64_t id, rule_id, agent_id;
+    char labels[STORE_LABELS_MAX + 1];
+    char state[16]; /* pending, firing, resolved, inactive */
+    double value;
+    int64_t ts_ms; /* the sample that caused it (or the time, for agent.offline) */
+    int64_t at;    /* unix seconds when it was recorded */
+};
+
+typedef void (*store_rule_fn)(const struct store_rule *r, void *arg);
+typedef void (*store_channel_fn)(const struct store_channel *c, void *arg);
+typedef void (*store_event_fn)(const struct store_alert_event *e, void *arg);
+
+/* Rules and channels, scoped by user_id like agents (another user's is SM_ENOTFOUND).
+ * add fills in r->id; update replaces every field of (r->id, r->user_id). list with
+ * user_id 0 lists everyone's. count: how many the user has. */
+enum sm_rc store_rule_add(struct store *st, struct store_rule *r) SM_MUST_CHECK;
+enum sm_rc store_rule_update(struct store *st, const struct store_rule *r) SM_MUST_CHECK;
+enum sm_rc store_rule_get(struct store *st, int64_t user_id, int64_t id,
+                          struct store_rule *out) SM_MUST_CHECK;
+enum sm_rc store_rule_list(struct store *st, int64_t user_id, store_rule_fn fn,
+                           void *arg) SM_MUST_CHECK;
+enum sm_rc store_rule_delete(struct store *st, int64_t user_id, int64_t id) SM_MUST_CHECK;
+enum sm_rc store_rule_count(struct store *st, int64_t user_id, int64_t *n) SM_MUST_CHECK;
+/* add: SM_ECONFLICT when the user has a channel of that name. */
+enum sm_rc store_channel_add(struct store *st, struct store_channel *c) SM_MUST_CHECK;
+enum sm_rc store_channel_get(struct store *st, int64_t user_id, int64_t id,
+                             struct store_channel *out) SM_MUST_CHECK;
+enum sm_rc store_channel_list(struct store *st, int64_t user_id, store_channel_fn fn,
+                              void *arg) SM_MUST_CHECK;
+enum sm_rc store_channel_delete(struct store *st, int64_t user_id, int64_t id) SM_MUST_CHECK;
+enum sm_rc store_channel_count(struct store *st, int64_t user_id, int64_t *n) SM_MUST_CHECK;
+/* Record a state change (SM_ENOTFOUND when the rule is gone). */
+enum sm_rc store_alert_event_add(struct store *st, const struct store_alert_event *e) SM_MUST_CHECK;
+/* Forget events recorded before `before` (unix seconds), and of rule_id all but the
+ * newest keep. */
+enum sm_rc store_alert_events_prune(struct store *st, int64_t before, int64_t rule_id,
+                                    int64_t keep) SM_MUST_CHECK;
+/* The newest limit events of a rule, newest first. */
+enum sm_rc store_alert_events(struct store *st, int64_t rule_id, size_t limit, store_event_fn fn,
+                              void *arg) SM_MUST_CHECK;
+/* The newest event of every (rule, agent, labels) whose state is pending or firing, of
+ * one user (0 = everyone): the alerts active now. */
+enum sm_rc store_alert_active(struct store *st, int64_t user_id, store_event_fn fn,
+                              void *arg) SM_MUST_CHECK;
+
 /* Counts for tests and /health: samples and points stored. */
 enum sm_rc store_count(struct store *st, int64_t *samples, int64_t *points) SM_MUST_CHECK;
 

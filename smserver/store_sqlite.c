@@ -46,6 +46,24 @@ static const char *const migrations[] = {
     " ts INTEGER NOT NULL, sample TEXT NOT NULL);",
     /* 2: rollup tiers for history (history.c). */
     history_schema_sql,
+    /* 3: alert rules, notification channels and the history of alert states. */
+    "CREATE TABLE alert_channels(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,"
+    " kind TEXT NOT NULL, url TEXT NOT NULL, chat_id TEXT NOT NULL, secret BLOB NOT NULL,"
+    " created INTEGER NOT NULL, UNIQUE(user_id, name));"
+    "CREATE TABLE alert_rules(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,"
+    " metric TEXT NOT NULL, labels TEXT NOT NULL, op TEXT NOT NULL, threshold REAL NOT NULL,"
+    " for_seconds INTEGER NOT NULL, resolve_seconds INTEGER NOT NULL,"
+    " agent_id INTEGER REFERENCES agents(id) ON DELETE CASCADE, severity TEXT NOT NULL,"
+    " channel_id INTEGER REFERENCES alert_channels(id) ON DELETE SET NULL,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE INDEX alert_rules_user ON alert_rules(user_id);"
+    "CREATE TABLE alert_events(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " rule_id INTEGER NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,"
+    " agent_id INTEGER NOT NULL, labels TEXT NOT NULL, state TEXT NOT NULL, value REAL,"
+    " ts INTEGER NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX alert_events_rule ON alert_events(rule_id, id);",
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -86,10 +104,33 @@ enum stmt_id {
     S_WATERMARK,
     S_LATEST_GET,
     S_SERIES_LIST,
+    S_LATEST_POINTS,
+    S_RULE_ADD,
+    S_RULE_UPDATE,
+    S_RULE_GET,
+    S_RULE_LIST_USER,
+    S_RULE_LIST_ALL,
+    S_RULE_DEL,
+    S_RULE_COUNT,
+    S_CHANNEL_ADD,
+    S_CHANNEL_GET,
+    S_CHANNEL_LIST,
+    S_CHANNEL_DEL,
+    S_CHANNEL_COUNT,
+    S_EVENT_ADD,
+    S_EVENT_LIST,
+    S_EVENT_ACTIVE,
+    S_EVENT_PRUNE_AGE,
+    S_EVENT_PRUNE_RULE,
     S_COUNT
 };
 
 #define AGENT_COLS "id, user_id, name, created, coalesce(last_seen, 0), host"
+#define RULE_COLS                                                                                  \
+    "id, user_id, name, metric, labels, op, threshold, for_seconds, resolve_seconds,"              \
+    " coalesce(agent_id, 0), severity, coalesce(channel_id, 0), created, updated"
+#define CHANNEL_COLS "id, user_id, name, kind, url, chat_id, secret, created"
+#define EVENT_COLS "e.id, e.rule_id, e.agent_id, e.labels, e.state, e.value, e.ts, e.at"
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_USER_ADD] = "INSERT INTO users(name, pwhash, created) VALUES (?1, ?2, ?3)",
@@ -134,6 +175,43 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_WATERMARK] = "SELECT v FROM rollup_state WHERE k = 'minute_done'",
     [S_LATEST_GET] = "SELECT sample FROM latest WHERE agent_id = ?1",
     [S_SERIES_LIST] = "SELECT name, labels FROM series WHERE agent_id = ?1 ORDER BY name, labels",
+    [S_LATEST_POINTS] = "SELECT a.id, a.name, u.name, s.name, s.labels, p.value FROM series s"
+                        " JOIN agents a ON a.id = s.agent_id JOIN users u ON u.id = a.user_id"
+                        " JOIN points p ON p.series_id = s.id"
+                        " AND p.ts = (SELECT max(ts) FROM points WHERE series_id = s.id)"
+                        " ORDER BY s.name, a.id, s.labels",
+    [S_RULE_ADD] = "INSERT INTO alert_rules(user_id, name, metric, labels, op, threshold,"
+                   " for_seconds, resolve_seconds, agent_id, severity, channel_id, created,"
+                   " updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), ?10,"
+                   " nullif(?11, 0), ?12, ?13)",
+    [S_RULE_UPDATE] = "UPDATE alert_rules SET name = ?2, metric = ?3, labels = ?4, op = ?5,"
+                      " threshold = ?6, for_seconds = ?7, resolve_seconds = ?8,"
+                      " agent_id = nullif(?9, 0), severity = ?10, channel_id = nullif(?11, 0),"
+                      " updated = ?13 WHERE id = ?14 AND user_id = ?1",
+    [S_RULE_GET] = "SELECT " RULE_COLS " FROM alert_rules WHERE id = ?1 AND user_id = ?2",
+    [S_RULE_LIST_USER] = "SELECT " RULE_COLS " FROM alert_rules WHERE user_id = ?1 ORDER BY id",
+    [S_RULE_LIST_ALL] = "SELECT " RULE_COLS " FROM alert_rules ORDER BY id",
+    [S_RULE_DEL] = "DELETE FROM alert_rules WHERE id = ?1 AND user_id = ?2",
+    [S_RULE_COUNT] = "SELECT count(*) FROM alert_rules WHERE user_id = ?1",
+    [S_CHANNEL_ADD] = "INSERT INTO alert_channels(user_id, name, kind, url, chat_id, secret,"
+                      " created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_CHANNEL_GET] = "SELECT " CHANNEL_COLS " FROM alert_channels WHERE id = ?1 AND user_id = ?2",
+    [S_CHANNEL_LIST] = "SELECT " CHANNEL_COLS " FROM alert_channels WHERE user_id = ?1 ORDER BY id",
+    [S_CHANNEL_DEL] = "DELETE FROM alert_channels WHERE id = ?1 AND user_id = ?2",
+    [S_CHANNEL_COUNT] = "SELECT count(*) FROM alert_channels WHERE user_id = ?1",
+    [S_EVENT_ADD] = "INSERT INTO alert_events(rule_id, agent_id, labels, state, value, ts, at)"
+                    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS"
+                    " (SELECT 1 FROM alert_rules WHERE id = ?1)",
+    [S_EVENT_PRUNE_AGE] = "DELETE FROM alert_events WHERE at < ?1",
+    [S_EVENT_PRUNE_RULE] = "DELETE FROM alert_events WHERE rule_id = ?1 AND id <"
+                           " (SELECT id FROM alert_events WHERE rule_id = ?1"
+                           " ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+    [S_EVENT_LIST] = "SELECT " EVENT_COLS " FROM alert_events e WHERE e.rule_id = ?1"
+                     " ORDER BY e.id DESC LIMIT ?2",
+    [S_EVENT_ACTIVE] = "SELECT " EVENT_COLS " FROM alert_events e JOIN alert_rules r"
+                       " ON r.id = e.rule_id WHERE (?1 = 0 OR r.user_id = ?1) AND e.id IN"
+                       " (SELECT max(id) FROM alert_events GROUP BY rule_id, agent_id, labels)"
+                       " AND e.state IN ('pending', 'firing') ORDER BY e.rule_id, e.agent_id",
 };
 
 /* Series id cache of the writer: (agent, name, labels) -> id, open addressing. */
@@ -1054,4 +1132,304 @@ store_retain(struct store *st, int64_t now_ms, const struct history_retention *r
              size_t *deleted)
 {
     return history_retain(st->db, now_ms, r, batch, deleted);
+}
+
+enum sm_rc
+store_latest_points(struct store *st, store_point_fn fn, void *arg)
+{
+    sqlite3_stmt *s = stmt(st, S_LATEST_POINTS);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+           (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
+           (const char *)sqlite3_column_text(s, 4), sqlite3_column_double(s, 5), arg);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SM_OK : db_error(st, "latest points", NULL);
+}
+
+/* ------------------------------------------------------------------ alerts */
+
+static void
+read_rule(sqlite3_stmt *s, struct store_rule *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(s, 0);
+    r->user_id = sqlite3_column_int64(s, 1);
+    copy_text(r->name, sizeof r->name, s, 2);
+    copy_text(r->metric, sizeof r->metric, s, 3);
+    copy_text(r->labels, sizeof r->labels, s, 4);
+    const char *op = (const char *)sqlite3_column_text(s, 5);
+    r->op = op && op[0] == '<' ? '<' : '>';
+    r->threshold = sqlite3_column_double(s, 6);
+    r->for_seconds = sqlite3_column_int64(s, 7);
+    r->resolve_seconds = sqlite3_column_int64(s, 8);
+    r->agent_id = sqlite3_column_int64(s, 9);
+    copy_text(r->severity, sizeof r->severity, s, 10);
+    r->channel_id = sqlite3_column_int64(s, 11);
+    r->created = sqlite3_column_int64(s, 12);
+    r->updated = sqlite3_column_int64(s, 13);
+}
+
+static void
+bind_rule(sqlite3_stmt *s, const struct store_rule *r, const char *op)
+{
+    sqlite3_bind_int64(s, 1, r->user_id);
+    sqlite3_bind_text(s, 2, r->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, r->metric, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, r->labels, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, op, 1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 6, r->threshold);
+    sqlite3_bind_int64(s, 7, r->for_seconds);
+    sqlite3_bind_int64(s, 8, r->resolve_seconds);
+    sqlite3_bind_int64(s, 9, r->agent_id);
+    sqlite3_bind_text(s, 10, r->severity, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 11, r->channel_id);
+    sqlite3_bind_int64(s, 12, r->created);
+    sqlite3_bind_int64(s, 13, r->updated);
+}
+
+enum sm_rc
+store_rule_add(struct store *st, struct store_rule *r)
+{
+    sqlite3_stmt *s = stmt(st, S_RULE_ADD);
+    bind_rule(s, r, r->op == '<' ? "<" : ">");
+    enum sm_rc rc = exec_stmt(st, s, "add alert rule", NULL);
+    if (rc == SM_OK)
+        r->id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+enum sm_rc
+store_rule_update(struct store *st, const struct store_rule *r)
+{
+    sqlite3_stmt *s = stmt(st, S_RULE_UPDATE);
+    bind_rule(s, r, r->op == '<' ? "<" : ">");
+    sqlite3_bind_int64(s, 14, r->id);
+    enum sm_rc rc = exec_stmt(st, s, "update alert rule", NULL);
+    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
+        rc = SM_ENOTFOUND;
+    return rc;
+}
+
+enum sm_rc
+store_rule_get(struct store *st, int64_t user_id, int64_t id, struct store_rule *out)
+{
+    sqlite3_stmt *s = stmt(st, S_RULE_GET);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, user_id);
+    int rc = sqlite3_step(s);
+    enum sm_rc ret = SM_OK;
+    if (rc == SQLITE_ROW)
+        read_rule(s, out);
+    else
+        ret = rc == SQLITE_DONE ? SM_ENOTFOUND : db_error(st, "find alert rule", NULL);
+    sqlite3_reset(s);
+    return ret;
+}
+
+enum sm_rc
+store_rule_list(struct store *st, int64_t user_id, store_rule_fn fn, void *arg)
+{
+    sqlite3_stmt *s = stmt(st, user_id ? S_RULE_LIST_USER : S_RULE_LIST_ALL);
+    if (user_id)
+        sqlite3_bind_int64(s, 1, user_id);
+    struct store_rule r;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        read_rule(s, &r);
+        fn(&r, arg);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list alert rules", NULL);
+}
+
+/* Delete (id, user_id) with statement sid; SM_ENOTFOUND when nothing was. */
+static enum sm_rc
+delete_owned(struct store *st, enum stmt_id sid, int64_t user_id, int64_t id)
+{
+    sqlite3_stmt *s = stmt(st, sid);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, user_id);
+    enum sm_rc rc = exec_stmt(st, s, "delete", NULL);
+    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
+        rc = SM_ENOTFOUND;
+    return rc;
+}
+
+static enum sm_rc
+count_owned(struct store *st, enum stmt_id sid, int64_t user_id, int64_t *n)
+{
+    sqlite3_stmt *s = stmt(st, sid);
+    sqlite3_bind_int64(s, 1, user_id);
+    enum sm_rc rc = SM_OK;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *n = sqlite3_column_int64(s, 0);
+    else
+        rc = db_error(st, "count", NULL);
+    sqlite3_reset(s);
+    return rc;
+}
+
+enum sm_rc
+store_rule_delete(struct store *st, int64_t user_id, int64_t id)
+{
+    return delete_owned(st, S_RULE_DEL, user_id, id);
+}
+
+enum sm_rc
+store_rule_count(struct store *st, int64_t user_id, int64_t *n)
+{
+    return count_owned(st, S_RULE_COUNT, user_id, n);
+}
+
+static void
+read_channel(sqlite3_stmt *s, struct store_channel *c)
+{
+    memset(c, 0, sizeof *c);
+    c->id = sqlite3_column_int64(s, 0);
+    c->user_id = sqlite3_column_int64(s, 1);
+    copy_text(c->name, sizeof c->name, s, 2);
+    copy_text(c->kind, sizeof c->kind, s, 3);
+    copy_text(c->url, sizeof c->url, s, 4);
+    copy_text(c->chat_id, sizeof c->chat_id, s, 5);
+    int n = sqlite3_column_bytes(s, 6);
+    const void *b = sqlite3_column_blob(s, 6);
+    if (b && n > 0 && (size_t)n <= sizeof c->secret) {
+        memcpy(c->secret, b, (size_t)n);
+        c->secret_len = (size_t)n;
+    }
+    c->created = sqlite3_column_int64(s, 7);
+}
+
+enum sm_rc
+store_channel_add(struct store *st, struct store_channel *c)
+{
+    sqlite3_stmt *s = stmt(st, S_CHANNEL_ADD);
+    sqlite3_bind_int64(s, 1, c->user_id);
+    sqlite3_bind_text(s, 2, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, c->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, c->url, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, c->chat_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 6, c->secret, (int)c->secret_len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, c->created);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_CONSTRAINT)
+        return SM_ECONFLICT;
+    if (rc != SQLITE_DONE)
+        return db_error(st, "add channel", NULL);
+    c->id = sqlite3_last_insert_rowid(st->db);
+    return SM_OK;
+}
+
+enum sm_rc
+store_channel_get(struct store *st, int64_t user_id, int64_t id, struct store_channel *out)
+{
+    sqlite3_stmt *s = stmt(st, S_CHANNEL_GET);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, user_id);
+    int rc = sqlite3_step(s);
+    enum sm_rc ret = SM_OK;
+    if (rc == SQLITE_ROW)
+        read_channel(s, out);
+    else
+        ret = rc == SQLITE_DONE ? SM_ENOTFOUND : db_error(st, "find channel", NULL);
+    sqlite3_reset(s);
+    return ret;
+}
+
+enum sm_rc
+store_channel_list(struct store *st, int64_t user_id, store_channel_fn fn, void *arg)
+{
+    sqlite3_stmt *s = stmt(st, S_CHANNEL_LIST);
+    sqlite3_bind_int64(s, 1, user_id);
+    struct store_channel c;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        read_channel(s, &c);
+        fn(&c, arg);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list channels", NULL);
+}
+
+enum sm_rc
+store_channel_delete(struct store *st, int64_t user_id, int64_t id)
+{
+    return delete_owned(st, S_CHANNEL_DEL, user_id, id);
+}
+
+enum sm_rc
+store_channel_count(struct store *st, int64_t user_id, int64_t *n)
+{
+    return count_owned(st, S_CHANNEL_COUNT, user_id, n);
+}
+
+enum sm_rc
+store_alert_event_add(struct store *st, const struct store_alert_event *e)
+{
+    sqlite3_stmt *s = stmt(st, S_EVENT_ADD);
+    sqlite3_bind_int64(s, 1, e->rule_id);
+    sqlite3_bind_int64(s, 2, e->agent_id);
+    sqlite3_bind_text(s, 3, e->labels, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, e->state, -1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 5, e->value);
+    sqlite3_bind_int64(s, 6, e->ts_ms);
+    sqlite3_bind_int64(s, 7, e->at);
+    enum sm_rc rc = exec_stmt(st, s, "add alert event", NULL);
+    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
+        rc = SM_ENOTFOUND;
+    return rc;
+}
+
+static enum sm_rc
+each_event(struct store *st, sqlite3_stmt *s, store_event_fn fn, void *arg)
+{
+    struct store_alert_event e;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        memset(&e, 0, sizeof e);
+        e.id = sqlite3_column_int64(s, 0);
+        e.rule_id = sqlite3_column_int64(s, 1);
+        e.agent_id = sqlite3_column_int64(s, 2);
+        copy_text(e.labels, sizeof e.labels, s, 3);
+        copy_text(e.state, sizeof e.state, s, 4);
+        e.value = sqlite3_column_double(s, 5);
+        e.ts_ms = sqlite3_column_int64(s, 6);
+        e.at = sqlite3_column_int64(s, 7);
+        fn(&e, arg);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list alert events", NULL);
+}
+
+enum sm_rc
+store_alert_events(struct store *st, int64_t rule_id, size_t limit, store_event_fn fn, void *arg)
+{
+    sqlite3_stmt *s = stmt(st, S_EVENT_LIST);
+    sqlite3_bind_int64(s, 1, rule_id);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+    return each_event(st, s, fn, arg);
+}
+
+enum sm_rc
+store_alert_active(struct store *st, int64_t user_id, store_event_fn fn, void *arg)
+{
+    sqlite3_stmt *s = stmt(st, S_EVENT_ACTIVE);
+    sqlite3_bind_int64(s, 1, user_id);
+    return each_event(st, s, fn, arg);
+}
+
+enum sm_rc
+store_alert_events_prune(struct store *st, int64_t before, int64_t rule_id, int64_t keep)
+{
+    sqlite3_stmt *s = stmt(st, S_EVENT_PRUNE_AGE);
+    sqlite3_bind_int64(s, 1, before);
+    enum sm_rc rc = exec_stmt(st, s, "prune alert events", NULL);
+    if (rc != SM_OK)
+        return rc;
+    s = stmt(st, S_EVENT_PRUNE_RULE);
+    sqlite3_bind_int64(s, 1, rule_id);
+    sqlite3_bind_int64(s, 2, keep - 1);
+    return exec_stmt(st, s, "prune alert events", NULL);
 }

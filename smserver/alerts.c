@@ -1,0 +1,403 @@
+/* alerts.c: alert rule evaluation on the event loop (see alerts.h). */
+#include "config.h"
+
+#include "alerts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+struct alert_st {
+    int64_t rule_id, agent_id;
+    char *labels;
+    enum alert_state state;
+    double since;       /* when the condition started holding (pending, firing) */
+    double clear_since; /* firing: when it stopped holding; 0 = it holds */
+    double last_ts;     /* the newest sample judged */
+    double value;
+};
+
+struct alerts {
+    alerts_emit_fn emit;
+    alerts_agent_fn agent;
+    void *arg;
+    struct store_rule *rules;
+    size_t nrules, rules_cap;
+    struct alert_st *states;
+    size_t nstates, states_cap;
+    uint64_t evaluations, transitions;
+};
+
+struct alerts *
+alerts_new(alerts_emit_fn emit, alerts_agent_fn agent, void *arg)
+{
+    struct alerts *a = sm_xcalloc(1, sizeof *a);
+    a->emit = emit;
+    a->agent = agent;
+    a->arg = arg;
+    return a;
+}
+
+static void
+state_drop(struct alerts *a, size_t i)
+{
+    free(a->states[i].labels);
+    a->states[i] = a->states[--a->nstates];
+}
+
+void
+alerts_free(struct alerts *a)
+{
+    if (!a)
+        return;
+    while (a->nstates)
+        state_drop(a, a->nstates - 1);
+    free(a->states);
+    free(a->rules);
+    free(a);
+}
+
+static struct store_rule *
+rule_find(struct alerts *a, int64_t id)
+{
+    for (size_t i = 0; i < a->nrules; i++)
+        if (a->rules[i].id == id)
+            return &a->rules[i];
+    return NULL;
+}
+
+static void
+states_drop_rule(struct alerts *a, int64_t rule_id)
+{
+    for (size_t i = a->nstates; i-- > 0;)
+        if (a->states[i].rule_id == rule_id)
+            state_drop(a, i);
+}
+
+static struct alert_st *
+state_get(struct alerts *a, int64_t rule_id, int64_t agent_id, const char *labels)
+{
+    for (size_t i = 0; i < a->nstates; i++) {
+        struct alert_st *s = &a->states[i];
+        if (s->rule_id == rule_id && s->agent_id == agent_id && strcmp(s->labels, labels) == 0)
+            return s;
+    }
+    if (a->nstates == a->states_cap) {
+        a->states_cap = a->states_cap ? a->states_cap * 2 : 64;
+        a->states = sm_xreallocarray(a->states, a->states_cap, sizeof *a->states);
+    }
+    struct alert_st *s = &a->states[a->nstates++];
+    memset(s, 0, sizeof *s);
+    s->rule_id = rule_id;
+    s->agent_id = agent_id;
+    s->labels = sm_xstrdup(labels);
+    return s;
+}
+
+/* Tell the owner about a state change of s. */
+static void
+note(struct alerts *a, const struct store_rule *r, const struct alert_st *s, const char *state,
+     double value, double ts)
+{
+    struct alert_note n;
+    memset(&n, 0, sizeof n);
+    n.rule = *r;
+    n.agent_id = s->agent_id;
+    const char *name = NULL;
+    int64_t uid;
+    int online;
+    double seen;
+    if (a->agent(s->agent_id, &uid, &name, &online, &seen, a->arg) == 0 && name)
+        sm_strlcpy(n.agent_name, name, sizeof n.agent_name);
+    sm_strlcpy(n.labels, s->labels, sizeof n.labels);
+    sm_strlcpy(n.state, state, sizeof n.state);
+    n.value = value;
+    n.ts_ms = (int64_t)(ts * 1000.0 + 0.5);
+    n.notify =
+        r->channel_id != 0 && (strcmp(state, "firing") == 0 || strcmp(state, "resolved") == 0);
+    a->transitions++;
+    a->emit(&n, a->arg);
+}
+
+/* Judge one value of s at time ts. */
+static void
+judge(struct alerts *a, const struct store_rule *r, struct alert_st *s, double v, double ts)
+{
+    int cond = r->op == '<' ? v < r->threshold : v > r->threshold;
+    a->evaluations++;
+    s->last_ts = ts;
+    s->value = v;
+    switch (s->state) {
+    case ALERT_OK:
+        if (!cond)
+            return;
+        s->state = ALERT_PENDING;
+        s->since = ts;
+        note(a, r, s, "pending", v, ts);
+        __attribute__((fallthrough)); /* for_seconds 0 fires at once */
+    case ALERT_PENDING:
+        if (!cond) {
+            s->state = ALERT_OK;
+            note(a, r, s, "inactive", v, ts);
+        } else if (ts - s->since >= (double)r->for_seconds) {
+            s->state = ALERT_FIRING;
+            s->clear_since = 0;
+            note(a, r, s, "firing", v, ts);
+        }
+        return;
+    case ALERT_FIRING:
+        if (cond) {
+            s->clear_since = 0;
+            return;
+        }
+        if (s->clear_since == 0)
+            s->clear_since = ts;
+        if (ts - s->clear_since >= (double)r->resolve_seconds) {
+            s->state = ALERT_OK;
+            note(a, r, s, "resolved", v, ts);
+        }
+        return;
+    }
+}
+
+/* May rule r judge agent_id (owned by user_id)? */
+static int
+in_scope(const struct store_rule *r, int64_t agent_id, int64_t user_id)
+{
+    return r->user_id == user_id && (r->agent_id == 0 || r->agent_id == agent_id);
+}
+
+/* Start an offline rule's state for an agent that is offline now. */
+static void
+offline_begin(struct alerts *a, const struct store_rule *r, int64_t agent_id, double since)
+{
+    struct alert_st *s = state_get(a, r->id, agent_id, "");
+    if (s->state != ALERT_OK)
+        return;
+    s->state = ALERT_PENDING;
+    s->since = since;
+    s->value = 0;
+    note(a, r, s, "pending", 0, since);
+}
+
+void
+alerts_rule_put(struct alerts *a, const struct store_rule *r, double now)
+{
+    struct store_rule *old = rule_find(a, r->id);
+    states_drop_rule(a, r->id);
+    if (!old) {
+        if (a->nrules == a->rules_cap) {
+            a->rules_cap = a->rules_cap ? a->rules_cap * 2 : 32;
+            a->rules = sm_xreallocarray(a->rules, a->rules_cap, sizeof *a->rules);
+        }
+        old = &a->rules[a->nrules++];
+    }
+    *old = *r;
+    (void)now;
+}
+
+void
+alerts_restore(struct alerts *a, const struct store_alert_event *e)
+{
+    struct store_rule *r = rule_find(a, e->rule_id);
+    if (!r)
+        return;
+    struct alert_st *s = state_get(a, e->rule_id, e->agent_id, e->labels);
+    s->state = strcmp(e->state, "firing") == 0 ? ALERT_FIRING : ALERT_PENDING;
+    s->since = (double)e->ts_ms / 1000.0;
+    s->last_ts = s->since;
+    s->value = e->value;
+}
+
+void
+alerts_rule_remove(struct alerts *a, int64_t rule_id)
+{
+    states_drop_rule(a, rule_id);
+    for (size_t i = 0; i < a->nrules; i++) {
+        if (a->rules[i].id == rule_id) {
+            a->rules[i] = a->rules[--a->nrules];
+            return;
+        }
+    }
+}
+
+void
+alerts_agent_removed(struct alerts *a, int64_t agent_id)
+{
+    for (size_t i = a->nstates; i-- > 0;)
+        if (a->states[i].agent_id == agent_id)
+            state_drop(a, i);
+    for (size_t i = a->nrules; i-- > 0;)
+        if (a->rules[i].agent_id == agent_id)
+            alerts_rule_remove(a, a->rules[i].id);
+}
+
+void
+alerts_batch(struct alerts *a, const struct store_batch *b, double now)
+{
+    int64_t user_id;
+    const char *name;
+    int online;
+    double seen;
+    if (a->nrules == 0 || a->agent(b->agent_id, &user_id, &name, &online, &seen, a->arg) != 0)
+        return;
+    for (size_t k = 0; k < a->nrules; k++) {
+        const struct store_rule *r = &a->rules[k];
+        if (!in_scope(r, b->agent_id, user_id) || strcmp(r->metric, ALERTS_OFFLINE) == 0)
+            continue;
+        /* Samples of a batch may come in any order: judge them oldest first. */
+        double after = -1;
+        for (;;) {
+            const struct store_sample *next = NULL;
+            for (size_t i = 0; i < b->nsamples; i++) {
+                double t = (double)b->samples[i].ts_ms / 1000.0;
+                if (t > after && (!next || b->samples[i].ts_ms < next->ts_ms))
+                    next = &b->samples[i];
+            }
+            if (!next)
+                break;
+            double ts = (double)next->ts_ms / 1000.0;
+            after = ts;
+            if (ts < now - ALERTS_STALE_S)
+                continue;
+            for (size_t j = 0; j < next->npoints; j++) {
+                const struct store_point *p = &next->points[j];
+                if (strcmp(p->name, r->metric) != 0 ||
+                    (r->labels[0] && strcmp(p->labels, r->labels) != 0))
+                    continue;
+                struct alert_st *s = state_get(a, r->id, b->agent_id, p->labels);
+                if (ts <= s->last_ts)
+                    continue;
+                judge(a, r, s, p->value, ts);
+            }
+        }
+    }
+}
+
+void
+alerts_status(struct alerts *a, int64_t agent_id, int64_t user_id, int online, double last_seen,
+              double now)
+{
+    for (size_t k = 0; k < a->nrules; k++) {
+        const struct store_rule *r = &a->rules[k];
+        if (!in_scope(r, agent_id, user_id) || strcmp(r->metric, ALERTS_OFFLINE) != 0)
+            continue;
+        if (!online) {
+            offline_begin(a, r, agent_id, now);
+            continue;
+        }
+        struct alert_st *s = state_get(a, r->id, agent_id, "");
+        double away = last_seen - s->since;
+        if (s->state == ALERT_PENDING) {
+            s->state = ALERT_OK;
+            note(a, r, s, "inactive", away, now);
+        } else if (s->state == ALERT_FIRING) {
+            s->state = ALERT_OK;
+            note(a, r, s, "resolved", away, now);
+        }
+    }
+}
+
+void
+alerts_tick(struct alerts *a, double now)
+{
+    for (size_t i = 0; i < a->nstates; i++) {
+        struct alert_st *s = &a->states[i];
+        if (s->state != ALERT_PENDING)
+            continue;
+        const struct store_rule *r = rule_find(a, s->rule_id);
+        if (!r || strcmp(r->metric, ALERTS_OFFLINE) != 0)
+            continue;
+        if (now - s->since >= (double)r->for_seconds) {
+            s->state = ALERT_FIRING;
+            s->value = now - s->since;
+            note(a, r, s, "firing", s->value, now);
+        }
+    }
+}
+
+void
+alerts_stats(const struct alerts *a, struct alerts_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->rules = a->nrules;
+    for (size_t i = 0; i < a->nstates; i++) {
+        out->pending += a->states[i].state == ALERT_PENDING;
+        out->firing += a->states[i].state == ALERT_FIRING;
+    }
+    out->evaluations = a->evaluations;
+    out->transitions = a->transitions;
+}
+
+enum sm_rc
+alerts_parse_metric(const char *s, char name[STORE_METRIC_MAX + 1],
+                    char labels[STORE_LABELS_MAX + 1], char **cause)
+{
+    const char *brace = strchr(s, '{');
+    size_t nl = brace ? (size_t)(brace - s) : strlen(s);
+    if (nl == 0 || nl > STORE_METRIC_MAX) {
+        *cause = sm_xasprintf("metric: a series name of 1 to %d characters is required",
+                              STORE_METRIC_MAX);
+        return SM_EINVAL;
+    }
+    for (size_t i = 0; i < nl; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-')) {
+            *cause = sm_xstrdup("metric: the series name takes letters, digits, '.', '_' and '-'");
+            return SM_EINVAL;
+        }
+    }
+    memcpy(name, s, nl);
+    name[nl] = '\0';
+    labels[0] = '\0';
+    if (!brace)
+        return SM_OK;
+    if (strcmp(name, ALERTS_OFFLINE) == 0) {
+        *cause = sm_xstrdup("metric: agent.offline takes no labels");
+        return SM_EINVAL;
+    }
+    size_t len = strlen(brace);
+    if (len < 2 || brace[len - 1] != '}') {
+        *cause = sm_xstrdup("metric: expected name{key=value}");
+        return SM_EINVAL;
+    }
+    const char *in = brace + 1, *end = brace + len - 1;
+    const char *eq = memchr(in, '=', (size_t)(end - in));
+    if (!eq || eq == in) {
+        *cause = sm_xstrdup("metric: expected name{key=value}");
+        return SM_EINVAL;
+    }
+    for (const char *p = in; p < eq; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_')) {
+            *cause = sm_xstrdup("metric: a label key takes letters, digits and '_'");
+            return SM_EINVAL;
+        }
+    }
+    const char *v = eq + 1, *ve = end;
+    if (ve - v >= 2 && *v == '"' && ve[-1] == '"') {
+        v++;
+        ve--;
+    }
+    if (ve == v || (size_t)(ve - in) > STORE_LABELS_MAX) {
+        *cause = sm_xasprintf("metric: a label value of 1 to %d characters is required",
+                              STORE_LABELS_MAX / 2);
+        return SM_EINVAL;
+    }
+    for (const char *p = v; p < ve; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '{' || *p == '}' ||
+            *p == ',') {
+            *cause = sm_xstrdup("metric: one label only; its value may not hold control "
+                                "characters, quotes, braces or commas");
+            return SM_EINVAL;
+        }
+    }
+    size_t kl = (size_t)(eq - in), vl = (size_t)(ve - v);
+    memcpy(labels, in, kl);
+    labels[kl] = '=';
+    memcpy(labels + kl + 1, v, vl);
+    labels[kl + 1 + vl] = '\0';
+    return SM_OK;
+}

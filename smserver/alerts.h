@@ -1,0 +1,79 @@
+/* alerts.h: evaluation of alert rules as committed samples arrive (no polling of the
+ * database).
+ *
+ * Each rule has one state per (agent, series) it matches: ok -> pending (the condition
+ * holds) -> firing (it held for for_seconds) -> resolved (it did not hold for
+ * resolve_seconds) -> ok. A pending state whose condition stops holding goes back to
+ * ok ("inactive"). Time is the samples' own timestamps, so a burst of old samples is
+ * judged by when they were taken; samples older than ALERTS_STALE_S or older than the
+ * last one judged are ignored. "agent.offline" rules follow the hub's status changes
+ * and are timed by the tick.
+ *
+ * Every state change is handed to the emit callback (which queues it for the notifier
+ * thread: the history table and the notifications are written there).
+ *
+ * Threads: everything here belongs to one thread (smserver's event loop). Time is
+ * passed in (unix seconds) so tests control the clock. */
+#ifndef SM_SMSERVER_ALERTS_H
+#define SM_SMSERVER_ALERTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define ALERTS_STALE_S 600.0 /* samples older than this (vs now) are not judged */
+#define ALERTS_OFFLINE "agent.offline"
+
+enum alert_state { ALERT_OK, ALERT_PENDING, ALERT_FIRING };
+
+/* One state change, with what a notification needs. Strings are copies. */
+struct alert_note {
+    struct store_rule rule; /* as it was when the change happened */
+    int64_t agent_id;
+    char agent_name[STORE_NAME_MAX + 1];
+    char labels[STORE_LABELS_MAX + 1]; /* the series' labels */
+    char state[16];                    /* pending, firing, resolved, inactive */
+    double value;
+    int64_t ts_ms;
+    int notify; /* firing or resolved, and the rule has a channel */
+};
+
+typedef void (*alerts_emit_fn)(const struct alert_note *n, void *arg);
+/* The owner and name of an agent, and whether it is online: SM_ENOTFOUND when unknown. */
+typedef int (*alerts_agent_fn)(int64_t agent_id, int64_t *user_id, const char **name, int *online,
+                               double *last_seen, void *arg);
+
+struct alerts;
+
+struct alerts *alerts_new(alerts_emit_fn emit, alerts_agent_fn agent, void *arg);
+void alerts_free(struct alerts *a);
+
+/* Add or replace a rule (its states start again from ok). */
+void alerts_rule_put(struct alerts *a, const struct store_rule *r, double now);
+/* Restore a state recorded before a restart (pending or firing). */
+void alerts_restore(struct alerts *a, const struct store_alert_event *e);
+void alerts_rule_remove(struct alerts *a, int64_t rule_id);
+/* The agent is gone: its states and the rules scoped to it go. */
+void alerts_agent_removed(struct alerts *a, int64_t agent_id);
+
+/* Judge a committed batch of agent_id. */
+void alerts_batch(struct alerts *a, const struct store_batch *b, double now);
+/* An agent went offline (online = 0) or came back. */
+void alerts_status(struct alerts *a, int64_t agent_id, int64_t user_id, int online,
+                   double last_seen, double now);
+/* Periodic: offline rules whose for_seconds have passed fire. */
+void alerts_tick(struct alerts *a, double now);
+
+struct alerts_stats {
+    size_t rules, pending, firing;
+    uint64_t evaluations, transitions;
+};
+void alerts_stats(const struct alerts *a, struct alerts_stats *out);
+
+/* Parse "name" or "name{key=value}" (the value may be quoted) into name and labels.
+ * Errors name the field "metric". Any thread. */
+enum sm_rc alerts_parse_metric(const char *s, char name[STORE_METRIC_MAX + 1],
+                               char labels[STORE_LABELS_MAX + 1], char **cause) SM_MUST_CHECK;
+
+#endif
