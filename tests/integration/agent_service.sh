@@ -117,7 +117,7 @@ wait_for "the spool to drain" spool_empty "$T/spool"
 sleep 1.5
 stop_agent
 sql "SELECT ts FROM samples WHERE agent_id = 1 ORDER BY ts" >"$T/ts"
-"$PY" - "$T/ts" <<'PY' || fail "samples missing or doubled after the outage (see above)"
+"$PY" - "$T/ts" <<'PY' || { tail -n 60 "$T/agent2.log" >&2; fail "samples missing or doubled after the outage (see above)"; }
 import sys
 ts = [int(x) / 1000.0 for x in open(sys.argv[1]).read().split()]
 assert len(ts) >= 10, "only %d samples" % len(ts)
@@ -126,6 +126,8 @@ ks = [round(t - ts[0]) for t in ts]
 dup = sorted(set(k for k in ks if ks.count(k) > 1))
 missing = sorted(set(range(ks[-1] + 1)) - set(ks))
 print("%d samples over %.1f s; missing ticks %s; doubled ticks %s" % (len(ts), ts[-1] - ts[0], missing, dup))
+if missing or dup:
+    sys.stderr.write("sample times: %s\n" % " ".join("%.3f" % t for t in ts))
 sys.exit(1 if missing or dup else 0)
 PY
 pass "a server outage leaves no gap and no duplicate"

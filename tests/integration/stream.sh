@@ -37,6 +37,15 @@ ingest web1
 ingest bobhost
 WSURL=ws://127.0.0.1:$PORT/ws
 
+# wait_subscribed FILE: wait until the client writing FILE has its snapshot (is subscribed).
+wait_subscribed() {
+    i=0
+    until grep -q '"type": "snapshot"' "$1" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 200 ] || fail "no snapshot for a client: $(cat "$1")"
+        sleep 0.1
+    done
+}
 # msgs FILE: the message types received, in order, space separated.
 types() { "$PY" -c "import json,sys; print(' '.join(str(json.loads(l).get('type', 'closed:%s' % json.loads(l).get('closed'))) for l in open(sys.argv[1])))" "$1"; }
 
@@ -109,7 +118,7 @@ grep -q '"type": "error"' "$T/iso.out" || fail "bob subscribed to alice's agent:
 grep -q "\"agent_id\": $A1" "$T/iso.out" && fail "bob saw alice's agent"
 $WS "$WSURL" --token-file "$T/alice.tok" --subscribe all --count 4 --seconds 10 >"$T/live.out" &
 wsp=$!
-sleep 1
+wait_subscribed "$T/live.out"
 ingest bobhost
 ingest web1
 wait $wsp
@@ -129,7 +138,7 @@ pass "samples stream to their owner only"
 stuckp=$!
 $WS "$WSURL" --token-file "$T/alice.tok" --subscribe all --count 10000 --seconds 30 >"$T/fast.out" &
 fastp=$!
-sleep 1
+wait_subscribed "$T/fast.out"
 "$PY" "$(dirname "$0")/post_samples.py" "$URL" "$T/web1.agent" 400 --ifaces 100 >/dev/null ||
     fail "posting samples failed while a client was stuck"
 touch "$T/go"
@@ -144,7 +153,7 @@ pass "a stuck client is told it lost $(json "$T/lag.json" 'j["dropped"]') messag
 # 6. Deleting an agent tells subscribers; logout closes the user's streams.
 $WS "$WSURL" --token-file "$T/alice.tok" --subscribe all --seconds 6 >"$T/del.out" &
 wsp=$!
-sleep 1
+wait_subscribed "$T/del.out"
 req DELETE "/agents/$A1" -H "Authorization: Bearer $(cat "$T/alice.tok")"
 expect 200
 sleep 0.5
