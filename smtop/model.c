@@ -231,15 +231,33 @@ ring_last(const struct ring *r, double *t, double *v)
 }
 
 size_t
+ring_lower_bound(const struct ring *r, double t)
+{
+    size_t lo = 0, hi = ring_len(r);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        double mt, mv;
+        ring_get(r, mid, &mt, &mv);
+        if (mt < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+size_t
 ring_stats(const struct ring *r, double t0, double t1, double *min, double *avg, double *max)
 {
     size_t n = 0;
     double lo = 0, hi = 0, sum = 0;
     size_t len = ring_len(r);
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = ring_lower_bound(r, t0); i < len; i++) {
         double t, v;
         ring_get(r, i, &t, &v);
-        if (t < t0 || t > t1)
+        if (t > t1)
+            break;
+        if (t < t0)
             continue;
         if (n == 0 || v < lo)
             lo = v;

@@ -108,6 +108,8 @@ size_t ring_len(const struct ring *r);
 void ring_get(const struct ring *r, size_t i, double *t, double *v);
 /* The newest point; returns 0 (and leaves *t, *v) when r is empty. */
 int ring_last(const struct ring *r, double *t, double *v);
+/* Index of the first point at or after time t (ring_len(r) when none); binary search. */
+size_t ring_lower_bound(const struct ring *r, double t);
 /* Minimum, average and maximum of the points with t0 <= t <= t1. Returns the number of
  * such points (the outputs are left alone when it is 0). */
 size_t ring_stats(const struct ring *r, double t0, double t1, double *min, double *avg,

@@ -248,9 +248,13 @@ bucket(const struct ring *r, double t0, double t1, double step, double *col, int
     double span = t1 - t0, pt = NAN, pv = 0;
     long pc = -1;
     size_t len = ring_len(r), nolder = r->older ? r->older->len : 0;
-    for (size_t i = 0; i < len; i++) {
+    /* From the last point before the window (it may bridge into it) to the first after. */
+    size_t first = ring_lower_bound(r, t0);
+    for (size_t i = first > 0 ? first - 1 : 0; i < len; i++) {
         double t, v;
         ring_get(r, i, &t, &v);
+        if (t > t1 && !isnan(pt) && pt > t1)
+            break;
         long c = column(t, t0, span, n);
         if (t >= t0 && t <= t1) {
             if (c >= n)
