@@ -171,6 +171,13 @@ test_ring_coarse(void)
     ok(ring_len(r) < MODEL_RING_MAX + MODEL_COARSE_MAX, "bounded in all");
     double lo, avg, hi;
     ok(ring_stats(r, 6000, 6059, &lo, &avg, &hi) == 1, "stats reach the coarse points");
+    ok(ring_lower_bound(r, 0) == 0 && ring_lower_bound(r, 1e12) == len, "lower bound: ends");
+    size_t lb = ring_lower_bound(r, t - 3);
+    ring_get(r, lb, &pt, &pv);
+    ok(lb == len - 2 && pt == t - 2, "lower bound: first point at or after a time");
+    lb = ring_lower_bound(r, 6001);
+    ring_get(r, lb, &pt, &pv);
+    ok(lb == 1 && pt >= 6001, "lower bound across the coarse ring");
     /* Nothing is appended out of order through the coarse ring either. */
     ok(model_add_point(m, 0, "x", 6001, 1) == 0, "an old time is refused");
     model_free(m);
