@@ -7,19 +7,20 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "batch.h"
 #include "cli.h"
 #include "clock.h"
-#include "conf.h"
 #include "log.h"
+#include "settings.h"
 #include "model.h"
 #include "smtop.h"
 #include "source_local.h"
 #include "ui.h"
-#include "xmalloc.h"
+
+/* History kept in memory in local mode. */
+#define LOCAL_SPAN (24 * 3600.0)
 
 static void
 usage(void)
@@ -36,62 +37,13 @@ usage(void)
            "  -b, --batch            print plain-text frames on stdout instead of the dashboard\n"
            "  -j, --json             print frames as JSON lines on stdout (one sample each)\n"
            "  -a, --ascii            draw graphs with ASCII characters only\n"
-           "  -c, --config FILE      settings file (default\n"
+           "      --config FILE      settings file (default\n"
            "                         ~/.config/statusmonitor/smtop.conf)\n"
            "      --proc-root DIR    read /proc from DIR (default /proc)\n"
            "      --sys-root DIR     read /sys from DIR (default /sys)\n"
            "      --list-keys        print the key bindings and exit\n"
            "  -h, --help             show this help and exit\n"
            "  -V, --version          show the version and exit\n");
-}
-
-/* The settings file: $XDG_CONFIG_HOME/statusmonitor/smtop.conf, else
- * ~/.config/statusmonitor/smtop.conf; NULL without either variable. Caller frees. */
-static char *
-default_config(void)
-{
-    const char *xdg = getenv("XDG_CONFIG_HOME");
-    if (xdg != NULL && xdg[0] == '/')
-        return sm_xasprintf("%s/statusmonitor/smtop.conf", xdg);
-    const char *home = getenv("HOME");
-    if (home != NULL && home[0] != '\0')
-        return sm_xasprintf("%s/.config/statusmonitor/smtop.conf", home);
-    return NULL;
-}
-
-/* Fill what the command line left unset from the settings file (path, or the default
- * one, which may be absent). Exits 1 naming the file and line on bad content. */
-static void
-load_config(struct smtop_opts *o, const char *path, int delay_set, int graph_set)
-{
-    char *def = path ? NULL : default_config();
-    const char *file = path ? path : def;
-    if (file == NULL)
-        return;
-    double delay = o->delay;
-    char *graph = NULL;
-    const struct sm_conf_key keys[] = {
-        {"delay", SM_CONF_DOUBLE, &delay, SOURCE_LOCAL_MIN_DELAY, SOURCE_LOCAL_MAX_DELAY, NULL},
-        {"graph", SM_CONF_STRING, &graph, 0, 0, NULL},
-    };
-    char *cause = NULL;
-    enum sm_rc rc = sm_conf_load(file, keys, sizeof keys / sizeof keys[0], &cause);
-    if (rc != SM_OK && !(rc == SM_ENOTFOUND && path == NULL))
-        sm_die(SM_EXIT_FAIL, "%s", cause ? cause : sm_rc_str(rc));
-    free(cause);
-    if (!delay_set)
-        o->delay = delay;
-    if (graph != NULL && !graph_set) {
-        static const char *names[] = {"auto", "braille", "blocks", "ascii"};
-        size_t i = 0;
-        while (i < 4 && strcmp(graph, names[i]) != 0)
-            i++;
-        if (i == 4)
-            sm_die(SM_EXIT_FAIL, "%s: graph: must be auto, braille, blocks or ascii", file);
-        o->graph = (enum graph_mode)i;
-    }
-    free(graph);
-    free(def);
 }
 
 /* Sleep until the monotonic time `until` (seconds). */
@@ -147,6 +99,7 @@ main(int argc, char **argv)
         {"batch", no_argument, NULL, 'b'},
         {"json", no_argument, NULL, 'j'},
         {"ascii", no_argument, NULL, 'a'},
+        /* Long only: 'c' is not in the short options. */
         {"config", required_argument, NULL, 'c'},
         {"proc-root", required_argument, NULL, OPT_PROC},
         {"sys-root", required_argument, NULL, OPT_SYS},
@@ -159,21 +112,21 @@ main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct smtop_opts o = {.delay = 2, .graph = GRAPH_AUTO};
+    /* delay 0: not given (settings_load fills it); config: --config FILE. */
+    struct smtop_opts o = {.delay = 0, .graph = GRAPH_AUTO};
+    const char *config = NULL;
     sm_log_init(argv[0]);
     setlocale(LC_ALL, "");
     /* Numbers on the command line and in JSON use '.', whatever the locale. */
     setlocale(LC_NUMERIC, "C");
     opterr = 0;
-    int ch, delay_set = 0, graph_set = 0;
-    const char *config = NULL;
-    while ((ch = getopt_long(argc, argv, ":d:n:bjac:hV", longopts, NULL)) != -1) {
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":d:n:bjahV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'd':
             if (sm_parse_double(optarg, SOURCE_LOCAL_MIN_DELAY, SOURCE_LOCAL_MAX_DELAY, &o.delay) !=
                 0)
                 sm_usage_error("--delay: '%s' is not a number of seconds from 0.1 to 3600", optarg);
-            delay_set = 1;
             break;
         case 'n':
             if (sm_parse_long(optarg, 1, 1000000000L, &o.count) != 0)
@@ -188,7 +141,6 @@ main(int argc, char **argv)
             break;
         case 'a':
             o.graph = GRAPH_ASCII;
-            graph_set = 1;
             break;
         case 'c':
             config = optarg;
@@ -222,12 +174,12 @@ main(int argc, char **argv)
             sm_usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
+    settings_load(&o, config);
     if (optind < argc)
         sm_usage_error("unexpected argument '%s'", argv[optind]);
-    load_config(&o, config, delay_set, graph_set);
     if (o.server != NULL || o.user != NULL || o.password_file != NULL)
         sm_die(SM_EXIT_FAIL, "server mode is not built yet");
     if (o.batch || o.json)
         return run_batch(&o);
-    return ui_run(&o, NULL);
+    return ui_run(&o);
 }

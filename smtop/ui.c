@@ -22,10 +22,9 @@
 #include "model.h"
 #include "source_local.h"
 #include "views.h"
-#include "xmalloc.h"
 
-/* History kept in memory (rings are sized by this, not by count). */
-#define UI_HISTORY_SPAN (7 * 86400.0)
+/* History kept in memory in local mode (rings are sized by this, not by count). */
+#define UI_LOCAL_SPAN (7 * 86400.0)
 /* Smallest screen drawn at all; smaller shows a one-line note. */
 #define UI_MIN_COLS 20
 #define UI_MIN_ROWS 4
@@ -179,9 +178,10 @@ draw(struct ui *ui)
 struct app {
     struct ui ui;
     struct loop *loop;
-    const struct ui_source *source;
-    void *source_state;
+    struct source_local *src;
     unsigned long drawn_generation;
+    long ticks;
+    int stop_after_draw;
 };
 
 /* A click on the function bar is its key; elsewhere the view gets KEY_MOUSE. */
@@ -279,6 +279,21 @@ on_stdin(int fd, short revents, void *arg)
 }
 
 static void
+on_tick(void *arg)
+{
+    struct app *a = arg;
+    if (source_local_tick(a->src) != SM_OK) {
+        snprintf(a->ui.status, sizeof a->ui.status, "sampling failed: no readable kernel file");
+        a->ui.dirty = 1;
+    } else if (a->ui.status[0]) {
+        a->ui.status[0] = '\0';
+    }
+    a->ticks++;
+    if (a->ui.opts->count > 0 && a->ticks >= a->ui.opts->count)
+        a->stop_after_draw = 1;
+}
+
+static void
 resize_from_tty(void)
 {
     struct winsize ws;
@@ -303,54 +318,9 @@ after(void *arg)
         a->drawn_generation = a->ui.model->generation;
         draw(&a->ui);
     }
-    if (a->ui.opts->count > 0 && a->ui.refreshes >= a->ui.opts->count)
+    if (a->stop_after_draw)
         loop_stop(a->loop);
 }
-
-/* ---------------------------------------------------------------- local mode */
-
-struct local {
-    struct source_local *src;
-    struct ui *ui;
-};
-
-static void
-local_tick(void *arg)
-{
-    struct local *l = arg;
-    if (source_local_tick(l->src) != SM_OK) {
-        snprintf(l->ui->status, sizeof l->ui->status, "sampling failed: no readable kernel file");
-        l->ui->dirty = 1;
-    } else if (l->ui->status[0]) {
-        l->ui->status[0] = '\0';
-    }
-    l->ui->refreshes++;
-}
-
-static void *
-local_start(struct ui *ui, struct loop *loop)
-{
-    struct local *l = sm_xcalloc(1, sizeof *l);
-    l->ui = ui;
-    l->src = source_local_new(ui->model, ui->opts->proc_root, ui->opts->sys_root);
-    ui->host_id = SOURCE_LOCAL_HOST;
-    /* The first sample after the priming interval, then every delay on an absolute
-     * schedule (a slow frame does not make the refresh drift). */
-    double d = ui->opts->delay;
-    loop_add_timer(loop, d < SOURCE_LOCAL_PRIME ? d : SOURCE_LOCAL_PRIME, d, local_tick, l);
-    return l;
-}
-
-static void
-local_stop(void *state)
-{
-    struct local *l = state;
-    source_local_free(l->src);
-    free(l);
-}
-
-const struct ui_source ui_source_local = {
-    .name = "local", .first_view = "host", .start = local_start, .stop = local_stop};
 
 /* ---------------------------------------------------------------- terminal */
 
@@ -372,7 +342,7 @@ restore_terminal(void)
 }
 
 int
-ui_run(const struct smtop_opts *o, const struct ui_source *source)
+ui_run(const struct smtop_opts *o)
 {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
         sm_die(SM_EXIT_USAGE, "the dashboard needs a terminal; use -b or --json for a pipe");
@@ -380,8 +350,9 @@ ui_run(const struct smtop_opts *o, const struct ui_source *source)
     memset(&a, 0, sizeof a);
     a.ui.opts = o;
     a.ui.delay = o->delay;
-    a.ui.model = model_new(UI_HISTORY_SPAN);
-    a.source = source ? source : &ui_source_local;
+    a.ui.host_id = SOURCE_LOCAL_HOST;
+    a.ui.model = model_new(UI_LOCAL_SPAN);
+    a.src = source_local_new(a.ui.model, o->proc_root, o->sys_root);
     /* The loop first: its SIGWINCH handler means ncurses installs none of its own. */
     a.loop = loop_new();
 
@@ -407,20 +378,21 @@ ui_run(const struct smtop_opts *o, const struct ui_source *source)
     mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
     mouseinterval(0);
     theme_init(&a.ui.theme, o->graph);
-    a.ui.view = a.ui.prev_view = view_index(a.source->first_view);
-    if (a.ui.view == nviews)
-        a.ui.view = a.ui.prev_view = view_index("host");
+    a.ui.view = a.ui.prev_view = view_index("host");
     a.ui.dirty = 1;
 
     loop_add_fd(a.loop, STDIN_FILENO, POLLIN, on_stdin, &a);
-    a.source_state = a.source->start(&a.ui, a.loop);
+    /* The first sample after the priming interval, then every delay on an absolute
+     * schedule (a slow frame does not make the refresh drift). */
+    double first = o->delay < SOURCE_LOCAL_PRIME ? o->delay : SOURCE_LOCAL_PRIME;
+    loop_add_timer(a.loop, first, o->delay, on_tick, &a);
     loop_set_after(a.loop, after, &a);
     int ret = loop_run(a.loop) == 0 ? SM_EXIT_OK : SM_EXIT_FAIL;
     restore_terminal();
     for (size_t i = 0; i < UI_MAX_VIEWS; i++)
         widget_free(a.ui.views[i]);
     loop_free(a.loop);
-    a.source->stop(a.source_state);
+    source_local_free(a.src);
     model_free(a.ui.model);
     return ret;
 }

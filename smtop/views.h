@@ -46,7 +46,6 @@ struct ui {
     double delay;                          /* refresh interval shown in the header */
     double now;                            /* unix time of this frame (set before drawing) */
     int mouse_y, mouse_x;                  /* the click a KEY_MOUSE refers to */
-    long refreshes;                        /* data refreshes so far (the source counts) */
 };
 
 /* The view table and its length. */
