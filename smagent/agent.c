@@ -207,8 +207,12 @@ start_spooled(struct agent *a)
         return;
     }
     log_drops(a, 0);
-    if (a->batch.n == 0)
+    if (a->batch.n == 0) {
+        /* Only damaged records were left; never spin on a spool that reads empty. */
+        if (!spool_empty(a->spool))
+            a->next_try = sm_mono_now() + 1;
         return;
+    }
     const char **rec = sm_xcalloc(a->batch.n, sizeof *rec);
     for (size_t i = 0; i < a->batch.n; i++)
         rec[i] = a->batch.buf + a->batch.off[i];
