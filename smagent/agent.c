@@ -246,6 +246,8 @@ take_sample(struct agent *a, double now)
         return;
     }
     a->sample.seq = ++a->seq;
+    sm_log(SM_LOG_DEBUG, "sample %llu taken at %.3f", (unsigned long long)a->seq,
+           a->sample.timestamp);
     char *json = sm_sample_encode(&a->sample);
     if (a->live)
         spool_keep(a, a->live); /* the previous one never got a turn */
