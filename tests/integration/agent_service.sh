@@ -146,11 +146,18 @@ start_agent "$T/agent3.log" --server "$URL" --token-file "$T/badtoken" --interva
     --spool "$T/spool3" --log-level debug
 wait_for "the token refusal in the log" log_has "$T/agent3.log" "refused the agent token"
 wait_for "the spool to keep samples" spool_nonempty "$T/spool3"
-stop_agent
 grep -q "not-the-right-token" "$T/agent3.log" && fail "the log shows the token"
-grep -q "$TOKEN" "$T"/agent*.log && fail "a log shows the real token"
 grep -q "token file $T/badtoken" "$T/agent3.log" || fail "the log does not say which token"
 pass "a refused token keeps samples in the spool and is logged, never printed"
+# The fix: the right token in the file and SIGHUP; the spooled samples go through.
+before=$(sql "SELECT count(*) FROM samples")
+printf '%s\n' "$TOKEN" >"$T/badtoken"
+kill -HUP "$AGENT_PID"
+wait_for "the spool to drain after the reload" spool_empty "$T/spool3"
+stop_agent
+[ "$(sql "SELECT count(*) FROM samples")" -gt "$before" ] || fail "nothing stored after the token fix"
+grep -q "$TOKEN" "$T"/agent*.log && fail "a log shows the real token"
+pass "after the token is fixed, SIGHUP delivers the spooled samples"
 
 # ---- settings from a config file and the environment; SIGHUP reloads.
 printf 'server = %s\ninterval = 1\nlog_level = debug\n' "$URL" >"$T/smagent.conf"
