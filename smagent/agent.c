@@ -36,6 +36,7 @@
 #define BACKOFF_CAP 60.0             /* the longest wait between retries */
 #define RETRY_AFTER_CAP 3600.0       /* the longest Retry-After honoured */
 #define AUTH_RETRY 60.0              /* retry period while the token is refused */
+#define FAIL_LOG_PERIOD 600.0        /* a long outage is logged again every 10 minutes */
 #define DROP_LOG_PERIOD 60.0         /* at most one "dropped N" line per minute */
 #define SLEEP_CHUNK 5.0              /* re-check the stop flag at least this often */
 #define STOP_GRACE 2.0               /* seconds a post in flight may take after SIGTERM */
@@ -67,6 +68,7 @@ struct agent {
     int bad_logged;    /* a 400 was logged */
     uint64_t dropped;  /* dropped samples not logged yet */
     double drop_logged_at;
+    double fail_logged_at;
     unsigned rng;
 };
 
@@ -207,8 +209,12 @@ start_spooled(struct agent *a)
         return;
     }
     log_drops(a, 0);
-    if (a->batch.n == 0)
+    if (a->batch.n == 0) {
+        /* Only damaged records were left; never spin on a spool that reads empty. */
+        if (!spool_empty(a->spool))
+            a->next_try = sm_mono_now() + 1;
         return;
+    }
     const char **rec = sm_xcalloc(a->batch.n, sizeof *rec);
     for (size_t i = 0; i < a->batch.n; i++)
         rec[i] = a->batch.buf + a->batch.off[i];
@@ -242,6 +248,8 @@ take_sample(struct agent *a, double now)
         return;
     }
     a->sample.seq = ++a->seq;
+    sm_log(SM_LOG_DEBUG, "sample %llu taken at %.3f", (unsigned long long)a->seq,
+           a->sample.timestamp);
     char *json = sm_sample_encode(&a->sample);
     if (a->live)
         spool_keep(a, a->live); /* the previous one never got a turn */
@@ -341,15 +349,19 @@ handle_reply(struct agent *a, const struct sender_reply *r)
     if (r->retry_after >= 0)
         wait = fmin(r->retry_after, RETRY_AFTER_CAP);
     a->next_try = now + wait;
-    int first = a->backoff == BACKOFF_FIRST;
+    /* Say it when the outage starts, then every FAIL_LOG_PERIOD while it lasts. */
+    int first = a->backoff == BACKOFF_FIRST || now - a->fail_logged_at >= FAIL_LOG_PERIOD;
+    if (first)
+        a->fail_logged_at = now;
     if (r->status)
         sm_log(first ? SM_LOG_WARN : SM_LOG_DEBUG,
-               "the server answered HTTP %ld; keeping samples in the spool; retrying in %.1f s",
-               r->status, wait);
+               "the server answered HTTP %ld; keeping samples in the spool (%llu bytes); "
+               "retrying in %.1f s",
+               r->status, (unsigned long long)spool_bytes(a->spool), wait);
     else
         sm_log(first ? SM_LOG_WARN : SM_LOG_DEBUG,
-               "cannot reach %s: %s; keeping samples in the spool; retrying in %.1f s", a->set.url,
-               r->detail, wait);
+               "cannot reach %s: %s; keeping samples in the spool (%llu bytes); retrying in %.1f s",
+               a->set.url, r->detail, (unsigned long long)spool_bytes(a->spool), wait);
     keep_inflight(a);
 }
 

@@ -44,8 +44,8 @@ usage(void)
            "                          $STATE_DIRECTORY/spool or " SM_LOCALSTATEDIR "/spool)\n"
            "      --spool-max SIZE    cap the spool at SIZE bytes, K/M/G suffix (default 64M)\n"
            "      --ca-file FILE      trust the CA certificates in FILE for https\n"
-           "  -c, --config FILE       read settings from FILE (default " SM_SYSCONFDIR
-           "/smagent.conf)\n"
+           "  -c, --config FILE       read settings from FILE (default\n"
+           "                          " SM_SYSCONFDIR "/smagent.conf)\n"
            "      --proc-root DIR     read /proc from DIR (default /proc)\n"
            "      --sys-root DIR      read /sys from DIR (default /sys)\n"
            "  -1, --once              print one sample as JSON on stdout and exit\n"

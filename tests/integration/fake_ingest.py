@@ -11,8 +11,12 @@ Usage: fake_ingest.py MODE PORTFILE LOG
   bad          request 1 gets 400
   reset        request 1 is read, then the connection is closed with no reply (a reply
                lost after the server stored the samples)
+  redirect     every request gets 307 to /elsewhere (which would answer 200)
+  ok           every request gets 200
+With FAKE_TLS_CERT and FAKE_TLS_KEY set it speaks https.
 """
 import json
+import os
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -34,8 +38,16 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length))
         ts = [s["timestamp"] for s in body.get("samples", [])]
         status, extra = 200, {}
+        if self.path == "/elsewhere":
+            status = 200
+        elif self.path != "/ingest":
+            status = 404
+        elif MODE == "redirect":
+            status, extra = 307, {"Location": "/elsewhere"}
         if self.headers.get("X-Agent-Token") != "fake-token":
             status = 401
+        elif status != 200:
+            pass
         elif MODE == "outage413":
             if count <= 3:
                 status = 503
@@ -60,13 +72,17 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(reply)
         with open(LOG, "a") as f:
-            f.write(json.dumps({"t": time.monotonic(), "n": len(ts), "ts": ts, "status": status}) + "\n")
+            f.write(json.dumps({"t": time.monotonic(), "n": len(ts), "ts": ts, "status": status,
+                                "path": self.path}) + "\n")
 
 
 server = HTTPServer(("127.0.0.1", 0), Handler)
+if os.environ.get("FAKE_TLS_CERT"):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.environ["FAKE_TLS_CERT"], os.environ["FAKE_TLS_KEY"])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
-import os
-
 os.rename(PORTFILE + ".tmp", PORTFILE)
 server.serve_forever()

@@ -114,7 +114,8 @@ test_layers(void)
        "no legacy file");
     settings_done(&s);
     cli2.spool = NULL;
-    ok(resolve(&cli2, &s, &cause) == SM_OK && strcmp(s.spool, "/state/a/spool") == 0,
+    enum sm_rc rc = resolve(&cli2, &s, &cause);
+    ok(rc == SM_OK && strcmp(s.spool, "/state/a/spool") == 0,
        "the first STATE_DIRECTORY holds the spool (%s)", s.spool ? s.spool : "-");
     settings_done(&s);
     clear_env();
@@ -129,8 +130,8 @@ test_errors(void)
     clear_env();
     unlink(legacy);
     put(conf, "server = http://h:1\n# fine\nintervall = 5\n");
-    ok(resolve(&cli, &s, &cause) != SM_OK && cause && strstr(cause, "smagent.conf:3") &&
-           strstr(cause, "intervall"),
+    enum sm_rc rc = resolve(&cli, &s, &cause);
+    ok(rc != SM_OK && cause && strstr(cause, "smagent.conf:3") && strstr(cause, "intervall"),
        "an unknown key names file, line and key (%s)", cause ? cause : "-");
     free(cause);
     put(conf, "server = http://h:1\n");
