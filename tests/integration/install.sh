@@ -15,8 +15,9 @@ pkgdatadir=$(mvar pkgdatadir) sysconfdir=$(mvar sysconfdir) unitdir=$(mvar syste
 for f in "$bindir/smtop" "$sbindir/smagent" "$sbindir/smserver"; do
     [ -x "$D$f" ] || fail "make install did not install $f (executable)"
 done
-for f in "$mandir/man7/statusmonitor.7" "$mandir/man8/smagent.8" "$mandir/man8/smserver.8" \
-    "$docdir/examples/smserver.conf" "$pkgdatadir/www/index.html"; do
+for f in "$mandir/man1/smtop.1" "$mandir/man7/statusmonitor.7" "$mandir/man8/smagent.8" \
+    "$mandir/man8/smserver.8" "$docdir/examples/smserver.conf" "$docdir/examples/smagent.conf" \
+    "$pkgdatadir/www/index.html"; do
     [ -f "$D$f" ] || fail "make install did not install $f"
 done
 # Installed pages carry the configured paths, not placeholders.
@@ -27,6 +28,9 @@ if [ -n "$unitdir" ]; then
     [ -f "$D$unitdir/smserver.service" ] || fail "smserver.service not installed in $unitdir"
     grep -q "^ExecStart=$sbindir/smserver" "$D$unitdir/smserver.service" ||
         fail "smserver.service does not start the installed smserver"
+    [ -f "$D$unitdir/smagent.service" ] || fail "smagent.service not installed in $unitdir"
+    grep -q "^ExecStart=$sbindir/smagent" "$D$unitdir/smagent.service" ||
+        fail "smagent.service does not start the installed smagent"
 fi
 pass "install lays out programs, pages, web page, examples and units"
 
@@ -49,6 +53,27 @@ done
 kill -TERM $pid
 wait $pid || fail "smserver did not exit 0 on SIGTERM"
 pass "smserver accepts every key of its example configuration"
+
+# The same for smagent: every documented key, paths pointed here, a server that is away.
+sed -n 's/^#\([a-z_]* = .*\)/\1/p' "$D$docdir/examples/smagent.conf" >"$T/smagent.conf"
+[ "$(wc -l <"$T/smagent.conf")" -ge 7 ] || fail "smagent.conf documents too few keys"
+printf 'install-test-token\n' >"$T/token"
+chmod 600 "$T/token"
+: >"$T/ca.pem"
+sed -i -e "s|^server = .*|server = http://127.0.0.1:9|" -e "s|^token_file = .*|token_file = $T/token|" \
+    -e "s|^spool = .*|spool = $T/spool|" -e "s|^ca_file = .*|ca_file = $T/ca.pem|" "$T/smagent.conf"
+"$SMAGENT" --config "$T/smagent.conf" 2>"$T/agent.err" &
+pid=$!
+i=0
+until grep -q "sending to http://127.0.0.1:9/ingest" "$T/agent.err" 2>/dev/null; do
+    kill -0 $pid 2>/dev/null || fail "smagent refused its example config: $(cat "$T/agent.err")"
+    i=$((i + 1))
+    [ $i -lt 200 ] || { kill $pid; fail "smagent did not start: $(cat "$T/agent.err")"; }
+    sleep 0.1
+done
+kill -TERM $pid
+wait $pid || fail "smagent did not exit 0 on SIGTERM"
+pass "smagent accepts every key of its example configuration"
 
 make -s -C "$top_builddir" uninstall DESTDIR="$D" >"$T/log" 2>&1 ||
     fail "make uninstall: $(tail -n 20 "$T/log")"
