@@ -1,39 +1,174 @@
-/* main.c: smtop entry point (placeholder until the dashboard lands). */
+/* main.c: smtop entry point: options, batch and JSON modes, the dashboard. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
+#include "batch.h"
 #include "cli.h"
+#include "clock.h"
 #include "log.h"
+#include "model.h"
+#include "smtop.h"
+#include "source_local.h"
+#include "ui.h"
+
+/* History kept in memory in local mode. */
+#define LOCAL_SPAN (24 * 3600.0)
 
 static void
 usage(void)
 {
-    printf("usage: smtop [-d SECONDS] [--server URL]\n"
+    printf("usage: smtop [-d SECONDS] [-n COUNT] [--ascii]\n"
+           "       smtop -b [-n COUNT] [-d SECONDS]\n"
+           "       smtop --json [-n COUNT] [-d SECONDS]\n"
            "\n"
-           "  -h, --help       show this help and exit\n"
-           "  -V, --version    show the version and exit\n");
+           "Show this machine's CPU (every core, with its frequency), memory, filesystems,\n"
+           "disks and network, with history graphs since start.\n"
+           "\n"
+           "  -d, --delay SECONDS    seconds between refreshes, 0.1 to 3600 (default 2)\n"
+           "  -n, --iterations N     stop after N frames or refreshes (default: no limit)\n"
+           "  -b, --batch            print plain-text frames on stdout instead of the dashboard\n"
+           "  -j, --json             print frames as JSON lines on stdout (one sample each)\n"
+           "  -a, --ascii            draw graphs with ASCII characters only\n"
+           "      --proc-root DIR    read /proc from DIR (default /proc)\n"
+           "      --sys-root DIR     read /sys from DIR (default /sys)\n"
+           "      --list-keys        print the key bindings and exit\n"
+           "  -h, --help             show this help and exit\n"
+           "  -V, --version          show the version and exit\n");
+}
+
+/* Sleep until the monotonic time `until` (seconds). */
+static void
+sleep_until(double until)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)until;
+    ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/* Batch and JSON modes: N frames of this machine on stdout. */
+static int
+run_batch(const struct smtop_opts *o)
+{
+    struct model *m = model_new(60);
+    struct source_local *src = source_local_new(m, o->proc_root, o->sys_root);
+    double next = sm_mono_now() + fmin(o->delay, SOURCE_LOCAL_PRIME);
+    int ret = SM_EXIT_OK;
+    for (long i = 0; o->count == 0 || i < o->count; i++) {
+        sleep_until(next);
+        next += o->delay;
+        if (next < sm_mono_now())
+            next = sm_mono_now() + o->delay;
+        if (source_local_tick(src) != SM_OK) {
+            fprintf(stderr, "%s: sampling failed: no readable kernel file under %s\n",
+                    sm_log_progname(), o->proc_root ? o->proc_root : "/proc");
+            ret = SM_EXIT_FAIL;
+            break;
+        }
+        const struct model_host *h = model_host_find(m, SOURCE_LOCAL_HOST);
+        int r =
+            o->json ? batch_json_frame(stdout, h, 0) : batch_text_frame(stdout, h, sm_wall_now());
+        if (r != 0 || fflush(stdout) != 0) {
+            ret = SM_EXIT_FAIL;
+            break;
+        }
+    }
+    source_local_free(src);
+    model_free(m);
+    return ret;
 }
 
 int
 main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+    enum { OPT_PROC = 256, OPT_SYS, OPT_KEYS, OPT_SERVER, OPT_USER, OPT_PWFILE };
+    static const struct option longopts[] = {
+        {"delay", required_argument, NULL, 'd'},
+        {"iterations", required_argument, NULL, 'n'},
+        {"batch", no_argument, NULL, 'b'},
+        {"json", no_argument, NULL, 'j'},
+        {"ascii", no_argument, NULL, 'a'},
+        {"proc-root", required_argument, NULL, OPT_PROC},
+        {"sys-root", required_argument, NULL, OPT_SYS},
+        {"list-keys", no_argument, NULL, OPT_KEYS},
+        /* Reserved for server mode (smtop/client.c); not in --help until it works. */
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"user", required_argument, NULL, OPT_USER},
+        {"password-file", required_argument, NULL, OPT_PWFILE},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct smtop_opts o = {.delay = 2, .graph = GRAPH_AUTO};
     sm_log_init(argv[0]);
+    setlocale(LC_ALL, "");
+    /* Numbers on the command line and in JSON use '.', whatever the locale. */
+    setlocale(LC_NUMERIC, "C");
+    opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":d:n:bjahV", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'd':
+            if (sm_parse_double(optarg, SOURCE_LOCAL_MIN_DELAY, SOURCE_LOCAL_MAX_DELAY, &o.delay) !=
+                0)
+                sm_usage_error("--delay: '%s' is not a number of seconds from 0.1 to 3600", optarg);
+            break;
+        case 'n':
+            if (sm_parse_long(optarg, 1, 1000000000L, &o.count) != 0)
+                sm_usage_error("--iterations: '%s' is not a whole number from 1 to 1000000000",
+                               optarg);
+            break;
+        case 'b':
+            o.batch = 1;
+            break;
+        case 'j':
+            o.json = 1;
+            break;
+        case 'a':
+            o.graph = GRAPH_ASCII;
+            break;
+        case OPT_PROC:
+            o.proc_root = optarg;
+            break;
+        case OPT_SYS:
+            o.sys_root = optarg;
+            break;
+        case OPT_KEYS:
+            ui_print_keys(stdout);
+            return SM_EXIT_OK;
+        case OPT_SERVER:
+            o.server = optarg;
+            break;
+        case OPT_USER:
+            o.user = optarg;
+            break;
+        case OPT_PWFILE:
+            o.password_file = optarg;
+            break;
         case 'h':
             usage();
             return SM_EXIT_OK;
         case 'V':
             sm_print_version();
+        case ':':
+            sm_usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            sm_usage_error("unknown option");
+            sm_usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
-    sm_die(SM_EXIT_FAIL, "the dashboard is not built yet");
+    if (optind < argc)
+        sm_usage_error("unexpected argument '%s'", argv[optind]);
+    if (o.server != NULL || o.user != NULL || o.password_file != NULL)
+        sm_die(SM_EXIT_FAIL, "server mode is not built yet");
+    if (o.batch || o.json)
+        return run_batch(&o);
+    return ui_run(&o);
 }

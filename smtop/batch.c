@@ -1,0 +1,101 @@
+/* batch.c: plain-text and JSON frames for scripts and cron. */
+#include "config.h"
+
+#include "batch.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "format.h"
+
+int
+batch_text_frame(FILE *out, const struct model_host *h, double now)
+{
+    const struct sm_sample *s = &h->last;
+    const struct sm_cpu *c = &s->cpu;
+    char a[32], b[32], d[32];
+    time_t tt = (time_t)now;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    double up = h->have_facts && h->facts.boot_time > 0 ? now - (double)h->facts.boot_time : 0;
+    fprintf(out, "smtop - %s  %s  up %s", h->name[0] ? h->name : "?", when,
+            fmt_duration(a, sizeof a, up));
+    if (s->have & SM_HAVE_LOAD)
+        fprintf(out, "  load average: %.2f, %.2f, %.2f", c->load[0], c->load[1], c->load[2]);
+    fputc('\n', out);
+    if (h->have_facts)
+        fprintf(out, "Host: %s, %s, %s, %s, %d cores\n", h->facts.os, h->facts.kernel,
+                h->facts.arch, h->facts.cpu_model, h->facts.cores);
+    if (!h->have_last) {
+        fprintf(out, "no sample yet\n\n");
+        return ferror(out) ? -1 : 0;
+    }
+    if (s->have & SM_HAVE_CPU) {
+        fprintf(out, "CPU: %5.1f%%", c->usage);
+        if (s->have & SM_HAVE_CPU_BREAKDOWN)
+            fprintf(out, "  user %.1f  system %.1f  iowait %.1f  steal %.1f", c->user, c->system,
+                    c->iowait, c->steal);
+        if (s->have & SM_HAVE_FREQ)
+            fprintf(out, "  freq %s", fmt_mhz(a, sizeof a, c->freq_cur));
+        fputc('\n', out);
+        for (size_t i = 0; i < c->ncores; i++) {
+            const struct sm_core *k = &c->cores[i];
+            if (!k->online) {
+                fprintf(out, "cpu%-3zu offline\n", i);
+                continue;
+            }
+            fprintf(out, "cpu%-3zu %5.1f%%  %s\n", i, k->usage, fmt_mhz(a, sizeof a, k->freq_mhz));
+        }
+    }
+    if (s->have & SM_HAVE_MEM)
+        fprintf(out, "Mem:  total %s  used %s (%.1f%%)  available %s\n",
+                fmt_bytes(a, sizeof a, (double)s->mem.total),
+                fmt_bytes(b, sizeof b, (double)s->mem.used), s->mem.used_percent,
+                fmt_bytes(d, sizeof d, (double)s->mem.available));
+    if (s->have & SM_HAVE_SWAP)
+        fprintf(out, "Swap: total %s  used %s (%.1f%%)\n",
+                fmt_bytes(a, sizeof a, (double)s->mem.swap_total),
+                fmt_bytes(b, sizeof b, (double)s->mem.swap_used), s->mem.swap_percent);
+    for (size_t i = 0; i < s->nfs; i++) {
+        const struct sm_fs *f = &s->fs[i];
+        fprintf(out, "FS:   %s  %s  %s  used %s of %s (%.1f%%)\n", f->mount, f->device, f->fstype,
+                fmt_bytes(a, sizeof a, (double)f->used), fmt_bytes(b, sizeof b, (double)f->total),
+                f->percent);
+    }
+    for (size_t i = 0; i < s->ndisks; i++) {
+        const struct sm_disk *k = &s->disks[i];
+        fprintf(out, "Disk: %s  read %s  write %s  busy %.1f%%\n", k->name,
+                fmt_rate(a, sizeof a, k->read_bps), fmt_rate(b, sizeof b, k->write_bps),
+                k->busy_percent);
+    }
+    for (size_t i = 0; i < s->net.nifaces; i++) {
+        const struct sm_iface *f = &s->net.ifaces[i];
+        fprintf(out, "Net:  %s  rx %s  tx %s\n", f->name, fmt_rate(a, sizeof a, f->rx_bps),
+                fmt_rate(b, sizeof b, f->tx_bps));
+    }
+    fputc('\n', out);
+    return ferror(out) ? -1 : 0;
+}
+
+int
+batch_json_frame(FILE *out, const struct model_host *h, int id_field)
+{
+    cJSON *j = h->have_last ? sm_sample_to_json(&h->last) : cJSON_CreateObject();
+    if (j == NULL)
+        abort();
+    if (h->have_facts)
+        cJSON_AddItemToObject(j, "host", sm_host_to_json(&h->facts));
+    if (id_field)
+        cJSON_AddNumberToObject(j, "host_id", h->id);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (text == NULL)
+        abort();
+    fputs(text, out);
+    fputc('\n', out);
+    free(text);
+    return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,19 @@
+/* format.h: short human figures shared by the batch frames and the views. */
+#ifndef SM_SMTOP_FORMAT_H
+#define SM_SMTOP_FORMAT_H
+
+#include <stddef.h>
+
+/* Bytes in binary units with 3 significant figures: "0B", "512B", "1.5K", "12G".
+ * Writes at most len bytes (NUL included) to buf and returns buf. */
+char *fmt_bytes(char *buf, size_t len, double bytes);
+/* A byte rate: fmt_bytes + "/s". */
+char *fmt_rate(char *buf, size_t len, double bytes_per_s);
+/* A duration in seconds as uptime: "5:03" (m:ss under an hour), "3:04:05", "12d 03:04". */
+char *fmt_duration(char *buf, size_t len, double seconds);
+/* A frequency in MHz: "3600MHz", or "1.20GHz" when wide is set and >= 1000. */
+char *fmt_mhz(char *buf, size_t len, double mhz);
+/* A value in the unit of a series named as in model.h (percent, bytes, rates, MHz, load). */
+char *fmt_series_value(char *buf, size_t len, const char *series, double v);
+
+#endif

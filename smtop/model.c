@@ -1,0 +1,356 @@
+/* model.c: hosts, their latest samples and their per-series rings. */
+#include "config.h"
+
+#include "model.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+#define RING_MIN 64
+
+struct model *
+model_new(double span)
+{
+    struct model *m = sm_xcalloc(1, sizeof *m);
+    if (!(span >= 60))
+        span = 60;
+    if (span > 8 * 86400)
+        span = 8 * 86400;
+    m->span = span;
+    return m;
+}
+
+static void
+host_free(struct model_host *h)
+{
+    for (size_t i = 0; i < h->nseries; i++) {
+        free(h->series[i].ring.t);
+        free(h->series[i].ring.v);
+    }
+    free(h->series);
+    sm_sample_done(&h->last);
+    free(h);
+}
+
+void
+model_free(struct model *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->nhosts; i++)
+        host_free(m->hosts[i]);
+    free(m->hosts);
+    free(m);
+}
+
+const struct model_host *
+model_host_find(const struct model *m, int id)
+{
+    for (size_t i = 0; i < m->nhosts; i++)
+        if (m->hosts[i]->id == id)
+            return m->hosts[i];
+    return NULL;
+}
+
+struct model_host *
+model_host_get(struct model *m, int id)
+{
+    for (size_t i = 0; i < m->nhosts; i++)
+        if (m->hosts[i]->id == id)
+            return m->hosts[i];
+    if (m->nhosts == m->hosts_cap) {
+        m->hosts_cap = m->hosts_cap ? m->hosts_cap * 2 : 4;
+        m->hosts = sm_xreallocarray(m->hosts, m->hosts_cap, sizeof *m->hosts);
+    }
+    struct model_host *h = sm_xcalloc(1, sizeof *h);
+    h->id = id;
+    sm_sample_init(&h->last);
+    m->hosts[m->nhosts++] = h;
+    m->generation++;
+    return h;
+}
+
+void
+model_set_facts(struct model *m, int host_id, const struct sm_host *facts)
+{
+    struct model_host *h = model_host_get(m, host_id);
+    h->facts = *facts;
+    h->have_facts = 1;
+    if (h->name[0] == '\0')
+        snprintf(h->name, sizeof h->name, "%s", facts->hostname);
+    m->generation++;
+}
+
+void
+model_set_name(struct model *m, int host_id, const char *name)
+{
+    struct model_host *h = model_host_get(m, host_id);
+    snprintf(h->name, sizeof h->name, "%s", name);
+    m->generation++;
+}
+
+void
+model_set_status(struct model *m, int host_id, int online, double last_seen)
+{
+    struct model_host *h = model_host_get(m, host_id);
+    h->online = online != 0;
+    if (last_seen > 0)
+        h->last_seen = last_seen;
+    m->generation++;
+}
+
+/* Make room for one more point at the tail of r, whose newest point is at time now. */
+static void
+ring_make_room(struct ring *r, double now, double span)
+{
+    if (r->len < r->cap)
+        return;
+    /* Full: overwrite the oldest point if it has aged out, else grow. */
+    if (r->cap > 0 && (r->cap >= MODEL_RING_MAX || r->t[r->head] < now - span)) {
+        r->head = (r->head + 1) % r->cap;
+        r->len--;
+        return;
+    }
+    size_t ncap = r->cap ? r->cap * 2 : RING_MIN;
+    if (ncap > MODEL_RING_MAX)
+        ncap = MODEL_RING_MAX;
+    double *t = sm_xreallocarray(NULL, ncap, sizeof *t);
+    float *v = sm_xreallocarray(NULL, ncap, sizeof *v);
+    for (size_t i = 0; i < r->len; i++) {
+        t[i] = r->t[(r->head + i) % r->cap];
+        v[i] = r->v[(r->head + i) % r->cap];
+    }
+    free(r->t);
+    free(r->v);
+    r->t = t;
+    r->v = v;
+    r->cap = ncap;
+    r->head = 0;
+}
+
+/* Append (t, v) if t is newer than the newest point; drop points older than the span. */
+static int
+ring_push(struct ring *r, double t, double v, double span)
+{
+    double lt, lv;
+    if (ring_last(r, &lt, &lv) && !(t > lt))
+        return 0;
+    /* Age out old points so a ring does not keep a stale tail after a gap. */
+    while (r->len > 0 && r->t[r->head] < t - span) {
+        r->head = (r->head + 1) % r->cap;
+        r->len--;
+    }
+    ring_make_room(r, t, span);
+    size_t i = (r->head + r->len) % r->cap;
+    r->t[i] = t;
+    r->v[i] = (float)v;
+    r->len++;
+    return 1;
+}
+
+size_t
+ring_len(const struct ring *r)
+{
+    return r->len;
+}
+
+void
+ring_get(const struct ring *r, size_t i, double *t, double *v)
+{
+    size_t k = (r->head + i) % r->cap;
+    *t = r->t[k];
+    *v = r->v[k];
+}
+
+int
+ring_last(const struct ring *r, double *t, double *v)
+{
+    if (r->len == 0)
+        return 0;
+    ring_get(r, r->len - 1, t, v);
+    return 1;
+}
+
+size_t
+ring_stats(const struct ring *r, double t0, double t1, double *min, double *avg, double *max)
+{
+    size_t n = 0;
+    double lo = 0, hi = 0, sum = 0;
+    for (size_t i = 0; i < r->len; i++) {
+        double t, v;
+        ring_get(r, i, &t, &v);
+        if (t < t0 || t > t1)
+            continue;
+        if (n == 0 || v < lo)
+            lo = v;
+        if (n == 0 || v > hi)
+            hi = v;
+        sum += v;
+        n++;
+    }
+    if (n > 0) {
+        *min = lo;
+        *avg = sum / (double)n;
+        *max = hi;
+    }
+    return n;
+}
+
+const struct model_series *
+model_series_find(const struct model_host *h, const char *name)
+{
+    for (size_t i = 0; i < h->nseries; i++)
+        if (strcmp(h->series[i].name, name) == 0)
+            return &h->series[i];
+    return NULL;
+}
+
+/* The series named name, created if new. Lookups start at the cursor: a source sends
+ * the same series in the same order each time, so this is one comparison per value. */
+static struct model_series *
+series_get(struct model_host *h, const char *name)
+{
+    for (size_t k = 0; k < h->nseries; k++) {
+        size_t i = (h->cursor + k) % h->nseries;
+        if (strcmp(h->series[i].name, name) == 0) {
+            h->cursor = i + 1;
+            return &h->series[i];
+        }
+    }
+    if (h->nseries == h->series_cap) {
+        h->series_cap = h->series_cap ? h->series_cap * 2 : 32;
+        h->series = sm_xreallocarray(h->series, h->series_cap, sizeof *h->series);
+    }
+    struct model_series *s = &h->series[h->nseries++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    h->cursor = h->nseries;
+    return s;
+}
+
+int
+model_add_point(struct model *m, int host_id, const char *series, double t, double v)
+{
+    struct model_host *h = model_host_get(m, host_id);
+    int added = ring_push(&series_get(h, series)->ring, t, v, m->span);
+    if (added)
+        m->generation++;
+    return added;
+}
+
+static void put(struct model *m, struct model_host *h, double t, double v, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+put(struct model *m, struct model_host *h, double t, double v, const char *fmt, ...)
+{
+    char name[MODEL_SERIES_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    ring_push(&series_get(h, name)->ring, t, v, m->span);
+}
+
+/* Deep copy of a sample into dst, reusing dst's arrays. */
+static void
+sample_copy(struct sm_sample *dst, const struct sm_sample *src)
+{
+    sm_sample_clear(dst);
+    struct sm_sample keep = *dst;
+    *dst = *src;
+    dst->cpu.cores = keep.cpu.cores;
+    dst->fs = keep.fs;
+    dst->disks = keep.disks;
+    dst->net.ifaces = keep.net.ifaces;
+    dst->cores_cap = keep.cores_cap;
+    dst->fs_cap = keep.fs_cap;
+    dst->disks_cap = keep.disks_cap;
+    dst->ifaces_cap = keep.ifaces_cap;
+    dst->cpu.ncores = 0;
+    dst->nfs = dst->ndisks = dst->net.nifaces = 0;
+    if (src->cpu.ncores > 0)
+        memcpy(sm_sample_cores(dst, src->cpu.ncores), src->cpu.cores,
+               src->cpu.ncores * sizeof *src->cpu.cores);
+    dst->cpu.ncores = src->cpu.ncores;
+    for (size_t i = 0; i < src->nfs; i++)
+        *sm_sample_add_fs(dst) = src->fs[i];
+    for (size_t i = 0; i < src->ndisks; i++)
+        *sm_sample_add_disk(dst) = src->disks[i];
+    for (size_t i = 0; i < src->net.nifaces; i++)
+        *sm_sample_add_iface(dst) = src->net.ifaces[i];
+}
+
+void
+model_add_sample(struct model *m, int host_id, const struct sm_sample *s)
+{
+    struct model_host *h = model_host_get(m, host_id);
+    double t = s->timestamp;
+    const struct sm_cpu *cpu = &s->cpu;
+    if (s->have & SM_HAVE_CPU) {
+        put(m, h, t, cpu->usage, "cpu.usage");
+        for (size_t i = 0; i < cpu->ncores; i++) {
+            if (!cpu->cores[i].online)
+                continue;
+            put(m, h, t, cpu->cores[i].usage, "cpu.core.usage{core=%zu}", i);
+            if (cpu->cores[i].freq_mhz >= 0)
+                put(m, h, t, cpu->cores[i].freq_mhz, "cpu.core.freq_mhz{core=%zu}", i);
+        }
+    }
+    if (s->have & SM_HAVE_CPU_BREAKDOWN) {
+        put(m, h, t, cpu->user, "cpu.user");
+        put(m, h, t, cpu->system, "cpu.system");
+        put(m, h, t, cpu->iowait, "cpu.iowait");
+        put(m, h, t, cpu->steal, "cpu.steal");
+    }
+    if (s->have & SM_HAVE_FREQ)
+        put(m, h, t, cpu->freq_cur, "cpu.freq_mhz");
+    if (s->have & SM_HAVE_LOAD) {
+        put(m, h, t, cpu->load[0], "load.1");
+        put(m, h, t, cpu->load[1], "load.5");
+        put(m, h, t, cpu->load[2], "load.15");
+    }
+    if (s->have & SM_HAVE_MEM) {
+        put(m, h, t, s->mem.used_percent, "mem.used_percent");
+        put(m, h, t, (double)s->mem.used, "mem.used");
+    }
+    if (s->have & SM_HAVE_SWAP) {
+        put(m, h, t, s->mem.swap_percent, "swap.used_percent");
+        put(m, h, t, (double)s->mem.swap_used, "swap.used");
+    }
+    for (size_t i = 0; i < s->nfs; i++) {
+        const struct sm_fs *f = &s->fs[i];
+        put(m, h, t, f->percent, "fs.used_percent{mount=%s}", f->mount[0] ? f->mount : f->device);
+    }
+    if (s->have & SM_HAVE_DISK_IO) {
+        put(m, h, t, s->read_bps, "disk.read_bytes_per_s");
+        put(m, h, t, s->write_bps, "disk.write_bytes_per_s");
+    }
+    for (size_t i = 0; i < s->ndisks; i++) {
+        const struct sm_disk *d = &s->disks[i];
+        put(m, h, t, d->read_bps, "disk.read_bytes_per_s{dev=%s}", d->name);
+        put(m, h, t, d->write_bps, "disk.write_bytes_per_s{dev=%s}", d->name);
+        put(m, h, t, d->busy_percent, "disk.busy_percent{dev=%s}", d->name);
+    }
+    if (s->have & SM_HAVE_NET) {
+        put(m, h, t, s->net.rx_bps, "net.rx_bytes_per_s");
+        put(m, h, t, s->net.tx_bps, "net.tx_bytes_per_s");
+    }
+    for (size_t i = 0; i < s->net.nifaces; i++) {
+        const struct sm_iface *f = &s->net.ifaces[i];
+        put(m, h, t, f->rx_bps, "net.rx_bytes_per_s{iface=%s}", f->name);
+        put(m, h, t, f->tx_bps, "net.tx_bytes_per_s{iface=%s}", f->name);
+    }
+    if (!h->have_last || t >= h->last.timestamp) {
+        sample_copy(&h->last, s);
+        h->have_last = 1;
+    }
+    h->online = 1;
+    if (t > h->last_seen)
+        h->last_seen = t;
+    m->generation++;
+}

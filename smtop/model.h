@@ -1,0 +1,108 @@
+/* model.h: what smtop knows about hosts, apart from how it is shown.
+ *
+ * The model holds hosts keyed by an integer id (local mode has one host, id 0;
+ * server mode uses the agent id). Each host has its facts, the latest sample
+ * (for the "now" figures), online/last-seen state and one ring buffer per
+ * metric series. Series are named as the server names them (DESIGN section 5):
+ * "cpu.usage", "cpu.core.usage{core=3}", "cpu.core.freq_mhz{core=3}",
+ * "load.1", "mem.used_percent", "swap.used_percent", "fs.used_percent{mount=/}",
+ * "disk.read_bytes_per_s{dev=sda}", "disk.busy_percent{dev=sda}",
+ * "net.rx_bytes_per_s{iface=eth0}", ...
+ *
+ * Rings are sized by time, not by count: a ring keeps every point younger than
+ * the model's span (it grows while it must, up to MODEL_RING_MAX points, and
+ * overwrites its oldest point once that point is older than the span).
+ *
+ * Data sources (source_local.c, the server client) feed the model; views only
+ * read it. Not thread safe: the model belongs to smtop's one event-loop thread.
+ * Every change bumps model->generation so the main loop knows to redraw. */
+#ifndef SM_SMTOP_MODEL_H
+#define SM_SMTOP_MODEL_H
+
+#include <stddef.h>
+
+#include "sample.h"
+
+/* Hard cap on the points of one ring (24 h at 1 s is 86400; 7 d at 10 s is 60480). */
+#define MODEL_RING_MAX 131072
+/* Longest series name: "fs.used_percent{mount=" + a path + "}". */
+#define MODEL_SERIES_LEN (SM_PATH_LEN + 40)
+
+/* A ring of (time, value) points, oldest first through ring_get. */
+struct ring {
+    double *t;
+    float *v;
+    size_t cap;  /* allocated points */
+    size_t head; /* index of the oldest point */
+    size_t len;  /* points held */
+};
+
+struct model_series {
+    char name[MODEL_SERIES_LEN];
+    struct ring ring;
+};
+
+struct model_host {
+    int id;
+    char name[SM_TEXT_LEN]; /* agent name in server mode; hostname otherwise */
+    struct sm_host facts;
+    int have_facts;
+    struct sm_sample last; /* latest sample (have_last says whether there is one) */
+    int have_last;
+    int online;
+    double last_seen; /* unix time of the latest sample or status; 0 = never */
+    size_t nseries, series_cap;
+    struct model_series *series;
+    size_t cursor; /* where the next series lookup starts (samples repeat their order) */
+};
+
+struct model {
+    double span; /* seconds of history kept per series */
+    size_t nhosts, hosts_cap;
+    struct model_host **hosts; /* in order of first appearance */
+    unsigned long generation;  /* bumped by every change */
+};
+
+/* Create an empty model keeping span seconds of history (clamped to 60 s .. 8 days).
+ * Never returns NULL. */
+struct model *model_new(double span);
+/* Free the model and everything in it; NULL is a no-op. */
+void model_free(struct model *m);
+
+/* The host with this id, created (offline, no facts, no sample) if it is new. */
+struct model_host *model_host_get(struct model *m, int id);
+/* The host with this id, or NULL. */
+const struct model_host *model_host_find(const struct model *m, int id);
+
+/* Copy host facts in (also sets the display name when none was set). */
+void model_set_facts(struct model *m, int host_id, const struct sm_host *facts);
+/* Set the display name (agent name); copied, truncated to SM_TEXT_LEN - 1. */
+void model_set_name(struct model *m, int host_id, const char *name);
+/* Record a status message: online flag and last-seen unix time (0 leaves it). */
+void model_set_status(struct model *m, int host_id, int online, double last_seen);
+
+/* Add one sample: copied into host->last (the caller keeps s), each of its values
+ * appended to its series at s->timestamp, host marked online with last_seen =
+ * timestamp. A sample older than the newest point of a series is not appended to
+ * that series (rings stay in time order) but still updates last if it is newer. */
+void model_add_sample(struct model *m, int host_id, const struct sm_sample *s);
+
+/* Append one point to a named series (history backfill from the server): appended
+ * only if t is newer than the series' newest point. Returns 1 if appended. */
+int model_add_point(struct model *m, int host_id, const char *series, double t, double v);
+
+/* The series with this exact name, or NULL. */
+const struct model_series *model_series_find(const struct model_host *h, const char *name);
+
+/* Number of points in r. */
+size_t ring_len(const struct ring *r);
+/* Point i of r (0 = oldest); i must be < ring_len(r). */
+void ring_get(const struct ring *r, size_t i, double *t, double *v);
+/* The newest point; returns 0 (and leaves *t, *v) when r is empty. */
+int ring_last(const struct ring *r, double *t, double *v);
+/* Minimum, average and maximum of the points with t0 <= t <= t1. Returns the number of
+ * such points (the outputs are left alone when it is 0). */
+size_t ring_stats(const struct ring *r, double t0, double t1, double *min, double *avg,
+                  double *max);
+
+#endif

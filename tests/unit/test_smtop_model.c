@@ -1,0 +1,173 @@
+/* test_smtop_model.c: smtop's model: hosts, series naming, rings sized by time. */
+#include "config.h"
+
+#include <string.h>
+
+#include "smtop/model.h"
+#include "tap.h"
+
+/* A two-core sample at time t with recognisable values. */
+static void
+fill(struct sm_sample *s, double t, double usage)
+{
+    sm_sample_clear(s);
+    s->timestamp = t;
+    s->have = SM_HAVE_CPU | SM_HAVE_CPU_BREAKDOWN | SM_HAVE_LOAD | SM_HAVE_MEM | SM_HAVE_SWAP |
+              SM_HAVE_NET | SM_HAVE_DISK_IO;
+    s->cpu.usage = usage;
+    s->cpu.user = usage / 2;
+    struct sm_core *c = sm_sample_cores(s, 2);
+    c[0] = (struct sm_core){.usage = usage, .freq_mhz = 2400, .online = 1};
+    c[1] = (struct sm_core){.usage = usage + 1, .freq_mhz = -1, .online = 1};
+    s->cpu.load[0] = 1.5;
+    s->mem.used_percent = 40;
+    struct sm_fs *f = sm_sample_add_fs(s);
+    snprintf(f->mount, sizeof f->mount, "/");
+    f->percent = 55;
+    struct sm_disk *d = sm_sample_add_disk(s);
+    snprintf(d->name, sizeof d->name, "vda");
+    d->busy_percent = 7;
+    struct sm_iface *i = sm_sample_add_iface(s);
+    snprintf(i->name, sizeof i->name, "eth0");
+    i->rx_bps = 1000;
+}
+
+static double
+last_of(const struct model_host *h, const char *name)
+{
+    const struct model_series *s = model_series_find(h, name);
+    double t, v;
+    if (s == NULL || !ring_last(&s->ring, &t, &v))
+        return -12345;
+    return v;
+}
+
+static void
+test_series(void)
+{
+    struct model *m = model_new(600);
+    struct sm_sample s;
+    sm_sample_init(&s);
+    fill(&s, 1000, 20);
+    unsigned long g = m->generation;
+    model_add_sample(m, 0, &s);
+    ok(m->generation != g, "adding a sample bumps the generation");
+    const struct model_host *h = model_host_find(m, 0);
+    ok(h != NULL && m->nhosts == 1, "host 0 created by its first sample");
+    ok(h->online && h->last_seen == 1000, "host online, last seen at the sample time");
+    ok(h->have_last && h->last.cpu.ncores == 2 && h->last.nfs == 1, "latest sample copied");
+    ok(h->last.cpu.cores != s.cpu.cores, "copy owns its arrays");
+    ok_near(last_of(h, "cpu.usage"), 20, 1e-6, "cpu.usage");
+    ok_near(last_of(h, "cpu.core.usage{core=1}"), 21, 1e-6, "per-core usage named by core");
+    ok_near(last_of(h, "cpu.core.freq_mhz{core=0}"), 2400, 1e-3, "per-core frequency");
+    ok(model_series_find(h, "cpu.core.freq_mhz{core=1}") == NULL,
+       "unknown frequency (-1) makes no series");
+    ok_near(last_of(h, "cpu.user"), 10, 1e-6, "breakdown");
+    ok_near(last_of(h, "load.1"), 1.5, 1e-6, "load.1");
+    ok_near(last_of(h, "mem.used_percent"), 40, 1e-6, "memory");
+    ok_near(last_of(h, "fs.used_percent{mount=/}"), 55, 1e-6, "filesystem by mount");
+    ok_near(last_of(h, "disk.busy_percent{dev=vda}"), 7, 1e-6, "disk busy by device");
+    ok_near(last_of(h, "net.rx_bytes_per_s{iface=eth0}"), 1000, 1e-6, "interface rx");
+    ok(model_series_find(h, "cpu.freq_mhz") == NULL, "no SM_HAVE_FREQ, no cpu.freq_mhz");
+
+    /* An older sample is not appended and does not replace last. */
+    fill(&s, 999, 90);
+    model_add_sample(m, 0, &s);
+    const struct model_series *u = model_series_find(h, "cpu.usage");
+    ok(ring_len(&u->ring) == 1, "older sample not appended");
+    ok_near(h->last.cpu.usage, 20, 1e-6, "older sample does not replace the latest");
+
+    /* A second host, and status messages. */
+    fill(&s, 1002, 30);
+    model_add_sample(m, 7, &s);
+    ok(m->nhosts == 2 && model_host_find(m, 7) != NULL, "second host by id");
+    model_set_status(m, 7, 0, 1500);
+    h = model_host_find(m, 7);
+    ok(!h->online && h->last_seen == 1500, "status: offline, last seen");
+    model_set_name(m, 7, "web1");
+    ok(strcmp(h->name, "web1") == 0, "name set");
+    struct sm_host facts = {.cores = 2};
+    snprintf(facts.hostname, sizeof facts.hostname, "other");
+    model_set_facts(m, 7, &facts);
+    ok(strcmp(h->name, "web1") == 0 && h->have_facts, "facts do not override an agent name");
+    model_set_facts(m, 3, &facts);
+    ok(strcmp(model_host_find(m, 3)->name, "other") == 0, "facts name a host without a name");
+
+    /* Backfill points. */
+    ok(model_add_point(m, 7, "cpu.usage", 1003, 50) == 1, "point appended");
+    ok(model_add_point(m, 7, "cpu.usage", 1003, 51) == 0, "same time refused");
+    sm_sample_done(&s);
+    model_free(m);
+    model_free(NULL);
+}
+
+/* Rings keep span seconds, growing while they must and reusing space once points age. */
+static void
+test_ring_by_time(void)
+{
+    struct model *m = model_new(100);
+    for (int i = 0; i < 1000; i++)
+        model_add_point(m, 0, "x", 1000 + i, i);
+    const struct model_host *h = model_host_find(m, 0);
+    const struct ring *r = &model_series_find(h, "x")->ring;
+    double t, v;
+    ring_get(r, 0, &t, &v);
+    ok(t >= 1999 - 100 - 1 && t <= 1999 - 100 + 64, "oldest point within the span (t=%g)", t);
+    ok(r->cap <= 256, "ring did not grow past what 100 s needs (cap %zu)", r->cap);
+    ring_last(r, &t, &v);
+    ok(t == 1999 && v == 999, "newest point last");
+    double lo, avg, hi;
+    size_t n = ring_stats(r, 1990, 1999, &lo, &avg, &hi);
+    ok(n == 10 && lo == 990 && hi == 999, "stats over a window (n=%zu)", n);
+    ok_near(avg, 994.5, 1e-6, "average over the window");
+    ok(ring_stats(r, 0, 10, &lo, &avg, &hi) == 0, "empty window");
+
+    /* A fast source: 10 points a second for 100 s all fit (the ring grows). */
+    for (int i = 0; i < 1000; i++)
+        model_add_point(m, 0, "fast", 5000 + i * 0.1, i);
+    r = &model_series_find(h, "fast")->ring;
+    ok(ring_len(r) == 1000, "fast series holds its whole span (%zu)", ring_len(r));
+    /* After a gap longer than the span only the new point remains. */
+    model_add_point(m, 0, "fast", 9000, 1);
+    ok(ring_len(r) == 1, "gap: stale points dropped");
+    model_free(m);
+
+    struct model *c = model_new(1);
+    ok(c->span == 60, "span clamped to at least 60 s");
+    model_free(c);
+}
+
+/* Many series: lookups stay correct when series appear and disappear. */
+static void
+test_many(void)
+{
+    struct model *m = model_new(3600);
+    struct sm_sample s;
+    sm_sample_init(&s);
+    for (int k = 0; k < 5; k++) {
+        sm_sample_clear(&s);
+        s.timestamp = 100 + k;
+        s.have = SM_HAVE_CPU;
+        size_t n = (size_t)(64 + k);
+        struct sm_core *c = sm_sample_cores(&s, n);
+        for (size_t i = 0; i < n; i++)
+            c[i] = (struct sm_core){.usage = (double)i, .freq_mhz = -1, .online = (i % 7) != 3};
+        model_add_sample(m, 0, &s);
+    }
+    const struct model_host *h = model_host_find(m, 0);
+    ok(model_series_find(h, "cpu.core.usage{core=3}") == NULL, "offline core has no series");
+    ok_near(last_of(h, "cpu.core.usage{core=67}"), 67, 1e-6, "core 67 found after growth");
+    const struct model_series *c0 = model_series_find(h, "cpu.core.usage{core=0}");
+    ok(c0 && ring_len(&c0->ring) == 5, "core 0 has all 5 points");
+    sm_sample_done(&s);
+    model_free(m);
+}
+
+int
+main(void)
+{
+    test_series();
+    test_ring_by_time();
+    test_many();
+    return tap_done();
+}
