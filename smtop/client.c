@@ -10,6 +10,7 @@
 #include <libwebsockets.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1400,14 +1401,20 @@ client_start(struct client *c, char **cause)
         *cause = sm_xstrdup("libwebsockets: cannot create a context");
         return SM_EINTERNAL;
     }
-    if (pthread_create(&c->rest_thread, NULL, rest_main, c) != 0) {
-        *cause = sm_xstrdup("cannot start a thread");
-        return SM_EINTERNAL;
-    }
-    if (pthread_create(&c->ws_thread, NULL, ws_main, c) != 0) {
-        c->stop = 1;
-        pthread_cond_signal(&c->rest_cv);
-        pthread_join(c->rest_thread, NULL);
+    /* The threads take no signals: they stay with the UI thread, whose loop waits for
+     * them (SIGWINCH, SIGINT, SIGTERM). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e1 = pthread_create(&c->rest_thread, NULL, rest_main, c);
+    int e2 = e1 ? -1 : pthread_create(&c->ws_thread, NULL, ws_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e1 || e2) {
+        if (!e1) {
+            c->stop = 1;
+            pthread_cond_signal(&c->rest_cv);
+            pthread_join(c->rest_thread, NULL);
+        }
         *cause = sm_xstrdup("cannot start a thread");
         return SM_EINTERNAL;
     }
