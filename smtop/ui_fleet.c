@@ -66,6 +66,7 @@ static const struct key keys[] = {
     {KEY_NPAGE, "PgDn", V_FLEET | V_HELP, A_PGDN, "one page down"},
     {KEY_HOME, "Home", V_FLEET, A_HOME, "first agent"},
     {KEY_END, "End", V_FLEET, A_END, "last agent"},
+    {'\r', "Enter", V_FLEET, A_OPEN, "open the host view of the selected agent"},
     {'\n', "Enter", V_FLEET, A_OPEN, "open the host view of the selected agent"},
     {KEY_ENTER, "Enter", V_FLEET, A_OPEN, "open the host view of the selected agent"},
     {27, "Esc", V_HOST | V_HELP, A_BACK, "back to the previous view"},
@@ -680,7 +681,7 @@ on_key(struct ui *u, int ch)
 {
     if (u->editing) {
         size_t n = strlen(u->filter);
-        if (ch == '\n' || ch == KEY_ENTER)
+        if (ch == '\r' || ch == '\n' || ch == KEY_ENTER)
             u->editing = 0;
         else if (ch == 27) {
             u->editing = 0;
