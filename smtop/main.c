@@ -23,7 +23,6 @@
 #include "source_local.h"
 #include "source_remote.h"
 #include "ui.h"
-#include "ui_fleet.h"
 
 /* History kept in memory in local mode. */
 #define LOCAL_SPAN (24 * 3600.0)
@@ -256,7 +255,7 @@ main(int argc, char **argv)
         }
         if (o.batch || o.json)
             return run_server_batch(&o);
-        return ui_run_server(&o);
+        return ui_run(&o);
     }
     if (o.batch || o.json)
         return run_batch(&o);

@@ -4,6 +4,7 @@
 #include "source_remote.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 struct hist_slot {
     int host_id;
     char series[MODEL_SERIES_LEN];
-    double range;
+    double range, offset;
     size_t points;
     uint64_t req_id; /* pending request, 0 when none */
     double asked;    /* monotonic time of the request */
@@ -85,10 +86,8 @@ source_remote_free(struct source_remote *src)
     client_free(src->c);
     for (size_t i = 0; i < REMOTE_HIST_MAX; i++) {
         struct remote_history *h = &src->hist[i].h;
-        free(h->t);
-        free(h->avg);
-        free(h->min);
-        free(h->max);
+        free(h->ring.t);
+        free(h->ring.v);
     }
     free(src->seen);
     free(src->state_text);
@@ -165,7 +164,7 @@ hist_reply(struct source_remote *src, struct client_event *ev)
     h->fetched = sm_mono_now();
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev->body, "data");
     if (ev->status != 200 || !cJSON_IsArray(data)) {
-        h->n = 0;
+        h->ring.len = 0;
         if (ev->status != 200) {
             free(src->error);
             src->error =
@@ -177,10 +176,12 @@ hist_reply(struct source_remote *src, struct client_event *ev)
     size_t n = (size_t)cJSON_GetArraySize(data);
     if (n > REMOTE_HIST_POINTS_MAX)
         n = REMOTE_HIST_POINTS_MAX;
-    h->t = sm_xreallocarray(h->t, n ? n : 1, sizeof *h->t);
-    h->avg = sm_xreallocarray(h->avg, n ? n : 1, sizeof *h->avg);
-    h->min = sm_xreallocarray(h->min, n ? n : 1, sizeof *h->min);
-    h->max = sm_xreallocarray(h->max, n ? n : 1, sizeof *h->max);
+    if (h->ring.cap < n || h->ring.cap == 0) {
+        h->ring.cap = n ? n : 1;
+        h->ring.t = sm_xreallocarray(h->ring.t, h->ring.cap, sizeof *h->ring.t);
+        h->ring.v = sm_xreallocarray(h->ring.v, h->ring.cap, sizeof *h->ring.v);
+    }
+    h->ring.head = 0;
     size_t k = 0;
     const cJSON *b;
     cJSON_ArrayForEach(b, data)
@@ -189,18 +190,15 @@ hist_reply(struct source_remote *src, struct client_event *ev)
             break;
         const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "time"));
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, "value");
-        const cJSON *lo = cJSON_GetObjectItemCaseSensitive(b, "min");
-        const cJSON *hi = cJSON_GetObjectItemCaseSensitive(b, "max");
         double tt;
-        if (t == NULL || sm_time_parse_iso(t, 0, &tt) != SM_OK || !cJSON_IsNumber(v))
+        if (t == NULL || sm_time_parse_iso(t, 0, &tt) != SM_OK || !cJSON_IsNumber(v) ||
+            (k > 0 && !(tt > h->ring.t[k - 1])))
             continue;
-        h->t[k] = tt;
-        h->avg[k] = v->valuedouble;
-        h->min[k] = cJSON_IsNumber(lo) ? lo->valuedouble : v->valuedouble;
-        h->max[k] = cJSON_IsNumber(hi) ? hi->valuedouble : v->valuedouble;
+        h->ring.t[k] = tt;
+        h->ring.v[k] = (float)v->valuedouble;
         k++;
     }
-    h->n = k;
+    h->ring.len = k;
     src->m->generation++;
 }
 
@@ -328,7 +326,7 @@ series_query(const char *series, char *out, size_t len)
 
 const struct remote_history *
 source_remote_history(struct source_remote *src, int host_id, const char *series, double range,
-                      size_t points, double max_age)
+                      double offset, size_t points, double max_age)
 {
     double now = sm_mono_now();
     struct hist_slot *s = NULL, *lru = &src->hist[0];
@@ -349,26 +347,31 @@ source_remote_history(struct source_remote *src, int host_id, const char *series
         s = lru;
         s->host_id = host_id;
         snprintf(s->series, sizeof s->series, "%s", series);
-        s->h.n = 0;
+        s->h.ring.len = 0;
         s->h.fetched = 0;
         s->h.status = 0;
         s->req_id = 0;
         s->range = 0;
     }
     s->used = now;
-    int stale = s->h.fetched == 0 || now - s->h.fetched > max_age || s->range != range ||
-                s->points != points;
+    offset = offset < 1 ? 0 : floor(offset);
+    int moved = s->range != range || s->offset != offset;
+    int stale = s->h.fetched == 0 || now - s->h.fetched > max_age || moved || s->points != points;
     /* One request at a time per slot; a lost reply is asked again after 30 s. */
     if (stale && (s->req_id == 0 || now - s->asked > 30)) {
         char q[MODEL_SERIES_LEN + 32], path[MODEL_SERIES_LEN + 128];
         if (series_query(series, q, sizeof q) == 0) {
-            snprintf(path, sizeof path, "/history/%d/series?%s&start=-%.0fs&points=%zu", host_id, q,
-                     range, points);
+            char stop[32] = "now";
+            if (offset > 0)
+                snprintf(stop, sizeof stop, "-%.0fs", offset);
+            snprintf(path, sizeof path, "/history/%d/series?%s&start=-%.0fs&stop=%s&points=%zu",
+                     host_id, q, range + offset, stop, points);
             s->req_id = client_get(src->c, path);
             s->asked = now;
-            if (s->range != range)
-                s->h.n = 0; /* do not show another range's points meanwhile */
+            if (moved)
+                s->h.ring.len = 0; /* do not show another window's points meanwhile */
             s->range = range;
+            s->offset = offset;
             s->points = points;
         }
     }

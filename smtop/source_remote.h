@@ -18,10 +18,10 @@
 
 struct source_remote;
 
-/* One history series as the server answered it (oldest first). */
+/* One history series as the server answered it: bucket averages as a ring (oldest
+ * first, the shape the graph widget draws). */
 struct remote_history {
-    size_t n;
-    double *t, *avg, *min, *max;
+    struct ring ring;
     double fetched; /* monotonic time of the reply; 0 while none */
     int status;     /* HTTP status of the last reply, 0 when the server was not reached */
 };
@@ -50,12 +50,13 @@ int source_remote_live(const struct source_remote *src);
 /* The last error line (a bad message, a refused request), or NULL. */
 const char *source_remote_error(const struct source_remote *src);
 
-/* History of series (a model series name, "cpu.core.usage{core=3}") of host over the
- * last range seconds in about points buckets: the cached answer (possibly empty), and a
- * new request when the cache is older than max_age seconds or is for another range.
- * The reply lands in a later drain (the model's generation is bumped). */
+/* History of series (a model series name, "cpu.core.usage{core=3}") of host over range
+ * seconds ending offset seconds ago, in about points buckets: the cached answer
+ * (possibly empty), and a request queued (no I/O here) when the cache is older than
+ * max_age seconds or is for another window. The reply lands in a later drain (the
+ * model's generation is bumped). UI thread; callable from a draw. */
 const struct remote_history *source_remote_history(struct source_remote *src, int host_id,
-                                                   const char *series, double range, size_t points,
-                                                   double max_age);
+                                                   const char *series, double range, double offset,
+                                                   size_t points, double max_age);
 
 #endif

@@ -34,7 +34,9 @@ db_sample() {
     cat >"$T/db.json" <<EOF
 {"host": {"hostname": "db1", "os": "Debian GNU/Linux 12", "kernel": "6.1.0", "arch": "x86_64",
           "cpu_model": "test", "cores": 4, "boot_time": 1732400000, "agent_version": "0.1.0"},
- "samples": [{"timestamp": $(date +%s).5, "seq": 1,
+ "samples": [{"timestamp": $(($(date +%s) - 1800)), "seq": 0,
+   "cpu": {"usage_percent": 50.0, "per_core_usage": [50.0, 50.0, 50.0, 50.0]}},
+  {"timestamp": $(date +%s).5, "seq": 1,
    "cpu": {"usage_percent": 12.5, "per_core_usage": [10.0, 15.0, 5.0, 20.0], "load_avg": [0.5, 0.4, 0.3]},
    "memory": {"total": 8000000000, "available": 6000000000, "used": 2000000000, "used_percent": 25.0},
    "disk": {"partitions": [{"device": "/dev/vda1", "mountpoint": "/", "fstype": "ext4",
@@ -109,26 +111,32 @@ until cap | grep -q "^db1 "; do
 done
 pass "/ filters by name; Esc clears"
 
-# 4. Enter opens the host view of the selected agent (db1 is first by disk): facts,
-# meters, and history graphs from /history.
+# 4. Enter opens the host view of the selected agent (db1 is first by disk): facts and
+# filesystems; g shows the history view with the server's rollups; Esc goes back up.
 keys Home Enter
-screen "^db1  (online|offline)"
-screen "Debian GNU/Linux 12"
-screen "FS  \[.*95\.0% /"
-screen "CPU %, last 1h: min 12\.5 avg 12\.5 max 12\.5"
-keys 1
-screen "CPU %, last 5m"
+screen "^db1  Debian GNU/Linux 12"
+screen "^/ +/dev/vda1 +ext4 .* 95\.0"
+keys g
+screen "cpu\.usage +last 5m, live"
+screen "min 12\.5% +avg 12\.5% +max 12\.5%"
+# The hour holds a sample from 30 minutes ago that only the server's history has.
+keys 2
+screen "cpu\.usage +last 1h, live"
+screen "min 12\.5% +avg 31\.2% +max 50\.0%"
+keys Escape
+screen "^db1  Debian GNU/Linux 12"
 keys Escape
 screen "^NAME"
-pass "Enter opens the host view with history from the server; Esc goes back"
+pass "Enter opens the host view; g the history from the server; Esc goes back up"
 
-# 5. Help lists the keys; Esc goes back.
+# 5. Help lists the fleet keys; Esc goes back.
 keys '?'
 screen "smtop keys"
-screen "/ +filter agents by name"
+keys End
+screen "filter agents by name"
 keys Escape
 screen "^NAME"
-pass "help lists the keys"
+pass "help lists the fleet keys"
 
 # 6. Resize down to 40x12 and back: the table fits, nothing past the edge.
 $TM resize-window -t smtop -x 40 -y 12
