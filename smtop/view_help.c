@@ -33,6 +33,18 @@ each_line(void (*fn)(void *arg, size_t i, const char *section, const struct key_
     if (fn)
         fn(arg, n, "Everywhere", NULL);
     n++;
+    static struct key_binding fkeys[UI_MAX_VIEWS];
+    static char names[UI_MAX_VIEWS][16], helps[UI_MAX_VIEWS][48];
+    for (size_t v = 0; v < nviews && v < UI_MAX_VIEWS; v++) {
+        if (views[v].fkey <= 0)
+            continue;
+        snprintf(names[v], sizeof names[v], "F%d", views[v].fkey);
+        snprintf(helps[v], sizeof helps[v], "open the %s view", views[v].name);
+        fkeys[v] = (struct key_binding){KEY_F(views[v].fkey), names[v], 0, helps[v]};
+        if (fn)
+            fn(arg, n, NULL, &fkeys[v]);
+        n++;
+    }
     for (const struct key_binding *k = global_keys; k->name; k++) {
         if (k->help == NULL)
             continue;

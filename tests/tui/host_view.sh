@@ -34,9 +34,20 @@ keys BSpace
 wait_for "cpu$last "
 keys F1
 wait_for 'smtop keys'
+# Every binding of the key table is on the help pages (scrolled with PgDn).
+: >"$T/helpscreens"
+for _ in 1 2 3 4 5 6; do
+    screen >>"$T/helpscreens"
+    keys PgDn
+    sleep 0.2
+done
+"$SMTOP" --list-keys | while IFS='	' read -r key view what; do
+    grep -qF "  $(printf '%-10s' "$key") $what" "$T/helpscreens" ||
+        fail "help view lacks '$key' ($view): $what"
+done
 keys F2
 wait_for "cpu$last "
-pass "help opens with ?, h, F1 and closes with Esc, Backspace, F2"
+pass "help opens with ?, h, F1, lists every key, closes with Esc, Backspace, F2"
 
 # History: g opens it on cpu.usage; the window keys and time scrolling say so on screen.
 keys g

@@ -74,6 +74,7 @@ for sig in TERM INT; do
     wait_for '^EXITED:0'
     tmx send-keys -l "echo after-$sig" && keys Enter
     wait_for "^after-$sig"
+    [ ! -s "$T/stderr" ] || fail "SIG$sig: smtop wrote to stderr: $(cat "$T/stderr")"
     _kill_tmux
 done
 pass "SIGTERM and SIGINT restore the terminal and exit 0"
@@ -98,6 +99,7 @@ while [ $i -lt 16 ]; do
 done
 keys q
 wait_for '^EXITED:0'
+[ ! -s "$T/stderr" ] || fail "fixture: smtop wrote to stderr: $(cat "$T/stderr")"
 _kill_tmux
 pass "fixture: 16 cores with frequencies"
 
