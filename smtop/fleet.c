@@ -143,7 +143,8 @@ fleet_rows(const struct model *m, const char *filter, enum fleet_col col, int de
     }
     sort_by.col = col;
     sort_by.desc = desc;
-    qsort(rows, n, sizeof *rows, row_cmp);
+    if (n > 1)
+        qsort(rows, n, sizeof *rows, row_cmp);
     return n;
 }
 

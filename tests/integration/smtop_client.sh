@@ -33,7 +33,9 @@ ST=$T/home/state/statusmonitor
 # wait_for FILE PATTERN [N]: until FILE has N (default 1) lines matching PATTERN (20 s).
 wait_for() {
     i=0
-    while [ "$(grep -c -E -- "$2" "$1" 2>/dev/null || true)" -lt "${3:-1}" ]; do
+    while :; do
+        n=$(grep -c -E -- "$2" "$1" 2>/dev/null) || n=0
+        [ "${n:-0}" -lt "${3:-1}" ] || break
         i=$((i + 1))
         [ $i -le 200 ] || fail "no '$2' (x${3:-1}) in $1: $(cat "$1")"
         sleep 0.1
@@ -74,6 +76,8 @@ pass "wrong password, no password source, unreachable server: message and exit 1
     --seconds 60 --get "/history/$A1/cpu?start=-1h&points=20" --get "/history/$A1/nosuch" \
     >"$T/run1" 2>"$T/run1.err" &
 P1=$!
+_kill_probe() { kill "$P1" 2>/dev/null || true; }
+at_exit _kill_probe
 wait_for "$T/run1" "^state live"
 grep -q "^login password" "$T/run1" || fail "first run did not use the password: $(cat "$T/run1")"
 grep -q "^agent $A1 web1 online with-sample" "$T/run1" || fail "snapshot: $(cat "$T/run1")"

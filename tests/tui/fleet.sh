@@ -59,10 +59,14 @@ at_exit _kill_feeder
 printf 'alice-password-1\n' >"$T/pw"
 mkdir -p "$T/xdg"
 # run [ENV...]: smtop --server in a fresh 100x30 tmux session.
+# A second run replaces the first in the same pane (the tmux server stays up).
 run() {
-    $TM kill-session -t smtop 2>/dev/null || true
-    $TM new-session -d -s smtop -x 100 -y 30 \
-        "env XDG_STATE_HOME=$T/xdg LANG=C.UTF-8 $* $SMTOP --server $URL --user alice --password-file $T/pw -d 0.5; echo smtop-exit=\$? >$T/exit; sleep 60"
+    cmd="env XDG_STATE_HOME=$T/xdg LANG=C.UTF-8 $* $SMTOP --server $URL --user alice --password-file $T/pw -d 0.5; echo smtop-exit=\$? >$T/exit; sleep 60"
+    if $TM has-session -t smtop 2>/dev/null; then
+        $TM respawn-pane -k -t smtop "$cmd"
+    else
+        $TM new-session -d -s smtop -x 100 -y 30 "$cmd"
+    fi
 }
 cap() { $TM capture-pane -p -t smtop; }
 capc() { $TM capture-pane -p -e -t smtop; }
