@@ -1494,6 +1494,20 @@ read_line(int fd, char *buf, size_t cap)
     return (ssize_t)n;
 }
 
+/* The terminal while the password is read with echo off, for the signal handler. */
+static volatile sig_atomic_t prompt_fd = -1;
+static struct termios prompt_saved;
+
+/* SIGINT/SIGTERM/SIGHUP at the prompt: echo back on, then die of the signal as usual. */
+static void
+prompt_signal(int sig)
+{
+    if (prompt_fd >= 0)
+        (void)tcsetattr(prompt_fd, TCSAFLUSH, &prompt_saved);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 char *
 client_password(const char *file, const char *user, char **cause)
 {
@@ -1537,12 +1551,25 @@ client_password(const char *file, const char *user, char **cause)
     quiet.c_lflag |= ICANON;
     char *prompt = sm_xasprintf("Password for %s: ", user);
     ssize_t n = -1;
+    struct sigaction sa, old_int, old_term, old_hup;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = prompt_signal;
+    sigemptyset(&sa.sa_mask);
+    prompt_saved = old;
+    prompt_fd = tty;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
     if (write(tty, prompt, strlen(prompt)) >= 0 && tcsetattr(tty, TCSAFLUSH, &quiet) == 0) {
         n = read_line(tty, buf, sizeof buf);
         (void)tcsetattr(tty, TCSAFLUSH, &old);
         if (write(tty, "\n", 1) < 0)
             n = -1;
     }
+    prompt_fd = -1;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     free(prompt);
     close(tty);
     if (n <= 0)

@@ -2,7 +2,8 @@
 # fleet.sh: smtop --server in a private tmux against a real smserver with a real smagent
 # (web1) and a scripted agent (db1, a full disk): the fleet view, sorting, the / filter,
 # Enter to the host view with history graphs, help, resize to 40x12, NO_COLOR, problem
-# highlighting, a server restart (reconnecting, then live) and an offline agent.
+# highlighting, a server restart (reconnecting, then live), an offline agent, the password
+# prompt.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/server_lib.sh"
 need tmux
@@ -49,7 +50,7 @@ db_sample
 # web1: the real agent, one sample every half second until the test ends.
 (while :; do
     "$SMAGENT" --once >"$T/web.json.tmp" 2>/dev/null && mv "$T/web.json.tmp" "$T/web.json" &&
-        post web1 "$T/web.json"
+        post web1 "$T/web.json" || true # the server is away for a while in step 7
     sleep 0.5
 done) &
 FEEDER=$!
@@ -162,6 +163,12 @@ screen "^db1 +offline "
 screen "^web1 +online "
 line=$(capc | grep "db1")
 printf '%s' "$line" | grep -q "31m" || fail "offline db1 is not red: $line"
+keys N
+screen "^NAME▲"
+keys Home Enter
+screen "^db1  OFFLINE, last seen [0-9:]+ ago"
+keys Escape
+screen "^NAME"
 pass "server restart: reconnecting, then live; an offline agent is shown offline"
 
 # 8. q quits with 0.
@@ -182,4 +189,25 @@ printf '%s' "$line" | grep -q "3[0-7]m" && fail "NO_COLOR still coloured: $line"
 printf '%s' "$line" | grep -q "1m" || fail "NO_COLOR problem not bold: $line"
 pass "NO_COLOR: no colour, problems in bold"
 keys q
+
+# 10. No stored session and no password source: the password is asked on the terminal
+# with echo off, before the screen is taken; Ctrl-C at the prompt leaves echo on.
+# prompt_run DIR: smtop with a fresh state directory $T/DIR and no password source.
+prompt_run() {
+    $TM respawn-pane -k -t smtop "trap '' INT; env XDG_STATE_HOME=$T/$1 LANG=C.UTF-8 $SMTOP --server $URL --user alice -d 0.5; echo smtop-exit=\$?; stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo; sleep 60"
+}
+prompt_run xdg2
+screen "^Password for alice:"
+keys -l alice-password-1
+keys Enter
+screen "2 agents, [0-9] online"
+cap | grep -q "alice-password-1" && fail "the password was echoed: $(cap)"
+keys q
+screen "^smtop-exit=0"
+prompt_run xdg3
+screen "^Password for alice:"
+keys C-c
+screen "smtop-exit=130"
+screen "^echo$"
+pass "password prompt with echo off; Ctrl-C at the prompt restores echo"
 stop_server
