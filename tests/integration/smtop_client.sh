@@ -133,4 +133,37 @@ pass "no token in URLs or logs; the stored token is the refresh token"
     fail "third run: $(cat "$T/run3.err")"
 grep -q "^login password" "$T/run3" || fail "third run did not fall back: $(cat "$T/run3")"
 pass "a refused refresh token falls back to the password"
+
+# 8. smtop itself in batch and JSON modes, with the session stored by the last run (no
+# password source at all).
+XDG_STATE_HOME=$T/home/state setsid "$SMTOP" --server "$URL" --user alice -b -n 2 -d 0.2 \
+    </dev/null >"$T/batch" 2>"$T/batch.err" || fail "smtop -b: $(cat "$T/batch.err")"
+[ "$(grep -c "^smtop fleet - .* 1 agents, [01] online  live" "$T/batch")" -eq 2 ] ||
+    fail "batch frames: $(cat "$T/batch")"
+grep -q -E "^web1 +(online|offline) +[0-9.]+ " "$T/batch" || fail "batch row: $(cat "$T/batch")"
+XDG_STATE_HOME=$T/home/state setsid "$SMTOP" --server "$URL" --user alice --json -n 2 -d 0.2 \
+    </dev/null >"$T/json" 2>"$T/json.err" || fail "smtop --json: $(cat "$T/json.err")"
+"$PY" - "$T/json" "$A1" <<'PYEOF' || fail "JSON lines: $(cat "$T/json")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 2, lines
+for j in lines:
+    assert j["agent_id"] == int(sys.argv[2]) and j["name"] == "web1", j
+    assert isinstance(j["online"], bool) and j["last_seen"] > 0, j
+    assert 0 <= j["cpu"]["usage_percent"] <= 100 and j["host"]["hostname"], j
+PYEOF
+pass "smtop --server -b and --json print the fleet with the stored session"
+
+# 9. An agent deleted on the server disappears from a running client.
+"$PROBE" --server "$URL" --user alice --state-dir "$ST" --seconds 30 >"$T/run4" 2>&1 &
+P4=$!
+_kill_probe4() { kill "$P4" 2>/dev/null || true; }
+at_exit _kill_probe4
+wait_for "$T/run4" "^state live"
+req DELETE "/agents/$A1" -H "Authorization: Bearer $ACCESS"
+expect 200
+wait_for "$T/run4" "^removed $A1\$"
+kill -TERM "$P4"
+wait "$P4" || fail "probe exited $?"
+pass "a deleted agent is removed from the client"
 stop_server
