@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
+#include "settings.h"
 #include "model.h"
 #include "smtop.h"
 #include "source_local.h"
@@ -44,6 +45,8 @@ usage(void)
            "  -b, --batch            print plain-text frames on stdout instead of the dashboard\n"
            "  -j, --json             print frames as JSON lines on stdout (one sample each)\n"
            "  -a, --ascii            draw graphs with ASCII characters only\n"
+           "      --config FILE      settings file (default\n"
+           "                         ~/.config/statusmonitor/smtop.conf)\n"
            "      --proc-root DIR    read /proc from DIR (default /proc)\n"
            "      --sys-root DIR     read /sys from DIR (default /sys)\n"
            "      --list-keys        print the key bindings and exit\n"
@@ -172,6 +175,8 @@ main(int argc, char **argv)
         {"batch", no_argument, NULL, 'b'},
         {"json", no_argument, NULL, 'j'},
         {"ascii", no_argument, NULL, 'a'},
+        /* Long only: 'c' is not in the short options. */
+        {"config", required_argument, NULL, 'c'},
         {"proc-root", required_argument, NULL, OPT_PROC},
         {"sys-root", required_argument, NULL, OPT_SYS},
         {"list-keys", no_argument, NULL, OPT_KEYS},
@@ -182,7 +187,9 @@ main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct smtop_opts o = {.delay = 2, .graph = GRAPH_AUTO};
+    /* delay 0: not given (settings_load fills it); config: --config FILE. */
+    struct smtop_opts o = {.delay = 0, .graph = GRAPH_AUTO};
+    const char *config = NULL;
     sm_log_init(argv[0]);
     setlocale(LC_ALL, "");
     /* Numbers on the command line and in JSON use '.', whatever the locale. */
@@ -209,6 +216,9 @@ main(int argc, char **argv)
             break;
         case 'a':
             o.graph = GRAPH_ASCII;
+            break;
+        case 'c':
+            config = optarg;
             break;
         case OPT_PROC:
             o.proc_root = optarg;
@@ -239,6 +249,7 @@ main(int argc, char **argv)
             sm_usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
+    settings_load(&o, config);
     if (optind < argc)
         sm_usage_error("unexpected argument '%s'", argv[optind]);
     if (o.server == NULL && (o.user != NULL || o.password_file != NULL))

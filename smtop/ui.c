@@ -441,7 +441,7 @@ ui_run(const struct smtop_opts *o)
     nonl();
     keypad(stdscr, TRUE);
     nodelay(stdscr, TRUE);
-    set_escdelay(25);
+    set_escdelay(100); /* Esc alone vs. the start of a key sequence on a slow link */
     curs_set(0);
     mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
     mouseinterval(0);

@@ -152,10 +152,17 @@ history_key(struct widget *w, int key, struct ui *ui)
 {
     struct history_view *v = (struct history_view *)w;
     int action = key_lookup(history_keys, key);
-    if (action < 0)
-        return 0;
     v->cur = model_host_find(ui->model, ui->host_id);
     v->list->nrows = v->cur ? v->cur->nseries : 0;
+    if (key == KEY_MOUSE && w->w >= LIST_MIN_SCREEN && ui->mouse_x < w->x + LIST_WIDTH) {
+        /* A click in the list picks that metric (row 0 is the header). */
+        int row = ui->mouse_y - w->y - 1;
+        if (row >= 0 && v->list->top + (size_t)row < v->list->nrows)
+            v->list->sel = v->list->top + (size_t)row;
+        return HANDLED | REDRAW;
+    }
+    if (action < 0)
+        return 0;
     double span = windows[v->window].seconds;
     switch (action) {
     case Y_UP:

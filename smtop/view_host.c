@@ -526,10 +526,23 @@ host_key(struct widget *w, int key, struct ui *ui)
 {
     struct host_view *v = (struct host_view *)w;
     int action = key_lookup(host_keys, key);
-    if (action < 0)
+    if (action < 0 && key != KEY_MOUSE)
         return 0;
     v->cur = model_host_find(ui->model, ui->host_id);
     build(v, v->cur);
+    if (key == KEY_MOUSE) {
+        /* A click selects a line; a click on the selected line opens it. */
+        if (ui->mouse_y < w->y || ui->mouse_y >= w->y + w->h)
+            return 0;
+        size_t li = v->top + (size_t)(ui->mouse_y - w->y);
+        if (li >= v->nlines || !selectable(v->lines[li].kind))
+            return HANDLED;
+        if (li != v->sel) {
+            v->sel = li;
+            return HANDLED | REDRAW;
+        }
+        action = H_OPEN;
+    }
     size_t page = w->h > 1 ? (size_t)w->h - 1 : 1;
     int dir = 1;
     switch (action) {

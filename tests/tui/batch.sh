@@ -4,6 +4,9 @@
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip "/usr/bin/python3 is missing"
 ncpu=$(nproc)
+# No settings file from the user running the tests.
+XDG_CONFIG_HOME=$T/no-config
+export XDG_CONFIG_HOME
 
 "$SMTOP" -b -n 2 -d 0.1 >"$T/frames" 2>"$T/err" || fail "smtop -b -n 2 exited $?: $(cat "$T/err")"
 [ "$(grep -c '^smtop - ' "$T/frames")" -eq 2 ] || fail "want 2 frame headers: $(cat "$T/frames")"

@@ -78,6 +78,24 @@ keys Escape
 wait_for "cpu$last "
 pass "Enter opens the selected metric's history; Esc returns"
 
+# Mouse: clicks on the function bar open views; a click selects a line, a second opens it.
+click 1 39
+wait_for 'smtop keys'
+click 12 39
+wait_for "cpu$last "
+memrow=$(screen | grep -n '^Mem ' | cut -d: -f1)
+click 2 $((memrow - 1))
+sleep 0.3 # two separate clicks, not one burst
+click 2 $((memrow - 1))
+wait_for 'mem\.used_percent +last 5m'
+keys F2
+wait_for "cpu$last "
+click 22 39
+wait_for 'last 5m, live'
+keys F2
+wait_for "cpu$last "
+pass "mouse: function bar, select and open a line"
+
 # Resize down to 60x20 and 40x12, then back up: still drawing, no leftovers.
 resize 60 20
 wait_for 'F1Help'

@@ -2,6 +2,9 @@
 # Each test gets a private tmux server (tmux -L NAME -f /dev/null) killed on exit.
 . "$(dirname "$0")/../integration/lib.sh"
 need tmux
+# No settings file from the user running the tests.
+XDG_CONFIG_HOME=$T/no-config
+export XDG_CONFIG_HOME
 TMUX_BASE="smtop-test-$$-$(basename "$0" .sh)"
 TMUX_SOCK=$TMUX_BASE
 _tmux_n=0
@@ -16,7 +19,8 @@ start_shell() {
     shift 2
     _tmux_n=$((_tmux_n + 1))
     TMUX_SOCK=$TMUX_BASE-$_tmux_n # a fresh server each time: no race with a dying one
-    tmx new-session -d -x "$w" -y "$h" "env PS1='$ ' $* sh" || fail "tmux would not start"
+    tmx new-session -d -x "$w" -y "$h" "env PS1='$ ' XDG_CONFIG_HOME=$XDG_CONFIG_HOME $* sh" ||
+        fail "tmux would not start"
 }
 
 # run_smtop ARGS...: type "smtop ARGS; echo EXITED:$?" into the shell.
@@ -59,3 +63,10 @@ keys() { tmx send-keys "$@"; }
 
 # resize W H: resize the window (tmux sends SIGWINCH to smtop).
 resize() { tmx resize-window -x "$1" -y "$2"; }
+
+# click COL ROW: a left click (press and release, X10 encoding as kmous=\E[M), 0-based.
+click() {
+    _x=$(printf '%03o' $((33 + $1)))
+    _y=$(printf '%03o' $((33 + $2)))
+    tmx send-keys -l "$(printf "\\033[M \\$_x\\$_y\\033[M#\\$_x\\$_y")"
+}

@@ -63,6 +63,28 @@ wait_for '^EXITED:0'
 _kill_tmux
 pass "ASCII graphs with --ascii and in a C locale, braille under UTF-8"
 
+# The settings file chooses the graph style; --ascii on the command line wins.
+mkdir -p "$T/xdg/statusmonitor"
+printf 'graph = blocks\ndelay = 0.2\n' >"$T/xdg/statusmonitor/smtop.conf"
+start_shell 100 30 LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_CONFIG_HOME=$T/xdg
+run_smtop
+wait_for '^cpu0 '
+keys g
+wait_for "\\($(hostname):blocks\\)"
+wait_for 'every 0\.2s'
+keys q
+wait_for '^EXITED:0'
+tmx send-keys -l "clear" && keys Enter
+wait_gone 'EXITED'
+run_smtop -a
+wait_for '^cpu0 '
+keys g
+wait_for "\\($(hostname):ascii\\)"
+keys q
+wait_for '^EXITED:0'
+_kill_tmux
+pass "settings file: graph and delay; --ascii overrides it"
+
 # SIGTERM and SIGINT: smtop exits 0 and the shell prompt is usable again.
 for sig in TERM INT; do
     start_shell 100 30 LANG=C.UTF-8
