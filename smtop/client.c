@@ -92,7 +92,7 @@ struct client {
     uint64_t sent_gen;
     int send_auth, send_subscribe;
     char *rx;
-    size_t rx_len;
+    size_t rx_len, rx_cap;
     int rx_toobig;
     char close_why[128];
     int64_t *known;
@@ -1228,8 +1228,14 @@ stream_receive(struct client *c, struct lws *wsi, const void *in, size_t len)
     if (c->rx_len + len > CLIENT_MSG_MAX)
         c->rx_toobig = 1;
     if (!c->rx_toobig) {
-        if (c->rx == NULL)
-            c->rx = sm_xmalloc(CLIENT_MSG_MAX + 1);
+        /* Grow by doubling up to the cap: most messages are a few kilobytes. */
+        if (c->rx_len + len + 1 > c->rx_cap) {
+            size_t cap = c->rx_cap ? c->rx_cap : 65536;
+            while (cap < c->rx_len + len + 1)
+                cap *= 2;
+            c->rx = sm_xreallocarray(c->rx, cap, 1);
+            c->rx_cap = cap;
+        }
         memcpy(c->rx + c->rx_len, in, len);
         c->rx_len += len;
     }
