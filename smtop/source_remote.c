@@ -35,6 +35,7 @@ struct source_remote {
     char *state_text;
     char *error;
     int in_snapshot;
+    int history_news;
     int *seen; /* agent ids in the snapshot being read */
     size_t nseen, seen_cap;
     struct hist_slot hist[REMOTE_HIST_MAX];
@@ -105,6 +106,14 @@ int
 source_remote_ready(const struct source_remote *src)
 {
     return src->ready;
+}
+
+int
+source_remote_take_history_news(struct source_remote *src)
+{
+    int n = src->history_news;
+    src->history_news = 0;
+    return n;
 }
 
 int
@@ -199,6 +208,7 @@ hist_reply(struct source_remote *src, struct client_event *ev)
         k++;
     }
     h->ring.len = k;
+    src->history_news = 1;
     src->m->generation++;
 }
 

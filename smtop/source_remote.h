@@ -45,6 +45,9 @@ int source_remote_ready(const struct source_remote *src);
  * "session expired: ..."), into buf; returns buf. now is monotonic time. */
 const char *source_remote_status(const struct source_remote *src, double now, char *buf,
                                  size_t len);
+/* Did a history reply arrive since the last call (the view showing it should be drawn
+ * now rather than at the next refresh)? Clears the flag. */
+int source_remote_take_history_news(struct source_remote *src);
 /* Is the stream live? */
 int source_remote_live(const struct source_remote *src);
 /* The last error line (a bad message, a refused request), or NULL. */

@@ -314,7 +314,8 @@ on_remote(int fd, short revents, void *arg)
     int was_ready = source_remote_ready(a->ui.remote);
     int was_live = source_remote_live(a->ui.remote);
     source_remote_drain(a->ui.remote);
-    if (was_ready != source_remote_ready(a->ui.remote) ||
+    if (source_remote_take_history_news(a->ui.remote) ||
+        was_ready != source_remote_ready(a->ui.remote) ||
         was_live != source_remote_live(a->ui.remote))
         a->ui.dirty = 1;
 }

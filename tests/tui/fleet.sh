@@ -128,11 +128,19 @@ screen "min 12\.5% +avg 12\.5% +max 12\.5%"
 keys 2
 screen "cpu\.usage +last 1h, live"
 screen "min 12\.5% +avg 31\.2% +max 50\.0%"
+# Back in time by half the range: the server is asked for that window (the sample of 30
+# minutes ago is then the newest point shown).
+keys Left
+screen "cpu\.usage +last 1h, ending 30:00 ago"
+screen "min 50\.0% +avg 50\.0% +max 50\.0%"
+if cap | grep -q "history of"; then fail "history error: $(cap)"; fi
+keys End
+screen "cpu\.usage +last 1h, live"
 keys Escape
 screen "^db1  Debian GNU/Linux 12"
 keys Escape
 screen "^NAME"
-pass "Enter opens the host view; g the history from the server; Esc goes back up"
+pass "Enter opens the host view; g the history from the server, scrolled back; Esc goes back up"
 
 # 5. Help lists the fleet keys; Esc goes back.
 keys '?'
