@@ -3,6 +3,7 @@
 
 #include "model.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +25,13 @@ model_new(double span)
     return m;
 }
 
+static void ring_free(struct ring *r);
+
 static void
 host_free(struct model_host *h)
 {
-    for (size_t i = 0; i < h->nseries; i++) {
-        free(h->series[i].ring.t);
-        free(h->series[i].ring.v);
-    }
+    for (size_t i = 0; i < h->nseries; i++)
+        ring_free(&h->series[i].ring);
     free(h->series);
     sm_sample_done(&h->last);
     free(h);
@@ -116,21 +117,22 @@ model_set_status(struct model *m, int host_id, int online, double last_seen)
     m->generation++;
 }
 
-/* Make room for one more point at the tail of r, whose newest point is at time now. */
+/* Make room for one more point at the tail of r (at most max points), whose newest
+ * point is at time now: overwrite the oldest point if it has aged out or r is at max,
+ * else grow. */
 static void
-ring_make_room(struct ring *r, double now, double span)
+ring_make_room(struct ring *r, double now, double span, size_t max)
 {
     if (r->len < r->cap)
         return;
-    /* Full: overwrite the oldest point if it has aged out, else grow. */
-    if (r->cap > 0 && (r->cap >= MODEL_RING_MAX || r->t[r->head] < now - span)) {
+    if (r->cap > 0 && (r->cap >= max || r->t[r->head] < now - span)) {
         r->head = (r->head + 1) % r->cap;
         r->len--;
         return;
     }
     size_t ncap = r->cap ? r->cap * 2 : RING_MIN;
-    if (ncap > MODEL_RING_MAX)
-        ncap = MODEL_RING_MAX;
+    if (ncap > max)
+        ncap = max;
     double *t = sm_xreallocarray(NULL, ncap, sizeof *t);
     float *v = sm_xreallocarray(NULL, ncap, sizeof *v);
     for (size_t i = 0; i < r->len; i++) {
@@ -145,19 +147,19 @@ ring_make_room(struct ring *r, double now, double span)
     r->head = 0;
 }
 
-/* Append (t, v) if t is newer than the newest point; drop points older than the span. */
+/* Append (t, v) to r's own points if t is newer than its newest; drop points older than
+ * the span first. */
 static int
-ring_push(struct ring *r, double t, double v, double span)
+ring_push(struct ring *r, double t, double v, double span, size_t max)
 {
-    double lt, lv;
-    if (ring_last(r, &lt, &lv) && !(t > lt))
+    if (r->len > 0 && !(t > r->t[(r->head + r->len - 1) % r->cap]))
         return 0;
     /* Age out old points so a ring does not keep a stale tail after a gap. */
     while (r->len > 0 && r->t[r->head] < t - span) {
         r->head = (r->head + 1) % r->cap;
         r->len--;
     }
-    ring_make_room(r, t, span);
+    ring_make_room(r, t, span, max);
     size_t i = (r->head + r->len) % r->cap;
     r->t[i] = t;
     r->v[i] = (float)v;
@@ -165,15 +167,67 @@ ring_push(struct ring *r, double t, double v, double span)
     return 1;
 }
 
+/* r is full: move the points of its oldest minute into one mean point of r->older. */
+static void
+ring_evict_minute(struct ring *r, double span)
+{
+    double bucket = floor(r->t[r->head] / MODEL_COARSE_STEP);
+    double sum = 0;
+    size_t n = 0;
+    while (r->len > 0 && floor(r->t[r->head] / MODEL_COARSE_STEP) == bucket) {
+        sum += (double)r->v[r->head];
+        n++;
+        r->head = (r->head + 1) % r->cap;
+        r->len--;
+    }
+    if (r->older == NULL)
+        r->older = sm_xcalloc(1, sizeof *r->older);
+    ring_push(r->older, bucket * MODEL_COARSE_STEP, sum / (double)n, span, MODEL_COARSE_MAX);
+}
+
+/* Append (t, v) to a series' ring if t is newer than its newest point. */
+static int
+series_push(struct ring *r, double t, double v, double span)
+{
+    if (r->len > 0 && !(t > r->t[(r->head + r->len - 1) % r->cap]))
+        return 0;
+    struct ring *o = r->older;
+    while (o != NULL && o->len > 0 && o->t[o->head] < t - span) {
+        o->head = (o->head + 1) % o->cap;
+        o->len--;
+    }
+    if (r->len == MODEL_RING_MAX && !(r->t[r->head] < t - span))
+        ring_evict_minute(r, span);
+    return ring_push(r, t, v, span, MODEL_RING_MAX);
+}
+
+static void
+ring_free(struct ring *r)
+{
+    if (r->older != NULL) {
+        ring_free(r->older);
+        free(r->older);
+    }
+    free(r->t);
+    free(r->v);
+}
+
 size_t
 ring_len(const struct ring *r)
 {
-    return r->len;
+    return (r->older ? r->older->len : 0) + r->len;
 }
 
 void
 ring_get(const struct ring *r, size_t i, double *t, double *v)
 {
+    if (r->older != NULL) {
+        if (i < r->older->len) {
+            ring_get(r->older, i, t, v);
+            return;
+        }
+        i -= r->older->len;
+    }
     size_t k = (r->head + i) % r->cap;
     *t = r->t[k];
     *v = r->v[k];
@@ -182,10 +236,27 @@ ring_get(const struct ring *r, size_t i, double *t, double *v)
 int
 ring_last(const struct ring *r, double *t, double *v)
 {
-    if (r->len == 0)
+    size_t n = ring_len(r);
+    if (n == 0)
         return 0;
-    ring_get(r, r->len - 1, t, v);
+    ring_get(r, n - 1, t, v);
     return 1;
+}
+
+size_t
+ring_lower_bound(const struct ring *r, double t)
+{
+    size_t lo = 0, hi = ring_len(r);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        double mt, mv;
+        ring_get(r, mid, &mt, &mv);
+        if (mt < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 size_t
@@ -193,10 +264,13 @@ ring_stats(const struct ring *r, double t0, double t1, double *min, double *avg,
 {
     size_t n = 0;
     double lo = 0, hi = 0, sum = 0;
-    for (size_t i = 0; i < r->len; i++) {
+    size_t len = ring_len(r);
+    for (size_t i = ring_lower_bound(r, t0); i < len; i++) {
         double t, v;
         ring_get(r, i, &t, &v);
-        if (t < t0 || t > t1)
+        if (t > t1)
+            break;
+        if (t < t0)
             continue;
         if (n == 0 || v < lo)
             lo = v;
@@ -249,7 +323,7 @@ int
 model_add_point(struct model *m, int host_id, const char *series, double t, double v)
 {
     struct model_host *h = model_host_get(m, host_id);
-    int added = ring_push(&series_get(h, series)->ring, t, v, m->span);
+    int added = series_push(&series_get(h, series)->ring, t, v, m->span);
     if (added)
         m->generation++;
     return added;
@@ -266,7 +340,7 @@ put(struct model *m, struct model_host *h, double t, double v, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    ring_push(&series_get(h, name)->ring, t, v, m->span);
+    series_push(&series_get(h, name)->ring, t, v, m->span);
 }
 
 /* Deep copy of a sample into dst, reusing dst's arrays. */

@@ -10,8 +10,12 @@
  * "net.rx_bytes_per_s{iface=eth0}", ...
  *
  * Rings are sized by time, not by count: a ring keeps every point younger than
- * the model's span (it grows while it must, up to MODEL_RING_MAX points, and
- * overwrites its oldest point once that point is older than the span).
+ * the model's span (it grows while it must and overwrites its oldest point once that
+ * point is older than the span). Memory stays bounded however long smtop runs: past
+ * MODEL_RING_MAX points a series' oldest minute is folded into one mean point of a
+ * coarser ring (ring->older) that readers see through ring_len/ring_get as the
+ * series' older points, so recent points keep full resolution and days fit in
+ * MODEL_COARSE_MAX minutes.
  *
  * Data sources (source_local.c, the server client) feed the model; views only
  * read it. Not thread safe: the model belongs to smtop's one event-loop thread.
@@ -23,8 +27,11 @@
 
 #include "sample.h"
 
-/* Hard cap on the points of one ring (24 h at 1 s is 86400; 7 d at 10 s is 60480). */
-#define MODEL_RING_MAX 131072
+/* Full-resolution points of a series at most (48 KiB): 2.3 hours at the default 2 s. */
+#define MODEL_RING_MAX 4096
+/* The coarse ring: one point per MODEL_COARSE_STEP seconds, 8 days at most. */
+#define MODEL_COARSE_STEP 60.0
+#define MODEL_COARSE_MAX 11600
 /* Longest series name: "fs.used_percent{mount=" + a path + "}". */
 #define MODEL_SERIES_LEN (SM_PATH_LEN + 40)
 
@@ -32,9 +39,10 @@
 struct ring {
     double *t;
     float *v;
-    size_t cap;  /* allocated points */
-    size_t head; /* index of the oldest point */
-    size_t len;  /* points held */
+    size_t cap;         /* allocated points */
+    size_t head;        /* index of the oldest point */
+    size_t len;         /* points held */
+    struct ring *older; /* coarser points before this ring's own (NULL: none); owned */
 };
 
 struct model_series {
@@ -97,12 +105,14 @@ int model_add_point(struct model *m, int host_id, const char *series, double t, 
 /* The series with this exact name, or NULL. */
 const struct model_series *model_series_find(const struct model_host *h, const char *name);
 
-/* Number of points in r. */
+/* Number of points in r (its older, coarser points included). */
 size_t ring_len(const struct ring *r);
-/* Point i of r (0 = oldest); i must be < ring_len(r). */
+/* Point i of r (0 = oldest, through r->older first); i must be < ring_len(r). */
 void ring_get(const struct ring *r, size_t i, double *t, double *v);
 /* The newest point; returns 0 (and leaves *t, *v) when r is empty. */
 int ring_last(const struct ring *r, double *t, double *v);
+/* Index of the first point at or after time t (ring_len(r) when none); binary search. */
+size_t ring_lower_bound(const struct ring *r, double t);
 /* Minimum, average and maximum of the points with t0 <= t <= t1. Returns the number of
  * such points (the outputs are left alone when it is 0). */
 size_t ring_stats(const struct ring *r, double t0, double t1, double *min, double *avg,

@@ -222,7 +222,22 @@ utf8(unsigned cp, char *out)
     out[3] = '\0';
 }
 
-/* Bucket the ring over [t0, t1] into n columns (max of each); NAN where empty. */
+/* Column of time t among n over [t0, t0 + span), clamped to -1 .. n. */
+static long
+column(double t, double t0, double span, int n)
+{
+    double c = floor((t - t0) / span * n);
+    if (c < -1)
+        return -1;
+    if (c > n)
+        return n;
+    return (long)c;
+}
+
+/* Bucket the ring over [t0, t1] into n columns (max of each); NAN where empty. Columns
+ * narrower than the sampling fall between points: the columns between two neighbouring
+ * points (less than 2.5 steps apart; a folded minute's step for the ring's older points)
+ * carry the earlier value, so a steady series draws as an area and a real gap shows. */
 static void
 bucket(const struct ring *r, double t0, double t1, double step, double *col, int n)
 {
@@ -230,34 +245,32 @@ bucket(const struct ring *r, double t0, double t1, double step, double *col, int
         col[i] = NAN;
     if (r == NULL || n <= 0 || !(t1 > t0))
         return;
-    double span = t1 - t0;
-    size_t len = ring_len(r);
-    for (size_t i = 0; i < len; i++) {
+    double span = t1 - t0, pt = NAN, pv = 0;
+    long pc = -1;
+    size_t len = ring_len(r), nolder = r->older ? r->older->len : 0;
+    /* From the last point before the window (it may bridge into it) to the first after. */
+    size_t first = ring_lower_bound(r, t0);
+    for (size_t i = first > 0 ? first - 1 : 0; i < len; i++) {
         double t, v;
         ring_get(r, i, &t, &v);
-        if (t < t0 || t > t1)
-            continue;
-        int c = (int)((t - t0) / span * n);
-        if (c >= n)
-            c = n - 1;
-        if (isnan(col[c]) || v > col[c])
-            col[c] = v;
-    }
-    /* Columns narrower than the sampling step fall between points: carry the previous
-     * value over gaps shorter than 2.5 steps, so a steady series draws as an area. */
-    if (step <= 0)
-        return;
-    double cw = span / n, last_t = -1, last_v = NAN, newest = t0 - 1, lt, lv;
-    if (ring_last(r, &lt, &lv))
-        newest = lt;
-    for (int i = 0; i < n; i++) {
-        double ct = t0 + i * cw;
-        if (!isnan(col[i])) {
-            last_t = ct;
-            last_v = col[i];
-        } else if (!isnan(last_v) && ct - last_t < 2.5 * step && ct <= newest) {
-            col[i] = last_v;
+        if (t > t1 && !isnan(pt) && pt > t1)
+            break;
+        long c = column(t, t0, span, n);
+        if (t >= t0 && t <= t1) {
+            if (c >= n)
+                c = n - 1;
+            if (isnan(col[c]) || v > col[c])
+                col[c] = v;
         }
+        double s = nolder > 0 && i <= nolder ? MODEL_COARSE_STEP : step;
+        if (!isnan(pt) && s > 0 && t - pt < 2.5 * s) {
+            for (long k = pc + 1 > 0 ? pc + 1 : 0; k < c && k < n; k++)
+                if (isnan(col[k]))
+                    col[k] = pv;
+        }
+        pt = t;
+        pv = v;
+        pc = c;
     }
 }
 

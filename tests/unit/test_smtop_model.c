@@ -113,7 +113,8 @@ test_ring_by_time(void)
     double t, v;
     ring_get(r, 0, &t, &v);
     ok(t >= 1999 - 100 - 1 && t <= 1999 - 100 + 64, "oldest point within the span (t=%g)", t);
-    ok(r->cap <= 256, "ring did not grow past what 100 s needs (cap %zu)", r->cap);
+    ok(r->cap <= 256 && r->older == NULL, "ring did not grow past what 100 s needs (cap %zu)",
+       r->cap);
     ring_last(r, &t, &v);
     ok(t == 1999 && v == 999, "newest point last");
     double lo, avg, hi;
@@ -135,6 +136,51 @@ test_ring_by_time(void)
     struct model *c = model_new(1);
     ok(c->span == 60, "span clamped to at least 60 s");
     model_free(c);
+}
+
+/* A long run: a series keeps MODEL_RING_MAX points at full resolution and folds older
+ * minutes into mean points; readers see one time-ordered series over the whole span. */
+static void
+test_ring_coarse(void)
+{
+    struct model *m = model_new(7 * 86400);
+    size_t n = 3 * MODEL_RING_MAX + 5;
+    /* One point every 2 s, values 0..29 repeating (a minute of points averages 14.5). */
+    for (size_t i = 0; i < n; i++)
+        model_add_point(m, 0, "x", 6000 + 2.0 * (double)i, (double)(i % 30));
+    const struct ring *r = &model_series_find(model_host_find(m, 0), "x")->ring;
+    ok(r->len <= MODEL_RING_MAX && r->cap <= MODEL_RING_MAX, "full-resolution points bounded");
+    ok(r->older != NULL && r->older->len > 0, "older minutes folded (%zu coarse points)",
+       r->older ? r->older->len : 0);
+    double t, v, pt = 0, pv;
+    int ordered = 1;
+    size_t len = ring_len(r);
+    for (size_t i = 0; i < len; i++) {
+        ring_get(r, i, &t, &v);
+        if (i > 0 && !(t > pt))
+            ordered = 0;
+        pt = t;
+    }
+    ok(ordered, "one series in time order across both rings (%zu points)", len);
+    ring_get(r, 0, &t, &v);
+    ok(t == 6000, "the oldest point is the start (t=%g)", t);
+    ok_near(v, 14.5, 1e-3, "a coarse point is its minute's mean");
+    ring_last(r, &t, &v);
+    ring_get(r, len - 2, &pt, &pv);
+    ok(t == 6000 + 2.0 * (double)(n - 1) && pt == t - 2, "newest points at full resolution");
+    ok(ring_len(r) < MODEL_RING_MAX + MODEL_COARSE_MAX, "bounded in all");
+    double lo, avg, hi;
+    ok(ring_stats(r, 6000, 6059, &lo, &avg, &hi) == 1, "stats reach the coarse points");
+    ok(ring_lower_bound(r, 0) == 0 && ring_lower_bound(r, 1e12) == len, "lower bound: ends");
+    size_t lb = ring_lower_bound(r, t - 3);
+    ring_get(r, lb, &pt, &pv);
+    ok(lb == len - 2 && pt == t - 2, "lower bound: first point at or after a time");
+    lb = ring_lower_bound(r, 6001);
+    ring_get(r, lb, &pt, &pv);
+    ok(lb == 1 && pt >= 6001, "lower bound across the coarse ring");
+    /* Nothing is appended out of order through the coarse ring either. */
+    ok(model_add_point(m, 0, "x", 6001, 1) == 0, "an old time is refused");
+    model_free(m);
 }
 
 /* Many series: lookups stay correct when series appear and disappear. */
@@ -168,6 +214,7 @@ main(void)
 {
     test_series();
     test_ring_by_time();
+    test_ring_coarse();
     test_many();
     return tap_done();
 }
