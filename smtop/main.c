@@ -5,11 +5,16 @@
 #include <getopt.h>
 #include <locale.h>
 #include <math.h>
+#include <poll.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "batch.h"
+#include "fleet.h"
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
@@ -17,6 +22,7 @@
 #include "model.h"
 #include "smtop.h"
 #include "source_local.h"
+#include "source_remote.h"
 #include "ui.h"
 
 /* History kept in memory in local mode. */
@@ -28,9 +34,11 @@ usage(void)
     printf("usage: smtop [-d SECONDS] [-n COUNT] [--ascii]\n"
            "       smtop -b [-n COUNT] [-d SECONDS]\n"
            "       smtop --json [-n COUNT] [-d SECONDS]\n"
+           "       smtop --server URL [--user NAME] [--password-file FILE] [-b | --json]\n"
            "\n"
            "Show this machine's CPU (every core, with its frequency), memory, filesystems,\n"
-           "disks and network, with history graphs since start.\n"
+           "disks and network, with history graphs since start; or, with --server, every\n"
+           "agent of a StatusMonitor server, live.\n"
            "\n"
            "  -d, --delay SECONDS    seconds between refreshes, 0.1 to 3600 (default 2)\n"
            "  -n, --iterations N     stop after N frames or refreshes (default: no limit)\n"
@@ -42,6 +50,11 @@ usage(void)
            "      --proc-root DIR    read /proc from DIR (default /proc)\n"
            "      --sys-root DIR     read /sys from DIR (default /sys)\n"
            "      --list-keys        print the key bindings and exit\n"
+           "  -s, --server URL       show the agents of the server at URL (http://HOST:PORT)\n"
+           "  -u, --user NAME        log in to the server as NAME (default: $USER)\n"
+           "      --password-file FILE\n"
+           "                         read the password from FILE (else SMTOP_PASSWORD, else\n"
+           "                         asked on the terminal); only when no stored session works\n"
            "  -h, --help             show this help and exit\n"
            "  -V, --version          show the version and exit\n");
 }
@@ -89,10 +102,73 @@ run_batch(const struct smtop_opts *o)
     return ret;
 }
 
+/* Wait up to `seconds` for events and apply them (server mode). */
+static void
+remote_wait(struct source_remote *src, double seconds)
+{
+    double end = sm_mono_now() + seconds;
+    for (;;) {
+        double left = end - sm_mono_now();
+        if (left <= 0)
+            break;
+        struct pollfd pfd = {.fd = source_remote_fd(src), .events = POLLIN};
+        int r = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (r > 0)
+            source_remote_drain(src);
+    }
+}
+
+/* Batch and JSON modes against a server: N frames of the whole fleet. */
+static int
+run_server_batch(const struct smtop_opts *o)
+{
+    struct model *m = model_new(600);
+    int code = SM_EXIT_FAIL;
+    char *cause = NULL;
+    struct source_remote *src = source_remote_new(m, o, &code, &cause);
+    char status[256];
+    if (src == NULL) {
+        fprintf(stderr, "%s: %s\n", sm_log_progname(), cause);
+        free(cause);
+        model_free(m);
+        return code;
+    }
+    /* The first frame waits for the snapshot (at most 30 s). */
+    double give_up = sm_mono_now() + 30;
+    while (!source_remote_ready(src) && sm_mono_now() < give_up) {
+        remote_wait(src, 0.1);
+        source_remote_status(src, sm_mono_now(), status, sizeof status);
+        if (strncmp(status, "session", 7) == 0 || strstr(status, "log in") != NULL)
+            break;
+    }
+    int ret = SM_EXIT_OK;
+    if (!source_remote_ready(src)) {
+        fprintf(stderr, "%s: %s: no snapshot from the server: %s\n", sm_log_progname(), o->server,
+                source_remote_status(src, sm_mono_now(), status, sizeof status));
+        ret = SM_EXIT_FAIL;
+        goto out;
+    }
+    for (long i = 0; o->count == 0 || i < o->count; i++) {
+        if (i > 0)
+            remote_wait(src, o->delay);
+        source_remote_status(src, sm_mono_now(), status, sizeof status);
+        int r = o->json ? fleet_json_frame(stdout, m)
+                        : fleet_text_frame(stdout, m, sm_wall_now(), status);
+        if (r != 0 || fflush(stdout) != 0) {
+            ret = SM_EXIT_FAIL;
+            break;
+        }
+    }
+out:
+    source_remote_free(src);
+    model_free(m);
+    return ret;
+}
+
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PROC = 256, OPT_SYS, OPT_KEYS, OPT_SERVER, OPT_USER, OPT_PWFILE };
+    enum { OPT_PROC = 256, OPT_SYS, OPT_KEYS, OPT_PWFILE };
     static const struct option longopts[] = {
         {"delay", required_argument, NULL, 'd'},
         {"iterations", required_argument, NULL, 'n'},
@@ -104,9 +180,8 @@ main(int argc, char **argv)
         {"proc-root", required_argument, NULL, OPT_PROC},
         {"sys-root", required_argument, NULL, OPT_SYS},
         {"list-keys", no_argument, NULL, OPT_KEYS},
-        /* Reserved for server mode (smtop/client.c); not in --help until it works. */
-        {"server", required_argument, NULL, OPT_SERVER},
-        {"user", required_argument, NULL, OPT_USER},
+        {"server", required_argument, NULL, 's'},
+        {"user", required_argument, NULL, 'u'},
         {"password-file", required_argument, NULL, OPT_PWFILE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -121,7 +196,7 @@ main(int argc, char **argv)
     setlocale(LC_NUMERIC, "C");
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":d:n:bjahV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":d:n:bjahVs:u:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'd':
             if (sm_parse_double(optarg, SOURCE_LOCAL_MIN_DELAY, SOURCE_LOCAL_MAX_DELAY, &o.delay) !=
@@ -154,10 +229,10 @@ main(int argc, char **argv)
         case OPT_KEYS:
             ui_print_keys(stdout);
             return SM_EXIT_OK;
-        case OPT_SERVER:
+        case 's':
             o.server = optarg;
             break;
-        case OPT_USER:
+        case 'u':
             o.user = optarg;
             break;
         case OPT_PWFILE:
@@ -177,8 +252,22 @@ main(int argc, char **argv)
     settings_load(&o, config);
     if (optind < argc)
         sm_usage_error("unexpected argument '%s'", argv[optind]);
-    if (o.server != NULL || o.user != NULL || o.password_file != NULL)
-        sm_die(SM_EXIT_FAIL, "server mode is not built yet");
+    if (o.server == NULL && (o.user != NULL || o.password_file != NULL))
+        sm_usage_error("--user and --password-file need --server");
+    if (o.server != NULL) {
+        if (o.proc_root || o.sys_root)
+            sm_usage_error("--proc-root and --sys-root are for local mode, not --server");
+        if (o.user == NULL) {
+            const char *u = getenv("USER");
+            struct passwd *pw = u && u[0] ? NULL : getpwuid(getuid());
+            o.user = u && u[0] ? u : pw ? pw->pw_name : NULL;
+            if (o.user == NULL)
+                sm_usage_error("--user: no $USER; name the account");
+        }
+        if (o.batch || o.json)
+            return run_server_batch(&o);
+        return ui_run(&o);
+    }
     if (o.batch || o.json)
         return run_batch(&o);
     return ui_run(&o);

@@ -76,6 +76,19 @@ model_host_get(struct model *m, int id)
 }
 
 void
+model_host_remove(struct model *m, int id)
+{
+    for (size_t i = 0; i < m->nhosts; i++)
+        if (m->hosts[i]->id == id) {
+            host_free(m->hosts[i]);
+            memmove(&m->hosts[i], &m->hosts[i + 1], (m->nhosts - i - 1) * sizeof *m->hosts);
+            m->nhosts--;
+            m->generation++;
+            return;
+        }
+}
+
+void
 model_set_facts(struct model *m, int host_id, const struct sm_host *facts)
 {
     struct model_host *h = model_host_get(m, host_id);

@@ -81,6 +81,9 @@ void model_free(struct model *m);
 struct model_host *model_host_get(struct model *m, int id);
 /* The host with this id, or NULL. */
 const struct model_host *model_host_find(const struct model *m, int id);
+/* Forget the host with this id (an agent the server removed); no-op when absent. The
+ * order of the other hosts is kept. */
+void model_host_remove(struct model *m, int id);
 
 /* Copy host facts in (also sets the display name when none was set). */
 void model_set_facts(struct model *m, int host_id, const struct sm_host *facts);

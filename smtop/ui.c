@@ -21,18 +21,23 @@
 #include "loop.h"
 #include "model.h"
 #include "source_local.h"
+#include "source_remote.h"
 #include "views.h"
 
 /* History kept in memory in local mode (rings are sized by this, not by count). */
 #define UI_LOCAL_SPAN (7 * 86400.0)
+/* In server mode: live points kept per agent and series (for the host view's
+ * sparklines); longer history comes from the server's /history. */
+#define UI_REMOTE_SPAN 600.0
 /* Smallest screen drawn at all; smaller shows a one-line note. */
 #define UI_MIN_COLS 20
 #define UI_MIN_ROWS 4
 
 const struct view_entry views[] = {
-    {"help", "Help", 1, help_keys, view_help_new},
-    {"host", "Host", 2, host_keys, view_host_new},
-    {"history", "History", 3, history_keys, view_history_new},
+    {"help", "Help", 1, help_keys, view_help_new, 0},
+    {"host", "Host", 2, host_keys, view_host_new, 0},
+    {"history", "History", 3, history_keys, view_history_new, 0},
+    {"fleet", "Fleet", 4, fleet_keys, view_fleet_new, 1},
 };
 const size_t nviews = sizeof views / sizeof views[0];
 
@@ -97,7 +102,7 @@ int
 ui_open_view(struct ui *ui, const char *name)
 {
     size_t i = view_index(name);
-    if (i == nviews)
+    if (i == nviews || (views[i].server_only && ui->remote == NULL))
         return -1;
     if (i != ui->view) {
         ui->prev_view = ui->view;
@@ -112,6 +117,11 @@ ui_back(struct ui *ui)
 {
     size_t to = ui->prev_view;
     if (to == ui->view)
+        to = view_index(ui->remote ? "fleet" : "host");
+    /* Server mode goes up the hierarchy: history -> host -> fleet. */
+    if (ui->remote && ui->view == view_index("host"))
+        to = view_index("fleet");
+    else if (ui->remote && ui->view == view_index("history"))
         to = view_index("host");
     ui->prev_view = ui->view;
     ui->view = to;
@@ -130,7 +140,7 @@ draw_fbar(struct ui *ui, int y, int w)
     mvwhline(stdscr, y, 0, ' ', w);
     int x = 0;
     for (size_t i = 0; i < nviews && x < w; i++) {
-        if (views[i].fkey <= 0)
+        if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL))
             continue;
         x += put_fmt(stdscr, y, x, w - x, th->fkey, "F%d", views[i].fkey);
         x += put_fmt(stdscr, y, x, w - x, i == ui->view ? th->fbar | A_BOLD : th->fbar, "%-8s",
@@ -201,7 +211,7 @@ mouse_key(struct ui *ui)
         /* Walk the bar as draw_fbar lays it out. */
         int x = 0;
         for (size_t i = 0; i < nviews; i++) {
-            if (views[i].fkey <= 0)
+            if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL))
                 continue;
             int wd = (views[i].fkey >= 10 ? 3 : 2) + 8;
             if (ev.x >= x && ev.x < x + wd)
@@ -293,6 +303,34 @@ on_tick(void *arg)
         a->stop_after_draw = 1;
 }
 
+/* Server mode: apply the client's events; the first snapshot and connection changes
+ * are drawn at once, samples at the next tick. */
+static void
+on_remote(int fd, short revents, void *arg)
+{
+    struct app *a = arg;
+    (void)fd;
+    (void)revents;
+    int was_ready = source_remote_ready(a->ui.remote);
+    int was_live = source_remote_live(a->ui.remote);
+    source_remote_drain(a->ui.remote);
+    if (source_remote_take_history_news(a->ui.remote) ||
+        was_ready != source_remote_ready(a->ui.remote) ||
+        was_live != source_remote_live(a->ui.remote))
+        a->ui.dirty = 1;
+}
+
+/* Server mode: redraw every delay (figures, last-seen ages, the reconnect countdown). */
+static void
+on_remote_tick(void *arg)
+{
+    struct app *a = arg;
+    a->ui.dirty = 1;
+    a->ticks++;
+    if (a->ui.opts->count > 0 && a->ticks >= a->ui.opts->count)
+        a->stop_after_draw = 1;
+}
+
 static void
 resize_from_tty(void)
 {
@@ -314,7 +352,23 @@ after(void *arg)
         resize_from_tty();
         a->ui.dirty = 1;
     }
-    if (a->ui.dirty || a->ui.model->generation != a->drawn_generation) {
+    if (a->ui.remote) {
+        /* Server mode: the connection on the status line when it is not live; samples
+         * are drawn at the refresh ticks, not one frame each. */
+        char st[sizeof a->ui.status];
+        if (source_remote_live(a->ui.remote))
+            st[0] = '\0';
+        else
+            source_remote_status(a->ui.remote, sm_mono_now(), st, sizeof st);
+        if (strcmp(st, a->ui.status) != 0) {
+            snprintf(a->ui.status, sizeof a->ui.status, "%s", st);
+            a->ui.dirty = 1;
+        }
+        if (a->ui.dirty) {
+            a->drawn_generation = a->ui.model->generation;
+            draw(&a->ui);
+        }
+    } else if (a->ui.dirty || a->ui.model->generation != a->drawn_generation) {
         a->drawn_generation = a->ui.model->generation;
         draw(&a->ui);
     }
@@ -351,8 +405,23 @@ ui_run(const struct smtop_opts *o)
     a.ui.opts = o;
     a.ui.delay = o->delay;
     a.ui.host_id = SOURCE_LOCAL_HOST;
-    a.ui.model = model_new(UI_LOCAL_SPAN);
-    a.src = source_local_new(a.ui.model, o->proc_root, o->sys_root);
+    if (o->server) {
+        /* Log in first: the password prompt needs the plain terminal and stderr. */
+        int code = SM_EXIT_FAIL;
+        char *cause = NULL;
+        a.ui.model = model_new(UI_REMOTE_SPAN);
+        a.ui.remote = source_remote_new(a.ui.model, o, &code, &cause);
+        if (a.ui.remote == NULL) {
+            fprintf(stderr, "%s: %s\n", sm_log_progname(), cause);
+            free(cause);
+            model_free(a.ui.model);
+            return code;
+        }
+        a.ui.host_id = -1;
+    } else {
+        a.ui.model = model_new(UI_LOCAL_SPAN);
+        a.src = source_local_new(a.ui.model, o->proc_root, o->sys_root);
+    }
     /* The loop first: its SIGWINCH handler means ncurses installs none of its own. */
     a.loop = loop_new();
 
@@ -378,14 +447,19 @@ ui_run(const struct smtop_opts *o)
     mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
     mouseinterval(0);
     theme_init(&a.ui.theme, o->graph);
-    a.ui.view = a.ui.prev_view = view_index("host");
+    a.ui.view = a.ui.prev_view = view_index(a.ui.remote ? "fleet" : "host");
     a.ui.dirty = 1;
 
     loop_add_fd(a.loop, STDIN_FILENO, POLLIN, on_stdin, &a);
-    /* The first sample after the priming interval, then every delay on an absolute
-     * schedule (a slow frame does not make the refresh drift). */
-    double first = o->delay < SOURCE_LOCAL_PRIME ? o->delay : SOURCE_LOCAL_PRIME;
-    loop_add_timer(a.loop, first, o->delay, on_tick, &a);
+    if (a.ui.remote) {
+        loop_add_fd(a.loop, source_remote_fd(a.ui.remote), POLLIN, on_remote, &a);
+        loop_add_timer(a.loop, o->delay, o->delay, on_remote_tick, &a);
+    } else {
+        /* The first sample after the priming interval, then every delay on an absolute
+         * schedule (a slow frame does not make the refresh drift). */
+        double first = o->delay < SOURCE_LOCAL_PRIME ? o->delay : SOURCE_LOCAL_PRIME;
+        loop_add_timer(a.loop, first, o->delay, on_tick, &a);
+    }
     loop_set_after(a.loop, after, &a);
     int ret = loop_run(a.loop) == 0 ? SM_EXIT_OK : SM_EXIT_FAIL;
     restore_terminal();
@@ -393,6 +467,7 @@ ui_run(const struct smtop_opts *o)
         widget_free(a.ui.views[i]);
     loop_free(a.loop);
     source_local_free(a.src);
+    source_remote_free(a.ui.remote);
     model_free(a.ui.model);
     return ret;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "source_remote.h"
 #include "views.h"
 #include "xmalloc.h"
 
@@ -109,27 +110,39 @@ history_draw(struct widget *w, WINDOW *win, const struct ui *ui)
             th->graph == GRAPH_BRAILLE  ? "braille"
             : th->graph == GRAPH_BLOCKS ? "blocks"
                                         : "ascii");
+    /* Server mode: the server's rollups for this window, sized to the graph (braille
+     * has two dots per cell); local mode: the model's rings. */
+    const struct ring *ring = &s->ring;
+    double step = ui->delay;
+    if (ui->remote) {
+        size_t pts = (size_t)(gw > 8 ? gw : 8) * 2;
+        double age = span / (double)pts;
+        const struct remote_history *rh = source_remote_history(
+            ui->remote, ui->host_id, s->name, span, v->offset, pts, age < 5 ? 5 : age);
+        ring = &rh->ring;
+        step = span / (double)pts;
+    }
     double lo, avg, hi, lt, lv;
-    size_t n = ring_stats(&s->ring, t0, t1, &lo, &avg, &hi);
+    size_t n = ring_stats(ring, t0, t1, &lo, &avg, &hi);
     if (n > 0) {
         x = gx;
         x += put_fmt(win, w->y + 1, x, gx + gw - x, th->normal, "min %s  avg %s  max %s",
                      fmt_series_value(a, sizeof a, s->name, lo),
                      fmt_series_value(b, sizeof b, s->name, avg),
                      fmt_series_value(c, sizeof c, s->name, hi));
-        if (ring_last(&s->ring, &lt, &lv))
+        if (ring_last(ring, &lt, &lv))
             put_fmt(win, w->y + 1, x, gx + gw - x, th->dim, "  now %s  (%zu points)",
                     fmt_series_value(d, sizeof d, s->name, lv), n);
     } else {
         put_text(win, w->y + 1, gx, gw, th->dim, "no points in this range");
     }
     struct graph *g = v->graph;
-    g->ring = &s->ring;
+    g->ring = ring;
     snprintf(g->series, sizeof g->series, "%s", s->name);
     g->t0 = t0;
     g->t1 = t1;
     g->ymax = 0;
-    g->step = ui->delay;
+    g->step = step;
     widget_resize(&g->w, w->y + 2, gx, w->h - 2, gw);
     widget_draw(&g->w, win, ui);
 }
@@ -161,8 +174,8 @@ history_key(struct widget *w, int key, struct ui *ui)
     case Y_PGDN:
         return widget_key(&v->list->w, KEY_NPAGE, ui) | HANDLED | REDRAW;
     case Y_BACK:
-        /* No further back than the model keeps. */
-        if (v->offset + span / 2 <= ui->model->span)
+        /* No further back than the model keeps (the server keeps 30 days). */
+        if (v->offset + span / 2 <= (ui->remote ? 30 * 86400.0 : ui->model->span))
             v->offset += span / 2;
         break;
     case Y_FWD:

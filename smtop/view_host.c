@@ -344,6 +344,14 @@ draw_facts(const struct host_view *v, WINDOW *win, const struct ui *ui, int y)
     if (h->have_facts && h->facts.boot_time > 0)
         fmt_duration(up, sizeof up, ui->now - (double)h->facts.boot_time);
     x += put_text(win, y, x, end - x, th->title, h->name[0] ? h->name : "?");
+    /* Server mode: an agent that stopped reporting says so, with when it was last seen. */
+    if (ui->remote && !h->online) {
+        char ago[32] = "never";
+        if (h->last_seen > 0)
+            fmt_duration(ago, sizeof ago, ui->now - h->last_seen);
+        x += put_fmt(win, y, x, end - x, th->offline, "  OFFLINE, last seen %s%s", ago,
+                     h->last_seen > 0 ? " ago" : "");
+    }
     if (h->have_facts)
         x += put_fmt(win, y, x, end - x, th->normal, "  %s  %s  %s  %d cores  %s", h->facts.os,
                      h->facts.kernel, h->facts.arch, h->facts.cores, h->facts.cpu_model);

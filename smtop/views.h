@@ -29,12 +29,16 @@ struct view_entry {
     int fkey;          /* function key number that opens it (0: none) */
     const struct key_binding *keys;
     struct widget *(*create)(struct ui *ui);
+    int server_only; /* only with --server (the fleet view) */
 };
 
 #define UI_MAX_VIEWS 8
 
+struct source_remote;
+
 struct ui {
     struct model *model;
+    struct source_remote *remote; /* server mode's data source; NULL in local mode */
     const struct smtop_opts *opts;
     struct theme theme;
     int host_id;                           /* host shown by the host and history views */
@@ -63,6 +67,7 @@ void ui_back(struct ui *ui);
 struct widget *view_host_new(struct ui *ui);
 struct widget *view_history_new(struct ui *ui);
 struct widget *view_help_new(struct ui *ui);
-extern const struct key_binding host_keys[], history_keys[], help_keys[];
+struct widget *view_fleet_new(struct ui *ui);
+extern const struct key_binding host_keys[], history_keys[], help_keys[], fleet_keys[];
 
 #endif

@@ -64,5 +64,9 @@ expect_usage --no-such-option
 pass "bad -d, -n and arguments exit 2 naming the option"
 
 "$SMTOP" --help >"$T/help"
-if grep -q -- '--server' "$T/help"; then fail "--server is in --help before server mode works"; fi
-pass "--server not advertised"
+grep -q -- '--server URL' "$T/help" || fail "--server is not in --help"
+rc=0
+"$SMTOP" --user alice -b -n 1 2>"$T/err" || rc=$?
+[ $rc -eq 2 ] && grep -q -- "--user and --password-file need --server" "$T/err" ||
+    fail "--user without --server: exit $rc $(cat "$T/err")"
+pass "--server advertised; --user alone is a usage error"

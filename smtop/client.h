@@ -1,0 +1,132 @@
+/* client.h: smtop's network side in server mode: login and token upkeep, the live stream
+ * (WebSocket /ws) and REST requests (/agents, /history), on threads of its own so that
+ * the terminal never waits on a socket.
+ *
+ * Threads:
+ *   - the UI thread (the caller) calls everything declared here;
+ *   - the stream thread runs a libwebsockets client loop: connect, authenticate,
+ *     subscribe, decode messages, reconnect with jittered exponential backoff;
+ *   - the REST thread runs libcurl: queued requests one at a time, and the refresh of the
+ *     access token before it expires.
+ * Both threads hand their results to the UI as events in one locked queue and make
+ * client_fd() readable; the UI polls that fd and calls client_drain(), which runs the
+ * callback on the UI thread. No callback ever runs on another thread.
+ *
+ * Secrets: the password is used for one POST /token and wiped; the access token lives
+ * only in memory (it is sent in request headers and the first stream message, never in
+ * a URL or argv); the refresh token is kept in STATE/statusmonitor/USER@SERVER (0600, in
+ * a 0700 directory) and replaced atomically when the server rotates it. */
+#ifndef SM_SMTOP_CLIENT_H
+#define SM_SMTOP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rc.h"
+#include "sample.h"
+
+struct cJSON;
+struct client;
+
+/* Connection state, as the screen shows it. */
+enum client_state {
+    CLIENT_CONNECTING,   /* opening the stream */
+    CLIENT_LIVE,         /* subscribed; samples flow */
+    CLIENT_RECONNECTING, /* lost; retry_in seconds until the next attempt; text says why */
+    CLIENT_AUTH_FAILED,  /* the server refused our tokens; text says so; no more retries */
+};
+
+enum client_event_type {
+    CLIENT_EV_STATE,          /* state, retry_in, text */
+    CLIENT_EV_SNAPSHOT_BEGIN, /* the agents that follow (until _END) are all there are */
+    CLIENT_EV_AGENT,          /* agent_id, name, online, last_seen, host (have_host),
+                               * sample (NULL when none); from a snapshot or GET /agents */
+    CLIENT_EV_SNAPSHOT_END,
+    CLIENT_EV_SAMPLE,  /* agent_id, sample */
+    CLIENT_EV_STATUS,  /* agent_id, online, last_seen */
+    CLIENT_EV_REMOVED, /* agent_id */
+    CLIENT_EV_LAG,     /* dropped: messages the server or this client dropped */
+    CLIENT_EV_ERROR,   /* text: an error message from the server or a bad message */
+    CLIENT_EV_REPLY,   /* req_id, status (0: no reply), body (parsed JSON or NULL), text */
+};
+
+/* One event. Owned by the client; valid only during the client_drain callback. */
+struct client_event {
+    enum client_event_type type;
+    enum client_state state;
+    double retry_in;
+    char *text;
+    int64_t agent_id;
+    char *name;
+    int online;
+    double last_seen; /* unix seconds, 0 when never */
+    int have_host;
+    struct sm_host host;
+    struct sm_sample *sample;
+    uint64_t dropped;
+    uint64_t req_id;
+    int status;
+    struct cJSON *body;
+};
+
+struct client_options {
+    const char *url;  /* http://HOST[:PORT][/PREFIX] or https://... */
+    const char *user; /* account name */
+    /* Where the refresh token is kept; NULL: $XDG_STATE_HOME/statusmonitor or
+     * ~/.local/state/statusmonitor. */
+    const char *state_dir;
+};
+
+/* Check options and make a client (no I/O yet). SM_EINVAL with *cause for a bad URL.
+ * UI thread. */
+enum sm_rc client_new(const struct client_options *opt, struct client **out,
+                      char **cause) SM_MUST_CHECK;
+
+/* Password source for client_login: return an allocated password (client_login wipes and
+ * frees it) or NULL with *cause set. Called at most once, on the calling thread. */
+typedef char *(*client_password_fn)(void *arg, char **cause);
+
+/* Log in before the threads start: with the stored refresh token if there is one
+ * (POST /refresh, no password asked), else - or when the server refuses it - with the
+ * password from get_password (POST /token). Stores the new refresh token. Returns SM_OK,
+ * SM_EAUTH (refused: *cause says so), SM_EBUSY (too many attempts) or SM_EIO (server not
+ * reachable). *used_password tells whether the password was asked for. UI thread. */
+enum sm_rc client_login(struct client *c, client_password_fn get_password, void *arg,
+                        int *used_password, char **cause) SM_MUST_CHECK;
+
+/* Start the stream and REST threads (after client_login). UI thread. */
+enum sm_rc client_start(struct client *c, char **cause) SM_MUST_CHECK;
+
+/* The fd to poll for readability: events are waiting. */
+int client_fd(const struct client *c);
+
+/* The drain callback. It may take ev->sample or ev->body (set the field to NULL and own
+ * it); everything else in ev is freed after it returns. */
+typedef void (*client_event_fn)(void *arg, struct client_event *ev);
+
+/* Run cb for every waiting event, in order, on the calling (UI) thread; returns the
+ * number of events. UI thread. */
+size_t client_drain(struct client *c, client_event_fn cb, void *arg);
+
+/* Queue GET PATH (PATH starts with "/", e.g. "/history/3/cpu?start=-1h&points=120");
+ * the reply arrives as CLIENT_EV_REPLY with the returned id (never 0). The path is
+ * checked for characters that need escaping (SM_EINVAL, id 0). UI thread. */
+uint64_t client_get(struct client *c, const char *path);
+
+/* Stop the threads, log out nothing (the refresh token stays for the next start), free
+ * everything. NULL is a no-op. UI thread. */
+void client_free(struct client *c);
+
+/* Read a password for user: from file when not NULL (first line), else from the
+ * environment variable SMTOP_PASSWORD, else from the terminal with echo off (prompt on
+ * /dev/tty). NULL with *cause when none can be had. Any thread; used before the UI. */
+char *client_password(const char *file, const char *user, char **cause);
+
+/* Backoff before reconnect attempt n (0-based): min(cap, base * 2^n) scaled by a random
+ * factor in [0.5, 1]. Any thread. */
+double client_backoff(unsigned n, double base, double cap, double rnd01);
+
+/* The refresh token file for opt (allocated). Any thread. */
+char *client_token_path(const struct client_options *opt);
+
+#endif

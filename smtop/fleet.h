@@ -1,0 +1,65 @@
+/* fleet.h: the fleet table (one row per agent) as data: the figures of each row, problem
+ * flags, sorting and filtering. Shared by the fleet view and batch mode in server mode;
+ * reads the model only. */
+#ifndef SM_SMTOP_FLEET_H
+#define SM_SMTOP_FLEET_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "model.h"
+
+/* Thresholds above which a host is a problem (percent). */
+#define FLEET_CPU_HIGH 90.0
+#define FLEET_MEM_HIGH 90.0
+#define FLEET_DISK_HIGH 90.0
+
+enum fleet_col {
+    FLEET_NAME,
+    FLEET_STATE,
+    FLEET_CPU,
+    FLEET_LOAD,
+    FLEET_MEM,
+    FLEET_DISK,
+    FLEET_RX,
+    FLEET_TX,
+    FLEET_SEEN,
+    FLEET_NCOLS
+};
+
+/* Problem bits of a row. */
+enum { FLEET_P_OFFLINE = 1, FLEET_P_CPU = 2, FLEET_P_MEM = 4, FLEET_P_DISK = 8 };
+
+struct fleet_row {
+    const struct model_host *h;
+    int online;
+    int have; /* a sample is known */
+    double cpu, load, mem, disk, rx, tx;
+    const char *disk_mount; /* the fullest filesystem */
+    double seen_ago;        /* seconds since last seen; < 0 when never */
+    unsigned problems;
+};
+
+/* The column's header and short key name ("name", "cpu", ...). */
+const char *fleet_col_title(enum fleet_col col);
+/* Parse a column name; -1 when unknown. */
+int fleet_col_parse(const char *name);
+
+/* Fill rows (capacity cap) from the model: hosts whose name contains filter (case
+ * insensitive; NULL or "" for all), sorted by col (desc: largest first; names always
+ * ascending as the tie-break). now is unix time. Returns the number of rows. */
+size_t fleet_rows(const struct model *m, const char *filter, enum fleet_col col, int desc,
+                  double now, struct fleet_row *rows, size_t cap);
+
+/* Format one cell of row into buf. */
+char *fleet_cell(const struct fleet_row *r, enum fleet_col col, char *buf, size_t len);
+
+/* Batch mode: a plain-text fleet frame (header line with status, column titles, one line
+ * per host, an empty line). Returns 0, or -1 when writing failed. */
+int fleet_text_frame(FILE *out, const struct model *m, double now, const char *status);
+
+/* Batch mode --json: one line per agent, the sample in the DESIGN section 3 shape with
+ * "agent_id", "name", "online", "last_seen" and the facts under "host". Returns 0 or -1. */
+int fleet_json_frame(FILE *out, const struct model *m);
+
+#endif

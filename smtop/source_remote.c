@@ -1,0 +1,389 @@
+/* source_remote.c: the server client's events applied to the model (server mode). */
+#include "config.h"
+
+#include "source_remote.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "timerange.h"
+#include "xmalloc.h"
+
+#define REMOTE_HIST_MAX 64 /* cached history series */
+
+struct hist_slot {
+    int host_id;
+    char series[MODEL_SERIES_LEN];
+    double range, offset;
+    size_t points;
+    uint64_t req_id; /* pending request, 0 when none */
+    double asked;    /* monotonic time of the request */
+    double used;     /* last asked for by a view (for eviction) */
+    struct remote_history h;
+};
+
+struct source_remote {
+    struct model *m;
+    struct client *c;
+    int ready;
+    enum client_state state;
+    double retry_at; /* monotonic */
+    char *state_text;
+    char *error;
+    int in_snapshot;
+    int history_news;
+    int *seen; /* agent ids in the snapshot being read */
+    size_t nseen, seen_cap;
+    struct hist_slot hist[REMOTE_HIST_MAX];
+};
+
+struct pw_from {
+    const char *file, *user;
+};
+
+static char *
+ask_password(void *arg, char **cause)
+{
+    const struct pw_from *p = arg;
+    return client_password(p->file, p->user, cause);
+}
+
+struct source_remote *
+source_remote_new(struct model *m, const struct smtop_opts *o, int *exit_code, char **cause)
+{
+    struct client_options co = {.url = o->server, .user = o->user};
+    struct client *c = NULL;
+    enum sm_rc rc = client_new(&co, &c, cause);
+    if (rc != SM_OK) {
+        *exit_code = 2;
+        return NULL;
+    }
+    int used_password;
+    struct pw_from pf = {o->password_file, o->user};
+    rc = client_login(c, ask_password, &pf, &used_password, cause);
+    if (rc == SM_OK)
+        rc = client_start(c, cause);
+    if (rc != SM_OK) {
+        client_free(c);
+        *exit_code = 1;
+        return NULL;
+    }
+    struct source_remote *src = sm_xcalloc(1, sizeof *src);
+    src->m = m;
+    src->c = c;
+    src->state = CLIENT_CONNECTING;
+    return src;
+}
+
+void
+source_remote_free(struct source_remote *src)
+{
+    if (src == NULL)
+        return;
+    client_free(src->c);
+    for (size_t i = 0; i < REMOTE_HIST_MAX; i++) {
+        struct remote_history *h = &src->hist[i].h;
+        free(h->ring.t);
+        free(h->ring.v);
+    }
+    free(src->seen);
+    free(src->state_text);
+    free(src->error);
+    free(src);
+}
+
+int
+source_remote_fd(const struct source_remote *src)
+{
+    return client_fd(src->c);
+}
+
+int
+source_remote_ready(const struct source_remote *src)
+{
+    return src->ready;
+}
+
+int
+source_remote_take_history_news(struct source_remote *src)
+{
+    int n = src->history_news;
+    src->history_news = 0;
+    return n;
+}
+
+int
+source_remote_live(const struct source_remote *src)
+{
+    return src->state == CLIENT_LIVE;
+}
+
+const char *
+source_remote_error(const struct source_remote *src)
+{
+    return src->error;
+}
+
+const char *
+source_remote_status(const struct source_remote *src, double now, char *buf, size_t len)
+{
+    const char *why = src->state_text ? src->state_text : "";
+    switch (src->state) {
+    case CLIENT_CONNECTING:
+        snprintf(buf, len, "connecting");
+        break;
+    case CLIENT_LIVE:
+        snprintf(buf, len, "live");
+        break;
+    case CLIENT_RECONNECTING: {
+        double left = src->retry_at - now;
+        snprintf(buf, len, "reconnecting in %.0fs: %s", left > 0 ? left + 0.5 : 0, why);
+        break;
+    }
+    case CLIENT_AUTH_FAILED:
+        snprintf(buf, len, "%s", why);
+        break;
+    }
+    return buf;
+}
+
+static int
+id_ok(int64_t id)
+{
+    return id > 0 && id <= 0x7fffffff;
+}
+
+/* Apply one history reply to its slot. */
+static void
+hist_reply(struct source_remote *src, struct client_event *ev)
+{
+    struct hist_slot *s = NULL;
+    for (size_t i = 0; i < REMOTE_HIST_MAX; i++)
+        if (src->hist[i].req_id == ev->req_id && ev->req_id != 0)
+            s = &src->hist[i];
+    if (s == NULL)
+        return; /* evicted meanwhile */
+    s->req_id = 0;
+    struct remote_history *h = &s->h;
+    h->status = ev->status;
+    h->fetched = sm_mono_now();
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev->body, "data");
+    if (ev->status != 200 || !cJSON_IsArray(data)) {
+        h->ring.len = 0;
+        if (ev->status != 200) {
+            free(src->error);
+            src->error =
+                sm_xasprintf("history of %s: %s", s->series, ev->text ? ev->text : "no reply");
+        }
+        src->m->generation++;
+        return;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(data);
+    if (n > REMOTE_HIST_POINTS_MAX)
+        n = REMOTE_HIST_POINTS_MAX;
+    if (h->ring.cap < n || h->ring.cap == 0) {
+        h->ring.cap = n ? n : 1;
+        h->ring.t = sm_xreallocarray(h->ring.t, h->ring.cap, sizeof *h->ring.t);
+        h->ring.v = sm_xreallocarray(h->ring.v, h->ring.cap, sizeof *h->ring.v);
+    }
+    h->ring.head = 0;
+    size_t k = 0;
+    const cJSON *b;
+    cJSON_ArrayForEach(b, data)
+    {
+        if (k == n)
+            break;
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "time"));
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, "value");
+        double tt;
+        if (t == NULL || sm_time_parse_iso(t, 0, &tt) != SM_OK || !cJSON_IsNumber(v) ||
+            (k > 0 && !(tt > h->ring.t[k - 1])))
+            continue;
+        h->ring.t[k] = tt;
+        h->ring.v[k] = (float)v->valuedouble;
+        k++;
+    }
+    h->ring.len = k;
+    src->history_news = 1;
+    src->m->generation++;
+}
+
+static void
+snapshot_end(struct source_remote *src)
+{
+    /* Hosts the server no longer lists were removed while we were away. */
+    for (size_t i = src->m->nhosts; i-- > 0;) {
+        int id = src->m->hosts[i]->id;
+        int keep = 0;
+        for (size_t j = 0; j < src->nseen && !keep; j++)
+            keep = src->seen[j] == id;
+        if (!keep)
+            model_host_remove(src->m, id);
+    }
+    src->in_snapshot = 0;
+    src->ready = 1;
+}
+
+static void
+on_event(void *arg, struct client_event *ev)
+{
+    struct source_remote *src = arg;
+    struct model *m = src->m;
+    int id = id_ok(ev->agent_id) ? (int)ev->agent_id : 0;
+    switch (ev->type) {
+    case CLIENT_EV_STATE:
+        src->state = ev->state;
+        src->retry_at = sm_mono_now() + ev->retry_in;
+        free(src->state_text);
+        src->state_text = ev->text ? sm_xstrdup(ev->text) : NULL;
+        if (ev->state == CLIENT_LIVE) {
+            free(src->error);
+            src->error = NULL;
+        }
+        m->generation++;
+        break;
+    case CLIENT_EV_SNAPSHOT_BEGIN:
+        src->in_snapshot = 1;
+        src->nseen = 0;
+        break;
+    case CLIENT_EV_SNAPSHOT_END:
+        snapshot_end(src);
+        m->generation++;
+        break;
+    case CLIENT_EV_AGENT:
+        if (!id)
+            break;
+        if (src->in_snapshot) {
+            if (src->nseen == src->seen_cap) {
+                src->seen_cap = src->seen_cap ? 2 * src->seen_cap : 64;
+                src->seen = sm_xreallocarray(src->seen, src->seen_cap, sizeof *src->seen);
+            }
+            src->seen[src->nseen++] = id;
+        }
+        if (ev->sample)
+            model_add_sample(m, id, ev->sample);
+        if (ev->have_host)
+            model_set_facts(m, id, &ev->host);
+        model_set_name(m, id, ev->name);
+        /* After the sample, which marks the host online: the server knows better. */
+        if (ev->online >= 0)
+            model_set_status(m, id, ev->online, ev->last_seen);
+        break;
+    case CLIENT_EV_SAMPLE:
+        if (id)
+            model_add_sample(m, id, ev->sample);
+        break;
+    case CLIENT_EV_STATUS:
+        if (id)
+            model_set_status(m, id, ev->online, ev->last_seen);
+        break;
+    case CLIENT_EV_REMOVED:
+        if (id)
+            model_host_remove(m, id);
+        break;
+    case CLIENT_EV_LAG:
+        free(src->error);
+        src->error = sm_xasprintf("%llu live messages dropped (this terminal fell behind)",
+                                  (unsigned long long)ev->dropped);
+        m->generation++;
+        break;
+    case CLIENT_EV_ERROR:
+        free(src->error);
+        src->error = sm_xstrdup(ev->text ? ev->text : "error");
+        m->generation++;
+        break;
+    case CLIENT_EV_REPLY:
+        hist_reply(src, ev);
+        break;
+    }
+}
+
+size_t
+source_remote_drain(struct source_remote *src)
+{
+    return client_drain(src->c, on_event, src);
+}
+
+/* "cpu.core.usage{core=3}" -> "name=cpu.core.usage&core=3" (labels as the server filters
+ * them). Characters outside the server's label alphabet make the series unfetchable. */
+static int
+series_query(const char *series, char *out, size_t len)
+{
+    const char *brace = strchr(series, '{');
+    int n;
+    if (brace == NULL) {
+        n = snprintf(out, len, "name=%s", series);
+    } else {
+        const char *eq = strchr(brace, '=');
+        size_t blen = strlen(brace);
+        if (eq == NULL || brace[blen - 1] != '}')
+            return -1;
+        n = snprintf(out, len, "name=%.*s&%.*s=%.*s", (int)(brace - series), series,
+                     (int)(eq - brace - 1), brace + 1, (int)(brace + blen - 1 - eq - 1), eq + 1);
+    }
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    for (const char *p = out; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("._/-=&", *p)))
+            return -1;
+    return 0;
+}
+
+const struct remote_history *
+source_remote_history(struct source_remote *src, int host_id, const char *series, double range,
+                      double offset, size_t points, double max_age)
+{
+    double now = sm_mono_now();
+    struct hist_slot *s = NULL, *lru = &src->hist[0];
+    for (size_t i = 0; i < REMOTE_HIST_MAX; i++) {
+        struct hist_slot *x = &src->hist[i];
+        if (x->used > 0 && x->host_id == host_id && strcmp(x->series, series) == 0) {
+            s = x;
+            break;
+        }
+        if (x->used < lru->used)
+            lru = x;
+    }
+    if (points < 2)
+        points = 2;
+    if (points > REMOTE_HIST_POINTS_MAX)
+        points = REMOTE_HIST_POINTS_MAX;
+    if (s == NULL) {
+        s = lru;
+        s->host_id = host_id;
+        snprintf(s->series, sizeof s->series, "%s", series);
+        s->h.ring.len = 0;
+        s->h.fetched = 0;
+        s->h.status = 0;
+        s->req_id = 0;
+        s->range = 0;
+    }
+    s->used = now;
+    offset = offset < 1 ? 0 : floor(offset);
+    int moved = s->range != range || s->offset != offset;
+    int stale = s->h.fetched == 0 || now - s->h.fetched > max_age || moved || s->points != points;
+    /* One request at a time per slot; a lost reply is asked again after 30 s. */
+    if (stale && (s->req_id == 0 || now - s->asked > 30)) {
+        char q[MODEL_SERIES_LEN + 32], path[MODEL_SERIES_LEN + 128];
+        if (series_query(series, q, sizeof q) == 0) {
+            char stop[32] = "now";
+            if (offset > 0)
+                snprintf(stop, sizeof stop, "-%.0fs", offset);
+            snprintf(path, sizeof path, "/history/%d/series?%s&start=-%.0fs&stop=%s&points=%zu",
+                     host_id, q, range + offset, stop, points);
+            s->req_id = client_get(src->c, path);
+            s->asked = now;
+            if (moved)
+                s->h.ring.len = 0; /* do not show another window's points meanwhile */
+            s->range = range;
+            s->offset = offset;
+            s->points = points;
+        }
+    }
+    return &s->h;
+}

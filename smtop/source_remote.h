@@ -1,0 +1,65 @@
+/* source_remote.h: server mode's data source: smtop/client.c's events applied to the
+ * model (agents as hosts keyed by agent id), the connection state for the screen, and
+ * history fetched from /history for the views.
+ *
+ * Threads: everything here runs on the UI thread; the network runs on the client's own
+ * threads and only hands events over through source_remote_fd(). */
+#ifndef SM_SMTOP_SOURCE_REMOTE_H
+#define SM_SMTOP_SOURCE_REMOTE_H
+
+#include <stddef.h>
+
+#include "client.h"
+#include "model.h"
+#include "smtop.h"
+
+/* Most buckets asked of one history query. */
+#define REMOTE_HIST_POINTS_MAX 2000
+
+struct source_remote;
+
+/* One history series as the server answered it: bucket averages as a ring (oldest
+ * first, the shape the graph widget draws). */
+struct remote_history {
+    struct ring ring;
+    double fetched; /* monotonic time of the reply; 0 while none */
+    int status;     /* HTTP status of the last reply, 0 when the server was not reached */
+};
+
+/* Log in (asking for the password when no stored session works) and start the client.
+ * NULL with *cause and *exit_code (2 for a bad URL or --user, 1 otherwise) on failure.
+ * Call before the terminal is taken over: the password prompt uses /dev/tty. */
+struct source_remote *source_remote_new(struct model *m, const struct smtop_opts *o, int *exit_code,
+                                        char **cause);
+/* Stop the client and free; NULL is a no-op. */
+void source_remote_free(struct source_remote *src);
+
+/* The fd that becomes readable when events wait (register with loop_add_fd). */
+int source_remote_fd(const struct source_remote *src);
+/* Apply waiting events to the model; returns how many. */
+size_t source_remote_drain(struct source_remote *src);
+
+/* Has the first snapshot arrived (the model lists every agent)? */
+int source_remote_ready(const struct source_remote *src);
+/* The connection as one short line for the screen ("live", "reconnecting in 4s: ...",
+ * "session expired: ..."), into buf; returns buf. now is monotonic time. */
+const char *source_remote_status(const struct source_remote *src, double now, char *buf,
+                                 size_t len);
+/* Did a history reply arrive since the last call (the view showing it should be drawn
+ * now rather than at the next refresh)? Clears the flag. */
+int source_remote_take_history_news(struct source_remote *src);
+/* Is the stream live? */
+int source_remote_live(const struct source_remote *src);
+/* The last error line (a bad message, a refused request), or NULL. */
+const char *source_remote_error(const struct source_remote *src);
+
+/* History of series (a model series name, "cpu.core.usage{core=3}") of host over range
+ * seconds ending offset seconds ago, in about points buckets: the cached answer
+ * (possibly empty), and a request queued (no I/O here) when the cache is older than
+ * max_age seconds or is for another window. The reply lands in a later drain (the
+ * model's generation is bumped). UI thread; callable from a draw. */
+const struct remote_history *source_remote_history(struct source_remote *src, int host_id,
+                                                   const char *series, double range, double offset,
+                                                   size_t points, double max_age);
+
+#endif
