@@ -474,7 +474,15 @@
             text(info, [x.online ? 'online' : 'offline · last seen ' + ago(x.last_seen), hst.hostname, hst.os,
                 hst.cpu_model, hst.cores ? hst.cores + ' cores' : ''].filter(Boolean).join(' · '));
         }
-        Api.get('/agents/' + id).then((r) => { mergeRest([...agents.values()].filter((x) => x.id !== id).map(restOf).concat(r)); header(); sub.update && sub.update(); },
+        Api.get('/agents/' + id).then((r) => {
+            const x = agentOf(r.id);
+            x.name = r.name;
+            x.online = r.online;
+            if (r.last_seen) x.last_seen = tsec(r.last_seen);
+            if (r.host) x.host = r.host;
+            header();
+            if (sub.update) sub.update();
+        },
             (e) => alertMsg(e.status === 404 ? 'No such agent.' : errText(e)));
         header();
         const sub = tab === 'cores' ? coresTab(id, body) : tab === 'history' ? historyTab(id, body) : liveTab(id, body);
@@ -483,7 +491,6 @@
             done() { sub.done && sub.done(); },
         };
     }
-    const restOf = (x) => ({ id: x.id, name: x.name, online: x.online, last_seen: x.last_seen ? new Date(x.last_seen * 1000).toISOString() : null, host: x.host });
 
     function liveTab(id, body) {
         const now = () => Date.now() / 1000;
