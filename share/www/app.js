@@ -161,6 +161,7 @@
     });
     Api.on('conn', (s) => {
         text($('live'), s === 'live' ? '● Live' : s === 'connecting' ? 'Connecting…' : Api.loggedIn() ? 'Offline' : '');
+        $('live').classList.toggle('ok', s === 'live');
     });
 
     /* ------------------------------------------------------------------ router */

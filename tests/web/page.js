@@ -350,8 +350,8 @@ async function main() {
                 await p.waitForTimeout(400);
                 const sc = await p.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
                 check(sc[0] <= sc[1], 'no horizontal scroll on a phone at ' + h + ' (' + sc[0] + ' <= ' + sc[1] + ')');
+                if (h === '#/agent/' + ag.body.id) await p.screenshot({ path: path.join(ART, 'page-phone.png'), fullPage: true });
             }
-            await p.screenshot({ path: path.join(ART, 'page-phone.png'), fullPage: true });
             const csp = await p.evaluate(() => window.__csp);
             check(csp.length === 0, 'no CSP violation on the phone');
         } catch (e) {
