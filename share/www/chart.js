@@ -240,7 +240,7 @@
             ctx.fillText(timeLabel(t1, t1 - t0), b.x + b.w, h - 9);
             ctx.save();
             ctx.beginPath();
-            ctx.rect(b.x, b.y - 1, b.w, b.h + 2);
+            ctx.rect(b.x, b.y - 3, b.w + 3, b.h + 6); /* room for an end dot */
             ctx.clip();
             const gap = Math.max(o.gap || 0, 3 * this.spacing());
             this.ys.forEach((y, k) => {

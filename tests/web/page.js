@@ -65,13 +65,30 @@ async function until(page, fn, arg, timeout) {
         await new Promise((r) => setTimeout(r, 100));
     }
 }
-/* Relative luminance of an rgb() colour, 0 (black) to 1 (white). */
-function lum(rgb) {
-    const [r, g, b] = rgb.match(/\d+/g).slice(0, 3).map((v) => {
+/* Relative luminance of an rgb() or #rrggbb colour, 0 (black) to 1 (white). */
+function lum(c) {
+    const parts = c.startsWith('#') ? [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)) : c.match(/\d+/g).slice(0, 3).map(Number);
+    const [r, g, b] = parts.map((v) => {
         v /= 255;
         return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
     });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function contrast(a, b) {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+}
+/* WCAG AA (4.5:1) for the text colour pairs the style sheet uses, in the page's scheme. */
+async function checkContrast(page, scheme) {
+    const v = await page.evaluate(() => {
+        const cs = getComputedStyle(document.documentElement), o = {};
+        ['--bg', '--fg', '--muted', '--card', '--accent', '--accent-fg', '--bad', '--ok'].forEach((n) => { o[n] = cs.getPropertyValue(n).trim(); });
+        return o;
+    });
+    const pairs = [['--fg', '--bg'], ['--fg', '--card'], ['--muted', '--bg'], ['--muted', '--card'], ['--accent', '--card'],
+        ['--accent', '--bg'], ['--accent-fg', '--accent'], ['--card', '--bad'], ['--bad', '--card'], ['--ok', '--card']];
+    const low = pairs.map(([f, b]) => [f, b, contrast(v[f], v[b])]).filter((p) => p[2] < 4.5);
+    check(low.length === 0, scheme + ' colours have AA contrast' + low.map((p) => ' ' + p[0] + '/' + p[1] + '=' + p[2].toFixed(2)).join(''));
 }
 async function api(method, p, token, body) {
     const r = await fetch(ORIGIN + p, { method, headers: Object.assign({ 'Content-Type': 'application/json' },
@@ -151,6 +168,7 @@ async function main() {
         check(page.url().endsWith('#/login'), 'a visitor lands on the login page');
         const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
         check(lum(bg) > 0.8, 'a light colour scheme gives a light page (' + bg + ')');
+        await checkContrast(page, 'light');
         let reached = false;
         for (let i = 0; i < 12 && !reached; i++) {
             await page.keyboard.press('Tab');
@@ -336,6 +354,7 @@ async function main() {
             await p.goto(URL0 + '/');
             const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
             check(lum(bg) < 0.2, 'a dark colour scheme gives a dark page (' + bg + ')');
+            await checkContrast(p, 'dark');
             await p.fill('#username', USER);
             await p.fill('#password', PASS);
             await p.click('#login-submit');
