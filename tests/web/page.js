@@ -104,15 +104,17 @@ async function main() {
     const problems = [];     /* console errors, page errors, CSP violations */
     const requests = [];     /* every URL the page asked for */
     const tokens = new Set(); /* every token seen, to look for in URLs and storage */
-    let refreshes = 0;
+    let refreshes = 0, refreshesAtReload = 0, sockets = 0, socketsAtReload = 0, reloadedAt = 0;
+    const unauthorized = []; /* 401 replies to the page */
 
     function watch(page) {
         page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
         page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
         page.on('request', (r) => requests.push(r.url()));
-        page.on('websocket', (ws) => requests.push(ws.url()));
+        page.on('websocket', (ws) => { requests.push(ws.url()); sockets++; });
         page.on('response', async (r) => {
             const u = new URL(r.url());
+            if (r.status() === 401) unauthorized.push(u.pathname);
             if ((u.pathname === '/token' || u.pathname === '/refresh' || u.pathname.startsWith('/agents')) &&
                 r.request().method() === 'POST' && r.status() === 200) {
                 try {
@@ -270,6 +272,10 @@ async function main() {
         await page.evaluate((h) => { location.hash = h; }, '#/agent/' + agentId);
         await page.reload();
         await until(page, () => Number(document.getElementById('chart-cpu').dataset.points) >= 5);
+        refreshesAtReload = refreshes;
+        reloadedAt = Date.now();
+        await until(page, () => /Live/.test(document.getElementById('live').textContent));
+        socketsAtReload = sockets;
         check(true, 'a reloaded dashboard is prefilled from /history (' + await page.getAttribute('#chart-cpu', 'data-points') + ' points)');
 
         /* ------------------------------------------------------------ regenerate, delete */
@@ -302,12 +308,18 @@ async function main() {
         check(true, 'the account page shows the user');
         /* Access tokens last a minute here: the page must have refreshed before expiry. */
         const t0 = Date.now();
-        while (refreshes < 1 && Date.now() - t0 < 90000) await page.waitForTimeout(500);
-        check(refreshes >= 1, 'the page refreshed its access token (' + refreshes + ' refreshes)');
+        while (refreshes <= refreshesAtReload && Date.now() - t0 < 90000) await page.waitForTimeout(500);
+        check(refreshes > refreshesAtReload, 'the page refreshed its access token on its own before expiry (' +
+            Math.round((Date.now() - t0) / 1000) + ' s after the account page opened)');
+        check(unauthorized.length === 0, 'no request of the page was refused for an expired token ' + unauthorized.join(' '));
+        /* The first access token of the stream has expired by now (60 s): the socket was
+         * given the new one and stayed open. */
+        while (Date.now() - reloadedAt < 75000) await page.waitForTimeout(500);
         await page.click('a[href="#/fleet"]');
         await page.waitForSelector('#fleet', { state: 'attached' });
         await until(page, () => /Live/.test(document.getElementById('live').textContent));
-        check(true, 'after the refresh the page still works and the stream is live');
+        check(sockets === socketsAtReload, 'the stream outlives its first access token on the same socket (' +
+            (sockets - socketsAtReload) + ' reconnects)');
 
         /* ------------------------------------------------------------ storage, URLs */
         const store = await page.evaluate(() => ({ local: localStorage.length, session: Object.keys(sessionStorage) }));
