@@ -3,7 +3,7 @@
  * is small and shared. Exits 0 when every check passed, 1 otherwise. */
 'use strict';
 const { chromium } = require('playwright-core');
-const { execFileSync } = require('child_process');
+const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
@@ -50,6 +50,23 @@ function syntheticBody(t, cores, usage) {
             io: { read_bytes_per_s: 1048576, write_bytes_per_s: 524288 } },
         network: { bytes_sent: 1, bytes_recv: 2, rx_bytes_per_s: 2048, tx_bytes_per_s: 1024 } };
 }
+/* A real smagent sending to the server; its token from a 0600 file. */
+const agents = [];
+function startAgent(token) {
+    const tf = path.join(TMP, 'agent.token');
+    fs.writeFileSync(tf, token + '\n', { mode: 0o600 });
+    const child = spawn(process.env.SMAGENT, ['--server', ORIGIN, '--token-file', tf, '--interval', '1',
+        '--foreground', '--spool', path.join(TMP, 'spool')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderrText = '';
+    child.stderr.on('data', (d) => { child.stderrText += d; });
+    agents.push(child);
+    return child;
+}
+function stopAgent(child) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+}
+process.on('exit', () => agents.forEach(stopAgent));
+
 /* Poll fn in the page until it returns true. page.waitForFunction polls by evaluating a
  * string, which the page's Content-Security-Policy (rightly) forbids. */
 async function until(page, fn, arg, timeout) {
@@ -220,12 +237,24 @@ async function main() {
         await page.waitForSelector('#chart-cpu');
         await until(page, () => Number(document.getElementById('chart-cpu').dataset.points) >= 1);
         const before = Number(await page.getAttribute('#chart-cpu', 'data-points'));
-        /* Samples arrive over the stream: the chart gains points without a reload. */
-        for (let i = 0; i < 3; i++) {
-            await page.waitForTimeout(1100);
-            must(realSample(token) === 200, 'another real sample is accepted');
+        /* Samples arrive over the stream: the chart gains points without a reload. They
+         * come from a real `smagent --server` when this build has its sender, else from
+         * `smagent --once` posted with curl. */
+        const agent = startAgent(token);
+        await new Promise((r) => setTimeout(r, 1500));
+        if (agent.exitCode === null) {
+            console.log('# live samples from smagent --server (pid ' + agent.pid + ')');
+        } else {
+            console.log('# smagent --server is not available here (' + agent.stderrText.trim().split('\n').pop() +
+                '): live samples from smagent --once and curl');
+            for (let i = 0; i < 3; i++) {
+                await page.waitForTimeout(1100);
+                must(realSample(token) === 200, 'another real sample is accepted');
+            }
         }
         await until(page, (n) => Number(document.getElementById('chart-cpu').dataset.points) >= n + 2, before);
+        stopAgent(agent);
+        if (agent.exitCode === null && agent.signalCode === null) await new Promise((r) => agent.once('exit', r));
         check(true, 'the live CPU chart gains points from the stream');
         for (const id of ['chart-mem', 'chart-disk', 'chart-net'])
             check(Number(await page.getAttribute('#' + id, 'data-points')) >= before + 2, id + ' gains points too');
