@@ -101,17 +101,26 @@
         for (const id of agents.keys()) if (!seen.has(id)) agents.delete(id);
     }
 
-    /* Redraws are coalesced: many stream messages, one update per frame. */
+    /* Redraws are coalesced: many stream messages, one update per frame, and at most
+     * UPDATE_MS apart, so that a fleet reporting all the time does not keep the page
+     * painting at 60 frames a second. */
+    const UPDATE_MS = 250;
     const dirty = new Set();
-    let frame = 0;
+    let pending = false, lastUpdate = 0;
+    function flush() {
+        pending = false;
+        lastUpdate = performance.now();
+        const ids = new Set(dirty);
+        dirty.clear();
+        if (view && view.update) view.update(ids);
+    }
     function touch(id) {
         dirty.add(id);
-        if (!frame) frame = g.requestAnimationFrame(() => {
-            frame = 0;
-            const ids = new Set(dirty);
-            dirty.clear();
-            if (view && view.update) view.update(ids);
-        });
+        if (pending) return;
+        pending = true;
+        const wait = lastUpdate + UPDATE_MS - performance.now();
+        if (wait > 0) setTimeout(() => g.requestAnimationFrame(flush), wait);
+        else g.requestAnimationFrame(flush);
     }
 
     Api.on('stream', (m) => {
