@@ -157,6 +157,10 @@
         case 'removed':
             agents.delete(m.agent_id);
             touch(m.agent_id);
+            if (new RegExp('^#/agent/' + m.agent_id + '(/|$)').test(location.hash)) {
+                flash = 'That agent was deleted.';
+                go('#/fleet');
+            }
             break;
         case 'lag':
             text($('live'), '● Live (' + m.dropped + ' updates skipped)');
