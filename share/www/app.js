@@ -191,11 +191,14 @@
     ];
 
     function go(hash) {
-        if (location.hash === hash) route(); else location.hash = hash;
+        if (location.hash === hash) route(true); else location.hash = hash;
     }
 
-    function route() {
+    let rendered = '';
+    /* Show the view of location.hash; a hashchange to the view already shown is ignored. */
+    function route(force) {
         const path = location.hash.replace(/^#/, '') || '/fleet';
+        if (force !== true && path === rendered) return;
         let match = null, r = null;
         for (const x of routes) if ((match = x[0].exec(path))) { r = x; break; }
         if (!r) return go('#/fleet');
@@ -211,6 +214,7 @@
             const on = path === a.getAttribute('href').slice(1) || (a.getAttribute('href') === '#/fleet' && path.startsWith('/agent/'));
             if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
         });
+        rendered = path;
         view = r[1](...match.slice(1)) || {};
         const h1 = main.querySelector('h1');
         if (h1) {
@@ -714,6 +718,6 @@
     g.addEventListener('hashchange', route);
     Api.resume().then((ok) => {
         if (ok) Api.stream.start();
-        route();
+        route(true);
     });
 })(window);
