@@ -398,6 +398,7 @@
                 h('button', { type: 'button', id: 'copy-token', onclick: copy(token, 'Token') }, 'Copy token'), status),
             h('p', null, 'On the machine to watch, as root:'),
             h('pre', { id: 'agent-cmd' }, cmds),
+            h('p', { class: 'muted' }, 'To run it as a service that starts at boot, see smagent(8).'),
             h('div', { class: 'row' },
                 h('button', { type: 'button', class: 'secondary', onclick: copy(cmds, 'Commands') }, 'Copy commands'),
                 h('button', { type: 'button', class: 'secondary', id: 'token-done', onclick: () => { panel.remove(); } }, 'Done')));
