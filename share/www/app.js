@@ -101,17 +101,26 @@
         for (const id of agents.keys()) if (!seen.has(id)) agents.delete(id);
     }
 
-    /* Redraws are coalesced: many stream messages, one update per frame. */
+    /* Redraws are coalesced: many stream messages, one update per frame, and at most
+     * UPDATE_MS apart, so that a fleet reporting all the time does not keep the page
+     * painting at 60 frames a second. */
+    const UPDATE_MS = 250;
     const dirty = new Set();
-    let frame = 0;
+    let pending = false, lastUpdate = 0;
+    function flush() {
+        pending = false;
+        lastUpdate = performance.now();
+        const ids = new Set(dirty);
+        dirty.clear();
+        if (view && view.update) view.update(ids);
+    }
     function touch(id) {
         dirty.add(id);
-        if (!frame) frame = g.requestAnimationFrame(() => {
-            frame = 0;
-            const ids = new Set(dirty);
-            dirty.clear();
-            if (view && view.update) view.update(ids);
-        });
+        if (pending) return;
+        pending = true;
+        const wait = lastUpdate + UPDATE_MS - performance.now();
+        if (wait > 0) setTimeout(() => g.requestAnimationFrame(flush), wait);
+        else g.requestAnimationFrame(flush);
     }
 
     Api.on('stream', (m) => {
@@ -148,6 +157,10 @@
         case 'removed':
             agents.delete(m.agent_id);
             touch(m.agent_id);
+            if (new RegExp('^#/agent/' + m.agent_id + '(/|$)').test(location.hash)) {
+                flash = 'That agent was deleted.';
+                go('#/fleet');
+            }
             break;
         case 'lag':
             text($('live'), '● Live (' + m.dropped + ' updates skipped)');
@@ -161,6 +174,7 @@
     });
     Api.on('conn', (s) => {
         text($('live'), s === 'live' ? '● Live' : s === 'connecting' ? 'Connecting…' : Api.loggedIn() ? 'Offline' : '');
+        $('live').classList.toggle('ok', s === 'live');
     });
 
     /* ------------------------------------------------------------------ router */
@@ -177,11 +191,14 @@
     ];
 
     function go(hash) {
-        if (location.hash === hash) route(); else location.hash = hash;
+        if (location.hash === hash) route(true); else location.hash = hash;
     }
 
-    function route() {
+    let rendered = '';
+    /* Show the view of location.hash; a hashchange to the view already shown is ignored. */
+    function route(force) {
         const path = location.hash.replace(/^#/, '') || '/fleet';
+        if (force !== true && path === rendered) return;
         let match = null, r = null;
         for (const x of routes) if ((match = x[0].exec(path))) { r = x; break; }
         if (!r) return go('#/fleet');
@@ -197,6 +214,7 @@
             const on = path === a.getAttribute('href').slice(1) || (a.getAttribute('href') === '#/fleet' && path.startsWith('/agent/'));
             if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
         });
+        rendered = path;
         view = r[1](...match.slice(1)) || {};
         const h1 = main.querySelector('h1');
         if (h1) {
@@ -380,6 +398,7 @@
                 h('button', { type: 'button', id: 'copy-token', onclick: copy(token, 'Token') }, 'Copy token'), status),
             h('p', null, 'On the machine to watch, as root:'),
             h('pre', { id: 'agent-cmd' }, cmds),
+            h('p', { class: 'muted' }, 'To run it as a service that starts at boot, see smagent(8).'),
             h('div', { class: 'row' },
                 h('button', { type: 'button', class: 'secondary', onclick: copy(cmds, 'Commands') }, 'Copy commands'),
                 h('button', { type: 'button', class: 'secondary', id: 'token-done', onclick: () => { panel.remove(); } }, 'Done')));
@@ -474,7 +493,15 @@
             text(info, [x.online ? 'online' : 'offline · last seen ' + ago(x.last_seen), hst.hostname, hst.os,
                 hst.cpu_model, hst.cores ? hst.cores + ' cores' : ''].filter(Boolean).join(' · '));
         }
-        Api.get('/agents/' + id).then((r) => { mergeRest([...agents.values()].filter((x) => x.id !== id).map(restOf).concat(r)); header(); sub.update && sub.update(); },
+        Api.get('/agents/' + id).then((r) => {
+            const x = agentOf(r.id);
+            x.name = r.name;
+            x.online = r.online;
+            if (r.last_seen) x.last_seen = tsec(r.last_seen);
+            if (r.host) x.host = r.host;
+            header();
+            if (sub.update) sub.update();
+        },
             (e) => alertMsg(e.status === 404 ? 'No such agent.' : errText(e)));
         header();
         const sub = tab === 'cores' ? coresTab(id, body) : tab === 'history' ? historyTab(id, body) : liveTab(id, body);
@@ -483,7 +510,6 @@
             done() { sub.done && sub.done(); },
         };
     }
-    const restOf = (x) => ({ id: x.id, name: x.name, online: x.online, last_seen: x.last_seen ? new Date(x.last_seen * 1000).toISOString() : null, host: x.host });
 
     function liveTab(id, body) {
         const now = () => Date.now() / 1000;
@@ -693,6 +719,6 @@
     g.addEventListener('hashchange', route);
     Api.resume().then((ok) => {
         if (ok) Api.stream.start();
-        route();
+        route(true);
     });
 })(window);

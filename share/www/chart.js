@@ -89,6 +89,7 @@
                 this.announce();
             };
             canvas.addEventListener('pointermove', this.onMove);
+            canvas.addEventListener('pointerdown', this.onMove); /* a tap on a touch screen */
             canvas.addEventListener('pointerleave', this.onLeave);
             canvas.addEventListener('keydown', this.onKey);
             canvas.addEventListener('blur', this.onLeave);
@@ -239,7 +240,7 @@
             ctx.fillText(timeLabel(t1, t1 - t0), b.x + b.w, h - 9);
             ctx.save();
             ctx.beginPath();
-            ctx.rect(b.x, b.y - 1, b.w, b.h + 2);
+            ctx.rect(b.x, b.y - 3, b.w + 3, b.h + 6); /* room for an end dot */
             ctx.clip();
             const gap = Math.max(o.gap || 0, 3 * this.spacing());
             this.ys.forEach((y, k) => {
@@ -247,14 +248,26 @@
                 ctx.lineWidth = o.series[k].thin ? 1 : 1.8;
                 ctx.beginPath();
                 let pen = false;
+                const dots = []; /* points with no neighbour to join: drawn as dots */
                 for (let i = 0; i < n; i++) {
                     const v = y[i];
                     if (v === null || v === undefined || (i > 0 && this.t[i] - this.t[i - 1] > gap)) pen = false;
                     if (v === null || v === undefined) continue;
                     if (pen) ctx.lineTo(X(this.t[i]), Y(v));
-                    else { ctx.moveTo(X(this.t[i]), Y(v)); pen = true; }
+                    else {
+                        ctx.moveTo(X(this.t[i]), Y(v));
+                        pen = true;
+                        const nv = y[i + 1];
+                        if (i + 1 >= n || nv === null || nv === undefined || this.t[i + 1] - this.t[i] > gap) dots.push(i);
+                    }
                 }
                 ctx.stroke();
+                ctx.fillStyle = ctx.strokeStyle;
+                dots.forEach((i) => {
+                    ctx.beginPath();
+                    ctx.arc(X(this.t[i]), Y(y[i]), 2.5, 0, 2 * Math.PI);
+                    ctx.fill();
+                });
             });
             ctx.restore();
             if (!n) {

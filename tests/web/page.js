@@ -3,7 +3,7 @@
  * is small and shared. Exits 0 when every check passed, 1 otherwise. */
 'use strict';
 const { chromium } = require('playwright-core');
-const { execFileSync } = require('child_process');
+const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
@@ -50,6 +50,23 @@ function syntheticBody(t, cores, usage) {
             io: { read_bytes_per_s: 1048576, write_bytes_per_s: 524288 } },
         network: { bytes_sent: 1, bytes_recv: 2, rx_bytes_per_s: 2048, tx_bytes_per_s: 1024 } };
 }
+/* A real smagent sending to the server; its token from a 0600 file. */
+const agents = [];
+function startAgent(token) {
+    const tf = path.join(TMP, 'agent.token');
+    fs.writeFileSync(tf, token + '\n', { mode: 0o600 });
+    const child = spawn(process.env.SMAGENT, ['--server', ORIGIN, '--token-file', tf, '--interval', '1',
+        '--foreground', '--spool', path.join(TMP, 'spool')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderrText = '';
+    child.stderr.on('data', (d) => { child.stderrText += d; });
+    agents.push(child);
+    return child;
+}
+function stopAgent(child) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+}
+process.on('exit', () => agents.forEach(stopAgent));
+
 /* Poll fn in the page until it returns true. page.waitForFunction polls by evaluating a
  * string, which the page's Content-Security-Policy (rightly) forbids. */
 async function until(page, fn, arg, timeout) {
@@ -65,13 +82,30 @@ async function until(page, fn, arg, timeout) {
         await new Promise((r) => setTimeout(r, 100));
     }
 }
-/* Relative luminance of an rgb() colour, 0 (black) to 1 (white). */
-function lum(rgb) {
-    const [r, g, b] = rgb.match(/\d+/g).slice(0, 3).map((v) => {
+/* Relative luminance of an rgb() or #rrggbb colour, 0 (black) to 1 (white). */
+function lum(c) {
+    const parts = c.startsWith('#') ? [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)) : c.match(/\d+/g).slice(0, 3).map(Number);
+    const [r, g, b] = parts.map((v) => {
         v /= 255;
         return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
     });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function contrast(a, b) {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+}
+/* WCAG AA (4.5:1) for the text colour pairs the style sheet uses, in the page's scheme. */
+async function checkContrast(page, scheme) {
+    const v = await page.evaluate(() => {
+        const cs = getComputedStyle(document.documentElement), o = {};
+        ['--bg', '--fg', '--muted', '--card', '--accent', '--accent-fg', '--bad', '--ok'].forEach((n) => { o[n] = cs.getPropertyValue(n).trim(); });
+        return o;
+    });
+    const pairs = [['--fg', '--bg'], ['--fg', '--card'], ['--muted', '--bg'], ['--muted', '--card'], ['--accent', '--card'],
+        ['--accent', '--bg'], ['--accent-fg', '--accent'], ['--card', '--bad'], ['--bad', '--card'], ['--ok', '--card']];
+    const low = pairs.map(([f, b]) => [f, b, contrast(v[f], v[b])]).filter((p) => p[2] < 4.5);
+    check(low.length === 0, scheme + ' colours have AA contrast' + low.map((p) => ' ' + p[0] + '/' + p[1] + '=' + p[2].toFixed(2)).join(''));
 }
 async function api(method, p, token, body) {
     const r = await fetch(ORIGIN + p, { method, headers: Object.assign({ 'Content-Type': 'application/json' },
@@ -87,15 +121,17 @@ async function main() {
     const problems = [];     /* console errors, page errors, CSP violations */
     const requests = [];     /* every URL the page asked for */
     const tokens = new Set(); /* every token seen, to look for in URLs and storage */
-    let refreshes = 0;
+    let refreshes = 0, refreshesAtReload = 0, sockets = 0, socketsAtReload = 0, reloadedAt = 0;
+    const unauthorized = []; /* 401 replies to the page */
 
     function watch(page) {
         page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
         page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
         page.on('request', (r) => requests.push(r.url()));
-        page.on('websocket', (ws) => requests.push(ws.url()));
+        page.on('websocket', (ws) => { requests.push(ws.url()); sockets++; });
         page.on('response', async (r) => {
             const u = new URL(r.url());
+            if (r.status() === 401) unauthorized.push(u.pathname);
             if ((u.pathname === '/token' || u.pathname === '/refresh' || u.pathname.startsWith('/agents')) &&
                 r.request().method() === 'POST' && r.status() === 200) {
                 try {
@@ -151,6 +187,7 @@ async function main() {
         check(page.url().endsWith('#/login'), 'a visitor lands on the login page');
         const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
         check(lum(bg) > 0.8, 'a light colour scheme gives a light page (' + bg + ')');
+        await checkContrast(page, 'light');
         let reached = false;
         for (let i = 0; i < 12 && !reached; i++) {
             await page.keyboard.press('Tab');
@@ -200,12 +237,24 @@ async function main() {
         await page.waitForSelector('#chart-cpu');
         await until(page, () => Number(document.getElementById('chart-cpu').dataset.points) >= 1);
         const before = Number(await page.getAttribute('#chart-cpu', 'data-points'));
-        /* Samples arrive over the stream: the chart gains points without a reload. */
-        for (let i = 0; i < 3; i++) {
-            await page.waitForTimeout(1100);
-            must(realSample(token) === 200, 'another real sample is accepted');
+        /* Samples arrive over the stream: the chart gains points without a reload. They
+         * come from a real `smagent --server` when this build has its sender, else from
+         * `smagent --once` posted with curl. */
+        const agent = startAgent(token);
+        await new Promise((r) => setTimeout(r, 1500));
+        if (agent.exitCode === null) {
+            console.log('# live samples from smagent --server (pid ' + agent.pid + ')');
+        } else {
+            console.log('# smagent --server is not available here (' + agent.stderrText.trim().split('\n').pop() +
+                '): live samples from smagent --once and curl');
+            for (let i = 0; i < 3; i++) {
+                await page.waitForTimeout(1100);
+                must(realSample(token) === 200, 'another real sample is accepted');
+            }
         }
         await until(page, (n) => Number(document.getElementById('chart-cpu').dataset.points) >= n + 2, before);
+        stopAgent(agent);
+        if (agent.exitCode === null && agent.signalCode === null) await new Promise((r) => agent.once('exit', r));
         check(true, 'the live CPU chart gains points from the stream');
         for (const id of ['chart-mem', 'chart-disk', 'chart-net'])
             check(Number(await page.getAttribute('#' + id, 'data-points')) >= before + 2, id + ' gains points too');
@@ -252,6 +301,10 @@ async function main() {
         await page.evaluate((h) => { location.hash = h; }, '#/agent/' + agentId);
         await page.reload();
         await until(page, () => Number(document.getElementById('chart-cpu').dataset.points) >= 5);
+        refreshesAtReload = refreshes;
+        reloadedAt = Date.now();
+        await until(page, () => /Live/.test(document.getElementById('live').textContent));
+        socketsAtReload = sockets;
         check(true, 'a reloaded dashboard is prefilled from /history (' + await page.getAttribute('#chart-cpu', 'data-points') + ' points)');
 
         /* ------------------------------------------------------------ regenerate, delete */
@@ -284,12 +337,18 @@ async function main() {
         check(true, 'the account page shows the user');
         /* Access tokens last a minute here: the page must have refreshed before expiry. */
         const t0 = Date.now();
-        while (refreshes < 1 && Date.now() - t0 < 90000) await page.waitForTimeout(500);
-        check(refreshes >= 1, 'the page refreshed its access token (' + refreshes + ' refreshes)');
+        while (refreshes <= refreshesAtReload && Date.now() - t0 < 90000) await page.waitForTimeout(500);
+        check(refreshes > refreshesAtReload, 'the page refreshed its access token on its own before expiry (' +
+            Math.round((Date.now() - t0) / 1000) + ' s after the account page opened)');
+        check(unauthorized.length === 0, 'no request of the page was refused for an expired token ' + unauthorized.join(' '));
+        /* The first access token of the stream has expired by now (60 s): the socket was
+         * given the new one and stayed open. */
+        while (Date.now() - reloadedAt < 75000) await page.waitForTimeout(500);
         await page.click('a[href="#/fleet"]');
         await page.waitForSelector('#fleet', { state: 'attached' });
         await until(page, () => /Live/.test(document.getElementById('live').textContent));
-        check(true, 'after the refresh the page still works and the stream is live');
+        check(sockets === socketsAtReload, 'the stream outlives its first access token on the same socket (' +
+            (sockets - socketsAtReload) + ' reconnects)');
 
         /* ------------------------------------------------------------ storage, URLs */
         const store = await page.evaluate(() => ({ local: localStorage.length, session: Object.keys(sessionStorage) }));
@@ -336,6 +395,7 @@ async function main() {
             await p.goto(URL0 + '/');
             const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
             check(lum(bg) < 0.2, 'a dark colour scheme gives a dark page (' + bg + ')');
+            await checkContrast(p, 'dark');
             await p.fill('#username', USER);
             await p.fill('#password', PASS);
             await p.click('#login-submit');
@@ -350,8 +410,8 @@ async function main() {
                 await p.waitForTimeout(400);
                 const sc = await p.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
                 check(sc[0] <= sc[1], 'no horizontal scroll on a phone at ' + h + ' (' + sc[0] + ' <= ' + sc[1] + ')');
+                if (h === '#/agent/' + ag.body.id) await p.screenshot({ path: path.join(ART, 'page-phone.png'), fullPage: true });
             }
-            await p.screenshot({ path: path.join(ART, 'page-phone.png'), fullPage: true });
             const csp = await p.evaluate(() => window.__csp);
             check(csp.length === 0, 'no CSP violation on the phone');
         } catch (e) {

@@ -26,7 +26,7 @@ if ! NODE_MODS=$(find_pw); then
     mkdir -p "$top_builddir/tests/web"
     [ "$top_builddir" = "$top_srcdir" ] || cp "$top_srcdir/tests/web/package.json" \
         "$top_srcdir/tests/web/package-lock.json" "$top_builddir/tests/web/"
-    (cd "$top_builddir/tests/web" && npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) ||
+    (cd "$top_builddir/tests/web" && npm ci --prefer-offline --no-audit --no-fund >"$T/npm.log" 2>&1) ||
         { cat "$T/npm.log" >&2; fail "npm ci in tests/web failed (run ./bootstrap check)"; }
     NODE_MODS=$(find_pw) || fail "playwright-core is still missing after npm ci"
 fi
