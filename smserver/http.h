@@ -69,6 +69,7 @@ struct cJSON;
 enum call_ev {
     CALL_EV_NONE,
     CALL_EV_AGENT_ADDED,
+    CALL_EV_AGENT_SEEN, /* an agent wrote samples: the stream learns it if it is new to it */
     CALL_EV_AGENT_REMOVED,
     CALL_EV_LOGOUT,
     CALL_EV_RULE_PUT, /* data: the struct store_rule added or changed */

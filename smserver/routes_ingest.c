@@ -254,6 +254,12 @@ ingest(struct call *c, char **cause)
     }
     free(ignored);
     in->b.agent_id = c->agent.id;
+    /* The live stream may not know this agent yet: the admin CLI can create agents while
+     * the server runs. */
+    c->ev.kind = CALL_EV_AGENT_SEEN;
+    c->ev.agent_id = c->agent.id;
+    c->ev.user_id = c->agent.user_id;
+    sm_strlcpy(c->ev.name, c->agent.name, sizeof c->ev.name);
     in->b.now = (int64_t)c->now;
     in->b.host_json = in->host_json;
     c->batch = &in->b;

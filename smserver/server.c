@@ -525,6 +525,9 @@ apply_events(struct server *srv, const struct job *j)
         return;
     /* A durable batch (its reply says 200) with new samples: stream the newest, then
      * judge the alert rules on it. */
+    if (j->ev.kind == CALL_EV_AGENT_SEEN &&
+        hub_agent_info(srv->hub, j->ev.agent_id, NULL, NULL, NULL, NULL) == SM_ENOTFOUND)
+        hub_agent_upsert(srv->hub, j->ev.agent_id, j->ev.user_id, j->ev.name, NULL, NULL, 0);
     if (j->batch && j->fresh && j->resp.status == 200 && j->batch->latest_json)
         hub_publish(srv->hub, j->batch->agent_id, j->batch->latest_json, j->batch->host_json,
                     now_s());
@@ -550,6 +553,7 @@ apply_events(struct server *srv, const struct job *j)
     case CALL_EV_LOGOUT:
         hub_revoke_user(srv->hub, j->ev.user_id);
         break;
+    case CALL_EV_AGENT_SEEN: /* above, before the sample is published */
     case CALL_EV_NONE:
         break;
     }

@@ -132,6 +132,20 @@ assert "cpu" in samples[0]["sample"]
 PY
 pass "samples stream to their owner only"
 
+# 4b. An agent the admin CLI creates while the server runs streams like any other.
+"$SMSERVER" agent add --user alice cli1 --state-dir "$SM_STATE" >"$T/cli1.json" 2>/dev/null ||
+    fail "smserver agent add while the server runs"
+C1=$(json "$T/cli1.json" 'j["id"]')
+json "$T/cli1.json" 'j["token"]' >"$T/cli1.agent"
+$WS "$WSURL" --token-file "$T/alice.tok" --subscribe all --count 4 --seconds 10 >"$T/cli.out" &
+wsp=$!
+wait_subscribed "$T/cli.out"
+ingest cli1
+wait $wsp
+grep -q "\"type\": \"sample\", \"agent_id\": $C1" "$T/cli.out" ||
+    fail "no live sample from an agent added by the CLI: $(types "$T/cli.out")"
+pass "an agent added with the admin CLI while the server runs streams its samples"
+
 # 5. A stuck client (tiny receive buffer, reads nothing) loses the oldest messages and is
 #    told how many; the other clients and ingestion are not slowed.
 "$PY" "$(dirname "$0")/stuck_client.py" 127.0.0.1 "$PORT" "$T/alice.tok" "$T/go" 3 >"$T/lag.json" &
