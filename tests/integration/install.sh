@@ -6,6 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 need make
 D=$T/dest
+# A make of its own, not a part of the make running the tests (no jobserver, no -w).
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 # mvar NAME: the value of a make variable of the configured tree (bindir, mandir ...).
 mvar() { printf 'sm-print:\n\t@echo $(%s)\n' "$1" | make -s --no-print-directory -C "$top_builddir" -f Makefile -f - sm-print; }
 make -s -C "$top_builddir" install DESTDIR="$D" >"$T/log" 2>&1 ||
