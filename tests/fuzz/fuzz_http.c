@@ -156,6 +156,7 @@ setup(void)
     cfg.www_dir = SM_SRCDIR "/share/www";
     cfg.port_file = port_file;
     cfg.lws_log_level = 0;
+    cfg.telegram_api_base = "http://127.0.0.1:9"; /* never reached: no rule is made */
     cfg.retain_raw_s = 30 * 86400.0;
     cfg.retain_minute_s = 90 * 86400.0;
     cfg.retain_hour_s = 730 * 86400.0;
