@@ -171,28 +171,43 @@ metric_retried() {
     grep -q '^statusmonitor_notifications_total{outcome="retried"} [1-9]' "$T/body"
 }
 wait_for "a failed delivery to be retried" metric_retried
-start_receiver "$RPORT"
-WAIT_TRIES=400 wait_for "the retried notification" \
-    received_at_least "b.get('state') == 'firing' and round(b['timestamp']) == $((BASE + 35))" 1
-signed_ok "$SECRET" || fail "the retried notification's signature does not verify"
-req GET /metrics
-grep -q '^statusmonitor_alerts{state="firing"} 1$' "$T/body" || fail "metrics: not one firing alert"
+metric_firing() {
+    req GET /metrics
+    grep -q '^statusmonitor_alerts{state="firing"} 1$' "$T/body"
+}
+wait_for "metrics to show one firing alert" metric_firing
 req GET /alerts/active -H "$AA"
 expect 200 '"state":"firing"'
 req GET "/alerts/$RULE" -H "$AA"
 expect 200 '"active":[{'
-pass "retried with backoff while the receiver was down, then delivered"
+# It resolves while the receiver is still down: the resolve must not overtake the firing.
+for t in 36 37 38 39 40 41; do sample $((BASE + t)) 10; done
+wait_for "resolved while the receiver is down" has_history "$RULE" \
+    "pending@0 firing@5 resolved@14 pending@15 inactive@16 pending@17 inactive@18 pending@19 inactive@20 pending@30 firing@35 resolved@41"
+start_receiver "$RPORT"
+WAIT_TRIES=400 wait_for "the retried notifications" \
+    received_at_least "b.get('state') == 'resolved' and round(b['timestamp']) == $((BASE + 41))" 1
+"$PY" -c "
+import json,sys
+s=[json.loads(json.loads(l)['body']).get('state') for l in open(sys.argv[1])]
+s=[x for x in s if x in ('firing','resolved')]
+sys.exit(0 if s == ['firing','resolved','firing','resolved'] else 'order: %s' % s)" "$RLOG" ||
+    fail "notifications out of order"
+[ "$(received "b.get('state') == 'firing' and round(b['timestamp']) == $((BASE + 35))")" = 1 ] ||
+    fail "the retried firing notification was not delivered once"
+signed_ok "$SECRET" || fail "the retried notifications' signatures do not verify"
+pass "retried with backoff while the receiver was down, then delivered in order"
 
 # ---- labels: a rule on one mount judges that series only.
 req POST /alerts -H "$AA" -H "$J" -d '{"name":"root full","metric":"fs.used_percent{mount=/}",
     "op":">","threshold":90}'
 expect 201 '"metric":"fs.used_percent{mount=/}"'
 FSRULE=$(field id)
-curl -s -o /dev/null -H "X-Agent-Token: $TOKEN" -H "$J" -d "{\"timestamp\":$((BASE + 40)),
+curl -s -o /dev/null -H "X-Agent-Token: $TOKEN" -H "$J" -d "{\"timestamp\":$((BASE + 42)),
     \"disk\":{\"partitions\":[{\"device\":\"a\",\"mountpoint\":\"/boot\",\"fstype\":\"ext4\",
     \"total\":100,\"used\":99,\"free\":1,\"percent\":99.0},{\"device\":\"b\",\"mountpoint\":\"/\",
     \"fstype\":\"ext4\",\"total\":100,\"used\":95,\"free\":5,\"percent\":95.0}]}}" "$URL/ingest"
-wait_for "the root mount firing" has_history "$FSRULE" "pending@40 firing@40"
+wait_for "the root mount firing" has_history "$FSRULE" "pending@42 firing@42"
 req GET "/alerts/$FSRULE/events" -H "$AA"
 grep -q '"labels":"mount=/boot"' "$T/body" && fail "a rule on mount=/ judged /boot"
 pass "label match"
@@ -342,13 +357,21 @@ pass "admin CLI"
 
 # ---- a firing state survives a restart (no second notification), and secrets were
 # never logged.
+NOW=$(date +%s)
+for t in 1 2 3 4 5 6; do sample $((NOW + t)) 99; done
+wait_for "firing again" received_at_least "b.get('state') == 'firing' and round(b['timestamp']) == $((NOW + 6))" 1
 n=$(received "b.get('state') == 'firing'")
 stop_server
 start_server --config "$T/server.conf" --log-level debug
-sample $((BASE + 60)) 99
-sample $((BASE + 61)) 99
-req GET "/alerts/$RULE/events?limit=1" -H "$AA"
-expect 200 '"state":"firing"'
+# Restored as firing: more values over the threshold change nothing, and the next
+# change is its resolve (without the restore it would be pending, firing again).
+for v in 7:99 13:99 20:10 26:10; do sample $((NOW + ${v%:*})) "${v#*:}"; done
+last_two() {
+    req GET "/alerts/$RULE/events?limit=2" -H "$AA"
+    "$PY" -c "import json,sys; print(' '.join('%s@%d' % (e['state'], round(e['timestamp']) - int(sys.argv[2])) for e in json.load(open(sys.argv[1]))))" "$T/body" "$NOW"
+}
+resolved_after_restart() { [ "$(last_two)" = "resolved@26 firing@6" ]; }
+wait_for "the resolve after the restart (got $(last_two))" resolved_after_restart
 [ "$(received "b.get('state') == 'firing'")" = "$n" ] || fail "a restart notified a firing alert again"
 stop_server
 grep -qF "$SECRET" "$SM_LOG" && fail "the webhook secret is in the log"
