@@ -310,8 +310,15 @@ alerts_tick(struct alerts *a, double now)
         if (!r || strcmp(r->metric, ALERTS_OFFLINE) != 0)
             continue;
         if (now - s->since >= (double)r->for_seconds) {
+            /* The value: seconds since the agent was last heard from. */
+            int64_t uid;
+            const char *name;
+            int online;
+            double seen = 0;
+            if (a->agent(s->agent_id, &uid, &name, &online, &seen, a->arg) != 0 || seen <= 0)
+                seen = s->since;
             s->state = ALERT_FIRING;
-            s->value = now - s->since;
+            s->value = now - seen;
             note(a, r, s, "firing", s->value, now);
         }
     }

@@ -42,6 +42,7 @@
 #define MAINT_INTERVAL_S 10   /* history rollups */
 #define RETAIN_EVERY 6        /* retention every this many rollup rounds */
 #define RETAIN_BATCH 64       /* series per retention transaction */
+#define ALERTS_GRACE_S 30.0   /* after a start, agents silent this long are offline */
 
 volatile sig_atomic_t server_stop;
 
@@ -492,6 +493,14 @@ offline_one(int64_t agent_id, int64_t user_id, int online, double last_seen, voi
     if (!online && last_seen > 0 && user_id == x->r->user_id &&
         (x->r->agent_id == 0 || x->r->agent_id == agent_id))
         alerts_status(x->srv->alerts, agent_id, user_id, 0, last_seen, now_s());
+}
+
+static void
+offline_at_start(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
+{
+    struct server *srv = arg;
+    if (!online && last_seen > 0)
+        alerts_status(srv->alerts, agent_id, user_id, 0, last_seen, now_s());
 }
 
 /* Add or replace a rule on the event loop. */
@@ -968,6 +977,12 @@ on_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, tick);
     hub_tick(srv->hub, now_s());
+    if (srv->alerts && !srv->alerts_started && now_s() - srv->stats.started > ALERTS_GRACE_S) {
+        /* Agents that have not reported since the start are offline, but the hub only
+         * says so for agents it saw go away: start their agent.offline rules now. */
+        srv->alerts_started = 1;
+        hub_each_agent(srv->hub, offline_at_start, srv);
+    }
     if (srv->alerts)
         alerts_tick(srv->alerts, now_s());
     stats_tick(srv);
