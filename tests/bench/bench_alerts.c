@@ -3,8 +3,9 @@
  * the loop already pays per batch) measured in the same run. The sample is a realistic
  * 8-core host (about 60 points); the agent's user has 10 rules (cpu, memory, three
  * filesystems, network, load, an offline rule ...), one of them matching every series
- * of a name. Prints nanoseconds per sample for both and the ratio.
- * Usage: bench_alerts [SAMPLES] */
+ * of a name. The samples come from AGENTS agents in turn (each rule keeps a state per
+ * agent and series). Prints nanoseconds per sample for both and the ratio.
+ * Usage: bench_alerts [SAMPLES [AGENTS]] */
 #include "config.h"
 
 #include <stdio.h>
@@ -110,8 +111,11 @@ int
 main(int argc, char **argv)
 {
     long nsamples = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
+    long nagents = argc > 2 ? strtol(argv[2], NULL, 10) : 1;
     if (nsamples < 1000)
         nsamples = 1000;
+    if (nagents < 1 || nagents > 100000)
+        nagents = 1;
     static struct names nm;
     struct store_point pts[NPOINTS_MAX];
     size_t npts = make_points(&nm, pts);
@@ -163,8 +167,10 @@ main(int argc, char **argv)
     struct store_batch b = {.agent_id = 1, .nsamples = 1, .samples = &s};
     double t0 = mono();
     for (long i = 0; i < nsamples; i++) {
-        s.ts_ms = (int64_t)((base_ts + (double)i) * 1000);
-        alerts_batch(a, &b, base_ts + (double)i);
+        double t = base_ts + (double)(i / nagents);
+        s.ts_ms = (int64_t)(t * 1000);
+        b.agent_id = 1 + i % nagents;
+        alerts_batch(a, &b, t);
     }
     double t_alerts = (mono() - t0) / (double)nsamples;
     t0 = mono();
@@ -174,8 +180,8 @@ main(int argc, char **argv)
 
     struct alerts_stats st;
     alerts_stats(a, &st);
-    printf("bench_alerts: %zu rules, %zu points per sample, %ld samples\n", st.rules, npts,
-           nsamples);
+    printf("bench_alerts: %zu rules, %zu points per sample, %ld samples from %ld agents\n",
+           st.rules, npts, nsamples, nagents);
     printf("  alert evaluation   %8.0f ns per sample (%llu rule checks per sample)\n",
            t_alerts * 1e9, (unsigned long long)(st.evaluations / (uint64_t)nsamples));
     printf("  baseline: publish  %8.0f ns per sample (hub_publish of the sample JSON)\n",

@@ -3,4 +3,5 @@
 # stream's publish of the same sample (see bench_alerts.c).
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-exec "$top_builddir/tests/bench/bench_alerts" "${1:-200000}"
+"$top_builddir/tests/bench/bench_alerts" "${1:-200000}" 1
+"$top_builddir/tests/bench/bench_alerts" "${1:-200000}" 1000
