@@ -193,8 +193,7 @@ metrics_allowed(struct call *c, char **cause)
         }
         return SM_OK;
     }
-    const char *p = c->req->peer;
-    if (strncmp(p, "127.", 4) == 0 || strcmp(p, "::1") == 0 || strncmp(p, "::ffff:127.", 11) == 0)
+    if (http_peer_is_loopback(c->req->peer))
         return SM_OK;
     *cause = sm_xstrdup("/metrics: only from the loopback interface unless metrics_token_file "
                         "is set");

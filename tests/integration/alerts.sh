@@ -326,6 +326,25 @@ wait_for "the telegram message" received_at_least \
     "r['path'] == '/tg/bot$BOT/sendMessage' and b['chat_id'] == '-10042' and 'test' in b['text']" 1
 pass "telegram channel"
 
+# ---- at most 20 channels per user; a deleted channel is gone.
+i=0
+while [ $i -lt 18 ]; do
+    req POST /alerts/channels -H "$AA" -H "$J" \
+        -d "{\"name\":\"c$i\",\"type\":\"webhook\",\"url\":\"http://127.0.0.1:$RPORT/hook\"}"
+    expect 201
+    i=$((i + 1))
+done
+LAST=$(field id)
+req POST /alerts/channels -H "$AA" -H "$J" -d '{"name":"one too many","type":"webhook","url":"http://127.0.0.1:1/x"}'
+expect 409 'at most 20'
+req DELETE "/alerts/channels/$LAST" -H "$AA"
+expect 200
+req GET "/alerts/channels/$LAST" -H "$AA"
+expect 404
+req POST "/alerts/channels/$LAST/test" -H "$AA"
+expect 404
+pass "channel cap and delete"
+
 # ---- agent offline: fires for_seconds after the hub marks the agent offline, resolves
 # when it reports again. (The hub needs at least 10 s of silence.)
 req POST /alerts -H "$AA" -H "$J" -d "{\"name\":\"web1 down\",\"metric\":\"agent.offline\",
