@@ -253,6 +253,18 @@ void
 alerts_rule_put(struct alerts *a, const struct store_rule *r, double now)
 {
     struct store_rule *old = rule_find(a, r->id);
+    if (old) {
+        /* A changed rule ends its alerts (a firing one is resolved, and notified) and
+         * judges afresh. */
+        for (size_t b = 0; b < a->nbuckets; b++) {
+            for (struct alert_st *s = a->buckets[b]; s; s = s->next) {
+                if (s->rule_id != r->id || s->state == ALERT_OK)
+                    continue;
+                note(a, old, s, s->state == ALERT_FIRING ? "resolved" : "inactive", s->value, now);
+                s->state = ALERT_OK;
+            }
+        }
+    }
     states_drop_rule(a, r->id);
     if (!old) {
         if (a->nrules == a->rules_cap) {
@@ -262,7 +274,6 @@ alerts_rule_put(struct alerts *a, const struct store_rule *r, double now)
         old = &a->rules[a->nrules++];
     }
     *old = *r;
-    (void)now;
 }
 
 void
