@@ -470,6 +470,24 @@ alerts_emit_cb(const struct alert_note *n, void *arg)
     struct server *srv = arg;
     if (srv->notifier)
         notifier_push(srv->notifier, n);
+    /* The live stream tells the agent's subscribers (smtop's and the page's markers). */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "alert");
+    cJSON_AddNumberToObject(o, "agent_id", (double)n->agent_id);
+    cJSON_AddNumberToObject(o, "rule_id", (double)n->rule.id);
+    cJSON_AddStringToObject(o, "name", n->rule.name);
+    cJSON_AddStringToObject(o, "metric", n->rule.metric);
+    cJSON_AddStringToObject(o, "labels", n->labels);
+    cJSON_AddStringToObject(o, "severity", n->rule.severity);
+    cJSON_AddStringToObject(o, "state", n->state);
+    cJSON_AddNumberToObject(o, "value", n->value);
+    cJSON_AddNumberToObject(o, "timestamp", (double)n->ts_ms / 1000.0);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text)
+        abort();
+    hub_agent_event(srv->hub, n->agent_id, text);
+    free(text);
 }
 
 static void

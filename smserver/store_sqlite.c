@@ -82,6 +82,7 @@ enum stmt_id {
     S_AGENT_LIST_ALL,
     S_AGENT_DEL_POINTS,
     S_AGENT_DEL_SAMPLES,
+    S_AGENT_DEL_EVENTS,
     S_AGENT_DEL,
     S_AGENT_SET_TOKEN,
     S_AGENT_BY_TOKEN,
@@ -151,6 +152,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_AGENT_DEL_POINTS] = "DELETE FROM points WHERE series_id IN"
                            " (SELECT id FROM series WHERE agent_id = ?1)",
     [S_AGENT_DEL_SAMPLES] = "DELETE FROM samples WHERE agent_id = ?1",
+    [S_AGENT_DEL_EVENTS] = "DELETE FROM alert_events WHERE agent_id = ?1",
     [S_AGENT_DEL] = "DELETE FROM agents WHERE id = ?1 AND user_id = ?2",
     [S_AGENT_SET_TOKEN] = "UPDATE agents SET token_hash = ?3 WHERE id = ?1 AND user_id = ?2",
     [S_AGENT_BY_TOKEN] = "SELECT " AGENT_COLS " FROM agents WHERE token_hash = ?1",
@@ -201,7 +203,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CHANNEL_COUNT] = "SELECT count(*) FROM alert_channels WHERE user_id = ?1",
     [S_EVENT_ADD] = "INSERT INTO alert_events(rule_id, agent_id, labels, state, value, ts, at)"
                     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS"
-                    " (SELECT 1 FROM alert_rules WHERE id = ?1)",
+                    " (SELECT 1 FROM alert_rules WHERE id = ?1)"
+                    " AND EXISTS (SELECT 1 FROM agents WHERE id = ?2)",
     [S_EVENT_PRUNE_AGE] = "DELETE FROM alert_events WHERE at < ?1",
     [S_EVENT_PRUNE_RULE] = "DELETE FROM alert_events WHERE rule_id = ?1 AND id <"
                            " (SELECT id FROM alert_events WHERE rule_id = ?1"
@@ -758,6 +761,11 @@ store_agent_delete(struct store *st, int64_t user_id, int64_t id)
     s = stmt(st, S_AGENT_DEL_SAMPLES);
     sqlite3_bind_int64(s, 1, id);
     if ((rc = exec_stmt(st, s, "delete samples", NULL)) != SM_OK)
+        goto fail;
+    /* Its alert history goes too: no alert stays active for an agent that is gone. */
+    s = stmt(st, S_AGENT_DEL_EVENTS);
+    sqlite3_bind_int64(s, 1, id);
+    if ((rc = exec_stmt(st, s, "delete alert events", NULL)) != SM_OK)
         goto fail;
     if ((rc = history_forget_agent(st->db, id)) != SM_OK)
         goto fail;

@@ -94,9 +94,11 @@ start_server --config "$T/server.conf" --log-level debug
 register alice 'alice password'
 login alice 'alice+password'
 AA="Authorization: Bearer $ACCESS"
+ACCESS_ALICE=$ACCESS
 register bob 'bob password!'
 login bob 'bob+password%21'
 AB="Authorization: Bearer $ACCESS"
+ACCESS_BOB=$ACCESS
 req POST /agents -H "$AA" -H "$J" -d '{"name":"web1"}'
 expect 200
 AGENT=$(field id)
@@ -198,6 +200,20 @@ sys.exit(0 if s == ['firing','resolved','firing','resolved'] else 'order: %s' % 
 signed_ok "$SECRET" || fail "the retried notifications' signatures do not verify"
 pass "retried with backoff while the receiver was down, then delivered in order"
 
+# ---- the live stream carries alert changes to the agent's subscribers only.
+printf '%s' "$ACCESS_ALICE" >"$T/atoken"
+printf '%s' "$ACCESS_BOB" >"$T/btoken"
+"$PY" "$top_srcdir/tests/integration/wsclient.py" "ws://127.0.0.1:$PORT/ws" \
+    --token-file "$T/atoken" --subscribe all --seconds 120 >"$T/ws_alice" 2>&1 &
+WS_A=$!
+"$PY" "$top_srcdir/tests/integration/wsclient.py" "ws://127.0.0.1:$PORT/ws" \
+    --token-file "$T/btoken" --subscribe all --seconds 120 >"$T/ws_bob" 2>&1 &
+WS_B=$!
+stop_ws() { kill "$WS_A" "$WS_B" 2>/dev/null || true; }
+at_exit stop_ws
+wait_for "alice's stream" grep -q '"type": "snapshot"' "$T/ws_alice"
+wait_for "bob's stream" grep -q '"type": "snapshot"' "$T/ws_bob"
+
 # ---- labels: a rule on one mount judges that series only.
 req POST /alerts -H "$AA" -H "$J" -d '{"name":"root full","metric":"fs.used_percent{mount=/}",
     "op":">","threshold":90}'
@@ -210,7 +226,9 @@ curl -s -o /dev/null -H "X-Agent-Token: $TOKEN" -H "$J" -d "{\"timestamp\":$((BA
 wait_for "the root mount firing" has_history "$FSRULE" "pending@42 firing@42"
 req GET "/alerts/$FSRULE/events" -H "$AA"
 grep -q '"labels":"mount=/boot"' "$T/body" && fail "a rule on mount=/ judged /boot"
-pass "label match"
+stream_alert() { grep -q "\"type\": \"alert\", \"agent_id\": $AGENT, \"rule_id\": $FSRULE, .*\"state\": \"firing\"" "$T/ws_alice"; }
+wait_for "the alert on alice's stream" stream_alert
+pass "label match; the change reaches the live stream"
 
 # ---- update and delete.
 req PUT "/alerts/$FSRULE" -H "$AA" -H "$J" -d '{"name":"root full","metric":"fs.used_percent{mount=/}",
@@ -259,7 +277,22 @@ expect 400 'channel_id: no such channel'
 sample $((BASE + 50)) 99
 sample $((BASE + 51)) 99 "$BOB_TOKEN"
 HIST_AUTH=$AB wait_for "bob's rule on bob's agent" has_history "$BOB_RULE" "pending@51 firing@51"
+bob_stream() { grep -q "\"type\": \"alert\", \"agent_id\": $BOB_AGENT, .*\"state\": \"firing\"" "$T/ws_bob"; }
+wait_for "bob's alert on his stream" bob_stream
+grep -q "\"agent_id\": $AGENT," "$T/ws_bob" && fail "bob's stream carries alice's agent"
+stop_ws
 pass "isolation between users"
+
+# Deleting an agent ends its alerts: nothing stays active for an agent that is gone.
+req GET /alerts/active -H "$AB"
+expect 200 "\"agent_id\":$BOB_AGENT"
+req DELETE "/agents/$BOB_AGENT" -H "$AB"
+expect 200
+req GET /alerts/active -H "$AB"
+expect 200 '[]'
+req GET "/alerts/$BOB_RULE" -H "$AB"
+expect 200 '"active":[]'
+pass "a deleted agent's alerts go with it"
 
 # ---- bad input names the field.
 bad() {
