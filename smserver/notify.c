@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct notifier {
     struct item *head, *tail;
     size_t len;
     int stop;
+    atomic_int quit; /* set by notifier_stop: abort a transfer in flight */
     /* Notifications to send, oldest first (notifier thread only). */
     struct delivery *outbox;
     size_t outbox_len;
@@ -221,9 +223,20 @@ discard(void *p, size_t size, size_t nmemb, void *arg)
     return size * nmemb;
 }
 
+/* libcurl's progress callback: abort when the server stops. */
+static int
+progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return atomic_load(&((struct notifier *)arg)->quit) ? 1 : 0;
+}
+
 /* POST body to url; 0 when delivered (2xx), 1 when worth retrying, -1 when not. */
 static int
-post(const char *url, const char *body, struct curl_slist *hdrs, long *status)
+post(struct notifier *n, const char *url, const char *body, struct curl_slist *hdrs, long *status)
 {
     CURL *h = curl_easy_init();
     if (!h)
@@ -241,6 +254,9 @@ post(const char *url, const char *body, struct curl_slist *hdrs, long *status)
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, n);
     CURLcode rc = curl_easy_perform(h);
     *status = 0;
     if (rc == CURLE_OK)
@@ -291,7 +307,7 @@ attempt(struct notifier *n, struct delivery *d)
     }
     sodium_memzero(secret, sizeof secret);
     long status = 0;
-    int rc = post(url, body, hdrs, &status);
+    int rc = post(n, url, body, hdrs, &status);
     sodium_memzero(url, strlen(url));
     free(url);
     free(body);
@@ -523,6 +539,7 @@ notifier_stop(struct notifier *n)
         return;
     pthread_mutex_lock(&n->mu);
     n->stop = 1;
+    atomic_store(&n->quit, 1);
     pthread_cond_signal(&n->cv);
     pthread_mutex_unlock(&n->mu);
     pthread_join(n->thread, NULL);
