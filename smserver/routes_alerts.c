@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@
 #define ALERT_FOR_MAX 86400   /* for_seconds and resolve_seconds */
 #define ALERT_EVENTS_DEFAULT 100
 #define ALERT_EVENTS_MAX 1000
+#define ALERT_TESTS_PER_WINDOW 10 /* test notifications per user per login-limiter window */
 
 static const char *const severities[] = {"info", "warning", "critical"};
 
@@ -588,6 +590,16 @@ channels_test(struct call *c, char **cause)
     if (rc != SM_OK)
         return channel_missing(rc, cause);
     sodium_memzero(ch.secret, sizeof ch.secret);
+    /* A test sends to a URL of the user's choosing: not as fast as they can ask. */
+    char key[24];
+    snprintf(key, sizeof key, "%" PRId64, c->user_id);
+    int wait = ratelimit_check(&c->srv->rl, "notify-test", key, ALERT_TESTS_PER_WINDOW, c->now);
+    if (wait > 0) {
+        *cause = sm_xasprintf("Too many test notifications; try again in %d seconds", wait);
+        c->resp->retry_after = wait;
+        return SM_EBUSY;
+    }
+    ratelimit_fail(&c->srv->rl, "notify-test", key, c->now);
     if (!c->srv->notifier || notifier_push_test(c->srv->notifier, c->user_id, ch.id) != SM_OK) {
         *cause = sm_xstrdup("notifications are busy, try again later");
         return SM_EBUSY;

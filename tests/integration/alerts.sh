@@ -378,6 +378,20 @@ req POST "/alerts/channels/$LAST/test" -H "$AA"
 expect 404
 pass "channel cap and delete"
 
+# Test notifications are limited per user (alice has sent 2).
+i=0
+while [ $i -lt 8 ]; do
+    req POST "/alerts/channels/$TG/test" -H "$AA"
+    expect 202
+    i=$((i + 1))
+done
+req POST "/alerts/channels/$TG/test" -H "$AA"
+expect 429 'Too many test notifications'
+grep -qi '^retry-after: [1-9]' "$T/headers" || fail "no Retry-After on 429"
+req POST "/alerts/channels/$TG/test" -H "$AB"
+expect 404
+pass "test notifications are rate limited"
+
 # ---- agent offline: fires for_seconds after the hub marks the agent offline, resolves
 # when it reports again. (The hub needs at least 10 s of silence.)
 req POST /alerts -H "$AA" -H "$J" -d "{\"name\":\"web1 down\",\"metric\":\"agent.offline\",
