@@ -118,6 +118,7 @@ enum stmt_id {
     S_CHANNEL_LIST,
     S_CHANNEL_DEL,
     S_CHANNEL_COUNT,
+    S_CHANNEL_SECRET,
     S_EVENT_ADD,
     S_EVENT_LIST,
     S_EVENT_ACTIVE,
@@ -201,6 +202,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CHANNEL_LIST] = "SELECT " CHANNEL_COLS " FROM alert_channels WHERE user_id = ?1 ORDER BY id",
     [S_CHANNEL_DEL] = "DELETE FROM alert_channels WHERE id = ?1 AND user_id = ?2",
     [S_CHANNEL_COUNT] = "SELECT count(*) FROM alert_channels WHERE user_id = ?1",
+    [S_CHANNEL_SECRET] = "UPDATE alert_channels SET secret = ?3 WHERE id = ?1 AND user_id = ?2",
     [S_EVENT_ADD] = "INSERT INTO alert_events(rule_id, agent_id, labels, state, value, ts, at)"
                     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS"
                     " (SELECT 1 FROM alert_rules WHERE id = ?1)"
@@ -1440,4 +1442,18 @@ store_alert_events_prune(struct store *st, int64_t before, int64_t rule_id, int6
     sqlite3_bind_int64(s, 1, rule_id);
     sqlite3_bind_int64(s, 2, keep - 1);
     return exec_stmt(st, s, "prune alert events", NULL);
+}
+
+enum sm_rc
+store_channel_set_secret(struct store *st, int64_t user_id, int64_t id, const uint8_t *secret,
+                         size_t len)
+{
+    sqlite3_stmt *s = stmt(st, S_CHANNEL_SECRET);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_blob(s, 3, secret, (int)len, SQLITE_STATIC);
+    enum sm_rc rc = exec_stmt(st, s, "set channel secret", NULL);
+    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
+        rc = SM_ENOTFOUND;
+    return rc;
 }

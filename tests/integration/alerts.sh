@@ -378,9 +378,27 @@ req POST "/alerts/channels/$LAST/test" -H "$AA"
 expect 404
 pass "channel cap and delete"
 
-# Test notifications are limited per user (alice has sent 2).
+# A new signing secret: shown once, the old one no longer signs (alice's 3rd test).
+req POST "/alerts/channels/$CH/regenerate-secret" -H "$AB"
+expect 404
+req POST "/alerts/channels/$TG/regenerate-secret" -H "$AA"
+expect 400 'type:'
+req POST "/alerts/channels/$CH/regenerate-secret" -H "$AA"
+expect 200 '"secret":"'
+OLD_SECRET=$SECRET
+SECRET=$(field secret)
+[ "$SECRET" != "$OLD_SECRET" ] || fail "regenerate-secret returned the same secret"
+: >"$RLOG"
+req POST "/alerts/channels/$CH/test" -H "$AA"
+expect 202
+wait_for "a test signed with the new secret" received_at_least "b.get('test') is True" 1
+signed_ok "$SECRET" || fail "the new secret does not verify"
+signed_ok "$OLD_SECRET" 2>/dev/null && fail "the old secret still verifies"
+pass "regenerate a webhook secret"
+
+# Test notifications are limited per user (alice has sent 3).
 i=0
-while [ $i -lt 8 ]; do
+while [ $i -lt 7 ]; do
     req POST "/alerts/channels/$TG/test" -H "$AA"
     expect 202
     i=$((i + 1))
@@ -441,5 +459,6 @@ wait_for "the resolve after the restart (got $(last_two))" resolved_after_restar
 [ "$(received "b.get('state') == 'firing'")" = "$n" ] || fail "a restart notified a firing alert again"
 stop_server
 grep -qF "$SECRET" "$SM_LOG" && fail "the webhook secret is in the log"
+grep -qF "$OLD_SECRET" "$SM_LOG" && fail "the old webhook secret is in the log"
 grep -qF "$BOT" "$SM_LOG" && fail "the bot token is in the log"
 pass "state kept across a restart; no secret in the log"
