@@ -9,6 +9,8 @@
 #include "xmalloc.h"
 
 struct alert_st {
+    struct alert_st *next; /* in its hash bucket */
+    uint64_t hash;
     int64_t rule_id, agent_id;
     char *labels;
     enum alert_state state;
@@ -24,8 +26,10 @@ struct alerts {
     void *arg;
     struct store_rule *rules;
     size_t nrules, rules_cap;
-    struct alert_st *states;
-    size_t nstates, states_cap;
+    /* States by (rule, agent, labels): a chained hash table, so judging a sample costs
+     * the same with one agent or thousands. */
+    struct alert_st **buckets;
+    size_t nbuckets, nstates;
     uint64_t evaluations, transitions;
 };
 
@@ -36,14 +40,61 @@ alerts_new(alerts_emit_fn emit, alerts_agent_fn agent, void *arg)
     a->emit = emit;
     a->agent = agent;
     a->arg = arg;
+    a->nbuckets = 64;
+    a->buckets = sm_xcalloc(a->nbuckets, sizeof *a->buckets);
     return a;
 }
 
-static void
-state_drop(struct alerts *a, size_t i)
+static uint64_t
+state_hash(int64_t rule_id, int64_t agent_id, const char *labels)
 {
-    free(a->states[i].labels);
-    a->states[i] = a->states[--a->nstates];
+    uint64_t h = 1469598103934665603ULL ^ ((uint64_t)rule_id * 0x9E3779B97F4A7C15ULL);
+    h ^= (uint64_t)agent_id * 0xC2B2AE3D27D4EB4FULL;
+    for (; *labels; labels++) {
+        h ^= (unsigned char)*labels;
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+/* Drop every state for which drop(s, key) says so. */
+static void
+states_drop_if(struct alerts *a, int (*drop)(const struct alert_st *s, int64_t key), int64_t key)
+{
+    for (size_t b = 0; b < a->nbuckets; b++) {
+        struct alert_st **p = &a->buckets[b];
+        while (*p) {
+            struct alert_st *s = *p;
+            if (drop(s, key)) {
+                *p = s->next;
+                free(s->labels);
+                free(s);
+                a->nstates--;
+            } else {
+                p = &s->next;
+            }
+        }
+    }
+}
+
+static int
+drop_all(const struct alert_st *s, int64_t key)
+{
+    (void)s;
+    (void)key;
+    return 1;
+}
+
+static int
+drop_rule(const struct alert_st *s, int64_t key)
+{
+    return s->rule_id == key;
+}
+
+static int
+drop_agent(const struct alert_st *s, int64_t key)
+{
+    return s->agent_id == key;
 }
 
 void
@@ -51,9 +102,8 @@ alerts_free(struct alerts *a)
 {
     if (!a)
         return;
-    while (a->nstates)
-        state_drop(a, a->nstates - 1);
-    free(a->states);
+    states_drop_if(a, drop_all, 0);
+    free(a->buckets);
     free(a->rules);
     free(a);
 }
@@ -70,28 +120,46 @@ rule_find(struct alerts *a, int64_t id)
 static void
 states_drop_rule(struct alerts *a, int64_t rule_id)
 {
-    for (size_t i = a->nstates; i-- > 0;)
-        if (a->states[i].rule_id == rule_id)
-            state_drop(a, i);
+    states_drop_if(a, drop_rule, rule_id);
 }
 
+static void
+states_grow(struct alerts *a)
+{
+    size_t nb = a->nbuckets * 2;
+    struct alert_st **buckets = sm_xcalloc(nb, sizeof *buckets);
+    for (size_t b = 0; b < a->nbuckets; b++) {
+        struct alert_st *s = a->buckets[b], *next;
+        for (; s; s = next) {
+            next = s->next;
+            s->next = buckets[s->hash & (nb - 1)];
+            buckets[s->hash & (nb - 1)] = s;
+        }
+    }
+    free(a->buckets);
+    a->buckets = buckets;
+    a->nbuckets = nb;
+}
+
+/* The state of (rule, agent, labels), created (ok) when new. */
 static struct alert_st *
 state_get(struct alerts *a, int64_t rule_id, int64_t agent_id, const char *labels)
 {
-    for (size_t i = 0; i < a->nstates; i++) {
-        struct alert_st *s = &a->states[i];
-        if (s->rule_id == rule_id && s->agent_id == agent_id && strcmp(s->labels, labels) == 0)
+    uint64_t h = state_hash(rule_id, agent_id, labels);
+    for (struct alert_st *s = a->buckets[h & (a->nbuckets - 1)]; s; s = s->next)
+        if (s->hash == h && s->rule_id == rule_id && s->agent_id == agent_id &&
+            strcmp(s->labels, labels) == 0)
             return s;
-    }
-    if (a->nstates == a->states_cap) {
-        a->states_cap = a->states_cap ? a->states_cap * 2 : 64;
-        a->states = sm_xreallocarray(a->states, a->states_cap, sizeof *a->states);
-    }
-    struct alert_st *s = &a->states[a->nstates++];
-    memset(s, 0, sizeof *s);
+    if (a->nstates >= a->nbuckets)
+        states_grow(a);
+    struct alert_st *s = sm_xcalloc(1, sizeof *s);
+    s->hash = h;
     s->rule_id = rule_id;
     s->agent_id = agent_id;
     s->labels = sm_xstrdup(labels);
+    s->next = a->buckets[h & (a->nbuckets - 1)];
+    a->buckets[h & (a->nbuckets - 1)] = s;
+    a->nstates++;
     return s;
 }
 
@@ -185,6 +253,18 @@ void
 alerts_rule_put(struct alerts *a, const struct store_rule *r, double now)
 {
     struct store_rule *old = rule_find(a, r->id);
+    if (old) {
+        /* A changed rule ends its alerts (a firing one is resolved, and notified) and
+         * judges afresh. */
+        for (size_t b = 0; b < a->nbuckets; b++) {
+            for (struct alert_st *s = a->buckets[b]; s; s = s->next) {
+                if (s->rule_id != r->id || s->state == ALERT_OK)
+                    continue;
+                note(a, old, s, s->state == ALERT_FIRING ? "resolved" : "inactive", s->value, now);
+                s->state = ALERT_OK;
+            }
+        }
+    }
     states_drop_rule(a, r->id);
     if (!old) {
         if (a->nrules == a->rules_cap) {
@@ -194,7 +274,6 @@ alerts_rule_put(struct alerts *a, const struct store_rule *r, double now)
         old = &a->rules[a->nrules++];
     }
     *old = *r;
-    (void)now;
 }
 
 void
@@ -225,12 +304,18 @@ alerts_rule_remove(struct alerts *a, int64_t rule_id)
 void
 alerts_agent_removed(struct alerts *a, int64_t agent_id)
 {
-    for (size_t i = a->nstates; i-- > 0;)
-        if (a->states[i].agent_id == agent_id)
-            state_drop(a, i);
+    states_drop_if(a, drop_agent, agent_id);
     for (size_t i = a->nrules; i-- > 0;)
         if (a->rules[i].agent_id == agent_id)
             alerts_rule_remove(a, a->rules[i].id);
+}
+
+static int
+sample_cmp(const void *x, const void *y)
+{
+    const struct store_sample *a = *(const struct store_sample *const *)x;
+    const struct store_sample *b = *(const struct store_sample *const *)y;
+    return (a->ts_ms > b->ts_ms) - (a->ts_ms < b->ts_ms);
 }
 
 void
@@ -240,29 +325,34 @@ alerts_batch(struct alerts *a, const struct store_batch *b, double now)
     const char *name;
     int online;
     double seen;
-    if (a->nrules == 0 || a->agent(b->agent_id, &user_id, &name, &online, &seen, a->arg) != 0)
+    if (a->nrules == 0 || b->nsamples == 0 ||
+        a->agent(b->agent_id, &user_id, &name, &online, &seen, a->arg) != 0)
         return;
-    for (size_t k = 0; k < a->nrules; k++) {
+    size_t k = 0;
+    while (k < a->nrules && (!in_scope(&a->rules[k], b->agent_id, user_id) ||
+                             strcmp(a->rules[k].metric, ALERTS_OFFLINE) == 0))
+        k++;
+    if (k == a->nrules)
+        return; /* no rule judges this agent's samples */
+    /* Samples of a batch may come in any order: judge them oldest first. */
+    const struct store_sample *one = b->samples, **order = &one;
+    if (b->nsamples > 1) {
+        order = sm_xreallocarray(NULL, b->nsamples, sizeof *order);
+        for (size_t i = 0; i < b->nsamples; i++)
+            order[i] = &b->samples[i];
+        qsort(order, b->nsamples, sizeof *order, sample_cmp);
+    }
+    for (; k < a->nrules; k++) {
         const struct store_rule *r = &a->rules[k];
         if (!in_scope(r, b->agent_id, user_id) || strcmp(r->metric, ALERTS_OFFLINE) == 0)
             continue;
-        /* Samples of a batch may come in any order: judge them oldest first. */
-        double after = -1;
-        for (;;) {
-            const struct store_sample *next = NULL;
-            for (size_t i = 0; i < b->nsamples; i++) {
-                double t = (double)b->samples[i].ts_ms / 1000.0;
-                if (t > after && (!next || b->samples[i].ts_ms < next->ts_ms))
-                    next = &b->samples[i];
-            }
-            if (!next)
-                break;
-            double ts = (double)next->ts_ms / 1000.0;
-            after = ts;
+        for (size_t i = 0; i < b->nsamples; i++) {
+            const struct store_sample *smp = order[i];
+            double ts = (double)smp->ts_ms / 1000.0;
             if (ts < now - ALERTS_STALE_S)
                 continue;
-            for (size_t j = 0; j < next->npoints; j++) {
-                const struct store_point *p = &next->points[j];
+            for (size_t j = 0; j < smp->npoints; j++) {
+                const struct store_point *p = &smp->points[j];
                 if (strcmp(p->name, r->metric) != 0 ||
                     (r->labels[0] && strcmp(p->labels, r->labels) != 0))
                     continue;
@@ -273,6 +363,8 @@ alerts_batch(struct alerts *a, const struct store_batch *b, double now)
             }
         }
     }
+    if (order != &one)
+        free(order);
 }
 
 void
@@ -299,21 +391,36 @@ alerts_status(struct alerts *a, int64_t agent_id, int64_t user_id, int online, d
     }
 }
 
+static void tick_one(struct alerts *a, struct alert_st *s, double now);
+
 void
 alerts_tick(struct alerts *a, double now)
 {
-    for (size_t i = 0; i < a->nstates; i++) {
-        struct alert_st *s = &a->states[i];
-        if (s->state != ALERT_PENDING)
-            continue;
-        const struct store_rule *r = rule_find(a, s->rule_id);
-        if (!r || strcmp(r->metric, ALERTS_OFFLINE) != 0)
-            continue;
-        if (now - s->since >= (double)r->for_seconds) {
-            s->state = ALERT_FIRING;
-            s->value = now - s->since;
-            note(a, r, s, "firing", s->value, now);
-        }
+    for (size_t b = 0; b < a->nbuckets; b++)
+        for (struct alert_st *s = a->buckets[b]; s; s = s->next)
+            tick_one(a, s, now);
+}
+
+/* An agent.offline state: fire once for_seconds have passed. */
+static void
+tick_one(struct alerts *a, struct alert_st *s, double now)
+{
+    if (s->state != ALERT_PENDING)
+        return;
+    const struct store_rule *r = rule_find(a, s->rule_id);
+    if (!r || strcmp(r->metric, ALERTS_OFFLINE) != 0)
+        return;
+    if (now - s->since >= (double)r->for_seconds) {
+        /* The value: seconds since the agent was last heard from. */
+        int64_t uid;
+        const char *name;
+        int online;
+        double seen = 0;
+        if (a->agent(s->agent_id, &uid, &name, &online, &seen, a->arg) != 0 || seen <= 0)
+            seen = s->since;
+        s->state = ALERT_FIRING;
+        s->value = now - seen;
+        note(a, r, s, "firing", s->value, now);
     }
 }
 
@@ -322,9 +429,11 @@ alerts_stats(const struct alerts *a, struct alerts_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->rules = a->nrules;
-    for (size_t i = 0; i < a->nstates; i++) {
-        out->pending += a->states[i].state == ALERT_PENDING;
-        out->firing += a->states[i].state == ALERT_FIRING;
+    for (size_t b = 0; b < a->nbuckets; b++) {
+        for (const struct alert_st *s = a->buckets[b]; s; s = s->next) {
+            out->pending += s->state == ALERT_PENDING;
+            out->firing += s->state == ALERT_FIRING;
+        }
     }
     out->evaluations = a->evaluations;
     out->transitions = a->transitions;

@@ -49,7 +49,8 @@ struct alerts;
 struct alerts *alerts_new(alerts_emit_fn emit, alerts_agent_fn agent, void *arg);
 void alerts_free(struct alerts *a);
 
-/* Add or replace a rule (its states start again from ok). */
+/* Add or replace a rule. A replaced rule's alerts end first (firing ones resolve, with
+ * their notification, pending ones go inactive) and its states start again from ok. */
 void alerts_rule_put(struct alerts *a, const struct store_rule *r, double now);
 /* Restore a state recorded before a restart (pending or firing). */
 void alerts_restore(struct alerts *a, const struct store_alert_event *e);

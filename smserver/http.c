@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "json.h"
@@ -233,4 +234,34 @@ http_time_iso(int64_t t, char out[32])
     time_t tt = (time_t)t;
     if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         sm_strlcpy(out, "1970-01-01T00:00:00Z", 32);
+}
+
+int
+http_peer_is_loopback(const char *peer)
+{
+    const char *v4 = NULL;
+    if (strncmp(peer, "127.", 4) == 0)
+        v4 = peer;
+    else if (strncasecmp(peer, "::ffff:127.", 11) == 0)
+        v4 = peer + 7;
+    if (v4) {
+        /* Exactly four decimal parts, the first 127. */
+        int parts = 0;
+        for (const char *p = v4; *p;) {
+            int digits = 0, val = 0;
+            while (*p >= '0' && *p <= '9' && digits < 4) {
+                val = val * 10 + (*p++ - '0');
+                digits++;
+            }
+            if (!digits || val > 255)
+                return 0;
+            parts++;
+            if (*p == '.' && parts < 4)
+                p++;
+            else if (*p)
+                return 0;
+        }
+        return parts == 4;
+    }
+    return strcmp(peer, "::1") == 0 || strcmp(peer, "0:0:0:0:0:0:0:1") == 0;
 }

@@ -144,6 +144,10 @@ enum sm_rc http_get_string(const struct cJSON *obj, const char *name, size_t min
 enum sm_rc http_form_get(const char *body, size_t len, const char *key, char *out,
                          size_t outsz) SM_MUST_CHECK;
 
+/* 1 when peer (a numeric address as libwebsockets gives it) is on the loopback
+ * interface: 127.0.0.0/8, ::1 or an IPv4-mapped 127.x. */
+int http_peer_is_loopback(const char *peer);
+
 /* Format unix seconds as ISO 8601 UTC ("2026-11-25T10:00:00Z") into out. */
 void http_time_iso(int64_t t, char out[32]);
 

@@ -327,6 +327,15 @@ hub_publish(struct hub *h, int64_t agent_id, const char *sample_json, const char
 }
 
 void
+hub_agent_event(struct hub *h, int64_t agent_id, const char *json_text)
+{
+    struct hub_agent *a = agent_find(h, agent_id);
+    if (a == NULL)
+        return;
+    fan_out(h, a, msg_new(h, json_text, strlen(json_text)));
+}
+
+void
 hub_tick(struct hub *h, double now)
 {
     for (size_t i = 0; i < h->nagents; i++) {

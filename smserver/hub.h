@@ -57,6 +57,10 @@ void hub_agent_remove(struct hub *h, int64_t agent_id);
 void hub_publish(struct hub *h, int64_t agent_id, const char *sample_json, const char *host_json,
                  double now);
 
+/* Queue json_text (a JSON object, copied) for every subscriber of agent_id: the alert
+ * state changes of the agent. Unknown agents are ignored. */
+void hub_agent_event(struct hub *h, int64_t agent_id, const char *json_text);
+
 /* Periodic work: agents that stopped reporting go offline (status messages), clients
  * whose token expired are marked for closing. The caller then visits the clients
  * (hub_each_client) to ask for writes or close them. */

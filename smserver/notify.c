@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,10 @@ struct notifier {
     struct item *head, *tail;
     size_t len;
     int stop;
-    struct delivery *retry; /* unsorted; a few at most */
+    atomic_int quit; /* set by notifier_stop: abort a transfer in flight */
+    /* Notifications to send, oldest first (notifier thread only). */
+    struct delivery *outbox;
+    size_t outbox_len;
     char *db_path;
     const struct auth *auth;
     char *telegram_base;
@@ -160,6 +164,10 @@ payload_json(const struct alert_note *note, double now)
     } else {
         const struct store_rule *r = &note->rule;
         char op[2] = {r->op, '\0'};
+        char *key = sm_xasprintf("%" PRId64 "-%" PRId64 "-%s-%" PRId64 "-%s", r->id, note->agent_id,
+                                 note->labels, note->ts_ms, note->state);
+        cJSON_AddStringToObject(o, "id", key); /* the same on every retry: dedupe on it */
+        free(key);
         cJSON_AddStringToObject(o, "state", note->state);
         cJSON_AddBoolToObject(o, "test", 0);
         cJSON *rj = cJSON_AddObjectToObject(o, "rule");
@@ -215,9 +223,20 @@ discard(void *p, size_t size, size_t nmemb, void *arg)
     return size * nmemb;
 }
 
+/* libcurl's progress callback: abort when the server stops. */
+static int
+progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return atomic_load(&((struct notifier *)arg)->quit) ? 1 : 0;
+}
+
 /* POST body to url; 0 when delivered (2xx), 1 when worth retrying, -1 when not. */
 static int
-post(const char *url, const char *body, struct curl_slist *hdrs, long *status)
+post(struct notifier *n, const char *url, const char *body, struct curl_slist *hdrs, long *status)
 {
     CURL *h = curl_easy_init();
     if (!h)
@@ -235,6 +254,9 @@ post(const char *url, const char *body, struct curl_slist *hdrs, long *status)
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, n);
     CURLcode rc = curl_easy_perform(h);
     *status = 0;
     if (rc == CURLE_OK)
@@ -285,7 +307,7 @@ attempt(struct notifier *n, struct delivery *d)
     }
     sodium_memzero(secret, sizeof secret);
     long status = 0;
-    int rc = post(url, body, hdrs, &status);
+    int rc = post(n, url, body, hdrs, &status);
     sodium_memzero(url, strlen(url));
     free(url);
     free(body);
@@ -309,7 +331,56 @@ delivery_free(struct delivery *d)
     free(d);
 }
 
-/* Try d now; keep it for later or free it. Notifier thread, unlocked. */
+/* The delivery to try next: of each channel only the oldest (one channel's
+ * notifications go out in order, so a resolve never overtakes its firing), and among
+ * those the one due first. NULL when the outbox is empty. */
+static struct delivery *
+next_delivery(struct notifier *n)
+{
+    struct delivery *best = NULL;
+    for (struct delivery *d = n->outbox; d; d = d->next) {
+        struct delivery *q = n->outbox;
+        while (q != d && !(q->channel_id == d->channel_id && q->user_id == d->user_id))
+            q = q->next;
+        if (q == d && (!best || d->due < best->due))
+            best = d;
+    }
+    return best;
+}
+
+static void
+outbox_remove(struct notifier *n, struct delivery *d)
+{
+    for (struct delivery **p = &n->outbox; *p; p = &(*p)->next) {
+        if (*p == d) {
+            *p = d->next;
+            n->outbox_len--;
+            return;
+        }
+    }
+}
+
+/* Queue d to be sent now, after what is already queued for its channel. */
+static void
+outbox_add(struct notifier *n, struct delivery *d)
+{
+    if (n->outbox_len >= NOTIFY_OUTBOX_MAX) {
+        sm_log(SM_LOG_WARN, "notify: channel %" PRId64 ": %d notifications waiting, one dropped",
+               d->channel_id, NOTIFY_OUTBOX_MAX);
+        count(n, 0, 0, 1);
+        delivery_free(d);
+        return;
+    }
+    struct delivery **p = &n->outbox;
+    while (*p)
+        p = &(*p)->next;
+    d->next = NULL;
+    d->due = mono();
+    *p = d;
+    n->outbox_len++;
+}
+
+/* Try d (in the outbox) now; it stays for a later attempt or leaves. */
 static void
 try_delivery(struct notifier *n, struct delivery *d)
 {
@@ -322,16 +393,13 @@ try_delivery(struct notifier *n, struct delivery *d)
             delay = NOTIFY_BACKOFF_MAX_S;
         d->due = mono() + delay;
         count(n, 0, 1, 0);
-        pthread_mutex_lock(&n->mu);
-        d->next = n->retry;
-        n->retry = d;
-        pthread_mutex_unlock(&n->mu);
         return;
     } else {
         sm_log(SM_LOG_WARN, "notify: channel %" PRId64 ": giving up after %d attempts",
                d->channel_id, d->attempts);
         count(n, 0, 0, 1);
     }
+    outbox_remove(n, d);
     delivery_free(d);
 }
 
@@ -366,7 +434,7 @@ handle(struct notifier *n, struct item *it, int stopping)
     d->channel_id = it->test ? it->channel_id : it->note.rule.channel_id;
     d->payload = payload_json(it->test ? NULL : &it->note, wall());
     d->text = message_text(it->test ? NULL : &it->note);
-    try_delivery(n, d);
+    outbox_add(n, d);
 }
 
 static void *
@@ -398,24 +466,20 @@ notifier_main(void *arg)
         }
         if (n->stop)
             break;
-        /* The retry that is due first. */
-        struct delivery **first = NULL;
-        for (struct delivery **p = &n->retry; *p; p = &(*p)->next)
-            if (!first || (*p)->due < (*first)->due)
-                first = p;
+        /* New state changes are recorded before anything is sent, so a slow receiver
+         * never holds up the history. */
+        struct delivery *d = next_delivery(n);
         double now = mono();
-        if (first && (*first)->due <= now) {
-            struct delivery *d = *first;
-            *first = d->next;
+        if (d && d->due <= now) {
             pthread_mutex_unlock(&n->mu);
             try_delivery(n, d);
             pthread_mutex_lock(&n->mu);
             continue;
         }
-        if (first) {
+        if (d) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            double wait = (*first)->due - now;
+            double wait = d->due - now;
             until.tv_sec += (time_t)wait;
             until.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
             if (until.tv_nsec >= 1000000000L) {
@@ -428,15 +492,15 @@ notifier_main(void *arg)
         }
     }
     size_t dropped = 0;
-    while (n->retry) {
-        struct delivery *d = n->retry;
-        n->retry = d->next;
+    while (n->outbox) {
+        struct delivery *d = n->outbox;
+        n->outbox = d->next;
         delivery_free(d);
         dropped++;
     }
     pthread_mutex_unlock(&n->mu);
     if (dropped)
-        sm_log(SM_LOG_WARN, "notifier: %zu notifications still retrying were dropped", dropped);
+        sm_log(SM_LOG_WARN, "notifier: %zu notifications not yet sent were dropped", dropped);
     store_free(n->st);
     n->st = NULL;
     return NULL;
@@ -475,6 +539,7 @@ notifier_stop(struct notifier *n)
         return;
     pthread_mutex_lock(&n->mu);
     n->stop = 1;
+    atomic_store(&n->quit, 1);
     pthread_cond_signal(&n->cv);
     pthread_mutex_unlock(&n->mu);
     pthread_join(n->thread, NULL);

@@ -18,6 +18,7 @@
 #include "store.h"
 
 #define NOTIFY_QUEUE_MAX 1024
+#define NOTIFY_OUTBOX_MAX 256   /* notifications waiting to be sent */
 #define NOTIFY_ATTEMPTS 8       /* tries per notification before giving up */
 #define NOTIFY_BACKOFF_MAX_S 60 /* the delay doubles from 1 s up to this */
 #define NOTIFY_TIMEOUT_S 10     /* per attempt */

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@
 #define ALERT_FOR_MAX 86400   /* for_seconds and resolve_seconds */
 #define ALERT_EVENTS_DEFAULT 100
 #define ALERT_EVENTS_MAX 1000
+#define ALERT_TESTS_PER_WINDOW 10 /* test notifications per user per login-limiter window */
 
 static const char *const severities[] = {"info", "warning", "critical"};
 
@@ -536,6 +538,36 @@ out:
     return rc;
 }
 
+/* A new signing secret for a webhook channel, shown this once; the old one stops
+ * signing at once. */
+static enum sm_rc
+channels_regenerate(struct call *c, char **cause)
+{
+    struct store_channel ch;
+    char secret[AUTH_TOKEN_LEN + 1];
+    uint8_t unused[STORE_HASH_LEN], sealed[STORE_SECRET_MAX];
+    size_t sealed_len = 0;
+    enum sm_rc rc = store_channel_get(c->st, c->user_id, c->req->id, &ch);
+    if (rc != SM_OK)
+        return channel_missing(rc, cause);
+    sodium_memzero(ch.secret, sizeof ch.secret);
+    if (strcmp(ch.kind, "webhook") != 0)
+        return bad(cause, "type: only a webhook channel has a signing secret (a Telegram "
+                          "channel's token is its bot's: create the channel again)");
+    auth_token_new(secret, unused);
+    rc = notify_seal(&c->srv->auth, secret, sealed, &sealed_len);
+    if (rc == SM_OK)
+        rc = store_channel_set_secret(c->st, c->user_id, ch.id, sealed, sealed_len);
+    if (rc == SM_OK) {
+        cJSON *o = channel_json(&ch);
+        cJSON_AddStringToObject(o, "secret", secret);
+        http_reply_json(c->resp, 200, o);
+    }
+    sodium_memzero(secret, sizeof secret);
+    sodium_memzero(sealed, sizeof sealed);
+    return channel_missing(rc, cause);
+}
+
 static void
 list_channel(const struct store_channel *ch, void *arg)
 {
@@ -588,6 +620,16 @@ channels_test(struct call *c, char **cause)
     if (rc != SM_OK)
         return channel_missing(rc, cause);
     sodium_memzero(ch.secret, sizeof ch.secret);
+    /* A test sends to a URL of the user's choosing: not as fast as they can ask. */
+    char key[24];
+    snprintf(key, sizeof key, "%" PRId64, c->user_id);
+    int wait = ratelimit_check(&c->srv->rl, "notify-test", key, ALERT_TESTS_PER_WINDOW, c->now);
+    if (wait > 0) {
+        *cause = sm_xasprintf("Too many test notifications; try again in %d seconds", wait);
+        c->resp->retry_after = wait;
+        return SM_EBUSY;
+    }
+    ratelimit_fail(&c->srv->rl, "notify-test", key, c->now);
     if (!c->srv->notifier || notifier_push_test(c->srv->notifier, c->user_id, ch.id) != SM_OK) {
         *cause = sm_xstrdup("notifications are busy, try again later");
         return SM_EBUSY;
@@ -607,6 +649,8 @@ const struct route routes_alerts[] = {
     {HTTP_GET, "/alerts/channels/{id}", channels_get, ROUTE_USER, POOL_WORK},
     {HTTP_DELETE, "/alerts/channels/{id}", channels_delete, ROUTE_USER, POOL_WORK},
     {HTTP_POST, "/alerts/channels/{id}/test", channels_test, ROUTE_USER, POOL_WORK},
+    {HTTP_POST, "/alerts/channels/{id}/regenerate-secret", channels_regenerate, ROUTE_USER,
+     POOL_WORK},
     {HTTP_GET, "/alerts/{id}", alerts_get, ROUTE_USER, POOL_WORK},
     {HTTP_PUT, "/alerts/{id}", alerts_update, ROUTE_USER, POOL_WORK},
     {HTTP_DELETE, "/alerts/{id}", alerts_delete, ROUTE_USER, POOL_WORK},

@@ -116,6 +116,20 @@ value(struct out *o, double v)
         out_printf(o, " %.17g\n", v);
 }
 
+/* The metric name of an agent series: dots become underscores, and the suffixes that
+ * Prometheus' naming rules refuse for a gauge are spelled out: "_per_s" becomes
+ * "_per_second", a final "_total" (a counter's suffix) becomes "_size". */
+static void
+series_metric_name(char *out, size_t outsz, const char *name)
+{
+    metric_name(out, outsz, name);
+    size_t n = strlen(out);
+    if (n >= 6 && strcmp(out + n - 6, "_per_s") == 0 && n + 5 < outsz)
+        memcpy(out + n, "econd", 6);
+    else if (n >= 6 && strcmp(out + n - 6, "_total") == 0)
+        memcpy(out + n - 6, "_size", 6);
+}
+
 struct series_ctx {
     struct out *o;
     char last[160];
@@ -128,7 +142,7 @@ one_point(int64_t agent_id, const char *agent, const char *user, const char *nam
     struct series_ctx *x = arg;
     struct out *o = x->o;
     char mname[160];
-    metric_name(mname, sizeof mname, name);
+    series_metric_name(mname, sizeof mname, name);
     if (strcmp(mname, x->last) != 0) {
         out_printf(o, "# HELP " PFX "agent_%s The newest value of the agent series %s.\n", mname,
                    name);
@@ -179,8 +193,7 @@ metrics_allowed(struct call *c, char **cause)
         }
         return SM_OK;
     }
-    const char *p = c->req->peer;
-    if (strncmp(p, "127.", 4) == 0 || strcmp(p, "::1") == 0 || strncmp(p, "::ffff:127.", 11) == 0)
+    if (http_peer_is_loopback(c->req->peer))
         return SM_OK;
     *cause = sm_xstrdup("/metrics: only from the loopback interface unless metrics_token_file "
                         "is set");

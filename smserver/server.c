@@ -42,6 +42,7 @@
 #define MAINT_INTERVAL_S 10   /* history rollups */
 #define RETAIN_EVERY 6        /* retention every this many rollup rounds */
 #define RETAIN_BATCH 64       /* series per retention transaction */
+#define ALERTS_GRACE_S 30.0   /* after a start, agents silent this long are offline */
 
 volatile sig_atomic_t server_stop;
 
@@ -469,6 +470,24 @@ alerts_emit_cb(const struct alert_note *n, void *arg)
     struct server *srv = arg;
     if (srv->notifier)
         notifier_push(srv->notifier, n);
+    /* The live stream tells the agent's subscribers (smtop's and the page's markers). */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "alert");
+    cJSON_AddNumberToObject(o, "agent_id", (double)n->agent_id);
+    cJSON_AddNumberToObject(o, "rule_id", (double)n->rule.id);
+    cJSON_AddStringToObject(o, "name", n->rule.name);
+    cJSON_AddStringToObject(o, "metric", n->rule.metric);
+    cJSON_AddStringToObject(o, "labels", n->labels);
+    cJSON_AddStringToObject(o, "severity", n->rule.severity);
+    cJSON_AddStringToObject(o, "state", n->state);
+    cJSON_AddNumberToObject(o, "value", n->value);
+    cJSON_AddNumberToObject(o, "timestamp", (double)n->ts_ms / 1000.0);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text)
+        abort();
+    hub_agent_event(srv->hub, n->agent_id, text);
+    free(text);
 }
 
 static void
@@ -492,6 +511,14 @@ offline_one(int64_t agent_id, int64_t user_id, int online, double last_seen, voi
     if (!online && last_seen > 0 && user_id == x->r->user_id &&
         (x->r->agent_id == 0 || x->r->agent_id == agent_id))
         alerts_status(x->srv->alerts, agent_id, user_id, 0, last_seen, now_s());
+}
+
+static void
+offline_at_start(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
+{
+    struct server *srv = arg;
+    if (!online && last_seen > 0)
+        alerts_status(srv->alerts, agent_id, user_id, 0, last_seen, now_s());
 }
 
 /* Add or replace a rule on the event loop. */
@@ -972,6 +999,12 @@ on_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, tick);
     hub_tick(srv->hub, now_s());
+    if (srv->alerts && !srv->alerts_started && now_s() - srv->stats.started > ALERTS_GRACE_S) {
+        /* Agents that have not reported since the start are offline, but the hub only
+         * says so for agents it saw go away: start their agent.offline rules now. */
+        srv->alerts_started = 1;
+        hub_each_agent(srv->hub, offline_at_start, srv);
+    }
     if (srv->alerts)
         alerts_tick(srv->alerts, now_s());
     stats_tick(srv);

@@ -112,6 +112,7 @@ struct server {
     uint8_t metrics_token_hash[32]; /* crypto_generichash of the bearer token */
     /* Alerts: the rules and their states (event loop), the notifier thread. */
     struct alerts *alerts;
+    int alerts_started; /* agent.offline rules started for agents silent since the start */
     struct notifier *notifier;
 };
 

@@ -219,8 +219,11 @@ enum sm_rc store_channel_get(struct store *st, int64_t user_id, int64_t id,
 enum sm_rc store_channel_list(struct store *st, int64_t user_id, store_channel_fn fn,
                               void *arg) SM_MUST_CHECK;
 enum sm_rc store_channel_delete(struct store *st, int64_t user_id, int64_t id) SM_MUST_CHECK;
+/* Replace the (sealed) secret of the user's channel id. */
+enum sm_rc store_channel_set_secret(struct store *st, int64_t user_id, int64_t id,
+                                    const uint8_t *secret, size_t len) SM_MUST_CHECK;
 enum sm_rc store_channel_count(struct store *st, int64_t user_id, int64_t *n) SM_MUST_CHECK;
-/* Record a state change (SM_ENOTFOUND when the rule is gone). */
+/* Record a state change (SM_ENOTFOUND when the rule or the agent is gone). */
 enum sm_rc store_alert_event_add(struct store *st, const struct store_alert_event *e) SM_MUST_CHECK;
 /* Forget events recorded before `before` (unix seconds), and of rule_id all but the
  * newest keep. */

@@ -82,6 +82,7 @@ enum stmt_id {
     S_AGENT_LIST_ALL,
     S_AGENT_DEL_POINTS,
     S_AGENT_DEL_SAMPLES,
+    S_AGENT_DEL_EVENTS,
     S_AGENT_DEL,
     S_AGENT_SET_TOKEN,
     S_AGENT_BY_TOKEN,
@@ -117,6 +118,7 @@ enum stmt_id {
     S_CHANNEL_LIST,
     S_CHANNEL_DEL,
     S_CHANNEL_COUNT,
+    S_CHANNEL_SECRET,
     S_EVENT_ADD,
     S_EVENT_LIST,
     S_EVENT_ACTIVE,
@@ -151,6 +153,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_AGENT_DEL_POINTS] = "DELETE FROM points WHERE series_id IN"
                            " (SELECT id FROM series WHERE agent_id = ?1)",
     [S_AGENT_DEL_SAMPLES] = "DELETE FROM samples WHERE agent_id = ?1",
+    [S_AGENT_DEL_EVENTS] = "DELETE FROM alert_events WHERE agent_id = ?1",
     [S_AGENT_DEL] = "DELETE FROM agents WHERE id = ?1 AND user_id = ?2",
     [S_AGENT_SET_TOKEN] = "UPDATE agents SET token_hash = ?3 WHERE id = ?1 AND user_id = ?2",
     [S_AGENT_BY_TOKEN] = "SELECT " AGENT_COLS " FROM agents WHERE token_hash = ?1",
@@ -199,9 +202,11 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CHANNEL_LIST] = "SELECT " CHANNEL_COLS " FROM alert_channels WHERE user_id = ?1 ORDER BY id",
     [S_CHANNEL_DEL] = "DELETE FROM alert_channels WHERE id = ?1 AND user_id = ?2",
     [S_CHANNEL_COUNT] = "SELECT count(*) FROM alert_channels WHERE user_id = ?1",
+    [S_CHANNEL_SECRET] = "UPDATE alert_channels SET secret = ?3 WHERE id = ?1 AND user_id = ?2",
     [S_EVENT_ADD] = "INSERT INTO alert_events(rule_id, agent_id, labels, state, value, ts, at)"
                     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS"
-                    " (SELECT 1 FROM alert_rules WHERE id = ?1)",
+                    " (SELECT 1 FROM alert_rules WHERE id = ?1)"
+                    " AND EXISTS (SELECT 1 FROM agents WHERE id = ?2)",
     [S_EVENT_PRUNE_AGE] = "DELETE FROM alert_events WHERE at < ?1",
     [S_EVENT_PRUNE_RULE] = "DELETE FROM alert_events WHERE rule_id = ?1 AND id <"
                            " (SELECT id FROM alert_events WHERE rule_id = ?1"
@@ -758,6 +763,11 @@ store_agent_delete(struct store *st, int64_t user_id, int64_t id)
     s = stmt(st, S_AGENT_DEL_SAMPLES);
     sqlite3_bind_int64(s, 1, id);
     if ((rc = exec_stmt(st, s, "delete samples", NULL)) != SM_OK)
+        goto fail;
+    /* Its alert history goes too: no alert stays active for an agent that is gone. */
+    s = stmt(st, S_AGENT_DEL_EVENTS);
+    sqlite3_bind_int64(s, 1, id);
+    if ((rc = exec_stmt(st, s, "delete alert events", NULL)) != SM_OK)
         goto fail;
     if ((rc = history_forget_agent(st->db, id)) != SM_OK)
         goto fail;
@@ -1432,4 +1442,18 @@ store_alert_events_prune(struct store *st, int64_t before, int64_t rule_id, int6
     sqlite3_bind_int64(s, 1, rule_id);
     sqlite3_bind_int64(s, 2, keep - 1);
     return exec_stmt(st, s, "prune alert events", NULL);
+}
+
+enum sm_rc
+store_channel_set_secret(struct store *st, int64_t user_id, int64_t id, const uint8_t *secret,
+                         size_t len)
+{
+    sqlite3_stmt *s = stmt(st, S_CHANNEL_SECRET);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_blob(s, 3, secret, (int)len, SQLITE_STATIC);
+    enum sm_rc rc = exec_stmt(st, s, "set channel secret", NULL);
+    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
+        rc = SM_ENOTFOUND;
+    return rc;
 }

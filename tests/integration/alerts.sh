@@ -94,9 +94,11 @@ start_server --config "$T/server.conf" --log-level debug
 register alice 'alice password'
 login alice 'alice+password'
 AA="Authorization: Bearer $ACCESS"
+ACCESS_ALICE=$ACCESS
 register bob 'bob password!'
 login bob 'bob+password%21'
 AB="Authorization: Bearer $ACCESS"
+ACCESS_BOB=$ACCESS
 req POST /agents -H "$AA" -H "$J" -d '{"name":"web1"}'
 expect 200
 AGENT=$(field id)
@@ -171,31 +173,62 @@ metric_retried() {
     grep -q '^statusmonitor_notifications_total{outcome="retried"} [1-9]' "$T/body"
 }
 wait_for "a failed delivery to be retried" metric_retried
-start_receiver "$RPORT"
-WAIT_TRIES=400 wait_for "the retried notification" \
-    received_at_least "b.get('state') == 'firing' and round(b['timestamp']) == $((BASE + 35))" 1
-signed_ok "$SECRET" || fail "the retried notification's signature does not verify"
-req GET /metrics
-grep -q '^statusmonitor_alerts{state="firing"} 1$' "$T/body" || fail "metrics: not one firing alert"
+metric_firing() {
+    req GET /metrics
+    grep -q '^statusmonitor_alerts{state="firing"} 1$' "$T/body"
+}
+wait_for "metrics to show one firing alert" metric_firing
 req GET /alerts/active -H "$AA"
 expect 200 '"state":"firing"'
 req GET "/alerts/$RULE" -H "$AA"
 expect 200 '"active":[{'
-pass "retried with backoff while the receiver was down, then delivered"
+# It resolves while the receiver is still down: the resolve must not overtake the firing.
+for t in 36 37 38 39 40 41; do sample $((BASE + t)) 10; done
+wait_for "resolved while the receiver is down" has_history "$RULE" \
+    "pending@0 firing@5 resolved@14 pending@15 inactive@16 pending@17 inactive@18 pending@19 inactive@20 pending@30 firing@35 resolved@41"
+start_receiver "$RPORT"
+WAIT_TRIES=400 wait_for "the retried notifications" \
+    received_at_least "b.get('state') == 'resolved' and round(b['timestamp']) == $((BASE + 41))" 1
+"$PY" -c "
+import json,sys
+s=[json.loads(json.loads(l)['body']).get('state') for l in open(sys.argv[1])]
+s=[x for x in s if x in ('firing','resolved')]
+sys.exit(0 if s == ['firing','resolved','firing','resolved'] else 'order: %s' % s)" "$RLOG" ||
+    fail "notifications out of order"
+[ "$(received "b.get('state') == 'firing' and round(b['timestamp']) == $((BASE + 35))")" = 1 ] ||
+    fail "the retried firing notification was not delivered once"
+signed_ok "$SECRET" || fail "the retried notifications' signatures do not verify"
+pass "retried with backoff while the receiver was down, then delivered in order"
+
+# ---- the live stream carries alert changes to the agent's subscribers only.
+printf '%s' "$ACCESS_ALICE" >"$T/atoken"
+printf '%s' "$ACCESS_BOB" >"$T/btoken"
+"$PY" "$top_srcdir/tests/integration/wsclient.py" "ws://127.0.0.1:$PORT/ws" \
+    --token-file "$T/atoken" --subscribe all --seconds 120 >"$T/ws_alice" 2>&1 &
+WS_A=$!
+"$PY" "$top_srcdir/tests/integration/wsclient.py" "ws://127.0.0.1:$PORT/ws" \
+    --token-file "$T/btoken" --subscribe all --seconds 120 >"$T/ws_bob" 2>&1 &
+WS_B=$!
+stop_ws() { kill "$WS_A" "$WS_B" 2>/dev/null || true; }
+at_exit stop_ws
+wait_for "alice's stream" grep -q '"type": "snapshot"' "$T/ws_alice"
+wait_for "bob's stream" grep -q '"type": "snapshot"' "$T/ws_bob"
 
 # ---- labels: a rule on one mount judges that series only.
 req POST /alerts -H "$AA" -H "$J" -d '{"name":"root full","metric":"fs.used_percent{mount=/}",
     "op":">","threshold":90}'
 expect 201 '"metric":"fs.used_percent{mount=/}"'
 FSRULE=$(field id)
-curl -s -o /dev/null -H "X-Agent-Token: $TOKEN" -H "$J" -d "{\"timestamp\":$((BASE + 40)),
+curl -s -o /dev/null -H "X-Agent-Token: $TOKEN" -H "$J" -d "{\"timestamp\":$((BASE + 42)),
     \"disk\":{\"partitions\":[{\"device\":\"a\",\"mountpoint\":\"/boot\",\"fstype\":\"ext4\",
     \"total\":100,\"used\":99,\"free\":1,\"percent\":99.0},{\"device\":\"b\",\"mountpoint\":\"/\",
     \"fstype\":\"ext4\",\"total\":100,\"used\":95,\"free\":5,\"percent\":95.0}]}}" "$URL/ingest"
-wait_for "the root mount firing" has_history "$FSRULE" "pending@40 firing@40"
+wait_for "the root mount firing" has_history "$FSRULE" "pending@42 firing@42"
 req GET "/alerts/$FSRULE/events" -H "$AA"
 grep -q '"labels":"mount=/boot"' "$T/body" && fail "a rule on mount=/ judged /boot"
-pass "label match"
+stream_alert() { grep -q "\"type\": \"alert\", \"agent_id\": $AGENT, \"rule_id\": $FSRULE, .*\"state\": \"firing\"" "$T/ws_alice"; }
+wait_for "the alert on alice's stream" stream_alert
+pass "label match; the change reaches the live stream"
 
 # ---- update and delete.
 req PUT "/alerts/$FSRULE" -H "$AA" -H "$J" -d '{"name":"root full","metric":"fs.used_percent{mount=/}",
@@ -244,7 +277,22 @@ expect 400 'channel_id: no such channel'
 sample $((BASE + 50)) 99
 sample $((BASE + 51)) 99 "$BOB_TOKEN"
 HIST_AUTH=$AB wait_for "bob's rule on bob's agent" has_history "$BOB_RULE" "pending@51 firing@51"
+bob_stream() { grep -q "\"type\": \"alert\", \"agent_id\": $BOB_AGENT, .*\"state\": \"firing\"" "$T/ws_bob"; }
+wait_for "bob's alert on his stream" bob_stream
+grep -q "\"agent_id\": $AGENT," "$T/ws_bob" && fail "bob's stream carries alice's agent"
+stop_ws
 pass "isolation between users"
+
+# Deleting an agent ends its alerts: nothing stays active for an agent that is gone.
+req GET /alerts/active -H "$AB"
+expect 200 "\"agent_id\":$BOB_AGENT"
+req DELETE "/agents/$BOB_AGENT" -H "$AB"
+expect 200
+req GET /alerts/active -H "$AB"
+expect 200 '[]'
+req GET "/alerts/$BOB_RULE" -H "$AB"
+expect 200 '"active":[]'
+pass "a deleted agent's alerts go with it"
 
 # ---- bad input names the field.
 bad() {
@@ -311,6 +359,57 @@ wait_for "the telegram message" received_at_least \
     "r['path'] == '/tg/bot$BOT/sendMessage' and b['chat_id'] == '-10042' and 'test' in b['text']" 1
 pass "telegram channel"
 
+# ---- at most 20 channels per user; a deleted channel is gone.
+i=0
+while [ $i -lt 18 ]; do
+    req POST /alerts/channels -H "$AA" -H "$J" \
+        -d "{\"name\":\"c$i\",\"type\":\"webhook\",\"url\":\"http://127.0.0.1:$RPORT/hook\"}"
+    expect 201
+    i=$((i + 1))
+done
+LAST=$(field id)
+req POST /alerts/channels -H "$AA" -H "$J" -d '{"name":"one too many","type":"webhook","url":"http://127.0.0.1:1/x"}'
+expect 409 'at most 20'
+req DELETE "/alerts/channels/$LAST" -H "$AA"
+expect 200
+req GET "/alerts/channels/$LAST" -H "$AA"
+expect 404
+req POST "/alerts/channels/$LAST/test" -H "$AA"
+expect 404
+pass "channel cap and delete"
+
+# A new signing secret: shown once, the old one no longer signs (alice's 3rd test).
+req POST "/alerts/channels/$CH/regenerate-secret" -H "$AB"
+expect 404
+req POST "/alerts/channels/$TG/regenerate-secret" -H "$AA"
+expect 400 'type:'
+req POST "/alerts/channels/$CH/regenerate-secret" -H "$AA"
+expect 200 '"secret":"'
+OLD_SECRET=$SECRET
+SECRET=$(field secret)
+[ "$SECRET" != "$OLD_SECRET" ] || fail "regenerate-secret returned the same secret"
+: >"$RLOG"
+req POST "/alerts/channels/$CH/test" -H "$AA"
+expect 202
+wait_for "a test signed with the new secret" received_at_least "b.get('test') is True" 1
+signed_ok "$SECRET" || fail "the new secret does not verify"
+signed_ok "$OLD_SECRET" 2>/dev/null && fail "the old secret still verifies"
+pass "regenerate a webhook secret"
+
+# Test notifications are limited per user (alice has sent 3).
+i=0
+while [ $i -lt 7 ]; do
+    req POST "/alerts/channels/$TG/test" -H "$AA"
+    expect 202
+    i=$((i + 1))
+done
+req POST "/alerts/channels/$TG/test" -H "$AA"
+expect 429 'Too many test notifications'
+grep -qi '^retry-after: [1-9]' "$T/headers" || fail "no Retry-After on 429"
+req POST "/alerts/channels/$TG/test" -H "$AB"
+expect 404
+pass "test notifications are rate limited"
+
 # ---- agent offline: fires for_seconds after the hub marks the agent offline, resolves
 # when it reports again. (The hub needs at least 10 s of silence.)
 req POST /alerts -H "$AA" -H "$J" -d "{\"name\":\"web1 down\",\"metric\":\"agent.offline\",
@@ -342,15 +441,24 @@ pass "admin CLI"
 
 # ---- a firing state survives a restart (no second notification), and secrets were
 # never logged.
+NOW=$(date +%s)
+for t in 1 2 3 4 5 6; do sample $((NOW + t)) 99; done
+wait_for "firing again" received_at_least "b.get('state') == 'firing' and round(b['timestamp']) == $((NOW + 6))" 1
 n=$(received "b.get('state') == 'firing'")
 stop_server
 start_server --config "$T/server.conf" --log-level debug
-sample $((BASE + 60)) 99
-sample $((BASE + 61)) 99
-req GET "/alerts/$RULE/events?limit=1" -H "$AA"
-expect 200 '"state":"firing"'
+# Restored as firing: more values over the threshold change nothing, and the next
+# change is its resolve (without the restore it would be pending, firing again).
+for v in 7:99 13:99 20:10 26:10; do sample $((NOW + ${v%:*})) "${v#*:}"; done
+last_two() {
+    req GET "/alerts/$RULE/events?limit=2" -H "$AA"
+    "$PY" -c "import json,sys; print(' '.join('%s@%d' % (e['state'], round(e['timestamp']) - int(sys.argv[2])) for e in json.load(open(sys.argv[1]))))" "$T/body" "$NOW"
+}
+resolved_after_restart() { [ "$(last_two)" = "resolved@26 firing@6" ]; }
+wait_for "the resolve after the restart (got $(last_two))" resolved_after_restart
 [ "$(received "b.get('state') == 'firing'")" = "$n" ] || fail "a restart notified a firing alert again"
 stop_server
 grep -qF "$SECRET" "$SM_LOG" && fail "the webhook secret is in the log"
+grep -qF "$OLD_SECRET" "$SM_LOG" && fail "the old webhook secret is in the log"
 grep -qF "$BOT" "$SM_LOG" && fail "the bot token is in the log"
 pass "state kept across a restart; no secret in the log"

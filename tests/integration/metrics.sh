@@ -78,6 +78,18 @@ while :; do
 done
 pass "agent series with escaped labels; ingest rate"
 
+# Every series a real agent sends, named as Prometheus' rules want (promtool lints them).
+"$SMAGENT" --once >"$T/once.json" || fail "smagent --once failed"
+req POST /ingest -H "X-Agent-Token: $(cat "$T/token")" -H "$J" --data-binary @"$T/once.json"
+expect 200 '"stored":1'
+scrape
+grep -q '^statusmonitor_agent_net_rx_bytes_per_second{' "$T/metrics" || fail "no net rx rate"
+grep -q '^statusmonitor_agent_mem_size{' "$T/metrics" || fail "mem.total is not mem_size"
+grep -q '^statusmonitor_agent_fs_used_percent{.*,mount="/"}' "$T/metrics" || fail "no fs.used_percent{mount=/}"
+grep -q '^statusmonitor_agent_[a-z_]*\(_per_s\|_total\){' "$T/metrics" &&
+    fail "an agent gauge named like a counter or with an abbreviated unit"
+pass "a real agent's series"
+
 # Refused methods and the checker itself fails on bad input.
 req POST /metrics
 expect 405

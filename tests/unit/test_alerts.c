@@ -108,6 +108,16 @@ transitions(void)
     struct alerts_stats st;
     alerts_stats(a, &st);
     ok(st.rules == 1 && st.firing == 0 && st.evaluations == 13, "stats: 1 rule, 13 evaluations");
+    reset();
+    for (int t = 30; t <= 35; t++)
+        post(a, 1, t, "cpu.usage", "", 80);
+    r.threshold = 95;
+    alerts_rule_put(a, &r, NOW + 36);
+    ok_str(log_buf, "pending@1800000030/1;firing@1800000035/1;resolved@1800000036/1;",
+           "changing a firing rule resolves it");
+    ok(log_notify == 2, "and notifies the resolve");
+    post(a, 1, 37, "cpu.usage", "", 80);
+    ok(strstr(log_buf, "@1800000037") == NULL, "the changed rule judges afresh");
     alerts_free(a);
 }
 
