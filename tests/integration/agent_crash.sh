@@ -5,16 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
 
-wait_for() {
-    what=$1
-    shift
-    i=0
-    until "$@"; do
-        i=$((i + 1))
-        [ $i -lt 200 ] || fail "timed out waiting for $what"
-        sleep 0.1
-    done
-}
 spooled() {
     n=$(grep -c "spooled the sample of" "$1" 2>/dev/null) || :
     [ "${n:-0}" -ge "$2" ]

@@ -7,16 +7,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || skip "/usr/bin/python3 is not installed"
 FAKE=$top_srcdir/tests/integration/fake_ingest.py
 
-wait_for() {
-    what=$1
-    shift
-    i=0
-    until "$@"; do
-        i=$((i + 1))
-        [ $i -lt 300 ] || fail "timed out waiting for $what"
-        sleep 0.1
-    done
-}
+WAIT_TRIES=300 # wait_for: 30 s (back-off steps add up)
 PIDS=
 _kill_all() { for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done; }
 at_exit _kill_all

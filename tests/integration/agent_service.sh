@@ -4,17 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
 
-# wait_for DESCRIPTION COMMAND...: poll for up to 20 s (every 0.1 s).
-wait_for() {
-    what=$1
-    shift
-    i=0
-    until "$@"; do
-        i=$((i + 1))
-        [ $i -lt 200 ] || fail "timed out waiting for $what"
-        sleep 0.1
-    done
-}
 count() { sql "SELECT count(*) FROM samples"; }
 have_samples() { [ "$(count)" -ge "$1" ]; }
 log_has() { grep -q -- "$2" "$1"; }

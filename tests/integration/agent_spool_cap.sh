@@ -5,16 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
 
-wait_for() {
-    what=$1
-    shift
-    i=0
-    until "$@"; do
-        i=$((i + 1))
-        [ $i -lt 200 ] || fail "timed out waiting for $what"
-        sleep 0.1
-    done
-}
 log_has() { grep -q -- "$2" "$1"; }
 spool_empty() { ! ls "$1"/seg-* >/dev/null 2>&1; }
 AGENT_PID=

@@ -30,17 +30,6 @@ stop_receiver() {
 }
 at_exit stop_receiver
 
-# wait_for WHAT COMMAND...: poll COMMAND every 0.1 s for up to 20 s (or $WAIT_TRIES).
-wait_for() {
-    what=$1
-    shift
-    i=0
-    until "$@"; do
-        i=$((i + 1))
-        [ $i -lt "${WAIT_TRIES:-200}" ] || fail "timed out waiting for $what"
-        sleep 0.1
-    done
-}
 
 # sample TS CPU [TOKEN]: post one sample of alice's agent (or TOKEN's).
 sample() {

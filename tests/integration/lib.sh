@@ -27,3 +27,16 @@ json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)"
 
 # near A B TOL: succeed when |A-B| <= TOL (floats).
 near() { python3 -c "import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=t else 1)" "$1" "$2" "$3"; }
+
+# wait_for WHAT CMD...: run CMD every 0.1 s until it succeeds; fail after WAIT_TRIES tries
+# (default 200, 20 s) saying what was awaited. Conditions, not sleeps: the machine is busy.
+wait_for() {
+    what=$1
+    shift
+    i=0
+    until "$@"; do
+        i=$((i + 1))
+        [ $i -lt "${WAIT_TRIES:-200}" ] || fail "timed out waiting for $what"
+        sleep 0.1
+    done
+}
