@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "server.h"
 #include "xmalloc.h"
@@ -55,22 +56,6 @@ struct notifier {
     double keep_s;
     unsigned recorded;
 };
-
-static double
-mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ------------------------------------------------------------------ secrets */
 
@@ -375,7 +360,7 @@ outbox_add(struct notifier *n, struct delivery *d)
     while (*p)
         p = &(*p)->next;
     d->next = NULL;
-    d->due = mono();
+    d->due = sm_mono_now();
     *p = d;
     n->outbox_len++;
 }
@@ -391,7 +376,7 @@ try_delivery(struct notifier *n, struct delivery *d)
         double delay = (double)(1u << (d->attempts - 1));
         if (delay > NOTIFY_BACKOFF_MAX_S)
             delay = NOTIFY_BACKOFF_MAX_S;
-        d->due = mono() + delay;
+        d->due = sm_mono_now() + delay;
         count(n, 0, 1, 0);
         return;
     } else {
@@ -416,7 +401,7 @@ handle(struct notifier *n, struct item *it, int stopping)
         sm_strlcpy(e.state, it->note.state, sizeof e.state);
         e.value = it->note.value;
         e.ts_ms = it->note.ts_ms;
-        e.at = (int64_t)wall();
+        e.at = (int64_t)sm_wall_now();
         enum sm_rc rc = n->st ? store_alert_event_add(n->st, &e) : SM_EUNAVAIL;
         if (rc != SM_OK && rc != SM_ENOTFOUND)
             sm_log(SM_LOG_ERROR, "alerts: recording a state change failed: %s", sm_rc_str(rc));
@@ -432,7 +417,7 @@ handle(struct notifier *n, struct item *it, int stopping)
     struct delivery *d = sm_xcalloc(1, sizeof *d);
     d->user_id = it->test ? it->user_id : it->note.rule.user_id;
     d->channel_id = it->test ? it->channel_id : it->note.rule.channel_id;
-    d->payload = payload_json(it->test ? NULL : &it->note, wall());
+    d->payload = payload_json(it->test ? NULL : &it->note, sm_wall_now());
     d->text = message_text(it->test ? NULL : &it->note);
     outbox_add(n, d);
 }
@@ -469,7 +454,7 @@ notifier_main(void *arg)
         /* New state changes are recorded before anything is sent, so a slow receiver
          * never holds up the history. */
         struct delivery *d = next_delivery(n);
-        double now = mono();
+        double now = sm_mono_now();
         if (d && d->due <= now) {
             pthread_mutex_unlock(&n->mu);
             try_delivery(n, d);

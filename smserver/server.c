@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
@@ -77,22 +78,6 @@ struct pss {
     char path[96];
     double started;
 };
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 job_free(struct job *j)
@@ -230,7 +215,7 @@ call_auth(struct call *c, const struct route *r, char **cause)
 static void
 run_job(struct server *srv, struct store *st, struct job *j)
 {
-    struct call c = {.srv = srv, .st = st, .req = j->req, .resp = &j->resp, .now = now_s()};
+    struct call c = {.srv = srv, .st = st, .req = j->req, .resp = &j->resp, .now = sm_wall_now()};
     char *cause = NULL;
     enum sm_rc rc;
     if (!st) {
@@ -301,7 +286,7 @@ stats_commit(struct server *srv, double seconds, size_t njobs, size_t failed, si
 static void
 writer_group(struct server *srv, struct store *st, struct job *group)
 {
-    double t0 = mono_s();
+    double t0 = sm_mono_now();
     size_t ndups = 0, nfailed = 0;
     enum sm_rc rc = st ? store_begin(st) : SM_EUNAVAIL;
     size_t nsamples = 0, njobs = 0;
@@ -339,7 +324,7 @@ writer_group(struct server *srv, struct store *st, struct job *group)
         nfailed = njobs;
         nsamples = ndups = 0;
     }
-    stats_commit(srv, mono_s() - t0, njobs, nfailed, nsamples, ndups);
+    stats_commit(srv, sm_mono_now() - t0, njobs, nfailed, nsamples, ndups);
     sm_log(SM_LOG_DEBUG, "committed %zu samples from %zu requests", nsamples, njobs);
     /* The batches go back with their jobs: the event loop publishes committed samples
      * (apply_events) and frees them. */
@@ -495,7 +480,7 @@ hub_status_cb(int64_t agent_id, int64_t user_id, int online, double last_seen, v
 {
     struct server *srv = arg;
     if (srv->alerts)
-        alerts_status(srv->alerts, agent_id, user_id, online, last_seen, now_s());
+        alerts_status(srv->alerts, agent_id, user_id, online, last_seen, sm_wall_now());
 }
 
 struct offline_ctx {
@@ -510,7 +495,7 @@ offline_one(int64_t agent_id, int64_t user_id, int online, double last_seen, voi
     /* Agents that reported once and are offline now: the rule starts pending for them. */
     if (!online && last_seen > 0 && user_id == x->r->user_id &&
         (x->r->agent_id == 0 || x->r->agent_id == agent_id))
-        alerts_status(x->srv->alerts, agent_id, user_id, 0, last_seen, now_s());
+        alerts_status(x->srv->alerts, agent_id, user_id, 0, last_seen, sm_wall_now());
 }
 
 static void
@@ -518,14 +503,14 @@ offline_at_start(int64_t agent_id, int64_t user_id, int online, double last_seen
 {
     struct server *srv = arg;
     if (!online && last_seen > 0)
-        alerts_status(srv->alerts, agent_id, user_id, 0, last_seen, now_s());
+        alerts_status(srv->alerts, agent_id, user_id, 0, last_seen, sm_wall_now());
 }
 
 /* Add or replace a rule on the event loop. */
 static void
 rule_put(struct server *srv, const struct store_rule *r)
 {
-    alerts_rule_put(srv->alerts, r, now_s());
+    alerts_rule_put(srv->alerts, r, sm_wall_now());
     if (strcmp(r->metric, ALERTS_OFFLINE) == 0) {
         struct offline_ctx x = {srv, r};
         hub_each_agent(srv->hub, offline_one, &x);
@@ -535,7 +520,7 @@ rule_put(struct server *srv, const struct store_rule *r)
 static void
 load_rule(const struct store_rule *r, void *arg)
 {
-    alerts_rule_put(arg, r, now_s());
+    alerts_rule_put(arg, r, sm_wall_now());
 }
 
 static void
@@ -557,9 +542,9 @@ apply_events(struct server *srv, const struct job *j)
         hub_agent_upsert(srv->hub, j->ev.agent_id, j->ev.user_id, j->ev.name, NULL, NULL, 0);
     if (j->batch && j->fresh && j->resp.status == 200 && j->batch->latest_json)
         hub_publish(srv->hub, j->batch->agent_id, j->batch->latest_json, j->batch->host_json,
-                    now_s());
+                    sm_wall_now());
     if (j->batch && j->fresh && j->resp.status == 200 && srv->alerts)
-        alerts_batch(srv->alerts, j->batch, now_s());
+        alerts_batch(srv->alerts, j->batch, sm_wall_now());
     switch (j->ev.kind) {
     case CALL_EV_AGENT_ADDED:
         hub_agent_upsert(srv->hub, j->ev.agent_id, j->ev.user_id, j->ev.name, NULL, NULL, 0);
@@ -627,7 +612,7 @@ pss_cleanup(struct pss *pss)
     resp_done(&pss->resp);
     pss->have_resp = 0;
     pss->method[0] = pss->path[0] = '\0';
-    pss->started = mono_s();
+    pss->started = sm_mono_now();
 }
 
 /* Serve a file under --www (GET and HEAD only). */
@@ -746,7 +731,7 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
                                                "DELETE", "HEAD", "OPTIONS", "OTHER"};
     sm_strlcpy(pss->method, method_names[req->method], sizeof pss->method);
     sm_strlcpy(pss->path, req->path, sizeof pss->path);
-    pss->started = mono_s();
+    pss->started = sm_mono_now();
     if (!req->path[0]) {
         reply_now(wsi, pss, SM_EPARSE, "bad request line");
         pss->resp.close = 1;
@@ -824,7 +809,7 @@ write_reply(struct lws *wsi, struct pss *pss)
     pss->have_resp = 0;
     if (sm_log_get_level() >= SM_LOG_DEBUG)
         sm_log(SM_LOG_DEBUG, "%s %s %d (%.1f ms)", pss->method[0] ? pss->method : "-",
-               pss->path[0] ? pss->path : "-", r->status, (mono_s() - pss->started) * 1e3);
+               pss->path[0] ? pss->path : "-", r->status, (sm_mono_now() - pss->started) * 1e3);
     if (lws_add_http_common_headers(wsi, (unsigned int)r->status,
                                     r->content_type ? r->content_type : "application/json",
                                     (lws_filepos_t)r->len, &p, end) ||
@@ -956,7 +941,7 @@ static enum sm_rc
 stream_verify(void *arg, const char *token, int64_t *user_id, double *expires)
 {
     struct server *srv = arg;
-    return auth_jwt_check(&srv->auth, token, (int64_t)now_s(), user_id, expires);
+    return auth_jwt_check(&srv->auth, token, (int64_t)sm_wall_now(), user_id, expires);
 }
 
 /* Copy what the event loop knows into the /metrics counters; the ingest rate over the
@@ -967,7 +952,7 @@ stats_tick(struct server *srv)
     struct hub_stats hs;
     hub_stats(srv->hub, &hs);
     struct server_stats *s = &srv->stats;
-    double now = mono_s();
+    double now = sm_mono_now();
     pthread_mutex_lock(&s->mu);
     unsigned cur = srv->rate_pos % STATS_RATE_WINDOW;
     srv->rate_total[cur] = s->samples;
@@ -998,15 +983,16 @@ static void
 on_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, tick);
-    hub_tick(srv->hub, now_s());
-    if (srv->alerts && !srv->alerts_started && now_s() - srv->stats.started > ALERTS_GRACE_S) {
+    hub_tick(srv->hub, sm_wall_now());
+    if (srv->alerts && !srv->alerts_started &&
+        sm_wall_now() - srv->stats.started > ALERTS_GRACE_S) {
         /* Agents that have not reported since the start are offline, but the hub only
          * says so for agents it saw go away: start their agent.offline rules now. */
         srv->alerts_started = 1;
         hub_each_agent(srv->hub, offline_at_start, srv);
     }
     if (srv->alerts)
-        alerts_tick(srv->alerts, now_s());
+        alerts_tick(srv->alerts, sm_wall_now());
     stats_tick(srv);
     stream_kick(srv->hub);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, TICK_US);
@@ -1037,7 +1023,7 @@ maint_main(void *arg)
     while (!srv->maint_stop && st) {
         pthread_mutex_unlock(&srv->maint_mu);
         size_t work = 0, deleted = 0;
-        int64_t now = (int64_t)(now_s() * 1000);
+        int64_t now = (int64_t)(sm_wall_now() * 1000);
         /* A few steps at most per round so a long catch-up never holds the lock long. */
         for (int i = 0; i < 8; i++)
             if (store_rollup(st, now, 256, &work) != SM_OK || work == 0)
@@ -1155,7 +1141,7 @@ server_run(const struct server_config *cfg)
     srv->cfg = cfg;
     pthread_mutex_init(&srv->done_mu, NULL);
     pthread_mutex_init(&srv->stats.mu, NULL);
-    srv->stats.started = now_s();
+    srv->stats.started = sm_wall_now();
     ratelimit_init(&srv->rl, LOGIN_WINDOW_S);
     if (auth_init(&srv->auth, cfg->state_dir, &cause) != SM_OK) {
         sm_log(SM_LOG_ERROR, "%s", cause);
@@ -1262,8 +1248,8 @@ server_run(const struct server_config *cfg)
             break;
     sm_log(SM_LOG_INFO, "shutting down");
     /* Let in-flight requests (and their commits) finish and get their replies. */
-    double deadline = mono_s() + SHUTDOWN_GRACE_S;
-    while (srv->inflight > 0 && mono_s() < deadline)
+    double deadline = sm_mono_now() + SHUTDOWN_GRACE_S;
+    while (srv->inflight > 0 && sm_mono_now() < deadline)
         lws_service(srv->ctx, 0);
     ret = 0;
 out_threads:

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "smserver/alerts.h"
 #include "smserver/hub.h"
 #include "xmalloc.h"
@@ -39,14 +40,6 @@ agent(int64_t id, int64_t *user_id, const char **name, int *online, double *last
     (void)id;
     (void)arg;
     return 0;
-}
-
-static double
-mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 struct names {
@@ -165,18 +158,18 @@ main(int argc, char **argv)
     double base_ts = 1800000000.0;
     struct store_sample s = {0, npts, pts};
     struct store_batch b = {.agent_id = 1, .nsamples = 1, .samples = &s};
-    double t0 = mono();
+    double t0 = sm_mono_now();
     for (long i = 0; i < nsamples; i++) {
         double t = base_ts + (double)(i / nagents);
         s.ts_ms = (int64_t)(t * 1000);
         b.agent_id = 1 + i % nagents;
         alerts_batch(a, &b, t);
     }
-    double t_alerts = (mono() - t0) / (double)nsamples;
-    t0 = mono();
+    double t_alerts = (sm_mono_now() - t0) / (double)nsamples;
+    t0 = sm_mono_now();
     for (long i = 0; i < nsamples; i++)
         hub_publish(h, 1, json, NULL, base_ts + (double)i);
-    double t_hub = (mono() - t0) / (double)nsamples;
+    double t_hub = (sm_mono_now() - t0) / (double)nsamples;
 
     struct alerts_stats st;
     alerts_stats(a, &st);

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "xmalloc.h"
 
 struct client {
@@ -30,14 +31,6 @@ struct client {
     double seconds;
     long acked, errors;
 };
-
-static double
-mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One realistic 8-core sample at timestamp ts, in this project's shape. */
 static int
@@ -111,8 +104,8 @@ client_main(void *arg)
         len += (size_t)sample_json(body + len, cap - len, base, (unsigned)i);
     }
     len += (size_t)snprintf(body + len, cap - len, "]}");
-    double end = mono() + c->seconds;
-    while (mono() < end) {
+    double end = sm_mono_now() + c->seconds;
+    while (sm_mono_now() < end) {
         for (int i = 0; i < c->batch; i++, k++) {
             char ts[32];
             int n = snprintf(ts, sizeof ts, "%.3f", base + k * 0.001);
@@ -141,7 +134,7 @@ run_clients(const char *url, const char *token, int n, int batch, double seconds
 {
     struct client *cs = sm_xcalloc((size_t)n, sizeof *cs);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    double t0 = mono();
+    double t0 = sm_mono_now();
     for (int i = 0; i < n; i++) {
         cs[i] = (struct client){
             .url = url, .token = token, .id = i, .batch = batch, .seconds = seconds};
@@ -154,7 +147,7 @@ run_clients(const char *url, const char *token, int n, int batch, double seconds
         acked += cs[i].acked;
         errors += cs[i].errors;
     }
-    double dt = mono() - t0;
+    double dt = sm_mono_now() - t0;
     printf("server clients %d batch %d acked %ld errors %ld seconds %.2f\n", n, batch, acked,
            errors, dt);
     printf("server samples_per_s %.0f\n", (double)acked / dt);
@@ -208,8 +201,8 @@ run_raw(const char *path, const char *like, int batch, double seconds)
         sm_die(1, "sqlite: prepare failed");
     long done = 0;
     int64_t ts = (int64_t)time(NULL) * 1000 - 40LL * 86400000;
-    double t0 = mono(), end = t0 + seconds;
-    while (mono() < end) {
+    double t0 = sm_mono_now(), end = t0 + seconds;
+    while (sm_mono_now() < end) {
         sqlite3_step(begin);
         sqlite3_reset(begin);
         for (int i = 0; i < batch; i++, ts++) {
@@ -230,7 +223,7 @@ run_raw(const char *path, const char *like, int batch, double seconds)
         sqlite3_reset(commit);
         done += batch;
     }
-    double dt = mono() - t0;
+    double dt = sm_mono_now() - t0;
     printf("raw points_per_sample %ld batch %d samples %ld seconds %.2f\n", points, batch, done,
            dt);
     printf("raw samples_per_s %.0f\n", (double)done / dt);
