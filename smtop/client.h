@@ -48,6 +48,10 @@ enum client_event_type {
     CLIENT_EV_LAG,     /* dropped: messages the server or this client dropped */
     CLIENT_EV_ERROR,   /* text: an error message from the server or a bad message */
     CLIENT_EV_REPLY,   /* req_id, status (0: no reply), body (parsed JSON or NULL), text */
+    CLIENT_EV_ALERT,   /* agent_id, body: the stream's {"type":"alert",...} message */
+    CLIENT_EV_ALERTS,  /* at each (re)connection and every 15 s while live: status (200,
+                        * else the failed request's, 0: no reply, text says why), asked,
+                        * body {"rules": GET /alerts, "active": GET /alerts/active} */
 };
 
 /* One event. Owned by the client; valid only during the client_drain callback. */
@@ -67,6 +71,7 @@ struct client_event {
     uint64_t req_id;
     int status;
     struct cJSON *body;
+    double asked; /* monotonic time the request was sent */
 };
 
 struct client_options {

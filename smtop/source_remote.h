@@ -48,6 +48,9 @@ const char *source_remote_status(const struct source_remote *src, double now, ch
 /* Did a history reply arrive since the last call (the view showing it should be drawn
  * now rather than at the next refresh)? Clears the flag. */
 int source_remote_take_history_news(struct source_remote *src);
+/* Has the first answer about alerts (GET /alerts/active) arrived, whatever it was? The
+ * alerts themselves are in the model (model->alerts). */
+int source_remote_alerts_fetched(const struct source_remote *src);
 /* Is the stream live? */
 int source_remote_live(const struct source_remote *src);
 /* The last error line (a bad message, a refused request), or NULL. */
