@@ -74,7 +74,8 @@ struct client {
     uint64_t access_gen;
     double refresh_at; /* monotonic time to refresh the access token */
     int refresh_wanted;
-    int auth_dead; /* the server refused the refresh token */
+    int auth_dead;   /* the server refused the refresh token */
+    char *login_why; /* why the last refresh failed (no session yet), else NULL */
 
     /* REST requests; tok_mu and rest_cv. */
     pthread_cond_t rest_cv;
@@ -96,6 +97,7 @@ struct client {
     unsigned attempts;
     uint64_t sent_gen;
     int send_auth, send_subscribe;
+    int waiting_token; /* no access token yet: connect when the REST thread has one */
     char *rx;
     size_t rx_len, rx_cap;
     int rx_toobig;
@@ -936,6 +938,8 @@ rest_refresh(struct client *c, CURL *h)
         sm_log(SM_LOG_DEBUG, "token refresh: %s", why);
         pthread_mutex_lock(&c->tok_mu);
         c->refresh_at = sm_mono_now() + CLIENT_REFRESH_RETRY;
+        free(c->login_why);
+        c->login_why = c->access ? NULL : sm_xstrdup(why);
         pthread_mutex_unlock(&c->tok_mu);
     }
     free(why);
@@ -1244,6 +1248,19 @@ connect_stream(lws_sorted_usec_list_t *sul)
     ci.retry_and_idle_policy = &idle;
     ci.userdata = c;
     ci.pwsi = &c->wsi;
+    /* Started without a session (the server was away at start): wait for the REST
+     * thread's refresh; it wakes this thread when it has a token. */
+    pthread_mutex_lock(&c->tok_mu);
+    int have_token = c->access != NULL;
+    char *why = have_token ? NULL : sm_xstrdup(c->login_why ? c->login_why : "logging in");
+    pthread_mutex_unlock(&c->tok_mu);
+    if (!have_token) {
+        c->waiting_token = 1;
+        schedule_retry(c, why);
+        free(why);
+        return;
+    }
+    c->waiting_token = 0;
     c->close_why[0] = '\0';
     c->rx_len = 0;
     c->rx_toobig = 0;
@@ -1375,6 +1392,16 @@ stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         return 0;
     }
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        /* The first token after a start without the server: connect now. */
+        if (c->wsi == NULL && c->waiting_token && !c->stop) {
+            pthread_mutex_lock(&c->tok_mu);
+            int ready = c->access != NULL;
+            pthread_mutex_unlock(&c->tok_mu);
+            if (ready) {
+                c->attempts = 0;
+                lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_stream, 1);
+            }
+        }
         /* A new access token: authenticate the open stream again, so that the server
          * extends its expiry instead of closing at the old one. */
         if (c->wsi) {
@@ -1536,6 +1563,7 @@ client_free(struct client *c)
         pthread_cond_destroy(&c->rest_cv);
     }
     wipe_free(c->access);
+    free(c->login_why);
     free(c->rx);
     free(c->known);
     free(c->base);

@@ -95,7 +95,10 @@ typedef char *(*client_password_fn)(void *arg, char **cause);
  * (POST /refresh, no password asked), else - or when the server refuses it - with the
  * password from get_password (POST /token). Stores the new refresh token. Returns SM_OK,
  * SM_EAUTH (refused: *cause says so), SM_EBUSY (too many attempts) or SM_EIO (server not
- * reachable). *used_password tells whether the password was asked for. UI thread. */
+ * reachable). *used_password tells whether the password was asked for. UI thread.
+ * SM_EIO without the password (a stored session, the server away) still allows
+ * client_start: the client then keeps trying the stored session in the background and
+ * reports CLIENT_RECONNECTING with the reason until the server answers. */
 enum sm_rc client_login(struct client *c, client_password_fn get_password, void *arg,
                         int *used_password, char **cause) SM_MUST_CHECK;
 

@@ -35,6 +35,7 @@ struct source_remote {
     char *state_text;
     char *error;
     int in_snapshot;
+    char *url;
     int history_news;
     int alerts_fetched; /* a CLIENT_EV_ALERTS arrived (whatever its outcome) */
     int alerts_status;  /* its status: 200, 404 (a server without alerts), 0 no reply */
@@ -67,6 +68,13 @@ source_remote_new(struct model *m, const struct smtop_opts *o, int *exit_code, c
     int used_password;
     struct pw_from pf = {o->password_file, o->user};
     rc = client_login(c, ask_password, &pf, &used_password, cause);
+    if (rc == SM_EIO && !used_password) {
+        /* A stored session and the server away: start anyway and keep trying, as after a
+         * restart of the server. */
+        free(*cause);
+        *cause = NULL;
+        rc = SM_OK;
+    }
     if (rc == SM_OK)
         rc = client_start(c, cause);
     if (rc != SM_OK) {
@@ -78,6 +86,7 @@ source_remote_new(struct model *m, const struct smtop_opts *o, int *exit_code, c
     src->m = m;
     src->c = c;
     src->state = CLIENT_CONNECTING;
+    src->url = sm_xstrdup(o->server);
     return src;
 }
 
@@ -93,6 +102,7 @@ source_remote_free(struct source_remote *src)
         free(h->ring.v);
     }
     free(src->seen);
+    free(src->url);
     free(src->state_text);
     free(src->error);
     free(src);
@@ -143,7 +153,16 @@ source_remote_status(const struct source_remote *src, double now, char *buf, siz
         break;
     case CLIENT_RECONNECTING: {
         double left = src->retry_at - now;
-        snprintf(buf, len, "reconnecting in %.0fs: %s", left > 0 ? left + 0.5 : 0, why);
+        if (src->ready)
+            snprintf(buf, len, "reconnecting in %.0fs: %s", left > 0 ? left + 0.5 : 0, why);
+        else {
+            /* The client's reasons often start with the URL already. */
+            size_t ul = strlen(src->url);
+            if (strncmp(why, src->url, ul) == 0 && why[ul] == ':' && why[ul + 1] == ' ')
+                why += ul + 2;
+            snprintf(buf, len, "connecting to %s: %s; retrying in %.0fs", src->url, why,
+                     left > 0 ? left + 0.5 : 0);
+        }
         break;
     }
     case CLIENT_AUTH_FAILED:
