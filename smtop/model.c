@@ -431,6 +431,21 @@ model_add_point(struct model *m, int host_id, const char *series, double t, doub
     return added;
 }
 
+int
+model_series_declare(struct model *m, int host_id, const char *name)
+{
+    struct model_host *h = NULL;
+    for (size_t i = 0; i < m->nhosts && h == NULL; i++)
+        if (m->hosts[i]->id == host_id)
+            h = m->hosts[i];
+    if (h == NULL || name[0] == '\0' || strlen(name) >= MODEL_SERIES_LEN ||
+        model_series_find(h, name) != NULL)
+        return 0;
+    (void)series_get(h, name);
+    m->generation++;
+    return 1;
+}
+
 static void put(struct model *m, struct model_host *h, double t, double v, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 

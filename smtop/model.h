@@ -137,6 +137,11 @@ void model_alerts_replace(struct model *m, const struct model_alert *list, size_
 size_t model_alerts_of(const struct model *m, int host_id, int with_pending,
                        const struct model_alert **worst);
 
+/* Make an empty series of an existing host (one the server stores that no sample of
+ * this run has carried yet). Returns 1 if it was new, 0 when it existed, the host is
+ * unknown or the name is empty or too long. */
+int model_series_declare(struct model *m, int host_id, const char *name);
+
 /* The series with this exact name, or NULL. */
 const struct model_series *model_series_find(const struct model_host *h, const char *name);
 

@@ -13,7 +13,8 @@
 #include "timerange.h"
 #include "xmalloc.h"
 
-#define REMOTE_HIST_MAX 64 /* cached history series */
+#define REMOTE_HIST_MAX 64      /* cached history series */
+#define REMOTE_SERIES_MAX 10000 /* stored series of one host taken from the server */
 
 struct hist_slot {
     int host_id;
@@ -42,6 +43,12 @@ struct source_remote {
     int *seen;          /* agent ids in the snapshot being read */
     size_t nseen, seen_cap;
     struct hist_slot hist[REMOTE_HIST_MAX];
+    /* The stored series of one host (GET /history/{id}/series), for the history list. */
+    struct {
+        int host_id;
+        uint64_t req_id; /* pending, 0 when none */
+        double asked, fetched;
+    } list;
 };
 
 struct pw_from {
@@ -349,6 +356,66 @@ source_remote_alerts_fetched(const struct source_remote *src)
     return src->alerts_fetched;
 }
 
+/* GET /history/{id}/series answered: every stored series becomes a (maybe empty) series
+ * of the host, so the history view lists it. */
+static void
+list_reply(struct source_remote *src, struct client_event *ev)
+{
+    src->list.req_id = 0;
+    src->list.fetched = sm_mono_now();
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(ev->body, "series");
+    if (ev->status != 200 || !cJSON_IsArray(list)) {
+        if (ev->status != 404) {
+            free(src->error);
+            src->error = sm_xasprintf("series of agent %d: %s", src->list.host_id,
+                                      ev->text ? ev->text : "no reply");
+            src->m->generation++;
+        }
+        return;
+    }
+    size_t n = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, list)
+    {
+        if (n++ == REMOTE_SERIES_MAX)
+            break;
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "name"));
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(x, "labels");
+        if (name == NULL)
+            continue;
+        char full[MODEL_SERIES_LEN];
+        int len;
+        const cJSON *l = cJSON_IsObject(labels) ? labels->child : NULL;
+        if (l == NULL)
+            len = snprintf(full, sizeof full, "%s", name);
+        else if (l->next == NULL && cJSON_IsString(l))
+            len = snprintf(full, sizeof full, "%s{%s=%s}", name, l->string, l->valuestring);
+        else
+            continue; /* several labels: not a series smtop can ask for */
+        if (len < 0 || (size_t)len >= sizeof full)
+            continue;
+        model_series_declare(src->m, src->list.host_id, full);
+    }
+}
+
+void
+source_remote_series_list(struct source_remote *src, int host_id)
+{
+    double now = sm_mono_now();
+    if (src->list.host_id == host_id) {
+        if (src->list.req_id != 0 && now - src->list.asked < 30)
+            return; /* asked; a lost reply is asked again after 30 s */
+        if (src->list.req_id == 0 && src->list.fetched > 0 && now - src->list.fetched < 60)
+            return;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/history/%d/series", host_id);
+    src->list.host_id = host_id;
+    src->list.fetched = 0;
+    src->list.req_id = client_get(src->c, path);
+    src->list.asked = now;
+}
+
 static void
 snapshot_end(struct source_remote *src)
 {
@@ -434,7 +501,10 @@ on_event(void *arg, struct client_event *ev)
         m->generation++;
         break;
     case CLIENT_EV_REPLY:
-        hist_reply(src, ev);
+        if (ev->req_id != 0 && ev->req_id == src->list.req_id)
+            list_reply(src, ev);
+        else
+            hist_reply(src, ev);
         break;
     case CLIENT_EV_ALERT:
         alert_message(src, ev);

@@ -65,4 +65,11 @@ const struct remote_history *source_remote_history(struct source_remote *src, in
                                                    const char *series, double range, double offset,
                                                    size_t points, double max_age);
 
+/* Make sure the model lists every series the server stores for host_id (per-core,
+ * per-filesystem, per-interface ...): GET /history/{id}/series is queued (no I/O here)
+ * when not asked for this host in the last minute; the reply adds the missing series
+ * (empty: their points come from source_remote_history). UI thread; callable from a
+ * draw. */
+void source_remote_series_list(struct source_remote *src, int host_id);
+
 #endif
