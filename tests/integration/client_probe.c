@@ -103,10 +103,11 @@ on_event(void *arg, struct client_event *ev)
         printf("\n");
         break;
     }
-    case CLIENT_EV_ALERT:
-        printf("alert %lld %s\n", (long long)ev->agent_id,
-               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev->body, "state")));
+    case CLIENT_EV_ALERT: {
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev->body, "state"));
+        printf("alert %lld %s\n", (long long)ev->agent_id, st ? st : "-");
         break;
+    }
     case CLIENT_EV_ALERTS:
         printf("alerts %d %d\n", ev->status,
                cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ev->body, "active")));
