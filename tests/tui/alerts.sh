@@ -68,6 +68,13 @@ wait_for "^web1  ALERT critical: cpu-always \(cpu.usage\)"
 keys Escape
 wait_for "^!web1 +online"
 pass "the host view shows the alert marker"
+keys '?'
+wait_for "smtop keys"
+keys End
+wait_for "!NAME +fleet view: an alert of this agent is firing"
+keys Escape
+wait_for "^!web1 +online"
+pass "help explains the alert marks"
 
 # 3. A rule made while smtop runs shows up (stream message or the periodic fetch).
 req POST /alerts -H "$AUTH" -H "$J" -d '{"name":"mem-always","metric":"mem.used_percent",
