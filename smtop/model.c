@@ -73,6 +73,14 @@ alert_cmp(const void *x, const void *y)
     return strcmp(a->labels, b->labels);
 }
 
+/* Keep the alerts in display order (qsort wants a non-NULL base even for none). */
+static void
+alerts_sort(struct model *m)
+{
+    if (m->nalerts > 1)
+        qsort(m->alerts, m->nalerts, sizeof *m->alerts, alert_cmp);
+}
+
 static struct model_alert *
 alert_find(struct model *m, const struct model_alert *a)
 {
@@ -93,7 +101,7 @@ model_alert_apply(struct model *m, const struct model_alert *a, const char *stat
     if (!active) {
         if (x) {
             *x = m->alerts[--m->nalerts];
-            qsort(m->alerts, m->nalerts, sizeof *m->alerts, alert_cmp);
+            alerts_sort(m);
         }
         m->generation++;
         return;
@@ -109,7 +117,7 @@ model_alert_apply(struct model *m, const struct model_alert *a, const char *stat
     }
     *x = *a;
     x->firing = strcmp(state, "firing") == 0;
-    qsort(m->alerts, m->nalerts, sizeof *m->alerts, alert_cmp);
+    alerts_sort(m);
     m->generation++;
 }
 
@@ -124,7 +132,7 @@ model_alerts_replace(struct model *m, const struct model_alert *list, size_t n, 
     for (size_t i = 0; i < n; i++)
         if (alert_find(m, &list[i]) == NULL)
             model_alert_apply(m, &list[i], list[i].firing ? "firing" : "pending");
-    qsort(m->alerts, m->nalerts, sizeof *m->alerts, alert_cmp);
+    alerts_sort(m);
     m->generation++;
 }
 
