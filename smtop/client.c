@@ -34,6 +34,9 @@
 #define CLIENT_BACKOFF_BASE 0.5     /* first reconnect delay, seconds */
 #define CLIENT_BACKOFF_CAP 30.0     /* longest reconnect delay, seconds */
 #define CLIENT_REFRESH_RETRY 5.0    /* retry a refresh that met a network error */
+#define CLIENT_ALERTS_POLL                                                                         \
+    15.0 /* fetch the active alerts again (a deleted rule sends                                    \
+          * no stream message) */
 
 struct ev_node {
     struct client_event ev;
@@ -71,13 +74,16 @@ struct client {
     uint64_t access_gen;
     double refresh_at; /* monotonic time to refresh the access token */
     int refresh_wanted;
-    int auth_dead; /* the server refused the refresh token */
+    int auth_dead;   /* the server refused the refresh token */
+    char *login_why; /* why the last refresh failed (no session yet), else NULL */
 
     /* REST requests; tok_mu and rest_cv. */
     pthread_cond_t rest_cv;
     struct req *req_head, *req_tail;
     uint64_t next_id;
     int agents_pending;
+    int stream_live;  /* subscribed: the alerts are worth fetching */
+    double alerts_at; /* monotonic time of the next alerts fetch */
     volatile int stop;
 
     /* Threads. */
@@ -91,6 +97,7 @@ struct client {
     unsigned attempts;
     uint64_t sent_gen;
     int send_auth, send_subscribe;
+    int waiting_token; /* no access token yet: connect when the REST thread has one */
     char *rx;
     size_t rx_len, rx_cap;
     int rx_toobig;
@@ -811,26 +818,25 @@ agents_to_events(struct client *c, const cJSON *list)
     }
 }
 
-/* Run one queued GET with the current access token; a 401 triggers one refresh and a
- * retry. */
-static void
-rest_one(struct client *c, CURL *h, struct req *r)
+/* GET path with the current access token; a 401 triggers one refresh and a retry.
+ * As http_call. REST thread. */
+static enum sm_rc
+authed_get(struct client *c, CURL *h, const char *path, long *status, cJSON **json, char **cause)
 {
-    long status = 0;
-    cJSON *json = NULL;
-    char *cause = NULL;
     enum sm_rc rc = SM_EIO;
+    *json = NULL;
+    *cause = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
         pthread_mutex_lock(&c->tok_mu);
         char *tok = c->access ? sm_xstrdup(c->access) : NULL;
         pthread_mutex_unlock(&c->tok_mu);
-        cJSON_Delete(json);
-        json = NULL;
-        free(cause);
-        cause = NULL;
-        rc = http_call(h, c, "GET", r->path, NULL, tok, &status, &json, &cause);
+        cJSON_Delete(*json);
+        *json = NULL;
+        free(*cause);
+        *cause = NULL;
+        rc = http_call(h, c, "GET", path, NULL, tok, status, json, cause);
         wipe_free(tok);
-        if (rc != SM_OK || status != 401 || attempt > 0)
+        if (rc != SM_OK || *status != 401 || attempt > 0)
             break;
         char *why = NULL;
         if (do_refresh(c, h, &why) != SM_OK) {
@@ -839,6 +845,51 @@ rest_one(struct client *c, CURL *h, struct req *r)
         }
         free(why);
     }
+    return rc;
+}
+
+/* Fetch the alert rules and the active alerts (GET /alerts, GET /alerts/active) and hand
+ * them to the UI as one CLIENT_EV_ALERTS. REST thread. */
+static void
+rest_alerts(struct client *c, CURL *h)
+{
+    struct ev_node *n = ev_new(CLIENT_EV_ALERTS);
+    n->ev.asked = sm_mono_now();
+    static const char *const paths[] = {"/alerts", "/alerts/active"};
+    static const char *const keys[] = {"rules", "active"};
+    cJSON *body = cJSON_CreateObject();
+    for (int i = 0; i < 2; i++) {
+        long status = 0;
+        cJSON *json = NULL;
+        char *cause = NULL;
+        enum sm_rc rc = authed_get(c, h, paths[i], &status, &json, &cause);
+        n->ev.status = rc == SM_OK ? (int)status : 0;
+        if (rc != SM_OK || status != 200 || !cJSON_IsArray(json)) {
+            n->ev.text = rc != SM_OK ? cause
+                                     : sm_xasprintf("GET %s: %s", paths[i],
+                                                    status == 200 ? "not a list" : detail_of(json));
+            if (rc == SM_OK)
+                free(cause);
+            if (n->ev.status == 200)
+                n->ev.status = 0;
+            cJSON_Delete(json);
+            break;
+        }
+        free(cause);
+        cJSON_AddItemToObject(body, keys[i], json);
+    }
+    n->ev.body = body;
+    ev_push(c, n);
+}
+
+/* Run one queued GET. */
+static void
+rest_one(struct client *c, CURL *h, struct req *r)
+{
+    long status = 0;
+    cJSON *json = NULL;
+    char *cause = NULL;
+    enum sm_rc rc = authed_get(c, h, r->path, &status, &json, &cause);
     if (r->agents_list) {
         pthread_mutex_lock(&c->tok_mu);
         c->agents_pending = 0;
@@ -887,6 +938,8 @@ rest_refresh(struct client *c, CURL *h)
         sm_log(SM_LOG_DEBUG, "token refresh: %s", why);
         pthread_mutex_lock(&c->tok_mu);
         c->refresh_at = sm_mono_now() + CLIENT_REFRESH_RETRY;
+        free(c->login_why);
+        c->login_why = c->access ? NULL : sm_xstrdup(why);
         pthread_mutex_unlock(&c->tok_mu);
     }
     free(why);
@@ -908,6 +961,13 @@ rest_main(void *arg)
             pthread_mutex_lock(&c->tok_mu);
             continue;
         }
+        if (c->stream_live && sm_mono_now() >= c->alerts_at) {
+            c->alerts_at = sm_mono_now() + CLIENT_ALERTS_POLL;
+            pthread_mutex_unlock(&c->tok_mu);
+            rest_alerts(c, h);
+            pthread_mutex_lock(&c->tok_mu);
+            continue;
+        }
         struct req *r = c->req_head;
         if (r) {
             c->req_head = r->next;
@@ -922,6 +982,8 @@ rest_main(void *arg)
         }
         /* Sleep until a request, a stop, or the refresh time (CLOCK_MONOTONIC cond). */
         double wait = c->auth_dead ? 3600 : c->refresh_at - sm_mono_now();
+        if (c->stream_live && c->alerts_at - sm_mono_now() < wait)
+            wait = c->alerts_at - sm_mono_now();
         if (wait > 3600)
             wait = 3600;
         struct timespec ts;
@@ -1074,6 +1136,12 @@ on_snapshot(struct client *c, const cJSON *msg)
         ev_push(c, n);
     }
     ev_push(c, ev_new(CLIENT_EV_SNAPSHOT_END));
+    /* At every (re)connection: the alerts as they are now, then the live changes. */
+    pthread_mutex_lock(&c->tok_mu);
+    c->stream_live = 1;
+    c->alerts_at = 0;
+    pthread_cond_signal(&c->rest_cv);
+    pthread_mutex_unlock(&c->tok_mu);
     c->attempts = 0;
     ev_state(c, CLIENT_LIVE, 0, NULL);
 }
@@ -1118,6 +1186,12 @@ on_message(struct client *c, const char *text, size_t len)
         struct ev_node *n = ev_new(CLIENT_EV_REMOVED);
         n->ev.agent_id = id;
         ev_push(c, n);
+    } else if (strcmp(type, "alert") == 0 && id > 0) {
+        struct ev_node *n = ev_new(CLIENT_EV_ALERT);
+        n->ev.agent_id = id;
+        n->ev.body = msg;
+        msg = NULL;
+        ev_push(c, n);
     } else if (strcmp(type, "lag") == 0) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(msg, "dropped");
         struct ev_node *n = ev_new(CLIENT_EV_LAG);
@@ -1141,6 +1215,7 @@ static void
 schedule_retry(struct client *c, const char *why)
 {
     pthread_mutex_lock(&c->tok_mu);
+    c->stream_live = 0;
     int dead = c->auth_dead;
     pthread_mutex_unlock(&c->tok_mu);
     if (c->stop || dead)
@@ -1173,6 +1248,19 @@ connect_stream(lws_sorted_usec_list_t *sul)
     ci.retry_and_idle_policy = &idle;
     ci.userdata = c;
     ci.pwsi = &c->wsi;
+    /* Started without a session (the server was away at start): wait for the REST
+     * thread's refresh; it wakes this thread when it has a token. */
+    pthread_mutex_lock(&c->tok_mu);
+    int have_token = c->access != NULL;
+    char *why = have_token ? NULL : sm_xstrdup(c->login_why ? c->login_why : "logging in");
+    pthread_mutex_unlock(&c->tok_mu);
+    if (!have_token) {
+        c->waiting_token = 1;
+        schedule_retry(c, why);
+        free(why);
+        return;
+    }
+    c->waiting_token = 0;
     c->close_why[0] = '\0';
     c->rx_len = 0;
     c->rx_toobig = 0;
@@ -1304,6 +1392,16 @@ stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         return 0;
     }
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        /* The first token after a start without the server: connect now. */
+        if (c->wsi == NULL && c->waiting_token && !c->stop) {
+            pthread_mutex_lock(&c->tok_mu);
+            int ready = c->access != NULL;
+            pthread_mutex_unlock(&c->tok_mu);
+            if (ready) {
+                c->attempts = 0;
+                lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_stream, 1);
+            }
+        }
         /* A new access token: authenticate the open stream again, so that the server
          * extends its expiry instead of closing at the old one. */
         if (c->wsi) {
@@ -1465,6 +1563,7 @@ client_free(struct client *c)
         pthread_cond_destroy(&c->rest_cv);
     }
     wipe_free(c->access);
+    free(c->login_why);
     free(c->rx);
     free(c->known);
     free(c->base);

@@ -48,6 +48,10 @@ enum client_event_type {
     CLIENT_EV_LAG,     /* dropped: messages the server or this client dropped */
     CLIENT_EV_ERROR,   /* text: an error message from the server or a bad message */
     CLIENT_EV_REPLY,   /* req_id, status (0: no reply), body (parsed JSON or NULL), text */
+    CLIENT_EV_ALERT,   /* agent_id, body: the stream's {"type":"alert",...} message */
+    CLIENT_EV_ALERTS,  /* at each (re)connection and every 15 s while live: status (200,
+                        * else the failed request's, 0: no reply, text says why), asked,
+                        * body {"rules": GET /alerts, "active": GET /alerts/active} */
 };
 
 /* One event. Owned by the client; valid only during the client_drain callback. */
@@ -67,6 +71,7 @@ struct client_event {
     uint64_t req_id;
     int status;
     struct cJSON *body;
+    double asked; /* monotonic time the request was sent */
 };
 
 struct client_options {
@@ -90,7 +95,10 @@ typedef char *(*client_password_fn)(void *arg, char **cause);
  * (POST /refresh, no password asked), else - or when the server refuses it - with the
  * password from get_password (POST /token). Stores the new refresh token. Returns SM_OK,
  * SM_EAUTH (refused: *cause says so), SM_EBUSY (too many attempts) or SM_EIO (server not
- * reachable). *used_password tells whether the password was asked for. UI thread. */
+ * reachable). *used_password tells whether the password was asked for. UI thread.
+ * SM_EIO without the password (a stored session, the server away) still allows
+ * client_start: the client then keeps trying the stored session in the background and
+ * reports CLIENT_RECONNECTING with the reason until the server answers. */
 enum sm_rc client_login(struct client *c, client_password_fn get_password, void *arg,
                         int *used_password, char **cause) SM_MUST_CHECK;
 

@@ -139,7 +139,11 @@ fleet_rows(const struct model *m, const char *filter, enum fleet_col col, int de
         const struct model_host *h = m->hosts[i];
         if (filter && filter[0] && !contains(h->name, filter))
             continue;
-        row_fill(&rows[n++], h, now);
+        row_fill(&rows[n], h, now);
+        rows[n].alerts = model_alerts_of(m, h->id, 0, &rows[n].alert);
+        if (rows[n].alerts)
+            rows[n].problems |= FLEET_P_ALERT;
+        n++;
     }
     sort_by.col = col;
     sort_by.desc = desc;
@@ -171,7 +175,8 @@ fleet_cell(const struct fleet_row *r, enum fleet_col col, char *buf, size_t len)
     double v = key_of(r, col);
     switch (col) {
     case FLEET_NAME:
-        snprintf(buf, len, "%s", r->h->name[0] ? r->h->name : "?");
+        /* A host with a firing alert is marked with a leading "!". */
+        snprintf(buf, len, "%s%s", r->alerts ? "!" : "", r->h->name[0] ? r->h->name : "?");
         break;
     case FLEET_STATE:
         snprintf(buf, len, "%s", r->online ? "online" : "offline");
@@ -234,8 +239,59 @@ fleet_text_frame(FILE *out, const struct model *m, double now, const char *statu
         fputc('\n', out);
     }
     free(rows);
+    fleet_alert_lines(out, m, now);
     fputc('\n', out);
     return ferror(out) ? -1 : 0;
+}
+
+/* The name of agent id, or "agent N". */
+static const char *
+agent_name(const struct model *m, int id, char *buf, size_t len)
+{
+    const struct model_host *h = model_host_find(m, id);
+    if (h && h->name[0])
+        return h->name;
+    snprintf(buf, len, "agent %d", id);
+    return buf;
+}
+
+char *
+fleet_alert_text(const struct model *m, const struct model_alert *a, double now, char *buf,
+                 size_t len)
+{
+    char who[32], since[32], val[32] = "";
+    fmt_ago(since, sizeof since, a->since > 0 ? now - a->since : -1);
+    if (isfinite(a->value) && strcmp(a->metric, "agent.offline") != 0)
+        snprintf(val, sizeof val, " = %.4g", a->value);
+    snprintf(buf, len, "%-8s %-7s %s  %s  %s%s%s%s%s  since %s", a->severity,
+             a->firing ? "firing" : "pending", a->name, agent_name(m, a->agent_id, who, sizeof who),
+             a->metric, a->labels[0] ? "{" : "", a->labels, a->labels[0] ? "}" : "", val, since);
+    return buf;
+}
+
+void
+fleet_alert_lines(FILE *out, const struct model *m, double now)
+{
+    char line[600];
+    for (size_t i = 0; i < m->nalerts; i++)
+        fprintf(out, "ALERT %s\n", fleet_alert_text(m, &m->alerts[i], now, line, sizeof line));
+}
+
+cJSON *
+fleet_alert_json(const struct model *m, const struct model_alert *a)
+{
+    (void)m;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "rule_id", (double)a->rule_id);
+    cJSON_AddStringToObject(o, "name", a->name);
+    cJSON_AddStringToObject(o, "metric", a->metric);
+    cJSON_AddStringToObject(o, "labels", a->labels);
+    cJSON_AddStringToObject(o, "severity", a->severity);
+    cJSON_AddStringToObject(o, "state", a->firing ? "firing" : "pending");
+    if (isfinite(a->value))
+        cJSON_AddNumberToObject(o, "value", a->value);
+    cJSON_AddNumberToObject(o, "since", a->since);
+    return o;
 }
 
 int
@@ -252,6 +308,10 @@ fleet_json_frame(FILE *out, const struct model *m)
         cJSON_AddNumberToObject(j, "last_seen", h->last_seen);
         if (h->have_facts)
             cJSON_AddItemToObject(j, "host", sm_host_to_json(&h->facts));
+        cJSON *al = cJSON_AddArrayToObject(j, "alerts");
+        for (size_t k = 0; k < m->nalerts; k++)
+            if (m->alerts[k].agent_id == h->id)
+                cJSON_AddItemToArray(al, fleet_alert_json(m, &m->alerts[k]));
         char *text = cJSON_PrintUnformatted(j);
         cJSON_Delete(j);
         if (text == NULL)

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct cJSON;
+
 #include "model.h"
 
 /* Thresholds above which a host is a problem (percent). */
@@ -28,7 +30,13 @@ enum fleet_col {
 };
 
 /* Problem bits of a row. */
-enum { FLEET_P_OFFLINE = 1, FLEET_P_CPU = 2, FLEET_P_MEM = 4, FLEET_P_DISK = 8 };
+enum {
+    FLEET_P_OFFLINE = 1,
+    FLEET_P_CPU = 2,
+    FLEET_P_MEM = 4,
+    FLEET_P_DISK = 8,
+    FLEET_P_ALERT = 16 /* an alert is firing */
+};
 
 struct fleet_row {
     const struct model_host *h;
@@ -38,6 +46,8 @@ struct fleet_row {
     const char *disk_mount; /* the fullest filesystem */
     double seen_ago;        /* seconds since last seen; < 0 when never */
     unsigned problems;
+    size_t alerts;                   /* firing alerts */
+    const struct model_alert *alert; /* the worst of them (NULL: none) */
 };
 
 /* The column's header and short key name ("name", "cpu", ...). */
@@ -58,8 +68,18 @@ char *fleet_cell(const struct fleet_row *r, enum fleet_col col, char *buf, size_
  * per host, an empty line). Returns 0, or -1 when writing failed. */
 int fleet_text_frame(FILE *out, const struct model *m, double now, const char *status);
 
+/* One alert as a line of text ("critical firing NAME AGENT METRIC{LABELS} = V  since
+ * 3m"), into buf; returns buf. now is unix time. */
+char *fleet_alert_text(const struct model *m, const struct model_alert *a, double now, char *buf,
+                       size_t len);
+/* Batch mode: one "ALERT ..." line per pending or firing alert. */
+void fleet_alert_lines(FILE *out, const struct model *m, double now);
+/* One alert as JSON: rule_id, name, metric, labels, severity, state, value, since. */
+struct cJSON *fleet_alert_json(const struct model *m, const struct model_alert *a);
+
 /* Batch mode --json: one line per agent, the sample in the DESIGN section 3 shape with
- * "agent_id", "name", "online", "last_seen" and the facts under "host". Returns 0 or -1. */
+ * "agent_id", "name", "online", "last_seen", the facts under "host" and its pending and
+ * firing alerts under "alerts". Returns 0 or -1. */
 int fleet_json_frame(FILE *out, const struct model *m);
 
 #endif

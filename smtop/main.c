@@ -133,9 +133,10 @@ run_server_batch(const struct smtop_opts *o)
         model_free(m);
         return code;
     }
-    /* The first frame waits for the snapshot (at most 30 s). */
+    /* The first frame waits for the snapshot and the alerts (at most 30 s). */
     double give_up = sm_mono_now() + 30;
-    while (!source_remote_ready(src) && sm_mono_now() < give_up) {
+    while ((!source_remote_ready(src) || !source_remote_alerts_fetched(src)) &&
+           sm_mono_now() < give_up) {
         remote_wait(src, 0.1);
         source_remote_status(src, sm_mono_now(), status, sizeof status);
         if (strncmp(status, "session", 7) == 0 || strstr(status, "log in") != NULL)

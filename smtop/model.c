@@ -45,7 +45,112 @@ model_free(struct model *m)
     for (size_t i = 0; i < m->nhosts; i++)
         host_free(m->hosts[i]);
     free(m->hosts);
+    free(m->alerts);
     free(m);
+}
+
+static int
+severity_rank(const char *s)
+{
+    return strcmp(s, "critical") == 0 ? 0 : strcmp(s, "warning") == 0 ? 1 : 2;
+}
+
+static int
+alert_cmp(const void *x, const void *y)
+{
+    const struct model_alert *a = x, *b = y;
+    if (a->firing != b->firing)
+        return b->firing - a->firing;
+    int d = severity_rank(a->severity) - severity_rank(b->severity);
+    if (d)
+        return d;
+    if (a->since != b->since)
+        return a->since < b->since ? -1 : 1;
+    if (a->rule_id != b->rule_id)
+        return a->rule_id < b->rule_id ? -1 : 1;
+    if (a->agent_id != b->agent_id)
+        return a->agent_id < b->agent_id ? -1 : 1;
+    return strcmp(a->labels, b->labels);
+}
+
+/* Keep the alerts in display order (qsort wants a non-NULL base even for none). */
+static void
+alerts_sort(struct model *m)
+{
+    if (m->nalerts > 1)
+        qsort(m->alerts, m->nalerts, sizeof *m->alerts, alert_cmp);
+}
+
+static struct model_alert *
+alert_find(struct model *m, const struct model_alert *a)
+{
+    for (size_t i = 0; i < m->nalerts; i++) {
+        struct model_alert *x = &m->alerts[i];
+        if (x->rule_id == a->rule_id && x->agent_id == a->agent_id &&
+            strcmp(x->labels, a->labels) == 0)
+            return x;
+    }
+    return NULL;
+}
+
+void
+model_alert_apply(struct model *m, const struct model_alert *a, const char *state)
+{
+    struct model_alert *x = alert_find(m, a);
+    int active = strcmp(state, "pending") == 0 || strcmp(state, "firing") == 0;
+    if (!active) {
+        if (x) {
+            *x = m->alerts[--m->nalerts];
+            alerts_sort(m);
+        }
+        m->generation++;
+        return;
+    }
+    if (x == NULL) {
+        if (m->nalerts == MODEL_ALERTS_MAX)
+            return;
+        if (m->nalerts == m->alerts_cap) {
+            m->alerts_cap = m->alerts_cap ? 2 * m->alerts_cap : 16;
+            m->alerts = sm_xreallocarray(m->alerts, m->alerts_cap, sizeof *m->alerts);
+        }
+        x = &m->alerts[m->nalerts++];
+    }
+    *x = *a;
+    x->firing = strcmp(state, "firing") == 0;
+    alerts_sort(m);
+    m->generation++;
+}
+
+void
+model_alerts_replace(struct model *m, const struct model_alert *list, size_t n, double keep_after)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < m->nalerts; i++)
+        if (m->alerts[i].set_at > 0 && m->alerts[i].set_at >= keep_after)
+            m->alerts[k++] = m->alerts[i];
+    m->nalerts = k;
+    for (size_t i = 0; i < n; i++)
+        if (alert_find(m, &list[i]) == NULL)
+            model_alert_apply(m, &list[i], list[i].firing ? "firing" : "pending");
+    alerts_sort(m);
+    m->generation++;
+}
+
+size_t
+model_alerts_of(const struct model *m, int host_id, int with_pending,
+                const struct model_alert **worst)
+{
+    size_t n = 0;
+    if (worst)
+        *worst = NULL;
+    for (size_t i = 0; i < m->nalerts; i++) {
+        const struct model_alert *a = &m->alerts[i];
+        if (a->agent_id != host_id || (!a->firing && !with_pending))
+            continue;
+        if (n++ == 0 && worst)
+            *worst = a; /* the list is sorted: the first is the worst */
+    }
+    return n;
 }
 
 const struct model_host *
@@ -83,6 +188,11 @@ model_host_remove(struct model *m, int id)
             host_free(m->hosts[i]);
             memmove(&m->hosts[i], &m->hosts[i + 1], (m->nhosts - i - 1) * sizeof *m->hosts);
             m->nhosts--;
+            size_t k = 0;
+            for (size_t j = 0; j < m->nalerts; j++)
+                if (m->alerts[j].agent_id != id)
+                    m->alerts[k++] = m->alerts[j];
+            m->nalerts = k;
             m->generation++;
             return;
         }
@@ -327,6 +437,21 @@ model_add_point(struct model *m, int host_id, const char *series, double t, doub
     if (added)
         m->generation++;
     return added;
+}
+
+int
+model_series_declare(struct model *m, int host_id, const char *name)
+{
+    struct model_host *h = NULL;
+    for (size_t i = 0; i < m->nhosts && h == NULL; i++)
+        if (m->hosts[i]->id == host_id)
+            h = m->hosts[i];
+    if (h == NULL || name[0] == '\0' || strlen(name) >= MODEL_SERIES_LEN ||
+        model_series_find(h, name) != NULL)
+        return 0;
+    (void)series_get(h, name);
+    m->generation++;
+    return 1;
 }
 
 static void put(struct model *m, struct model_host *h, double t, double v, const char *fmt, ...)

@@ -64,8 +64,29 @@ struct model_host {
     size_t cursor; /* where the next series lookup starts (samples repeat their order) */
 };
 
+/* Longest alert text fields kept (longer ones are cut). */
+#define MODEL_ALERT_TEXT 128
+/* Most alerts kept (server mode); more are dropped, oldest rule first. */
+#define MODEL_ALERTS_MAX 4096
+
+/* One pending or firing alert of an agent (server mode): rule, agent, series labels. */
+struct model_alert {
+    long long rule_id;
+    int agent_id;
+    char labels[MODEL_ALERT_TEXT]; /* the series' labels ("mount=/"), "" when none */
+    char name[MODEL_ALERT_TEXT];   /* the rule's name */
+    char metric[MODEL_ALERT_TEXT]; /* the rule's metric ("cpu.usage", "agent.offline") */
+    char severity[16];             /* info, warning, critical */
+    int firing;                    /* 1 firing, 0 pending */
+    double value;                  /* the value that changed the state */
+    double since;                  /* unix time of the change */
+    double set_at;                 /* monotonic time a live message set it (0: REST) */
+};
+
 struct model {
     double span; /* seconds of history kept per series */
+    size_t nalerts, alerts_cap;
+    struct model_alert *alerts; /* firing first, then by severity, then since */
     size_t nhosts, hosts_cap;
     struct model_host **hosts; /* in order of first appearance */
     unsigned long generation;  /* bumped by every change */
@@ -101,6 +122,25 @@ void model_add_sample(struct model *m, int host_id, const struct sm_sample *s);
 /* Append one point to a named series (history backfill from the server): appended
  * only if t is newer than the series' newest point. Returns 1 if appended. */
 int model_add_point(struct model *m, int host_id, const char *series, double t, double v);
+
+/* Apply one alert state change: state "pending" or "firing" adds or updates the alert
+ * (a copy of a), anything else ("resolved", "inactive") removes it. Keeps the list
+ * sorted (firing, critical first). */
+void model_alert_apply(struct model *m, const struct model_alert *a, const char *state);
+/* Replace every alert with the n in list (a fresh GET /alerts/active), except those set
+ * by a live message at or after keep_after (monotonic; the REST answer may predate
+ * them). */
+void model_alerts_replace(struct model *m, const struct model_alert *list, size_t n,
+                          double keep_after);
+/* Firing alerts (pending too when with_pending) of agent host_id: the count; *worst
+ * gets the most severe one (NULL when none). */
+size_t model_alerts_of(const struct model *m, int host_id, int with_pending,
+                       const struct model_alert **worst);
+
+/* Make an empty series of an existing host (one the server stores that no sample of
+ * this run has carried yet). Returns 1 if it was new, 0 when it existed, the host is
+ * unknown or the name is empty or too long. */
+int model_series_declare(struct model *m, int host_id, const char *name);
 
 /* The series with this exact name, or NULL. */
 const struct model_series *model_series_find(const struct model_host *h, const char *name);

@@ -13,7 +13,8 @@
 #include "timerange.h"
 #include "xmalloc.h"
 
-#define REMOTE_HIST_MAX 64 /* cached history series */
+#define REMOTE_HIST_MAX 64      /* cached history series */
+#define REMOTE_SERIES_MAX 10000 /* stored series of one host taken from the server */
 
 struct hist_slot {
     int host_id;
@@ -35,10 +36,19 @@ struct source_remote {
     char *state_text;
     char *error;
     int in_snapshot;
+    char *url;
     int history_news;
-    int *seen; /* agent ids in the snapshot being read */
+    int alerts_fetched; /* a CLIENT_EV_ALERTS arrived (whatever its outcome) */
+    int alerts_status;  /* its status: 200, 404 (a server without alerts), 0 no reply */
+    int *seen;          /* agent ids in the snapshot being read */
     size_t nseen, seen_cap;
     struct hist_slot hist[REMOTE_HIST_MAX];
+    /* The stored series of one host (GET /history/{id}/series), for the history list. */
+    struct {
+        int host_id;
+        uint64_t req_id; /* pending, 0 when none */
+        double asked, fetched;
+    } list;
 };
 
 struct pw_from {
@@ -65,6 +75,13 @@ source_remote_new(struct model *m, const struct smtop_opts *o, int *exit_code, c
     int used_password;
     struct pw_from pf = {o->password_file, o->user};
     rc = client_login(c, ask_password, &pf, &used_password, cause);
+    if (rc == SM_EIO && !used_password) {
+        /* A stored session and the server away: start anyway and keep trying, as after a
+         * restart of the server. */
+        free(*cause);
+        *cause = NULL;
+        rc = SM_OK;
+    }
     if (rc == SM_OK)
         rc = client_start(c, cause);
     if (rc != SM_OK) {
@@ -76,6 +93,7 @@ source_remote_new(struct model *m, const struct smtop_opts *o, int *exit_code, c
     src->m = m;
     src->c = c;
     src->state = CLIENT_CONNECTING;
+    src->url = sm_xstrdup(o->server);
     return src;
 }
 
@@ -91,6 +109,7 @@ source_remote_free(struct source_remote *src)
         free(h->ring.v);
     }
     free(src->seen);
+    free(src->url);
     free(src->state_text);
     free(src->error);
     free(src);
@@ -141,7 +160,16 @@ source_remote_status(const struct source_remote *src, double now, char *buf, siz
         break;
     case CLIENT_RECONNECTING: {
         double left = src->retry_at - now;
-        snprintf(buf, len, "reconnecting in %.0fs: %s", left > 0 ? left + 0.5 : 0, why);
+        if (src->ready)
+            snprintf(buf, len, "reconnecting in %.0fs: %s", left > 0 ? left + 0.5 : 0, why);
+        else {
+            /* The client's reasons often start with the URL already. */
+            size_t ul = strlen(src->url);
+            if (strncmp(why, src->url, ul) == 0 && why[ul] == ':' && why[ul + 1] == ' ')
+                why += ul + 2;
+            snprintf(buf, len, "connecting to %s: %s; retrying in %.0fs", src->url, why,
+                     left > 0 ? left + 0.5 : 0);
+        }
         break;
     }
     case CLIENT_AUTH_FAILED:
@@ -210,6 +238,182 @@ hist_reply(struct source_remote *src, struct client_event *ev)
     h->ring.len = k;
     src->history_news = 1;
     src->m->generation++;
+}
+
+/* Copy a JSON string field into dst (cut to len - 1; control characters become '?'). */
+static void
+copy_field(char *dst, size_t len, const cJSON *obj, const char *key, const char *dflt)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+    snprintf(dst, len, "%s", v ? v : dflt);
+    for (char *p = dst; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+}
+
+/* A whole number >= 1 field, else -1. */
+static long long
+id_field(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 9e15 ||
+        v->valuedouble != floor(v->valuedouble))
+        return -1;
+    return (long long)v->valuedouble;
+}
+
+/* An alert from a stream message or an entry of GET /alerts/active; the rule's name,
+ * metric and severity from the message itself or else from rules (GET /alerts). *state
+ * points into obj. Returns 0, or -1 when obj is not an alert. */
+static int
+alert_from_json(const cJSON *obj, const cJSON *rules, struct model_alert *a, const char **state)
+{
+    memset(a, 0, sizeof *a);
+    long long rule = id_field(obj, "rule_id"), agent = id_field(obj, "agent_id");
+    *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "state"));
+    if (rule < 0 || agent < 0 || agent > 0x7fffffff || *state == NULL)
+        return -1;
+    a->rule_id = rule;
+    a->agent_id = (int)agent;
+    copy_field(a->labels, sizeof a->labels, obj, "labels", "");
+    const cJSON *r = NULL, *x;
+    cJSON_ArrayForEach(x, rules)
+    {
+        if (id_field(x, "id") == rule) {
+            r = x;
+            break;
+        }
+    }
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(obj, "name") ? obj : r;
+    char id[32];
+    snprintf(id, sizeof id, "rule %lld", rule);
+    copy_field(a->name, sizeof a->name, from, "name", id);
+    copy_field(a->metric, sizeof a->metric, from, "metric", "?");
+    copy_field(a->severity, sizeof a->severity, from, "severity", "warning");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "value");
+    a->value = cJSON_IsNumber(v) ? v->valuedouble : (double)NAN;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "timestamp");
+    a->since = cJSON_IsNumber(t) ? t->valuedouble : 0;
+    a->firing = strcmp(*state, "firing") == 0;
+    return 0;
+}
+
+/* GET /alerts and /alerts/active answered: they replace the alerts known. */
+static void
+alerts_reply(struct source_remote *src, struct client_event *ev)
+{
+    src->alerts_fetched = 1;
+    src->alerts_status = ev->status;
+    if (ev->status != 200) {
+        /* 404: a server without alerts; nothing to show, nothing to complain about. */
+        if (ev->status != 404) {
+            free(src->error);
+            src->error = sm_xasprintf("alerts: %s", ev->text ? ev->text : "no reply");
+            src->m->generation++;
+        }
+        return;
+    }
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(ev->body, "rules");
+    const cJSON *active = cJSON_GetObjectItemCaseSensitive(ev->body, "active");
+    size_t n = (size_t)cJSON_GetArraySize(active), k = 0;
+    if (n > MODEL_ALERTS_MAX)
+        n = MODEL_ALERTS_MAX;
+    struct model_alert *list = sm_xcalloc(n ? n : 1, sizeof *list);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, active)
+    {
+        const char *state;
+        if (k == n)
+            break;
+        if (alert_from_json(x, rules, &list[k], &state) == 0 &&
+            (strcmp(state, "firing") == 0 || strcmp(state, "pending") == 0))
+            k++;
+    }
+    /* A live change that came while the request ran is newer than its answer. */
+    model_alerts_replace(src->m, list, k, ev->asked - 1);
+    free(list);
+}
+
+/* One {"type":"alert",...} from the stream. */
+static void
+alert_message(struct source_remote *src, struct client_event *ev)
+{
+    struct model_alert a;
+    const char *state;
+    if (alert_from_json(ev->body, NULL, &a, &state) != 0) {
+        free(src->error);
+        src->error = sm_xstrdup("stream: an alert message without rule_id, agent_id or state");
+        src->m->generation++;
+        return;
+    }
+    a.set_at = sm_mono_now();
+    model_alert_apply(src->m, &a, state);
+}
+
+int
+source_remote_alerts_fetched(const struct source_remote *src)
+{
+    return src->alerts_fetched;
+}
+
+/* GET /history/{id}/series answered: every stored series becomes a (maybe empty) series
+ * of the host, so the history view lists it. */
+static void
+list_reply(struct source_remote *src, struct client_event *ev)
+{
+    src->list.req_id = 0;
+    src->list.fetched = sm_mono_now();
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(ev->body, "series");
+    if (ev->status != 200 || !cJSON_IsArray(list)) {
+        if (ev->status != 404) {
+            free(src->error);
+            src->error = sm_xasprintf("series of agent %d: %s", src->list.host_id,
+                                      ev->text ? ev->text : "no reply");
+            src->m->generation++;
+        }
+        return;
+    }
+    size_t n = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, list)
+    {
+        if (n++ == REMOTE_SERIES_MAX)
+            break;
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "name"));
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(x, "labels");
+        if (name == NULL)
+            continue;
+        char full[MODEL_SERIES_LEN];
+        int len;
+        const cJSON *l = cJSON_IsObject(labels) ? labels->child : NULL;
+        if (l == NULL)
+            len = snprintf(full, sizeof full, "%s", name);
+        else if (l->next == NULL && cJSON_IsString(l))
+            len = snprintf(full, sizeof full, "%s{%s=%s}", name, l->string, l->valuestring);
+        else
+            continue; /* several labels: not a series smtop can ask for */
+        if (len < 0 || (size_t)len >= sizeof full)
+            continue;
+        model_series_declare(src->m, src->list.host_id, full);
+    }
+}
+
+void
+source_remote_series_list(struct source_remote *src, int host_id)
+{
+    double now = sm_mono_now();
+    if (src->list.host_id == host_id) {
+        if (src->list.req_id != 0 && now - src->list.asked < 30)
+            return; /* asked; a lost reply is asked again after 30 s */
+        if (src->list.req_id == 0 && src->list.fetched > 0 && now - src->list.fetched < 60)
+            return;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/history/%d/series", host_id);
+    src->list.host_id = host_id;
+    src->list.fetched = 0;
+    src->list.req_id = client_get(src->c, path);
+    src->list.asked = now;
 }
 
 static void
@@ -297,7 +501,16 @@ on_event(void *arg, struct client_event *ev)
         m->generation++;
         break;
     case CLIENT_EV_REPLY:
-        hist_reply(src, ev);
+        if (ev->req_id != 0 && ev->req_id == src->list.req_id)
+            list_reply(src, ev);
+        else
+            hist_reply(src, ev);
+        break;
+    case CLIENT_EV_ALERT:
+        alert_message(src, ev);
+        break;
+    case CLIENT_EV_ALERTS:
+        alerts_reply(src, ev);
         break;
     }
 }

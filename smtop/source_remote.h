@@ -48,6 +48,9 @@ const char *source_remote_status(const struct source_remote *src, double now, ch
 /* Did a history reply arrive since the last call (the view showing it should be drawn
  * now rather than at the next refresh)? Clears the flag. */
 int source_remote_take_history_news(struct source_remote *src);
+/* Has the first answer about alerts (GET /alerts/active) arrived, whatever it was? The
+ * alerts themselves are in the model (model->alerts). */
+int source_remote_alerts_fetched(const struct source_remote *src);
 /* Is the stream live? */
 int source_remote_live(const struct source_remote *src);
 /* The last error line (a bad message, a refused request), or NULL. */
@@ -61,5 +64,12 @@ const char *source_remote_error(const struct source_remote *src);
 const struct remote_history *source_remote_history(struct source_remote *src, int host_id,
                                                    const char *series, double range, double offset,
                                                    size_t points, double max_age);
+
+/* Make sure the model lists every series the server stores for host_id (per-core,
+ * per-filesystem, per-interface ...): GET /history/{id}/series is queued (no I/O here)
+ * when not asked for this host in the last minute; the reply adds the missing series
+ * (empty: their points come from source_remote_history). UI thread; callable from a
+ * draw. */
+void source_remote_series_list(struct source_remote *src, int host_id);
 
 #endif

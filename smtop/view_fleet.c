@@ -194,8 +194,37 @@ fleet_draw(struct widget *w, WINDOW *win, const struct ui *ui)
         }
     }
     wattrset(win, A_NORMAL);
+    /* The alerts strip above the bottom line: a title and the worst alerts, at most a
+     * third of the screen. */
+    const struct model *m = ui->model;
+    int nal = (int)(m->nalerts < 8 ? m->nalerts : 8);
+    if (nal > (w->h - 3) / 3)
+        nal = (w->h - 3) / 3;
+    int alert_h = m->nalerts && (w->h - 3) / 3 >= 2 ? (nal < 1 ? 1 : nal) + 1 : 0;
+    if (alert_h) {
+        int ay = w->y + w->h - 1 - alert_h;
+        size_t firing = 0;
+        for (size_t i = 0; i < m->nalerts; i++)
+            firing += m->alerts[i].firing != 0;
+        wattrset(win, th->header);
+        mvwhline(win, ay, w->x, ' ', w->w);
+        put_fmt(win, ay, w->x, w->w, th->header | A_BOLD, "ALERTS  %zu firing, %zu pending%s",
+                firing, m->nalerts - firing,
+                m->nalerts > (size_t)(alert_h - 1) ? "  (the worst first)" : "");
+        wattrset(win, A_NORMAL);
+        for (int i = 0; i < alert_h - 1 && (size_t)i < m->nalerts; i++) {
+            const struct model_alert *a = &m->alerts[i];
+            char line[600];
+            attr_t at = !a->firing                             ? th->dim
+                        : strcmp(a->severity, "critical") == 0 ? bad
+                        : strcmp(a->severity, "warning") == 0  ? th->warn
+                                                               : th->normal;
+            put_text(win, ay + 1 + i, w->x, w->w, at,
+                     fleet_alert_text(m, a, ui->now, line, sizeof line));
+        }
+    }
     /* Rows, scrolled to keep the selection in sight; the last line is for the filter. */
-    int height = w->h - 3;
+    int height = w->h - 3 - alert_h;
     v->page = height > 1 ? height : 1;
     if (v->sel < v->top)
         v->top = v->sel;
@@ -231,6 +260,8 @@ fleet_draw(struct widget *w, WINDOW *win, const struct ui *ui)
                      (c == FLEET_MEM && (r->problems & FLEET_P_MEM)) ||
                      (c == FLEET_DISK && (r->problems & FLEET_P_DISK)))
                 a = bad;
+            else if (c == FLEET_NAME && (r->problems & FLEET_P_ALERT))
+                a = strcmp(r->alert->severity, "critical") == 0 ? bad : th->warn | A_BOLD;
             else if (c == FLEET_NAME && r->problems)
                 a = A_BOLD;
             else if (c == FLEET_STATE)

@@ -67,6 +67,23 @@ each_line(void (*fn)(void *arg, size_t i, const char *section, const struct key_
             n++;
         }
     }
+    /* Not keys: what the marks on the screen mean. */
+    static const struct key_binding marks[] = {
+        {0, "!NAME", 0, "fleet view: an alert of this agent is firing"},
+        {0, "ALERTS", 0, "fleet view: pending and firing alerts, worst first"},
+        {0, "ALERT", 0, "host view, beside the name: the agent's worst firing alert"},
+    };
+    if (fn)
+        fn(arg, n, NULL, NULL);
+    n++;
+    if (fn)
+        fn(arg, n, "Marks (server mode)", NULL);
+    n++;
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+        if (fn)
+            fn(arg, n, NULL, &marks[i]);
+        n++;
+    }
     return n;
 }
 

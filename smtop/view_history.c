@@ -80,6 +80,8 @@ history_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     struct history_view *v = (struct history_view *)w;
     const struct theme *th = &ui->theme;
     v->cur = model_host_find(ui->model, ui->host_id);
+    if (ui->remote && v->cur)
+        source_remote_series_list(ui->remote, ui->host_id);
     select_requested(v, ui);
     if (v->cur == NULL || v->cur->nseries == 0) {
         put_text(win, w->y, w->x, w->w, th->dim, "no data yet");

@@ -352,6 +352,17 @@ draw_facts(const struct host_view *v, WINDOW *win, const struct ui *ui, int y)
         x += put_fmt(win, y, x, end - x, th->offline, "  OFFLINE, last seen %s%s", ago,
                      h->last_seen > 0 ? " ago" : "");
     }
+    /* Server mode: the host's firing alerts, the worst named. */
+    const struct model_alert *worst;
+    size_t nal = ui->remote ? model_alerts_of(ui->model, h->id, 0, &worst) : 0;
+    if (nal) {
+        attr_t a = strcmp(worst->severity, "critical") == 0 ? th->crit | A_BOLD : th->warn | A_BOLD;
+        x += put_fmt(win, y, x, end - x, a, "  ALERT %s: %s (%s%s%s%s)", worst->severity,
+                     worst->name, worst->metric, worst->labels[0] ? "{" : "", worst->labels,
+                     worst->labels[0] ? "}" : "");
+        if (nal > 1)
+            x += put_fmt(win, y, x, end - x, a, " +%zu more", nal - 1);
+    }
     if (h->have_facts)
         x += put_fmt(win, y, x, end - x, th->normal, "  %s  %s  %s  %d cores  %s", h->facts.os,
                      h->facts.kernel, h->facts.arch, h->facts.cores, h->facts.cpu_model);

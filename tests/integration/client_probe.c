@@ -47,6 +47,7 @@ static const char *const type_names[] = {
     [CLIENT_EV_SAMPLE] = "sample",   [CLIENT_EV_STATUS] = "status",
     [CLIENT_EV_REMOVED] = "removed", [CLIENT_EV_LAG] = "lag",
     [CLIENT_EV_ERROR] = "error",     [CLIENT_EV_REPLY] = "reply",
+    [CLIENT_EV_ALERT] = "alert",     [CLIENT_EV_ALERTS] = "alerts",
 };
 
 static void
@@ -102,6 +103,15 @@ on_event(void *arg, struct client_event *ev)
         printf("\n");
         break;
     }
+    case CLIENT_EV_ALERT: {
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev->body, "state"));
+        printf("alert %lld %s\n", (long long)ev->agent_id, st ? st : "-");
+        break;
+    }
+    case CLIENT_EV_ALERTS:
+        printf("alerts %d %d\n", ev->status,
+               cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ev->body, "active")));
+        break;
     }
     fflush(stdout);
     if (p->exit_type && strcmp(p->exit_type, type_names[ev->type]) == 0 && ++p->seen >= p->exit_n)

@@ -9,7 +9,8 @@ answer with tokens; GET /agents with []; anything else 404. GET /ws upgrades (pr
 "sm"), waits for the first client message, then sends: a valid snapshot with agent
 "good", and then bad messages one by one: text that is not JSON, a snapshot with bad
 fields, a sample with a bad agent_id, JSON nested too deep, a sample with a bad
-timestamp, a binary frame, a message of an unknown type, and finally a valid sample of
+timestamp, a binary frame, an alert without a rule id, a firing alert whose name holds
+an escape sequence and is 300 characters long, a message of an unknown type, and finally a valid sample of
 "good" (so a client that survived shows cpu 42.0 and then 43.0). The connection then
 stays open until the client leaves.
 """
@@ -63,6 +64,11 @@ def script():
     yield 1, b"[" * 200 + b"]" * 200
     yield 1, b'{"type":"sample","agent_id":2,"sample":{"timestamp":"garbage"}}'
     yield 2, b"\x00\xff\x10binary"
+    yield 1, b'{"type":"alert","agent_id":2,"rule_id":"x","state":"firing"}'
+    yield 1, json.dumps({"type": "alert", "agent_id": 2, "rule_id": 7,
+                         "name": "evil\u001b[31mname" + "x" * 300, "metric": "cpu.usage",
+                         "labels": "", "severity": "critical", "state": "firing", "value": 43.0,
+                         "timestamp": now}).encode()
     yield 1, b'{"type":"surprise","agent_id":2}'
     yield 1, json.dumps({"type": "sample", "agent_id": 2, "sample": sample(43.0)}).encode()
 

@@ -209,9 +209,93 @@ test_many(void)
     model_free(m);
 }
 
+static struct model_alert
+alert(long long rule, int agent, const char *labels, const char *severity, int firing, double since)
+{
+    struct model_alert a;
+    memset(&a, 0, sizeof a);
+    a.rule_id = rule;
+    a.agent_id = agent;
+    snprintf(a.labels, sizeof a.labels, "%s", labels);
+    snprintf(a.name, sizeof a.name, "rule%lld", rule);
+    snprintf(a.metric, sizeof a.metric, "cpu.usage");
+    snprintf(a.severity, sizeof a.severity, "%s", severity);
+    a.firing = firing;
+    a.since = since;
+    return a;
+}
+
+static void
+test_alerts(void)
+{
+    struct model *m = model_new(600);
+    const struct model_alert *w;
+    struct model_alert a = alert(1, 5, "", "warning", 0, 100);
+    model_alert_apply(m, &a, "pending");
+    ok(m->nalerts == 1 && !m->alerts[0].firing, "pending alert kept");
+    ok(model_alerts_of(m, 5, 0, &w) == 0 && w == NULL, "pending is not firing");
+    ok(model_alerts_of(m, 5, 1, &w) == 1 && w != NULL, "pending counted with_pending");
+    model_alert_apply(m, &a, "firing");
+    ok(m->nalerts == 1 && m->alerts[0].firing, "same rule, agent, labels: updated in place");
+    struct model_alert b = alert(2, 5, "mount=/", "critical", 1, 200);
+    model_alert_apply(m, &b, "firing");
+    struct model_alert c = alert(1, 5, "mount=/var", "warning", 0, 50);
+    model_alert_apply(m, &c, "pending");
+    ok(m->nalerts == 3, "other labels: another alert");
+    ok(m->alerts[0].rule_id == 2 && m->alerts[1].rule_id == 1 && m->alerts[1].firing &&
+           !m->alerts[2].firing,
+       "sorted: firing critical, firing warning, pending");
+    ok(model_alerts_of(m, 5, 0, &w) == 2 && w && w->rule_id == 2, "worst firing is critical");
+    model_alert_apply(m, &b, "resolved");
+    ok(m->nalerts == 2 && model_alerts_of(m, 5, 0, &w) == 1, "resolved removes");
+    model_alert_apply(m, &c, "inactive");
+    ok(m->nalerts == 1, "inactive removes");
+    model_alert_apply(m, &c, "resolved");
+    ok(m->nalerts == 1, "resolving an unknown alert is a no-op");
+    /* Replace: a live alert newer than the request survives, older ones go. */
+    struct model_alert live = alert(3, 6, "", "info", 1, 300);
+    live.set_at = 1000;
+    model_alert_apply(m, &live, "firing");
+    struct model_alert rest[2] = {alert(4, 5, "", "warning", 1, 10), alert(3, 6, "", "info", 1, 1)};
+    model_alerts_replace(m, rest, 2, 999);
+    ok(m->nalerts == 2, "replace: REST list plus the newer live one (%zu)", m->nalerts);
+    ok(model_alerts_of(m, 6, 0, &w) == 1 && w->since == 300, "the live one kept its state");
+    model_alerts_replace(m, NULL, 0, 2000);
+    ok(m->nalerts == 0, "replace with nothing after the live change: empty");
+    /* A removed host takes its alerts along. */
+    model_host_get(m, 7);
+    struct model_alert d = alert(5, 7, "", "critical", 1, 1);
+    model_alert_apply(m, &d, "firing");
+    model_host_remove(m, 7);
+    ok(m->nalerts == 0, "host removed: its alerts too");
+    model_free(m);
+}
+
+static void
+test_declare(void)
+{
+    struct model *m = model_new(600);
+    ok(model_series_declare(m, 1, "fs.used_percent{mount=/old}") == 0, "unknown host: no series");
+    model_host_get(m, 1);
+    ok(model_series_declare(m, 1, "fs.used_percent{mount=/old}") == 1, "declared");
+    ok(model_series_declare(m, 1, "fs.used_percent{mount=/old}") == 0, "declared once");
+    ok(model_series_declare(m, 1, "") == 0, "empty name refused");
+    char longname[MODEL_SERIES_LEN + 10];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    ok(model_series_declare(m, 1, longname) == 0, "overlong name refused");
+    const struct model_series *s =
+        model_series_find(model_host_find(m, 1), "fs.used_percent{mount=/old}");
+    ok(s && ring_len(&s->ring) == 0, "an empty series");
+    ok(model_add_point(m, 1, "fs.used_percent{mount=/old}", 5, 42) == 1, "points go into it");
+    model_free(m);
+}
+
 int
 main(void)
 {
+    test_alerts();
+    test_declare();
     test_series();
     test_ring_by_time();
     test_ring_coarse();
