@@ -660,6 +660,47 @@
                 h('caption', { class: 'muted' }, 'Per-core values of the latest sample'),
                 h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Core'), h('th', { scope: 'col', class: 'num' }, 'Usage'),
                     h('th', { scope: 'col', class: 'num' }, 'Frequency'))), tb)));
+        const hc = h('canvas', { id: 'hist-cores' });
+        const hs = h('p', { class: 'muted', role: 'status', id: 'hc-status' });
+        let what = 'cpu.core.usage', range = lastRange;
+        const pick = (attr, v, fn) => h('button', { type: 'button', class: 'secondary', [attr]: v, onclick: fn }, v);
+        const rb = RANGES.map(([r]) => pick('data-range', r, () => { range = r; hload(); }));
+        const mb = [['cpu.core.usage', 'usage'], ['cpu.core.freq_mhz', 'frequency']].map(([n, l]) =>
+            h('button', { type: 'button', class: 'secondary', 'data-metric': l, onclick: () => { what = n; hload(); } }, l));
+        body.append(h('section', { class: 'card', 'aria-labelledby': 'hc-h' }, h('h2', { id: 'hc-h' }, 'History per core'),
+            h('div', { class: 'row', role: 'group', 'aria-label': 'Per-core history' }, mb, rb), hs, hc));
+        const heat = new Chart.Heat(hc, { label: 'Usage per core over time', unit: '%', max: 100, item: 'core', tall: true });
+        let hseq = 0;
+        async function hload() {
+            const my = ++hseq, freq = what !== 'cpu.core.usage';
+            rb.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.range === range)));
+            mb.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.metric === (freq ? 'frequency' : 'usage'))));
+            text(hs, 'Loading the last ' + range + '…');
+            try {
+                const list = (await Api.get('/history/' + id + '/series')).series;
+                const cores = list.filter((x) => x.name === what && x.labels && x.labels.core !== undefined).map((x) => +x.labels.core).sort((p, q) => p - q);
+                const pts = Math.max(60, Math.min(300, Math.round((hc.clientWidth || 400) / 3)));
+                const res = await pool(cores.map((k) => () => Api.get('/history/' + id + '/series?name=' + what + '&core=' + k +
+                    '&start=-' + range + '&stop=now&points=' + pts)), 6);
+                if (my !== hseq) return;
+                const ts = [...new Set(res.flatMap((r) => r.data.map((p) => p.time)))].sort();
+                const at = new Map(ts.map((t, i) => [t, i]));
+                const rows = [];
+                cores.forEach((k, i) => {
+                    const row = rows[k] = new Array(ts.length).fill(null);
+                    res[i].data.forEach((p) => { row[at.get(p.time)] = p.value; });
+                });
+                for (let k = 0; k < rows.length; k++) rows[k] = rows[k] || new Array(ts.length).fill(null);
+                Object.assign(heat.o, freq ? { label: 'Frequency per core over time', unit: 'MHz', max: 0, color: 2 }
+                    : { label: 'Usage per core over time', unit: '%', max: 100, color: 0 });
+                heat.setData(ts.map((t) => Date.parse(t) / 1000), rows);
+                text(hs, cores.length ? 'Last ' + range + ': ' + rows.length + ' cores, ' + ts.length + ' points.' : 'No per-core ' + (freq ? 'frequency' : 'usage') + ' stored.');
+                hs.dataset.loaded = range + ' ' + (freq ? 'frequency' : 'usage');
+            } catch (e) {
+                if (my === hseq) text(hs, 'Could not load the history: ' + errText(e));
+            }
+        }
+        hload();
         const cu = new Chart.Bars(usage, { label: 'Usage per core', unit: '%', max: 100, item: 'core', hot: 90, tall: true });
         const cf = new Chart.Bars(freq, { label: 'Frequency per core', unit: 'MHz', item: 'core', color: 2 });
         const rows = [];
@@ -681,7 +722,17 @@
             rows.forEach((r, i) => { text(r.u, fmt(num(u[i]), '%')); text(r.f, fmt(num(f[i]), 'MHz')); });
         }
         update();
-        return { update, done() { cu.destroy(); cf.destroy(); } };
+        return { update, done() { hseq++; cu.destroy(); cf.destroy(); heat.destroy(); } };
+    }
+
+    /* Run async tasks, n at a time; their results in order. */
+    async function pool(tasks, n) {
+        const out = new Array(tasks.length);
+        let next = 0;
+        await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, async () => {
+            while (next < tasks.length) { const i = next++; out[i] = await tasks[i](); }
+        }));
+        return out;
     }
 
     const RANGES = [['5m', 300], ['1h', 3600], ['24h', 86400], ['7d', 7 * 86400]];

@@ -365,6 +365,21 @@ async function main() {
         await page.focus('#chart-freq');
         await page.keyboard.press('ArrowRight');
         check(/core 0 1\.20 GHz/.test(await page.getAttribute('#chart-freq', 'aria-label')), 'the frequency bars give a value per core');
+        /* The per-core history: a row per core, each with the stored values (the 64-core
+         * sample is a second ahead: ask again until it is in the range). */
+        let filled = 0;
+        for (let i = 0; i < 40 && filled !== cores; i++) {
+            await page.click('button[data-range="5m"]');
+            await until(page, () => /^5m usage/.test(document.getElementById('hc-status').dataset.loaded || ''));
+            filled = Number(await page.getAttribute('#hist-cores', 'data-filled'));
+            if (filled !== cores) await page.waitForTimeout(500);
+        }
+        check(filled === cores && Number(await page.getAttribute('#hist-cores', 'data-rows')) === cores,
+            'the per-core usage history has a row with data for every core (' + filled + ')');
+        await page.click('button[data-metric="frequency"]');
+        await until(page, () => /frequency/.test(document.getElementById('hc-status').dataset.loaded || ''));
+        check(Number(await page.getAttribute('#hist-cores', 'data-filled')) === cores &&
+            /core/.test(await page.getAttribute('#hist-cores', 'aria-label')), 'the per-core frequency history renders every core');
         await page.screenshot({ path: path.join(ART, 'page-cores.png'), fullPage: true });
 
         /* ------------------------------------------------------------ history */
