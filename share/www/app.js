@@ -681,7 +681,7 @@
                 const cores = list.filter((x) => x.name === what && x.labels && x.labels.core !== undefined).map((x) => +x.labels.core).sort((p, q) => p - q);
                 const pts = Math.max(60, Math.min(300, Math.round((hc.clientWidth || 400) / 3)));
                 const res = await pool(cores.map((k) => () => Api.get('/history/' + id + '/series?name=' + what + '&core=' + k +
-                    '&start=-' + range + '&stop=now&points=' + pts)), 6);
+                    rangeQ(range) + '&points=' + pts)), 6);
                 if (my !== hseq) return;
                 const ts = [...new Set(res.flatMap((r) => r.data.map((p) => p.time)))].sort();
                 const at = new Map(ts.map((t, i) => [t, i]));
@@ -735,6 +735,13 @@
         return out;
     }
 
+    /* start and stop of a range in unix seconds: every query of one chart then has the
+     * same buckets (a relative start moves between requests). */
+    function rangeQ(r) {
+        const stop = Math.floor(Date.now() / 1000) + 2;
+        return '&start=' + (stop - RANGES.find((x) => x[0] === r)[1]) + '&stop=' + stop;
+    }
+
     const RANGES = [['5m', 300], ['1h', 3600], ['24h', 86400], ['7d', 7 * 86400]];
     let lastRange = '1h';
 
@@ -763,7 +770,7 @@
             try {
                 const names = [...new Set(defs.flatMap((d) => d[4].map((s) => s[0])))];
                 const res = await Promise.all(names.map((n) => Api.get('/history/' + id + '/series?name=' + n +
-                    '&start=-' + r + '&stop=now&points=' + points)));
+                    rangeQ(r) + '&points=' + points)));
                 if (my !== seq) return;
                 const by = {};
                 names.forEach((n, i) => { by[n] = res[i]; });
