@@ -85,6 +85,18 @@
             rd: num(io.read_bytes_per_s), wr: num(io.write_bytes_per_s), rx, tx };
         L.t.push(t);
         LIVE_KEYS.forEach((k) => L[k].push(v[k]));
+        /* Per device and interface: "disk vda" / "net eth0" -> {t, a, b}. */
+        const D = a.dev || (a.dev = new Map());
+        const put = (k, x, y) => {
+            let d = D.get(k);
+            if (!d) D.set(k, (d = { t: [], a: [], b: [] }));
+            d.t.push(t);
+            d.a.push(num(x));
+            d.b.push(num(y));
+            if (d.t.length > LIVE_N) ['t', 'a', 'b'].forEach((q) => d[q].shift());
+        };
+        ((s.disk && s.disk.devices) || []).forEach((d) => put('disk ' + d.name, d.read_bytes_per_s, d.write_bytes_per_s));
+        ((s.network && s.network.interfaces) || []).forEach((i) => i.name !== 'lo' && put('net ' + i.name, i.rx_bytes_per_s, i.tx_bytes_per_s));
         if (L.t.length > LIVE_N) LIVE_KEYS.concat('t').forEach((k) => L[k].splice(0, L.t.length - LIVE_N));
     }
 
@@ -222,6 +234,7 @@
         [/^\/agent\/(\d+)$/, (id) => viewAgent(+id, 'live'), true],
         [/^\/agent\/(\d+)\/cores$/, (id) => viewAgent(+id, 'cores'), true],
         [/^\/agent\/(\d+)\/history$/, (id) => viewAgent(+id, 'history'), true],
+        [/^\/agent\/(\d+)\/devices$/, (id) => viewAgent(+id, 'devices'), true],
         [/^\/alerts$/, viewAlerts, true],
         [/^\/account$/, viewAccount, true],
     ];
@@ -532,7 +545,7 @@
         const title = h('h1', null, 'Agent');
         const info = h('p', { class: 'muted' });
         const tabs = h('nav', { class: 'tabs', 'aria-label': 'Agent views' },
-            [['live', '', 'Live'], ['cores', '/cores', 'Per core'], ['history', '/history', 'History']].map(([k, suf, label]) =>
+            [['live', '', 'Live'], ['cores', '/cores', 'Per core'], ['devices', '/devices', 'Devices'], ['history', '/history', 'History']].map(([k, suf, label]) =>
                 h('a', { href: '#/agent/' + id + suf, class: 'btn' + (k === tab ? '' : ' secondary'), 'aria-current': k === tab ? 'page' : null }, label)));
         const body = h('div');
         const al = h('section', { class: 'card firing', id: 'agent-alerts', 'aria-labelledby': 'aa-h', hidden: true });
@@ -563,7 +576,7 @@
         },
             (e) => alertMsg(e.status === 404 ? 'No such agent.' : errText(e)));
         header();
-        const sub = tab === 'cores' ? coresTab(id, body) : tab === 'history' ? historyTab(id, body) : liveTab(id, body);
+        const sub = tab === 'cores' ? coresTab(id, body) : tab === 'history' ? historyTab(id, body) : tab === 'devices' ? devicesTab(id, body) : liveTab(id, body);
         return {
             update(ids) { if (ids.has(id)) { header(); sub.update && sub.update(); } },
             alerts,
@@ -740,6 +753,67 @@
     function rangeQ(r) {
         const stop = Math.floor(Date.now() / 1000) + 2;
         return '&start=' + (stop - RANGES.find((x) => x[0] === r)[1]) + '&stop=' + stop;
+    }
+
+    /* Per disk device (read, write) and per network interface (received, sent): live from
+     * the stream, then the stored history of each. */
+    function devicesTab(id, body) {
+        const live = h('div', { class: 'grid', id: 'dev-live' }), hist = h('div', { class: 'grid', id: 'dev-hist' });
+        const hs = h('p', { class: 'muted', role: 'status', id: 'dev-status' });
+        let range = lastRange, seq = 0;
+        const rb = RANGES.map(([r]) => h('button', { type: 'button', class: 'secondary', 'data-range': r, onclick: () => { range = r; hload(); } }, r));
+        body.append(h('h2', null, 'Live per device'), live, h('h2', null, 'History per device'),
+            h('div', { class: 'row', role: 'group', 'aria-label': 'Time range' }, rb), hs, hist);
+        const lc = new Map(), hc = [], now = () => Date.now() / 1000;
+        const mk = (into, key, o) => {
+            const c = chartCard(key, (into === live ? 'dl-' : 'dh-') + key.replace(/[^\w-]/g, '_'), Object.assign({ label: key, unit: 'B/s',
+                series: key[0] === 'd' ? [{ label: 'read' }, { label: 'write', color: 1 }] : [{ label: 'received', color: 2 }, { label: 'sent' }] }, o));
+            into.append(c.card);
+            c.chart = new Chart.Line(c.cv, c.opts);
+            return c;
+        };
+        function update() {
+            const x = agents.get(id);
+            for (const [k, d] of (x && x.dev) || []) {
+                if (!lc.has(k)) lc.set(k, mk(live, k, { span: LIVE_SPAN, now, gap: 10 }));
+                lc.get(k).chart.setData(d.t, [d.a, d.b]);
+            }
+            if (!lc.size) live.replaceChildren(h('p', { class: 'muted' }, 'No per-device sample yet.'));
+        }
+        async function hload() {
+            const my = ++seq, sp = RANGES.find((x) => x[0] === range)[1], ok = /^[\w./-]+$/;
+            rb.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.range === range)));
+            text(hs, 'Loading the last ' + range + '…');
+            try {
+                const devs = [];
+                (await Api.get('/history/' + id + '/series')).series.forEach((x) => {
+                    const l = x.labels || {};
+                    if (x.name === 'disk.read_bytes_per_s' && ok.test(l.dev || '')) devs.push(['disk ' + l.dev, 'dev=' + l.dev, 'disk.read', 'disk.write']);
+                    if (x.name === 'net.rx_bytes_per_s' && ok.test(l.iface || '') && l.iface !== 'lo') devs.push(['net ' + l.iface, 'iface=' + l.iface, 'net.rx', 'net.tx']);
+                });
+                const pts = Math.max(60, Math.min(300, Math.round((hist.clientWidth || 600) / 4))), q = rangeQ(range);
+                const res = await pool(devs.flatMap(([, lab, n1, n2]) => [n1, n2].map((n) => () =>
+                    Api.get('/history/' + id + '/series?name=' + n + '_bytes_per_s&' + lab + q + '&points=' + pts).catch(() => ({ data: [] })))), 6);
+                if (my !== seq) return;
+                hc.splice(0).forEach((c) => c.chart.destroy());
+                hist.replaceChildren();
+                const stop = Date.now() / 1000;
+                devs.forEach(([k], i) => {
+                    const A = res[2 * i].data, m = new Map(res[2 * i + 1].data.map((p) => [p.time, p.value]));
+                    const c = mk(hist, k, { span: sp, now: () => stop, gap: sp / pts * 1.5 });
+                    c.chart.setData(A.map((p) => Date.parse(p.time) / 1000), [A.map((p) => p.value), A.map((p) => (m.has(p.time) ? m.get(p.time) : null))]);
+                    hc.push(c);
+                });
+                text(hs, 'Last ' + range + ': ' + (devs.length ? devs.length + ' devices and interfaces.' : 'none stored.'));
+                hs.dataset.loaded = range;
+            } catch (e) {
+                if (my === seq) text(hs, 'Could not load the history: ' + errText(e));
+            }
+        }
+        update();
+        hload();
+        const tick = setInterval(() => lc.forEach((c) => c.chart.draw()), 1000);
+        return { update, done() { seq++; clearInterval(tick); lc.forEach((c) => c.chart.destroy()); hc.forEach((c) => c.chart.destroy()); } };
     }
 
     const RANGES = [['5m', 300], ['1h', 3600], ['24h', 86400], ['7d', 7 * 86400]];

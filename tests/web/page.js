@@ -399,6 +399,19 @@ async function main() {
         }
         check(Number(await page.getAttribute('#hist-cpu', 'data-points')) >= 100, 'the 7d range holds the week of samples');
         await page.screenshot({ path: path.join(ART, 'page-history.png'), fullPage: true });
+        /* Per device and interface, live (from the real agent's samples) and stored. */
+        await page.click('a[href="#/agent/' + agentId + '/devices"]');
+        await until(page, () => document.querySelectorAll('#dev-live canvas').length > 0);
+        const live = await page.evaluate(() => [...document.querySelectorAll('#dev-live canvas')].map((c) => c.id + ' ' + c.dataset.points));
+        check(live.some((x) => /^dl-disk_/.test(x)) && live.some((x) => /^dl-net_/.test(x)) && live.every((x) => Number(x.split(' ')[1]) >= 2),
+            'live charts per disk and per interface: ' + live.join(', '));
+        await page.click('button[data-range="1h"]');
+        await until(page, () => document.getElementById('dev-status').dataset.loaded === '1h' &&
+            [...document.querySelectorAll('#dev-hist canvas')].some((c) => Number(c.dataset.points) > 0));
+        const hd = await page.evaluate(() => [...document.querySelectorAll('#dev-hist canvas')].map((c) => c.id + ' ' + c.dataset.points));
+        check(hd.some((x) => /^dh-disk_/.test(x) && !/ 0$/.test(x)) && hd.some((x) => /^dh-net_/.test(x) && !/ 0$/.test(x)),
+            'history charts per disk and per interface: ' + hd.join(', '));
+        await page.screenshot({ path: path.join(ART, 'page-devices.png'), fullPage: true });
         /* A reloaded dashboard starts from the last five minutes of /history, not empty;
          * the stream alone gives it one point (the snapshot). */
         await page.evaluate((h) => { location.hash = h; }, '#/agent/' + agentId);
@@ -507,7 +520,7 @@ async function main() {
             const ag = await api('POST', '/agents', a.body.access_token, { name: 'phone1' });
             must(synthetic(ag.body.token, Date.now() / 1000, 16) === 200, 'a sample for the phone agent');
             for (const h of ['#/fleet', '#/agents', '#/agent/' + ag.body.id, '#/agent/' + ag.body.id + '/cores',
-                '#/agent/' + ag.body.id + '/history', '#/alerts', '#/account']) {
+                '#/agent/' + ag.body.id + '/history', '#/agent/' + ag.body.id + '/devices', '#/alerts', '#/account']) {
                 await p.evaluate((h) => { location.hash = h; }, h);
                 await until(p, () => document.querySelector('main h1'));
                 await p.waitForTimeout(400);
