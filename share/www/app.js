@@ -206,7 +206,6 @@
             break;
         case 'alert':
             setAlert(m);
-            if (rules.has(m.rule_id) && m.state === 'firing') rules.get(m.rule_id).seen = true;
             alertsChanged();
             break;
         case 'lag':

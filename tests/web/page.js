@@ -297,6 +297,14 @@ async function main() {
             await page.click('tr[data-channel="' + chId + '"] button.secondary');
             await until(page, () => /queued/.test(document.getElementById('alerts-status').textContent));
             check(true, 'a test notification is queued from the page');
+            await page.click('tr[data-channel="' + chId + '"] button[aria-label^="Regenerate"]');
+            await page.waitForSelector('#confirm[open]');
+            await page.click('#confirm-ok');
+            await page.waitForSelector('#secret-panel');
+            const secret2 = await page.inputValue('#channel-secret');
+            tokens.add(secret2);
+            check(secret2.length >= 20 && secret2 !== secret, 'regenerating shows a new signing secret');
+            await page.click('#secret-done');
 
             /* The server's validation error is shown beside the form. */
             await page.fill('#rule-name', 'bad');
@@ -337,6 +345,12 @@ async function main() {
             check(/firing/.test(await page.textContent('#rule-history')) && /pending/.test(await page.textContent('#rule-history')),
                 'the rule history lists its state changes');
             await page.screenshot({ path: path.join(ART, 'page-alerts.png'), fullPage: true });
+            await page.click('#rules tr[data-rule="' + ruleId + '"] button[aria-label^="Edit"]');
+            check(await page.inputValue('#rule-metric') === 'cpu.usage', 'Edit fills the form with the rule');
+            await page.fill('#rule-threshold', '-2');
+            await page.click('#rule-submit');
+            await until(page, (id) => / > -2/.test(document.querySelector('#rules tr[data-rule="' + id + '"]').textContent), ruleId);
+            check((await api('GET', '/alerts/' + ruleId, tk)).body.threshold === -2, 'an edited rule is saved on the server');
             await page.click('#rules tr[data-rule="' + ruleId + '"] button.danger');
             await page.waitForSelector('#confirm[open]');
             await page.click('#confirm-ok');
