@@ -182,6 +182,7 @@
         register: (username, password) => raw('POST', '/register', { username, password }),
         get: (p) => call('GET', p),
         post: (p, b) => call('POST', p, b === undefined ? {} : b),
+        put: (p, b) => call('PUT', p, b),
         del: (p) => call('DELETE', p),
         stream,
     };

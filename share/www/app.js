@@ -1,5 +1,5 @@
 /* app.js: the hash router, the fleet model fed by the live stream, and the views
- * (login, register, fleet, agents, agent dashboard, per-core, history, account). */
+ * (login, register, fleet, agents, agent dashboard, per-core, history, alerts, account). */
 'use strict';
 (function (g) {
     const Api = g.SMApi, Chart = g.SMChart, fmt = Chart.fmt;
@@ -85,6 +85,18 @@
             rd: num(io.read_bytes_per_s), wr: num(io.write_bytes_per_s), rx, tx };
         L.t.push(t);
         LIVE_KEYS.forEach((k) => L[k].push(v[k]));
+        /* Per device and interface: "disk vda" / "net eth0" -> {t, a, b}. */
+        const D = a.dev || (a.dev = new Map());
+        const put = (k, x, y) => {
+            let d = D.get(k);
+            if (!d) D.set(k, (d = { t: [], a: [], b: [] }));
+            d.t.push(t);
+            d.a.push(num(x));
+            d.b.push(num(y));
+            if (d.t.length > LIVE_N) ['t', 'a', 'b'].forEach((q) => d[q].shift());
+        };
+        ((s.disk && s.disk.devices) || []).forEach((d) => put('disk ' + d.name, d.read_bytes_per_s, d.write_bytes_per_s));
+        ((s.network && s.network.interfaces) || []).forEach((i) => i.name !== 'lo' && put('net ' + i.name, i.rx_bytes_per_s, i.tx_bytes_per_s));
         if (L.t.length > LIVE_N) LIVE_KEYS.concat('t').forEach((k) => L[k].splice(0, L.t.length - LIVE_N));
     }
 
@@ -99,6 +111,36 @@
             if (r.host) a.host = r.host;
         });
         for (const id of agents.keys()) if (!seen.has(id)) agents.delete(id);
+    }
+
+    /* Alert states now: "rule:agent:labels" -> the newest pending or firing event, from
+     * /alerts/active and then the stream; rules by id for their names. */
+    const active = new Map(), rules = new Map();
+    const akey = (e) => e.rule_id + ':' + e.agent_id + ':' + (e.labels || '');
+    function setAlert(e) {
+        if (e.state === 'pending' || e.state === 'firing') active.set(akey(e), e);
+        else active.delete(akey(e));
+    }
+    async function loadAlerts() {
+        const [rs, act] = await Promise.all([Api.get('/alerts'), Api.get('/alerts/active')]);
+        rules.clear();
+        rs.forEach((r) => rules.set(r.id, r));
+        active.clear();
+        act.forEach(setAlert);
+        alertsChanged();
+        return rs;
+    }
+    const firing = (id) => [...active.values()].filter((e) => e.state === 'firing' && (id === undefined || e.agent_id === id));
+    const rinfo = (e, k) => (rules.get(e.rule_id) || e)[k];
+    function alertsChanged() { if (view && view.alerts) view.alerts(); }
+    const fv = (v) => (typeof v === 'number' && isFinite(v) ? String(+v.toPrecision(4)) : '–');
+    /* A list of alert states: rule, agent, labels, value, severity. */
+    function alertList(list, withAgent) {
+        return h('ul', { class: 'alerts' }, list.map((e) => h('li', { class: 'sev-' + rinfo(e, 'severity'), 'data-rule': e.rule_id, 'data-agent': e.agent_id },
+            h('strong', null, rinfo(e, 'name') || 'rule #' + e.rule_id), ' ',
+            withAgent ? h('a', { href: '#/agent/' + e.agent_id }, (agents.get(e.agent_id) || { name: '#' + e.agent_id }).name) : null,
+            (e.labels ? ' {' + e.labels + '}' : '') + ' · value ' + fv(e.value) + ' · ' + (rinfo(e, 'severity') || '') +
+            (e.state === 'pending' ? ' · pending' : ''))));
     }
 
     /* Redraws are coalesced: many stream messages, one update per frame, and at most
@@ -162,6 +204,10 @@
                 go('#/fleet');
             }
             break;
+        case 'alert':
+            setAlert(m);
+            alertsChanged();
+            break;
         case 'lag':
             text($('live'), '● Live (' + m.dropped + ' updates skipped)');
             break;
@@ -187,6 +233,8 @@
         [/^\/agent\/(\d+)$/, (id) => viewAgent(+id, 'live'), true],
         [/^\/agent\/(\d+)\/cores$/, (id) => viewAgent(+id, 'cores'), true],
         [/^\/agent\/(\d+)\/history$/, (id) => viewAgent(+id, 'history'), true],
+        [/^\/agent\/(\d+)\/devices$/, (id) => viewAgent(+id, 'devices'), true],
+        [/^\/alerts$/, viewAlerts, true],
         [/^\/account$/, viewAccount, true],
     ];
 
@@ -318,16 +366,22 @@
     function viewFleet() {
         const summary = h('p', { class: 'muted', 'aria-live': 'polite' }, 'Loading…');
         const grid = h('div', { class: 'fleet', id: 'fleet' });
-        main.append(h('h1', null, 'Fleet'), summary, grid);
+        const fa = h('section', { class: 'card firing', id: 'fleet-alerts', 'aria-labelledby': 'fa-h', hidden: true });
+        main.append(h('h1', null, 'Fleet'), summary, fa, grid);
         const tiles = new Map();
         function tile(a) {
             const name = h('h2', null), dot = h('span', { class: 'dot' }), state = h('span');
             const host = h('div', { class: 'muted' }), seen = h('div', { class: 'muted' });
+            const badge = h('span', { class: 'badge', hidden: true });
             const m = { cpu: meter('CPU'), mem: meter('Mem'), disk: meter('Disk') };
             const el = h('a', { class: 'card tile', href: '#/agent/' + a.id, 'data-agent': a.id },
-                name, h('div', null, dot, state), host, m.cpu.el, m.mem.el, m.disk.el, seen);
+                name, h('div', null, dot, state, ' ', badge), host, m.cpu.el, m.mem.el, m.disk.el, seen);
             const t = { el, set(a) {
                 text(name, a.name);
+                const n = firing(a.id).length;
+                badge.hidden = !n;
+                text(badge, '⚠ ' + n + ' alert' + (n > 1 ? 's' : ''));
+                el.classList.toggle('alerting', n > 0);
                 dot.classList.toggle('on', a.online);
                 text(state, a.online ? 'online' : 'offline');
                 text(host, a.host ? (a.host.hostname || '') + (a.host.cores ? ' · ' + a.host.cores + ' cores' : '') : 'no data yet');
@@ -352,7 +406,13 @@
             summary.replaceChildren(list.length ? list.length + ' agents, ' + on + ' online.' : 'No agents yet. ',
                 list.length ? '' : h('a', { href: '#/agents' }, 'Add an agent'));
         }
-        Api.get('/agents').then((list) => { mergeRest(list); layout(); }, (e) => alertMsg(errText(e)));
+        function alerts() {
+            const list = firing();
+            fa.hidden = !list.length;
+            fa.replaceChildren(h('h2', { id: 'fa-h' }, 'Firing alerts (' + list.length + ')'), alertList(list, true));
+            tiles.forEach((t, id) => agents.has(id) && t.set(agents.get(id)));
+        }
+        Api.get('/agents').then((list) => { mergeRest(list); layout(); loadAlerts().catch(() => {}); }, (e) => alertMsg(errText(e)));
         const tick = setInterval(() => tiles.forEach((t, id) => agents.has(id) && t.set(agents.get(id))), 5000);
         if (snapshotSeen) layout();
         return {
@@ -366,11 +426,25 @@
                 else summary.firstChild && text(summary, [...agents.values()].length + ' agents, ' +
                     [...agents.values()].filter((a) => a.online).length + ' online.');
             },
+            alerts,
             done() { clearInterval(tick); },
         };
     }
 
     /* ------------------------------------------------------------------ agents */
+    /* Copy s to the clipboard (or select input for a manual copy) and say so in status. */
+    async function copyText(s, input, status, what) {
+        let ok = false;
+        try {
+            await navigator.clipboard.writeText(s);
+            ok = true;
+        } catch (e) {
+            input.select();
+            try { ok = document.execCommand('copy'); } catch (e2) { ok = false; }
+        }
+        text(status, ok ? what + ' copied.' : 'Copy failed: select the text and copy it.');
+    }
+
     function tokenPanel(agent, token, what) {
         const cmds = 'install -d -m 755 /etc/statusmonitor\n' +
             'install -m 600 /dev/null /etc/statusmonitor/agent.token\n' +
@@ -378,17 +452,7 @@
             'smagent --server ' + location.origin + ' --token-file /etc/statusmonitor/agent.token';
         const input = h('input', { id: 'agent-token', class: 'token', readonly: true, value: token, 'aria-describedby': 'tok-note' });
         const status = h('span', { role: 'status', class: 'muted' });
-        const copy = (s, what) => async () => {
-            let ok = false;
-            try {
-                await navigator.clipboard.writeText(s);
-                ok = true;
-            } catch (e) {
-                input.select();
-                try { ok = document.execCommand('copy'); } catch (e2) { ok = false; }
-            }
-            text(status, ok ? what + ' copied.' : 'Copy failed: select the text and copy it.');
-        };
+        const copy = (s, what) => () => copyText(s, input, status, what);
         const panel = h('section', { class: 'card', id: 'token-panel', 'aria-labelledby': 'tok-h' },
             h('h2', { id: 'tok-h' }, 'Agent “' + agent.name + '” ' + what),
             h('p', { id: 'tok-note' }, 'Copy its token now: it is shown only once.'),
@@ -480,11 +544,18 @@
         const title = h('h1', null, 'Agent');
         const info = h('p', { class: 'muted' });
         const tabs = h('nav', { class: 'tabs', 'aria-label': 'Agent views' },
-            [['live', '', 'Live'], ['cores', '/cores', 'Per core'], ['history', '/history', 'History']].map(([k, suf, label]) =>
+            [['live', '', 'Live'], ['cores', '/cores', 'Per core'], ['devices', '/devices', 'Devices'], ['history', '/history', 'History']].map(([k, suf, label]) =>
                 h('a', { href: '#/agent/' + id + suf, class: 'btn' + (k === tab ? '' : ' secondary'), 'aria-current': k === tab ? 'page' : null }, label)));
         const body = h('div');
-        main.append(title, info, tabs, body);
+        const al = h('section', { class: 'card firing', id: 'agent-alerts', 'aria-labelledby': 'aa-h', hidden: true });
+        main.append(title, info, al, tabs, body);
         const a = () => agents.get(id);
+        function alerts() {
+            const list = firing(id);
+            al.hidden = !list.length;
+            al.replaceChildren(h('h2', { id: 'aa-h' }, 'Firing alerts'), alertList(list, false));
+        }
+        loadAlerts().catch(() => {});
         function header() {
             const x = a();
             if (!x) return;
@@ -504,9 +575,10 @@
         },
             (e) => alertMsg(e.status === 404 ? 'No such agent.' : errText(e)));
         header();
-        const sub = tab === 'cores' ? coresTab(id, body) : tab === 'history' ? historyTab(id, body) : liveTab(id, body);
+        const sub = tab === 'cores' ? coresTab(id, body) : tab === 'history' ? historyTab(id, body) : tab === 'devices' ? devicesTab(id, body) : liveTab(id, body);
         return {
             update(ids) { if (ids.has(id)) { header(); sub.update && sub.update(); } },
+            alerts,
             done() { sub.done && sub.done(); },
         };
     }
@@ -600,6 +672,47 @@
                 h('caption', { class: 'muted' }, 'Per-core values of the latest sample'),
                 h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Core'), h('th', { scope: 'col', class: 'num' }, 'Usage'),
                     h('th', { scope: 'col', class: 'num' }, 'Frequency'))), tb)));
+        const hc = h('canvas', { id: 'hist-cores' });
+        const hs = h('p', { class: 'muted', role: 'status', id: 'hc-status' });
+        let what = 'cpu.core.usage', range = lastRange;
+        const pick = (attr, v, fn) => h('button', { type: 'button', class: 'secondary', [attr]: v, onclick: fn }, v);
+        const rb = RANGES.map(([r]) => pick('data-range', r, () => { range = r; hload(); }));
+        const mb = [['cpu.core.usage', 'usage'], ['cpu.core.freq_mhz', 'frequency']].map(([n, l]) =>
+            h('button', { type: 'button', class: 'secondary', 'data-metric': l, onclick: () => { what = n; hload(); } }, l));
+        body.append(h('section', { class: 'card', 'aria-labelledby': 'hc-h' }, h('h2', { id: 'hc-h' }, 'History per core'),
+            h('div', { class: 'row', role: 'group', 'aria-label': 'Per-core history' }, mb, rb), hs, hc));
+        const heat = new Chart.Heat(hc, { label: 'Usage per core over time', unit: '%', max: 100, item: 'core', tall: true });
+        let hseq = 0;
+        async function hload() {
+            const my = ++hseq, freq = what !== 'cpu.core.usage';
+            rb.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.range === range)));
+            mb.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.metric === (freq ? 'frequency' : 'usage'))));
+            text(hs, 'Loading the last ' + range + '…');
+            try {
+                const list = (await Api.get('/history/' + id + '/series')).series;
+                const cores = list.filter((x) => x.name === what && x.labels && x.labels.core !== undefined).map((x) => +x.labels.core).sort((p, q) => p - q);
+                const pts = Math.max(60, Math.min(300, Math.round((hc.clientWidth || 400) / 3)));
+                const res = await pool(cores.map((k) => () => Api.get('/history/' + id + '/series?name=' + what + '&core=' + k +
+                    rangeQ(range) + '&points=' + pts)), 6);
+                if (my !== hseq) return;
+                const ts = [...new Set(res.flatMap((r) => r.data.map((p) => p.time)))].sort();
+                const at = new Map(ts.map((t, i) => [t, i]));
+                const rows = [];
+                cores.forEach((k, i) => {
+                    const row = rows[k] = new Array(ts.length).fill(null);
+                    res[i].data.forEach((p) => { row[at.get(p.time)] = p.value; });
+                });
+                for (let k = 0; k < rows.length; k++) rows[k] = rows[k] || new Array(ts.length).fill(null);
+                Object.assign(heat.o, freq ? { label: 'Frequency per core over time', unit: 'MHz', max: 0, color: 2 }
+                    : { label: 'Usage per core over time', unit: '%', max: 100, color: 0 });
+                heat.setData(ts.map((t) => Date.parse(t) / 1000), rows);
+                text(hs, cores.length ? 'Last ' + range + ': ' + rows.length + ' cores, ' + ts.length + ' points.' : 'No per-core ' + (freq ? 'frequency' : 'usage') + ' stored.');
+                hs.dataset.loaded = range + ' ' + (freq ? 'frequency' : 'usage');
+            } catch (e) {
+                if (my === hseq) text(hs, 'Could not load the history: ' + errText(e));
+            }
+        }
+        hload();
         const cu = new Chart.Bars(usage, { label: 'Usage per core', unit: '%', max: 100, item: 'core', hot: 90, tall: true });
         const cf = new Chart.Bars(freq, { label: 'Frequency per core', unit: 'MHz', item: 'core', color: 2 });
         const rows = [];
@@ -621,7 +734,85 @@
             rows.forEach((r, i) => { text(r.u, fmt(num(u[i]), '%')); text(r.f, fmt(num(f[i]), 'MHz')); });
         }
         update();
-        return { update, done() { cu.destroy(); cf.destroy(); } };
+        return { update, done() { hseq++; cu.destroy(); cf.destroy(); heat.destroy(); } };
+    }
+
+    /* Run async tasks, n at a time; their results in order. */
+    async function pool(tasks, n) {
+        const out = new Array(tasks.length);
+        let next = 0;
+        await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, async () => {
+            while (next < tasks.length) { const i = next++; out[i] = await tasks[i](); }
+        }));
+        return out;
+    }
+
+    /* start and stop of a range in unix seconds: every query of one chart then has the
+     * same buckets (a relative start moves between requests). */
+    function rangeQ(r) {
+        const stop = Math.floor(Date.now() / 1000) + 2;
+        return '&start=' + (stop - RANGES.find((x) => x[0] === r)[1]) + '&stop=' + stop;
+    }
+
+    /* Per disk device (read, write) and per network interface (received, sent): live from
+     * the stream, then the stored history of each. */
+    function devicesTab(id, body) {
+        const live = h('div', { class: 'grid', id: 'dev-live' }), hist = h('div', { class: 'grid', id: 'dev-hist' });
+        const hs = h('p', { class: 'muted', role: 'status', id: 'dev-status' });
+        let range = lastRange, seq = 0;
+        const rb = RANGES.map(([r]) => h('button', { type: 'button', class: 'secondary', 'data-range': r, onclick: () => { range = r; hload(); } }, r));
+        body.append(h('h2', null, 'Live per device'), live, h('h2', null, 'History per device'),
+            h('div', { class: 'row', role: 'group', 'aria-label': 'Time range' }, rb), hs, hist);
+        const lc = new Map(), hc = [], now = () => Date.now() / 1000;
+        const mk = (into, key, o) => {
+            const c = chartCard(key, (into === live ? 'dl-' : 'dh-') + key.replace(/[^\w-]/g, '_'), Object.assign({ label: key, unit: 'B/s',
+                series: key[0] === 'd' ? [{ label: 'read' }, { label: 'write', color: 1 }] : [{ label: 'received', color: 2 }, { label: 'sent' }] }, o));
+            into.append(c.card);
+            c.chart = new Chart.Line(c.cv, c.opts);
+            return c;
+        };
+        function update() {
+            const x = agents.get(id);
+            for (const [k, d] of (x && x.dev) || []) {
+                if (!lc.has(k)) lc.set(k, mk(live, k, { span: LIVE_SPAN, now, gap: 10 }));
+                lc.get(k).chart.setData(d.t, [d.a, d.b]);
+            }
+            if (!lc.size) live.replaceChildren(h('p', { class: 'muted' }, 'No per-device sample yet.'));
+        }
+        async function hload() {
+            const my = ++seq, sp = RANGES.find((x) => x[0] === range)[1], ok = /^[\w./-]+$/;
+            rb.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.range === range)));
+            text(hs, 'Loading the last ' + range + '…');
+            try {
+                const devs = [];
+                (await Api.get('/history/' + id + '/series')).series.forEach((x) => {
+                    const l = x.labels || {};
+                    if (x.name === 'disk.read_bytes_per_s' && ok.test(l.dev || '')) devs.push(['disk ' + l.dev, 'dev=' + l.dev, 'disk.read', 'disk.write']);
+                    if (x.name === 'net.rx_bytes_per_s' && ok.test(l.iface || '') && l.iface !== 'lo') devs.push(['net ' + l.iface, 'iface=' + l.iface, 'net.rx', 'net.tx']);
+                });
+                const pts = Math.max(60, Math.min(300, Math.round((hist.clientWidth || 600) / 4))), q = rangeQ(range);
+                const res = await pool(devs.flatMap(([, lab, n1, n2]) => [n1, n2].map((n) => () =>
+                    Api.get('/history/' + id + '/series?name=' + n + '_bytes_per_s&' + lab + q + '&points=' + pts).catch(() => ({ data: [] })))), 6);
+                if (my !== seq) return;
+                hc.splice(0).forEach((c) => c.chart.destroy());
+                hist.replaceChildren();
+                const stop = Date.now() / 1000;
+                devs.forEach(([k], i) => {
+                    const A = res[2 * i].data, m = new Map(res[2 * i + 1].data.map((p) => [p.time, p.value]));
+                    const c = mk(hist, k, { span: sp, now: () => stop, gap: sp / pts * 1.5 });
+                    c.chart.setData(A.map((p) => Date.parse(p.time) / 1000), [A.map((p) => p.value), A.map((p) => (m.has(p.time) ? m.get(p.time) : null))]);
+                    hc.push(c);
+                });
+                text(hs, 'Last ' + range + ': ' + (devs.length ? devs.length + ' devices and interfaces.' : 'none stored.'));
+                hs.dataset.loaded = range;
+            } catch (e) {
+                if (my === seq) text(hs, 'Could not load the history: ' + errText(e));
+            }
+        }
+        update();
+        hload();
+        const tick = setInterval(() => lc.forEach((c) => c.chart.draw()), 1000);
+        return { update, done() { seq++; clearInterval(tick); lc.forEach((c) => c.chart.destroy()); hc.forEach((c) => c.chart.destroy()); } };
     }
 
     const RANGES = [['5m', 300], ['1h', 3600], ['24h', 86400], ['7d', 7 * 86400]];
@@ -652,7 +843,7 @@
             try {
                 const names = [...new Set(defs.flatMap((d) => d[4].map((s) => s[0])))];
                 const res = await Promise.all(names.map((n) => Api.get('/history/' + id + '/series?name=' + n +
-                    '&start=-' + r + '&stop=now&points=' + points)));
+                    rangeQ(r) + '&points=' + points)));
                 if (my !== seq) return;
                 const by = {};
                 names.forEach((n, i) => { by[n] = res[i]; });
@@ -680,6 +871,219 @@
         }
         load(lastRange);
         return { done() { seq++; cards.forEach((c) => c.chart.destroy()); } };
+    }
+
+    /* ------------------------------------------------------------------ alerts */
+    function viewAlerts() {
+        const sel = (id, opts) => h('select', { id, name: id }, opts.map(([v, l]) => h('option', { value: v }, l)));
+        const lab = (id, l, el) => [h('label', { for: id }, l), el];
+        const fire = h('div', { id: 'alerts-firing' });
+        const rbody = h('tbody', { id: 'rules' }), cbody = h('tbody', { id: 'channels' });
+        const hist = h('div'), secret = h('div');
+        const rerr = h('p', { id: 'rule-error', class: 'bad', role: 'alert' });
+        const cerr = h('p', { id: 'channel-error', class: 'bad', role: 'alert' });
+        const note = h('p', { role: 'status', class: 'muted', id: 'alerts-status' });
+        let chans = [], editing = null;
+        const f = {
+            name: h('input', { id: 'rule-name', required: true, maxlength: 64, placeholder: 'Root disk full' }),
+            metric: h('input', { id: 'rule-metric', required: true, list: 'metrics', spellcheck: 'false', autocapitalize: 'none',
+                placeholder: 'fs.used_percent{mount=/}', 'aria-describedby': 'metric-hint' }),
+            op: sel('rule-op', [['>', 'above (>)'], ['<', 'below (<)']]),
+            threshold: h('input', { id: 'rule-threshold', type: 'number', step: 'any' }),
+            for_seconds: h('input', { id: 'rule-for', type: 'number', min: 0, max: 86400, step: 1, value: 60 }),
+            scope: h('select', { id: 'rule-scope' }),
+            severity: sel('rule-severity', [['warning', 'warning'], ['critical', 'critical'], ['info', 'info']]),
+            channel: h('select', { id: 'rule-channel' }),
+        };
+        const rbtn = h('button', { type: 'submit', id: 'rule-submit' }, 'Create rule');
+        const rcancel = h('button', { type: 'button', class: 'secondary', hidden: true, onclick: () => reset() }, 'Cancel edit');
+        const rform = h('form', { class: 'card', id: 'rule-form', 'aria-labelledby': 'rf-h' },
+            h('h2', { id: 'rf-h' }, 'New rule'),
+            lab('rule-name', 'Name', f.name), lab('rule-metric', 'Metric', f.metric),
+            h('p', { id: 'metric-hint', class: 'muted' }, 'A stored series, with one label match if needed: cpu.usage, mem.used_percent, fs.used_percent{mount=/}, or agent.offline.'),
+            h('datalist', { id: 'metrics' }, ['cpu.usage', 'cpu.iowait', 'mem.used_percent', 'fs.used_percent{mount=/}',
+                'disk.busy_percent', 'net.rx_bytes_per_s', 'net.tx_bytes_per_s', 'agent.offline'].map((v) => h('option', { value: v }))),
+            h('div', { class: 'cols' }, h('div', null, lab('rule-op', 'Comparison', f.op)), h('div', null, lab('rule-threshold', 'Threshold', f.threshold)),
+                h('div', null, lab('rule-for', 'For (seconds)', f.for_seconds))),
+            h('div', { class: 'cols' }, h('div', null, lab('rule-scope', 'Agents', f.scope)), h('div', null, lab('rule-severity', 'Severity', f.severity)),
+                h('div', null, lab('rule-channel', 'Notify', f.channel))),
+            rerr, h('div', { class: 'row' }, rbtn, rcancel));
+        const c = {
+            name: h('input', { id: 'ch-name', required: true, maxlength: 64 }),
+            type: sel('ch-type', [['webhook', 'Webhook'], ['telegram', 'Telegram']]),
+            url: h('input', { id: 'ch-url', type: 'url', placeholder: 'https://example.org/hook' }),
+            chat: h('input', { id: 'ch-chat' }),
+            bot: h('input', { id: 'ch-bot', type: 'password', autocomplete: 'off' }),
+        };
+        const wh = h('div', null, lab('ch-url', 'URL', c.url));
+        const tg = h('div', { hidden: true }, lab('ch-chat', 'Chat id', c.chat), lab('ch-bot', 'Bot token', c.bot));
+        c.type.addEventListener('change', () => { wh.hidden = c.type.value !== 'webhook'; tg.hidden = !wh.hidden; });
+        const cbtn = h('button', { type: 'submit', id: 'ch-submit' }, 'Create channel');
+        const cform = h('form', { class: 'card', id: 'channel-form', 'aria-labelledby': 'cf2-h' }, h('h2', { id: 'cf2-h' }, 'New channel'),
+            lab('ch-name', 'Name', c.name), lab('ch-type', 'Type', c.type), wh, tg, cerr, h('div', { class: 'row' }, cbtn));
+        const table = (id, cap, cols, body) => h('div', { class: 'card scroll' }, h('table', { id },
+            h('caption', { class: 'muted' }, cap), h('thead', null, h('tr', null, cols.map((x) => h('th', { scope: 'col' }, x)))), body));
+        main.append(h('h1', null, 'Alerts'), note, fire,
+            table('rules-table', 'Your alert rules', ['Name', 'Condition', 'Agents', 'Severity', 'State', 'Actions'], rbody), hist, rform,
+            h('h2', null, 'Notification channels'), secret,
+            table('channels-table', 'Where alerts are sent', ['Name', 'Type', 'Target', 'Actions'], cbody), cform);
+
+        const agentName = (id) => (agents.get(id) || { name: '#' + id }).name;
+        const btn = (label, cls, aria, fn) => h('button', { type: 'button', class: cls, 'aria-label': aria, onclick: (e) => fn(e.currentTarget) }, label);
+        function options() {
+            const keep = [f.scope.value, f.channel.value];
+            f.scope.replaceChildren(h('option', { value: '' }, 'All my agents'),
+                ...[...agents.values()].map((a) => h('option', { value: a.id }, a.name)));
+            f.channel.replaceChildren(h('option', { value: '' }, 'Nobody (page and smtop only)'),
+                ...chans.map((x) => h('option', { value: x.id }, x.name + ' (' + x.type + ')')));
+            f.scope.value = keep[0];
+            f.channel.value = keep[1];
+            if (f.scope.selectedIndex < 0) f.scope.value = '';
+            if (f.channel.selectedIndex < 0) f.channel.value = '';
+        }
+        function state(r) {
+            const list = [...active.values()].filter((e) => e.rule_id === r.id);
+            const n = list.filter((e) => e.state === 'firing').length;
+            return n ? 'firing (' + n + ')' : list.length ? 'pending' : 'ok';
+        }
+        function drawRules() {
+            const list = [...rules.values()];
+            rbody.replaceChildren(...list.map((r) => h('tr', { 'data-rule': r.id },
+                h('th', { scope: 'row' }, r.name),
+                h('td', null, r.metric + (r.op ? ' ' + r.op + ' ' + fv(r.threshold) : '') + (r.for_seconds ? ' for ' + r.for_seconds + ' s' : '')),
+                h('td', null, r.agent_id ? agentName(r.agent_id) : 'all'),
+                h('td', null, r.severity),
+                h('td', { class: 'state ' + state(r).split(' ')[0] }, state(r)),
+                h('td', null, h('div', { class: 'row' },
+                    btn('Edit', 'secondary', 'Edit ' + r.name, () => edit(r)),
+                    btn('History', 'secondary', 'History of ' + r.name, (b) => busy(b, () => history(r))),
+                    btn('Delete', 'danger', 'Delete ' + r.name, (b) => delRule(b, r)))))));
+            if (!list.length) rbody.append(h('tr', null, h('td', { colspan: 6, class: 'muted' }, 'No rules yet.')));
+            const fl = firing();
+            fire.replaceChildren(fl.length ? h('section', { class: 'card firing' }, h('h2', null, 'Firing now (' + fl.length + ')'), alertList(fl, true))
+                : h('p', { class: 'muted' }, 'Nothing is firing.'));
+        }
+        function drawChannels() {
+            cbody.replaceChildren(...chans.map((x) => h('tr', { 'data-channel': x.id },
+                h('th', { scope: 'row' }, x.name), h('td', null, x.type), h('td', { class: 'wrap' }, x.url || 'chat ' + x.chat_id),
+                h('td', null, h('div', { class: 'row' },
+                    btn('Send test', 'secondary', 'Send a test notification to ' + x.name, (b) => busy(b, async () => {
+                        await Api.post('/alerts/channels/' + x.id + '/test');
+                        text(note, 'Test notification to ' + x.name + ' queued.');
+                    })),
+                    x.type === 'webhook' ? btn('New secret', 'secondary', 'Regenerate the signing secret of ' + x.name, (b) => regen(b, x)) : null,
+                    btn('Delete', 'danger', 'Delete ' + x.name, (b) => delChan(b, x)))))));
+            if (!chans.length) cbody.append(h('tr', null, h('td', { colspan: 4, class: 'muted' }, 'No channels yet.')));
+            options();
+        }
+        async function load() {
+            const [, cl, al] = await Promise.all([loadAlerts(), Api.get('/alerts/channels'), Api.get('/agents')]);
+            mergeRest(al);
+            chans = cl;
+            drawChannels();
+            drawRules();
+        }
+        function reset() {
+            editing = null;
+            rform.reset();
+            text(rerr, '');
+            text(rbtn, 'Create rule');
+            text($('rf-h'), 'New rule');
+            rcancel.hidden = true;
+        }
+        function edit(r) {
+            editing = r.id;
+            f.name.value = r.name;
+            f.metric.value = r.metric;
+            f.op.value = r.op || '>';
+            f.threshold.value = r.threshold === null ? '' : r.threshold;
+            f.for_seconds.value = r.for_seconds;
+            f.scope.value = r.agent_id || '';
+            f.severity.value = r.severity;
+            f.channel.value = r.channel_id || '';
+            text(rbtn, 'Save rule');
+            text($('rf-h'), 'Edit rule “' + r.name + '”');
+            rcancel.hidden = false;
+            f.name.focus();
+        }
+        async function history(r) {
+            const ev = await Api.get('/alerts/' + r.id + '/events?limit=50');
+            hist.replaceChildren(h('section', { class: 'card', id: 'rule-history', 'aria-labelledby': 'rh-h' },
+                h('h2', { id: 'rh-h' }, 'History of “' + r.name + '”'),
+                ev.length ? h('div', { class: 'scroll' }, h('table', null, h('thead', null, h('tr', null,
+                    ['Time', 'Agent', 'Labels', 'State', 'Value'].map((x) => h('th', { scope: 'col' }, x)))),
+                h('tbody', null, ev.map((e) => h('tr', null, h('td', null, new Date(e.timestamp * 1000).toLocaleString()),
+                    h('td', null, agentName(e.agent_id)), h('td', null, e.labels), h('td', { class: 'state ' + e.state }, e.state),
+                    h('td', { class: 'num' }, fv(e.value))))))) : h('p', { class: 'muted' }, 'No state changes yet.'),
+                h('div', { class: 'row' }, btn('Close', 'secondary', null, () => hist.replaceChildren()))));
+        }
+        async function delRule(b, r) {
+            if (!(await confirmDialog('Delete rule “' + r.name + '”?', 'Its history is deleted too.', 'Delete'))) return;
+            busy(b, async () => {
+                await Api.del('/alerts/' + r.id);
+                for (const [k, e] of active) if (e.rule_id === r.id) active.delete(k);
+                if (editing === r.id) reset();
+                hist.replaceChildren();
+                await load();
+                text(note, 'Rule ' + r.name + ' deleted.');
+            });
+        }
+        function showSecret(x, s) {
+            const input = h('input', { id: 'channel-secret', class: 'token', readonly: true, value: s });
+            const st = h('span', { role: 'status', class: 'muted' });
+            secret.replaceChildren(h('section', { class: 'card', id: 'secret-panel', 'aria-labelledby': 'sp-h' },
+                h('h2', { id: 'sp-h' }, 'Signing secret of “' + x.name + '”'),
+                h('p', null, 'Copy it now: it is shown only once. Each webhook carries an X-StatusMonitor-Signature header, sha256= and the HMAC-SHA256 of the body with this secret.'),
+                h('label', { for: 'channel-secret' }, 'Secret'), input,
+                h('div', { class: 'row' }, h('button', { type: 'button', id: 'copy-secret', onclick: () => copyText(s, input, st, 'Secret') }, 'Copy secret'), st,
+                    h('button', { type: 'button', class: 'secondary', id: 'secret-done', onclick: () => secret.replaceChildren() }, 'Done'))));
+            input.focus();
+            input.select();
+        }
+        async function regen(b, x) {
+            if (!(await confirmDialog('New signing secret?', 'The old secret stops signing at once; the receiver needs the new one.', 'Regenerate'))) return;
+            busy(b, async () => showSecret(x, (await Api.post('/alerts/channels/' + x.id + '/regenerate-secret')).secret));
+        }
+        async function delChan(b, x) {
+            if (!(await confirmDialog('Delete channel “' + x.name + '”?', 'Rules that notify it stop sending.', 'Delete'))) return;
+            busy(b, async () => { await Api.del('/alerts/channels/' + x.id); secret.replaceChildren(); await load(); });
+        }
+        /* The server validates; its {"detail"} goes next to the form. */
+        async function submit(b, errEl, fn) {
+            b.disabled = true;
+            text(errEl, '');
+            try { await fn(); } catch (e) { text(errEl, errText(e)); } finally { b.disabled = false; }
+        }
+        rform.addEventListener('submit', (e) => {
+            e.preventDefault();
+            const nv = (el) => (el.value.trim() === '' ? null : Number(el.value));
+            const body = { name: f.name.value.trim(), metric: f.metric.value.trim(), op: f.op.value, threshold: nv(f.threshold),
+                for_seconds: nv(f.for_seconds), agent_id: nv(f.scope), severity: f.severity.value, channel_id: nv(f.channel) };
+            if (body.metric === 'agent.offline') { body.op = null; body.threshold = null; }
+            submit(rbtn, rerr, async () => {
+                const r = editing ? await Api.put('/alerts/' + editing, body) : await Api.post('/alerts', body);
+                reset();
+                await load();
+                text(note, 'Rule ' + r.name + ' saved.');
+            });
+        });
+        cform.addEventListener('submit', (e) => {
+            e.preventDefault();
+            const body = { name: c.name.value.trim(), type: c.type.value };
+            if (body.type === 'webhook') body.url = c.url.value.trim();
+            else { body.chat_id = c.chat.value.trim(); body.bot_token = c.bot.value; }
+            submit(cbtn, cerr, async () => {
+                const x = await Api.post('/alerts/channels', body);
+                cform.reset();
+                wh.hidden = false;
+                tg.hidden = true;
+                await load();
+                if (x.secret) showSecret(x, x.secret);
+                else text(note, 'Channel ' + x.name + ' created.');
+            });
+        });
+        load().catch((e) => alertMsg(errText(e)));
+        return { alerts: drawRules };
     }
 
     /* ------------------------------------------------------------------ account */

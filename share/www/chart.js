@@ -346,5 +346,106 @@
         }
     }
 
-    g.SMChart = { Line, Bars, fmt };
+    /* A heat map over time: one row per item (cores), one column per time point, the
+     * colour's strength the value. setData(times, [values per row]). The cursor moves
+     * over time; the pointer also picks a row. */
+    class Heat extends Base {
+        constructor(canvas, opts) {
+            super(canvas, opts);
+            this.t = [];
+            this.rows = [];
+            this.row = -1;
+            this.box = null;
+            const mv = this.onMove;
+            canvas.removeEventListener('pointermove', mv);
+            this.onMove = (e) => {
+                const b = this.box, r = canvas.getBoundingClientRect();
+                this.row = b ? Math.floor((e.clientY - r.top - b.y) / b.h * this.rows.length) : -1;
+                mv(e);
+            };
+            canvas.addEventListener('pointermove', this.onMove);
+            this.announce();
+        }
+        setData(t, rows) {
+            this.t = t;
+            this.rows = rows;
+            this.c.dataset.points = t.length;
+            this.c.dataset.rows = rows.length;
+            this.c.dataset.filled = rows.filter((r) => r.some((v) => typeof v === 'number')).length;
+            if (this.cursor >= t.length) this.cursor = -1;
+            this.draw();
+            this.announce();
+        }
+        count() { return this.t.length; }
+        indexAt(px) {
+            const b = this.box, n = this.t.length;
+            return !b || !n ? -1 : Math.max(0, Math.min(n - 1, Math.floor((px - b.x) / b.w * n)));
+        }
+        max() {
+            let m = this.o.max || 0;
+            if (!m) {
+                for (const r of this.rows) for (const v of r) if (v > m) m = v;
+                m = niceMax(m, this.o.unit);
+            }
+            return m;
+        }
+        /* Lowest, mean and highest value of the items at point i. */
+        stats(i) {
+            const v = this.rows.map((r) => r[i]).filter((x) => typeof x === 'number');
+            if (!v.length) return 'no data';
+            return 'lowest ' + fmt(Math.min(...v), this.o.unit) + ', mean ' + fmt(v.reduce((a, b) => a + b, 0) / v.length, this.o.unit) +
+                ', highest ' + fmt(Math.max(...v), this.o.unit);
+        }
+        announce() {
+            const o = this.o, n = this.t.length, i = this.cursor >= 0 ? this.cursor : n - 1;
+            let s = o.label + ': ' + this.rows.length + ' ' + o.item + 's, ' + n + ' points';
+            if (i >= 0) s += '; ' + this.stats(i) + (this.cursor >= 0 ? ' at ' + new Date(this.t[i] * 1000).toLocaleString() : ' (latest)');
+            this.c.setAttribute('aria-label', s + '. Arrow keys move a cursor.');
+        }
+        paint() {
+            const s = this.setup();
+            if (!s) return;
+            const { ctx, w, h } = s, o = this.o, th = colors(), n = this.t.length, m = this.rows.length, max = this.max();
+            const lw = ctx.measureText(o.item + ' ' + (m - 1)).width;
+            const b = (this.box = { x: Math.ceil(lw) + 10, y: 8, w: Math.max(10, w - lw - 18), h: Math.max(10, h - 30) });
+            ctx.fillStyle = th.grid;
+            ctx.fillRect(b.x, b.y, b.w, b.h);
+            const cw = b.w / Math.max(1, n), rh = b.h / Math.max(1, m);
+            ctx.fillStyle = th.c[o.color || 0];
+            for (let r = 0; r < m; r++) for (let i = 0; i < n; i++) {
+                const v = this.rows[r][i];
+                if (typeof v !== 'number') continue;
+                ctx.globalAlpha = 0.08 + 0.92 * Math.min(1, Math.max(0, v / max));
+                ctx.fillRect(b.x + i * cw, b.y + r * rh, Math.ceil(cw), Math.ceil(rh));
+            }
+            ctx.globalAlpha = 1;
+            ctx.fillStyle = th.muted;
+            ctx.textAlign = 'right';
+            const step = Math.max(1, Math.ceil(m / Math.max(1, Math.floor(b.h / 14))));
+            for (let r = 0; r < m; r += step) ctx.fillText(o.item + ' ' + r, b.x - 6, b.y + (r + 0.5) * rh);
+            if (n) {
+                ctx.textAlign = 'left';
+                ctx.fillText(timeLabel(this.t[0], this.t[n - 1] - this.t[0]), b.x, h - 9);
+                ctx.textAlign = 'right';
+                ctx.fillText(timeLabel(this.t[n - 1], this.t[n - 1] - this.t[0]) + ' · full colour ' + fmt(max, o.unit), b.x + b.w, h - 9);
+            } else {
+                ctx.textAlign = 'center';
+                ctx.fillText(o.empty || 'No data yet', b.x + b.w / 2, b.y + b.h / 2);
+            }
+            const i = this.cursor;
+            if (i >= 0 && i < n) {
+                const x = Math.round(b.x + (i + 0.5) * cw) + 0.5;
+                ctx.strokeStyle = th.fg;
+                ctx.beginPath();
+                ctx.moveTo(x, b.y);
+                ctx.lineTo(x, b.y + b.h);
+                ctx.stroke();
+                const lines = [[new Date(this.t[i] * 1000).toLocaleString(), null], [this.stats(i), null]];
+                if (this.row >= 0 && this.row < m) lines.push([o.item + ' ' + this.row + ': ' + fmt(this.rows[this.row][i], o.unit), th.c[o.color || 0]]);
+                this.tooltip(ctx, w, x, lines);
+            }
+        }
+    }
+
+    g.SMChart = { Line, Bars, Heat, fmt };
 })(window);

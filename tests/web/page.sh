@@ -1,7 +1,9 @@
 #!/bin/sh
 # page.sh: the web page in headless Chromium against a real smserver: register, log in,
 # agents (token once, regenerate, delete with confirmation), live charts from the
-# stream, per-core view, history ranges, logout revokes, CSP, weight, keyboard, phone.
+# stream, alerts (channel secret once, a rule firing on the fleet view, history, edit,
+# delete), per-core view and history, per-device charts, history ranges, logout revokes,
+# CSP, weight, keyboard, phone.
 # The browser part is page.js (playwright-core from npm, installed by ./bootstrap check).
 . "$(dirname "$0")/../integration/lib.sh"
 . "$top_srcdir/tests/integration/server_lib.sh"
