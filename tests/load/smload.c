@@ -2,7 +2,8 @@
  *
  *   smload --url URL --agents FILE [--token-file FILE] [--db PATH] [--pid PID]
  *          [--rate HZ] [--viewers V] [--queries Q] [--seconds S]
- *          [--burst S] [--burst-factor F] [--stuck N] [--strict] [--markdown FILE]
+ *          [--burst S] [--burst-factor F] [--burst-offset MS] [--stuck N] [--strict]
+ *          [--markdown FILE]
  *
  * FILE holds one line per agent as `smserver agent add` prints it ({"id":..,"token":..}).
  * Every agent POSTs one sample per 1/HZ s on its own keep-alive connection (libcurl
@@ -19,6 +20,9 @@
  * missing acknowledged samples. Exit 0 when nothing acknowledged is missing, no
  * request timed out, every refusal was 429/503 with Retry-After and every burst reply
  * came within 10 s (with --strict: every reply was 2xx); 1 otherwise; 2 usage.
+ *
+ * --burst-offset MS moves the replayed timestamps MS earlier, so that several smload
+ * processes can replay at once without posting the same samples.
  *
  * --stuck N opens N more WebSocket viewers that subscribe and never read (their
  * receive buffers fill); their deliveries are not counted. */
@@ -52,6 +56,7 @@ struct opts {
     const char *url, *agents_file, *token_file, *db, *markdown;
     long pid, viewers, queries, stuck;
     double rate, seconds, burst, burst_factor;
+    long ts_offset_ms; /* shifts the burst's timestamps (several smload at once) */
     int strict;
 };
 
@@ -342,7 +347,7 @@ agent_send(CURLM *multi, int i, int burst)
         a->k++;
     } else {
         /* Samples spooled during an outage two hours ago, 1/rate apart. */
-        ts_ms = start_ms - 7200 * 1000 + (int64_t)a->phase_ms +
+        ts_ms = start_ms - 7200 * 1000 - o.ts_offset_ms + (int64_t)a->phase_ms +
                 (int64_t)llround((double)a->kb * 1000.0 / o.rate);
         agent_body(a, ts_ms, a->kb);
         a->kb++;
@@ -597,7 +602,8 @@ usage(int code)
     fprintf(code ? stderr : stdout,
             "usage: smload --url URL --agents FILE [--token-file FILE] [--db PATH] [--pid PID]\n"
             "              [--rate HZ] [--viewers V] [--queries Q] [--seconds S] [--burst S]\n"
-            "              [--burst-factor F] [--stuck N] [--strict] [--markdown FILE]\n");
+            "              [--burst-factor F] [--burst-offset MS] [--stuck N] [--strict]\n"
+            "              [--markdown FILE]\n");
     exit(code);
 }
 
@@ -618,6 +624,7 @@ parse_args(int argc, char **argv)
         {"burst-factor", required_argument, NULL, 'f'},
         {"stuck", required_argument, NULL, 'k'},
         {"strict", no_argument, NULL, 'S'},
+        {"burst-offset", required_argument, NULL, 'O'},
         {"markdown", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -674,6 +681,10 @@ parse_args(int argc, char **argv)
             break;
         case 'S':
             o.strict = 1;
+            break;
+        case 'O':
+            if (sm_parse_long(optarg, 0, 86400000, &o.ts_offset_ms))
+                sm_usage_error("--burst-offset: 0 to 86400000 ms");
             break;
         case 'h':
             usage(0);
