@@ -101,6 +101,7 @@ struct viewer {
     struct lws *wsi;
     int stuck, state; /* 0 connecting, 1 send auth, 2 send subscribe, 3 reading */
     int closed, established;
+    int snapshot; /* the subscription's snapshot has arrived */
     char *msg;
     size_t len, cap;
     struct seen *seen;
@@ -417,6 +418,11 @@ viewer_seen(struct viewer *v, const char *msg, size_t len, double t)
         v->seen[v->nseen++] = (struct seen){aid, ts_ms, t};
         return;
     }
+    static const char snap[] = "{\"type\":\"snapshot\"";
+    if (len >= sizeof snap - 1 && memcmp(msg, snap, sizeof snap - 1) == 0) {
+        v->snapshot = 1;
+        return;
+    }
     const char *lag = "{\"type\":\"lag\",\"dropped\":";
     if (len > strlen(lag) && memcmp(msg, lag, strlen(lag)) == 0) {
         v->lags++;
@@ -729,20 +735,25 @@ main(int argc, char **argv)
             sm_die(1, "lws_create_context failed");
         if (pthread_create(&ws_thread, NULL, ws_main, NULL) != 0)
             sm_die(1, "pthread_create failed");
-        double until = mono() + 20;
+        /* Start the agents only when every viewer has its snapshot (the latest sample of
+         * every agent: 100 viewers x 200 agents is ~30 MB for the server to send), so
+         * that the snapshots do not count as delivery latency. */
+        double until = mono() + 30;
         for (;;) {
-            long ready = 0, closed = 0;
+            long ready = 0, closed = 0, snaps = 0;
             for (long i = 0; i < nviewers; i++) {
                 ready += viewers[i].state == 3;
                 closed += viewers[i].closed;
+                snaps += viewers[i].snapshot || viewers[i].stuck;
             }
-            if (ready + closed >= nviewers || mono() > until) {
-                printf("viewers subscribed %ld of %ld (closed %ld)\n", ready, nviewers, closed);
+            if ((ready + closed >= nviewers && snaps + closed >= nviewers) || mono() > until) {
+                printf("viewers subscribed %ld of %ld, snapshots %ld (closed %ld)\n", ready,
+                       nviewers, snaps, closed);
                 break;
             }
             usleep(100000);
         }
-        usleep(500000); /* let the snapshots arrive */
+        usleep(500000);
     }
 
     CURLM *multi = curl_multi_init();
