@@ -60,7 +60,8 @@ struct sm_core *
 sm_sample_cores(struct sm_sample *s, size_t n)
 {
     s->cpu.cores = grow(s->cpu.cores, &s->cores_cap, n, sizeof *s->cpu.cores);
-    memset(s->cpu.cores, 0, n * sizeof *s->cpu.cores);
+    if (n) /* no cores: cores may still be NULL, and memset(NULL, ...) is undefined */
+        memset(s->cpu.cores, 0, n * sizeof *s->cpu.cores);
     s->cpu.ncores = n;
     return s->cpu.cores;
 }

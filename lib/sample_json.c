@@ -520,7 +520,8 @@ timestamp_decode(struct dec *d, const cJSON *root, double now, struct sm_sample 
     } else {
         return fail(d, SM_EINVAL, "timestamp", "must be unix seconds or an ISO 8601 string");
     }
-    if (!isfinite(v) || v <= 0)
+    /* Stored to the millisecond: a value that rounds to 0 ms is 1970 itself. */
+    if (!isfinite(v) || round(v * 1000.0) < 1.0)
         return fail(d, SM_EINVAL, "timestamp", "must be after 1970");
     if (v > now + MAX_FUTURE)
         return fail(d, SM_EINVAL, "timestamp", "in the future (more than %.0f s after now)",

@@ -107,13 +107,24 @@ static enum sm_rc
 rollup_hours(sqlite3 *db, int64_t agent_id, int64_t h0, int64_t h1)
 {
     const int64_t args[] = {h0 * 60, h1 * 60, agent_id};
+    /* Series first, then a range of each one's minutes through rollup_1m's primary key:
+     * a filter like "?3 = 0 OR s.agent_id = ?3" or a plain JOIN makes SQLite scan all of
+     * rollup_1m instead, with the write lock held (CROSS JOIN fixes the loop order). */
+    if (agent_id != 0)
+        return exec_i64(db,
+                        "INSERT OR REPLACE INTO rollup_1h"
+                        " SELECT r.series_id, r.bucket / 60, sum(r.n), sum(r.sum), min(r.min),"
+                        " max(r.max) FROM series s CROSS JOIN rollup_1m r ON r.series_id = s.id"
+                        " AND r.bucket >= ?1 AND r.bucket < ?2 WHERE s.agent_id = ?3"
+                        " GROUP BY r.series_id, r.bucket / 60",
+                        3, args);
     return exec_i64(db,
                     "INSERT OR REPLACE INTO rollup_1h"
                     " SELECT r.series_id, r.bucket / 60, sum(r.n), sum(r.sum), min(r.min),"
-                    " max(r.max) FROM series s JOIN rollup_1m r ON r.series_id = s.id"
-                    " AND r.bucket >= ?1 AND r.bucket < ?2 WHERE ?3 = 0 OR s.agent_id = ?3"
+                    " max(r.max) FROM series s CROSS JOIN rollup_1m r ON r.series_id = s.id"
+                    " AND r.bucket >= ?1 AND r.bucket < ?2"
                     " GROUP BY r.series_id, r.bucket / 60",
-                    3, args);
+                    2, args);
 }
 
 static enum sm_rc
@@ -186,10 +197,11 @@ history_rollup(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
     if (target > w) {
         int64_t end = target - w > ROLLUP_WINDOW_MS ? w + ROLLUP_WINDOW_MS : target;
         const int64_t args[] = {w, end};
+        /* Series first (CROSS JOIN): a plain JOIN scans every point in the database. */
         rc = exec_i64(db,
                       "INSERT OR REPLACE INTO rollup_1m SELECT p.series_id, p.ts / 60000,"
                       " count(*), sum(p.value), min(p.value), max(p.value) FROM series s"
-                      " JOIN points p ON p.series_id = s.id AND p.ts >= ?1 AND p.ts < ?2"
+                      " CROSS JOIN points p ON p.series_id = s.id AND p.ts >= ?1 AND p.ts < ?2"
                       " GROUP BY p.series_id, p.ts / 60000",
                       2, args);
         if (rc == SM_OK)

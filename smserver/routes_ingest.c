@@ -239,9 +239,9 @@ ingest(struct call *c, char **cause)
             newest = item;
         }
     }
-    /* Arrays are final now: point into them. */
+    /* Arrays are final now: point into them (none when no sample had a metric). */
     for (size_t i = 0; i < n; i++)
-        in->b.samples[i].points = in->points + first[i];
+        in->b.samples[i].points = in->points ? in->points + first[i] : NULL;
     for (size_t k = 0; k < in->npoints; k++)
         in->points[k].labels = in->labels + in->label_off[k];
     free(first);

@@ -310,6 +310,8 @@ writer_group(struct server *srv, struct store *st, struct job *group)
                 sm_log(SM_LOG_ERROR, "ingest: %s", cause ? cause : sm_rc_str(brc));
             http_reply_error(&j->resp, brc == SM_EAUTH ? SM_EAUTH : SM_EUNAVAIL,
                              brc == SM_EAUTH ? "Invalid agent token" : "storage unavailable");
+            if (brc != SM_EAUTH)
+                j->resp.retry_after = 1; /* locked or failing storage: the agent retries */
             nfailed++;
         }
         free(cause);
@@ -319,6 +321,7 @@ writer_group(struct server *srv, struct store *st, struct job *group)
         sm_log(SM_LOG_ERROR, "ingest: commit failed: %s", sm_rc_str(rc));
         for (struct job *j = group; j; j = j->next) {
             http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
+            j->resp.retry_after = 1;
             j->fresh = 0; /* nothing was stored: nothing to stream */
         }
         nfailed = njobs;

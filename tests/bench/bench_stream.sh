@@ -39,14 +39,15 @@ fig() {
     p50) sed -n 's/^delivery_ms p50 \([0-9.]*\) .*/\1/p' "$T/$1" ;;
     p99) sed -n 's/^delivery_ms p50 [0-9.]* p99 \([0-9.]*\) .*/\1/p' "$T/$1" ;;
     post99) sed -n 's/^post_to_viewer_ms p50 [0-9.]* p99 \([0-9.]*\) .*/\1/p' "$T/$1" ;;
+    late) sed -n 's/^client_wakeup_late_ms p50 [0-9.]* p99 \([0-9.]*\) .*/\1/p' "$T/$1" ;;
     cpu) sed -n 's/^server cpu avg \([0-9]*\)% .*/\1/p' "$T/$1" ;;
     n) sed -n 's/^delivery_ms .*(n \([0-9]*\), .* of \([0-9]*\) expected.*/\1\/\2/p' "$T/$1" ;;
     lag) sed -n 's/^delivery_ms .*lag notices \([0-9]*\) dropped \([0-9]*\).*/\1 lag notices, \2 dropped/p' "$T/$1" ;;
     esac
 }
 show() {
-    printf 'stream %-6s delivery ack->viewer p50 %6s ms p99 %6s ms (post->viewer p99 %s ms), delivered %s (%s), server cpu %s%%\n' \
-        "$1" "$(fig "$1" p50)" "$(fig "$1" p99)" "$(fig "$1" post99)" "$(fig "$1" n)" "$(fig "$1" lag)" "$(fig "$1" cpu)"
+    printf 'stream %-6s delivery ack->viewer p50 %6s ms p99 %6s ms (post->viewer p99 %s ms), delivered %s (%s), server cpu %s%%, load generator wake-up lateness p99 %s ms\n' \
+        "$1" "$(fig "$1" p50)" "$(fig "$1" p99)" "$(fig "$1" post99)" "$(fig "$1" n)" "$(fig "$1" lag)" "$(fig "$1" cpu)" "$(fig "$1" late)"
 }
 
 run base

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -45,11 +46,13 @@ static char access_token[1024], agent_token[128];
 static char state_dir[64];
 static char db_path[128], port_file[128];
 
+static volatile int server_exited = -1; /* server_run's return once it has returned */
+
 static void *
 server_thread(void *arg)
 {
     (void)arg;
-    server_run(&cfg);
+    server_exited = server_run(&cfg);
     return NULL;
 }
 
@@ -79,8 +82,12 @@ exchange(const uint8_t *req, size_t len, unsigned seed, int first_ms, char *out,
         abort();
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-        abort(); /* the server is gone */
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        /* The server is gone: say whether its loop returned (and how) or it is stuck. */
+        fprintf(stderr, "fuzz_http: connect: %s; server_run %s %d\n", strerror(errno),
+                server_exited >= 0 ? "returned" : "still running", server_exited);
+        abort();
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     size_t off = 0;

@@ -2,7 +2,8 @@
  *
  *   smload --url URL --agents FILE [--token-file FILE] [--db PATH] [--pid PID]
  *          [--rate HZ] [--viewers V] [--queries Q] [--seconds S]
- *          [--burst S] [--burst-factor F] [--stuck N] [--strict] [--markdown FILE]
+ *          [--burst S] [--burst-factor F] [--burst-offset MS] [--stuck N] [--strict]
+ *          [--markdown FILE]
  *
  * FILE holds one line per agent as `smserver agent add` prints it ({"id":..,"token":..}).
  * Every agent POSTs one sample per 1/HZ s on its own keep-alive connection (libcurl
@@ -19,6 +20,9 @@
  * missing acknowledged samples. Exit 0 when nothing acknowledged is missing, no
  * request timed out, every refusal was 429/503 with Retry-After and every burst reply
  * came within 10 s (with --strict: every reply was 2xx); 1 otherwise; 2 usage.
+ *
+ * --burst-offset MS moves the replayed timestamps MS earlier, so that several smload
+ * processes can replay at once without posting the same samples.
  *
  * --stuck N opens N more WebSocket viewers that subscribe and never read (their
  * receive buffers fill); their deliveries are not counted. */
@@ -52,6 +56,7 @@ struct opts {
     const char *url, *agents_file, *token_file, *db, *markdown;
     long pid, viewers, queries, stuck;
     double rate, seconds, burst, burst_factor;
+    long ts_offset_ms; /* shifts the burst's timestamps (several smload at once) */
     int strict;
 };
 
@@ -96,6 +101,7 @@ struct viewer {
     struct lws *wsi;
     int stuck, state; /* 0 connecting, 1 send auth, 2 send subscribe, 3 reading */
     int closed, established;
+    int snapshot; /* the subscription's snapshot has arrived */
     char *msg;
     size_t len, cap;
     struct seen *seen;
@@ -342,7 +348,7 @@ agent_send(CURLM *multi, int i, int burst)
         a->k++;
     } else {
         /* Samples spooled during an outage two hours ago, 1/rate apart. */
-        ts_ms = start_ms - 7200 * 1000 + (int64_t)a->phase_ms +
+        ts_ms = start_ms - 7200 * 1000 - o.ts_offset_ms + (int64_t)a->phase_ms +
                 (int64_t)llround((double)a->kb * 1000.0 / o.rate);
         agent_body(a, ts_ms, a->kb);
         a->kb++;
@@ -410,6 +416,11 @@ viewer_seen(struct viewer *v, const char *msg, size_t len, double t)
             v->seen = sm_xreallocarray(v->seen, v->cseen, sizeof *v->seen);
         }
         v->seen[v->nseen++] = (struct seen){aid, ts_ms, t};
+        return;
+    }
+    static const char snap[] = "{\"type\":\"snapshot\"";
+    if (len >= sizeof snap - 1 && memcmp(msg, snap, sizeof snap - 1) == 0) {
+        v->snapshot = 1;
         return;
     }
     const char *lag = "{\"type\":\"lag\",\"dropped\":";
@@ -597,7 +608,8 @@ usage(int code)
     fprintf(code ? stderr : stdout,
             "usage: smload --url URL --agents FILE [--token-file FILE] [--db PATH] [--pid PID]\n"
             "              [--rate HZ] [--viewers V] [--queries Q] [--seconds S] [--burst S]\n"
-            "              [--burst-factor F] [--stuck N] [--strict] [--markdown FILE]\n");
+            "              [--burst-factor F] [--burst-offset MS] [--stuck N] [--strict]\n"
+            "              [--markdown FILE]\n");
     exit(code);
 }
 
@@ -618,6 +630,7 @@ parse_args(int argc, char **argv)
         {"burst-factor", required_argument, NULL, 'f'},
         {"stuck", required_argument, NULL, 'k'},
         {"strict", no_argument, NULL, 'S'},
+        {"burst-offset", required_argument, NULL, 'O'},
         {"markdown", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -675,6 +688,10 @@ parse_args(int argc, char **argv)
         case 'S':
             o.strict = 1;
             break;
+        case 'O':
+            if (sm_parse_long(optarg, 0, 86400000, &o.ts_offset_ms))
+                sm_usage_error("--burst-offset: 0 to 86400000 ms");
+            break;
         case 'h':
             usage(0);
             break;
@@ -718,20 +735,25 @@ main(int argc, char **argv)
             sm_die(1, "lws_create_context failed");
         if (pthread_create(&ws_thread, NULL, ws_main, NULL) != 0)
             sm_die(1, "pthread_create failed");
-        double until = mono() + 20;
+        /* Start the agents only when every viewer has its snapshot (the latest sample of
+         * every agent: 100 viewers x 200 agents is ~30 MB for the server to send), so
+         * that the snapshots do not count as delivery latency. */
+        double until = mono() + 30;
         for (;;) {
-            long ready = 0, closed = 0;
+            long ready = 0, closed = 0, snaps = 0;
             for (long i = 0; i < nviewers; i++) {
                 ready += viewers[i].state == 3;
                 closed += viewers[i].closed;
+                snaps += viewers[i].snapshot || viewers[i].stuck;
             }
-            if (ready + closed >= nviewers || mono() > until) {
-                printf("viewers subscribed %ld of %ld (closed %ld)\n", ready, nviewers, closed);
+            if ((ready + closed >= nviewers && snaps + closed >= nviewers) || mono() > until) {
+                printf("viewers subscribed %ld of %ld, snapshots %ld (closed %ld)\n", ready,
+                       nviewers, snaps, closed);
                 break;
             }
             usleep(100000);
         }
-        usleep(500000); /* let the snapshots arrive */
+        usleep(500000);
     }
 
     CURLM *multi = curl_multi_init();
@@ -761,7 +783,7 @@ main(int argc, char **argv)
 
     long codes_2xx = 0, codes_busy = 0, busy_no_retry = 0, codes_other = 0, timeouts = 0;
     long burst_2xx = 0, burst_busy = 0, burst_other = 0, burst_timeouts = 0;
-    struct dist ack = {0}, burst_reply = {0};
+    struct dist ack = {0}, burst_reply = {0}, late = {0};
     start_ms = wall_ms();
     t_start = mono();
     double t_end_normal = t_start + o.seconds, t_end = t_end_normal + o.burst;
@@ -782,6 +804,10 @@ main(int argc, char **argv)
             struct agent *a = &agents[i];
             if (!a->busy && !stopping && now >= a->next_due) {
                 int burst = now >= t_end_normal;
+                /* How late this process woke for a due post: the machine's scheduling
+                 * noise, a baseline for the latencies measured through the server. */
+                if (!burst)
+                    dist_add(&late, now - a->next_due);
                 agent_send(multi, (int)i, burst);
                 double period = 1.0 / (o.rate * (burst ? o.burst_factor : 1));
                 if (burst && a->next_due < t_end_normal)
@@ -969,6 +995,8 @@ main(int argc, char **argv)
            "unmatched %ld, lag notices %ld dropped %ld, viewers closed %ld never connected %ld)\n",
            pct(&deliv, 50), pct(&deliv, 99), dmax(&deliv), deliv.n, seen_before_ack, expected,
            unmatched, lags, dropped, vclosed, vnever);
+    printf("client_wakeup_late_ms p50 %.1f p99 %.1f max %.1f (this process, a baseline)\n",
+           pct(&late, 50), pct(&late, 99), dmax(&late));
     printf("post_to_viewer_ms p50 %.1f p99 %.1f max %.1f\n", pct(&deliv_post, 50),
            pct(&deliv_post, 99), dmax(&deliv_post));
     for (int r = 0; r < NRANGES; r++)
@@ -1019,6 +1047,8 @@ main(int argc, char **argv)
                     pct(&deliv, 50), pct(&deliv, 99), deliv.n, expected);
             fprintf(f, "| delivery post->viewer p50 / p99 | %.1f / %.1f ms |\n",
                     pct(&deliv_post, 50), pct(&deliv_post, 99));
+            fprintf(f, "| baseline: load generator wake-up lateness p50 / p99 | %.1f / %.1f ms |\n",
+                    pct(&late, 50), pct(&late, 99));
             for (int r = 0; r < NRANGES; r++)
                 fprintf(f, "| history %s p95 | %.1f ms (%zu queries) |\n", range_names[r],
                         pct(&hist_lat[r], 95), hist_lat[r].n);
@@ -1066,6 +1096,7 @@ main(int argc, char **argv)
     free(deliv.v);
     free(deliv_post.v);
     free(burst_reply.v);
+    free(late.v);
     for (int r = 0; r < NRANGES; r++)
         free(hist_lat[r].v);
     free(pstats);
