@@ -273,6 +273,18 @@ out:
     return rc;
 }
 
+/* Reply 200 with arr when rc is SM_OK (the store filled it); else drop it and pass rc on. */
+static enum sm_rc
+reply_array(struct call *c, enum sm_rc rc, cJSON *arr)
+{
+    if (rc != SM_OK) {
+        cJSON_Delete(arr);
+        return rc;
+    }
+    http_reply_json(c->resp, 200, arr);
+    return SM_OK;
+}
+
 static void
 list_rule(const struct store_rule *r, void *arg)
 {
@@ -284,13 +296,7 @@ alerts_list(struct call *c, char **cause)
 {
     (void)cause;
     cJSON *arr = cJSON_CreateArray();
-    enum sm_rc rc = store_rule_list(c->st, c->user_id, list_rule, arr);
-    if (rc != SM_OK) {
-        cJSON_Delete(arr);
-        return rc;
-    }
-    http_reply_json(c->resp, 200, arr);
-    return SM_OK;
+    return reply_array(c, store_rule_list(c->st, c->user_id, list_rule, arr), arr);
 }
 
 static cJSON *
@@ -389,12 +395,7 @@ alerts_events(struct call *c, char **cause)
     if (rc != SM_OK)
         return rule_missing(rc, cause);
     cJSON *arr = cJSON_CreateArray();
-    if ((rc = store_alert_events(c->st, r.id, (size_t)limit, list_event, arr)) != SM_OK) {
-        cJSON_Delete(arr);
-        return rc;
-    }
-    http_reply_json(c->resp, 200, arr);
-    return SM_OK;
+    return reply_array(c, store_alert_events(c->st, r.id, (size_t)limit, list_event, arr), arr);
 }
 
 static enum sm_rc
@@ -402,13 +403,7 @@ alerts_active(struct call *c, char **cause)
 {
     (void)cause;
     cJSON *arr = cJSON_CreateArray();
-    enum sm_rc rc = store_alert_active(c->st, c->user_id, list_event, arr);
-    if (rc != SM_OK) {
-        cJSON_Delete(arr);
-        return rc;
-    }
-    http_reply_json(c->resp, 200, arr);
-    return SM_OK;
+    return reply_array(c, store_alert_active(c->st, c->user_id, list_event, arr), arr);
 }
 
 /* ------------------------------------------------------------------ channels */
@@ -579,13 +574,7 @@ channels_list(struct call *c, char **cause)
 {
     (void)cause;
     cJSON *arr = cJSON_CreateArray();
-    enum sm_rc rc = store_channel_list(c->st, c->user_id, list_channel, arr);
-    if (rc != SM_OK) {
-        cJSON_Delete(arr);
-        return rc;
-    }
-    http_reply_json(c->resp, 200, arr);
-    return SM_OK;
+    return reply_array(c, store_channel_list(c->st, c->user_id, list_channel, arr), arr);
 }
 
 static enum sm_rc
