@@ -9,8 +9,6 @@ spooled() {
     n=$(grep -c "spooled the sample of" "$1" 2>/dev/null) || :
     [ "${n:-0}" -ge "$2" ]
 }
-log_has() { grep -q -- "$2" "$1"; }
-spool_empty() { ! ls "$1"/seg-* >/dev/null 2>&1; }
 AGENT_PID=
 _kill_agent() { [ -z "$AGENT_PID" ] || kill -KILL "$AGENT_PID" 2>/dev/null || true; }
 at_exit _kill_agent

@@ -8,7 +8,6 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || skip "/usr/bin/python3 is not installed"
 FAKE=$top_srcdir/tests/integration/fake_ingest.py
 
-log_has() { grep -q -- "$2" "$1" 2>/dev/null; }
 PIDS=
 _kill_all() { for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done; }
 at_exit _kill_all

@@ -6,11 +6,8 @@
 
 count() { sql "SELECT count(*) FROM samples"; }
 have_samples() { [ "$(count)" -ge "$1" ]; }
-log_has() { grep -q -- "$2" "$1" 2>/dev/null; }
 taken_count() { grep -c "sample [0-9]* taken at" "$1" || true; }
 taken_more() { [ "$(taken_count "$1")" -gt "$2" ]; }
-spool_empty() { ! ls "$1"/seg-* >/dev/null 2>&1; }
-spool_nonempty() { ls "$1"/seg-* >/dev/null 2>&1; }
 
 AGENT_PID=
 _kill_agent() { [ -z "$AGENT_PID" ] || kill -KILL "$AGENT_PID" 2>/dev/null || true; }

@@ -5,8 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
 
-log_has() { grep -q -- "$2" "$1"; }
-spool_empty() { ! ls "$1"/seg-* >/dev/null 2>&1; }
 AGENT_PID=
 _kill_agent() { [ -z "$AGENT_PID" ] || kill -KILL "$AGENT_PID" 2>/dev/null || true; }
 at_exit _kill_agent

@@ -40,3 +40,9 @@ wait_for() {
         sleep 0.1
     done
 }
+
+# log_has FILE TEXT: FILE exists and contains TEXT (it may not be written yet).
+log_has() { grep -q -- "$2" "$1" 2>/dev/null; }
+# spool_empty DIR / spool_nonempty DIR: whether smagent's spool DIR holds segments.
+spool_empty() { ! ls "$1"/seg-* >/dev/null 2>&1; }
+spool_nonempty() { ls "$1"/seg-* >/dev/null 2>&1; }
