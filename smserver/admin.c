@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "alerts.h"
 #include "auth.h"
 #include "cli.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -204,6 +206,66 @@ alert_list(struct store *st, const struct admin_opts *o)
     return SM_EXIT_OK;
 }
 
+#define ADMIN_RULE_MAX 65536 /* largest rule body read from stdin */
+
+/* The rule is the JSON body POST /alerts takes, read from stdin. */
+static int
+alert_add(struct store *st, const struct admin_opts *o)
+{
+    if (!o->user)
+        sm_usage_error("alert add: --user NAME is required");
+    int64_t uid = user_id_of(st, o->user, "alert add");
+    char *buf = sm_xmalloc(ADMIN_RULE_MAX + 1);
+    size_t len = fread(buf, 1, ADMIN_RULE_MAX + 1, stdin);
+    if (ferror(stdin) || len == 0 || len > ADMIN_RULE_MAX)
+        sm_die(SM_EXIT_USAGE,
+               "alert add: give the rule as a JSON object on standard input (at most %d bytes),"
+               " e.g. {\"name\":\"cpu\",\"metric\":\"cpu.usage\",\"op\":\">\","
+               "\"threshold\":90,\"for_seconds\":60}",
+               ADMIN_RULE_MAX);
+    cJSON *body = NULL;
+    char *cause = NULL;
+    enum sm_rc rc = sm_json_parse(buf, len, HTTP_JSON_DEPTH, &body, &cause);
+    free(buf);
+    if (rc != SM_OK)
+        sm_die(SM_EXIT_USAGE, "alert add: %s", cause ? cause : "invalid JSON");
+    if (!cJSON_IsObject(body))
+        sm_die(SM_EXIT_USAGE, "alert add: the rule must be a JSON object");
+    struct store_rule r;
+    memset(&r, 0, sizeof r);
+    rc = alert_rule_create(st, uid, body, (int64_t)time(NULL), &r, &cause);
+    cJSON_Delete(body);
+    if (rc == SM_EINVAL || rc == SM_EPARSE)
+        sm_die(SM_EXIT_USAGE, "alert add: %s", cause);
+    if (rc != SM_OK)
+        sm_die(sm_rc_exit(rc), "alert add: %s", cause ? cause : sm_rc_str(rc));
+    cJSON *j = alert_rule_json(&r);
+    char *text = cJSON_PrintUnformatted(j);
+    printf("%s\n", text);
+    cJSON_free(text);
+    cJSON_Delete(j);
+    return SM_EXIT_OK;
+}
+
+static int
+alert_delete(struct store *st, const struct admin_opts *o)
+{
+    if (!o->user)
+        sm_usage_error("alert delete: --user NAME is required");
+    const char *arg = o->args[0];
+    size_t n = strlen(arg);
+    if (n == 0 || n > 15 || strspn(arg, "0123456789") != n)
+        sm_usage_error("alert delete: ID: a rule id (a whole number), as alert list shows");
+    int64_t id = (int64_t)strtoll(arg, NULL, 10);
+    int64_t uid = user_id_of(st, o->user, "alert delete");
+    enum sm_rc rc = store_rule_delete(st, uid, id);
+    if (rc == SM_ENOTFOUND)
+        sm_die(SM_EXIT_FAIL, "alert delete: %s has no alert rule %s", o->user, arg);
+    if (rc != SM_OK)
+        sm_die(sm_rc_exit(rc), "alert delete: %s", sm_rc_str(rc));
+    return SM_EXIT_OK;
+}
+
 static const struct admin_cmd commands[] = {
     {"user", "add", 1, "user add NAME [--state-dir DIR | --db PATH]   (password on stdin)",
      user_add},
@@ -211,6 +273,10 @@ static const struct admin_cmd commands[] = {
     {"agent", "add", 1, "agent add --user NAME AGENTNAME [--state-dir DIR | --db PATH]", agent_add},
     {"agent", "list", 0, "agent list [--user NAME] [--state-dir DIR | --db PATH]", agent_list},
     {"alert", "list", 0, "alert list [--user NAME] [--state-dir DIR | --db PATH]", alert_list},
+    {"alert", "add", 0,
+     "alert add --user NAME [--state-dir DIR | --db PATH]   (rule JSON on stdin)", alert_add},
+    {"alert", "delete", 1, "alert delete --user NAME ID [--state-dir DIR | --db PATH]",
+     alert_delete},
 };
 
 int
@@ -229,8 +295,9 @@ admin_main(int argc, char **argv, const char *default_state)
             strcmp(argv[2], commands[i].verb) == 0)
             cmd = &commands[i];
     if (!cmd)
-        sm_usage_error("%s: unknown sub-command (user add|list, agent add|list, alert list)",
-                       argv[1]);
+        sm_usage_error(
+            "%s: unknown sub-command (user add|list, agent add|list, alert list|add|delete)",
+            argv[1]);
     static const struct option opts[] = {{"state-dir", required_argument, NULL, 's'},
                                          {"db", required_argument, NULL, 'd'},
                                          {"user", required_argument, NULL, 'u'},

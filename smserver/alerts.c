@@ -249,23 +249,30 @@ offline_begin(struct alerts *a, const struct store_rule *r, int64_t agent_id, do
     note(a, r, s, "pending", 0, since);
 }
 
-void
-alerts_rule_put(struct alerts *a, const struct store_rule *r, double now)
+/* End the alerts of rule r, changed or deleted: a firing one is resolved (and notified,
+ * so a receiver does not keep an incident open), a pending one goes inactive. The live
+ * stream hears of each, so clients drop them at once. */
+static void
+rule_end(struct alerts *a, const struct store_rule *r, double now)
 {
-    struct store_rule *old = rule_find(a, r->id);
-    if (old) {
-        /* A changed rule ends its alerts (a firing one is resolved, and notified) and
-         * judges afresh. */
-        for (size_t b = 0; b < a->nbuckets; b++) {
-            for (struct alert_st *s = a->buckets[b]; s; s = s->next) {
-                if (s->rule_id != r->id || s->state == ALERT_OK)
-                    continue;
-                note(a, old, s, s->state == ALERT_FIRING ? "resolved" : "inactive", s->value, now);
-                s->state = ALERT_OK;
-            }
+    for (size_t b = 0; b < a->nbuckets; b++) {
+        for (struct alert_st *s = a->buckets[b]; s; s = s->next) {
+            if (s->rule_id != r->id || s->state == ALERT_OK)
+                continue;
+            note(a, r, s, s->state == ALERT_FIRING ? "resolved" : "inactive", s->value, now);
+            s->state = ALERT_OK;
         }
     }
     states_drop_rule(a, r->id);
+}
+
+void
+alerts_rule_put(struct alerts *a, const struct store_rule *r, double now)
+{
+    /* A changed rule ends its alerts and judges afresh. */
+    struct store_rule *old = rule_find(a, r->id);
+    if (old)
+        rule_end(a, old, now);
     if (!old) {
         if (a->nrules == a->rules_cap) {
             a->rules_cap = a->rules_cap ? a->rules_cap * 2 : 32;
@@ -290,24 +297,55 @@ alerts_restore(struct alerts *a, const struct store_alert_event *e)
 }
 
 void
-alerts_rule_remove(struct alerts *a, int64_t rule_id)
+alerts_rule_remove(struct alerts *a, int64_t rule_id, double now)
 {
-    states_drop_rule(a, rule_id);
     for (size_t i = 0; i < a->nrules; i++) {
         if (a->rules[i].id == rule_id) {
+            rule_end(a, &a->rules[i], now);
             a->rules[i] = a->rules[--a->nrules];
             return;
         }
     }
+    states_drop_rule(a, rule_id);
 }
 
 void
-alerts_agent_removed(struct alerts *a, int64_t agent_id)
+alerts_agent_removed(struct alerts *a, int64_t agent_id, double now)
 {
     states_drop_if(a, drop_agent, agent_id);
     for (size_t i = a->nrules; i-- > 0;)
         if (a->rules[i].agent_id == agent_id)
-            alerts_rule_remove(a, a->rules[i].id);
+            alerts_rule_remove(a, a->rules[i].id, now);
+}
+
+/* Whether two versions of a rule judge and notify alike. */
+static int
+rule_same(const struct store_rule *x, const struct store_rule *y)
+{
+    return x->id == y->id && x->user_id == y->user_id && strcmp(x->name, y->name) == 0 &&
+           strcmp(x->metric, y->metric) == 0 && strcmp(x->labels, y->labels) == 0 &&
+           x->op == y->op && x->threshold == y->threshold && x->for_seconds == y->for_seconds &&
+           x->resolve_seconds == y->resolve_seconds && x->agent_id == y->agent_id &&
+           strcmp(x->severity, y->severity) == 0 && x->channel_id == y->channel_id &&
+           x->updated == y->updated;
+}
+
+void
+alerts_rules_sync(struct alerts *a, const struct store_rule *list, size_t n, double now,
+                  void (*put)(const struct store_rule *r, void *arg), void *arg)
+{
+    for (size_t i = a->nrules; i-- > 0;) {
+        size_t k = 0;
+        while (k < n && list[k].id != a->rules[i].id)
+            k++;
+        if (k == n)
+            alerts_rule_remove(a, a->rules[i].id, now);
+    }
+    for (size_t k = 0; k < n; k++) {
+        const struct store_rule *have = rule_find(a, list[k].id);
+        if (!have || !rule_same(have, &list[k]))
+            put(&list[k], arg);
+    }
 }
 
 static int

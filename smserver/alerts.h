@@ -54,9 +54,16 @@ void alerts_free(struct alerts *a);
 void alerts_rule_put(struct alerts *a, const struct store_rule *r, double now);
 /* Restore a state recorded before a restart (pending or firing). */
 void alerts_restore(struct alerts *a, const struct store_alert_event *e);
-void alerts_rule_remove(struct alerts *a, int64_t rule_id);
+/* Remove a rule. Its alerts end as when it changes (firing ones resolve, with their
+ * notification; pending ones go inactive), so subscribers hear of it at once. */
+void alerts_rule_remove(struct alerts *a, int64_t rule_id, double now);
 /* The agent is gone: its states and the rules scoped to it go. */
-void alerts_agent_removed(struct alerts *a, int64_t agent_id);
+void alerts_agent_removed(struct alerts *a, int64_t agent_id, double now);
+/* Make the rules those of list[n] (all the database holds, read by another thread:
+ * `smserver alert add` and `delete` write there directly). Rules missing from list are
+ * removed; each new or changed one is handed to put, which calls alerts_rule_put. */
+void alerts_rules_sync(struct alerts *a, const struct store_rule *list, size_t n, double now,
+                       void (*put)(const struct store_rule *r, void *arg), void *arg);
 
 /* Judge a committed batch of agent_id. */
 void alerts_batch(struct alerts *a, const struct store_batch *b, double now);
@@ -76,5 +83,16 @@ void alerts_stats(const struct alerts *a, struct alerts_stats *out);
  * Errors name the field "metric". Any thread. */
 enum sm_rc alerts_parse_metric(const char *s, char name[STORE_METRIC_MAX + 1],
                                char labels[STORE_LABELS_MAX + 1], char **cause) SM_MUST_CHECK;
+
+/* Rule bodies, as POST /alerts takes and answers them (routes_alerts.c); the admin CLI
+ * uses the same. Any thread, with that thread's store. */
+struct cJSON;
+/* Check body and fill r; agent_id and channel_id must be user_id's. */
+enum sm_rc alert_rule_parse(struct store *st, int64_t user_id, const struct cJSON *body,
+                            struct store_rule *r, char **cause) SM_MUST_CHECK;
+/* alert_rule_parse, the per-user cap, then store the rule (r gets its id). */
+enum sm_rc alert_rule_create(struct store *st, int64_t user_id, const struct cJSON *body,
+                             int64_t now, struct store_rule *r, char **cause) SM_MUST_CHECK;
+struct cJSON *alert_rule_json(const struct store_rule *r);
 
 #endif

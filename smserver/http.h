@@ -72,8 +72,9 @@ enum call_ev {
     CALL_EV_AGENT_SEEN, /* an agent wrote samples: the stream learns it if it is new to it */
     CALL_EV_AGENT_REMOVED,
     CALL_EV_LOGOUT,
-    CALL_EV_RULE_PUT, /* data: the struct store_rule added or changed */
-    CALL_EV_RULE_DEL  /* agent_id: the rule's id */
+    CALL_EV_RULE_PUT,  /* data: the struct store_rule added or changed */
+    CALL_EV_RULE_DEL,  /* agent_id: the rule's id */
+    CALL_EV_RULES_SYNC /* data: struct rules_snapshot, every rule in the database */
 };
 struct call_event {
     enum call_ev kind;

@@ -28,8 +28,8 @@
 
 static const char *const severities[] = {"info", "warning", "critical"};
 
-static cJSON *
-rule_json(const struct store_rule *r)
+cJSON *
+alert_rule_json(const struct store_rule *r)
 {
     char when[32], op[2] = {r->op, '\0'};
     cJSON *o = cJSON_CreateObject();
@@ -101,8 +101,9 @@ get_int(const cJSON *obj, const char *name, int64_t min, int64_t max, int64_t *o
 }
 
 /* Fill r from a rule body (POST and PUT take the same, complete, body). */
-static enum sm_rc
-rule_from_body(struct call *c, const cJSON *body, struct store_rule *r, char **cause)
+enum sm_rc
+alert_rule_parse(struct store *st, int64_t user_id, const cJSON *body, struct store_rule *r,
+                 char **cause)
 {
     static const char *const known[] = {"name",      "metric",      "op",
                                         "threshold", "for_seconds", "resolve_seconds",
@@ -171,7 +172,7 @@ rule_from_body(struct call *c, const cJSON *body, struct store_rule *r, char **c
         return rc;
     if (set) {
         struct store_agent a;
-        rc = store_agent_get(c->st, c->user_id, r->agent_id, &a);
+        rc = store_agent_get(st, user_id, r->agent_id, &a);
         if (rc == SM_ENOTFOUND)
             return bad(cause, "agent_id: no such agent");
         if (rc != SM_OK)
@@ -194,7 +195,7 @@ rule_from_body(struct call *c, const cJSON *body, struct store_rule *r, char **c
         return rc;
     if (set) {
         struct store_channel ch;
-        rc = store_channel_get(c->st, c->user_id, r->channel_id, &ch);
+        rc = store_channel_get(st, user_id, r->channel_id, &ch);
         sodium_memzero(ch.secret, sizeof ch.secret);
         if (rc == SM_ENOTFOUND)
             return bad(cause, "channel_id: no such channel");
@@ -215,6 +216,25 @@ rule_event(struct call *c, const struct store_rule *r)
     c->ev.data = copy;
 }
 
+enum sm_rc
+alert_rule_create(struct store *st, int64_t user_id, const cJSON *body, int64_t now,
+                  struct store_rule *r, char **cause)
+{
+    enum sm_rc rc = alert_rule_parse(st, user_id, body, r, cause);
+    if (rc != SM_OK)
+        return rc;
+    int64_t n = 0;
+    if ((rc = store_rule_count(st, user_id, &n)) != SM_OK)
+        return rc;
+    if (n >= ALERT_RULES_MAX) {
+        *cause = sm_xasprintf("alert rules: at most %d per user", ALERT_RULES_MAX);
+        return SM_ECONFLICT;
+    }
+    r->user_id = user_id;
+    r->created = r->updated = now;
+    return store_rule_add(st, r);
+}
+
 static enum sm_rc
 alerts_create(struct call *c, char **cause)
 {
@@ -224,21 +244,9 @@ alerts_create(struct call *c, char **cause)
     enum sm_rc rc = http_body_object(c->req, &body, cause);
     if (rc != SM_OK)
         return rc;
-    if ((rc = rule_from_body(c, body, &r, cause)) != SM_OK)
+    if ((rc = alert_rule_create(c->st, c->user_id, body, (int64_t)c->now, &r, cause)) != SM_OK)
         goto out;
-    int64_t n = 0;
-    if ((rc = store_rule_count(c->st, c->user_id, &n)) != SM_OK)
-        goto out;
-    if (n >= ALERT_RULES_MAX) {
-        *cause = sm_xasprintf("alert rules: at most %d per user", ALERT_RULES_MAX);
-        rc = SM_ECONFLICT;
-        goto out;
-    }
-    r.user_id = c->user_id;
-    r.created = r.updated = (int64_t)c->now;
-    if ((rc = store_rule_add(c->st, &r)) != SM_OK)
-        goto out;
-    http_reply_json(c->resp, 201, rule_json(&r));
+    http_reply_json(c->resp, 201, alert_rule_json(&r));
     rule_event(c, &r);
 out:
     cJSON_Delete(body);
@@ -256,7 +264,7 @@ alerts_update(struct call *c, char **cause)
     if ((rc = http_body_object(c->req, &body, cause)) != SM_OK)
         return rc;
     memset(&r, 0, sizeof r);
-    if ((rc = rule_from_body(c, body, &r, cause)) != SM_OK)
+    if ((rc = alert_rule_parse(c->st, c->user_id, body, &r, cause)) != SM_OK)
         goto out;
     r.id = old.id;
     r.user_id = c->user_id;
@@ -266,7 +274,7 @@ alerts_update(struct call *c, char **cause)
         rc = rule_missing(rc, cause);
         goto out;
     }
-    http_reply_json(c->resp, 200, rule_json(&r));
+    http_reply_json(c->resp, 200, alert_rule_json(&r));
     rule_event(c, &r);
 out:
     cJSON_Delete(body);
@@ -288,7 +296,7 @@ reply_array(struct call *c, enum sm_rc rc, cJSON *arr)
 static void
 list_rule(const struct store_rule *r, void *arg)
 {
-    cJSON_AddItemToArray(arg, rule_json(r));
+    cJSON_AddItemToArray(arg, alert_rule_json(r));
 }
 
 static enum sm_rc
@@ -329,7 +337,7 @@ alerts_get(struct call *c, char **cause)
     enum sm_rc rc = store_rule_get(c->st, c->user_id, c->req->id, &r);
     if (rc != SM_OK)
         return rule_missing(rc, cause);
-    cJSON *o = rule_json(&r);
+    cJSON *o = alert_rule_json(&r);
     /* The states active now, from the newest recorded change of each. */
     cJSON *active = cJSON_AddArrayToObject(o, "active");
     cJSON *all = cJSON_CreateArray();

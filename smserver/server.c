@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <libwebsockets.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,7 @@ struct job {
     struct lws *wsi;
     struct pss *pss;
     int orphan;
+    int internal; /* from the maintenance thread: no connection, not in inflight */
 };
 
 /* Per connection (one request at a time on HTTP/1.1). */
@@ -520,6 +522,29 @@ rule_put(struct server *srv, const struct store_rule *r)
     }
 }
 
+/* Every rule in the database, read by the maintenance thread. */
+struct rules_snapshot {
+    uint64_t epoch; /* srv->rules_epoch before the read */
+    size_t n;
+    struct store_rule rules[]; /* one allocation: freed with the job */
+};
+
+static void
+sync_put(const struct store_rule *r, void *arg)
+{
+    rule_put(arg, r);
+}
+
+/* The admin CLI writes rules to the database directly: apply what the maintenance
+ * thread read, unless a change through the API came in meanwhile (the next read will
+ * hold it). Event loop thread. */
+static void
+rules_sync(struct server *srv, const struct rules_snapshot *x)
+{
+    if (x->epoch == atomic_load(&srv->rules_epoch))
+        alerts_rules_sync(srv->alerts, x->rules, x->n, sm_wall_now(), sync_put, srv);
+}
+
 static void
 load_rule(const struct store_rule *r, void *arg)
 {
@@ -555,15 +580,21 @@ apply_events(struct server *srv, const struct job *j)
     case CALL_EV_AGENT_REMOVED:
         hub_agent_remove(srv->hub, j->ev.agent_id);
         if (srv->alerts)
-            alerts_agent_removed(srv->alerts, j->ev.agent_id);
+            alerts_agent_removed(srv->alerts, j->ev.agent_id, sm_wall_now());
         break;
     case CALL_EV_RULE_PUT:
+        atomic_fetch_add(&srv->rules_epoch, 1);
         if (srv->alerts && j->ev.data)
             rule_put(srv, j->ev.data);
         break;
     case CALL_EV_RULE_DEL:
+        atomic_fetch_add(&srv->rules_epoch, 1);
         if (srv->alerts)
-            alerts_rule_remove(srv->alerts, j->ev.agent_id);
+            alerts_rule_remove(srv->alerts, j->ev.agent_id, sm_wall_now());
+        break;
+    case CALL_EV_RULES_SYNC:
+        if (srv->alerts && j->ev.data)
+            rules_sync(srv, j->ev.data);
         break;
     case CALL_EV_LOGOUT:
         hub_revoke_user(srv->hub, j->ev.user_id);
@@ -585,9 +616,10 @@ drain_done(struct server *srv)
     int any = j != NULL;
     while (j) {
         struct job *next = j->next;
-        srv->inflight--;
+        if (!j->internal)
+            srv->inflight--;
         apply_events(srv, j);
-        if (!j->orphan) {
+        if (!j->orphan && !j->internal) {
             struct pss *pss = j->pss;
             pss->job = NULL;
             resp_done(&pss->resp);
@@ -1013,7 +1045,48 @@ add_agent(const struct store_agent *a, void *arg)
     free(latest);
 }
 
-/* Roll up and enforce retention off the event loop and off the ingest writer. */
+struct rule_list {
+    size_t n, cap;
+    struct store_rule *rules;
+};
+
+static void
+list_rule(const struct store_rule *r, void *arg)
+{
+    struct rule_list *l = arg;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->rules = sm_xreallocarray(l->rules, l->cap, sizeof *l->rules);
+    }
+    l->rules[l->n++] = *r;
+}
+
+/* Read every rule and hand the list to the event loop (rules_sync). Maintenance
+ * thread. */
+static void
+rules_read(struct server *srv, struct store *st)
+{
+    struct rule_list l = {0};
+    uint64_t epoch = atomic_load(&srv->rules_epoch);
+    if (store_rule_list(st, 0, list_rule, &l) != SM_OK) {
+        free(l.rules);
+        return;
+    }
+    struct rules_snapshot *x = sm_xmalloc(sizeof *x + l.n * sizeof x->rules[0]);
+    x->epoch = epoch;
+    x->n = l.n;
+    if (l.n)
+        memcpy(x->rules, l.rules, l.n * sizeof x->rules[0]);
+    free(l.rules);
+    struct job *j = sm_xcalloc(1, sizeof *j);
+    j->internal = 1;
+    j->ev.kind = CALL_EV_RULES_SYNC;
+    j->ev.data = x;
+    done_push(srv, j);
+}
+
+/* Roll up and enforce retention off the event loop and off the ingest writer; pick up
+ * the alert rules the admin CLI changed. */
 static void *
 maint_main(void *arg)
 {
@@ -1031,6 +1104,8 @@ maint_main(void *arg)
         for (int i = 0; i < 8; i++)
             if (store_rollup(st, now, 256, &work) != SM_OK || work == 0)
                 break;
+        if (srv->alerts)
+            rules_read(srv, st);
         if (round++ % RETAIN_EVERY == 0 &&
             store_retain(st, now, &ret, RETAIN_BATCH, &deleted) == SM_OK && deleted > 0)
             sm_log(SM_LOG_DEBUG, "history: retention removed %zu rows", deleted);

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -113,6 +114,9 @@ struct server {
     /* Alerts: the rules and their states (event loop), the notifier thread. */
     struct alerts *alerts;
     int alerts_started; /* agent.offline rules started for agents silent since the start */
+    /* Bumped on the event loop by every rule change made through the API; a rule list
+     * read by the maintenance thread before a change is stale and not applied. */
+    _Atomic uint64_t rules_epoch;
     struct notifier *notifier;
 };
 

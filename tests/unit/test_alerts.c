@@ -150,13 +150,63 @@ scope(void)
            strstr(log_buf, "firing@1800000004/2/mount=/home;"),
        "without labels each series has its own state");
     reset();
-    alerts_agent_removed(a, 2);
+    alerts_agent_removed(a, 2, NOW);
     post(a, 2, 5, "fs.used_percent", "mount=/var", 99);
     ok(strstr(log_buf, "/2/mount=/var") == NULL, "rules scoped to a removed agent go");
-    alerts_rule_remove(a, 1);
+    reset();
+    alerts_rule_remove(a, 1, NOW + 5);
+    ok_str(log_buf, "resolved@1800000005/1;",
+           "a removed rule's firing alert resolves, so subscribers drop it");
+    reset();
     post(a, 1, 6, "cpu.usage", "", 10);
     post(a, 1, 7, "cpu.usage", "", 1);
     ok(strstr(log_buf, "/1;") == NULL, "a removed rule judges nothing");
+    alerts_free(a);
+}
+
+static struct store_rule synced[4];
+static int nsynced;
+static double sync_now; /* the time the server's put callback passes on */
+
+static void
+sync_put(const struct store_rule *r, void *arg)
+{
+    synced[nsynced++] = *r;
+    alerts_rule_put(arg, r, sync_now);
+}
+
+/* The database's rules (written by the admin CLI) replace the engine's. */
+static void
+sync(void)
+{
+    struct alerts *a = alerts_new(emit, agent, NULL);
+    struct store_rule r1 = rule(1, 10, "cpu.usage", '>', 90, 0);
+    struct store_rule r2 = rule(2, 10, "mem.used_percent", '>', 90, 30);
+    alerts_rule_put(a, &r1, NOW);
+    alerts_rule_put(a, &r2, NOW);
+    reset();
+    post(a, 1, 1, "cpu.usage", "", 99);
+    post(a, 1, 1, "mem.used_percent", "", 99);
+    ok_str(log_buf, "pending@1800000001/1;firing@1800000001/1;pending@1800000001/1;",
+           "sync: rule 1 firing, rule 2 pending");
+    reset();
+    struct store_rule list[2] = {r1, rule(3, 10, "cpu.usage", '<', 1, 0)};
+    sync_now = NOW + 2;
+    alerts_rules_sync(a, list, 2, NOW + 2, sync_put, a);
+    ok_str(log_buf, "inactive@1800000002/1;", "sync: a rule gone from the database ends");
+    ok(nsynced == 1 && synced[0].id == 3, "sync: only the new rule is put (unchanged ones stay)");
+    reset();
+    post(a, 1, 3, "cpu.usage", "", 0.5);
+    ok_str(log_buf, "resolved@1800000003/1;pending@1800000003/1;firing@1800000003/1;",
+           "sync: the new rule judges (and the kept one resolves)");
+    reset();
+    list[1].threshold = 2;
+    list[1].updated = 7;
+    sync_now = NOW + 4;
+    alerts_rules_sync(a, list, 2, NOW + 4, sync_put, a);
+    ok(nsynced == 2 && synced[1].id == 3 && synced[1].threshold == 2,
+       "sync: a changed rule is put again");
+    ok_str(log_buf, "resolved@1800000004/1;", "sync: the changed rule's firing alert resolves");
     alerts_free(a);
 }
 
@@ -220,6 +270,7 @@ main(void)
 {
     transitions();
     scope();
+    sync();
     offline();
     parse();
     return tap_done();
