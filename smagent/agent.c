@@ -6,7 +6,6 @@
 #include "agent.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -449,10 +448,6 @@ agent_run(const struct settings_cli *cli, const char *proc_root, const char *sys
     if (rc != SM_OK)
         sm_die(SM_EXIT_FAIL, "%s", cause);
     sm_log_set_level((enum sm_log_level)a.set.log_level);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        sm_log(SM_LOG_ERROR, "libcurl could not be initialised");
-        goto out;
-    }
     a.spool = spool_open(a.set.spool, a.set.spool_max, &cause);
     if (!a.spool) {
         sm_log(SM_LOG_ERROR, "spool: %s", cause);
@@ -544,6 +539,6 @@ out:
     sm_collector_free(a.col);
     sm_sample_done(&a.sample);
     settings_done(&a.set);
-    curl_global_cleanup();
+    sender_global_done();
     return ret;
 }

@@ -4,7 +4,6 @@
 #include "settings.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "http_client.h"
 #include "json.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -74,48 +74,19 @@ settings_parse_size(const char *s, uint64_t *out)
 enum sm_rc
 settings_ingest_url(const char *server, char **url, char **cause)
 {
-    enum sm_rc rc = SM_EINVAL;
-    char *scheme = NULL, *path = NULL, *user = NULL, *full = NULL;
-    CURLU *u = curl_url();
-    if (!u)
-        abort();
-    for (const char *p = server; *p; p++) {
-        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-            *cause = sm_xstrdup("must not contain blanks or control characters");
-            goto out;
-        }
-    }
-    if (curl_url_set(u, CURLUPART_URL, server, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-        *cause = sm_xasprintf("'%s' is not a URL (http://host:port or https://...)", server);
-        goto out;
-    }
-    if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
-        *cause = sm_xasprintf("'%s': only http and https are accepted", server);
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
-        *cause = sm_xstrdup("must not contain a user or password (use the token file)");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK || strcmp(path, "/") == 0 ||
-        path[0] == '\0') {
-        if (curl_url_set(u, CURLUPART_PATH, "/ingest", 0) != CURLUE_OK)
-            goto out;
-    }
-    if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
-        *cause = sm_xasprintf("'%s' is not a URL", server);
-        goto out;
-    }
-    *url = sm_xstrdup(full);
-    rc = SM_OK;
-out:
-    curl_free(scheme);
-    curl_free(path);
-    curl_free(user);
-    curl_free(full);
-    curl_url_cleanup(u);
-    return rc;
+    struct sm_http_url u;
+    enum sm_rc rc = sm_http_url_parse(server, &u, cause);
+    if (rc != SM_OK)
+        return rc;
+    /* A bare base URL (no path, or "/") means the server's /ingest; a query stays. */
+    size_t pl = strcspn(u.path, "?");
+    int bare = pl == 0 || (pl == 1 && u.path[0] == '/');
+    int v6 = strchr(u.host, ':') != NULL;
+    *url = sm_xasprintf("%s://%s%s%s%s%s%s%s", u.https ? "https" : "http", v6 ? "[" : "", u.host,
+                        v6 ? "]" : "", u.port_given ? ":" : "", u.port_given ? u.port : "",
+                        bare ? "/ingest" : "", bare ? u.path + pl : u.path);
+    sm_http_url_done(&u);
+    return SM_OK;
 }
 
 /* Check a token: printable ASCII without blanks (it goes into an HTTP header). */

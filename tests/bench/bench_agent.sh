@@ -5,6 +5,8 @@
 # as the original agent did (when /usr/bin/python3 has psutil, Debian's python3-psutil),
 # and always the collector floor of tests/bench/bench_collect (reading the same kernel
 # files without parsing). Prints ratios. Targets: <= 0.04 CPU s/min, <= 5 MiB RSS.
+# For information, then the same agent over https (libcurl loaded with dlopen) against
+# tests/integration/fake_ingest.py with a private CA, when openssl is installed.
 # Usage: bench_agent.sh [SECONDS]   (default 30)
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -145,4 +147,48 @@ if [ -n "$BPID" ]; then
     }'
 else
     echo "  python3+psutil baseline skipped: /usr/bin/python3 has no psutil (apt install python3-psutil)"
+fi
+
+# ---- https, for information: libcurl and its TLS library are loaded only for https.
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+if command -v openssl >/dev/null 2>&1 && [ -x "$PY" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-ca \
+        -keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+        -keyout "$T/srv.key" -out "$T/srv.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext"
+    openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+        -days 2 -extfile "$T/ext" -out "$T/srv.pem" 2>/dev/null
+    printf 'fake-token\n' >"$T/faketoken"
+    chmod 600 "$T/faketoken"
+    FAKE_TLS_CERT=$T/srv.pem FAKE_TLS_KEY=$T/srv.key "$PY" \
+        "$top_srcdir/tests/integration/fake_ingest.py" ok "$T/tls.port" "$T/tls.req" &
+    PIDS="$PIDS $!"
+    i=0
+    while [ ! -s "$T/tls.port" ]; do
+        i=$((i + 1))
+        [ $i -lt 200 ] || { echo "bench_agent: no https responder" >&2; exit 1; }
+        sleep 0.05
+    done
+    "$SMAGENT" --server "https://127.0.0.1:$(cat "$T/tls.port")" --ca-file "$T/ca.pem" \
+        --token-file "$T/faketoken" --interval 1 --spool "$T/tlsspool" --log-level info \
+        2>"$T/tlsagent.log" &
+    SPID=$!
+    PIDS="$PIDS $SPID"
+    sleep 5
+    s0=$(cpu "$SPID")
+    sleep "$SECS"
+    s1=$(cpu "$SPID")
+    shwm=$(hwm "$SPID")
+    kill -TERM "$SPID"
+    wait "$SPID" || { echo "bench_agent: smagent (https) did not exit 0 on SIGTERM" >&2; exit 1; }
+    sn=$(grep -c '"status": 200' "$T/tls.req" || true)
+    [ "${sn:-0}" -gt 0 ] || { echo "bench_agent: nothing delivered over https" >&2; cat "$T/tlsagent.log" >&2; exit 1; }
+    awk -v c0="$s0" -v c1="$s1" -v s="$SECS" -v h="$shwm" -v ah="$ahwm" -v ac="$acpu" -v n="$sn" 'BEGIN {
+        printf "  https      %8.3f ms CPU/sample  %6.3f CPU s/min  peak RSS %5.1f MiB (%d posts; libcurl loaded)\n",
+            1000 * (c1 - c0) / s, 60 * (c1 - c0) / s, h / 1024, n
+        printf "  ratio      %8.2f CPU, %.2f RSS (http / https)\n", ac / (c1 - c0), ah / h
+    }'
+else
+    echo "  https run skipped: openssl or /usr/bin/python3 is not installed"
 fi
