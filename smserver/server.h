@@ -58,6 +58,8 @@ struct server_stats {
     uint64_t ingest_requests, ingest_failed, samples, duplicates, commits;
     uint64_t commit_buckets[STATS_COMMIT_BUCKETS + 1]; /* the last is +Inf */
     double commit_sum;
+    /* Why the last group commit failed (SM_OK once one succeeds), for /health. */
+    enum sm_rc ingest_store_rc;
     int64_t http_open; /* event loop, as connections come and go */
     /* Event loop, refreshed each tick. */
     size_t ws_clients, agents, agents_online;
