@@ -35,9 +35,12 @@ struct server_config {
     const char *telegram_api_base;  /* alert channels: the Telegram Bot API base URL */
 };
 
-/* Login limits (failures per window). */
+/* Login limits (failures per window). A user's failures are counted per client
+ * address, so guessing from one address does not lock the real user out elsewhere;
+ * a looser count over all addresses slows guessing spread over many. */
 #define LOGIN_WINDOW_S 60.0
 #define LOGIN_FAILS_PER_USER 5
+#define LOGIN_FAILS_PER_USER_ALL 100
 #define LOGIN_FAILS_PER_ADDR 20
 
 struct job;
