@@ -87,3 +87,115 @@ done <"$T/inj"
 [ "$(snapshot)" = "$BEFORE" ] || fail "injection strings changed the database: $BEFORE -> $(snapshot)"
 alive "injection strings"
 pass "injection: $n strings in 11 path and 7 query parameters, all refused, database untouched"
+
+# ---- 2. forged access tokens not in server_auth.sh: RS256, an edited payload, no exp,
+# odd alg spellings, wrong types, extra segments, a huge token.
+"$PY" - "$SECRET" "$ACCESS" >"$T/forged" <<'PY'
+import base64, hmac, hashlib, json, os, sys, time
+key, good = sys.argv[1].encode(), sys.argv[2]
+b = lambda d: base64.urlsafe_b64encode(d).rstrip(b'=').decode()
+def tok(hdr, pl, k=key, raw=False):
+    h = hdr if raw else json.dumps(hdr)
+    p = pl if raw else json.dumps(pl)
+    s = b(h.encode()) + '.' + b(p.encode())
+    return s + '.' + b(hmac.new(k, s.encode(), hashlib.sha256).digest())
+now = int(time.time())
+h, p, s = good.split('.')
+claims = json.loads(base64.urlsafe_b64decode(p + '=' * (-len(p) % 4)))
+out = []
+out.append(b(json.dumps({'alg': 'RS256', 'typ': 'JWT'}).encode()) + '.' + p + '.' + b(os.urandom(256)))
+edited = dict(claims, sub=str(int(claims['sub']) + 1))                  # another user, old signature
+out.append(h + '.' + b(json.dumps(edited).encode()) + '.' + s)
+longer = dict(claims, exp=claims['exp'] + 86400 * 365)                   # extended, old signature
+out.append(h + '.' + b(json.dumps(longer).encode()) + '.' + s)
+out.append(tok({'alg': 'HS256', 'typ': 'JWT'}, {'sub': '1'}))            # no exp
+out.append(tok({'alg': 'HS256'}, {'sub': '1', 'exp': str(now + 600)}))   # exp a string
+out.append(tok({'alg': 'HS256'}, {'sub': "1' OR '1'='1", 'exp': now + 600}))
+out.append(tok({'alg': 'HS256'}, {'sub': 1.5, 'exp': now + 600}))
+out.append(tok({'alg': 'HS256'}, {'sub': '0', 'exp': now + 600}))
+out.append(tok({'alg': 'HS256'}, {'sub': '-1', 'exp': now + 600}))
+out.append(tok({'alg': 'hs256'}, {'sub': '1', 'exp': now + 600}))
+out.append(tok({'alg': 'None'}, {'sub': '1', 'exp': now + 600}).rsplit('.', 1)[0] + '.')
+out.append(tok({'alg': ['HS256']}, {'sub': '1', 'exp': now + 600}))
+out.append(tok({}, {'sub': '1', 'exp': now + 600}))                      # no alg
+out.append(tok('{"alg":"HS256","alg":"none"}', json.dumps({'sub': '1', 'exp': now + 600}), raw=True))
+out.append(tok('not json', json.dumps({'sub': '1', 'exp': now + 600}), raw=True))
+out.append(tok({'alg': 'HS256'}, [1, 2]))
+out.append(good + '.' + s)                                               # four segments
+out.append(h + '.' + p + '.' + s + '=')                                  # padded signature
+out.append(h + '.' + p + '.' + base64.b64encode(base64.urlsafe_b64decode(s + '=')).decode())
+out.append(h + '.' + p)                                                  # two segments
+out.append('..')
+out.append(tok({'alg': 'HS256', 'pad': 'x' * 6000}, {'sub': '1', 'exp': now + 600}))  # huge
+out.append(h + '.' + b(b'{' * 3000) + '.' + s)                           # deep garbage
+for t in out:
+    print(t)
+PY
+n=0
+while read -r t; do
+    n=$((n + 1))
+    req GET /users/me -H "Authorization: Bearer $t"
+    # Over libwebsockets' 4 KiB header space the connection is closed without a reply.
+    case $CODE in 401) ;; 000 | 400 | 413 | 431) [ ${#t} -gt 4000 ] || fail "forged token $n: $CODE" ;;
+    *) fail "forged token $n accepted or mishandled: $CODE $(head -c 200 "$T/body")" ;;
+    esac
+done <"$T/forged"
+[ $n -eq 23 ] || fail "forged token list incomplete ($n)"
+req GET /users/me -H "$A"
+CASE="the real token still works" expect 200 alice
+alive "forged tokens"
+pass "forged tokens: $n more kinds refused with 401 (over 4 KiB: connection closed)"
+
+# ---- 3. two refreshes racing with one refresh token: at most one wins. The loser is
+# reuse of a dead token, which revokes the family, so the winner's new token dies too.
+for round in 1 2 3; do
+    login alice 'correct horse'
+    "$PY" - "$PORT" "$REFRESH" >"$T/race" <<'PY'
+import http.client, json, sys, threading
+port, tok = int(sys.argv[1]), sys.argv[2]
+conns = [http.client.HTTPConnection('127.0.0.1', port, timeout=20) for _ in range(2)]
+for c in conns:
+    c.connect()
+go = threading.Barrier(2)
+res = [None, None]
+def run(i):
+    go.wait()
+    conns[i].request('POST', '/refresh', json.dumps({'refresh_token': tok}),
+                     {'Content-Type': 'application/json'})
+    r = conns[i].getresponse()
+    body = r.read().decode()
+    res[i] = (r.status, json.loads(body).get('refresh_token', '') if r.status == 200 else '')
+ts = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+for t in ts: t.start()
+for t in ts: t.join()
+for st, rt in res:
+    print(st, rt)
+PY
+    wins=$(grep -c '^200 ' "$T/race") || :
+    [ "$wins" -le 1 ] || fail "refresh race $round: both refreshes succeeded: $(cut -c1-12 "$T/race")"
+    grep -Eq '^(200|401) ' "$T/race" || fail "refresh race $round: $(cut -c1-12 "$T/race")"
+    if [ "$wins" = 1 ]; then
+        NEW=$(sed -n 's/^200 //p' "$T/race")
+        req POST /refresh -H "$J" -d "{\"refresh_token\":\"$NEW\"}"
+        CASE="refresh race $round: the family is revoked after the losing reuse" expect 401
+    fi
+done
+pass "refresh race: never two winners with one token; the family dies on the reuse"
+
+# ---- 4. guessing a password: 429 with Retry-After for the guesser's address, while the
+# real user logs in from another address (loopback 127.0.0.2).
+register carol 'carol password'
+for i in 1 2 3 4 5 6; do
+    req POST /token -d 'username=carol&password=guess'
+done
+CASE="guessing" expect 429
+grep -qi '^retry-after: [1-9]' "$T/headers" || fail "429 without Retry-After"
+req POST /token -d 'username=carol&password=carol+password'
+CASE="the guesser's address stays limited, even with the password" expect 429
+CODE=$(curl -s --interface 127.0.0.2 -o "$T/body" -w '%{http_code}' \
+    -d 'username=carol&password=carol+password' "$URL/token") || CODE=000
+CASE="carol from another address" expect 200 access_token
+CODE=$(curl -s --interface 127.0.0.2 -o "$T/body" -w '%{http_code}' \
+    -d 'username=carol&password=wrong' "$URL/token") || CODE=000
+CASE="a wrong password from the other address" expect 401
+pass "guessing: 429 for the guesser, the real user still logs in from elsewhere"
