@@ -199,3 +199,108 @@ CODE=$(curl -s --interface 127.0.0.2 -o "$T/body" -w '%{http_code}' \
     -d 'username=carol&password=wrong' "$URL/token") || CODE=000
 CASE="a wrong password from the other address" expect 401
 pass "guessing: 429 for the guesser, the real user still logs in from elsewhere"
+
+# ---- 5. sizes: a long URI, many headers, deep JSON on every JSON route, a body larger
+# than its Content-Length says, a Content-Length far over the cap.
+LONGQ=$(head -c 20000 /dev/zero | tr '\0' a)
+CODE=$(curl -s -o "$T/body" -w '%{http_code}' "$URL/health?x=$LONGQ") || CODE=000
+case $CODE in 000 | 400 | 414 | 431) ;; *) fail "20 KB URI: $CODE" ;; esac
+CODE=$(curl -s -o "$T/body" -w '%{http_code}' "$URL/agents/$LONGQ" -H "$A") || CODE=000
+case $CODE in 000 | 400 | 404 | 414 | 431) ;; *) fail "20 KB path: $CODE" ;; esac
+set --
+for i in $(seq 300); do set -- "$@" -H "X-H$i: v"; done
+CODE=$(curl -s -o "$T/body" -w '%{http_code}' "$@" "$URL/health") || CODE=000
+case $CODE in 000 | 400 | 431) ;; *) fail "300 headers: $CODE" ;; esac
+alive "long URIs and many headers"
+"$PY" -c 'print("[" * 5000 + "]" * 5000)' >"$T/deep.json"
+"$PY" -c 'print("{\"a\":" * 5000 + "1" + "}" * 5000)' >"$T/deepobj.json"
+for m_p in "POST /register" "POST /token" "POST /refresh" "POST /logout" "POST /agents" \
+    "POST /alerts" "PUT /alerts/$RULE" "POST /alerts/channels"; do
+    m=${m_p%% *} p=${m_p#* }
+    for f in deep deepobj; do
+        req "$m" "$p" -H "$A" -H "$J" --data-binary @"$T/$f.json"
+        case $CODE in 400 | 413) grep -q '"detail"' "$T/body" || fail "deep JSON to $p: no detail" ;;
+        *) fail "deep JSON ($f) to $m $p: $CODE $(head -c 200 "$T/body")" ;;
+        esac
+    done
+done
+req POST /ingest -H "X-Agent-Token: $ATOKEN" -H "$J" --data-binary @"$T/deepobj.json"
+case $CODE in 400 | 413) ;; *) fail "deep JSON to /ingest: $CODE" ;; esac
+CODE=$(curl -s -o "$T/body" -w '%{http_code}' -H "$J" -H 'Content-Length: 999999999' \
+    -d '{}' -m 10 "$URL/register") || CODE=000
+case $CODE in 413) ;; *) fail "Content-Length over the cap: $CODE" ;; esac
+[ "$(snapshot | cut -d'|' -f2-)" = "$(echo "$BEFORE" | cut -d'|' -f2-)" ] ||
+    fail "oversized input changed the database"
+alive "oversized input"
+pass "sizes: 20 KB URI and path, 300 headers, 5000-deep JSON on 9 routes, huge Content-Length"
+
+# ---- 6. path traversal spellings not in server_http.sh: a raw backslash, double
+# encoding, overlong UTF-8, ..;, a NUL, on the static files and the API.
+for p in '/sub\..\..\outside.txt' '/..\outside.txt' '/%252e%252e/outside.txt' \
+    '/%c0%ae%c0%ae/outside.txt' '/..;/outside.txt' '/%2e%2e%2foutside.txt' \
+    '/index.html%00../../outside.txt' '/./../outside.txt' '//../outside.txt' \
+    '/%2E%2E/%2E%2E/outside.txt' "/agents/..%2f..%2foutside.txt" "/agents/1/..%2f..%2f..%2foutside.txt" \
+    '/history/1/..%2f..%2f..%2foutside.txt' '/.%2e/outside.txt'; do
+    CODE=$(curl -s --path-as-is -o "$T/body" -w '%{http_code}' -H "$A" "$URL$p") || CODE=000
+    grep -q outside "$T/body" && fail "traversal: $p served a file outside --www"
+    case $CODE in 2*) fail "traversal: $p answered $CODE" ;; 5*) fail "traversal: $p: $CODE" ;; esac
+done
+alive "traversal"
+pass "traversal: 14 more spellings refused"
+
+# ---- 7. slowloris: 50 connections trickle header lines and never finish. Normal requests
+# are answered meanwhile, and the server closes the trickling connections itself.
+"$PY" - "$PORT" <<'PY' || fail "slowloris"
+import http.client, socket, sys, time
+port = int(sys.argv[1])
+socks = []
+for i in range(50):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+    socks.append(s)
+def trickle():
+    for s in socks:
+        if s is None:
+            continue
+        try:
+            s.sendall(b"X-Slow: a\r\n")
+        except OSError:
+            pass
+def closed(s):
+    s.setblocking(False)
+    try:
+        return s.recv(4096) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    finally:
+        s.setblocking(True)
+trickle()
+for i in range(5):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    c.request("GET", "/health")
+    r = c.getresponse()
+    r.read()
+    assert r.status == 200, "normal request got %d" % r.status
+    c.close()
+open_now = sum(1 for s in socks if not closed(s))
+assert open_now > 0, "the trickling connections were closed before the normal requests ran"
+print("5 normal requests answered while %d of 50 trickling connections were open" % open_now)
+deadline = time.time() + 120
+while time.time() < deadline:
+    trickle()
+    for i, s in enumerate(socks):
+        if s is not None and closed(s):
+            s.close()
+            socks[i] = None
+    if all(s is None for s in socks):
+        break
+    time.sleep(0.5)
+left = sum(1 for s in socks if s is not None)
+assert left == 0, "%d trickling connections still open after 120 s" % left
+print("all 50 trickling connections closed by the server")
+PY
+alive "slowloris"
+pass "slowloris: normal requests answered, trickling connections closed"
+stop_server
