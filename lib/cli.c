@@ -3,6 +3,7 @@
 
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -58,6 +59,9 @@ int
 sm_parse_long(const char *s, long min, long max, long *out)
 {
     char *end;
+    /* strtol skips leading white space: " 1" is not a number here. */
+    if (isspace((unsigned char)*s))
+        return -1;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (end == s || *end != '\0' || errno != 0 || v < min || v > max)

@@ -352,6 +352,14 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
         sp->cur_off = get64(cb + 8);
         if (sp->nsegs == 0 && sp->cur_seg > sp->next_no)
             sp->next_no = sp->cur_seg;
+        /* An offset into a segment that is gone (deleted after a consume whose cursor
+         * update was lost) would apply to the new segment of that number and skip its
+         * first records: start that segment from its beginning. */
+        int found = 0;
+        for (size_t i = 0; i < sp->nsegs; i++)
+            found |= sp->segs[i].no == sp->cur_seg;
+        if (!found)
+            sp->cur_off = 0;
     } else {
         /* No cursor (or a bad one): start from the oldest record; resends are harmless. */
         sp->cur_seg = sp->nsegs ? sp->segs[0].no : sp->next_no;

@@ -13,6 +13,7 @@
 
 #include "alerts.h"
 #include "auth.h"
+#include "cli.h"
 #include "http.h"
 #include "notify.h"
 #include "server.h"
@@ -392,9 +393,7 @@ alerts_events(struct call *c, char **cause)
     long limit = ALERT_EVENTS_DEFAULT;
     const char *l = query_arg(c->req, "limit");
     if (l) {
-        char *end;
-        limit = strtol(l, &end, 10);
-        if (!*l || *end || limit < 1 || limit > ALERT_EVENTS_MAX) {
+        if (sm_parse_long(l, 1, ALERT_EVENTS_MAX, &limit) != 0) {
             *cause = sm_xasprintf("limit: must be a whole number from 1 to %d", ALERT_EVENTS_MAX);
             return SM_EINVAL;
         }

@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,9 +157,15 @@ do_token(struct call *c, char **cause)
         rc = SM_EINVAL;
         goto out;
     }
-    int wait = ratelimit_check(&c->srv->rl, "user", name, LOGIN_FAILS_PER_USER, c->now);
+    /* The user's failures from this address (the name cannot hold a newline). */
+    char user_addr[STORE_NAME_MAX + sizeof c->req->peer + 2];
+    snprintf(user_addr, sizeof user_addr, "%s\n%s", name, c->req->peer);
+    int wait = ratelimit_check(&c->srv->rl, "user", user_addr, LOGIN_FAILS_PER_USER, c->now);
+    int wait_all = ratelimit_check(&c->srv->rl, "user-all", name, LOGIN_FAILS_PER_USER_ALL, c->now);
     int wait_addr =
         ratelimit_check(&c->srv->rl, "addr", c->req->peer, LOGIN_FAILS_PER_ADDR, c->now);
+    if (wait_all > wait)
+        wait = wait_all;
     if (wait_addr > wait)
         wait = wait_addr;
     if (wait > 0) {
@@ -174,13 +181,14 @@ do_token(struct call *c, char **cause)
     /* Unknown users are verified against a dummy hash: the same cost either way. */
     int good = auth_password_verify(rc == SM_OK ? u.pwhash : c->srv->auth.dummy_hash, password);
     if (rc != SM_OK || !good) {
-        ratelimit_fail(&c->srv->rl, "user", name, c->now);
+        ratelimit_fail(&c->srv->rl, "user", user_addr, c->now);
+        ratelimit_fail(&c->srv->rl, "user-all", name, c->now);
         ratelimit_fail(&c->srv->rl, "addr", c->req->peer, c->now);
         *cause = sm_xstrdup("Incorrect username or password");
         rc = SM_EAUTH;
         goto out;
     }
-    ratelimit_reset(&c->srv->rl, "user", name);
+    ratelimit_reset(&c->srv->rl, "user", user_addr);
     rc = issue_tokens(c, u.id, NULL, NULL);
 out:
     sodium_memzero(password, sizeof password);

@@ -1,20 +1,45 @@
 /* routes_health.c: GET /health, for load balancers and tests (no authentication). */
 #include "config.h"
 
+#include <pthread.h>
+
 #include <cjson/cJSON.h>
 
 #include "http.h"
+#include "server.h"
 #include "store.h"
+
+/* Why ingest is being refused, from the last group commit; NULL when it was not. */
+static const char *
+ingest_trouble(struct server *srv)
+{
+    pthread_mutex_lock(&srv->stats.mu);
+    enum sm_rc rc = srv->stats.ingest_store_rc;
+    pthread_mutex_unlock(&srv->stats.mu);
+    switch (rc) {
+    case SM_OK:
+        return NULL;
+    case SM_EUNAVAIL: /* SQLITE_FULL (store_sqlite.c db_error) or no database */
+        return "refused: disk full";
+    case SM_EBUSY:
+        return "refused: database locked";
+    default:
+        return "refused: write error";
+    }
+}
 
 static enum sm_rc
 health(struct call *c, char **cause)
 {
     enum sm_rc db = store_ping(c->st);
+    const char *ingest = c->srv ? ingest_trouble(c->srv) : NULL;
+    int ok = db == SM_OK && !ingest;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", db == SM_OK ? "ok" : "degraded");
+    cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");
     cJSON_AddStringToObject(o, "db", db == SM_OK ? "ok" : "unavailable");
+    cJSON_AddStringToObject(o, "ingest", ingest ? ingest : "ok");
     cJSON_AddStringToObject(o, "version", PACKAGE_VERSION);
-    http_reply_json(c->resp, db == SM_OK ? 200 : 503, o);
+    http_reply_json(c->resp, ok ? 200 : 503, o);
     return SM_OK;
 }
 

@@ -268,13 +268,14 @@ const double stats_commit_bounds[STATS_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 
 /* Count one group commit for /metrics. Writer thread. */
 static void
 stats_commit(struct server *srv, double seconds, size_t njobs, size_t failed, size_t stored,
-             size_t dups)
+             size_t dups, enum sm_rc store_rc)
 {
     struct server_stats *s = &srv->stats;
     size_t b = 0;
     while (b < STATS_COMMIT_BUCKETS && seconds > stats_commit_bounds[b])
         b++;
     pthread_mutex_lock(&s->mu);
+    s->ingest_store_rc = store_rc;
     s->ingest_requests += njobs;
     s->ingest_failed += failed;
     s->samples += stored;
@@ -291,6 +292,7 @@ writer_group(struct server *srv, struct store *st, struct job *group)
     double t0 = sm_mono_now();
     size_t ndups = 0, nfailed = 0;
     enum sm_rc rc = st ? store_begin(st) : SM_EUNAVAIL;
+    enum sm_rc store_rc = rc; /* the storage's own failure, for /health */
     size_t nsamples = 0, njobs = 0;
     for (struct job *j = group; j; j = j->next) {
         size_t stored = 0, dups = 0;
@@ -310,6 +312,8 @@ writer_group(struct server *srv, struct store *st, struct job *group)
         } else {
             if (brc != SM_EAUTH)
                 sm_log(SM_LOG_ERROR, "ingest: %s", cause ? cause : sm_rc_str(brc));
+            if (brc != SM_EAUTH && store_rc == SM_OK)
+                store_rc = brc;
             http_reply_error(&j->resp, brc == SM_EAUTH ? SM_EAUTH : SM_EUNAVAIL,
                              brc == SM_EAUTH ? "Invalid agent token" : "storage unavailable");
             if (brc != SM_EAUTH)
@@ -321,6 +325,7 @@ writer_group(struct server *srv, struct store *st, struct job *group)
     }
     if (rc == SM_OK && (rc = store_commit(st)) != SM_OK) {
         sm_log(SM_LOG_ERROR, "ingest: commit failed: %s", sm_rc_str(rc));
+        store_rc = rc;
         for (struct job *j = group; j; j = j->next) {
             http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
             j->resp.retry_after = 1;
@@ -329,7 +334,7 @@ writer_group(struct server *srv, struct store *st, struct job *group)
         nfailed = njobs;
         nsamples = ndups = 0;
     }
-    stats_commit(srv, sm_mono_now() - t0, njobs, nfailed, nsamples, ndups);
+    stats_commit(srv, sm_mono_now() - t0, njobs, nfailed, nsamples, ndups, store_rc);
     sm_log(SM_LOG_DEBUG, "committed %zu samples from %zu requests", nsamples, njobs);
     /* The batches go back with their jobs: the event loop publishes committed samples
      * (apply_events) and frees them. */

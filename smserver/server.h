@@ -36,9 +36,12 @@ struct server_config {
     const char *telegram_api_base;  /* alert channels: the Telegram Bot API base URL */
 };
 
-/* Login limits (failures per window). */
+/* Login limits (failures per window). A user's failures are counted per client
+ * address, so guessing from one address does not lock the real user out elsewhere;
+ * a looser count over all addresses slows guessing spread over many. */
 #define LOGIN_WINDOW_S 60.0
 #define LOGIN_FAILS_PER_USER 5
+#define LOGIN_FAILS_PER_USER_ALL 100
 #define LOGIN_FAILS_PER_ADDR 20
 
 struct job;
@@ -59,6 +62,8 @@ struct server_stats {
     uint64_t ingest_requests, ingest_failed, samples, duplicates, commits;
     uint64_t commit_buckets[STATS_COMMIT_BUCKETS + 1]; /* the last is +Inf */
     double commit_sum;
+    /* Why the last group commit failed (SM_OK once one succeeds), for /health. */
+    enum sm_rc ingest_store_rc;
     int64_t http_open; /* event loop, as connections come and go */
     /* Event loop, refreshed each tick. */
     size_t ws_clients, agents, agents_online;
