@@ -5,6 +5,7 @@
 #include "ui.h"
 
 #include <curses.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -343,7 +344,7 @@ static void
 after(void *arg)
 {
     struct app *a = arg;
-    unsigned sig = loop_take_signals();
+    unsigned sig = loop_take_signals(a->loop);
     if (sig & ((1u << SIGINT) | (1u << SIGTERM))) {
         loop_stop(a->loop);
         return;
@@ -422,8 +423,11 @@ ui_run(const struct smtop_opts *o)
         a.ui.model = model_new(UI_LOCAL_SPAN);
         a.src = source_local_new(a.ui.model, o->proc_root, o->sys_root);
     }
-    /* The loop first: its SIGWINCH handler means ncurses installs none of its own. */
-    a.loop = loop_new();
+    /* Signals through the loop before curses starts: SIGWINCH stays blocked, so the
+     * handler ncurses installs never runs; the loop reads it from its signalfd. */
+    a.loop = loop_new(NULL, 0);
+    if (loop_catch_signals(a.loop) != 0)
+        sm_die(SM_EXIT_FAIL, "cannot watch signals: %s", strerror(errno));
 
     /* Log lines would scribble over the screen; keep them away while curses runs. */
     if (isatty(STDERR_FILENO)) {
