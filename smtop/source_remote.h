@@ -2,8 +2,9 @@
  * model (agents as hosts keyed by agent id), the connection state for the screen, and
  * history fetched from /history for the views.
  *
- * Threads: everything here runs on the UI thread; the network runs on the client's own
- * threads and only hands events over through source_remote_fd(). */
+ * Everything here runs on smtop's one thread; the client's connections are on the same
+ * libwebsockets loop, and source_remote_drain applies what they brought after each turn
+ * of it. */
 #ifndef SM_SMTOP_SOURCE_REMOTE_H
 #define SM_SMTOP_SOURCE_REMOTE_H
 
@@ -12,6 +13,8 @@
 #include "client.h"
 #include "model.h"
 #include "smtop.h"
+
+struct lws_context;
 
 /* Most buckets asked of one history query. */
 #define REMOTE_HIST_POINTS_MAX 2000
@@ -26,17 +29,16 @@ struct remote_history {
     int status;     /* HTTP status of the last reply, 0 when the server was not reached */
 };
 
-/* Log in (asking for the password when no stored session works) and start the client.
+/* Log in (asking for the password when no stored session works) and start the client
+ * on ctx, the loop's context (made with client_protocols()).
  * NULL with *cause and *exit_code (2 for a bad URL or --user, 1 otherwise) on failure.
  * Call before the terminal is taken over: the password prompt uses /dev/tty. */
-struct source_remote *source_remote_new(struct model *m, const struct smtop_opts *o, int *exit_code,
-                                        char **cause);
+struct source_remote *source_remote_new(struct model *m, const struct smtop_opts *o,
+                                        struct lws_context *ctx, int *exit_code, char **cause);
 /* Stop the client and free; NULL is a no-op. */
 void source_remote_free(struct source_remote *src);
 
-/* The fd that becomes readable when events wait (register with loop_add_fd). */
-int source_remote_fd(const struct source_remote *src);
-/* Apply waiting events to the model; returns how many. */
+/* Apply waiting events to the model (after each turn of the loop); returns how many. */
 size_t source_remote_drain(struct source_remote *src);
 
 /* Has the first snapshot arrived (the model lists every agent)? */
