@@ -135,6 +135,7 @@ struct client {
 };
 
 static void rest_kick(struct client *c);
+static void rest_soon(struct client *c);
 static void req_push(struct client *c, struct req *r, int at_head);
 static struct req *req_new(struct client *c, enum req_kind kind, const char *method,
                            const char *path, char *body, int authed);
@@ -997,7 +998,7 @@ req_push(struct client *c, struct req *r, int at_head)
             c->req_head = r;
         c->req_tail = r;
     }
-    rest_kick(c);
+    rest_soon(c);
 }
 
 static void agents_to_events(struct client *c, const cJSON *list);
@@ -1038,8 +1039,6 @@ refresh_done(struct client *c, struct req *r)
         char *text = sm_xasprintf("%s; run smtop again to log in", why);
         ev_state(c, CLIENT_AUTH_FAILED, 0, text);
         free(text);
-        if (c->wsi)
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     } else {
         sm_log(SM_LOG_DEBUG, "token refresh: %s", why);
         c->refresh_at = sm_mono_now() + CLIENT_REFRESH_RETRY;
@@ -1154,6 +1153,15 @@ static void
 on_rest_timer(lws_sorted_usec_list_t *sul)
 {
     rest_kick(lws_container_of(sul, struct client, sul_rest));
+}
+
+/* Run rest_kick from the loop, not from the caller (a draw queues requests and must
+ * do no I/O). */
+static void
+rest_soon(struct client *c)
+{
+    if (c->ctx && !c->stop)
+        lws_sul_schedule(c->ctx, 0, &c->sul_rest, on_rest_timer, 1);
 }
 
 /* Start the next request when none is in flight: a due token refresh first, then the
@@ -1372,7 +1380,7 @@ on_snapshot(struct client *c, const cJSON *msg)
     /* At every (re)connection: the alerts as they are now, then the live changes. */
     c->stream_live = 1;
     c->alerts_at = 0;
-    rest_kick(c);
+    rest_soon(c);
     c->attempts = 0;
     ev_state(c, CLIENT_LIVE, 0, NULL);
 }
@@ -1620,7 +1628,7 @@ stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         /* A refused or expired token: get a fresh one before the next attempt. */
         if (strstr(c->close_why, "token") != NULL) {
             c->refresh_wanted = 1;
-            rest_kick(c);
+            rest_soon(c);
         }
         schedule_retry(c, why);
         return 0;
