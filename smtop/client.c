@@ -71,7 +71,7 @@ struct req {
     lws_sorted_usec_list_t sul_timeout;
     int status; /* HTTP status, 0 until the headers came */
     char *rx;
-    size_t rx_len;
+    size_t rx_len, rx_cap;
     int done;
     char *fail;             /* why there is no reply, or NULL */
     struct ev_node *alerts; /* REQ_ALERTS*: the event being built */
@@ -744,7 +744,19 @@ http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
             req_finish(r, why);
             return -1;
         }
-        r->rx = sm_xreallocarray(r->rx, r->rx_len + len + 1, 1);
+        if (r->rx_len + len + 1 > r->rx_cap) { /* grow by doubling: replies come in pieces */
+            size_t cap = r->rx_cap ? r->rx_cap : 16384;
+            while (cap < r->rx_len + len + 1)
+                cap *= 2;
+            char *grown = sm_xmalloc(cap);
+            if (r->rx_len) /* copied, not realloc'd: the old buffer may hold tokens */
+                memcpy(grown, r->rx, r->rx_len);
+            if (r->rx)
+                explicit_bzero(r->rx, r->rx_cap);
+            free(r->rx);
+            r->rx = grown;
+            r->rx_cap = cap;
+        }
         memcpy(r->rx + r->rx_len, in, len);
         r->rx_len += len;
         r->rx[r->rx_len] = '\0';
