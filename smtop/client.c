@@ -85,6 +85,10 @@ struct client {
     char *user;
     char *token_path; /* NULL: the refresh token is not kept */
     char *host;       /* for the stream */
+    /* The numeric address of the first connection that worked: later connections go
+     * there without a name lookup, which would block the loop (libwebsockets resolves
+     * names synchronously). Empty until then. */
+    char addr[64];
     int port;
     int tls;
     char *path_prefix;
@@ -135,6 +139,22 @@ struct client {
 };
 
 static void rest_kick(struct client *c);
+
+/* Where to connect: the learnt address, else the name from the URL. */
+static const char *
+connect_address(const struct client *c)
+{
+    return c->addr[0] ? c->addr : c->host;
+}
+
+/* Learn the server's numeric address from a connection that worked. */
+static void
+learn_address(struct client *c, struct lws *wsi)
+{
+    char a[sizeof c->addr];
+    if (c->addr[0] == '\0' && lws_get_peer_simple(wsi, a, sizeof a) != NULL && a[0])
+        snprintf(c->addr, sizeof c->addr, "%s", a);
+}
 static void rest_soon(struct client *c);
 static void req_push(struct client *c, struct req *r, int at_head);
 static struct req *req_new(struct client *c, enum req_kind kind, const char *method,
@@ -648,7 +668,7 @@ req_start(struct req *r)
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = c->ctx;
-    ci.address = c->host;
+    ci.address = connect_address(c);
     ci.port = c->port;
     ci.path = path;
     ci.host = c->host_header;
@@ -726,8 +746,10 @@ http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
         return w < (int)n ? -1 : 0;
     }
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
-        if (r)
+        if (r) {
             r->status = (int)lws_http_client_http_response(wsi);
+            learn_address(r->c, wsi);
+        }
         return 0;
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
         char buf[LWS_PRE + 8192];
@@ -1485,7 +1507,7 @@ connect_stream(lws_sorted_usec_list_t *sul)
     };
     memset(&ci, 0, sizeof ci);
     ci.context = c->ctx;
-    ci.address = c->host;
+    ci.address = connect_address(c);
     ci.port = c->port;
     ci.path = c->ws_path;
     ci.host = c->host_header;
@@ -1595,6 +1617,7 @@ stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
                                                                                                 : 0;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        learn_address(c, wsi);
         c->send_auth = 1;
         c->send_subscribe = 1;
         lws_callback_on_writable(wsi);
