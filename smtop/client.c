@@ -804,9 +804,9 @@ http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
     }
 }
 
-/* The outcome of a finished request, as the libcurl version gave it: SM_OK when the
- * server answered (any status, in *status; *json the parsed body or NULL); SM_EIO with
- * *cause when it could not be reached or the reply was bad. */
+/* The outcome of a finished request: SM_OK when the server answered (any status, in
+ * *status; *json the parsed body or NULL); SM_EIO with *cause when it could not be
+ * reached or the reply was bad. */
 static enum sm_rc
 req_result(struct req *r, long *status, cJSON **json, char **cause)
 {
@@ -1283,8 +1283,7 @@ client_get(struct client *c, const char *path)
     return r->id;
 }
 
-/* ------------------------------------------------------------------ REST thread */
-
+/* GET /agents' list as CLIENT_EV_AGENT events. */
 static void
 agents_to_events(struct client *c, const cJSON *list)
 {
@@ -1313,8 +1312,6 @@ agents_to_events(struct client *c, const cJSON *list)
     }
 }
 
-/* GET path with the current access token; a 401 triggers one refresh and a retry.
- * As http_call. REST thread. */
 /* ------------------------------------------------------------------ stream */
 
 static int

@@ -62,7 +62,7 @@ const char *source_remote_error(const struct source_remote *src);
  * seconds ending offset seconds ago, in about points buckets: the cached answer
  * (possibly empty), and a request queued (no I/O here) when the cache is older than
  * max_age seconds or is for another window. The reply lands in a later drain (the
- * model's generation is bumped). UI thread; callable from a draw. */
+ * model's generation is bumped). No I/O: callable from a draw. */
 const struct remote_history *source_remote_history(struct source_remote *src, int host_id,
                                                    const char *series, double range, double offset,
                                                    size_t points, double max_age);
@@ -70,7 +70,7 @@ const struct remote_history *source_remote_history(struct source_remote *src, in
 /* Make sure the model lists every series the server stores for host_id (per-core,
  * per-filesystem, per-interface ...): GET /history/{id}/series is queued (no I/O here)
  * when not asked for this host in the last minute; the reply adds the missing series
- * (empty: their points come from source_remote_history). UI thread; callable from a
+ * (empty: their points come from source_remote_history). No I/O: callable from a
  * draw. */
 void source_remote_series_list(struct source_remote *src, int host_id);
 
