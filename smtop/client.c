@@ -1,14 +1,13 @@
-/* client.c: smtop's network side in server mode (see client.h for the thread contract). */
+/* client.c: smtop's network side in server mode, on the libwebsockets loop of smtop's
+ * one thread (see client.h). */
 #include "config.h"
 
 #include "client.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,42 +33,74 @@
 #define CLIENT_BACKOFF_BASE 0.5     /* first reconnect delay, seconds */
 #define CLIENT_BACKOFF_CAP 30.0     /* longest reconnect delay, seconds */
 #define CLIENT_REFRESH_RETRY 5.0    /* retry a refresh that met a network error */
+#define CLIENT_LOCK_RETRY 1.0       /* retry a refresh while another smtop holds the lock */
+#define CLIENT_HTTP_TIMEOUT 60.0    /* longest wait for a whole REST reply, seconds */
 #define CLIENT_ALERTS_POLL                                                                         \
     15.0 /* fetch the active alerts again (a deleted rule sends                                    \
           * no stream message) */
+
+#define CLIENT_PROTO_STREAM "sm"
+#define CLIENT_PROTO_HTTP "sm-http"
 
 struct ev_node {
     struct client_event ev;
     struct ev_node *next;
 };
 
+enum req_kind {
+    REQ_GET,           /* client_get: the reply becomes CLIENT_EV_REPLY */
+    REQ_AGENTS,        /* GET /agents: the reply becomes CLIENT_EV_AGENT events */
+    REQ_ALERTS,        /* GET /alerts, then GET /alerts/active: one CLIENT_EV_ALERTS */
+    REQ_ALERTS_ACTIVE, /* the second half of REQ_ALERTS */
+    REQ_REFRESH,       /* POST /refresh while running */
+    REQ_SYNC,          /* client_login's requests: the caller waits for them */
+};
+
+/* One REST request: one HTTP client connection on the loop. */
 struct req {
+    struct client *c;
+    enum req_kind kind;
     uint64_t id;
     char *path;
-    int agents_list; /* internal: turn the reply into CLIENT_EV_AGENT events */
+    const char *method;
+    char *body;  /* JSON to POST (wiped), or NULL */
+    int authed;  /* send the access token */
+    int retried; /* already retried after a 401 */
+    int lock_fd; /* REQ_REFRESH: the token file lock, held until the reply */
+    struct lws *wsi;
+    lws_sorted_usec_list_t sul_timeout;
+    int status; /* HTTP status, 0 until the headers came */
+    char *rx;
+    size_t rx_len, rx_cap;
+    int done;
+    char *fail;             /* why there is no reply, or NULL */
+    struct ev_node *alerts; /* REQ_ALERTS*: the event being built */
     struct req *next;
 };
 
 struct client {
     /* Fixed after client_new. */
-    char *base; /* URL without a trailing slash */
+    struct lws_context *ctx; /* the loop's */
+    char *base;              /* URL without a trailing slash */
     char *user;
     char *token_path; /* NULL: the refresh token is not kept */
     char *host;       /* for the stream */
+    /* The numeric address of the first connection that worked: later connections go
+     * there without a name lookup, which would block the loop (libwebsockets resolves
+     * names synchronously). Empty until then. */
+    char addr[64];
     int port;
     int tls;
+    char *path_prefix;
     char *ws_path;
     char *host_header;
 
     /* Events for the UI. */
-    pthread_mutex_t ev_mu;
     struct ev_node *ev_head, *ev_tail;
     size_t ev_count;
     uint64_t ev_dropped;
-    int pipe_rd, pipe_wr;
 
-    /* Tokens; tok_mu. */
-    pthread_mutex_t tok_mu;
+    /* Tokens. */
     char *access;
     uint64_t access_gen;
     double refresh_at; /* monotonic time to refresh the access token */
@@ -77,27 +108,27 @@ struct client {
     int auth_dead;   /* the server refused the refresh token */
     char *login_why; /* why the last refresh failed (no session yet), else NULL */
 
-    /* REST requests; tok_mu and rest_cv. */
-    pthread_cond_t rest_cv;
+    /* REST: one request in flight at a time; the others wait in the queue. */
+    struct req *cur;
     struct req *req_head, *req_tail;
+    struct req *done_head; /* finished, handled at the next sul_done */
+    lws_sorted_usec_list_t sul_done, sul_rest;
     uint64_t next_id;
     int agents_pending;
     int stream_live;  /* subscribed: the alerts are worth fetching */
     double alerts_at; /* monotonic time of the next alerts fetch */
-    volatile int stop;
-
-    /* Threads. */
+    int stop;
     int started;
-    pthread_t rest_thread, ws_thread;
 
-    /* Stream thread only. */
-    struct lws_context *ctx;
+    /* The stream. */
     struct lws *wsi;
+    int in_connect, connect_failed;
+    char connect_why[160];
     lws_sorted_usec_list_t sul_retry;
     unsigned attempts;
     uint64_t sent_gen;
     int send_auth, send_subscribe;
-    int waiting_token; /* no access token yet: connect when the REST thread has one */
+    int waiting_token; /* no access token yet: connect when the refresh brings one */
     char *rx;
     size_t rx_len, rx_cap;
     int rx_toobig;
@@ -106,6 +137,29 @@ struct client {
     size_t nknown, known_cap;
     unsigned seed;
 };
+
+static void rest_kick(struct client *c);
+
+/* Where to connect: the learnt address, else the name from the URL. */
+static const char *
+connect_address(const struct client *c)
+{
+    return c->addr[0] ? c->addr : c->host;
+}
+
+/* Learn the server's numeric address from a connection that worked. */
+static void
+learn_address(struct client *c, struct lws *wsi)
+{
+    char a[sizeof c->addr];
+    if (c->addr[0] == '\0' && lws_get_peer_simple(wsi, a, sizeof a) != NULL && a[0])
+        snprintf(c->addr, sizeof c->addr, "%s", a);
+}
+static void rest_soon(struct client *c);
+static void req_push(struct client *c, struct req *r, int at_head);
+static struct req *req_new(struct client *c, enum req_kind kind, const char *method,
+                           const char *path, char *body, int authed);
+static void connect_stream(lws_sorted_usec_list_t *sul);
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -199,7 +253,7 @@ parse_url(struct client *c, const char *url, char **cause)
     c->base = sm_xstrndup(url, blen);
     c->ws_path = sm_xasprintf("%s/ws", prefix);
     c->host_header = sm_xasprintf("%s:%d", c->host, c->port);
-    free(prefix);
+    c->path_prefix = prefix;
     return SM_OK;
 }
 
@@ -225,33 +279,22 @@ ev_new(enum client_event_type type)
     return n;
 }
 
-/* Queue n for the UI (any thread); past the cap, samples are dropped and counted. */
+/* Queue n for the UI; past the cap, samples are dropped and counted. */
 static void
 ev_push(struct client *c, struct ev_node *n)
 {
-    pthread_mutex_lock(&c->ev_mu);
     if (c->ev_count >= CLIENT_QUEUE_MAX && n->ev.type == CLIENT_EV_SAMPLE) {
         c->ev_dropped++;
-        pthread_mutex_unlock(&c->ev_mu);
         event_done(&n->ev);
         free(n);
         return;
     }
-    int was_empty = c->ev_head == NULL;
     if (c->ev_tail)
         c->ev_tail->next = n;
     else
         c->ev_head = n;
     c->ev_tail = n;
     c->ev_count++;
-    pthread_mutex_unlock(&c->ev_mu);
-    if (was_empty) {
-        ssize_t w;
-        do
-            w = write(c->pipe_wr, "e", 1);
-        while (w < 0 && errno == EINTR);
-        /* EAGAIN: the pipe is already readable, which is all that matters. */
-    }
 }
 
 static void
@@ -276,25 +319,14 @@ ev_error(struct client *c, const char *fmt, ...)
     ev_push(c, n);
 }
 
-int
-client_fd(const struct client *c)
-{
-    return c->pipe_rd;
-}
-
 size_t
 client_drain(struct client *c, client_event_fn cb, void *arg)
 {
-    char buf[64];
-    while (read(c->pipe_rd, buf, sizeof buf) > 0)
-        ;
-    pthread_mutex_lock(&c->ev_mu);
     struct ev_node *n = c->ev_head;
     c->ev_head = c->ev_tail = NULL;
     c->ev_count = 0;
     uint64_t dropped = c->ev_dropped;
     c->ev_dropped = 0;
-    pthread_mutex_unlock(&c->ev_mu);
     size_t count = 0;
     if (dropped) {
         struct client_event lag = {.type = CLIENT_EV_LAG, .dropped = dropped};
@@ -458,9 +490,11 @@ out:
 }
 
 /* Hold an exclusive lock on PATH.lock so that two smtops never rotate the same refresh
- * token at once (a reused refresh token revokes its whole family). -1 when not kept. */
+ * token at once (a reused refresh token revokes its whole family). -1 when not kept.
+ * nonblock (inside the loop, which must not wait on another process): -2 when another
+ * smtop holds the lock. */
 static int
-token_lock(const char *path)
+token_lock(const char *path, int nonblock)
 {
     if (path == NULL)
         return -1;
@@ -474,9 +508,10 @@ token_lock(const char *path)
     char *lp = sm_xasprintf("%s.lock", path);
     int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     free(lp);
-    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+    if (fd >= 0 && flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) != 0) {
+        int busy = errno == EWOULDBLOCK;
         close(fd);
-        fd = -1;
+        fd = busy ? -2 : -1;
     }
     return fd;
 }
@@ -486,96 +521,6 @@ token_unlock(int fd)
 {
     if (fd >= 0)
         close(fd); /* releases the flock */
-}
-
-/* ------------------------------------------------------------------ HTTP (libcurl) */
-
-struct body {
-    char *p;
-    size_t len;
-    int toobig;
-};
-
-static size_t
-on_body(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    struct body *b = arg;
-    size_t n = size * nmemb;
-    if (b->len + n > CLIENT_BODY_MAX) {
-        b->toobig = 1;
-        return 0;
-    }
-    b->p = sm_xreallocarray(b->p, b->len + n + 1, 1);
-    memcpy(b->p + b->len, ptr, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return n;
-}
-
-/* One request. SM_OK when the server answered (any status, in *status; *json the parsed
- * body or NULL); SM_EIO with *cause when it could not be reached or the reply was bad. */
-static enum sm_rc
-http_call(CURL *h, const struct client *c, const char *method, const char *path,
-          const char *json_body, const char *bearer, long *status, cJSON **json, char **cause)
-{
-    struct body b = {0};
-    struct curl_slist *hdr = NULL;
-    char *url = sm_xasprintf("%s%s", c->base, path);
-    char *auth = NULL;
-    enum sm_rc rc = SM_EIO;
-    *status = 0;
-    *json = NULL;
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "smtop/" PACKAGE_VERSION);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    hdr = curl_slist_append(hdr, "Accept: application/json");
-    if (bearer) {
-        auth = sm_xasprintf("Authorization: Bearer %s", bearer);
-        hdr = curl_slist_append(hdr, auth);
-    }
-    if (json_body) {
-        hdr = curl_slist_append(hdr, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, json_body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(json_body));
-    }
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    CURLcode cr = curl_easy_perform(h);
-    if (cr != CURLE_OK) {
-        *cause = b.toobig ? sm_xasprintf("%s: reply larger than %u bytes", path, CLIENT_BODY_MAX)
-                          : sm_xasprintf("%s: %s", c->base, curl_easy_strerror(cr));
-        goto out;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    if (b.len > 0) {
-        char *perr = NULL;
-        if (sm_json_parse(b.p, b.len, SM_JSON_MAX_DEPTH, json, &perr) != SM_OK) {
-            *json = NULL;
-            if (*status == 200) {
-                *cause = sm_xasprintf("%s: reply is not JSON: %s", path, perr);
-                free(perr);
-                goto out;
-            }
-        }
-        free(perr);
-    }
-    rc = SM_OK;
-out:
-    /* The reply of /token and /refresh holds tokens: wipe it. */
-    if (b.p)
-        explicit_bzero(b.p, b.len);
-    free(b.p);
-    curl_slist_free_all(hdr);
-    wipe_free(auth);
-    free(url);
-    return rc;
 }
 
 /* The "detail" of an error reply, or a generic text. */
@@ -645,6 +590,265 @@ token_lifetime(const char *jwt, double expires_in)
 
 /* Take the tokens of a 200 reply from /token or /refresh: keep the access token in
  * memory, store the refresh token. */
+/* ------------------------------------------------------------------ HTTP (lws client) */
+
+static void
+req_free(struct req *r)
+{
+    if (r == NULL)
+        return;
+    if (r->wsi) {
+        /* Still connected: let the connection go without us. */
+        lws_set_opaque_user_data(r->wsi, NULL);
+        lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+    lws_sul_cancel(&r->sul_timeout);
+    if (r->body)
+        explicit_bzero(r->body, strlen(r->body));
+    free(r->body);
+    if (r->rx) /* the reply of /token and /refresh holds tokens: wipe it */
+        explicit_bzero(r->rx, r->rx_len);
+    free(r->rx);
+    free(r->fail);
+    free(r->path);
+    if (r->alerts) {
+        event_done(&r->alerts->ev);
+        free(r->alerts);
+    }
+    if (r->lock_fd >= 0)
+        close(r->lock_fd); /* releases the flock */
+    free(r);
+}
+
+static void on_done(lws_sorted_usec_list_t *sul);
+
+/* The request is over (fail: why there is no reply, else NULL). Its result is handled
+ * from the scheduler, never inside a libwebsockets callback. */
+static void
+req_finish(struct req *r, const char *fail)
+{
+    if (r->done)
+        return;
+    r->done = 1;
+    if (fail)
+        r->fail = sm_xasprintf("%s: %s", r->c->base, fail);
+    if (r->wsi) {
+        lws_set_opaque_user_data(r->wsi, NULL);
+        r->wsi = NULL;
+    }
+    lws_sul_cancel(&r->sul_timeout);
+    if (r->kind == REQ_SYNC)
+        return; /* client_login is waiting for it */
+    struct client *c = r->c;
+    if (c->cur == r)
+        c->cur = NULL;
+    r->next = c->done_head;
+    c->done_head = r;
+    lws_sul_schedule(c->ctx, 0, &c->sul_done, on_done, 1);
+}
+
+static void
+on_req_timeout(lws_sorted_usec_list_t *sul)
+{
+    struct req *r = lws_container_of(sul, struct req, sul_timeout);
+    struct lws *wsi = r->wsi;
+    char why[64];
+    snprintf(why, sizeof why, "no reply within %.0f seconds", CLIENT_HTTP_TIMEOUT);
+    req_finish(r, why);
+    if (wsi)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Open the connection for r. A failure finishes r (handled later, as any reply). */
+static void
+req_start(struct req *r)
+{
+    struct client *c = r->c;
+    char *path = sm_xasprintf("%s%s", c->path_prefix, r->path);
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = c->ctx;
+    ci.address = connect_address(c);
+    ci.port = c->port;
+    ci.path = path;
+    ci.host = c->host_header;
+    ci.origin = c->host_header;
+    ci.method = r->method;
+    ci.protocol = CLIENT_PROTO_HTTP;
+    ci.local_protocol_name = CLIENT_PROTO_HTTP;
+    ci.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
+    ci.opaque_user_data = r;
+    r->status = 0;
+    r->rx_len = 0;
+    lws_sul_schedule(c->ctx, 0, &r->sul_timeout, on_req_timeout,
+                     (lws_usec_t)(CLIENT_HTTP_TIMEOUT * 1e6));
+    struct lws *wsi = lws_client_connect_via_info(&ci);
+    free(path);
+    if (r->done) /* failed inside the call */
+        return;
+    if (wsi == NULL)
+        req_finish(r, "cannot start a connection");
+    else
+        r->wsi = wsi;
+}
+
+/* Add the request's headers (Authorization, Content-Type and -Length for a body). */
+static int
+req_headers(struct req *r, struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+    static const char json[] = "application/json";
+    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ACCEPT, (const unsigned char *)json,
+                                     (int)strlen(json), p, end))
+        return -1;
+    if (r->authed && r->c->access) {
+        char *auth = sm_xasprintf("Bearer %s", r->c->access);
+        int bad =
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+                                         (const unsigned char *)auth, (int)strlen(auth), p, end);
+        wipe_free(auth);
+        if (bad)
+            return -1;
+    }
+    if (r->body) {
+        char clen[24];
+        snprintf(clen, sizeof clen, "%zu", strlen(r->body));
+        if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                         (const unsigned char *)json, (int)strlen(json), p, end) ||
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
+                                         (const unsigned char *)clen, (int)strlen(clen), p, end))
+            return -1;
+        lws_client_http_body_pending(wsi, 1);
+        lws_callback_on_writable(wsi);
+    }
+    return 0;
+}
+
+static int
+http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    (void)user;
+    struct req *r = lws_get_opaque_user_data(wsi);
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        if (r == NULL)
+            return -1;
+        return req_headers(r, wsi, (unsigned char **)in, *(unsigned char **)in + len);
+    case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE: {
+        if (r == NULL || r->body == NULL)
+            return 0;
+        size_t n = strlen(r->body);
+        unsigned char *buf = sm_xmalloc(LWS_PRE + n);
+        memcpy(buf + LWS_PRE, r->body, n);
+        int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL);
+        explicit_bzero(buf, LWS_PRE + n);
+        free(buf);
+        lws_client_http_body_pending(wsi, 0);
+        return w < (int)n ? -1 : 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+        if (r) {
+            r->status = (int)lws_http_client_http_response(wsi);
+            learn_address(r->c, wsi);
+        }
+        return 0;
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
+        char buf[LWS_PRE + 8192];
+        char *p = buf + LWS_PRE;
+        int n = (int)sizeof buf - LWS_PRE;
+        return lws_http_client_read(wsi, &p, &n) < 0 ? -1 : 0;
+    }
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+        if (r == NULL)
+            return -1;
+        if (r->rx_len + len > CLIENT_BODY_MAX) {
+            char why[96];
+            snprintf(why, sizeof why, "%s: reply larger than %u bytes", r->path, CLIENT_BODY_MAX);
+            req_finish(r, why);
+            return -1;
+        }
+        if (r->rx_len + len + 1 > r->rx_cap) { /* grow by doubling: replies come in pieces */
+            size_t cap = r->rx_cap ? r->rx_cap : 16384;
+            while (cap < r->rx_len + len + 1)
+                cap *= 2;
+            char *grown = sm_xmalloc(cap);
+            if (r->rx_len) /* copied, not realloc'd: the old buffer may hold tokens */
+                memcpy(grown, r->rx, r->rx_len);
+            if (r->rx)
+                explicit_bzero(r->rx, r->rx_cap);
+            free(r->rx);
+            r->rx = grown;
+            r->rx_cap = cap;
+        }
+        memcpy(r->rx + r->rx_len, in, len);
+        r->rx_len += len;
+        r->rx[r->rx_len] = '\0';
+        return 0;
+    case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
+        if (r)
+            req_finish(r, NULL);
+        return 0;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (r) {
+            char why[160];
+            snprintf(why, sizeof why, "cannot connect: %.120s", in ? (const char *)in : "error");
+            req_finish(r, why);
+        }
+        return 0;
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+        if (r)
+            req_finish(r, r->status ? "the connection closed before the whole reply"
+                                    : "the connection closed without a reply");
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* The outcome of a finished request: SM_OK when the server answered (any status, in
+ * *status; *json the parsed body or NULL); SM_EIO with *cause when it could not be
+ * reached or the reply was bad. */
+static enum sm_rc
+req_result(struct req *r, long *status, cJSON **json, char **cause)
+{
+    *status = 0;
+    *json = NULL;
+    if (r->fail) {
+        *cause = sm_xstrdup(r->fail);
+        return SM_EIO;
+    }
+    *status = r->status;
+    if (r->rx_len > 0) {
+        char *perr = NULL;
+        if (sm_json_parse(r->rx, r->rx_len, SM_JSON_MAX_DEPTH, json, &perr) != SM_OK) {
+            *json = NULL;
+            if (*status == 200) {
+                *cause = sm_xasprintf("%s: reply is not JSON: %s", r->path, perr);
+                free(perr);
+                return SM_EIO;
+            }
+        }
+        free(perr);
+    }
+    return SM_OK;
+}
+
+/* One request before the loop runs (login): service the context until it is over. */
+static enum sm_rc
+http_sync(struct client *c, const char *method, const char *path, char *body, long *status,
+          cJSON **json, char **cause)
+{
+    struct req *r = req_new(c, REQ_SYNC, method, path, body, 0);
+    req_start(r);
+    while (!r->done)
+        if (lws_service(c->ctx, 0) < 0)
+            req_finish(r, "the event loop failed");
+    enum sm_rc rc = req_result(r, status, json, cause);
+    req_free(r);
+    return rc;
+}
+
+/* Take the tokens of a 200 reply from /token or /refresh: keep the access token in
+ * memory, store the refresh token. */
 static enum sm_rc
 take_tokens(struct client *c, const cJSON *json, char **cause)
 {
@@ -662,63 +866,78 @@ take_tokens(struct client *c, const cJSON *json, char **cause)
     double life = token_lifetime(access, cJSON_IsNumber(ein) ? ein->valuedouble : 0);
     if (token_write(c->token_path, refresh) != SM_OK)
         sm_log(SM_LOG_WARN, "the next start will ask for the password again");
-    pthread_mutex_lock(&c->tok_mu);
     wipe_free(c->access);
     c->access = sm_xstrdup(access);
     c->access_gen++;
     /* Refresh when three quarters of the lifetime have passed. */
     c->refresh_at = sm_mono_now() + 0.75 * life;
     c->refresh_wanted = 0;
-    pthread_mutex_unlock(&c->tok_mu);
     return SM_OK;
 }
 
-/* POST /refresh with the stored refresh token, under the file lock. SM_ENOTFOUND when no
- * token is stored, SM_EAUTH when the server refused it (the file is then removed). */
-static enum sm_rc
-do_refresh(struct client *c, CURL *h, char **cause)
+/* The body of POST /refresh for the stored token (allocated, to be wiped), or NULL with
+ * *cause when no token is stored. */
+static char *
+refresh_body(struct client *c, char **cause)
 {
-    int lock = token_lock(c->token_path);
     char *tok = token_read(c->token_path);
-    enum sm_rc rc = SM_ENOTFOUND;
-    cJSON *req = NULL, *json = NULL;
-    char *text = NULL;
     if (tok == NULL) {
         *cause = sm_xasprintf("no stored session for %s at %s", c->user, c->base);
-        goto out;
+        return NULL;
     }
-    req = cJSON_CreateObject();
+    cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "refresh_token", tok);
-    text = cJSON_PrintUnformatted(req);
-    long status;
-    rc = http_call(h, c, "POST", "/refresh", text, NULL, &status, &json, cause);
+    char *text = cJSON_PrintUnformatted(req);
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "refresh_token");
+    explicit_bzero(t->valuestring, strlen(t->valuestring));
+    cJSON_Delete(req);
+    wipe_free(tok);
+    if (text == NULL)
+        abort();
+    return text;
+}
+
+/* What a POST /refresh reply means: SM_OK (tokens taken), SM_EAUTH when the server
+ * refused the token (the file is then removed), else SM_EIO / SM_EBUSY. */
+static enum sm_rc
+refresh_outcome(struct client *c, enum sm_rc rc, long status, const cJSON *json, char **cause)
+{
     if (rc != SM_OK)
-        goto out;
-    if (status == 200) {
-        rc = take_tokens(c, json, cause);
-    } else if (status == 401 || status == 403) {
+        return rc;
+    if (status == 200)
+        return take_tokens(c, json, cause);
+    if (status == 401 || status == 403) {
         *cause = sm_xasprintf("the server refused the stored session: %s", detail_of(json));
         if (c->token_path && unlink(c->token_path) != 0 && errno != ENOENT)
             sm_log(SM_LOG_WARN, "%s: %s", c->token_path, strerror(errno));
-        rc = SM_EAUTH;
-    } else {
-        *cause = sm_xasprintf("POST /refresh: HTTP %ld: %s", status, detail_of(json));
-        rc = status == 429 ? SM_EBUSY : SM_EIO;
+        return SM_EAUTH;
     }
-out:
+    *cause = sm_xasprintf("POST /refresh: HTTP %ld: %s", status, detail_of(json));
+    return status == 429 ? SM_EBUSY : SM_EIO;
+}
+
+/* POST /refresh with the stored refresh token, under the file lock, before the loop
+ * runs. SM_ENOTFOUND when no token is stored. */
+static enum sm_rc
+do_refresh_sync(struct client *c, char **cause)
+{
+    int lock = token_lock(c->token_path, 0);
+    char *text = refresh_body(c, cause);
+    enum sm_rc rc = SM_ENOTFOUND;
+    if (text) {
+        long status;
+        cJSON *json = NULL;
+        rc = http_sync(c, "POST", "/refresh", text, &status, &json, cause);
+        rc = refresh_outcome(c, rc, status, json, cause);
+        cJSON_Delete(json);
+    }
     token_unlock(lock);
-    if (text)
-        explicit_bzero(text, strlen(text));
-    free(text);
-    cJSON_Delete(req);
-    cJSON_Delete(json);
-    wipe_free(tok);
     return rc;
 }
 
 /* POST /token with user and password. */
 static enum sm_rc
-do_password_login(struct client *c, CURL *h, const char *password, char **cause)
+do_password_login(struct client *c, const char *password, char **cause)
 {
     cJSON *req = cJSON_CreateObject(), *json = NULL;
     cJSON_AddStringToObject(req, "username", c->user);
@@ -727,9 +946,11 @@ do_password_login(struct client *c, CURL *h, const char *password, char **cause)
     cJSON *pw = cJSON_GetObjectItemCaseSensitive(req, "password");
     explicit_bzero(pw->valuestring, strlen(pw->valuestring));
     cJSON_Delete(req);
+    if (text == NULL)
+        abort();
     long status;
-    int lock = token_lock(c->token_path);
-    enum sm_rc rc = http_call(h, c, "POST", "/token", text, NULL, &status, &json, cause);
+    int lock = token_lock(c->token_path, 0);
+    enum sm_rc rc = http_sync(c, "POST", "/token", text, &status, &json, cause);
     if (rc != SM_OK)
         goto out;
     if (status == 200) {
@@ -747,8 +968,6 @@ do_password_login(struct client *c, CURL *h, const char *password, char **cause)
     }
 out:
     token_unlock(lock);
-    explicit_bzero(text, strlen(text));
-    free(text);
     cJSON_Delete(json);
     return rc;
 }
@@ -757,39 +976,314 @@ enum sm_rc
 client_login(struct client *c, client_password_fn get_password, void *arg, int *used_password,
              char **cause)
 {
-    CURL *h = curl_easy_init();
     char *why = NULL;
     *used_password = 0;
-    if (h == NULL) {
-        *cause = sm_xstrdup("libcurl: cannot make a handle");
-        return SM_ENOMEM;
-    }
-    enum sm_rc rc = do_refresh(c, h, &why);
+    enum sm_rc rc = do_refresh_sync(c, &why);
     if (rc == SM_OK || rc == SM_EIO || rc == SM_EBUSY) {
         if (rc != SM_OK)
             *cause = why;
         else
             free(why);
-        goto out;
+        return rc;
     }
     if (rc == SM_EAUTH)
         sm_log(SM_LOG_INFO, "%s; logging in with the password", why);
     free(why);
     char *password = get_password(arg, cause);
-    if (password == NULL) {
-        rc = SM_EAUTH;
-        goto out;
-    }
+    if (password == NULL)
+        return SM_EAUTH;
     *used_password = 1;
-    rc = do_password_login(c, h, password, cause);
+    rc = do_password_login(c, password, cause);
     wipe_free(password);
-out:
-    curl_easy_cleanup(h);
     return rc;
 }
 
-/* ------------------------------------------------------------------ REST thread */
+/* ------------------------------------------------------------------ REST on the loop */
 
+static struct req *
+req_new(struct client *c, enum req_kind kind, const char *method, const char *path, char *body,
+        int authed)
+{
+    struct req *r = sm_xcalloc(1, sizeof *r);
+    r->c = c;
+    r->kind = kind;
+    r->method = method;
+    r->path = sm_xstrdup(path);
+    r->body = body;
+    r->authed = authed;
+    r->lock_fd = -1;
+    return r;
+}
+
+/* Queue r (at the head: it runs next). */
+static void
+req_push(struct client *c, struct req *r, int at_head)
+{
+    if (at_head) {
+        r->next = c->req_head;
+        c->req_head = r;
+        if (c->req_tail == NULL)
+            c->req_tail = r;
+    } else {
+        r->next = NULL;
+        if (c->req_tail)
+            c->req_tail->next = r;
+        else
+            c->req_head = r;
+        c->req_tail = r;
+    }
+    rest_soon(c);
+}
+
+static void agents_to_events(struct client *c, const cJSON *list);
+
+/* The stream and the REST requests after a new access token. */
+static void
+token_renewed(struct client *c)
+{
+    /* The first token after a start without the server: connect now. */
+    if (c->wsi == NULL && c->waiting_token && !c->stop) {
+        c->attempts = 0;
+        lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_stream, 1);
+    }
+    /* Authenticate the open stream again, so that the server extends its expiry
+     * instead of closing at the old one. */
+    if (c->wsi && c->access_gen != c->sent_gen && !c->auth_dead) {
+        c->send_auth = 1;
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
+/* A POST /refresh while running is over. */
+static void
+refresh_done(struct client *c, struct req *r)
+{
+    long status;
+    cJSON *json = NULL;
+    char *why = NULL;
+    enum sm_rc rc = req_result(r, &status, &json, &why);
+    rc = refresh_outcome(c, rc, status, json, &why);
+    cJSON_Delete(json);
+    if (rc == SM_OK) {
+        free(c->login_why);
+        c->login_why = NULL;
+        token_renewed(c);
+    } else if (rc == SM_EAUTH) {
+        c->auth_dead = 1;
+        char *text = sm_xasprintf("%s; run smtop again to log in", why);
+        ev_state(c, CLIENT_AUTH_FAILED, 0, text);
+        free(text);
+    } else {
+        sm_log(SM_LOG_DEBUG, "token refresh: %s", why);
+        c->refresh_at = sm_mono_now() + CLIENT_REFRESH_RETRY;
+        free(c->login_why);
+        c->login_why = c->access ? NULL : sm_xstrdup(why);
+    }
+    free(why);
+}
+
+/* The alert rules, then the active alerts: one CLIENT_EV_ALERTS with both. */
+static void
+alerts_done(struct client *c, struct req *r, long status, cJSON *json, enum sm_rc rc, char *cause)
+{
+    struct ev_node *n = r->alerts;
+    r->alerts = NULL;
+    n->ev.status = rc == SM_OK ? (int)status : 0;
+    if (rc != SM_OK || status != 200 || !cJSON_IsArray(json)) {
+        n->ev.text = rc != SM_OK ? sm_xstrdup(cause)
+                                 : sm_xasprintf("GET %s: %s", r->path,
+                                                status == 200 ? "not a list" : detail_of(json));
+        if (n->ev.status == 200)
+            n->ev.status = 0;
+        cJSON_Delete(json);
+        ev_push(c, n);
+        return;
+    }
+    cJSON_AddItemToObject(n->ev.body, r->kind == REQ_ALERTS ? "rules" : "active", json);
+    if (r->kind == REQ_ALERTS) {
+        struct req *next = req_new(c, REQ_ALERTS_ACTIVE, "GET", "/alerts/active", NULL, 1);
+        next->alerts = n;
+        req_push(c, next, 1);
+        return;
+    }
+    ev_push(c, n);
+}
+
+/* A finished request: its reply to the UI (or a retry after a refresh). */
+static void
+req_done(struct client *c, struct req *r)
+{
+    if (r->kind == REQ_REFRESH) {
+        refresh_done(c, r);
+        return;
+    }
+    long status = 0;
+    cJSON *json = NULL;
+    char *cause = NULL;
+    enum sm_rc rc = req_result(r, &status, &json, &cause);
+    if (rc == SM_OK && status == 401 && !r->retried && !c->auth_dead) {
+        /* The access token expired under us: refresh, then ask again once. */
+        cJSON_Delete(json);
+        struct req *again = req_new(c, r->kind, r->method, r->path, NULL, 1);
+        again->id = r->id;
+        again->retried = 1;
+        again->alerts = r->alerts;
+        r->alerts = NULL;
+        c->refresh_wanted = 1;
+        req_push(c, again, 1);
+        return;
+    }
+    switch (r->kind) {
+    case REQ_AGENTS:
+        c->agents_pending = 0;
+        if (rc == SM_OK && status == 200 && cJSON_IsArray(json))
+            agents_to_events(c, json);
+        else
+            ev_error(c, "GET /agents: %s", cause ? cause : detail_of(json));
+        cJSON_Delete(json);
+        break;
+    case REQ_ALERTS:
+    case REQ_ALERTS_ACTIVE:
+        alerts_done(c, r, status, json, rc, cause);
+        break;
+    default: {
+        struct ev_node *n = ev_new(CLIENT_EV_REPLY);
+        n->ev.req_id = r->id;
+        n->ev.status = rc == SM_OK ? (int)status : 0;
+        n->ev.body = json;
+        if (rc != SM_OK)
+            n->ev.text = cause ? sm_xstrdup(cause) : sm_xstrdup("request failed");
+        else if (status != 200)
+            n->ev.text = sm_xstrdup(detail_of(json));
+        ev_push(c, n);
+        break;
+    }
+    }
+    free(cause);
+}
+
+static void
+on_done(lws_sorted_usec_list_t *sul)
+{
+    struct client *c = lws_container_of(sul, struct client, sul_done);
+    /* Oldest first (the list is pushed at its head). */
+    struct req *list = NULL;
+    while (c->done_head) {
+        struct req *r = c->done_head;
+        c->done_head = r->next;
+        r->next = list;
+        list = r;
+    }
+    while (list) {
+        struct req *r = list;
+        list = r->next;
+        req_done(c, r);
+        req_free(r);
+    }
+    rest_kick(c);
+}
+
+static void
+on_rest_timer(lws_sorted_usec_list_t *sul)
+{
+    rest_kick(lws_container_of(sul, struct client, sul_rest));
+}
+
+/* Run rest_kick from the loop, not from the caller (a draw queues requests and must
+ * do no I/O). */
+static void
+rest_soon(struct client *c)
+{
+    if (c->ctx && !c->stop)
+        lws_sul_schedule(c->ctx, 0, &c->sul_rest, on_rest_timer, 1);
+}
+
+/* Start the next request when none is in flight: a due token refresh first, then the
+ * alerts, then the queue; and wake up again when the next refresh or alerts are due. */
+static void
+rest_kick(struct client *c)
+{
+    if (c->stop || !c->started)
+        return;
+    double now = sm_mono_now();
+    if (c->cur == NULL && !c->auth_dead && (c->refresh_wanted || now >= c->refresh_at)) {
+        int lock = token_lock(c->token_path, 1);
+        char *why = NULL;
+        char *text = lock == -2 ? NULL : refresh_body(c, &why);
+        if (lock == -2) {
+            token_unlock(lock);
+            c->refresh_at = now + CLIENT_LOCK_RETRY; /* another smtop is refreshing */
+        } else if (text == NULL) {
+            token_unlock(lock);
+            c->auth_dead = 1;
+            char *msg = sm_xasprintf("%s; run smtop again to log in", why);
+            ev_state(c, CLIENT_AUTH_FAILED, 0, msg);
+            free(msg);
+        } else {
+            c->refresh_wanted = 0;
+            struct req *r = req_new(c, REQ_REFRESH, "POST", "/refresh", text, 0);
+            r->lock_fd = lock;
+            c->cur = r;
+            req_start(r);
+        }
+        free(why);
+    }
+    if (c->cur == NULL && c->stream_live && now >= c->alerts_at) {
+        c->alerts_at = now + CLIENT_ALERTS_POLL;
+        struct req *r = req_new(c, REQ_ALERTS, "GET", "/alerts", NULL, 1);
+        r->alerts = ev_new(CLIENT_EV_ALERTS);
+        r->alerts->ev.asked = now;
+        r->alerts->ev.body = cJSON_CreateObject();
+        c->cur = r;
+        req_start(r);
+    }
+    if (c->cur == NULL && c->req_head) {
+        struct req *r = c->req_head;
+        c->req_head = r->next;
+        if (c->req_head == NULL)
+            c->req_tail = NULL;
+        r->next = NULL;
+        c->cur = r;
+        req_start(r);
+    }
+    /* The next time something is due. */
+    double wait = c->auth_dead ? 3600 : c->refresh_at - now;
+    if (c->stream_live && c->alerts_at - now < wait)
+        wait = c->alerts_at - now;
+    if (wait > 3600)
+        wait = 3600;
+    if (wait < 0.001)
+        wait = 0.001;
+    lws_sul_schedule(c->ctx, 0, &c->sul_rest, on_rest_timer, (lws_usec_t)(wait * 1e6));
+}
+
+/* Queue a GET /agents (at most one waiting). */
+static void
+fetch_agents(struct client *c)
+{
+    if (c->agents_pending)
+        return;
+    c->agents_pending = 1;
+    req_push(c, req_new(c, REQ_AGENTS, "GET", "/agents", NULL, 1), 0);
+}
+
+uint64_t
+client_get(struct client *c, const char *path)
+{
+    size_t n = strlen(path);
+    if (n == 0 || n > CLIENT_PATH_MAX || path[0] != '/')
+        return 0;
+    for (const char *p = path; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("/_.~=&?%:+,-", *p)))
+            return 0;
+    struct req *r = req_new(c, REQ_GET, "GET", path, NULL, 1);
+    r->id = ++c->next_id;
+    req_push(c, r, 0);
+    return r->id;
+}
+
+/* GET /agents' list as CLIENT_EV_AGENT events. */
 static void
 agents_to_events(struct client *c, const cJSON *list)
 {
@@ -818,229 +1312,7 @@ agents_to_events(struct client *c, const cJSON *list)
     }
 }
 
-/* GET path with the current access token; a 401 triggers one refresh and a retry.
- * As http_call. REST thread. */
-static enum sm_rc
-authed_get(struct client *c, CURL *h, const char *path, long *status, cJSON **json, char **cause)
-{
-    enum sm_rc rc = SM_EIO;
-    *json = NULL;
-    *cause = NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        pthread_mutex_lock(&c->tok_mu);
-        char *tok = c->access ? sm_xstrdup(c->access) : NULL;
-        pthread_mutex_unlock(&c->tok_mu);
-        cJSON_Delete(*json);
-        *json = NULL;
-        free(*cause);
-        *cause = NULL;
-        rc = http_call(h, c, "GET", path, NULL, tok, status, json, cause);
-        wipe_free(tok);
-        if (rc != SM_OK || *status != 401 || attempt > 0)
-            break;
-        char *why = NULL;
-        if (do_refresh(c, h, &why) != SM_OK) {
-            free(why);
-            break;
-        }
-        free(why);
-    }
-    return rc;
-}
-
-/* Fetch the alert rules and the active alerts (GET /alerts, GET /alerts/active) and hand
- * them to the UI as one CLIENT_EV_ALERTS. REST thread. */
-static void
-rest_alerts(struct client *c, CURL *h)
-{
-    struct ev_node *n = ev_new(CLIENT_EV_ALERTS);
-    n->ev.asked = sm_mono_now();
-    static const char *const paths[] = {"/alerts", "/alerts/active"};
-    static const char *const keys[] = {"rules", "active"};
-    cJSON *body = cJSON_CreateObject();
-    for (int i = 0; i < 2; i++) {
-        long status = 0;
-        cJSON *json = NULL;
-        char *cause = NULL;
-        enum sm_rc rc = authed_get(c, h, paths[i], &status, &json, &cause);
-        n->ev.status = rc == SM_OK ? (int)status : 0;
-        if (rc != SM_OK || status != 200 || !cJSON_IsArray(json)) {
-            n->ev.text = rc != SM_OK ? cause
-                                     : sm_xasprintf("GET %s: %s", paths[i],
-                                                    status == 200 ? "not a list" : detail_of(json));
-            if (rc == SM_OK)
-                free(cause);
-            if (n->ev.status == 200)
-                n->ev.status = 0;
-            cJSON_Delete(json);
-            break;
-        }
-        free(cause);
-        cJSON_AddItemToObject(body, keys[i], json);
-    }
-    n->ev.body = body;
-    ev_push(c, n);
-}
-
-/* Run one queued GET. */
-static void
-rest_one(struct client *c, CURL *h, struct req *r)
-{
-    long status = 0;
-    cJSON *json = NULL;
-    char *cause = NULL;
-    enum sm_rc rc = authed_get(c, h, r->path, &status, &json, &cause);
-    if (r->agents_list) {
-        pthread_mutex_lock(&c->tok_mu);
-        c->agents_pending = 0;
-        pthread_mutex_unlock(&c->tok_mu);
-        if (rc == SM_OK && status == 200 && cJSON_IsArray(json))
-            agents_to_events(c, json);
-        else
-            ev_error(c, "GET /agents: %s", cause ? cause : detail_of(json));
-        cJSON_Delete(json);
-        free(cause);
-        return;
-    }
-    struct ev_node *n = ev_new(CLIENT_EV_REPLY);
-    n->ev.req_id = r->id;
-    n->ev.status = rc == SM_OK ? (int)status : 0;
-    n->ev.body = json;
-    if (rc != SM_OK)
-        n->ev.text = cause ? cause : sm_xstrdup("request failed");
-    else {
-        free(cause);
-        if (status != 200)
-            n->ev.text = sm_xstrdup(detail_of(json));
-    }
-    ev_push(c, n);
-}
-
-/* Refresh the access token (tok_mu not held); tell the UI when the session is gone. */
-static void
-rest_refresh(struct client *c, CURL *h)
-{
-    char *why = NULL;
-    enum sm_rc rc = do_refresh(c, h, &why);
-    if (rc == SM_OK) {
-        if (c->ctx)
-            lws_cancel_service(c->ctx); /* the stream re-authenticates with the new token */
-    } else if (rc == SM_EAUTH || rc == SM_ENOTFOUND) {
-        pthread_mutex_lock(&c->tok_mu);
-        c->auth_dead = 1;
-        pthread_mutex_unlock(&c->tok_mu);
-        char *text = sm_xasprintf("%s; run smtop again to log in", why);
-        ev_state(c, CLIENT_AUTH_FAILED, 0, text);
-        free(text);
-        if (c->ctx)
-            lws_cancel_service(c->ctx);
-    } else {
-        sm_log(SM_LOG_DEBUG, "token refresh: %s", why);
-        pthread_mutex_lock(&c->tok_mu);
-        c->refresh_at = sm_mono_now() + CLIENT_REFRESH_RETRY;
-        free(c->login_why);
-        c->login_why = c->access ? NULL : sm_xstrdup(why);
-        pthread_mutex_unlock(&c->tok_mu);
-    }
-    free(why);
-}
-
-static void *
-rest_main(void *arg)
-{
-    struct client *c = arg;
-    CURL *h = curl_easy_init();
-    if (h == NULL)
-        abort();
-    pthread_mutex_lock(&c->tok_mu);
-    while (!c->stop) {
-        if (!c->auth_dead && (c->refresh_wanted || sm_mono_now() >= c->refresh_at)) {
-            c->refresh_wanted = 0;
-            pthread_mutex_unlock(&c->tok_mu);
-            rest_refresh(c, h);
-            pthread_mutex_lock(&c->tok_mu);
-            continue;
-        }
-        if (c->stream_live && sm_mono_now() >= c->alerts_at) {
-            c->alerts_at = sm_mono_now() + CLIENT_ALERTS_POLL;
-            pthread_mutex_unlock(&c->tok_mu);
-            rest_alerts(c, h);
-            pthread_mutex_lock(&c->tok_mu);
-            continue;
-        }
-        struct req *r = c->req_head;
-        if (r) {
-            c->req_head = r->next;
-            if (c->req_head == NULL)
-                c->req_tail = NULL;
-            pthread_mutex_unlock(&c->tok_mu);
-            rest_one(c, h, r);
-            free(r->path);
-            free(r);
-            pthread_mutex_lock(&c->tok_mu);
-            continue;
-        }
-        /* Sleep until a request, a stop, or the refresh time (CLOCK_MONOTONIC cond). */
-        double wait = c->auth_dead ? 3600 : c->refresh_at - sm_mono_now();
-        if (c->stream_live && c->alerts_at - sm_mono_now() < wait)
-            wait = c->alerts_at - sm_mono_now();
-        if (wait > 3600)
-            wait = 3600;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        double secs = (double)ts.tv_sec + ts.tv_nsec / 1e9 + (wait > 0 ? wait : 0);
-        ts.tv_sec = (time_t)secs;
-        ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-        pthread_cond_timedwait(&c->rest_cv, &c->tok_mu, &ts);
-    }
-    pthread_mutex_unlock(&c->tok_mu);
-    curl_easy_cleanup(h);
-    return NULL;
-}
-
-/* Queue a request (any thread). */
-static uint64_t
-req_push(struct client *c, const char *path, int agents_list)
-{
-    struct req *r = sm_xcalloc(1, sizeof *r);
-    r->path = sm_xstrdup(path);
-    r->agents_list = agents_list;
-    pthread_mutex_lock(&c->tok_mu);
-    if (agents_list) {
-        if (c->agents_pending) {
-            pthread_mutex_unlock(&c->tok_mu);
-            free(r->path);
-            free(r);
-            return 0;
-        }
-        c->agents_pending = 1;
-    }
-    r->id = ++c->next_id;
-    if (c->req_tail)
-        c->req_tail->next = r;
-    else
-        c->req_head = r;
-    c->req_tail = r;
-    uint64_t id = r->id;
-    pthread_cond_signal(&c->rest_cv);
-    pthread_mutex_unlock(&c->tok_mu);
-    return id;
-}
-
-uint64_t
-client_get(struct client *c, const char *path)
-{
-    size_t n = strlen(path);
-    if (n == 0 || n > CLIENT_PATH_MAX || path[0] != '/')
-        return 0;
-    for (const char *p = path; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              strchr("/_.~=&?%:+,-", *p)))
-            return 0;
-    return req_push(c, path, 0);
-}
-
-/* ------------------------------------------------------------------ stream thread */
+/* ------------------------------------------------------------------ stream */
 
 static int
 known_has(const struct client *c, int64_t id)
@@ -1137,16 +1409,14 @@ on_snapshot(struct client *c, const cJSON *msg)
     }
     ev_push(c, ev_new(CLIENT_EV_SNAPSHOT_END));
     /* At every (re)connection: the alerts as they are now, then the live changes. */
-    pthread_mutex_lock(&c->tok_mu);
     c->stream_live = 1;
     c->alerts_at = 0;
-    pthread_cond_signal(&c->rest_cv);
-    pthread_mutex_unlock(&c->tok_mu);
+    rest_soon(c);
     c->attempts = 0;
     ev_state(c, CLIENT_LIVE, 0, NULL);
 }
 
-/* Handle one complete stream message (stream thread). */
+/* Handle one complete stream message (stream). */
 static void
 on_message(struct client *c, const char *text, size_t len)
 {
@@ -1172,7 +1442,7 @@ on_message(struct client *c, const char *text, size_t len)
         }
         if (!known_has(c, id)) {
             known_add(c, id);
-            req_push(c, "/agents", 1); /* a new agent: fetch its name */
+            fetch_agents(c); /* a new agent: fetch its name */
         }
     } else if (strcmp(type, "status") == 0 && id > 0) {
         struct ev_node *n = ev_new(CLIENT_EV_STATUS);
@@ -1208,17 +1478,12 @@ out:
     cJSON_Delete(msg);
 }
 
-static void connect_stream(lws_sorted_usec_list_t *sul);
-
 /* Schedule the next connection attempt and tell the UI. */
 static void
 schedule_retry(struct client *c, const char *why)
 {
-    pthread_mutex_lock(&c->tok_mu);
     c->stream_live = 0;
-    int dead = c->auth_dead;
-    pthread_mutex_unlock(&c->tok_mu);
-    if (c->stop || dead)
+    if (c->stop || c->auth_dead)
         return;
     double r = (double)rand_r(&c->seed) / RAND_MAX;
     double delay = client_backoff(c->attempts++, CLIENT_BACKOFF_BASE, CLIENT_BACKOFF_CAP, r);
@@ -1239,25 +1504,20 @@ connect_stream(lws_sorted_usec_list_t *sul)
     };
     memset(&ci, 0, sizeof ci);
     ci.context = c->ctx;
-    ci.address = c->host;
+    ci.address = connect_address(c);
     ci.port = c->port;
     ci.path = c->ws_path;
     ci.host = c->host_header;
-    ci.protocol = "sm";
+    ci.protocol = CLIENT_PROTO_STREAM;
+    ci.local_protocol_name = CLIENT_PROTO_STREAM;
     ci.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
     ci.retry_and_idle_policy = &idle;
-    ci.userdata = c;
-    ci.pwsi = &c->wsi;
-    /* Started without a session (the server was away at start): wait for the REST
-     * thread's refresh; it wakes this thread when it has a token. */
-    pthread_mutex_lock(&c->tok_mu);
-    int have_token = c->access != NULL;
-    char *why = have_token ? NULL : sm_xstrdup(c->login_why ? c->login_why : "logging in");
-    pthread_mutex_unlock(&c->tok_mu);
-    if (!have_token) {
+    ci.opaque_user_data = c;
+    /* Started without a session (the server was away at start): wait for the refresh
+     * to bring a token (token_renewed connects then). */
+    if (c->access == NULL) {
         c->waiting_token = 1;
-        schedule_retry(c, why);
-        free(why);
+        schedule_retry(c, c->login_why ? c->login_why : "logging in");
         return;
     }
     c->waiting_token = 0;
@@ -1265,10 +1525,18 @@ connect_stream(lws_sorted_usec_list_t *sul)
     c->rx_len = 0;
     c->rx_toobig = 0;
     ev_state(c, CLIENT_CONNECTING, 0, NULL);
-    if (lws_client_connect_via_info(&ci) == NULL) {
+    c->in_connect = 1;
+    c->connect_failed = 0;
+    struct lws *wsi = lws_client_connect_via_info(&ci);
+    c->in_connect = 0;
+    if (c->connect_failed || wsi == NULL) {
+        if (wsi && !c->connect_failed)
+            lws_set_opaque_user_data(wsi, NULL);
         c->wsi = NULL;
-        schedule_retry(c, "cannot start a connection");
+        schedule_retry(c, c->connect_failed ? c->connect_why : "cannot start a connection");
+        return;
     }
+    c->wsi = wsi;
 }
 
 /* Send the auth message or the subscription (one per writeable callback). */
@@ -1277,12 +1545,10 @@ stream_write(struct client *c, struct lws *wsi)
 {
     char *text = NULL;
     if (c->send_auth) {
-        pthread_mutex_lock(&c->tok_mu);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", "auth");
         cJSON_AddStringToObject(o, "token", c->access ? c->access : "");
         c->sent_gen = c->access_gen;
-        pthread_mutex_unlock(&c->tok_mu);
         text = cJSON_PrintUnformatted(o);
         cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "token");
         explicit_bzero(t->valuestring, strlen(t->valuestring));
@@ -1342,10 +1608,13 @@ static int
 stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     (void)user;
-    struct lws_context *ctx = lws_get_context(wsi);
-    struct client *c = lws_context_user(ctx);
+    struct client *c = lws_get_opaque_user_data(wsi);
+    if (c == NULL) /* the client is gone (smtop is exiting) */
+        return reason == LWS_CALLBACK_CLIENT_RECEIVE || reason == LWS_CALLBACK_CLIENT_WRITEABLE ? -1
+                                                                                                : 0;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        learn_address(c, wsi);
         c->send_auth = 1;
         c->send_subscribe = 1;
         lws_callback_on_writable(wsi);
@@ -1368,13 +1637,20 @@ stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         char why[160];
         snprintf(why, sizeof why, "cannot connect: %.120s", in ? (const char *)in : "error");
-        if (wsi == c->wsi || c->wsi == NULL) {
+        lws_set_opaque_user_data(wsi, NULL);
+        if (c->in_connect) { /* connect_stream schedules the retry */
+            c->connect_failed = 1;
+            snprintf(c->connect_why, sizeof c->connect_why, "%s", why);
+        } else if (wsi == c->wsi) {
             c->wsi = NULL;
             schedule_retry(c, why);
         }
         return 0;
     }
     case LWS_CALLBACK_CLIENT_CLOSED: {
+        lws_set_opaque_user_data(wsi, NULL);
+        if (wsi != c->wsi)
+            return 0;
         char why[200];
         if (c->close_why[0])
             snprintf(why, sizeof why, "the server closed the stream: %s", c->close_why);
@@ -1383,67 +1659,33 @@ stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         c->wsi = NULL;
         /* A refused or expired token: get a fresh one before the next attempt. */
         if (strstr(c->close_why, "token") != NULL) {
-            pthread_mutex_lock(&c->tok_mu);
             c->refresh_wanted = 1;
-            pthread_cond_signal(&c->rest_cv);
-            pthread_mutex_unlock(&c->tok_mu);
+            rest_soon(c);
         }
         schedule_retry(c, why);
         return 0;
     }
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        /* The first token after a start without the server: connect now. */
-        if (c->wsi == NULL && c->waiting_token && !c->stop) {
-            pthread_mutex_lock(&c->tok_mu);
-            int ready = c->access != NULL;
-            pthread_mutex_unlock(&c->tok_mu);
-            if (ready) {
-                c->attempts = 0;
-                lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_stream, 1);
-            }
-        }
-        /* A new access token: authenticate the open stream again, so that the server
-         * extends its expiry instead of closing at the old one. */
-        if (c->wsi) {
-            pthread_mutex_lock(&c->tok_mu);
-            int renew = c->access_gen != c->sent_gen && !c->auth_dead;
-            pthread_mutex_unlock(&c->tok_mu);
-            if (renew) {
-                c->send_auth = 1;
-                lws_callback_on_writable(c->wsi);
-            }
-        }
-        return 0;
     default:
         return 0;
     }
 }
 
-static const struct lws_protocols stream_protocols[] = {
-    {.name = "sm", .callback = stream_cb, .rx_buffer_size = 65536},
+static const struct lws_protocols client_protocol_list[] = {
+    {.name = CLIENT_PROTO_STREAM, .callback = stream_cb, .rx_buffer_size = 65536},
+    {.name = CLIENT_PROTO_HTTP, .callback = http_cb},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static void
-lws_log_quiet(int level, const char *line)
+const struct lws_protocols *
+client_protocols(void)
 {
-    (void)level;
-    /* libwebsockets' own lines would scribble over the screen; keep them for debugging. */
-    if (sm_log_get_level() >= SM_LOG_DEBUG) {
-        size_t n = strlen(line);
-        sm_log(SM_LOG_DEBUG, "lws: %.*s", (int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
-    }
+    return client_protocol_list;
 }
 
-static void *
-ws_main(void *arg)
+int
+client_url_is_tls(const char *url)
 {
-    struct client *c = arg;
-    lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_stream, 1);
-    while (!c->stop)
-        if (lws_service(c->ctx, 0) < 0)
-            break;
-    return NULL;
+    return url != NULL && strncmp(url, "https://", 8) == 0;
 }
 
 /* ------------------------------------------------------------------ life cycle */
@@ -1452,7 +1694,6 @@ enum sm_rc
 client_new(const struct client_options *opt, struct client **out, char **cause)
 {
     struct client *c = sm_xcalloc(1, sizeof *c);
-    c->pipe_rd = c->pipe_wr = -1;
     *out = NULL;
     if (opt->user == NULL || opt->user[0] == '\0' || strlen(opt->user) > 128) {
         *cause = sm_xstrdup("--user: must be 1 to 128 characters");
@@ -1464,25 +1705,10 @@ client_new(const struct client_options *opt, struct client **out, char **cause)
         client_free(c);
         return rc;
     }
+    c->ctx = opt->ctx;
     c->user = sm_xstrdup(opt->user);
     c->token_path = client_token_path(opt);
-    int fds[2];
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-        *cause = sm_xasprintf("pipe: %s", strerror(errno));
-        client_free(c);
-        return SM_EIO;
-    }
-    c->pipe_rd = fds[0];
-    c->pipe_wr = fds[1];
-    pthread_mutex_init(&c->ev_mu, NULL);
-    pthread_mutex_init(&c->tok_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->rest_cv, &ca);
-    pthread_condattr_destroy(&ca);
     c->seed = (unsigned)getpid() ^ (unsigned)(sm_wall_now() * 1000);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     *out = c;
     return SM_OK;
 }
@@ -1490,39 +1716,13 @@ client_new(const struct client_options *opt, struct client **out, char **cause)
 enum sm_rc
 client_start(struct client *c, char **cause)
 {
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_quiet);
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = stream_protocols;
-    info.user = c;
-    info.gid = -1;
-    info.uid = -1;
-    if (c->tls)
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    c->ctx = lws_create_context(&info);
     if (c->ctx == NULL) {
-        *cause = sm_xstrdup("libwebsockets: cannot create a context");
-        return SM_EINTERNAL;
-    }
-    /* The threads take no signals: they stay with the UI thread, whose loop waits for
-     * them (SIGWINCH, SIGINT, SIGTERM). */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int e1 = pthread_create(&c->rest_thread, NULL, rest_main, c);
-    int e2 = e1 ? -1 : pthread_create(&c->ws_thread, NULL, ws_main, c);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (e1 || e2) {
-        if (!e1) {
-            c->stop = 1;
-            pthread_cond_signal(&c->rest_cv);
-            pthread_join(c->rest_thread, NULL);
-        }
-        *cause = sm_xstrdup("cannot start a thread");
+        *cause = sm_xstrdup("no event loop to run on");
         return SM_EINTERNAL;
     }
     c->started = 1;
+    lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_stream, 1);
+    rest_kick(c);
     return SM_OK;
 }
 
@@ -1531,36 +1731,34 @@ client_free(struct client *c)
 {
     if (c == NULL)
         return;
-    if (c->started) {
-        pthread_mutex_lock(&c->tok_mu);
-        c->stop = 1;
-        pthread_cond_signal(&c->rest_cv);
-        pthread_mutex_unlock(&c->tok_mu);
-        lws_cancel_service(c->ctx);
-        pthread_join(c->ws_thread, NULL);
-        pthread_join(c->rest_thread, NULL);
+    c->stop = 1;
+    if (c->ctx) {
+        lws_sul_cancel(&c->sul_retry);
+        lws_sul_cancel(&c->sul_done);
+        lws_sul_cancel(&c->sul_rest);
     }
-    if (c->ctx)
-        lws_context_destroy(c->ctx);
-    if (c->pipe_rd >= 0) {
-        struct ev_node *n = c->ev_head;
-        while (n) {
-            struct ev_node *next = n->next;
-            event_done(&n->ev);
-            free(n);
-            n = next;
-        }
-        while (c->req_head) {
-            struct req *r = c->req_head;
-            c->req_head = r->next;
-            free(r->path);
-            free(r);
-        }
-        close(c->pipe_rd);
-        close(c->pipe_wr);
-        pthread_mutex_destroy(&c->ev_mu);
-        pthread_mutex_destroy(&c->tok_mu);
-        pthread_cond_destroy(&c->rest_cv);
+    /* Connections still open close with the loop, without us. */
+    if (c->wsi) {
+        lws_set_opaque_user_data(c->wsi, NULL);
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+    req_free(c->cur);
+    while (c->req_head) {
+        struct req *r = c->req_head;
+        c->req_head = r->next;
+        req_free(r);
+    }
+    while (c->done_head) {
+        struct req *r = c->done_head;
+        c->done_head = r->next;
+        req_free(r);
+    }
+    struct ev_node *n = c->ev_head;
+    while (n) {
+        struct ev_node *next = n->next;
+        event_done(&n->ev);
+        free(n);
+        n = next;
     }
     wipe_free(c->access);
     free(c->login_why);
@@ -1570,6 +1768,7 @@ client_free(struct client *c)
     free(c->user);
     free(c->token_path);
     free(c->host);
+    free(c->path_prefix);
     free(c->ws_path);
     free(c->host_header);
     free(c);

@@ -1,16 +1,14 @@
 /* client.h: smtop's network side in server mode: login and token upkeep, the live stream
- * (WebSocket /ws) and REST requests (/agents, /history), on threads of its own so that
- * the terminal never waits on a socket.
+ * (WebSocket /ws) and REST requests (/agents, /history, /alerts, /refresh), all as
+ * libwebsockets client connections on smtop's one loop (smtop/loop.c), so that the
+ * terminal never waits on a socket and no thread is needed.
  *
- * Threads:
- *   - the UI thread (the caller) calls everything declared here;
- *   - the stream thread runs a libwebsockets client loop: connect, authenticate,
- *     subscribe, decode messages, reconnect with jittered exponential backoff;
- *   - the REST thread runs libcurl: queued requests one at a time, and the refresh of the
- *     access token before it expires.
- * Both threads hand their results to the UI as events in one locked queue and make
- * client_fd() readable; the UI polls that fd and calls client_drain(), which runs the
- * callback on the UI thread. No callback ever runs on another thread.
+ * The loop's context is made with client_protocols() (loop_new) and given to the client
+ * in client_options.ctx. Everything here runs on that one thread: the stream connects,
+ * authenticates, subscribes, decodes messages and reconnects with jittered exponential
+ * backoff (an lws_sul timer); REST requests run one at a time, each on its own HTTP
+ * connection, after a due refresh of the access token. Results wait as events in a queue
+ * that the caller empties with client_drain() after each turn of the loop.
  *
  * Secrets: the password is used for one POST /token and wiped; the access token lives
  * only in memory (it is sent in request headers and the first stream message, never in
@@ -27,6 +25,8 @@
 
 struct cJSON;
 struct client;
+struct lws_context;
+struct lws_protocols;
 
 /* Connection state, as the screen shows it. */
 enum client_state {
@@ -80,10 +80,18 @@ struct client_options {
     /* Where the refresh token is kept; NULL: $XDG_STATE_HOME/statusmonitor or
      * ~/.local/state/statusmonitor. */
     const char *state_dir;
+    /* The loop's libwebsockets context, made with client_protocols(); needed by
+     * client_login and client_start. */
+    struct lws_context *ctx;
 };
 
+/* The protocols the client's connections use, for loop_new (ended by a NULL name). */
+const struct lws_protocols *client_protocols(void);
+/* Does url need TLS (https://)? Then the loop's context must initialise it. */
+int client_url_is_tls(const char *url);
+
 /* Check options and make a client (no I/O yet). SM_EINVAL with *cause for a bad URL.
- * UI thread. */
+ */
 enum sm_rc client_new(const struct client_options *opt, struct client **out,
                       char **cause) SM_MUST_CHECK;
 
@@ -91,50 +99,50 @@ enum sm_rc client_new(const struct client_options *opt, struct client **out,
  * frees it) or NULL with *cause set. Called at most once, on the calling thread. */
 typedef char *(*client_password_fn)(void *arg, char **cause);
 
-/* Log in before the threads start: with the stored refresh token if there is one
+/* Log in before the loop runs (the requests are served by turning the loop here): with
+ * the stored refresh token if there is one
  * (POST /refresh, no password asked), else - or when the server refuses it - with the
  * password from get_password (POST /token). Stores the new refresh token. Returns SM_OK,
  * SM_EAUTH (refused: *cause says so), SM_EBUSY (too many attempts) or SM_EIO (server not
- * reachable). *used_password tells whether the password was asked for. UI thread.
+ * reachable). *used_password tells whether the password was asked for.
  * SM_EIO without the password (a stored session, the server away) still allows
  * client_start: the client then keeps trying the stored session in the background and
  * reports CLIENT_RECONNECTING with the reason until the server answers. */
 enum sm_rc client_login(struct client *c, client_password_fn get_password, void *arg,
                         int *used_password, char **cause) SM_MUST_CHECK;
 
-/* Start the stream and REST threads (after client_login). UI thread. */
+/* Start the stream and the REST upkeep on the loop (after client_login). */
 enum sm_rc client_start(struct client *c, char **cause) SM_MUST_CHECK;
-
-/* The fd to poll for readability: events are waiting. */
-int client_fd(const struct client *c);
 
 /* The drain callback. It may take ev->sample or ev->body (set the field to NULL and own
  * it); everything else in ev is freed after it returns. */
 typedef void (*client_event_fn)(void *arg, struct client_event *ev);
 
-/* Run cb for every waiting event, in order, on the calling (UI) thread; returns the
- * number of events. UI thread. */
+/* Run cb for every waiting event, in order; returns the number of events. Call after
+ * each turn of the loop. */
 size_t client_drain(struct client *c, client_event_fn cb, void *arg);
 
 /* Queue GET PATH (PATH starts with "/", e.g. "/history/3/cpu?start=-1h&points=120");
  * the reply arrives as CLIENT_EV_REPLY with the returned id (never 0). The path is
- * checked for characters that need escaping (SM_EINVAL, id 0). UI thread. */
+ * checked for characters that need escaping (SM_EINVAL, id 0). No I/O here: the request
+ * starts from the loop. */
 uint64_t client_get(struct client *c, const char *path);
 
-/* Stop the threads, log out nothing (the refresh token stays for the next start), free
- * everything. NULL is a no-op. UI thread. */
+/* Stop, log out nothing (the refresh token stays for the next start), free everything;
+ * connections still open are left to close with the loop. Call before the loop's
+ * context is destroyed. NULL is a no-op. */
 void client_free(struct client *c);
 
 /* Read a password for user: from file when not NULL (first line), else from the
  * environment variable SMTOP_PASSWORD, else from the terminal with echo off (prompt on
- * /dev/tty). NULL with *cause when none can be had. Any thread; used before the UI. */
+ * /dev/tty). NULL with *cause when none can be had. Used before the loop runs. */
 char *client_password(const char *file, const char *user, char **cause);
 
 /* Backoff before reconnect attempt n (0-based): min(cap, base * 2^n) scaled by a random
- * factor in [0.5, 1]. Any thread. */
+ * factor in [0.5, 1]. */
 double client_backoff(unsigned n, double base, double cap, double rnd01);
 
-/* The refresh token file for opt (allocated). Any thread. */
+/* The refresh token file for opt (allocated). */
 char *client_token_path(const struct client_options *opt);
 
 #endif

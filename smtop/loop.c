@@ -1,25 +1,40 @@
-/* loop.c: poll(2)-based event loop with fds, absolute-schedule timers and signals. */
+/* loop.c: the libwebsockets service loop with adopted descriptors, lws_sul timers on an
+ * absolute schedule, and signals through a signalfd. */
 #include "config.h"
 
 #include "loop.h"
 
 #include <errno.h>
-#include <math.h>
+#include <fcntl.h>
+#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include "cli.h"
 #include "clock.h"
+#include "log.h"
 #include "xmalloc.h"
 
+#define LOOP_PROTOCOL "smtop-loop"
+#define LOOP_MAX_PROTOCOLS 8
+
+struct loop;
+
 struct loop_fd {
-    int fd;
-    short events;
+    struct loop *l;
+    int fd;     /* the caller's fd (given to the callback) */
+    int dup_fd; /* the duplicate the loop adopted */
+    struct lws *wsi;
     loop_fd_cb cb;
     void *arg;
+    int is_signal;
 };
 
 struct loop_timer {
+    lws_sorted_usec_list_t sul; /* first: container_of */
+    struct loop *l;
     int used, armed;
     double due, period;
     loop_timer_cb cb;
@@ -27,96 +42,205 @@ struct loop_timer {
 };
 
 struct loop {
-    struct loop_fd fds[LOOP_MAX_FDS];
+    struct lws_context *ctx;
+    struct lws_protocols protocols[LOOP_MAX_PROTOCOLS + 2];
+    struct loop_fd fds[LOOP_MAX_FDS + 1]; /* + the signalfd */
     size_t nfds;
     struct loop_timer timers[LOOP_MAX_TIMERS];
+    lws_sorted_usec_list_t sul_wake; /* loop_once's limit */
     loop_after_cb after;
     void *after_arg;
-    int stop;
-    sigset_t waitmask; /* the mask while waiting: the caller's, with our signals open */
+    int stop, freeing, failed;
+    int sigfd;
+    unsigned sigs;
 };
 
-static volatile sig_atomic_t got_int, got_term, got_winch;
-
 static void
-on_signal(int signo)
+on_signals(struct loop *l)
 {
-    if (signo == SIGINT)
-        got_int = 1;
-    else if (signo == SIGTERM)
-        got_term = 1;
-    else if (signo == SIGWINCH)
-        got_winch = 1;
+    struct signalfd_siginfo si;
+    while (read(l->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+        if (si.ssi_signo < 32)
+            l->sigs |= 1u << si.ssi_signo;
 }
 
-unsigned
-loop_take_signals(void)
+static int
+raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-    unsigned r = 0;
-    if (got_int)
-        r |= 1u << SIGINT;
-    if (got_term)
-        r |= 1u << SIGTERM;
-    if (got_winch)
-        r |= 1u << SIGWINCH;
-    got_int = got_term = got_winch = 0;
-    return r;
+    (void)user;
+    (void)in;
+    (void)len;
+    struct loop_fd *f = lws_get_opaque_user_data(wsi);
+    switch (reason) {
+    case LWS_CALLBACK_RAW_RX_FILE:
+        if (f == NULL || f->l->freeing)
+            return 0;
+        if (f->is_signal)
+            on_signals(f->l);
+        else if (f->cb)
+            f->cb(f->fd, POLLIN, f->arg);
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        if (f == NULL)
+            return 0;
+        f->wsi = NULL;
+        f->dup_fd = -1; /* lws closed it */
+        if (!f->l->freeing && f->cb)
+            f->cb(f->fd, POLLHUP, f->arg);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static void
+lws_log_quiet(int level, const char *line)
+{
+    (void)level;
+    /* libwebsockets' own lines would scribble over the screen; keep them for debugging. */
+    if (sm_log_get_level() >= SM_LOG_DEBUG) {
+        size_t n = strlen(line);
+        sm_log(SM_LOG_DEBUG, "lws: %.*s", (int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
+    }
 }
 
 struct loop *
-loop_new(void)
+loop_new(const struct lws_protocols *extra, int tls)
 {
     struct loop *l = sm_xcalloc(1, sizeof *l);
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGWINCH);
-    sigprocmask(SIG_BLOCK, &block, &l->waitmask);
-    sigdelset(&l->waitmask, SIGINT);
-    sigdelset(&l->waitmask, SIGTERM);
-    sigdelset(&l->waitmask, SIGWINCH);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGWINCH, &sa, NULL);
+    l->sigfd = -1;
+    size_t n = 0;
+    l->protocols[n++] = (struct lws_protocols){.name = LOOP_PROTOCOL, .callback = raw_cb};
+    for (size_t i = 0; extra && extra[i].name && n < LOOP_MAX_PROTOCOLS + 1; i++)
+        l->protocols[n++] = extra[i];
+    /* protocols[n] stays zero: the terminator. */
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_quiet);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = l->protocols;
+    info.gid = -1;
+    info.uid = -1;
+    info.timeout_secs = 10; /* connecting and handshakes */
+    if (tls)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    l->ctx = lws_create_context(&info);
+    if (l->ctx == NULL)
+        sm_die(SM_EXIT_FAIL, "libwebsockets: cannot create a context");
     return l;
+}
+
+struct lws_context *
+loop_context(const struct loop *l)
+{
+    return l->ctx;
 }
 
 void
 loop_free(struct loop *l)
 {
+    if (l == NULL)
+        return;
+    l->freeing = 1;
+    for (int i = 0; i < LOOP_MAX_TIMERS; i++)
+        if (l->timers[i].used)
+            lws_sul_cancel(&l->timers[i].sul);
+    lws_sul_cancel(&l->sul_wake);
+    lws_context_destroy(l->ctx);
+    for (size_t i = 0; i < l->nfds; i++)
+        if (l->fds[i].dup_fd >= 0 && l->fds[i].wsi == NULL)
+            close(l->fds[i].dup_fd);
+    if (l->sigfd >= 0)
+        close(l->sigfd);
     free(l);
+}
+
+/* Adopt fd (owned by the loop from now on) into the loop. */
+static struct loop_fd *
+adopt(struct loop *l, int fd, int caller_fd, loop_fd_cb cb, void *arg)
+{
+    if (l->nfds == LOOP_MAX_FDS + 1)
+        return NULL;
+    struct loop_fd *f = &l->fds[l->nfds];
+    *f = (struct loop_fd){.l = l, .fd = caller_fd, .dup_fd = fd, .cb = cb, .arg = arg};
+    lws_adopt_desc_t ad;
+    memset(&ad, 0, sizeof ad);
+    ad.vh = lws_get_vhost_by_name(l->ctx, "default");
+    ad.type = LWS_ADOPT_RAW_FILE_DESC;
+    ad.fd.filefd = fd;
+    ad.vh_prot_name = LOOP_PROTOCOL;
+    ad.opaque = f;
+    if (ad.vh == NULL)
+        return NULL;
+    f->wsi = lws_adopt_descriptor_vhost_via_info(&ad);
+    if (f->wsi == NULL)
+        return NULL; /* lws closed fd */
+    l->nfds++;
+    return f;
+}
+
+int
+loop_catch_signals(struct loop *l)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGWINCH);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    l->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (l->sigfd < 0)
+        return -1;
+    int fd = dup(l->sigfd);
+    if (fd < 0)
+        return -1;
+    struct loop_fd *f = adopt(l, fd, l->sigfd, NULL, NULL);
+    if (f == NULL)
+        return -1;
+    f->is_signal = 1;
+    return 0;
 }
 
 int
 loop_add_fd(struct loop *l, int fd, short events, loop_fd_cb cb, void *arg)
 {
-    for (size_t i = 0; i < l->nfds; i++) {
-        if (l->fds[i].fd == fd) {
-            l->fds[i] = (struct loop_fd){fd, events, cb, arg};
-            return 0;
-        }
-    }
-    if (l->nfds == LOOP_MAX_FDS)
+    (void)events; /* readability is all the loop watches */
+    if (l->nfds >= LOOP_MAX_FDS)
         return -1;
-    l->fds[l->nfds++] = (struct loop_fd){fd, events, cb, arg};
-    return 0;
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (d < 0)
+        return -1;
+    return adopt(l, d, fd, cb, arg) ? 0 : -1;
 }
 
-void
-loop_del_fd(struct loop *l, int fd)
+static void on_timer(lws_sorted_usec_list_t *sul);
+
+/* Schedule t's sul for its due time. */
+static void
+timer_arm(struct loop_timer *t)
 {
-    for (size_t i = 0; i < l->nfds; i++) {
-        if (l->fds[i].fd == fd) {
-            /* Mark it dead; loop_run compacts between waits. */
-            l->fds[i].fd = -1;
-            l->fds[i].cb = NULL;
-        }
+    double in = t->due - sm_mono_now();
+    lws_usec_t us = in > 0 ? (lws_usec_t)(in * 1e6) : 1;
+    lws_sul_schedule(t->l->ctx, 0, &t->sul, on_timer, us);
+}
+
+static void
+on_timer(lws_sorted_usec_list_t *sul)
+{
+    struct loop_timer *t = lws_container_of(sul, struct loop_timer, sul);
+    if (!t->armed)
+        return;
+    if (t->period > 0) {
+        double now = sm_mono_now();
+        t->due += t->period;
+        if (t->due <= now) /* we fell behind (suspend, slow draw): skip, don't burst */
+            t->due = now + t->period;
+        timer_arm(t);
+    } else {
+        t->armed = 0;
     }
+    t->cb(t->arg);
 }
 
 int
@@ -124,7 +248,7 @@ loop_add_timer(struct loop *l, double first, double period, loop_timer_cb cb, vo
 {
     for (int i = 0; i < LOOP_MAX_TIMERS; i++) {
         if (!l->timers[i].used) {
-            l->timers[i] = (struct loop_timer){.used = 1, .cb = cb, .arg = arg};
+            l->timers[i] = (struct loop_timer){.l = l, .used = 1, .cb = cb, .arg = arg};
             loop_timer_set(l, i, first, period);
             return i;
         }
@@ -137,16 +261,20 @@ loop_timer_set(struct loop *l, int id, double first, double period)
 {
     if (id < 0 || id >= LOOP_MAX_TIMERS || !l->timers[id].used)
         return;
-    l->timers[id].armed = 1;
-    l->timers[id].due = sm_mono_now() + (first > 0 ? first : 0);
-    l->timers[id].period = period > 0 ? period : 0;
+    struct loop_timer *t = &l->timers[id];
+    t->armed = 1;
+    t->due = sm_mono_now() + (first > 0 ? first : 0);
+    t->period = period > 0 ? period : 0;
+    timer_arm(t);
 }
 
 void
 loop_timer_cancel(struct loop *l, int id)
 {
-    if (id >= 0 && id < LOOP_MAX_TIMERS)
+    if (id >= 0 && id < LOOP_MAX_TIMERS && l->timers[id].used) {
         l->timers[id].armed = 0;
+        lws_sul_cancel(&l->timers[id].sul);
+    }
 }
 
 void
@@ -162,81 +290,45 @@ loop_stop(struct loop *l)
     l->stop = 1;
 }
 
-/* Run the timers that are due; return the seconds until the next one (-1: none). */
-static double
-run_timers(struct loop *l)
+unsigned
+loop_take_signals(struct loop *l)
 {
-    double now = sm_mono_now();
-    for (int i = 0; i < LOOP_MAX_TIMERS; i++) {
-        struct loop_timer *t = &l->timers[i];
-        if (!t->used || !t->armed || t->due > now)
-            continue;
-        if (t->period > 0) {
-            t->due += t->period;
-            if (t->due <= now) /* we fell behind (suspend, slow draw): skip, don't burst */
-                t->due = now + t->period;
-        } else {
-            t->armed = 0;
-        }
-        t->cb(t->arg);
-    }
-    double next = -1;
-    now = sm_mono_now();
-    for (int i = 0; i < LOOP_MAX_TIMERS; i++) {
-        const struct loop_timer *t = &l->timers[i];
-        if (t->used && t->armed) {
-            double in = t->due - now;
-            if (in < 0)
-                in = 0;
-            if (next < 0 || in < next)
-                next = in;
-        }
-    }
-    return next;
+    unsigned r = l->sigs;
+    l->sigs = 0;
+    return r;
+}
+
+static void
+on_wake(lws_sorted_usec_list_t *sul)
+{
+    (void)sul;
+}
+
+int
+loop_once(struct loop *l, double max_wait)
+{
+    if (max_wait >= 0)
+        lws_sul_schedule(l->ctx, 0, &l->sul_wake, on_wake,
+                         max_wait > 0 ? (lws_usec_t)(max_wait * 1e6) : 1);
+    int n = lws_service(l->ctx, 0);
+    lws_sul_cancel(&l->sul_wake);
+    if (l->after)
+        l->after(l->after_arg);
+    return n < 0 ? -1 : 0;
 }
 
 int
 loop_run(struct loop *l)
 {
     l->stop = 0;
+    /* The first frame before the first wait. */
+    if (l->after)
+        l->after(l->after_arg);
     while (!l->stop) {
-        double next = run_timers(l);
+        if (lws_service(l->ctx, 0) < 0)
+            return -1;
         if (l->after)
             l->after(l->after_arg);
-        if (l->stop)
-            break;
-        /* Compact deleted fds. */
-        size_t k = 0;
-        for (size_t i = 0; i < l->nfds; i++)
-            if (l->fds[i].fd >= 0)
-                l->fds[k++] = l->fds[i];
-        l->nfds = k;
-        struct pollfd pfd[LOOP_MAX_FDS];
-        for (size_t i = 0; i < l->nfds; i++)
-            pfd[i] = (struct pollfd){.fd = l->fds[i].fd, .events = l->fds[i].events};
-        struct timespec ts, *tsp = NULL;
-        if (next >= 0) {
-            ts.tv_sec = (time_t)next;
-            ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
-            if (ts.tv_nsec >= 1000000000L)
-                ts.tv_nsec = 999999999L;
-            tsp = &ts;
-        }
-        int n = ppoll(pfd, l->nfds, tsp, &l->waitmask);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        size_t nfds = l->nfds;
-        for (size_t i = 0; i < nfds && n > 0; i++) {
-            if (pfd[i].revents == 0)
-                continue;
-            n--;
-            /* The entry may have been deleted by an earlier callback in this round. */
-            if (l->fds[i].fd == pfd[i].fd && l->fds[i].cb)
-                l->fds[i].cb(pfd[i].fd, pfd[i].revents, l->fds[i].arg);
-        }
     }
     return 0;
 }

@@ -1,18 +1,18 @@
-/* loop.h: smtop's event loop: file descriptors and timers on one poll(2).
+/* loop.h: smtop's event loop: the libwebsockets service loop, with descriptors adopted
+ * into it, timers on its scheduler, and signals read from a signalfd.
  *
- * One thread owns the loop. Callbacks are short and never block; drawing happens
- * in the "after" hook, once per wakeup, so many events coalesce into one frame.
+ * One thread owns the loop and everything on it: the terminal (stdin adopted as a raw
+ * descriptor), the refresh tick and the reconnect backoff (lws_sul timers), SIGWINCH,
+ * SIGINT and SIGTERM (a signalfd adopted the same way) and, in server mode, the
+ * connections of smtop/client.c (the WebSocket stream and the REST requests), which are
+ * libwebsockets client connections of the same context. Callbacks are short and never
+ * block; drawing happens in the "after" hook, once per wakeup, so many events coalesce
+ * into one frame.
  *
- * Adding a data source: a source that does its own I/O elsewhere (the server
- * client's libwebsockets service, a worker thread) exposes one pollable fd that
- * becomes readable when it has queued events (an eventfd or a pipe), and
- * registers it with loop_add_fd(loop, fd, POLLIN, cb, arg). The callback drains
- * the fd, applies the queued events to the model (model_add_sample,
- * model_set_status) and returns; the loop redraws afterwards if the model's
- * generation changed. A source that needs a periodic wakeup (reconnect backoff,
- * lws timers) adds a timer with loop_add_timer and re-arms it with
- * loop_timer_set. Signals (SIGINT, SIGTERM, SIGWINCH) are blocked except while
- * the loop waits in ppoll, so they are never lost between checks. */
+ * Adding a data source: a source that talks to the network uses the loop's context
+ * (loop_context) and passes its lws protocols to loop_new; its events are applied to the
+ * model in the "after" hook. A source that reads a descriptor registers it with
+ * loop_add_fd; a periodic one adds a timer with loop_add_timer. */
 #ifndef SM_SMTOP_LOOP_H
 #define SM_SMTOP_LOOP_H
 
@@ -23,25 +23,36 @@
 #define LOOP_MAX_TIMERS 16
 
 struct loop;
+struct lws_context;
+struct lws_protocols;
 
-/* Called with the fd's returned poll events (POLLIN, POLLHUP, ...). */
+/* Called with POLLIN when fd is readable, POLLHUP when it was hung up or failed (the
+ * loop then stops watching it). */
 typedef void (*loop_fd_cb)(int fd, short revents, void *arg);
 /* Called when a timer is due; a periodic timer is already re-armed. */
 typedef void (*loop_timer_cb)(void *arg);
-/* Called after every wakeup (fd events, timers, signals), before waiting again. */
+/* Called after every wakeup (fd events, timers, signals, network), before waiting. */
 typedef void (*loop_after_cb)(void *arg);
 
-/* Create a loop. Blocks SIGINT, SIGTERM and SIGWINCH in the calling thread (they are
- * delivered only inside loop_run's wait). Never returns NULL. */
-struct loop *loop_new(void);
-/* Free the loop (does not close registered fds); NULL is a no-op. */
+/* Create a loop: one libwebsockets context without a listening port. extra: the
+ * protocols of the network clients that will run on it (an array ended by an entry
+ * with a NULL name), or NULL; tls: initialise TLS for https:// clients. Dies when the
+ * context cannot be made. */
+struct loop *loop_new(const struct lws_protocols *extra, int tls);
+/* Free the loop and its context (closes the connections still open on it); NULL is a
+ * no-op. Registered fds are not closed (the loop watches duplicates). */
 void loop_free(struct loop *l);
 
-/* Watch fd for events (POLLIN and/or POLLOUT). Returns 0, or -1 when LOOP_MAX_FDS are
- * registered. Registering an fd again replaces its events, callback and argument. */
+/* The libwebsockets context, for the clients that run on the loop. */
+struct lws_context *loop_context(const struct loop *l);
+
+/* Take SIGINT, SIGTERM and SIGWINCH through the loop from now on: they are blocked and
+ * read from a signalfd (loop_take_signals tells which came). 0, or -1 on failure. */
+int loop_catch_signals(struct loop *l);
+
+/* Watch fd for readability. The loop adopts a duplicate of fd, so the caller keeps
+ * its own. Returns 0, or -1 when LOOP_MAX_FDS are registered or adoption failed. */
 int loop_add_fd(struct loop *l, int fd, short events, loop_fd_cb cb, void *arg);
-/* Stop watching fd (safe inside any callback, including fd's own). */
-void loop_del_fd(struct loop *l, int fd);
 
 /* Add a timer due after `first` seconds, then every `period` seconds on an absolute
  * schedule (period 0: one-shot). Returns a timer id >= 0, or -1 when full. */
@@ -54,13 +65,16 @@ void loop_timer_cancel(struct loop *l, int id);
 /* Set the hook run after every wakeup. */
 void loop_set_after(struct loop *l, loop_after_cb cb, void *arg);
 
-/* Run until loop_stop. Returns 0, or -1 if ppoll failed for a reason other than EINTR. */
+/* Run until loop_stop. Returns 0, or -1 if the service failed. */
 int loop_run(struct loop *l);
+/* Service the loop once: wait at most max_wait seconds for something to happen, handle
+ * it, run the after hook. Returns 0, or -1 if the service failed. */
+int loop_once(struct loop *l, double max_wait);
 /* Make loop_run return after the current wakeup. */
 void loop_stop(struct loop *l);
 
 /* Signals seen since the last call (bit 1 << signo for SIGINT, SIGTERM, SIGWINCH);
  * reading clears them. */
-unsigned loop_take_signals(void);
+unsigned loop_take_signals(struct loop *l);
 
 #endif

@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <locale.h>
 #include <math.h>
-#include <poll.h>
 #include <pwd.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
+#include "loop.h"
 #include "settings.h"
 #include "model.h"
 #include "smtop.h"
@@ -102,19 +102,18 @@ run_batch(const struct smtop_opts *o)
     return ret;
 }
 
-/* Wait up to `seconds` for events and apply them (server mode). */
+/* Turn the loop for `seconds`, applying the client's events (server mode). */
 static void
-remote_wait(struct source_remote *src, double seconds)
+remote_wait(struct loop *loop, struct source_remote *src, double seconds)
 {
     double end = sm_mono_now() + seconds;
     for (;;) {
         double left = end - sm_mono_now();
         if (left <= 0)
             break;
-        struct pollfd pfd = {.fd = source_remote_fd(src), .events = POLLIN};
-        int r = poll(&pfd, 1, (int)(left * 1000) + 1);
-        if (r > 0)
-            source_remote_drain(src);
+        if (loop_once(loop, left) != 0)
+            break;
+        source_remote_drain(src);
     }
 }
 
@@ -125,11 +124,13 @@ run_server_batch(const struct smtop_opts *o)
     struct model *m = model_new(600);
     int code = SM_EXIT_FAIL;
     char *cause = NULL;
-    struct source_remote *src = source_remote_new(m, o, &code, &cause);
+    struct loop *loop = loop_new(client_protocols(), client_url_is_tls(o->server));
+    struct source_remote *src = source_remote_new(m, o, loop_context(loop), &code, &cause);
     char status[256];
     if (src == NULL) {
         fprintf(stderr, "%s: %s\n", sm_log_progname(), cause);
         free(cause);
+        loop_free(loop);
         model_free(m);
         return code;
     }
@@ -137,7 +138,7 @@ run_server_batch(const struct smtop_opts *o)
     double give_up = sm_mono_now() + 30;
     while ((!source_remote_ready(src) || !source_remote_alerts_fetched(src)) &&
            sm_mono_now() < give_up) {
-        remote_wait(src, 0.1);
+        remote_wait(loop, src, 0.1);
         source_remote_status(src, sm_mono_now(), status, sizeof status);
         if (strncmp(status, "session", 7) == 0 || strstr(status, "log in") != NULL)
             break;
@@ -151,7 +152,7 @@ run_server_batch(const struct smtop_opts *o)
     }
     for (long i = 0; o->count == 0 || i < o->count; i++) {
         if (i > 0)
-            remote_wait(src, o->delay);
+            remote_wait(loop, src, o->delay);
         source_remote_status(src, sm_mono_now(), status, sizeof status);
         int r = o->json ? fleet_json_frame(stdout, m)
                         : fleet_text_frame(stdout, m, sm_wall_now(), status);
@@ -162,6 +163,7 @@ run_server_batch(const struct smtop_opts *o)
     }
 out:
     source_remote_free(src);
+    loop_free(loop);
     model_free(m);
     return ret;
 }

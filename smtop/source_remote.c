@@ -63,9 +63,10 @@ ask_password(void *arg, char **cause)
 }
 
 struct source_remote *
-source_remote_new(struct model *m, const struct smtop_opts *o, int *exit_code, char **cause)
+source_remote_new(struct model *m, const struct smtop_opts *o, struct lws_context *ctx,
+                  int *exit_code, char **cause)
 {
-    struct client_options co = {.url = o->server, .user = o->user};
+    struct client_options co = {.url = o->server, .user = o->user, .ctx = ctx};
     struct client *c = NULL;
     enum sm_rc rc = client_new(&co, &c, cause);
     if (rc != SM_OK) {
@@ -113,12 +114,6 @@ source_remote_free(struct source_remote *src)
     free(src->state_text);
     free(src->error);
     free(src);
-}
-
-int
-source_remote_fd(const struct source_remote *src)
-{
-    return client_fd(src->c);
 }
 
 int

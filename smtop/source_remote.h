@@ -2,8 +2,9 @@
  * model (agents as hosts keyed by agent id), the connection state for the screen, and
  * history fetched from /history for the views.
  *
- * Threads: everything here runs on the UI thread; the network runs on the client's own
- * threads and only hands events over through source_remote_fd(). */
+ * Everything here runs on smtop's one thread; the client's connections are on the same
+ * libwebsockets loop, and source_remote_drain applies what they brought after each turn
+ * of it. */
 #ifndef SM_SMTOP_SOURCE_REMOTE_H
 #define SM_SMTOP_SOURCE_REMOTE_H
 
@@ -12,6 +13,8 @@
 #include "client.h"
 #include "model.h"
 #include "smtop.h"
+
+struct lws_context;
 
 /* Most buckets asked of one history query. */
 #define REMOTE_HIST_POINTS_MAX 2000
@@ -26,17 +29,16 @@ struct remote_history {
     int status;     /* HTTP status of the last reply, 0 when the server was not reached */
 };
 
-/* Log in (asking for the password when no stored session works) and start the client.
+/* Log in (asking for the password when no stored session works) and start the client
+ * on ctx, the loop's context (made with client_protocols()).
  * NULL with *cause and *exit_code (2 for a bad URL or --user, 1 otherwise) on failure.
  * Call before the terminal is taken over: the password prompt uses /dev/tty. */
-struct source_remote *source_remote_new(struct model *m, const struct smtop_opts *o, int *exit_code,
-                                        char **cause);
+struct source_remote *source_remote_new(struct model *m, const struct smtop_opts *o,
+                                        struct lws_context *ctx, int *exit_code, char **cause);
 /* Stop the client and free; NULL is a no-op. */
 void source_remote_free(struct source_remote *src);
 
-/* The fd that becomes readable when events wait (register with loop_add_fd). */
-int source_remote_fd(const struct source_remote *src);
-/* Apply waiting events to the model; returns how many. */
+/* Apply waiting events to the model (after each turn of the loop); returns how many. */
 size_t source_remote_drain(struct source_remote *src);
 
 /* Has the first snapshot arrived (the model lists every agent)? */
@@ -60,7 +62,7 @@ const char *source_remote_error(const struct source_remote *src);
  * seconds ending offset seconds ago, in about points buckets: the cached answer
  * (possibly empty), and a request queued (no I/O here) when the cache is older than
  * max_age seconds or is for another window. The reply lands in a later drain (the
- * model's generation is bumped). UI thread; callable from a draw. */
+ * model's generation is bumped). No I/O: callable from a draw. */
 const struct remote_history *source_remote_history(struct source_remote *src, int host_id,
                                                    const char *series, double range, double offset,
                                                    size_t points, double max_age);
@@ -68,7 +70,7 @@ const struct remote_history *source_remote_history(struct source_remote *src, in
 /* Make sure the model lists every series the server stores for host_id (per-core,
  * per-filesystem, per-interface ...): GET /history/{id}/series is queued (no I/O here)
  * when not asked for this host in the last minute; the reply adds the missing series
- * (empty: their points come from source_remote_history). UI thread; callable from a
+ * (empty: their points come from source_remote_history). No I/O: callable from a
  * draw. */
 void source_remote_series_list(struct source_remote *src, int host_id);
 

@@ -5,6 +5,7 @@
 #include "ui.h"
 
 #include <curses.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -303,14 +304,11 @@ on_tick(void *arg)
         a->stop_after_draw = 1;
 }
 
-/* Server mode: apply the client's events; the first snapshot and connection changes
- * are drawn at once, samples at the next tick. */
+/* Server mode, after each turn of the loop: apply the client's events; the first
+ * snapshot and connection changes are drawn at once, samples at the next tick. */
 static void
-on_remote(int fd, short revents, void *arg)
+apply_remote(struct app *a)
 {
-    struct app *a = arg;
-    (void)fd;
-    (void)revents;
     int was_ready = source_remote_ready(a->ui.remote);
     int was_live = source_remote_live(a->ui.remote);
     source_remote_drain(a->ui.remote);
@@ -343,7 +341,9 @@ static void
 after(void *arg)
 {
     struct app *a = arg;
-    unsigned sig = loop_take_signals();
+    if (a->ui.remote)
+        apply_remote(a);
+    unsigned sig = loop_take_signals(a->loop);
     if (sig & ((1u << SIGINT) | (1u << SIGTERM))) {
         loop_stop(a->loop);
         return;
@@ -405,16 +405,20 @@ ui_run(const struct smtop_opts *o)
     a.ui.opts = o;
     a.ui.delay = o->delay;
     a.ui.host_id = SOURCE_LOCAL_HOST;
+    /* One loop for both modes: in server mode its context also carries the client's
+     * connections. */
+    a.loop = loop_new(o->server ? client_protocols() : NULL, client_url_is_tls(o->server));
     if (o->server) {
         /* Log in first: the password prompt needs the plain terminal and stderr. */
         int code = SM_EXIT_FAIL;
         char *cause = NULL;
         a.ui.model = model_new(UI_REMOTE_SPAN);
-        a.ui.remote = source_remote_new(a.ui.model, o, &code, &cause);
+        a.ui.remote = source_remote_new(a.ui.model, o, loop_context(a.loop), &code, &cause);
         if (a.ui.remote == NULL) {
             fprintf(stderr, "%s: %s\n", sm_log_progname(), cause);
             free(cause);
             model_free(a.ui.model);
+            loop_free(a.loop);
             return code;
         }
         a.ui.host_id = -1;
@@ -422,8 +426,10 @@ ui_run(const struct smtop_opts *o)
         a.ui.model = model_new(UI_LOCAL_SPAN);
         a.src = source_local_new(a.ui.model, o->proc_root, o->sys_root);
     }
-    /* The loop first: its SIGWINCH handler means ncurses installs none of its own. */
-    a.loop = loop_new();
+    /* Signals through the loop before curses starts: SIGWINCH stays blocked, so the
+     * handler ncurses installs never runs; the loop reads it from its signalfd. */
+    if (loop_catch_signals(a.loop) != 0)
+        sm_die(SM_EXIT_FAIL, "cannot watch signals: %s", strerror(errno));
 
     /* Log lines would scribble over the screen; keep them away while curses runs. */
     if (isatty(STDERR_FILENO)) {
@@ -452,7 +458,6 @@ ui_run(const struct smtop_opts *o)
 
     loop_add_fd(a.loop, STDIN_FILENO, POLLIN, on_stdin, &a);
     if (a.ui.remote) {
-        loop_add_fd(a.loop, source_remote_fd(a.ui.remote), POLLIN, on_remote, &a);
         loop_add_timer(a.loop, o->delay, o->delay, on_remote_tick, &a);
     } else {
         /* The first sample after the priming interval, then every delay on an absolute
@@ -465,9 +470,10 @@ ui_run(const struct smtop_opts *o)
     restore_terminal();
     for (size_t i = 0; i < UI_MAX_VIEWS; i++)
         widget_free(a.ui.views[i]);
+    /* The client before the loop: its connections close with the context. */
+    source_remote_free(a.ui.remote);
     loop_free(a.loop);
     source_local_free(a.src);
-    source_remote_free(a.ui.remote);
     model_free(a.ui.model);
     return ret;
 }

@@ -13,7 +13,6 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "clock.h"
 #include "log.h"
 #include "smtop/client.h"
+#include "smtop/loop.h"
 
 static volatile sig_atomic_t stop;
 
@@ -183,6 +183,9 @@ main(int argc, char **argv)
     p.user = o.user ? o.user : "";
     struct client *c = NULL;
     char *cause = NULL;
+    /* The client runs on smtop's loop, as in smtop. */
+    struct loop *loop = loop_new(client_protocols(), client_url_is_tls(o.url));
+    o.ctx = loop_context(loop);
     if (client_new(&o, &c, &cause) != SM_OK)
         sm_usage_error("%s", cause);
     int used_password = 0;
@@ -191,6 +194,7 @@ main(int argc, char **argv)
         fprintf(stderr, "client_probe: %s\n", cause);
         free(cause);
         client_free(c);
+        loop_free(loop);
         return SM_EXIT_FAIL;
     }
     printf("login %s\n", used_password ? "password" : "refresh");
@@ -203,10 +207,10 @@ main(int argc, char **argv)
     signal(SIGINT, on_signal);
     double end = sm_mono_now() + seconds;
     while (!stop && sm_mono_now() < end) {
-        struct pollfd pfd = {.fd = client_fd(c), .events = POLLIN};
-        if (poll(&pfd, 1, 100) > 0)
-            client_drain(c, on_event, &p);
+        loop_once(loop, 0.1);
+        client_drain(c, on_event, &p);
     }
     client_free(c);
+    loop_free(loop);
     return SM_EXIT_OK;
 }

@@ -13,6 +13,12 @@ timestamp, a binary frame, an alert without a rule id, a firing alert whose name
 an escape sequence and is 300 characters long, a message of an unknown type, and finally a valid sample of
 "good" (so a client that survived shows cpu 42.0 and then 43.0). The connection then
 stays open until the client leaves.
+
+For the client's REST replies (tests/integration/smtop_client_replies.sh), GET /big
+answers 200 with a JSON body larger than the client's 16 MiB cap, /notjson with a body
+that is not JSON, /chunked with JSON in chunked transfer encoding, /cut with half the body
+its Content-Length promises before closing, and /whoami with 200 when the request carried
+the access token last issued (else 401).
 """
 import asyncio
 import base64
@@ -81,6 +87,15 @@ async def reply(writer, status, body):
     writer.close()
 
 
+ISSUED = set()
+
+
+async def reply_raw(writer, head, body):
+    writer.write(head + body)
+    await writer.drain()
+    writer.close()
+
+
 async def handle(reader, writer):
     try:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -98,8 +113,35 @@ async def handle(reader, writer):
     if n:
         await reader.readexactly(n)
     if method == "POST" and path in ("/token", "/refresh"):
-        await reply(writer, 200, {"access_token": jwt(), "refresh_token": "r" * 43,
+        tok = jwt()
+        ISSUED.add(tok)
+        await reply(writer, 200, {"access_token": tok, "refresh_token": "r" * 43,
                                   "token_type": "bearer", "expires_in": 1800})
+        return
+    if method == "GET" and path == "/big":
+        body = b'{"pad":"' + b"x" * (17 << 20) + b'"}'
+        await reply_raw(writer, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body), body)
+        return
+    if method == "GET" and path == "/notjson":
+        body = b"<html>not json</html>"
+        await reply_raw(writer, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body), body)
+        return
+    if method == "GET" and path == "/chunked":
+        parts = [b'{"first":1,', b'"second":', b'2}']
+        body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+        await reply_raw(writer, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n", body)
+        return
+    if method == "GET" and path == "/cut":
+        await reply_raw(writer, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 100\r\nConnection: close\r\n\r\n", b'{"half":')
+        return
+    if method == "GET" and path == "/whoami":
+        auth = headers.get("authorization", "")
+        ok = auth.startswith("Bearer ") and auth[7:] in ISSUED
+        await reply(writer, 200 if ok else 401, {"user": "u"} if ok else {"detail": "no token"})
         return
     if method == "GET" and path == "/agents":
         await reply(writer, 200, [])
