@@ -4,6 +4,7 @@
 #include "history.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,216 @@ floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* ------------------------------------------------------------------ point blobs */
+
+size_t
+history_blob_bound(size_t n)
+{
+    if (n > HISTORY_BLOB_POINTS_MAX)
+        n = HISTORY_BLOB_POINTS_MAX;
+    return 1 + 10 + n * (10 + 8);
+}
+
+static size_t
+put_varint(uint8_t *out, uint64_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        out[i++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[i++] = (uint8_t)v;
+    return i;
+}
+
+/* Read a varint at *pos; 0 when truncated, longer than 10 bytes, over 64 bits or with a
+ * redundant trailing zero byte. */
+static int
+get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        if (*pos >= len)
+            return 0;
+        uint8_t b = p[(*pos)++];
+        if (i == 9 && b > 1)
+            return 0;
+        r |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            if (b == 0 && i > 0)
+                return 0;
+            *v = r;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void
+put_double(uint8_t *out, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)(u >> (8 * i));
+}
+
+static double
+get_double(const uint8_t *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u |= (uint64_t)p[i] << (8 * i);
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+/* A pair with its position, so that sorting keeps the first of equal ids. */
+struct tagged_pair {
+    struct history_pair p;
+    size_t pos;
+};
+
+static int
+tagged_cmp(const void *a, const void *b)
+{
+    const struct tagged_pair *x = a, *y = b;
+    if (x->p.series != y->p.series)
+        return (x->p.series > y->p.series) - (x->p.series < y->p.series);
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+size_t
+history_blob_encode(struct history_pair *pairs, size_t n, uint8_t *out)
+{
+    /* Series ids usually follow the order of a sample's points already. */
+    int sorted = 1;
+    for (size_t i = 1; i < n && sorted; i++)
+        sorted = pairs[i - 1].series <= pairs[i].series;
+    if (!sorted) {
+        struct tagged_pair *t = sm_xreallocarray(NULL, n, sizeof *t);
+        for (size_t i = 0; i < n; i++)
+            t[i] = (struct tagged_pair){pairs[i], i};
+        qsort(t, n, sizeof *t, tagged_cmp);
+        for (size_t i = 0; i < n; i++)
+            pairs[i] = t[i].p;
+        free(t);
+    }
+    size_t count = 0, len = 1;
+    int64_t prev = 0;
+    for (size_t i = 0; i < n && count < HISTORY_BLOB_POINTS_MAX; i++)
+        if (pairs[i].series >= 1 && pairs[i].series != prev && isfinite(pairs[i].value)) {
+            prev = pairs[i].series;
+            count++;
+        }
+    out[0] = HISTORY_BLOB_VERSION;
+    len += put_varint(out + len, count);
+    prev = 0;
+    for (size_t i = 0, k = 0; i < n && k < count; i++) {
+        if (pairs[i].series < 1 || pairs[i].series == prev || !isfinite(pairs[i].value))
+            continue;
+        len += put_varint(out + len, (uint64_t)(pairs[i].series - prev));
+        put_double(out + len, pairs[i].value);
+        len += 8;
+        prev = pairs[i].series;
+        k++;
+    }
+    return len;
+}
+
+/* Walk a blob: the header, then one pair per call of next. */
+struct blob_reader {
+    const uint8_t *p;
+    size_t len, pos, left;
+    int64_t id;
+};
+
+static int
+blob_open(struct blob_reader *r, const uint8_t *blob, size_t len)
+{
+    *r = (struct blob_reader){.p = blob, .len = len, .pos = 1};
+    uint64_t n;
+    if (blob == NULL || len < 2 || blob[0] != HISTORY_BLOB_VERSION ||
+        !get_varint(blob, len, &r->pos, &n) || n > HISTORY_BLOB_POINTS_MAX ||
+        n > (len - r->pos) / 9)
+        return 0;
+    r->left = (size_t)n;
+    return 1;
+}
+
+/* 1 with the next pair, 0 at the end, -1 when malformed. */
+static int
+blob_next(struct blob_reader *r, struct history_pair *out)
+{
+    if (r->left == 0)
+        return r->pos == r->len ? 0 : -1;
+    uint64_t d;
+    if (!get_varint(r->p, r->len, &r->pos, &d) || d == 0 || d > (uint64_t)(INT64_MAX - r->id) ||
+        r->len - r->pos < 8)
+        return -1;
+    r->id += (int64_t)d;
+    out->series = r->id;
+    out->value = get_double(r->p + r->pos);
+    r->pos += 8;
+    r->left--;
+    return isfinite(out->value) ? 1 : -1;
+}
+
+enum sm_rc
+history_blob_check(const uint8_t *blob, size_t len, size_t *n)
+{
+    struct blob_reader r;
+    if (!blob_open(&r, blob, len))
+        return SM_EINVAL;
+    size_t count = r.left;
+    struct history_pair p;
+    int k;
+    while ((k = blob_next(&r, &p)) == 1)
+        ;
+    if (k < 0)
+        return SM_EINVAL;
+    *n = count;
+    return SM_OK;
+}
+
+enum sm_rc
+history_blob_decode(const uint8_t *blob, size_t len, struct history_pair *out, size_t cap,
+                    size_t *n)
+{
+    struct blob_reader r;
+    *n = 0;
+    if (!blob_open(&r, blob, len) || r.left > cap)
+        return SM_EINVAL;
+    size_t i = 0;
+    int k;
+    while ((k = blob_next(&r, &out[i])) == 1)
+        i++;
+    if (k < 0)
+        return SM_EINVAL;
+    *n = i;
+    return SM_OK;
+}
+
+enum sm_rc
+history_blob_find(const uint8_t *blob, size_t len, int64_t series, double *value)
+{
+    struct blob_reader r;
+    if (!blob_open(&r, blob, len))
+        return SM_EINVAL;
+    struct history_pair p;
+    int k;
+    while ((k = blob_next(&r, &p)) == 1) {
+        if (p.series == series) {
+            *value = p.value;
+            return SM_OK;
+        }
+        if (p.series > series)
+            return SM_ENOTFOUND;
+    }
+    return k < 0 ? SM_EINVAL : SM_ENOTFOUND;
 }
 
 /* ------------------------------------------------------------------ writing */
