@@ -91,6 +91,25 @@ floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* The next agent after `after` that has sample rows (a seek in samples' key, so no
+ * table of agents is needed): SM_OK, or SM_ENOTFOUND after the last. */
+static enum sm_rc
+next_agent(sqlite3 *db, int64_t after, int64_t *id)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT agent_id FROM samples WHERE agent_id > ?1"
+                           " ORDER BY agent_id LIMIT 1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_int64(s, 1, after);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? SM_OK : rc == SQLITE_DONE ? SM_ENOTFOUND : SM_EIO;
+}
+
 /* ------------------------------------------------------------------ point blobs */
 
 size_t
@@ -313,6 +332,109 @@ history_note_sample(sqlite3 *db, int64_t agent_id, int64_t ts_ms)
                     2, args);
 }
 
+/* One series' running aggregate over one minute. */
+struct minute_acc {
+    int64_t series, n;
+    double sum, min, max;
+};
+
+static enum sm_rc
+flush_minute(sqlite3 *db, sqlite3_stmt *ins, const struct minute_acc *acc, size_t n, int64_t minute)
+{
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, acc[i].series);
+        sqlite3_bind_int64(ins, 2, minute);
+        sqlite3_bind_int64(ins, 3, acc[i].n);
+        sqlite3_bind_double(ins, 4, acc[i].sum);
+        sqlite3_bind_double(ins, 5, acc[i].min);
+        sqlite3_bind_double(ins, 6, acc[i].max);
+        int rc = sqlite3_step(ins);
+        if (rc != SQLITE_DONE) {
+            sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(db));
+            return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
+        }
+    }
+    return SM_OK;
+}
+
+/* Write (replace) the minute rows of one agent's series for the raw samples in
+ * [lo, hi): the sample rows in time order, each blob merged into the minute's
+ * aggregates kept sorted by series id (the blobs are sorted too). */
+static enum sm_rc
+rollup_raw(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT ts, data FROM samples WHERE agent_id = ?1 AND ts >= ?2"
+                           " AND ts < ?3 ORDER BY ts",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO rollup_1m VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        sm_log(SM_LOG_ERROR, "history: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(sel);
+        return SM_EINTERNAL;
+    }
+    sqlite3_bind_int64(sel, 1, agent_id);
+    sqlite3_bind_int64(sel, 2, lo);
+    sqlite3_bind_int64(sel, 3, hi);
+    struct minute_acc *acc = NULL;
+    size_t n = 0, cap = 0;
+    int64_t minute = 0;
+    enum sm_rc rc = SM_OK;
+    int step, bad = 0;
+    while (rc == SM_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t m = floor_div(sqlite3_column_int64(sel, 0), MINUTE_MS);
+        if (m != minute) {
+            rc = flush_minute(db, ins, acc, n, minute);
+            n = 0;
+            minute = m;
+        }
+        struct blob_reader r;
+        struct history_pair p;
+        const uint8_t *blob = sqlite3_column_blob(sel, 1);
+        size_t len = (size_t)sqlite3_column_bytes(sel, 1);
+        /* Check first: a malformed blob adds nothing. */
+        size_t count;
+        if (history_blob_check(blob, len, &count) != SM_OK || !blob_open(&r, blob, len)) {
+            bad++;
+            continue;
+        }
+        size_t i = 0;
+        while (blob_next(&r, &p) == 1) {
+            while (i < n && acc[i].series < p.series)
+                i++;
+            if (i == n || acc[i].series != p.series) {
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    acc = sm_xreallocarray(acc, cap, sizeof *acc);
+                }
+                memmove(&acc[i + 1], &acc[i], (n - i) * sizeof *acc);
+                acc[i] = (struct minute_acc){p.series, 0, 0, p.value, p.value};
+                n++;
+            }
+            struct minute_acc *a = &acc[i];
+            a->n++;
+            a->sum += p.value;
+            a->min = p.value < a->min ? p.value : a->min;
+            a->max = p.value > a->max ? p.value : a->max;
+        }
+    }
+    if (rc == SM_OK && step != SQLITE_DONE) {
+        sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(db));
+        rc = step == SQLITE_BUSY || step == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
+    }
+    if (rc == SM_OK)
+        rc = flush_minute(db, ins, acc, n, minute);
+    if (bad)
+        sm_log(SM_LOG_WARN, "history: %d malformed sample blobs of agent %lld skipped", bad,
+               (long long)agent_id);
+    free(acc);
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
 /* Recompute the hour rows of [h0, h1) hours for every series (agent_id 0) or one agent's. */
 static enum sm_rc
 rollup_hours(sqlite3 *db, int64_t agent_id, int64_t h0, int64_t h1)
@@ -366,13 +488,7 @@ rollup_dirty(sqlite3 *db, size_t budget, size_t *work)
                       " (SELECT id FROM series WHERE agent_id = ?1)",
                       2, a);
         if (rc == SM_OK)
-            rc =
-                exec_i64(db,
-                         "INSERT INTO rollup_1m SELECT p.series_id, ?2, count(*), sum(p.value),"
-                         " min(p.value), max(p.value) FROM series s JOIN points p"
-                         " ON p.series_id = s.id AND p.ts >= ?2 * 60000 AND p.ts < (?2 + 1) * 60000"
-                         " WHERE s.agent_id = ?1 GROUP BY p.series_id",
-                         2, a);
+            rc = rollup_raw(db, a[0], a[1] * MINUTE_MS, (a[1] + 1) * MINUTE_MS);
         if (rc == SM_OK)
             rc = rollup_hours(db, a[0], floor_div(a[1], 60), floor_div(a[1], 60) + 1);
         if (rc == SM_OK)
@@ -395,26 +511,37 @@ history_rollup(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
         goto fail;
     int64_t target = floor_div(now_ms - HISTORY_LATE_GRACE_MS, MINUTE_MS) * MINUTE_MS;
     if (w == 0) {
-        /* First run: start at the oldest raw point instead of 1970. */
+        /* First run: start at the oldest raw sample instead of 1970. */
         sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(db, "SELECT min(ts) FROM points", -1, &s, NULL) == SQLITE_OK) {
-            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-                w = floor_div(sqlite3_column_int64(s, 0), MINUTE_MS) * MINUTE_MS;
-            else
-                w = target;
-            sqlite3_finalize(s);
+        if (sqlite3_prepare_v2(db, "SELECT min(ts) FROM samples WHERE agent_id = ?1", -1, &s,
+                               NULL) != SQLITE_OK) {
+            rc = SM_EINTERNAL;
+            goto fail;
         }
+        int64_t oldest = INT64_MAX;
+        for (int64_t agent = 0; (rc = next_agent(db, agent, &agent)) == SM_OK;) {
+            sqlite3_reset(s);
+            sqlite3_bind_int64(s, 1, agent);
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
+                sqlite3_column_int64(s, 0) < oldest)
+                oldest = sqlite3_column_int64(s, 0);
+        }
+        sqlite3_finalize(s);
+        if (rc != SM_ENOTFOUND)
+            goto fail;
+        rc = SM_OK;
+        w = oldest == INT64_MAX ? target : floor_div(oldest, MINUTE_MS) * MINUTE_MS;
     }
     if (target > w) {
         int64_t end = target - w > ROLLUP_WINDOW_MS ? w + ROLLUP_WINDOW_MS : target;
-        const int64_t args[] = {w, end};
-        /* Series first (CROSS JOIN): a plain JOIN scans every point in the database. */
-        rc = exec_i64(db,
-                      "INSERT OR REPLACE INTO rollup_1m SELECT p.series_id, p.ts / 60000,"
-                      " count(*), sum(p.value), min(p.value), max(p.value) FROM series s"
-                      " CROSS JOIN points p ON p.series_id = s.id AND p.ts >= ?1 AND p.ts < ?2"
-                      " GROUP BY p.series_id, p.ts / 60000",
-                      2, args);
+        /* Agent by agent: each one's sample rows of the window are one range of samples'
+         * key. */
+        int64_t agent = 0;
+        while ((rc = next_agent(db, agent, &agent)) == SM_OK)
+            if ((rc = rollup_raw(db, agent, w, end)) != SM_OK)
+                break;
+        if (rc == SM_ENOTFOUND)
+            rc = SM_OK;
         if (rc == SM_OK)
             rc = rollup_hours(db, 0, floor_div(w, HOUR_MS), floor_div(end - 1, HOUR_MS) + 1);
         if (rc == SM_OK)
@@ -460,21 +587,24 @@ history_retain(sqlite3 *db, int64_t now_ms, const struct history_retention *r, s
     if ((rc = exec_i64(db, "BEGIN IMMEDIATE", 0, NULL)) != SM_OK)
         goto out;
     for (size_t i = 0; i < n && rc == SM_OK; i++) {
-        const int64_t a1[] = {ids[i], raw_cut}, a2[] = {ids[i], min_cut}, a3[] = {ids[i], hour_cut};
-        rc = exec_i64(db, "DELETE FROM points WHERE series_id = ?1 AND ts < ?2", 2, a1);
-        *deleted += (size_t)sqlite3_changes(db);
-        if (rc == SM_OK)
-            rc = exec_i64(db, "DELETE FROM rollup_1m WHERE series_id = ?1 AND bucket < ?2", 2, a2);
+        const int64_t a2[] = {ids[i], min_cut}, a3[] = {ids[i], hour_cut};
+        rc = exec_i64(db, "DELETE FROM rollup_1m WHERE series_id = ?1 AND bucket < ?2", 2, a2);
         *deleted += (size_t)sqlite3_changes(db);
         if (rc == SM_OK)
             rc = exec_i64(db, "DELETE FROM rollup_1h WHERE series_id = ?1 AND bucket < ?2", 2, a3);
         *deleted += (size_t)sqlite3_changes(db);
     }
-    /* The sample index follows the raw tier; at the end of a pass over the series. */
+    /* The raw tier (the samples, with their points) at the end of a pass over the
+     * series, agent by agent: each a range of samples' key. */
     if (rc == SM_OK && n < batch) {
-        const int64_t a[] = {raw_cut};
-        rc = exec_i64(db, "DELETE FROM samples WHERE ts < ?1", 1, a);
-        *deleted += (size_t)sqlite3_changes(db);
+        int64_t agent = 0;
+        while (rc == SM_OK && (rc = next_agent(db, agent, &agent)) == SM_OK) {
+            const int64_t a[] = {agent, raw_cut};
+            rc = exec_i64(db, "DELETE FROM samples WHERE agent_id = ?1 AND ts < ?2", 2, a);
+            *deleted += (size_t)sqlite3_changes(db);
+        }
+        if (rc == SM_ENOTFOUND)
+            rc = SM_OK;
     }
     if (rc == SM_OK)
         rc = state_set(db, "retain_cursor", n < batch ? 0 : ids[n - 1]);
@@ -530,7 +660,7 @@ history_series_find(sqlite3 *db, int64_t agent_id, const char *name, const char 
 
 struct query {
     sqlite3 *db;
-    int64_t series, start, width;
+    int64_t series, agent, start, width;
     struct history_result *out;
     struct history_bucket *acc; /* points accumulators; n == 0 means empty */
     double *sum;
@@ -552,26 +682,36 @@ accumulate(struct query *q, int64_t t, int64_t n, double sum, double mn, double 
     q->sum[i] += sum;
 }
 
+/* Raw points of the series in [lo, hi): the agent's sample rows, each one's value of
+ * the series when it has one. */
 static enum sm_rc
 read_raw(struct query *q, int64_t lo, int64_t hi)
 {
-    if (lo >= hi)
+    if (lo >= hi || q->agent == 0)
         return SM_OK;
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(
-            q->db, "SELECT ts, value FROM points WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3", -1,
-            &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(q->db,
+                           "SELECT ts, data FROM samples WHERE agent_id = ?1 AND ts >= ?2"
+                           " AND ts < ?3",
+                           -1, &s, NULL) != SQLITE_OK)
         return SM_EINTERNAL;
-    sqlite3_bind_int64(s, 1, q->series);
+    sqlite3_bind_int64(s, 1, q->agent);
     sqlite3_bind_int64(s, 2, lo);
     sqlite3_bind_int64(s, 3, hi);
-    int rc;
+    int rc, bad = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        double v = sqlite3_column_double(s, 1);
-        accumulate(q, sqlite3_column_int64(s, 0), 1, v, v, v);
+        double v;
+        enum sm_rc f = history_blob_find(sqlite3_column_blob(s, 1),
+                                         (size_t)sqlite3_column_bytes(s, 1), q->series, &v);
         q->out->rows_read++;
+        if (f == SM_OK)
+            accumulate(q, sqlite3_column_int64(s, 0), 1, v, v, v);
+        else if (f == SM_EINVAL)
+            bad++;
     }
     sqlite3_finalize(s);
+    if (bad)
+        sm_log(SM_LOG_WARN, "history: %d malformed sample blobs skipped", bad);
     return rc == SQLITE_DONE ? SM_OK : SM_EIO;
 }
 
@@ -659,14 +799,19 @@ history_query(sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms,
     int64_t w = 0;
     enum sm_rc rc = state_get(db, "minute_done", &w);
     if (rc == SM_OK) {
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(db, "SELECT agent_id FROM series WHERE id = ?1", -1, &s, NULL) ==
+            SQLITE_OK) {
+            sqlite3_bind_int64(s, 1, series_id);
+            if (sqlite3_step(s) == SQLITE_ROW)
+                q.agent = sqlite3_column_int64(s, 0);
+            sqlite3_finalize(s);
+        }
         /* Minutes marked dirty (late samples) are not re-rolled yet: read them raw, so an
          * answer is exact even in the seconds before the next rollup. */
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(db,
-                               "SELECT min(bucket) FROM rollup_dirty WHERE agent_id ="
-                               " (SELECT agent_id FROM series WHERE id = ?1)",
-                               -1, &s, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(s, 1, series_id);
+        if (sqlite3_prepare_v2(db, "SELECT min(bucket) FROM rollup_dirty WHERE agent_id = ?1", -1,
+                               &s, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(s, 1, q.agent);
             if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
                 sqlite3_column_int64(s, 0) * MINUTE_MS < w)
                 w = sqlite3_column_int64(s, 0) * MINUTE_MS;
