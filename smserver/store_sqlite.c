@@ -259,8 +259,9 @@ struct store {
     struct agent_count *counts;
     size_t counts_cap, counts_len;
     int warned_cap;
-    int64_t watermark;          /* history: minutes before this are rolled up (read at begin) */
-    struct history_pair *pairs; /* the writer's point blob being built */
+    int64_t watermark; /* history: minutes before this are rolled up (read at begin) */
+    int64_t noted_agent, noted_minute; /* the dirty minute marked last in this transaction */
+    struct history_pair *pairs;        /* the writer's point blob being built */
     size_t pairs_cap;
     uint8_t *blob;
     size_t blob_cap;
@@ -923,6 +924,7 @@ store_begin(struct store *st)
     sqlite3_stmt *s = stmt(st, S_WATERMARK);
     st->watermark = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_reset(s);
+    st->noted_agent = 0;
     return SM_OK;
 }
 
@@ -1151,9 +1153,15 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
             continue;
         }
         (*stored)++;
+        /* Back-filled samples come in runs: mark each (agent, minute) once. */
+        int64_t minute = smp->ts_ms / 60000;
         if (smp->ts_ms < st->watermark &&
-            (rc = history_note_sample(st->db, b->agent_id, smp->ts_ms)) != SM_OK)
-            return rc;
+            (st->noted_agent != b->agent_id || st->noted_minute != minute)) {
+            if ((rc = history_note_sample(st->db, b->agent_id, smp->ts_ms)) != SM_OK)
+                return rc;
+            st->noted_agent = b->agent_id;
+            st->noted_minute = minute;
+        }
     }
     sqlite3_stmt *s = stmt(st, b->host_json ? S_AGENT_SEEN_HOST : S_AGENT_SEEN);
     sqlite3_bind_int64(s, 1, b->agent_id);
@@ -1192,6 +1200,7 @@ store_batch_write(struct store *st, const struct store_batch *b, size_t *stored,
             exec_stmt(st, stmt(st, S_RELEASE), "release", NULL) != SM_OK)
             sm_log(SM_LOG_WARN, "database: rollback to savepoint failed");
         cache_clear(st);
+        st->noted_agent = 0; /* its dirty marks are undone too */
         *stored = *duplicates = 0;
         return rc;
     }
