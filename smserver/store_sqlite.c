@@ -1317,7 +1317,8 @@ store_latest_points(struct store *st, store_point_fn fn, void *arg)
         free(all);
         return db_error(st, "latest points", NULL);
     }
-    qsort(all, n, sizeof *all, pair_by_series);
+    if (n > 0)
+        qsort(all, n, sizeof *all, pair_by_series);
     s = stmt(st, S_LATEST_POINTS);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct history_pair key = {sqlite3_column_int64(s, 5), 0};
