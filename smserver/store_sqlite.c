@@ -336,8 +336,9 @@ pack_points(struct store *st, char **cause)
 {
     static const char *const sql[] = {
         "SELECT DISTINCT agent_id FROM series ORDER BY agent_id",
-        "SELECT min(p.ts), max(p.ts) FROM series s CROSS JOIN points p ON p.series_id = s.id"
-        " WHERE s.agent_id = ?1",
+        /* The agent's next point at or after ?2: a seek in each of its series. */
+        "SELECT min((SELECT min(ts) FROM points WHERE series_id = s.id AND ts >= ?2))"
+        " FROM series s WHERE s.agent_id = ?1",
         "SELECT p.ts, p.series_id, p.value FROM series s CROSS JOIN points p"
         " ON p.series_id = s.id AND p.ts >= ?2 AND p.ts < ?3 WHERE s.agent_id = ?1"
         " ORDER BY p.ts, p.series_id",
@@ -358,16 +359,22 @@ pack_points(struct store *st, char **cause)
     int step = SQLITE_DONE;
     while (rc == SM_OK && (step = sqlite3_step(q[0])) == SQLITE_ROW) {
         int64_t agent = sqlite3_column_int64(q[0], 0);
-        sqlite3_reset(q[1]);
-        sqlite3_bind_int64(q[1], 1, agent);
-        if (sqlite3_step(q[1]) != SQLITE_ROW || sqlite3_column_type(q[1], 0) == SQLITE_NULL)
-            continue;
-        int64_t lo = sqlite3_column_int64(q[1], 0), hi = sqlite3_column_int64(q[1], 1);
-        for (int64_t t = lo; rc == SM_OK && t <= hi; t += 3600000) {
+        /* An hour from each next point on, so long gaps cost one seek each. */
+        for (int64_t t = INT64_MIN; rc == SM_OK;) {
+            sqlite3_reset(q[1]);
+            sqlite3_bind_int64(q[1], 1, agent);
+            sqlite3_bind_int64(q[1], 2, t);
+            if (sqlite3_step(q[1]) != SQLITE_ROW) {
+                rc = db_error(st, "migration 4: find points", cause);
+                break;
+            }
+            if (sqlite3_column_type(q[1], 0) == SQLITE_NULL)
+                break;
+            t = sqlite3_column_int64(q[1], 0);
             sqlite3_reset(q[2]);
             sqlite3_bind_int64(q[2], 1, agent);
             sqlite3_bind_int64(q[2], 2, t);
-            sqlite3_bind_int64(q[2], 3, t + 3600000);
+            sqlite3_bind_int64(q[2], 3, t > INT64_MAX - 3600000 ? INT64_MAX : t + 3600000);
             int64_t ts = 0;
             np = 0;
             for (;;) {
@@ -400,6 +407,9 @@ pack_points(struct store *st, char **cause)
                 pairs[np++] = (struct history_pair){sqlite3_column_int64(q[2], 1),
                                                     sqlite3_column_double(q[2], 2)};
             }
+            if (t > INT64_MAX - 3600000)
+                break;
+            t += 3600000;
         }
     }
     if (rc == SM_OK && step != SQLITE_DONE)

@@ -21,6 +21,7 @@
 /* The end of the data: a round time plus 4 min 13 s, so ranges are not aligned. */
 #define END_MS (1795000000000LL / 3600000 * 3600000 + 253000LL)
 #define START_MS (END_MS - HOURS * 3600000LL)
+#define OLD_MS (START_MS - 400 * 86400000LL)
 #define NSERIES 5 /* ids 1-3 belong to agent 1, 4-5 to agent 2 */
 
 /* Schema 3 as smserver created it before schema 4 (migrations 1 and 3 of
@@ -171,6 +172,10 @@ make_old(const char *path)
             add_point(p, k, t + 3000, gen(k, t + 3000));
     }
     add_point(p, 4, START_MS + 5005, 77.0); /* its sample row is missing */
+    /* A year-old back-filled sample: the copy skips the gap. */
+    add_sample(s, 1, OLD_MS);
+    add_point(p, 1, OLD_MS, 5.0);
+    add_point(p, 3, OLD_MS, 6.0);
     exec(db, "COMMIT");
     sqlite3_finalize(s);
     sqlite3_finalize(p);
@@ -289,8 +294,10 @@ main(void)
        (long long)ns, (long long)nsamples + 1, (long long)np, old_points);
 
     check_all(st, "migrated, raw");
+    check(st, "the year-old sample", 1, OLD_MS - 5000, OLD_MS + 5000, 10, HISTORY_RAW);
+    check(st, "the year-old sample", 3, OLD_MS - 5000, OLD_MS + 5000, 10, HISTORY_RAW);
     size_t work = 1;
-    for (int i = 0; i < 100 && work > 0; i++)
+    for (int i = 0; i < 5000 && work > 0; i++)
         if (store_rollup(st, END_MS + 5 * 60000, 1000, &work) != SM_OK)
             break;
     ok(work == 0, "rollups done");
