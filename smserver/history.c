@@ -16,6 +16,8 @@
 #define HOUR_MS 3600000LL
 /* Roll up at most this much raw time per step, so a step stays a small transaction. */
 #define ROLLUP_WINDOW_MS (6 * HOUR_MS)
+/* Delete at most this many raw samples per retention pass. */
+#define RETAIN_RAW_BUDGET 50000
 
 const char history_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS rollup_1m(series_id INTEGER NOT NULL, bucket INTEGER NOT NULL,"
@@ -597,11 +599,18 @@ history_retain(sqlite3 *db, int64_t now_ms, const struct history_retention *r, s
     /* The raw tier (the samples, with their points) at the end of a pass over the
      * series, agent by agent: each a range of samples' key. */
     if (rc == SM_OK && n < batch) {
-        int64_t agent = 0;
-        while (rc == SM_OK && (rc = next_agent(db, agent, &agent)) == SM_OK) {
-            const int64_t a[] = {agent, raw_cut};
-            rc = exec_i64(db, "DELETE FROM samples WHERE agent_id = ?1 AND ts < ?2", 2, a);
+        /* At most RETAIN_RAW_BUDGET samples a pass (the oldest of each agent in turn), so
+         * a large backlog never holds the write lock long; the next passes take the rest. */
+        int64_t agent = 0, left = RETAIN_RAW_BUDGET;
+        while (rc == SM_OK && left > 0 && (rc = next_agent(db, agent, &agent)) == SM_OK) {
+            const int64_t a[] = {agent, raw_cut, left};
+            rc = exec_i64(db,
+                          "DELETE FROM samples WHERE agent_id = ?1 AND ts < ?2 AND ts <"
+                          " coalesce((SELECT ts FROM samples WHERE agent_id = ?1 AND ts < ?2"
+                          " ORDER BY ts LIMIT 1 OFFSET ?3), ?2)",
+                          3, a);
             *deleted += (size_t)sqlite3_changes(db);
+            left -= sqlite3_changes(db);
         }
         if (rc == SM_ENOTFOUND)
             rc = SM_OK;

@@ -371,6 +371,20 @@ main(void)
     /* Retention: raw 1 day, minute 3 days, hour 7 days; nothing newer is touched. */
     struct history_retention ret = {.raw_s = 86400, .minute_s = 3 * 86400, .hour_s = 7 * 86400};
     size_t deleted = 0, total_deleted = 0;
+    /* A pass over the 3 series (batch 2: two calls) deletes at most 50000 raw samples,
+     * the oldest first; the next passes take the rest. */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM samples WHERE ts < %lld",
+             (long long)(END_MS - DAY_MS));
+    int64_t old_before = count(db, sql);
+    for (int i = 0; i < 2; i++) {
+        if (history_retain(db, END_MS, &ret, 2, &deleted) != SM_OK)
+            break;
+        total_deleted += deleted;
+    }
+    ok(old_before - count(db, sql) == 50000, "one pass deleted 50000 of %lld old samples (%lld)",
+       (long long)old_before, (long long)(old_before - count(db, sql)));
+    ok(count(db, "SELECT min(ts) FROM samples WHERE agent_id = 7") == START_MS + 49999 * STEP_MS,
+       "the oldest ones (the late sample among them)");
     for (int i = 0; i < 10; i++) {
         if (history_retain(db, END_MS, &ret, 2, &deleted) != SM_OK)
             break;
