@@ -4,6 +4,7 @@
 #include "history.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #define HOUR_MS 3600000LL
 /* Roll up at most this much raw time per step, so a step stays a small transaction. */
 #define ROLLUP_WINDOW_MS (6 * HOUR_MS)
+/* Delete at most this many raw samples per retention pass. */
+#define RETAIN_RAW_BUDGET 50000
 
 const char history_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS rollup_1m(series_id INTEGER NOT NULL, bucket INTEGER NOT NULL,"
@@ -90,6 +93,235 @@ floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* The next agent after `after` that has sample rows (a seek in samples' key, so no
+ * table of agents is needed): SM_OK, or SM_ENOTFOUND after the last. */
+static enum sm_rc
+next_agent(sqlite3 *db, int64_t after, int64_t *id)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT agent_id FROM samples WHERE agent_id > ?1"
+                           " ORDER BY agent_id LIMIT 1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_int64(s, 1, after);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? SM_OK : rc == SQLITE_DONE ? SM_ENOTFOUND : SM_EIO;
+}
+
+/* ------------------------------------------------------------------ point blobs */
+
+size_t
+history_blob_bound(size_t n)
+{
+    if (n > HISTORY_BLOB_POINTS_MAX)
+        n = HISTORY_BLOB_POINTS_MAX;
+    return 1 + 10 + n * (10 + 8);
+}
+
+static size_t
+put_varint(uint8_t *out, uint64_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        out[i++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[i++] = (uint8_t)v;
+    return i;
+}
+
+/* Read a varint at *pos; 0 when truncated, longer than 10 bytes, over 64 bits or with a
+ * redundant trailing zero byte. */
+static int
+get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        if (*pos >= len)
+            return 0;
+        uint8_t b = p[(*pos)++];
+        if (i == 9 && b > 1)
+            return 0;
+        r |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            if (b == 0 && i > 0)
+                return 0;
+            *v = r;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void
+put_double(uint8_t *out, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)(u >> (8 * i));
+}
+
+static double
+get_double(const uint8_t *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u |= (uint64_t)p[i] << (8 * i);
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+/* A pair with its position, so that sorting keeps the first of equal ids. */
+struct tagged_pair {
+    struct history_pair p;
+    size_t pos;
+};
+
+static int
+tagged_cmp(const void *a, const void *b)
+{
+    const struct tagged_pair *x = a, *y = b;
+    if (x->p.series != y->p.series)
+        return (x->p.series > y->p.series) - (x->p.series < y->p.series);
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+size_t
+history_blob_encode(struct history_pair *pairs, size_t n, uint8_t *out)
+{
+    /* Series ids usually follow the order of a sample's points already. */
+    int sorted = 1;
+    for (size_t i = 1; i < n && sorted; i++)
+        sorted = pairs[i - 1].series <= pairs[i].series;
+    if (!sorted) {
+        struct tagged_pair *t = sm_xreallocarray(NULL, n, sizeof *t);
+        for (size_t i = 0; i < n; i++)
+            t[i] = (struct tagged_pair){pairs[i], i};
+        qsort(t, n, sizeof *t, tagged_cmp);
+        for (size_t i = 0; i < n; i++)
+            pairs[i] = t[i].p;
+        free(t);
+    }
+    size_t count = 0, len = 1;
+    int64_t prev = 0;
+    for (size_t i = 0; i < n && count < HISTORY_BLOB_POINTS_MAX; i++)
+        if (pairs[i].series >= 1 && pairs[i].series != prev && isfinite(pairs[i].value)) {
+            prev = pairs[i].series;
+            count++;
+        }
+    out[0] = HISTORY_BLOB_VERSION;
+    len += put_varint(out + len, count);
+    prev = 0;
+    for (size_t i = 0, k = 0; i < n && k < count; i++) {
+        if (pairs[i].series < 1 || pairs[i].series == prev || !isfinite(pairs[i].value))
+            continue;
+        len += put_varint(out + len, (uint64_t)(pairs[i].series - prev));
+        put_double(out + len, pairs[i].value);
+        len += 8;
+        prev = pairs[i].series;
+        k++;
+    }
+    return len;
+}
+
+/* Walk a blob: the header, then one pair per call of next. */
+struct blob_reader {
+    const uint8_t *p;
+    size_t len, pos, left;
+    int64_t id;
+};
+
+static int
+blob_open(struct blob_reader *r, const uint8_t *blob, size_t len)
+{
+    *r = (struct blob_reader){.p = blob, .len = len, .pos = 1};
+    uint64_t n;
+    if (blob == NULL || len < 2 || blob[0] != HISTORY_BLOB_VERSION ||
+        !get_varint(blob, len, &r->pos, &n) || n > HISTORY_BLOB_POINTS_MAX ||
+        n > (len - r->pos) / 9)
+        return 0;
+    r->left = (size_t)n;
+    return 1;
+}
+
+/* 1 with the next pair, 0 at the end, -1 when malformed. */
+static int
+blob_next(struct blob_reader *r, struct history_pair *out)
+{
+    if (r->left == 0)
+        return r->pos == r->len ? 0 : -1;
+    uint64_t d;
+    if (!get_varint(r->p, r->len, &r->pos, &d) || d == 0 || d > (uint64_t)(INT64_MAX - r->id) ||
+        r->len - r->pos < 8)
+        return -1;
+    r->id += (int64_t)d;
+    out->series = r->id;
+    out->value = get_double(r->p + r->pos);
+    r->pos += 8;
+    r->left--;
+    return isfinite(out->value) ? 1 : -1;
+}
+
+enum sm_rc
+history_blob_check(const uint8_t *blob, size_t len, size_t *n)
+{
+    struct blob_reader r;
+    if (!blob_open(&r, blob, len))
+        return SM_EINVAL;
+    size_t count = r.left;
+    struct history_pair p;
+    int k;
+    while ((k = blob_next(&r, &p)) == 1)
+        ;
+    if (k < 0)
+        return SM_EINVAL;
+    *n = count;
+    return SM_OK;
+}
+
+enum sm_rc
+history_blob_decode(const uint8_t *blob, size_t len, struct history_pair *out, size_t cap,
+                    size_t *n)
+{
+    struct blob_reader r;
+    *n = 0;
+    if (!blob_open(&r, blob, len) || r.left > cap)
+        return SM_EINVAL;
+    size_t i = 0;
+    int k;
+    while ((k = blob_next(&r, &out[i])) == 1)
+        i++;
+    if (k < 0)
+        return SM_EINVAL;
+    *n = i;
+    return SM_OK;
+}
+
+enum sm_rc
+history_blob_find(const uint8_t *blob, size_t len, int64_t series, double *value)
+{
+    struct blob_reader r;
+    if (!blob_open(&r, blob, len))
+        return SM_EINVAL;
+    struct history_pair p;
+    int k;
+    while ((k = blob_next(&r, &p)) == 1) {
+        if (p.series == series) {
+            *value = p.value;
+            return SM_OK;
+        }
+        if (p.series > series)
+            return SM_ENOTFOUND;
+    }
+    return k < 0 ? SM_EINVAL : SM_ENOTFOUND;
+}
+
 /* ------------------------------------------------------------------ writing */
 
 enum sm_rc
@@ -100,6 +332,109 @@ history_note_sample(sqlite3 *db, int64_t agent_id, int64_t ts_ms)
                     "INSERT OR IGNORE INTO rollup_dirty(agent_id, bucket) SELECT ?1, ?2 / 60000"
                     " WHERE ?2 < (SELECT v FROM rollup_state WHERE k = 'minute_done')",
                     2, args);
+}
+
+/* One series' running aggregate over one minute. */
+struct minute_acc {
+    int64_t series, n;
+    double sum, min, max;
+};
+
+static enum sm_rc
+flush_minute(sqlite3 *db, sqlite3_stmt *ins, const struct minute_acc *acc, size_t n, int64_t minute)
+{
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, acc[i].series);
+        sqlite3_bind_int64(ins, 2, minute);
+        sqlite3_bind_int64(ins, 3, acc[i].n);
+        sqlite3_bind_double(ins, 4, acc[i].sum);
+        sqlite3_bind_double(ins, 5, acc[i].min);
+        sqlite3_bind_double(ins, 6, acc[i].max);
+        int rc = sqlite3_step(ins);
+        if (rc != SQLITE_DONE) {
+            sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(db));
+            return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
+        }
+    }
+    return SM_OK;
+}
+
+/* Write (replace) the minute rows of one agent's series for the raw samples in
+ * [lo, hi): the sample rows in time order, each blob merged into the minute's
+ * aggregates kept sorted by series id (the blobs are sorted too). */
+static enum sm_rc
+rollup_raw(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT ts, data FROM samples WHERE agent_id = ?1 AND ts >= ?2"
+                           " AND ts < ?3 ORDER BY ts",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO rollup_1m VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        sm_log(SM_LOG_ERROR, "history: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(sel);
+        return SM_EINTERNAL;
+    }
+    sqlite3_bind_int64(sel, 1, agent_id);
+    sqlite3_bind_int64(sel, 2, lo);
+    sqlite3_bind_int64(sel, 3, hi);
+    struct minute_acc *acc = NULL;
+    size_t n = 0, cap = 0;
+    int64_t minute = 0;
+    enum sm_rc rc = SM_OK;
+    int step, bad = 0;
+    while (rc == SM_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t m = floor_div(sqlite3_column_int64(sel, 0), MINUTE_MS);
+        if (m != minute) {
+            rc = flush_minute(db, ins, acc, n, minute);
+            n = 0;
+            minute = m;
+        }
+        struct blob_reader r;
+        struct history_pair p;
+        const uint8_t *blob = sqlite3_column_blob(sel, 1);
+        size_t len = (size_t)sqlite3_column_bytes(sel, 1);
+        /* Check first: a malformed blob adds nothing. */
+        size_t count;
+        if (history_blob_check(blob, len, &count) != SM_OK || !blob_open(&r, blob, len)) {
+            bad++;
+            continue;
+        }
+        size_t i = 0;
+        while (blob_next(&r, &p) == 1) {
+            while (i < n && acc[i].series < p.series)
+                i++;
+            if (i == n || acc[i].series != p.series) {
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    acc = sm_xreallocarray(acc, cap, sizeof *acc);
+                }
+                memmove(&acc[i + 1], &acc[i], (n - i) * sizeof *acc);
+                acc[i] = (struct minute_acc){p.series, 0, 0, p.value, p.value};
+                n++;
+            }
+            struct minute_acc *a = &acc[i];
+            a->n++;
+            a->sum += p.value;
+            a->min = p.value < a->min ? p.value : a->min;
+            a->max = p.value > a->max ? p.value : a->max;
+        }
+    }
+    if (rc == SM_OK && step != SQLITE_DONE) {
+        sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(db));
+        rc = step == SQLITE_BUSY || step == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
+    }
+    if (rc == SM_OK)
+        rc = flush_minute(db, ins, acc, n, minute);
+    if (bad)
+        sm_log(SM_LOG_WARN, "history: %d malformed sample blobs of agent %lld skipped", bad,
+               (long long)agent_id);
+    free(acc);
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    return rc;
 }
 
 /* Recompute the hour rows of [h0, h1) hours for every series (agent_id 0) or one agent's. */
@@ -155,13 +490,7 @@ rollup_dirty(sqlite3 *db, size_t budget, size_t *work)
                       " (SELECT id FROM series WHERE agent_id = ?1)",
                       2, a);
         if (rc == SM_OK)
-            rc =
-                exec_i64(db,
-                         "INSERT INTO rollup_1m SELECT p.series_id, ?2, count(*), sum(p.value),"
-                         " min(p.value), max(p.value) FROM series s JOIN points p"
-                         " ON p.series_id = s.id AND p.ts >= ?2 * 60000 AND p.ts < (?2 + 1) * 60000"
-                         " WHERE s.agent_id = ?1 GROUP BY p.series_id",
-                         2, a);
+            rc = rollup_raw(db, a[0], a[1] * MINUTE_MS, (a[1] + 1) * MINUTE_MS);
         if (rc == SM_OK)
             rc = rollup_hours(db, a[0], floor_div(a[1], 60), floor_div(a[1], 60) + 1);
         if (rc == SM_OK)
@@ -184,26 +513,37 @@ history_rollup(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
         goto fail;
     int64_t target = floor_div(now_ms - HISTORY_LATE_GRACE_MS, MINUTE_MS) * MINUTE_MS;
     if (w == 0) {
-        /* First run: start at the oldest raw point instead of 1970. */
+        /* First run: start at the oldest raw sample instead of 1970. */
         sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(db, "SELECT min(ts) FROM points", -1, &s, NULL) == SQLITE_OK) {
-            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-                w = floor_div(sqlite3_column_int64(s, 0), MINUTE_MS) * MINUTE_MS;
-            else
-                w = target;
-            sqlite3_finalize(s);
+        if (sqlite3_prepare_v2(db, "SELECT min(ts) FROM samples WHERE agent_id = ?1", -1, &s,
+                               NULL) != SQLITE_OK) {
+            rc = SM_EINTERNAL;
+            goto fail;
         }
+        int64_t oldest = INT64_MAX;
+        for (int64_t agent = 0; (rc = next_agent(db, agent, &agent)) == SM_OK;) {
+            sqlite3_reset(s);
+            sqlite3_bind_int64(s, 1, agent);
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
+                sqlite3_column_int64(s, 0) < oldest)
+                oldest = sqlite3_column_int64(s, 0);
+        }
+        sqlite3_finalize(s);
+        if (rc != SM_ENOTFOUND)
+            goto fail;
+        rc = SM_OK;
+        w = oldest == INT64_MAX ? target : floor_div(oldest, MINUTE_MS) * MINUTE_MS;
     }
     if (target > w) {
         int64_t end = target - w > ROLLUP_WINDOW_MS ? w + ROLLUP_WINDOW_MS : target;
-        const int64_t args[] = {w, end};
-        /* Series first (CROSS JOIN): a plain JOIN scans every point in the database. */
-        rc = exec_i64(db,
-                      "INSERT OR REPLACE INTO rollup_1m SELECT p.series_id, p.ts / 60000,"
-                      " count(*), sum(p.value), min(p.value), max(p.value) FROM series s"
-                      " CROSS JOIN points p ON p.series_id = s.id AND p.ts >= ?1 AND p.ts < ?2"
-                      " GROUP BY p.series_id, p.ts / 60000",
-                      2, args);
+        /* Agent by agent: each one's sample rows of the window are one range of samples'
+         * key. */
+        int64_t agent = 0;
+        while ((rc = next_agent(db, agent, &agent)) == SM_OK)
+            if ((rc = rollup_raw(db, agent, w, end)) != SM_OK)
+                break;
+        if (rc == SM_ENOTFOUND)
+            rc = SM_OK;
         if (rc == SM_OK)
             rc = rollup_hours(db, 0, floor_div(w, HOUR_MS), floor_div(end - 1, HOUR_MS) + 1);
         if (rc == SM_OK)
@@ -249,21 +589,31 @@ history_retain(sqlite3 *db, int64_t now_ms, const struct history_retention *r, s
     if ((rc = exec_i64(db, "BEGIN IMMEDIATE", 0, NULL)) != SM_OK)
         goto out;
     for (size_t i = 0; i < n && rc == SM_OK; i++) {
-        const int64_t a1[] = {ids[i], raw_cut}, a2[] = {ids[i], min_cut}, a3[] = {ids[i], hour_cut};
-        rc = exec_i64(db, "DELETE FROM points WHERE series_id = ?1 AND ts < ?2", 2, a1);
-        *deleted += (size_t)sqlite3_changes(db);
-        if (rc == SM_OK)
-            rc = exec_i64(db, "DELETE FROM rollup_1m WHERE series_id = ?1 AND bucket < ?2", 2, a2);
+        const int64_t a2[] = {ids[i], min_cut}, a3[] = {ids[i], hour_cut};
+        rc = exec_i64(db, "DELETE FROM rollup_1m WHERE series_id = ?1 AND bucket < ?2", 2, a2);
         *deleted += (size_t)sqlite3_changes(db);
         if (rc == SM_OK)
             rc = exec_i64(db, "DELETE FROM rollup_1h WHERE series_id = ?1 AND bucket < ?2", 2, a3);
         *deleted += (size_t)sqlite3_changes(db);
     }
-    /* The sample index follows the raw tier; at the end of a pass over the series. */
+    /* The raw tier (the samples, with their points) at the end of a pass over the
+     * series, agent by agent: each a range of samples' key. */
     if (rc == SM_OK && n < batch) {
-        const int64_t a[] = {raw_cut};
-        rc = exec_i64(db, "DELETE FROM samples WHERE ts < ?1", 1, a);
-        *deleted += (size_t)sqlite3_changes(db);
+        /* At most RETAIN_RAW_BUDGET samples a pass (the oldest of each agent in turn), so
+         * a large backlog never holds the write lock long; the next passes take the rest. */
+        int64_t agent = 0, left = RETAIN_RAW_BUDGET;
+        while (rc == SM_OK && left > 0 && (rc = next_agent(db, agent, &agent)) == SM_OK) {
+            const int64_t a[] = {agent, raw_cut, left};
+            rc = exec_i64(db,
+                          "DELETE FROM samples WHERE agent_id = ?1 AND ts < ?2 AND ts <"
+                          " coalesce((SELECT ts FROM samples WHERE agent_id = ?1 AND ts < ?2"
+                          " ORDER BY ts LIMIT 1 OFFSET ?3), ?2)",
+                          3, a);
+            *deleted += (size_t)sqlite3_changes(db);
+            left -= sqlite3_changes(db);
+        }
+        if (rc == SM_ENOTFOUND)
+            rc = SM_OK;
     }
     if (rc == SM_OK)
         rc = state_set(db, "retain_cursor", n < batch ? 0 : ids[n - 1]);
@@ -319,7 +669,7 @@ history_series_find(sqlite3 *db, int64_t agent_id, const char *name, const char 
 
 struct query {
     sqlite3 *db;
-    int64_t series, start, width;
+    int64_t series, agent, start, width;
     struct history_result *out;
     struct history_bucket *acc; /* points accumulators; n == 0 means empty */
     double *sum;
@@ -341,26 +691,36 @@ accumulate(struct query *q, int64_t t, int64_t n, double sum, double mn, double 
     q->sum[i] += sum;
 }
 
+/* Raw points of the series in [lo, hi): the agent's sample rows, each one's value of
+ * the series when it has one. */
 static enum sm_rc
 read_raw(struct query *q, int64_t lo, int64_t hi)
 {
-    if (lo >= hi)
+    if (lo >= hi || q->agent == 0)
         return SM_OK;
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(
-            q->db, "SELECT ts, value FROM points WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3", -1,
-            &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(q->db,
+                           "SELECT ts, data FROM samples WHERE agent_id = ?1 AND ts >= ?2"
+                           " AND ts < ?3",
+                           -1, &s, NULL) != SQLITE_OK)
         return SM_EINTERNAL;
-    sqlite3_bind_int64(s, 1, q->series);
+    sqlite3_bind_int64(s, 1, q->agent);
     sqlite3_bind_int64(s, 2, lo);
     sqlite3_bind_int64(s, 3, hi);
-    int rc;
+    int rc, bad = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        double v = sqlite3_column_double(s, 1);
-        accumulate(q, sqlite3_column_int64(s, 0), 1, v, v, v);
+        double v;
+        enum sm_rc f = history_blob_find(sqlite3_column_blob(s, 1),
+                                         (size_t)sqlite3_column_bytes(s, 1), q->series, &v);
         q->out->rows_read++;
+        if (f == SM_OK)
+            accumulate(q, sqlite3_column_int64(s, 0), 1, v, v, v);
+        else if (f == SM_EINVAL)
+            bad++;
     }
     sqlite3_finalize(s);
+    if (bad)
+        sm_log(SM_LOG_WARN, "history: %d malformed sample blobs skipped", bad);
     return rc == SQLITE_DONE ? SM_OK : SM_EIO;
 }
 
@@ -448,14 +808,19 @@ history_query(sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms,
     int64_t w = 0;
     enum sm_rc rc = state_get(db, "minute_done", &w);
     if (rc == SM_OK) {
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(db, "SELECT agent_id FROM series WHERE id = ?1", -1, &s, NULL) ==
+            SQLITE_OK) {
+            sqlite3_bind_int64(s, 1, series_id);
+            if (sqlite3_step(s) == SQLITE_ROW)
+                q.agent = sqlite3_column_int64(s, 0);
+            sqlite3_finalize(s);
+        }
         /* Minutes marked dirty (late samples) are not re-rolled yet: read them raw, so an
          * answer is exact even in the seconds before the next rollup. */
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(db,
-                               "SELECT min(bucket) FROM rollup_dirty WHERE agent_id ="
-                               " (SELECT agent_id FROM series WHERE id = ?1)",
-                               -1, &s, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(s, 1, series_id);
+        if (sqlite3_prepare_v2(db, "SELECT min(bucket) FROM rollup_dirty WHERE agent_id = ?1", -1,
+                               &s, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(s, 1, q.agent);
             if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
                 sqlite3_column_int64(s, 0) * MINUTE_MS < w)
                 w = sqlite3_column_int64(s, 0) * MINUTE_MS;

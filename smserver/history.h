@@ -1,11 +1,14 @@
 /* history.h: rollups, retention and range queries over the SQLite series store
  * (DESIGN section 5; part of the SQLite backend, so it takes the sqlite3 handle).
  *
- * Raw points live in points(series_id, ts ms, value). Two rollup tiers hold, per series
- * and bucket, count/sum/min/max: rollup_1m (bucket = ts / 60000) and rollup_1h (bucket =
- * ts / 3600000). A watermark W says that every minute before W is rolled up; the writer
- * marks the minutes of samples that arrive later than W (late or back-filled) dirty, and
- * the next rollup step recomputes them from the raw points, so rollups stay exact.
+ * Raw points are stored packed, one row per sample: samples(agent_id, ts ms, data) where
+ * data is a point blob (below) of the sample's (series id, value) pairs. A raw query for
+ * one series scans the agent's sample rows in the range and picks that series' value.
+ * Two rollup tiers hold, per series and bucket, count/sum/min/max: rollup_1m (bucket =
+ * ts / 60000) and rollup_1h (bucket = ts / 3600000). A watermark W says that every
+ * minute before W is rolled up; the writer marks the minutes of samples that arrive
+ * later than W (late or back-filled) dirty, and the next rollup step recomputes them
+ * from the raw samples, so rollups stay exact.
  * Queries answer [W, stop) from raw points and [start, W) from the coarsest tier whose
  * bucket fits the requested width, so a 7-day query reads thousands of rows.
  *
@@ -46,6 +49,39 @@ struct history_result {
     int64_t width_ms;
     size_t rows_read; /* rows the query read, for tests and the benchmark */
 };
+
+/* Point blob: the raw points of one sample.
+ *   byte 0       version (HISTORY_BLOB_VERSION)
+ *   varint       count n (at most HISTORY_BLOB_POINTS_MAX)
+ *   n times      varint series id (the first one absolute and >= 1, then the delta
+ *                from the previous id, >= 1: ids strictly increase), then the value
+ *                as an 8-byte IEEE 754 double, little-endian, finite
+ * Varints are unsigned LEB128 (7 bits a byte, low first), at most 10 bytes, no
+ * redundant trailing zero byte. The blob ends exactly after the last value. */
+#define HISTORY_BLOB_VERSION 1
+#define HISTORY_BLOB_POINTS_MAX 65536
+
+struct history_pair {
+    int64_t series;
+    double value;
+};
+
+/* Bytes that encoding n pairs can take at most. */
+size_t history_blob_bound(size_t n);
+/* Encode pairs into out (history_blob_bound(n) bytes); returns the length. Sorts pairs
+ * by series id in place; of pairs with the same id the first one given is kept; ids < 1
+ * and non-finite values are left out, and pairs past HISTORY_BLOB_POINTS_MAX. */
+size_t history_blob_encode(struct history_pair *pairs, size_t n, uint8_t *out);
+/* Check a whole blob and return its count in *n; SM_EINVAL when malformed. */
+enum sm_rc history_blob_check(const uint8_t *blob, size_t len, size_t *n) SM_MUST_CHECK;
+/* Decode a blob into at most cap pairs (*n set to the count); SM_EINVAL when malformed
+ * or when it holds more than cap pairs. */
+enum sm_rc history_blob_decode(const uint8_t *blob, size_t len, struct history_pair *out,
+                               size_t cap, size_t *n) SM_MUST_CHECK;
+/* The value of series in blob: SM_OK, SM_ENOTFOUND, or SM_EINVAL when the blob is
+ * malformed up to where the search stopped. */
+enum sm_rc history_blob_find(const uint8_t *blob, size_t len, int64_t series,
+                             double *value) SM_MUST_CHECK;
 
 /* The SQL that creates the rollup tables (a schema migration step of the store). */
 extern const char history_schema_sql[];

@@ -55,7 +55,8 @@ point(struct ingest *in, const char *name, double value, const char *lkey, const
         in->points = sm_xreallocarray(in->points, in->pcap, sizeof *in->points);
         in->label_off = sm_xreallocarray(in->label_off, in->pcap, sizeof *in->label_off);
     }
-    size_t need = (lkey ? strlen(lkey) + 1 + strlen(lval) : 0) + 1;
+    size_t klen = lkey ? strlen(lkey) : 0, vlen = lkey ? strlen(lval) : 0;
+    size_t need = (lkey ? klen + 1 + vlen : 0) + 1;
     if (in->llen + need > in->lcap) {
         size_t ncap = in->lcap ? in->lcap : 1024;
         while (in->llen + need > ncap)
@@ -64,10 +65,14 @@ point(struct ingest *in, const char *name, double value, const char *lkey, const
         in->lcap = ncap;
     }
     in->label_off[in->npoints] = in->llen;
-    if (lkey)
-        snprintf(in->labels + in->llen, need, "%s=%s", lkey, lval);
-    else
-        in->labels[in->llen] = '\0';
+    /* "key=value" (formatting with snprintf here was a visible share of ingest time). */
+    char *l = in->labels + in->llen;
+    if (lkey) {
+        memcpy(l, lkey, klen);
+        l[klen] = '=';
+        memcpy(l + klen + 1, lval, vlen);
+    }
+    l[need - 1] = '\0';
     in->llen += need;
     in->points[in->npoints++] = (struct store_point){.name = name, .value = value};
 }
@@ -75,9 +80,12 @@ point(struct ingest *in, const char *name, double value, const char *lkey, const
 static void
 point_i(struct ingest *in, const char *name, double value, const char *lkey, size_t i)
 {
-    char buf[24];
-    snprintf(buf, sizeof buf, "%zu", i);
-    point(in, name, value, lkey, buf);
+    char buf[24], *p = buf + sizeof buf;
+    *--p = '\0';
+    do
+        *--p = (char)('0' + i % 10);
+    while ((i /= 10) != 0);
+    point(in, name, value, lkey, p);
 }
 
 /* The series of one sample (DESIGN section 5 names). */

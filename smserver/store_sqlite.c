@@ -20,50 +20,62 @@
 #define BUSY_TIMEOUT_MS 5000
 #define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
 
-/* Schema migrations: entry i brings user_version from i to i + 1. */
-static const char *const migrations[] = {
-    "CREATE TABLE users(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
-    " pwhash TEXT NOT NULL, created INTEGER NOT NULL);"
-    "CREATE TABLE refresh_tokens(hash BLOB PRIMARY KEY,"
-    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-    " family BLOB NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
-    " created INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX refresh_tokens_family ON refresh_tokens(family);"
-    "CREATE TABLE agents(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,"
-    " token_hash BLOB NOT NULL UNIQUE, created INTEGER NOT NULL, last_seen INTEGER,"
-    " host TEXT, UNIQUE(user_id, name));"
-    "CREATE TABLE series(id INTEGER PRIMARY KEY,"
-    " agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
-    " name TEXT NOT NULL, labels TEXT NOT NULL, UNIQUE(agent_id, name, labels));"
-    /* samples and points carry no foreign key (a check per point costs ~30% of the
-     * ingest rate); store_agent_delete removes them explicitly. */
-    "CREATE TABLE samples(agent_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
-    " PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;"
-    "CREATE TABLE points(series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,"
-    " PRIMARY KEY(series_id, ts)) WITHOUT ROWID;"
-    "CREATE TABLE latest(agent_id INTEGER PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,"
-    " ts INTEGER NOT NULL, sample TEXT NOT NULL);",
+static enum sm_rc pack_points(struct store *st, char **cause);
+
+/* Schema migrations: entry i brings user_version from i to i + 1 (its SQL, then its C
+ * step when it has one, in one transaction). */
+static const struct migration {
+    const char *sql;
+    enum sm_rc (*step)(struct store *st, char **cause);
+} migrations[] = {
+    {"CREATE TABLE users(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
+     " pwhash TEXT NOT NULL, created INTEGER NOT NULL);"
+     "CREATE TABLE refresh_tokens(hash BLOB PRIMARY KEY,"
+     " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+     " family BLOB NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
+     " created INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE INDEX refresh_tokens_family ON refresh_tokens(family);"
+     "CREATE TABLE agents(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,"
+     " token_hash BLOB NOT NULL UNIQUE, created INTEGER NOT NULL, last_seen INTEGER,"
+     " host TEXT, UNIQUE(user_id, name));"
+     "CREATE TABLE series(id INTEGER PRIMARY KEY,"
+     " agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
+     " name TEXT NOT NULL, labels TEXT NOT NULL, UNIQUE(agent_id, name, labels));"
+     /* samples and points carry no foreign key (a check per point costs ~30% of the
+      * ingest rate); store_agent_delete removes them explicitly. */
+     "CREATE TABLE samples(agent_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
+     " PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;"
+     "CREATE TABLE points(series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,"
+     " PRIMARY KEY(series_id, ts)) WITHOUT ROWID;"
+     "CREATE TABLE latest(agent_id INTEGER PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,"
+     " ts INTEGER NOT NULL, sample TEXT NOT NULL);",
+     NULL},
     /* 2: rollup tiers for history (history.c). */
-    history_schema_sql,
+    {history_schema_sql, NULL},
     /* 3: alert rules, notification channels and the history of alert states. */
-    "CREATE TABLE alert_channels(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,"
-    " kind TEXT NOT NULL, url TEXT NOT NULL, chat_id TEXT NOT NULL, secret BLOB NOT NULL,"
-    " created INTEGER NOT NULL, UNIQUE(user_id, name));"
-    "CREATE TABLE alert_rules(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,"
-    " metric TEXT NOT NULL, labels TEXT NOT NULL, op TEXT NOT NULL, threshold REAL NOT NULL,"
-    " for_seconds INTEGER NOT NULL, resolve_seconds INTEGER NOT NULL,"
-    " agent_id INTEGER REFERENCES agents(id) ON DELETE CASCADE, severity TEXT NOT NULL,"
-    " channel_id INTEGER REFERENCES alert_channels(id) ON DELETE SET NULL,"
-    " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
-    "CREATE INDEX alert_rules_user ON alert_rules(user_id);"
-    "CREATE TABLE alert_events(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " rule_id INTEGER NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,"
-    " agent_id INTEGER NOT NULL, labels TEXT NOT NULL, state TEXT NOT NULL, value REAL,"
-    " ts INTEGER NOT NULL, at INTEGER NOT NULL);"
-    "CREATE INDEX alert_events_rule ON alert_events(rule_id, id);",
+    {"CREATE TABLE alert_channels(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,"
+     " kind TEXT NOT NULL, url TEXT NOT NULL, chat_id TEXT NOT NULL, secret BLOB NOT NULL,"
+     " created INTEGER NOT NULL, UNIQUE(user_id, name));"
+     "CREATE TABLE alert_rules(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,"
+     " metric TEXT NOT NULL, labels TEXT NOT NULL, op TEXT NOT NULL, threshold REAL NOT NULL,"
+     " for_seconds INTEGER NOT NULL, resolve_seconds INTEGER NOT NULL,"
+     " agent_id INTEGER REFERENCES agents(id) ON DELETE CASCADE, severity TEXT NOT NULL,"
+     " channel_id INTEGER REFERENCES alert_channels(id) ON DELETE SET NULL,"
+     " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+     "CREATE INDEX alert_rules_user ON alert_rules(user_id);"
+     "CREATE TABLE alert_events(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " rule_id INTEGER NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,"
+     " agent_id INTEGER NOT NULL, labels TEXT NOT NULL, state TEXT NOT NULL, value REAL,"
+     " ts INTEGER NOT NULL, at INTEGER NOT NULL);"
+     "CREATE INDEX alert_events_rule ON alert_events(rule_id, id);",
+     NULL},
+    /* 4: raw points packed into their sample's row (history.h, point blob): one row per
+     * sample instead of one per point. pack_points copies the points rows into the
+     * blobs, then points goes. */
+    {"ALTER TABLE samples ADD COLUMN data BLOB NOT NULL DEFAULT x'0100';", pack_points},
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -80,7 +92,6 @@ enum stmt_id {
     S_AGENT_GET,
     S_AGENT_LIST_USER,
     S_AGENT_LIST_ALL,
-    S_AGENT_DEL_POINTS,
     S_AGENT_DEL_SAMPLES,
     S_AGENT_DEL_EVENTS,
     S_AGENT_DEL,
@@ -88,8 +99,8 @@ enum stmt_id {
     S_AGENT_BY_TOKEN,
     S_AGENT_SEEN,
     S_AGENT_SEEN_HOST,
+    S_SAMPLE_EXISTS,
     S_SAMPLE_ADD,
-    S_POINT_ADD,
     S_SERIES_GET,
     S_SERIES_ADD,
     S_SERIES_COUNT,
@@ -106,6 +117,7 @@ enum stmt_id {
     S_LATEST_GET,
     S_SERIES_LIST,
     S_LATEST_POINTS,
+    S_NEWEST_SAMPLES,
     S_RULE_ADD,
     S_RULE_UPDATE,
     S_RULE_GET,
@@ -150,8 +162,6 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_AGENT_GET] = "SELECT " AGENT_COLS " FROM agents WHERE id = ?1 AND user_id = ?2",
     [S_AGENT_LIST_USER] = "SELECT " AGENT_COLS " FROM agents WHERE user_id = ?1 ORDER BY id",
     [S_AGENT_LIST_ALL] = "SELECT " AGENT_COLS " FROM agents ORDER BY id",
-    [S_AGENT_DEL_POINTS] = "DELETE FROM points WHERE series_id IN"
-                           " (SELECT id FROM series WHERE agent_id = ?1)",
     [S_AGENT_DEL_SAMPLES] = "DELETE FROM samples WHERE agent_id = ?1",
     [S_AGENT_DEL_EVENTS] = "DELETE FROM alert_events WHERE agent_id = ?1",
     [S_AGENT_DEL] = "DELETE FROM agents WHERE id = ?1 AND user_id = ?2",
@@ -159,8 +169,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_AGENT_BY_TOKEN] = "SELECT " AGENT_COLS " FROM agents WHERE token_hash = ?1",
     [S_AGENT_SEEN] = "UPDATE agents SET last_seen = ?2 WHERE id = ?1",
     [S_AGENT_SEEN_HOST] = "UPDATE agents SET last_seen = ?2, host = ?3 WHERE id = ?1",
-    [S_SAMPLE_ADD] = "INSERT OR IGNORE INTO samples(agent_id, ts) VALUES (?1, ?2)",
-    [S_POINT_ADD] = "INSERT OR IGNORE INTO points(series_id, ts, value) VALUES (?1, ?2, ?3)",
+    [S_SAMPLE_EXISTS] = "SELECT 1 FROM samples WHERE agent_id = ?1 AND ts = ?2",
+    [S_SAMPLE_ADD] = "INSERT OR IGNORE INTO samples(agent_id, ts, data) VALUES (?1, ?2, ?3)",
     [S_SERIES_GET] = "SELECT id FROM series WHERE agent_id = ?1 AND name = ?2 AND labels = ?3",
     [S_SERIES_ADD] = "INSERT INTO series(agent_id, name, labels) VALUES (?1, ?2, ?3)",
     [S_SERIES_COUNT] = "SELECT count(*) FROM series WHERE agent_id = ?1",
@@ -174,15 +184,15 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_RELEASE] = "RELEASE batch",
     [S_ROLLBACK_TO] = "ROLLBACK TO batch",
     [S_COUNT_SAMPLES] = "SELECT count(*) FROM samples",
-    [S_COUNT_POINTS] = "SELECT count(*) FROM points",
+    [S_COUNT_POINTS] = "SELECT data FROM samples",
     [S_WATERMARK] = "SELECT v FROM rollup_state WHERE k = 'minute_done'",
     [S_LATEST_GET] = "SELECT sample FROM latest WHERE agent_id = ?1",
     [S_SERIES_LIST] = "SELECT name, labels FROM series WHERE agent_id = ?1 ORDER BY name, labels",
-    [S_LATEST_POINTS] = "SELECT a.id, a.name, u.name, s.name, s.labels, p.value FROM series s"
+    [S_LATEST_POINTS] = "SELECT a.id, a.name, u.name, s.name, s.labels, s.id FROM series s"
                         " JOIN agents a ON a.id = s.agent_id JOIN users u ON u.id = a.user_id"
-                        " JOIN points p ON p.series_id = s.id"
-                        " AND p.ts = (SELECT max(ts) FROM points WHERE series_id = s.id)"
                         " ORDER BY s.name, a.id, s.labels",
+    [S_NEWEST_SAMPLES] = "SELECT (SELECT data FROM samples WHERE agent_id = a.id"
+                         " ORDER BY ts DESC LIMIT 1) FROM agents a",
     [S_RULE_ADD] = "INSERT INTO alert_rules(user_id, name, metric, labels, op, threshold,"
                    " for_seconds, resolve_seconds, agent_id, severity, channel_id, created,"
                    " updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), ?10,"
@@ -250,6 +260,11 @@ struct store {
     size_t counts_cap, counts_len;
     int warned_cap;
     int64_t watermark; /* history: minutes before this are rolled up (read at begin) */
+    int64_t noted_agent, noted_minute; /* the dirty minute marked last in this transaction */
+    struct history_pair *pairs;        /* the writer's point blob being built */
+    size_t pairs_cap;
+    uint8_t *blob;
+    size_t blob_cap;
 };
 
 static enum sm_rc
@@ -301,6 +316,117 @@ exec_sql(struct store *st, const char *sql, char **cause)
     return SM_OK;
 }
 
+/* Grow *buf (elements of size) to hold at least n. */
+static void *
+grow(void *buf, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap)
+        return buf;
+    size_t c = *cap ? *cap : 64;
+    while (c < n)
+        c *= 2;
+    *cap = c;
+    return sm_xreallocarray(buf, c, size);
+}
+
+/* Migration 4: copy the points rows of every agent into the blobs of their samples, an
+ * hour of one agent at a time (bounded memory), then drop the points table. */
+static enum sm_rc
+pack_points(struct store *st, char **cause)
+{
+    static const char *const sql[] = {
+        "SELECT DISTINCT agent_id FROM series ORDER BY agent_id",
+        /* The agent's next point at or after ?2: a seek in each of its series. */
+        "SELECT min((SELECT min(ts) FROM points WHERE series_id = s.id AND ts >= ?2))"
+        " FROM series s WHERE s.agent_id = ?1",
+        "SELECT p.ts, p.series_id, p.value FROM series s CROSS JOIN points p"
+        " ON p.series_id = s.id AND p.ts >= ?2 AND p.ts < ?3 WHERE s.agent_id = ?1"
+        " ORDER BY p.ts, p.series_id",
+        "INSERT INTO samples(agent_id, ts, data) VALUES (?1, ?2, ?3)"
+        " ON CONFLICT(agent_id, ts) DO UPDATE SET data = excluded.data",
+    };
+    sqlite3_stmt *q[4] = {NULL, NULL, NULL, NULL};
+    struct history_pair *pairs = NULL;
+    uint8_t *blob = NULL;
+    size_t pcap = 0, bcap = 0, np = 0;
+    int64_t nsamples = 0, npoints = 0;
+    enum sm_rc rc = SM_OK;
+    for (int i = 0; i < 4; i++)
+        if (sqlite3_prepare_v2(st->db, sql[i], -1, &q[i], NULL) != SQLITE_OK) {
+            rc = db_error(st, "migration 4", cause);
+            goto out;
+        }
+    int step = SQLITE_DONE;
+    while (rc == SM_OK && (step = sqlite3_step(q[0])) == SQLITE_ROW) {
+        int64_t agent = sqlite3_column_int64(q[0], 0);
+        /* An hour from each next point on, so long gaps cost one seek each. */
+        for (int64_t t = INT64_MIN; rc == SM_OK;) {
+            sqlite3_reset(q[1]);
+            sqlite3_bind_int64(q[1], 1, agent);
+            sqlite3_bind_int64(q[1], 2, t);
+            if (sqlite3_step(q[1]) != SQLITE_ROW) {
+                rc = db_error(st, "migration 4: find points", cause);
+                break;
+            }
+            if (sqlite3_column_type(q[1], 0) == SQLITE_NULL)
+                break;
+            t = sqlite3_column_int64(q[1], 0);
+            sqlite3_reset(q[2]);
+            sqlite3_bind_int64(q[2], 1, agent);
+            sqlite3_bind_int64(q[2], 2, t);
+            sqlite3_bind_int64(q[2], 3, t > INT64_MAX - 3600000 ? INT64_MAX : t + 3600000);
+            int64_t ts = 0;
+            np = 0;
+            for (;;) {
+                step = sqlite3_step(q[2]);
+                if (step != SQLITE_ROW && step != SQLITE_DONE) {
+                    rc = db_error(st, "migration 4: read points", cause);
+                    break;
+                }
+                int64_t rts = step == SQLITE_ROW ? sqlite3_column_int64(q[2], 0) : 0;
+                if (np > 0 && (step == SQLITE_DONE || rts != ts)) {
+                    /* The sample at ts is complete: write its blob. */
+                    blob = grow(blob, &bcap, history_blob_bound(np), 1);
+                    size_t len = history_blob_encode(pairs, np, blob);
+                    sqlite3_reset(q[3]);
+                    sqlite3_bind_int64(q[3], 1, agent);
+                    sqlite3_bind_int64(q[3], 2, ts);
+                    sqlite3_bind_blob(q[3], 3, blob, (int)len, SQLITE_STATIC);
+                    if (sqlite3_step(q[3]) != SQLITE_DONE) {
+                        rc = db_error(st, "migration 4: write sample", cause);
+                        break;
+                    }
+                    nsamples++;
+                    npoints += (int64_t)np;
+                    np = 0;
+                }
+                if (step == SQLITE_DONE)
+                    break;
+                ts = rts;
+                pairs = grow(pairs, &pcap, np + 1, sizeof *pairs);
+                pairs[np++] = (struct history_pair){sqlite3_column_int64(q[2], 1),
+                                                    sqlite3_column_double(q[2], 2)};
+            }
+            if (t > INT64_MAX - 3600000)
+                break;
+            t += 3600000;
+        }
+    }
+    if (rc == SM_OK && step != SQLITE_DONE)
+        rc = db_error(st, "migration 4: list agents", cause);
+out:
+    for (int i = 0; i < 4; i++)
+        sqlite3_finalize(q[i]);
+    free(pairs);
+    free(blob);
+    if (rc == SM_OK)
+        rc = exec_sql(st, "DROP TABLE points", cause);
+    if (rc == SM_OK)
+        sm_log(SM_LOG_INFO, "database: %lld points packed into %lld samples", (long long)npoints,
+               (long long)nsamples);
+    return rc;
+}
+
 static enum sm_rc
 migrate(struct store *st, char **cause)
 {
@@ -335,7 +461,8 @@ migrate(struct store *st, char **cause)
         }
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", version + 1);
-        if ((rc = exec_sql(st, migrations[version], cause)) != SM_OK ||
+        if ((rc = exec_sql(st, migrations[version].sql, cause)) != SM_OK ||
+            (migrations[version].step && (rc = migrations[version].step(st, cause)) != SM_OK) ||
             (rc = exec_sql(st, pragma, cause)) != SM_OK ||
             (rc = exec_sql(st, "COMMIT", cause)) != SM_OK)
             goto fail;
@@ -436,6 +563,8 @@ store_free(struct store *st)
     if (st->db && sqlite3_close(st->db) != SQLITE_OK)
         sm_log(SM_LOG_WARN, "database: close: %s", sqlite3_errmsg(st->db));
     cache_clear(st);
+    free(st->pairs);
+    free(st->blob);
     free(st);
 }
 
@@ -756,11 +885,8 @@ store_agent_delete(struct store *st, int64_t user_id, int64_t id)
     if ((rc = store_agent_get(st, user_id, id, &a)) != SM_OK)
         goto fail;
     store_agent_done(&a);
-    sqlite3_stmt *s = stmt(st, S_AGENT_DEL_POINTS);
-    sqlite3_bind_int64(s, 1, id);
-    if ((rc = exec_stmt(st, s, "delete points", NULL)) != SM_OK)
-        goto fail;
-    s = stmt(st, S_AGENT_DEL_SAMPLES);
+    /* The samples carry the raw points. */
+    sqlite3_stmt *s = stmt(st, S_AGENT_DEL_SAMPLES);
     sqlite3_bind_int64(s, 1, id);
     if ((rc = exec_stmt(st, s, "delete samples", NULL)) != SM_OK)
         goto fail;
@@ -808,6 +934,7 @@ store_begin(struct store *st)
     sqlite3_stmt *s = stmt(st, S_WATERMARK);
     st->watermark = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_reset(s);
+    st->noted_agent = 0;
     return SM_OK;
 }
 
@@ -991,23 +1118,24 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
     enum sm_rc rc;
     for (size_t i = 0; i < b->nsamples; i++) {
         const struct store_sample *smp = &b->samples[i];
-        sqlite3_stmt *s = stmt(st, S_SAMPLE_ADD);
+        /* A duplicate creates no series: look before resolving the sample's points. */
+        sqlite3_stmt *s = stmt(st, S_SAMPLE_EXISTS);
         sqlite3_bind_int64(s, 1, b->agent_id);
         sqlite3_bind_int64(s, 2, smp->ts_ms);
-        if ((rc = exec_stmt(st, s, "add sample", cause)) != SM_OK)
-            return rc;
-        if (sqlite3_changes(st->db) == 0) {
+        int step = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (step == SQLITE_ROW) {
             (*dups)++;
             continue;
         }
-        (*stored)++;
+        if (step != SQLITE_DONE)
+            return db_error(st, "find sample", cause);
         if (st->recent_agent != b->agent_id) {
             recent_clear(st);
             st->recent_agent = b->agent_id;
         }
-        if (smp->ts_ms < st->watermark &&
-            (rc = history_note_sample(st->db, b->agent_id, smp->ts_ms)) != SM_OK)
-            return rc;
+        st->pairs = grow(st->pairs, &st->pairs_cap, smp->npoints, sizeof *st->pairs);
+        size_t np = 0;
         for (size_t j = 0; j < smp->npoints; j++) {
             const struct store_point *p = &smp->points[j];
             int64_t sid;
@@ -1019,14 +1147,30 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
                     return rc;
                 recent_set(st, j, p, sid);
             }
-            if (!sid)
-                continue;
-            s = stmt(st, S_POINT_ADD);
-            sqlite3_bind_int64(s, 1, sid);
-            sqlite3_bind_int64(s, 2, smp->ts_ms);
-            sqlite3_bind_double(s, 3, p->value);
-            if ((rc = exec_stmt(st, s, "add point", cause)) != SM_OK)
+            if (sid)
+                st->pairs[np++] = (struct history_pair){sid, p->value};
+        }
+        st->blob = grow(st->blob, &st->blob_cap, history_blob_bound(np), 1);
+        size_t len = history_blob_encode(st->pairs, np, st->blob);
+        s = stmt(st, S_SAMPLE_ADD);
+        sqlite3_bind_int64(s, 1, b->agent_id);
+        sqlite3_bind_int64(s, 2, smp->ts_ms);
+        sqlite3_bind_blob(s, 3, st->blob, (int)len, SQLITE_STATIC);
+        if ((rc = exec_stmt(st, s, "add sample", cause)) != SM_OK)
+            return rc;
+        if (sqlite3_changes(st->db) == 0) {
+            (*dups)++;
+            continue;
+        }
+        (*stored)++;
+        /* Back-filled samples come in runs: mark each (agent, minute) once. */
+        int64_t minute = smp->ts_ms / 60000;
+        if (smp->ts_ms < st->watermark &&
+            (st->noted_agent != b->agent_id || st->noted_minute != minute)) {
+            if ((rc = history_note_sample(st->db, b->agent_id, smp->ts_ms)) != SM_OK)
                 return rc;
+            st->noted_agent = b->agent_id;
+            st->noted_minute = minute;
         }
     }
     sqlite3_stmt *s = stmt(st, b->host_json ? S_AGENT_SEEN_HOST : S_AGENT_SEEN);
@@ -1066,6 +1210,7 @@ store_batch_write(struct store *st, const struct store_batch *b, size_t *stored,
             exec_stmt(st, stmt(st, S_RELEASE), "release", NULL) != SM_OK)
             sm_log(SM_LOG_WARN, "database: rollback to savepoint failed");
         cache_clear(st);
+        st->noted_agent = 0; /* its dirty marks are undone too */
         *stored = *duplicates = 0;
         return rc;
     }
@@ -1082,14 +1227,18 @@ store_count(struct store *st, int64_t *samples, int64_t *points)
     }
     *samples = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
+    /* Points: the counts of the samples' blobs (a malformed blob counts none). */
     s = stmt(st, S_COUNT_POINTS);
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        sqlite3_reset(s);
-        return db_error(st, "count", NULL);
+    int rc;
+    *points = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t n;
+        if (history_blob_check(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), &n) ==
+            SM_OK)
+            *points += (int64_t)n;
     }
-    *points = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
-    return SM_OK;
+    return rc == SQLITE_DONE ? SM_OK : db_error(st, "count", NULL);
 }
 
 /* ------------------------------------------------------------------ history */
@@ -1144,16 +1293,54 @@ store_retain(struct store *st, int64_t now_ms, const struct history_retention *r
     return history_retain(st->db, now_ms, r, batch, deleted);
 }
 
+static int
+pair_by_series(const void *a, const void *b)
+{
+    const struct history_pair *x = a, *y = b;
+    return (x->series > y->series) - (x->series < y->series);
+}
+
 enum sm_rc
 store_latest_points(struct store *st, store_point_fn fn, void *arg)
 {
-    sqlite3_stmt *s = stmt(st, S_LATEST_POINTS);
+    /* The points of every agent's newest sample, by series id; then the series in
+     * output order, each with its value when the newest sample has one. */
+    struct history_pair *all = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *s = stmt(st, S_NEWEST_SAMPLES);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-           (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
-           (const char *)sqlite3_column_text(s, 4), sqlite3_column_double(s, 5), arg);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const uint8_t *blob = sqlite3_column_blob(s, 0);
+        size_t len = (size_t)sqlite3_column_bytes(s, 0), k;
+        if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+            continue;
+        if (history_blob_check(blob, len, &k) != SM_OK) {
+            sm_log(SM_LOG_WARN, "database: a malformed sample blob skipped");
+            continue;
+        }
+        all = grow(all, &cap, n + k, sizeof *all);
+        if (history_blob_decode(blob, len, all + n, k, &k) == SM_OK)
+            n += k;
+    }
     sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        free(all);
+        return db_error(st, "latest points", NULL);
+    }
+    if (n > 0)
+        qsort(all, n, sizeof *all, pair_by_series);
+    s = stmt(st, S_LATEST_POINTS);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct history_pair key = {sqlite3_column_int64(s, 5), 0};
+        const struct history_pair *p =
+            n ? bsearch(&key, all, n, sizeof *all, pair_by_series) : NULL;
+        if (p)
+            fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+               (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
+               (const char *)sqlite3_column_text(s, 4), p->value, arg);
+    }
+    sqlite3_reset(s);
+    free(all);
     return rc == SQLITE_DONE ? SM_OK : db_error(st, "latest points", NULL);
 }
 

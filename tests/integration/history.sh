@@ -87,12 +87,12 @@ expect 401
 pass "another user's agent is 404; no token is 401"
 
 # Injection and bad parameters: 400 naming the parameter, nothing changed.
-before=$(sql "SELECT count(*) FROM points")
+before=$(sql "SELECT count(*) FROM raw_points")
 bad() { # PARAMS WANT
     req GET "/history/$ID/cpu?$1" -H "$AUTH"
     CASE="history ?$1" expect 400 "$2"
 }
-bad "start=%27%3B%20DROP%20TABLE%20points%3B%20--" "start:"
+bad "start=%27%3B%20DROP%20TABLE%20samples%3B%20--" "start:"
 bad "start=-1h%27%20OR%201%3D1" "start:"
 bad 'start=from(bucket:"metrics")|>range(start:-1h)' "start:"
 bad "stop=1e400" "stop:"
@@ -117,7 +117,7 @@ CASE=label-injection expect 400 "mount:"
 long=$("$PY" -c 'print("&".join("a%d=1" % i for i in range(40)))')
 req GET "/history/$ID/series?$long" -H "$AUTH"
 CASE=many-args expect 400 "query:"
-[ "$(sql "SELECT count(*) FROM points")" = "$before" ] || fail "data changed by bad queries"
+[ "$(sql "SELECT count(*) FROM raw_points")" = "$before" ] || fail "data changed by bad queries"
 sql "PRAGMA integrity_check" | grep -qx ok || fail "integrity check"
 pass "injection battery: 400 naming the parameter, data intact"
 stop_server

@@ -81,7 +81,7 @@ CASE="get deleted" expect 404
 CASE="ingest deleted" req POST /ingest -H "X-Agent-Token: $NEW" -H "$J" -d "$S"
 CASE="ingest deleted" expect 401
 [ "$(sql 'select count(*) from samples')" = 0 ] || fail "samples left after delete"
-[ "$(sql 'select count(*) from points')" = 0 ] || fail "points left after delete"
+[ "$(sql 'select count(*) from raw_points')" = 0 ] || fail "points left after delete"
 [ "$(sql 'select count(*) from series')" = 0 ] || fail "series left after delete"
 pass delete
 

@@ -58,9 +58,11 @@ n=$(wc -l <"$T/acked")
 pass "$n samples acknowledged before SIGKILL"
 
 start_server
-"$PY" - "$SM_STATE/statusmonitor.db" "$T/acked" <<'PY' || fail "acknowledged samples lost"
+"$PY" - "$SM_STATE/statusmonitor.db" "$T/acked" "$top_srcdir/tests/integration" <<'PY' || fail "acknowledged samples lost"
 import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
+sys.path.insert(0, sys.argv[3])
+import smdb
+db = smdb.connect(sys.argv[1])
 assert db.execute('pragma integrity_check').fetchone()[0] == 'ok', 'integrity_check'
 acked = [int(l) for l in open(sys.argv[2])]
 assert len(acked) == len(set(acked)), 'client acked a timestamp twice'
@@ -68,7 +70,7 @@ stored = {r[0]: r[1] for r in db.execute('select ts, count(*) from samples group
 missing = [t for t in acked if stored.get(t, 0) != 1]
 assert not missing, '%d of %d acknowledged samples missing, e.g. %s' % (len(missing), len(acked), missing[:3])
 # Each stored sample has all of its points.
-bad = db.execute('select count(*) from (select ts, count(*) n from points group by ts) where n != 9').fetchone()[0]
+bad = db.execute('select count(*) from (select ts, count(*) n from raw_points group by ts) where n != 9').fetchone()[0]
 assert bad == 0, '%d samples with a partial set of points' % bad
 print('ok: %d acknowledged samples present once' % len(acked))
 PY

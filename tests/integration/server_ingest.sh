@@ -43,19 +43,23 @@ JSON
 CASE="original agent shape" req POST /ingest -H "$H" -H "$J" --data-binary @"$T/orig.json"
 CASE="original agent shape" expect 200 '"stored":1'
 ts=$(( (NOW - 100) * 1000 ))
-v=$(sql "select value from points p join series s on s.id = p.series_id where s.name = 'cpu.usage' and p.ts = $ts")
+v=$(sql "select value from raw_points p join series s on s.id = p.series_id where s.name = 'cpu.usage' and p.ts = $ts")
 [ "$v" = 12.5 ] || fail "cpu.usage of the original shape is '$v'"
-v=$(sql "select value from points p join series s on s.id = p.series_id where s.name = 'cpu.core.usage' and s.labels = 'core=1' and p.ts = $ts")
+v=$(sql "select value from raw_points p join series s on s.id = p.series_id where s.name = 'cpu.core.usage' and s.labels = 'core=1' and p.ts = $ts")
 [ "$v" = 15.0 ] || fail "cpu.core.usage{core=1} is '$v'"
-v=$(sql "select value from points p join series s on s.id = p.series_id where s.name = 'load.15' and p.ts = $ts")
+v=$(sql "select value from raw_points p join series s on s.id = p.series_id where s.name = 'load.15' and p.ts = $ts")
 [ "$v" = 0.3 ] || fail "load.15 is '$v'"
+# The points are packed in their sample's row (schema 4): no table of points.
+[ "$(sql "select count(*) from sqlite_master where name = 'points'")" = 0 ] ||
+    fail "a points table exists"
+[ "$(sql "pragma user_version")" = 4 ] || fail "schema version is not 4"
 pass "original agent shape"
 
 # 3. the original README's shape (no timestamp: stamped on arrival)
 CASE="README shape" req POST /ingest -H "$H" -H "$J" \
     -d '{"cpu":{"percent":33.0},"memory":{"percent":44.0},"disk":{"percent":55.0,"used":5,"total":10,"free":5}}'
 CASE="README shape" expect 200 '"stored":1'
-v=$(sql "select value from points p join series s on s.id = p.series_id where s.name = 'mem.used_percent' order by p.ts desc limit 1")
+v=$(sql "select value from raw_points p join series s on s.id = p.series_id where s.name = 'mem.used_percent' order by p.ts desc limit 1")
 [ "$v" = 44.0 ] || fail "mem.used_percent of the README shape is '$v'"
 pass "README shape"
 

@@ -76,8 +76,8 @@ login() {
     REFRESH=$(field refresh_token)
 }
 
-# sql QUERY: run a query on the server's database with python's sqlite3.
+# sql QUERY: run a query on the server's database with python's sqlite3; the raw points
+# packed in the samples are there as a table raw_points(series_id, ts, value) (smdb.py).
 sql() {
-    "$PY" -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('\n'.join('|'.join(str(x) for x in r) for r in c.execute(sys.argv[2])))" \
-        "$SM_STATE/statusmonitor.db" "$1"
+    "$PY" "$top_srcdir/tests/integration/smdb.py" "$SM_STATE/statusmonitor.db" "$1"
 }
