@@ -148,6 +148,7 @@ pass "forged tokens: $n more kinds refused with 401 (over 4 KiB: connection clos
 
 # ---- 3. two refreshes racing with one refresh token: at most one wins. The loser is
 # reuse of a dead token, which revokes the family, so the winner's new token dies too.
+RACE=""
 for round in 1 2 3; do
     login alice 'correct horse'
     "$PY" - "$PORT" "$REFRESH" >"$T/race" <<'PY'
@@ -172,6 +173,7 @@ for st, rt in res:
     print(st, rt)
 PY
     wins=$(grep -c '^200 ' "$T/race") || :
+    RACE="$RACE ${wins:-0}"
     [ "$wins" -le 1 ] || fail "refresh race $round: both refreshes succeeded: $(cut -c1-12 "$T/race")"
     grep -Eq '^(200|401) ' "$T/race" || fail "refresh race $round: $(cut -c1-12 "$T/race")"
     if [ "$wins" = 1 ]; then
@@ -180,7 +182,7 @@ PY
         CASE="refresh race $round: the family is revoked after the losing reuse" expect 401
     fi
 done
-pass "refresh race: never two winners with one token; the family dies on the reuse"
+pass "refresh race: never two winners with one token (winners per round:$RACE); the family dies on the reuse"
 
 # ---- 4. guessing a password: 429 with Retry-After for the guesser's address, while the
 # real user logs in from another address (loopback 127.0.0.2).
