@@ -226,7 +226,7 @@ ingest(struct call *c, char **cause)
     size_t *first = sm_xcalloc(n, sizeof *first);
     const cJSON *item = samples ? samples->child : root;
     const cJSON *newest = NULL;
-    double newest_ts = -INFINITY;
+    double newest_ts = -HUGE_VAL;
     for (size_t i = 0; i < n; i++, item = item->next) {
         if (samples && !cJSON_IsObject(item)) {
             *cause = sm_xasprintf("samples[%zu]: must be an object", i);

@@ -312,7 +312,7 @@ writer_group(struct server *srv, struct store *st, struct job *group)
         } else {
             if (brc != SM_EAUTH)
                 sm_log(SM_LOG_ERROR, "ingest: %s", cause ? cause : sm_rc_str(brc));
-            if (brc != SM_EAUTH && store_rc == SM_OK)
+            if ((brc == SM_EUNAVAIL || brc == SM_EBUSY || brc == SM_EIO) && store_rc == SM_OK)
                 store_rc = brc;
             http_reply_error(&j->resp, brc == SM_EAUTH ? SM_EAUTH : SM_EUNAVAIL,
                              brc == SM_EAUTH ? "Invalid agent token" : "storage unavailable");

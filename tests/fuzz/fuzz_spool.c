@@ -117,6 +117,13 @@ reference_read(const struct seg *segs, int nsegs, struct expect *out, size_t max
     return n;
 }
 
+static void
+remove_dir(void)
+{
+    clear_dir();
+    rmdir(dir);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -125,6 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(dir, sizeof dir, "%s/fuzz_spool.XXXXXX", base);
         if (!mkdtemp(dir))
             abort();
+        atexit(remove_dir);
     }
     if (size < 1)
         return 0;

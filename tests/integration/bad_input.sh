@@ -88,6 +88,54 @@ done <"$T/inj"
 alive "injection strings"
 pass "injection: $n strings in 11 path and 7 query parameters, all refused, database untouched"
 
+# The same strings in the string fields of JSON bodies: refused with 400 naming the field,
+# or stored verbatim (bound parameters) and given back unchanged; the schema untouched.
+"$PY" - "$PORT" "$ACCESS" <<'PY' || fail "injection strings in JSON bodies"
+import http.client, json, sys
+port, tok = int(sys.argv[1]), sys.argv[2]
+strs = ["x' OR '1'='1", "x\"; DROP TABLE agents; --", "x UNION SELECT pwhash FROM users",
+        "../../etc/passwd", "<script>alert(1)</script>", "${jndi:ldap://x/a}", "%s%n",
+        "\u202eevil", "a\u0000b", "A" * 3000]
+def call(m, p, body):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    c.request(m, p, json.dumps(body), {"Authorization": "Bearer " + tok,
+                                       "Content-Type": "application/json"})
+    r = c.getresponse()
+    d = r.read().decode("utf-8", "replace")
+    c.close()
+    return r.status, d
+n = 0
+for s in strs:
+    for m, p, field, body in [
+            ("POST", "/register", "username", {"username": s, "password": "password1"}),
+            ("POST", "/agents", "name", {"name": s}),
+            ("POST", "/alerts", "name", {"name": s, "metric": "cpu.usage", "op": ">", "threshold": 1}),
+            ("POST", "/alerts", "metric", {"name": "r", "metric": s, "op": ">", "threshold": 1}),
+            ("POST", "/alerts", "op", {"name": "r", "metric": "cpu.usage", "op": s, "threshold": 1}),
+            ("POST", "/alerts/channels", "type", {"name": "c", "type": s, "url": "http://127.0.0.1:9/"}),
+            ("POST", "/alerts/channels", "name", {"name": s, "type": "webhook", "url": "http://127.0.0.1:9/"}),
+            ("POST", "/token", "username", {"username": s, "password": "x"})]:
+        st, d = call(m, p, body)
+        n += 1
+        if st == 400:
+            # A NUL escape is refused by the JSON parser for the whole body.
+            det = json.loads(d)["detail"]
+            assert det.startswith(field) or det.startswith("body: escaped NUL"), \
+                "%s %s: %s" % (p, field, d)
+        elif st in (200, 201):
+            got = json.loads(d)
+            assert got.get(field) == s, "%s %s: stored as %r" % (p, field, got.get(field))
+            if p == "/agents":
+                call("DELETE", "/agents/%d" % got["id"], {})
+            elif p in ("/alerts", "/alerts/channels"):
+                call("DELETE", "%s/%d" % (p, got["id"]), {})
+        elif st not in (401, 413):
+            raise AssertionError("%s %s = %r: status %d %s" % (p, field, s[:40], st, d[:200]))
+print("%d requests with injection strings in JSON fields" % n)
+PY
+[ "$(snapshot | cut -d'|' -f5)" = "$(echo "$BEFORE" | cut -d'|' -f5)" ] || fail "the schema changed"
+pass "injection strings in JSON body fields: refused naming the field or stored verbatim"
+
 # ---- 2. forged access tokens not in server_auth.sh: RS256, an edited payload, no exp,
 # odd alg spellings, wrong types, extra segments, a huge token.
 "$PY" - "$SECRET" "$ACCESS" >"$T/forged" <<'PY'
@@ -148,6 +196,7 @@ pass "forged tokens: $n more kinds refused with 401 (over 4 KiB: connection clos
 
 # ---- 3. two refreshes racing with one refresh token: at most one wins. The loser is
 # reuse of a dead token, which revokes the family, so the winner's new token dies too.
+RACE=""
 for round in 1 2 3; do
     login alice 'correct horse'
     "$PY" - "$PORT" "$REFRESH" >"$T/race" <<'PY'
@@ -172,6 +221,7 @@ for st, rt in res:
     print(st, rt)
 PY
     wins=$(grep -c '^200 ' "$T/race") || :
+    RACE="$RACE ${wins:-0}"
     [ "$wins" -le 1 ] || fail "refresh race $round: both refreshes succeeded: $(cut -c1-12 "$T/race")"
     grep -Eq '^(200|401) ' "$T/race" || fail "refresh race $round: $(cut -c1-12 "$T/race")"
     if [ "$wins" = 1 ]; then
@@ -180,7 +230,7 @@ PY
         CASE="refresh race $round: the family is revoked after the losing reuse" expect 401
     fi
 done
-pass "refresh race: never two winners with one token; the family dies on the reuse"
+pass "refresh race: never two winners with one token (winners per round:$RACE); the family dies on the reuse"
 
 # ---- 4. guessing a password: 429 with Retry-After for the guesser's address, while the
 # real user logs in from another address (loopback 127.0.0.2).

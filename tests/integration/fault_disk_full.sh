@@ -5,7 +5,10 @@
 # sample is stored and integrity_check is ok.
 if [ -z "${SM_IN_NS:-}" ]; then
     command -v unshare >/dev/null 2>&1 || { echo "SKIP: unshare is not installed" >&2; exit 77; }
-    unshare -rm true 2>/dev/null || { echo "SKIP: no user+mount namespaces here" >&2; exit 77; }
+    # shellcheck disable=SC2016
+    unshare -rm sh -c 'd=$(mktemp -d) && mount -t tmpfs -o size=1m tmpfs "$d" && umount "$d" &&
+        rmdir "$d"' 2>/dev/null ||
+        { echo "SKIP: no tmpfs in a user+mount namespace here (unshare -rm)" >&2; exit 77; }
     SM_IN_NS=1 exec unshare -rm sh "$0" "$@"
 fi
 . "$(dirname "$0")/lib.sh"

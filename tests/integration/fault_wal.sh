@@ -1,9 +1,10 @@
 #!/bin/sh
 # fault_wal.sh: smserver killed (so its WAL is not checkpointed), then the tail of the
 # -wal file damaged: garbage appended, the last frame overwritten, the file cut in the
-# middle of a frame. Each time the server starts, every sample of a commit before the
-# damage is there (a damaged last commit is rolled back as a whole, never half
-# applied), integrity_check is ok, and ingest works again.
+# middle of a frame. Each time the server starts and says in its log how much of the WAL
+# it ignored; every sample of a commit before the damage is there (a damaged last commit
+# is rolled back as a whole, never half applied), integrity_check is ok, and ingest
+# works again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
 
@@ -61,8 +62,13 @@ keep = [x for x in open(sys.argv[2]).read().split() if base + int(x) in stored]
 open(sys.argv[2], "w").write("".join(x + "\n" for x in keep))
 PY
 }
+# restart WHAT: start on the damaged WAL; the log must count what was ignored.
 restart() {
+    before=$(grep -c "ignored .* after the last good commit" "$SM_LOG") || :
     start_server --listen "127.0.0.1:$PORT"
+    after=$(grep -c "ignored .* after the last good commit" "$SM_LOG") || :
+    [ "$after" -gt "$before" ] || fail "$1: the log does not count the ignored WAL tail"
+    grep "ignored .* after the last good commit" "$SM_LOG" | tail -n 1
     CASE="health after $1" req GET /health
     CASE="health after $1" expect 200 '"status":"ok"'
     [ "$(sql 'PRAGMA integrity_check')" = ok ] || fail "$1: integrity_check"
