@@ -340,7 +340,7 @@ ring_get(const struct ring *r, size_t i, double *t, double *v)
     }
     size_t k = (r->head + i) % r->cap;
     *t = r->t[k];
-    *v = r->v[k];
+    *v = (double)r->v[k];
 }
 
 int

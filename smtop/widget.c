@@ -242,10 +242,10 @@ static void
 bucket(const struct ring *r, double t0, double t1, double step, double *col, int n)
 {
     for (int i = 0; i < n; i++)
-        col[i] = NAN;
+        col[i] = (double)NAN;
     if (r == NULL || n <= 0 || !(t1 > t0))
         return;
-    double span = t1 - t0, pt = NAN, pv = 0;
+    double span = t1 - t0, pt = (double)NAN, pv = 0;
     long pc = -1;
     size_t len = ring_len(r), nolder = r->older ? r->older->len : 0;
     /* From the last point before the window (it may bridge into it) to the first after. */
@@ -364,7 +364,7 @@ graph_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     double *val = sm_xreallocarray(NULL, (size_t)(cols * sub), sizeof *val);
     bucket(g->ring, g->t0, g->t1, g->step, val, cols * sub);
     double top = g->ymax;
-    double latest = NAN;
+    double latest = (double)NAN;
     for (int i = 0; i < cols * sub; i++) {
         if (isnan(val[i]))
             continue;

@@ -170,7 +170,7 @@ static double
 pct(struct dist *d, double p)
 {
     if (!d->n)
-        return NAN;
+        return (double)NAN;
     qsort(d->v, d->n, sizeof *d->v, cmp_double);
     size_t i = (size_t)ceil(p / 100.0 * (double)d->n);
     if (i > 0)

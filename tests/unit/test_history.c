@@ -125,7 +125,7 @@ check_range(sqlite3 *db, const char *label, int64_t start, int64_t stop, size_t 
             hi = (lo / r.width_ms + 1) * r.width_ms;
         if (hi > stop)
             hi = stop;
-        double sum = 0, mn = INFINITY, mx = -INFINITY;
+        double sum = 0, mn = HUGE_VAL, mx = -HUGE_VAL;
         int64_t n = 0;
         for (int64_t t = first_at(lo); t < hi; t += STEP_MS) {
             if (t < START_MS || t >= END_MS)
@@ -140,7 +140,7 @@ check_range(sqlite3 *db, const char *label, int64_t start, int64_t stop, size_t 
         if (n != b->n) {
             diag("%s: bucket %zu at %lld has %lld points, want %lld", label, i, (long long)b->t,
                  (long long)b->n, (long long)n);
-            worst = INFINITY;
+            worst = HUGE_VAL;
             break;
         }
         double d = fabs(b->avg - sum / (double)n);
@@ -165,7 +165,7 @@ test_blob(void)
 {
     uint8_t buf[512];
     struct history_pair in[] = {{5, 1.5}, {2, -3.25}, {9, 1e300},       {5, 99.0},
-                                {0, 7.0}, {3, NAN},   {INT64_MAX, 0.0}, {1, 0.0}};
+                                {0, 7.0}, {3, (double)NAN},   {INT64_MAX, 0.0}, {1, 0.0}};
     size_t len = history_blob_encode(in, sizeof in / sizeof in[0], buf);
     ok(len <= history_blob_bound(8), "encoded length %zu within the bound %zu", len,
        history_blob_bound(8));

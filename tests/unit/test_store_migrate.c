@@ -205,7 +205,7 @@ check(struct store *st, const char *label, int k, int64_t start, int64_t stop, s
         else
             hi = (lo / r.width_ms + 1) * r.width_ms;
         hi = hi > stop ? stop : hi;
-        double sum = 0, mn = INFINITY, mx = -INFINITY;
+        double sum = 0, mn = HUGE_VAL, mx = -HUGE_VAL;
         int64_t n = 0;
         for (size_t j = 0; j < npts; j++)
             if (pts[j].series == k && pts[j].ts >= lo && pts[j].ts < hi) {
@@ -305,7 +305,7 @@ main(void)
 
     double latest[NSERIES];
     for (int k = 0; k < NSERIES; k++)
-        latest[k] = NAN;
+        latest[k] = (double)NAN;
     ok(store_latest_points(st, latest_fn, latest) == SM_OK, "latest points");
     int64_t t1 = END_MS - STEP_MS, t2 = t1 + 3000;
     ok(latest[0] == gen(1, t1) && latest[2] == gen(3, t1) && latest[3] == gen(4, t2) &&
