@@ -380,8 +380,8 @@ incomplete:
     return 0;
 }
 
-static int
-hexval(char c)
+int
+sm_http_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -415,7 +415,7 @@ parse_chunked(const char *buf, size_t len, size_t pos, size_t body_max, char *ou
         }
         size_t size = 0, i = pos;
         int v;
-        while (i < eol && (v = hexval(buf[i])) >= 0) {
+        while (i < eol && (v = sm_http_hexval(buf[i])) >= 0) {
             /* Another digit would take it past what is left of the cap. */
             if (size > ((body_max - total) >> 4)) {
                 *cause = "a chunk is larger than the cap";

@@ -21,6 +21,9 @@
 #define SM_HTTP_HEAD_MAX 16384          /* status line + headers (and chunked trailers) */
 #define SM_HTTP_RETRY_AFTER_MAX 86400.0 /* a longer Retry-After is clamped to this */
 
+/* The value of the hex digit c, or -1 (chunk sizes here, %XX in smserver's URLs). */
+int sm_http_hexval(char c);
+
 /* A parsed http:// or https:// URL. */
 struct sm_http_url {
     int https;

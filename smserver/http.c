@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "http_client.h"
 #include "json.h"
 #include "xmalloc.h"
 
@@ -180,18 +181,6 @@ http_get_string(const cJSON *obj, const char *name, size_t min, size_t max, cons
     return SM_OK;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum sm_rc
 http_form_get(const char *body, size_t len, const char *key, char *out, size_t outsz)
 {
@@ -208,9 +197,9 @@ http_form_get(const char *body, size_t len, const char *key, char *out, size_t o
                 if (c == '+') {
                     c = ' ';
                 } else if (c == '%') {
-                    if (pend - q < 3 || hexval(q[1]) < 0 || hexval(q[2]) < 0)
+                    if (pend - q < 3 || sm_http_hexval(q[1]) < 0 || sm_http_hexval(q[2]) < 0)
                         return SM_EPARSE;
-                    c = hexval(q[1]) * 16 + hexval(q[2]);
+                    c = sm_http_hexval(q[1]) * 16 + sm_http_hexval(q[2]);
                     q += 2;
                 }
                 if (c == 0)

@@ -152,13 +152,8 @@ fi
 # ---- https, for information: libcurl and its TLS library are loaded only for https.
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 if command -v openssl >/dev/null 2>&1 && [ -x "$PY" ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-ca \
-        -keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
-        -keyout "$T/srv.key" -out "$T/srv.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext"
-    openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
-        -days 2 -extfile "$T/ext" -out "$T/srv.pem" 2>/dev/null
+    . "$top_srcdir/tests/integration/tls_lib.sh"
+    make_tls "$T"
     printf 'fake-token\n' >"$T/faketoken"
     chmod 600 "$T/faketoken"
     FAKE_TLS_CERT=$T/srv.pem FAKE_TLS_KEY=$T/srv.key "$PY" \

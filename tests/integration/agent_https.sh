@@ -3,6 +3,7 @@
 # refused; --ca-file trusts a private CA) and never follows a redirect. The responder is
 # fake_ingest.py: smserver speaks plain HTTP (TLS is a reverse proxy's job).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tls_lib.sh"
 need openssl
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip "/usr/bin/python3 is not installed"
@@ -15,13 +16,7 @@ printf 'fake-token\n' >"$T/token"
 chmod 600 "$T/token"
 
 # A private CA and a server certificate for 127.0.0.1 signed by it.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca \
-    -keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
-    -keyout "$T/srv.key" -out "$T/srv.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext"
-openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
-    -days 2 -extfile "$T/ext" -out "$T/srv.pem" 2>/dev/null
+make_tls "$T"
 
 # start_fake NAME MODE [tls]: sets FURL.
 start_fake() {

@@ -3,6 +3,7 @@
 # with lib/http_client); https loads libcurl when asked for and delivers; SIGHUP switches
 # http -> https -> http; an https URL with no loadable libcurl is a clear error.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tls_lib.sh"
 need openssl
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip "/usr/bin/python3 is not installed"
@@ -15,13 +16,7 @@ at_exit _kill_all
 printf 'fake-token\n' >"$T/token"
 chmod 600 "$T/token"
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca \
-    -keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
-    -keyout "$T/srv.key" -out "$T/srv.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext"
-openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
-    -days 2 -extfile "$T/ext" -out "$T/srv.pem" 2>/dev/null
+make_tls "$T"
 
 "$PY" "$FAKE" ok "$T/plain.port" "$T/plain.req" &
 PIDS="$PIDS $!"

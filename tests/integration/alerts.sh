@@ -88,14 +88,12 @@ register bob 'bob password!'
 login bob 'bob+password%21'
 AB="Authorization: Bearer $ACCESS"
 ACCESS_BOB=$ACCESS
-req POST /agents -H "$AA" -H "$J" -d '{"name":"web1"}'
-expect 200
-AGENT=$(field id)
-TOKEN=$(field token)
-req POST /agents -H "$AB" -H "$J" -d '{"name":"bobhost"}'
-expect 200
-BOB_AGENT=$(field id)
-BOB_TOKEN=$(field token)
+add_agent "$AA" web1
+AGENT=$AGENT_ID
+TOKEN=$AGENT_TOKEN
+add_agent "$AB" bobhost
+BOB_AGENT=$AGENT_ID
+BOB_TOKEN=$AGENT_TOKEN
 
 # ---- channels: the signing secret is shown once, stored sealed, never listed.
 req POST /alerts/channels -H "$AA" -H "$J" \

@@ -15,13 +15,10 @@ printf '%s' "$ACCESS" >"$T/atoken"
 register bob 'bob password!'
 login bob 'bob+password%21'
 AB="Authorization: Bearer $ACCESS"
-req POST /agents -H "$AA" -H "$J" -d '{"name":"web1"}'
-expect 200
-AGENT=$(field id)
-TOKEN=$(field token)
-req POST /agents -H "$AB" -H "$J" -d '{"name":"bobhost"}'
-expect 200
-BOB_AGENT=$(field id)
+add_agent "$AA" web1
+TOKEN=$AGENT_TOKEN
+add_agent "$AB" bobhost
+BOB_AGENT=$AGENT_ID
 
 "$PY" "$top_srcdir/tests/integration/wsclient.py" "ws://127.0.0.1:$PORT/ws" \
     --token-file "$T/atoken" --subscribe all --seconds 300 >"$T/ws" 2>&1 &

@@ -19,10 +19,9 @@ register alice 'correct horse'
 register bob 'bob password'
 login alice 'correct horse'
 A="Authorization: Bearer $ACCESS"
-req POST /agents -H "$A" -H "$J" -d '{"name":"web1"}'
-expect 200
-AGENT=$(field id)
-ATOKEN=$(field token)
+add_agent "$A" web1
+AGENT=$AGENT_ID
+ATOKEN=$AGENT_TOKEN
 req POST /ingest -H "X-Agent-Token: $ATOKEN" -H "$J" -d '{"cpu":{"usage_percent":5}}'
 expect 200
 req POST /alerts -H "$A" -H "$J" -d '{"name":"cpu high","metric":"cpu.usage","op":">","threshold":90}'

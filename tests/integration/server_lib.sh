@@ -76,6 +76,15 @@ login() {
     REFRESH=$(field refresh_token)
 }
 
+# add_agent AUTH-HEADER NAME: create an agent through the API; sets AGENT_ID and
+# AGENT_TOKEN.
+add_agent() {
+    req POST /agents -H "$1" -H 'Content-Type: application/json' -d "{\"name\":\"$2\"}"
+    expect 200
+    AGENT_ID=$(field id)
+    AGENT_TOKEN=$(field token)
+}
+
 # sql QUERY: run a query on the server's database with python's sqlite3; the raw points
 # packed in the samples are there as a table raw_points(series_id, ts, value) (smdb.py).
 sql() {
