@@ -164,8 +164,8 @@ static void
 test_blob(void)
 {
     uint8_t buf[512];
-    struct history_pair in[] = {{5, 1.5}, {2, -3.25}, {9, 1e300},       {5, 99.0},
-                                {0, 7.0}, {3, (double)NAN},   {INT64_MAX, 0.0}, {1, 0.0}};
+    struct history_pair in[] = {{5, 1.5}, {2, -3.25},       {9, 1e300},       {5, 99.0},
+                                {0, 7.0}, {3, (double)NAN}, {INT64_MAX, 0.0}, {1, 0.0}};
     size_t len = history_blob_encode(in, sizeof in / sizeof in[0], buf);
     ok(len <= history_blob_bound(8), "encoded length %zu within the bound %zu", len,
        history_blob_bound(8));
