@@ -37,7 +37,7 @@ crash() {
 # MISSING_OK (the commit the damage hit); each sample has its cpu.usage point.
 check_stored() {
     sql "SELECT ts FROM samples" >"$T/stored"
-    sql "SELECT p.ts FROM points p JOIN series s ON s.id = p.series_id WHERE s.name = 'cpu.usage'" >"$T/points"
+    sql "SELECT p.ts FROM raw_points p JOIN series s ON s.id = p.series_id WHERE s.name = 'cpu.usage'" >"$T/points"
     "$PY" - "$BASE" "$T/acked" "$T/stored" "$T/points" "$1" <<'PY'
 import sys
 base = int(sys.argv[1]) * 1000
