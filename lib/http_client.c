@@ -577,7 +577,17 @@ sm_http_reply_done(struct sm_http_reply *r)
 
 /* ---------------------------------------------------------------- client */
 
-enum conn_state { C_IDLE, C_CONNECTING, C_SENDING, C_RECEIVING, C_DONE };
+/* One getaddrinfo_a request with everything it points to, in one allocation. */
+struct lookup {
+    struct gaicb cb;
+    struct addrinfo hints;
+    char port[8];
+    char host[]; /* the URL's host */
+};
+
+enum conn_state { C_IDLE, C_RESOLVING, C_CONNECTING, C_SENDING, C_RECEIVING, C_DONE };
+
+#define RESOLVE_POLL_MS 20 /* how often a name lookup in progress is looked at */
 
 struct sm_http_client {
     struct sm_http_url url;
@@ -589,6 +599,10 @@ struct sm_http_client {
     int retried; /* the request was already resent once on a new connection */
     enum conn_state state;
     struct addrinfo *ai, *ai_next;
+    /* A name lookup runs on glibc's resolver thread (getaddrinfo_a), so a slow DNS
+     * server never stalls the caller's loop (smagent's schedule). Allocated: a lookup
+     * that cannot be cancelled still writes to it, and is then left to finish. */
+    struct lookup *look;
     char *req; /* request head + body; may hold a token: wiped */
     size_t req_len, req_off;
     char *in;
@@ -608,6 +622,23 @@ wipe_req(struct sm_http_client *c)
     }
     c->req = NULL;
     c->req_len = c->req_off = 0;
+}
+
+/* Drop the lookup in progress, if any. */
+static void
+resolve_drop(struct sm_http_client *c)
+{
+    if (!c->look)
+        return;
+    if (gai_cancel(&c->look->cb) == EAI_NOTCANCELED) {
+        /* glibc's thread still owns it: leave it (a few bytes per stuck lookup). */
+        c->look = NULL;
+        return;
+    }
+    if (gai_error(&c->look->cb) == 0 && c->look->cb.ar_result)
+        freeaddrinfo(c->look->cb.ar_result);
+    free(c->look);
+    c->look = NULL;
 }
 
 static void
@@ -652,6 +683,7 @@ sm_http_client_free(struct sm_http_client *c)
     if (!c)
         return;
     close_conn(c);
+    resolve_drop(c);
     wipe_req(c);
     if (c->ai)
         freeaddrinfo(c->ai);
@@ -675,6 +707,7 @@ fail(struct sm_http_client *c, const char *fmt, ...)
     vsnprintf(c->error, sizeof c->error, fmt, ap);
     va_end(ap);
     close_conn(c);
+    resolve_drop(c);
     c->state = C_DONE;
 }
 
@@ -706,24 +739,68 @@ connect_next(struct sm_http_client *c, int err)
          strerror(err ? err : ECONNREFUSED));
 }
 
-/* Open a new connection: resolve (blocking, as getaddrinfo is) and start connecting. */
+/* Addresses in hand (c->ai): start connecting to the first. */
+static void
+connect_first(struct sm_http_client *c)
+{
+    c->ai_next = c->ai;
+    connect_next(c, 0);
+}
+
+/* Open a new connection: an address is used at once; a name is looked up in the
+ * background (C_RESOLVING, finished by step_resolve). The lookup counts against the
+ * connect time-out. */
 static void
 open_conn(struct sm_http_client *c)
 {
     close_conn(c);
+    resolve_drop(c);
     if (c->ai)
         freeaddrinfo(c->ai);
     c->ai = NULL;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-    int rc = getaddrinfo(c->url.host, c->url.port, &hints, &c->ai);
+    c->connect_deadline = sm_mono_now() + (double)c->connect_ms / 1000;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST};
+    if (getaddrinfo(c->url.host, c->url.port, &hints, &c->ai) == 0) {
+        connect_first(c);
+        return;
+    }
+    c->ai = NULL;
+    size_t hl = strlen(c->url.host);
+    struct lookup *l = sm_xcalloc(1, sizeof *l + hl + 1);
+    memcpy(l->host, c->url.host, hl + 1);
+    sm_strlcpy(l->port, c->url.port, sizeof l->port);
+    l->hints.ai_socktype = SOCK_STREAM;
+    l->hints.ai_flags = AI_NUMERICSERV;
+    l->cb.ar_name = l->host;
+    l->cb.ar_service = l->port;
+    l->cb.ar_request = &l->hints;
+    struct gaicb *list[1] = {&l->cb};
+    int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
     if (rc != 0) {
-        c->ai = NULL;
+        free(l);
         fail(c, "cannot resolve %s: %s", c->url.host, gai_strerror(rc));
         return;
     }
-    c->ai_next = c->ai;
-    c->connect_deadline = sm_mono_now() + (double)c->connect_ms / 1000;
-    connect_next(c, 0);
+    c->look = l;
+    c->state = C_RESOLVING;
+}
+
+/* The lookup of open_conn: connect when it has answered. */
+static void
+step_resolve(struct sm_http_client *c)
+{
+    int rc = gai_error(&c->look->cb);
+    if (rc == EAI_INPROGRESS)
+        return;
+    if (rc != 0) {
+        fail(c, "cannot resolve %s: %s", c->url.host, gai_strerror(rc));
+        return;
+    }
+    c->ai = c->look->cb.ar_result;
+    c->look->cb.ar_result = NULL;
+    resolve_drop(c);
+    connect_first(c);
 }
 
 /* Whether an idle kept-alive connection is still usable (nothing to read, no hang-up). */
@@ -881,24 +958,35 @@ sm_http_wait(struct sm_http_client *c, long timeout_ms, int wake_fd, struct sm_h
     int polled = 0;
     while (c->state != C_DONE) {
         double now = sm_mono_now();
-        double limit = c->state == C_CONNECTING && c->connect_deadline < c->deadline
-                           ? c->connect_deadline
-                           : c->deadline;
+        int connecting = c->state == C_RESOLVING || c->state == C_CONNECTING;
+        double limit =
+            connecting && c->connect_deadline < c->deadline ? c->connect_deadline : c->deadline;
         if (now >= limit) {
-            const char *what = c->state == C_CONNECTING ? "connecting" : "waiting for the reply";
+            const char *what = c->state == C_RESOLVING    ? "looking up the name"
+                               : c->state == C_CONNECTING ? "connecting"
+                                                          : "waiting for the reply";
             char msg[sizeof c->error];
             snprintf(msg, sizeof msg, "timed out %s (%s port %s)", what, c->url.host, c->url.port);
             fail(c, "%s", msg);
             break;
         }
+        if (c->state == C_RESOLVING) {
+            step_resolve(c);
+            if (c->state != C_RESOLVING)
+                continue;
+        }
         if (polled && now >= until)
             return 0;
+        /* While the name is looked up there is no socket yet (fd -1: poll skips it):
+         * wait for the wake descriptor, looking at the lookup every RESOLVE_POLL_MS. */
         struct pollfd p[2] = {{.fd = c->fd, .events = c->state == C_RECEIVING ? POLLIN : POLLOUT},
                               {.fd = wake_fd, .events = POLLIN}};
         double stop = until < limit ? until : limit;
         int ms = (int)((stop - now) * 1000 + 0.999);
         if (ms < 0)
             ms = 0;
+        if (c->state == C_RESOLVING && ms > RESOLVE_POLL_MS)
+            ms = RESOLVE_POLL_MS;
         int n = poll(p, wake_fd >= 0 ? 2 : 1, ms);
         polled = 1;
         if (n < 0 && errno == EINTR)
@@ -927,6 +1015,7 @@ sm_http_abort(struct sm_http_client *c)
     if (c->state == C_IDLE)
         return;
     close_conn(c);
+    resolve_drop(c);
     wipe_req(c);
     c->state = C_IDLE;
 }

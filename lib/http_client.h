@@ -5,7 +5,9 @@
  * client speaks just what an agent and a dashboard need: one request at a time over one
  * kept-alive connection (reopened once when the server has closed an idle one), connect
  * and total time-outs, Content-Length and chunked replies, Retry-After, no redirects (a
- * 3xx is a reply like any other), IPv4 and IPv6. TLS is not here: https stays with
+ * 3xx is a reply like any other), IPv4 and IPv6, host names looked up on glibc's resolver
+ * thread (getaddrinfo_a) so that a slow DNS server never stalls the caller's loop, the
+ * lookup counting against the connect time-out. TLS is not here: https stays with
  * libcurl, loaded only when asked for (see smagent/sender.c).
  *
  * The reply parser is a pure function over bytes (sm_http_reply_parse) so that the unit

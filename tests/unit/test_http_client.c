@@ -427,6 +427,28 @@ test_client(void)
     sm_http_client_free(c);
     waitpid(pid, &st, 0);
 
+    /* A name: looked up on glibc's resolver thread (getaddrinfo_a), then connected;
+     * localhost may give ::1 first, where nobody listens: the next address is tried. */
+    static const char *const named[] = {"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nname", NULL};
+    pid = serve(lfd, named);
+    char named_url[64];
+    snprintf(named_url, sizeof named_url, "http://localhost:%d/ingest", port);
+    c = sm_http_client_new(named_url, 2000, 5000, 1024, &cause);
+    sm_http_request(c, "GET", NULL, NULL, 0, &r);
+    ok(r.status == 200 && r.body && strcmp(r.body, "name") == 0, "a host name is looked up (%d %s)",
+       r.status, r.error);
+    sm_http_reply_done(&r);
+    sm_http_client_free(c);
+    waitpid(pid, &st, 0);
+    /* A name that does not resolve (or whose lookup outlasts the connect time-out, where
+     * DNS is unreachable) is an error, not a hang. */
+    c = sm_http_client_new("http://no-such-host.invalid/", 1500, 5000, 1024, &cause);
+    sm_http_request(c, "GET", NULL, NULL, 0, &r);
+    ok(r.status == 0 && (strstr(r.error, "cannot resolve") || strstr(r.error, "looking up")),
+       "an unknown host name is an error (%s)", r.error);
+    sm_http_reply_done(&r);
+    sm_http_client_free(c);
+
     /* Nobody listening: refused. */
     close(lfd);
     c = sm_http_client_new(url, 2000, 5000, 1024, &cause);
