@@ -52,9 +52,14 @@ port = [0]
 stats = {"posts": 0, "ok": 0, "failed": 0, "resent": 0, "503": 0}
 
 
+running = []  # the smserver of this round, killed on a failure
+
+
 def die(msg):
     print("FAIL (seed %d): %s" % (seed, msg), file=sys.stderr)
     sys.stdout.flush()
+    for p in running:
+        p.kill()
     os._exit(1)
 
 
@@ -123,6 +128,7 @@ def start_server():
     listen = "127.0.0.1:%d" % port[0]
     p = subprocess.Popen([a.smserver, "--listen", listen, "--state-dir", a.state,
                           "--port-file", port_file], stdout=log, stderr=log)
+    running[:] = [p]
     for _ in range(400):
         if p.poll() is not None:
             die("smserver exited %d at start (see kill-server.log)" % p.returncode)
