@@ -36,7 +36,7 @@ screen() { tmx capture-pane -p; }
 wait_for() {
     _n=$(( ${2:-20} * 10 ))
     while [ "$_n" -gt 0 ]; do
-        if screen | grep -Eq -- "$1"; then return 0; fi
+        if screen | LC_ALL=C grep -Eq -- "$1"; then return 0; fi
         sleep 0.1
         _n=$((_n - 1))
     done
@@ -50,7 +50,7 @@ wait_for() {
 wait_gone() {
     _n=$(( ${2:-20} * 10 ))
     while [ "$_n" -gt 0 ]; do
-        if ! screen | grep -Eq -- "$1"; then return 0; fi
+        if ! screen | LC_ALL=C grep -Eq -- "$1"; then return 0; fi
         sleep 0.1
         _n=$((_n - 1))
     done
