@@ -85,6 +85,14 @@ add_agent() {
     AGENT_TOKEN=$(field token)
 }
 
+# post_once TOKEN: post one sample of this machine (smagent --once) as the agent whose
+# token is TOKEN; prints the HTTP status.
+post_once() {
+    "$SMAGENT" --once >"$T/once.json" || fail "smagent --once failed"
+    curl -s -o /dev/null -w '%{http_code}' -H "X-Agent-Token: $1" \
+        -H 'Content-Type: application/json' --data-binary @"$T/once.json" "$URL/ingest"
+}
+
 # sql QUERY: run a query on the server's database with python's sqlite3; the raw points
 # packed in the samples are there as a table raw_points(series_id, ts, value) (smdb.py).
 sql() {

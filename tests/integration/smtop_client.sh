@@ -13,18 +13,11 @@ unset SMTOP_PASSWORD XDG_STATE_HOME
 start_server --log-level debug
 register alice alice-password-1
 login alice alice-password-1
-req POST /agents -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \
-    -d '{"name":"web1"}'
-expect 200
-A1=$(field id)
-field token >"$T/web1.agent"
+add_agent "Authorization: Bearer $ACCESS" web1
+A1=$AGENT_ID
+WEB1_TOKEN=$AGENT_TOKEN
 # ingest: one fresh sample of this machine from the real agent, as web1.
-ingest() {
-    "$SMAGENT" --once >"$T/once.json"
-    curl -s -o /dev/null -w '%{http_code}' -H "X-Agent-Token: $(cat "$T/web1.agent")" \
-        -H 'Content-Type: application/json' --data-binary @"$T/once.json" "$URL/ingest" \
-        >"$T/ingest.code"
-}
+ingest() { post_once "$WEB1_TOKEN" >"$T/ingest.code"; }
 ingest
 printf 'alice-password-1\n' >"$T/pw"
 printf 'not-her-password\n' >"$T/badpw"

@@ -13,16 +13,10 @@ export ACCESS_TOKEN_EXPIRE_MINUTES=1
 start_server
 register alice alice-password-1
 login alice alice-password-1
-req POST /agents -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \
-    -d '{"name":"web1"}'
-expect 200
-A1=$(field id)
-field token >"$T/web1.agent"
-ingest() {
-    "$SMAGENT" --once >"$T/once.json"
-    curl -s -o /dev/null -H "X-Agent-Token: $(cat "$T/web1.agent")" \
-        -H 'Content-Type: application/json' --data-binary @"$T/once.json" "$URL/ingest"
-}
+add_agent "Authorization: Bearer $ACCESS" web1
+A1=$AGENT_ID
+WEB1_TOKEN=$AGENT_TOKEN
+ingest() { post_once "$WEB1_TOKEN" >/dev/null; }
 printf 'alice-password-1\n' >"$T/pw"
 ST=$T/state-client
 

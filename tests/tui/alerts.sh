@@ -13,9 +13,8 @@ register alice alice-password-1
 login alice alice-password-1
 AUTH="Authorization: Bearer $ACCESS"
 J='Content-Type: application/json'
-req POST /agents -H "$AUTH" -H "$J" -d '{"name":"web1"}'
-expect 200
-field token >"$T/web1.agent"
+add_agent "$AUTH" web1
+printf '%s\n' "$AGENT_TOKEN" >"$T/web1.agent"
 chmod 600 "$T/web1.agent"
 "$SMAGENT" --server "$URL" --token-file "$T/web1.agent" --interval 1 --spool "$T/spool" \
     --foreground >"$T/agent.log" 2>&1 &

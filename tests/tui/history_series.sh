@@ -9,10 +9,8 @@ unset SMTOP_PASSWORD
 start_server
 register alice alice-password-1
 login alice alice-password-1
-req POST /agents -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \
-    -d '{"name":"web1"}'
-expect 200
-field token >"$T/web1.agent"
+add_agent "Authorization: Bearer $ACCESS" web1
+printf '%s\n' "$AGENT_TOKEN" >"$T/web1.agent"
 now=$(date +%s)
 cat >"$T/batch.json" <<EOF
 {"host": {"hostname": "web1", "os": "Debian GNU/Linux 12", "kernel": "6.1.0", "arch": "x86_64",

@@ -9,13 +9,8 @@ unset SMTOP_PASSWORD
 start_server
 register alice alice-password-1
 login alice alice-password-1
-req POST /agents -H "Authorization: Bearer $ACCESS" -H 'Content-Type: application/json' \
-    -d '{"name":"web1"}'
-expect 200
-field token >"$T/web1.agent"
-"$SMAGENT" --once >"$T/once.json"
-curl -s -o /dev/null -H "X-Agent-Token: $(cat "$T/web1.agent")" \
-    -H 'Content-Type: application/json' --data-binary @"$T/once.json" "$URL/ingest"
+add_agent "Authorization: Bearer $ACCESS" web1
+post_once "$AGENT_TOKEN" >/dev/null
 printf 'alice-password-1\n' >"$T/pw"
 printf 'not-her-password\n' >"$T/badpw"
 
