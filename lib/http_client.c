@@ -153,6 +153,20 @@ find_line(const char *buf, size_t len, size_t pos, size_t *eol, const char **cau
     return 0;
 }
 
+/* find_line for a line that must end below lim (a cap): incomplete while more bytes lie
+ * beyond lim is the error too_long. */
+static int
+find_line_capped(const char *buf, size_t len, size_t lim, size_t pos, size_t *eol,
+                 const char **cause, const char *too_long)
+{
+    int rc = find_line(buf, lim, pos, eol, cause);
+    if (rc == 0 && lim < len) {
+        *cause = too_long;
+        return -1;
+    }
+    return rc;
+}
+
 static int
 is_tchar(char c)
 {
@@ -403,16 +417,9 @@ parse_chunked(const char *buf, size_t len, size_t pos, size_t body_max, char *ou
     size_t total = 0, eol;
     for (;;) {
         size_t lim = len - pos > CHUNK_LINE_MAX ? pos + CHUNK_LINE_MAX : len;
-        int rc = find_line(buf, lim, pos, &eol, cause);
-        if (rc < 0)
-            return -1;
-        if (rc == 0) {
-            if (lim < len) {
-                *cause = "a chunk-size line is too long";
-                return -1;
-            }
-            return 0;
-        }
+        int rc = find_line_capped(buf, len, lim, pos, &eol, cause, "a chunk-size line is too long");
+        if (rc <= 0)
+            return rc;
         size_t size = 0, i = pos;
         int v;
         while (i < eol && (v = sm_http_hexval(buf[i])) >= 0) {
@@ -461,16 +468,10 @@ parse_chunked(const char *buf, size_t len, size_t pos, size_t body_max, char *ou
     size_t start = pos;
     for (;;) {
         size_t lim = len - start > SM_HTTP_HEAD_MAX ? start + SM_HTTP_HEAD_MAX : len;
-        int rc = find_line(buf, lim, pos, &eol, cause);
-        if (rc < 0)
-            return -1;
-        if (rc == 0) {
-            if (lim < len) {
-                *cause = "the trailers are larger than the cap";
-                return -1;
-            }
-            return 0;
-        }
+        int rc = find_line_capped(buf, len, lim, pos, &eol, cause,
+                                  "the trailers are larger than the cap");
+        if (rc <= 0)
+            return rc;
         if (eol == pos)
             break;
         if (!is_tchar(buf[pos]) || !memchr(buf + pos, ':', eol - pos)) {
