@@ -264,6 +264,36 @@ test_parser(void)
         ok(rc == -1, "an endless header block is refused (%s)", cause);
         free(big);
     }
+    /* A chunk-size line and the trailers never ending within their caps are refused
+     * before the reply ends; a chunk extension within the cap is fine. */
+    {
+        const char *pre = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        size_t pl = strlen(pre), n = pl + SM_HTTP_HEAD_MAX + 64;
+        char *big = malloc(n);
+        struct sm_http_reply r;
+        size_t used;
+        const char *cause = "";
+        memcpy(big, pre, pl);
+        memcpy(big + pl, "1;", 2);
+        memset(big + pl + 2, 'e', 1100);
+        int rc = sm_http_reply_parse(big, pl + 1102, 0, BODY_MAX, NOW, &r, &used, &cause);
+        ok(rc == -1 && strstr(cause, "chunk-size line is too long"),
+           "an endless chunk-size line is refused (%s)", cause);
+        const char *ext = "1;ext=1\r\nx\r\n0\r\n\r\n";
+        memcpy(big + pl, ext, strlen(ext));
+        cause = "";
+        rc = sm_http_reply_parse(big, pl + strlen(ext), 0, BODY_MAX, NOW, &r, &used, &cause);
+        ok(rc == 1 && r.body_len == 1, "a chunk extension is accepted (%s)", cause);
+        if (rc == 1)
+            sm_http_reply_done(&r);
+        memcpy(big + pl, "0\r\nX: ", 7);
+        memset(big + pl + 7, 't', SM_HTTP_HEAD_MAX + 10);
+        rc = sm_http_reply_parse(big, pl + 7 + SM_HTTP_HEAD_MAX + 10, 0, BODY_MAX, NOW, &r, &used,
+                                 &cause);
+        ok(rc == -1 && strstr(cause, "trailers are larger"), "endless trailers are refused (%s)",
+           cause);
+        free(big);
+    }
     /* Many tiny chunks and a cap of exactly the body. */
     {
         char buf[4096];
