@@ -41,25 +41,10 @@ sm_sample_clear(struct sm_sample *s)
     s->ifaces_cap = keep.ifaces_cap;
 }
 
-/* Grow *arr (of *cap elements of size sz) to hold at least n; new space zeroed. */
-static void *
-grow(void *arr, size_t *cap, size_t n, size_t sz)
-{
-    if (n <= *cap)
-        return arr;
-    size_t ncap = *cap ? *cap : 4;
-    while (ncap < n)
-        ncap *= 2;
-    arr = sm_xreallocarray(arr, ncap, sz);
-    memset((char *)arr + *cap * sz, 0, (ncap - *cap) * sz);
-    *cap = ncap;
-    return arr;
-}
-
 struct sm_core *
 sm_sample_cores(struct sm_sample *s, size_t n)
 {
-    s->cpu.cores = grow(s->cpu.cores, &s->cores_cap, n, sizeof *s->cpu.cores);
+    s->cpu.cores = sm_xgrow(s->cpu.cores, &s->cores_cap, n, sizeof *s->cpu.cores);
     if (n) /* no cores: cores may still be NULL, and memset(NULL, ...) is undefined */
         memset(s->cpu.cores, 0, n * sizeof *s->cpu.cores);
     s->cpu.ncores = n;
@@ -69,7 +54,7 @@ sm_sample_cores(struct sm_sample *s, size_t n)
 struct sm_fs *
 sm_sample_add_fs(struct sm_sample *s)
 {
-    s->fs = grow(s->fs, &s->fs_cap, s->nfs + 1, sizeof *s->fs);
+    s->fs = sm_xgrow(s->fs, &s->fs_cap, s->nfs + 1, sizeof *s->fs);
     struct sm_fs *f = &s->fs[s->nfs++];
     memset(f, 0, sizeof *f);
     return f;
@@ -78,7 +63,7 @@ sm_sample_add_fs(struct sm_sample *s)
 struct sm_disk *
 sm_sample_add_disk(struct sm_sample *s)
 {
-    s->disks = grow(s->disks, &s->disks_cap, s->ndisks + 1, sizeof *s->disks);
+    s->disks = sm_xgrow(s->disks, &s->disks_cap, s->ndisks + 1, sizeof *s->disks);
     struct sm_disk *d = &s->disks[s->ndisks++];
     memset(d, 0, sizeof *d);
     return d;
@@ -87,7 +72,8 @@ sm_sample_add_disk(struct sm_sample *s)
 struct sm_iface *
 sm_sample_add_iface(struct sm_sample *s)
 {
-    s->net.ifaces = grow(s->net.ifaces, &s->ifaces_cap, s->net.nifaces + 1, sizeof *s->net.ifaces);
+    s->net.ifaces =
+        sm_xgrow(s->net.ifaces, &s->ifaces_cap, s->net.nifaces + 1, sizeof *s->net.ifaces);
     struct sm_iface *i = &s->net.ifaces[s->net.nifaces++];
     memset(i, 0, sizeof *i);
     return i;

@@ -45,6 +45,20 @@ sm_xreallocarray(void *ptr, size_t nmemb, size_t size)
     return p;
 }
 
+void *
+sm_xgrow(void *arr, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap)
+        return arr;
+    size_t c = *cap ? *cap : 4;
+    while (c < n)
+        c = c > SIZE_MAX / 2 ? n : c * 2;
+    arr = sm_xreallocarray(arr, c, size);
+    memset((char *)arr + *cap * size, 0, (c - *cap) * size);
+    *cap = c;
+    return arr;
+}
+
 char *
 sm_xstrdup(const char *s)
 {

@@ -9,6 +9,9 @@ void *sm_xmalloc(size_t size);
 void *sm_xcalloc(size_t nmemb, size_t size);
 /* Resize ptr to nmemb * size bytes; aborts on overflow or out-of-memory. */
 void *sm_xreallocarray(void *ptr, size_t nmemb, size_t size);
+/* Grow arr (of *cap elements of size) to hold at least n, doubling; the new space is
+ * zeroed and *cap updated. Returns arr unchanged when it is big enough. */
+void *sm_xgrow(void *arr, size_t *cap, size_t n, size_t size);
 char *sm_xstrdup(const char *s);
 char *sm_xstrndup(const char *s, size_t n);
 /* Allocate and format; the caller frees the result. */

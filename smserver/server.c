@@ -1059,10 +1059,7 @@ static void
 list_rule(const struct store_rule *r, void *arg)
 {
     struct rule_list *l = arg;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 16;
-        l->rules = sm_xreallocarray(l->rules, l->cap, sizeof *l->rules);
-    }
+    l->rules = sm_xgrow(l->rules, &l->cap, l->n + 1, sizeof *l->rules);
     l->rules[l->n++] = *r;
 }
 

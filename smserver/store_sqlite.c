@@ -316,19 +316,6 @@ exec_sql(struct store *st, const char *sql, char **cause)
     return SM_OK;
 }
 
-/* Grow *buf (elements of size) to hold at least n. */
-static void *
-grow(void *buf, size_t *cap, size_t n, size_t size)
-{
-    if (n <= *cap)
-        return buf;
-    size_t c = *cap ? *cap : 64;
-    while (c < n)
-        c *= 2;
-    *cap = c;
-    return sm_xreallocarray(buf, c, size);
-}
-
 /* Migration 4: copy the points rows of every agent into the blobs of their samples, an
  * hour of one agent at a time (bounded memory), then drop the points table. */
 static enum sm_rc
@@ -386,7 +373,7 @@ pack_points(struct store *st, char **cause)
                 int64_t rts = step == SQLITE_ROW ? sqlite3_column_int64(q[2], 0) : 0;
                 if (np > 0 && (step == SQLITE_DONE || rts != ts)) {
                     /* The sample at ts is complete: write its blob. */
-                    blob = grow(blob, &bcap, history_blob_bound(np), 1);
+                    blob = sm_xgrow(blob, &bcap, history_blob_bound(np), 1);
                     size_t len = history_blob_encode(pairs, np, blob);
                     sqlite3_reset(q[3]);
                     sqlite3_bind_int64(q[3], 1, agent);
@@ -403,7 +390,7 @@ pack_points(struct store *st, char **cause)
                 if (step == SQLITE_DONE)
                     break;
                 ts = rts;
-                pairs = grow(pairs, &pcap, np + 1, sizeof *pairs);
+                pairs = sm_xgrow(pairs, &pcap, np + 1, sizeof *pairs);
                 pairs[np++] = (struct history_pair){sqlite3_column_int64(q[2], 1),
                                                     sqlite3_column_double(q[2], 2)};
             }
@@ -1134,7 +1121,7 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
             recent_clear(st);
             st->recent_agent = b->agent_id;
         }
-        st->pairs = grow(st->pairs, &st->pairs_cap, smp->npoints, sizeof *st->pairs);
+        st->pairs = sm_xgrow(st->pairs, &st->pairs_cap, smp->npoints, sizeof *st->pairs);
         size_t np = 0;
         for (size_t j = 0; j < smp->npoints; j++) {
             const struct store_point *p = &smp->points[j];
@@ -1150,7 +1137,7 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
             if (sid)
                 st->pairs[np++] = (struct history_pair){sid, p->value};
         }
-        st->blob = grow(st->blob, &st->blob_cap, history_blob_bound(np), 1);
+        st->blob = sm_xgrow(st->blob, &st->blob_cap, history_blob_bound(np), 1);
         size_t len = history_blob_encode(st->pairs, np, st->blob);
         s = stmt(st, S_SAMPLE_ADD);
         sqlite3_bind_int64(s, 1, b->agent_id);
@@ -1318,7 +1305,7 @@ store_latest_points(struct store *st, store_point_fn fn, void *arg)
             sm_log(SM_LOG_WARN, "database: a malformed sample blob skipped");
             continue;
         }
-        all = grow(all, &cap, n + k, sizeof *all);
+        all = sm_xgrow(all, &cap, n + k, sizeof *all);
         if (history_blob_decode(blob, len, all + n, k, &k) == SM_OK)
             n += k;
     }
