@@ -147,6 +147,21 @@ connect_address(const struct client *c)
     return c->addr[0] ? c->addr : c->host;
 }
 
+/* The connect info every connection to the server shares (REST and the stream), for
+ * protocol proto; the caller adds path, method and opaque data. */
+static void
+connect_info(const struct client *c, struct lws_client_connect_info *ci, const char *proto)
+{
+    memset(ci, 0, sizeof *ci);
+    ci->context = c->ctx;
+    ci->address = connect_address(c);
+    ci->port = c->port;
+    ci->host = c->host_header;
+    ci->protocol = proto;
+    ci->local_protocol_name = proto;
+    ci->ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
+}
+
 /* Learn the server's numeric address from a connection that worked. */
 static void
 learn_address(struct client *c, struct lws *wsi)
@@ -666,17 +681,10 @@ req_start(struct req *r)
     struct client *c = r->c;
     char *path = sm_xasprintf("%s%s", c->path_prefix, r->path);
     struct lws_client_connect_info ci;
-    memset(&ci, 0, sizeof ci);
-    ci.context = c->ctx;
-    ci.address = connect_address(c);
-    ci.port = c->port;
+    connect_info(c, &ci, CLIENT_PROTO_HTTP);
     ci.path = path;
-    ci.host = c->host_header;
     ci.origin = c->host_header;
     ci.method = r->method;
-    ci.protocol = CLIENT_PROTO_HTTP;
-    ci.local_protocol_name = CLIENT_PROTO_HTTP;
-    ci.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
     ci.opaque_user_data = r;
     r->status = 0;
     r->rx_len = 0;
@@ -1502,15 +1510,8 @@ connect_stream(lws_sorted_usec_list_t *sul)
         .secs_since_valid_ping = 20,   /* quiet for this long: ping */
         .secs_since_valid_hangup = 45, /* and no pong: the network is gone, reconnect */
     };
-    memset(&ci, 0, sizeof ci);
-    ci.context = c->ctx;
-    ci.address = connect_address(c);
-    ci.port = c->port;
+    connect_info(c, &ci, CLIENT_PROTO_STREAM);
     ci.path = c->ws_path;
-    ci.host = c->host_header;
-    ci.protocol = CLIENT_PROTO_STREAM;
-    ci.local_protocol_name = CLIENT_PROTO_STREAM;
-    ci.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
     ci.retry_and_idle_policy = &idle;
     ci.opaque_user_data = c;
     /* Started without a session (the server was away at start): wait for the refresh
