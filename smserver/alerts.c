@@ -330,22 +330,30 @@ rule_same(const struct store_rule *x, const struct store_rule *y)
            x->updated == y->updated;
 }
 
+static int
+rule_id_cmp(const void *x, const void *y)
+{
+    int64_t a = ((const struct store_rule *)x)->id, b = ((const struct store_rule *)y)->id;
+    return (a > b) - (a < b);
+}
+
 void
 alerts_rules_sync(struct alerts *a, const struct store_rule *list, size_t n, double now,
                   void (*put)(const struct store_rule *r, void *arg), void *arg)
 {
-    for (size_t i = a->nrules; i-- > 0;) {
-        size_t k = 0;
-        while (k < n && list[k].id != a->rules[i].id)
-            k++;
-        if (k == n)
-            alerts_rule_remove(a, a->rules[i].id, now);
-    }
+    /* Both sides sorted by id, so each lookup is a binary search: this runs on the
+     * event loop every few seconds. Rule order means nothing to judging. */
+    qsort(a->rules, a->nrules, sizeof *a->rules, rule_id_cmp);
+    size_t n0 = a->nrules; /* put replaces in place or appends: [0, n0) stays sorted */
     for (size_t k = 0; k < n; k++) {
-        const struct store_rule *have = rule_find(a, list[k].id);
+        const struct store_rule *have =
+            bsearch(&list[k], a->rules, n0, sizeof *a->rules, rule_id_cmp);
         if (!have || !rule_same(have, &list[k]))
             put(&list[k], arg);
     }
+    for (size_t i = a->nrules; i-- > 0;)
+        if (!bsearch(&a->rules[i], list, n, sizeof *list, rule_id_cmp))
+            alerts_rule_remove(a, a->rules[i].id, now);
 }
 
 static int

@@ -60,8 +60,9 @@ void alerts_rule_remove(struct alerts *a, int64_t rule_id, double now);
 /* The agent is gone: its states and the rules scoped to it go. */
 void alerts_agent_removed(struct alerts *a, int64_t agent_id, double now);
 /* Make the rules those of list[n] (all the database holds, read by another thread:
- * `smserver alert add` and `delete` write there directly). Rules missing from list are
- * removed; each new or changed one is handed to put, which calls alerts_rule_put. */
+ * `smserver alert add` and `delete` write there directly), sorted by id. Rules missing
+ * from list are removed; each new or changed one is handed to put, which calls
+ * alerts_rule_put (and may call nothing else here). */
 void alerts_rules_sync(struct alerts *a, const struct store_rule *list, size_t n, double now,
                        void (*put)(const struct store_rule *r, void *arg), void *arg);
 

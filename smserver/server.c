@@ -1063,8 +1063,8 @@ list_rule(const struct store_rule *r, void *arg)
     l->rules[l->n++] = *r;
 }
 
-/* Read every rule and hand the list to the event loop (rules_sync). Maintenance
- * thread. */
+/* Read every rule (by id, as store_rule_list gives them and alerts_rules_sync needs) and
+ * hand the list to the event loop (rules_sync). Maintenance thread. */
 static void
 rules_read(struct server *srv, struct store *st)
 {
