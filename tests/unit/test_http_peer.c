@@ -6,7 +6,12 @@
 #include "tap.h"
 
 /* http.c's route tables; this test needs none of them. */
-#define NO_ROUTES {{0, NULL, NULL, 0, 0}}
+#define NO_ROUTES                                                                                  \
+    {                                                                                              \
+        {                                                                                          \
+            0, NULL, NULL, 0, 0                                                                    \
+        }                                                                                          \
+    }
 const struct route routes_auth[] = NO_ROUTES;
 const struct route routes_agents[] = NO_ROUTES;
 const struct route routes_ingest[] = NO_ROUTES;
