@@ -343,16 +343,17 @@ alerts_rules_sync(struct alerts *a, const struct store_rule *list, size_t n, dou
 {
     /* Both sides sorted by id, so each lookup is a binary search: this runs on the
      * event loop every few seconds. Rule order means nothing to judging. */
-    qsort(a->rules, a->nrules, sizeof *a->rules, rule_id_cmp);
     size_t n0 = a->nrules; /* put replaces in place or appends: [0, n0) stays sorted */
+    if (n0 > 1) /* no rules: a->rules may be NULL, which qsort and bsearch must not get */
+        qsort(a->rules, n0, sizeof *a->rules, rule_id_cmp);
     for (size_t k = 0; k < n; k++) {
         const struct store_rule *have =
-            bsearch(&list[k], a->rules, n0, sizeof *a->rules, rule_id_cmp);
+            n0 ? bsearch(&list[k], a->rules, n0, sizeof *a->rules, rule_id_cmp) : NULL;
         if (!have || !rule_same(have, &list[k]))
             put(&list[k], arg);
     }
     for (size_t i = a->nrules; i-- > 0;)
-        if (!bsearch(&a->rules[i], list, n, sizeof *list, rule_id_cmp))
+        if (n == 0 || !bsearch(&a->rules[i], list, n, sizeof *list, rule_id_cmp))
             alerts_rule_remove(a, a->rules[i].id, now);
 }
 

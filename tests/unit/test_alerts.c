@@ -180,6 +180,9 @@ static void
 sync(void)
 {
     struct alerts *a = alerts_new(emit, agent, NULL);
+    /* No rules on either side (nothing allocated yet): nothing happens. */
+    alerts_rules_sync(a, NULL, 0, NOW, sync_put, a);
+    ok(nsynced == 0, "sync: nothing to nothing");
     struct store_rule r1 = rule(1, 10, "cpu.usage", '>', 90, 0);
     struct store_rule r2 = rule(2, 10, "mem.used_percent", '>', 90, 30);
     alerts_rule_put(a, &r1, NOW);
