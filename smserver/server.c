@@ -1207,33 +1207,70 @@ load_metrics_token(struct server *srv, const char *path)
     return 0;
 }
 
-int
-server_run(const struct server_config *cfg)
+/* Stop the threads and free everything server_start made; safe on a half-made server. */
+static void
+server_free(struct server *srv)
+{
+    if (srv->maint_started) {
+        pthread_mutex_lock(&srv->maint_mu);
+        srv->maint_stop = 1;
+        pthread_cond_signal(&srv->maint_cv);
+        pthread_mutex_unlock(&srv->maint_mu);
+        pthread_join(srv->maint, NULL);
+    }
+    if (srv->ctx) {
+        lws_sul_cancel(&srv->tick);
+        pool_stop(&srv->work);
+        pool_stop(&srv->hash);
+        pool_stop(&srv->writer);
+        drain_done(srv);
+        lws_context_destroy(srv->ctx);
+        drain_done(srv);
+    }
+    /* Last: the jobs drained above may have queued alert state changes. */
+    notifier_stop(srv->notifier);
+    srv->notifier = NULL;
+    auth_done(&srv->auth);
+    ratelimit_done(&srv->rl);
+    alerts_free(srv->alerts);
+    hub_free(srv->hub);
+    pthread_mutex_destroy(&srv->maint_mu);
+    pthread_cond_destroy(&srv->maint_cv);
+    pthread_mutex_destroy(&srv->done_mu);
+    pthread_mutex_destroy(&srv->stats.mu);
+    sodium_memzero(srv->metrics_token_hash, sizeof srv->metrics_token_hash);
+    free(srv);
+    curl_global_cleanup();
+}
+
+struct server *
+server_start(const struct server_config *cfg)
 {
     struct server *srv = sm_xcalloc(1, sizeof *srv);
-    int ret = 1;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         sm_log(SM_LOG_ERROR, "libcurl failed to initialise");
         free(srv);
-        return 1;
+        return NULL;
     }
     char *cause = NULL;
     srv->cfg = cfg;
     pthread_mutex_init(&srv->done_mu, NULL);
     pthread_mutex_init(&srv->stats.mu, NULL);
+    pthread_mutex_init(&srv->maint_mu, NULL);
+    pthread_cond_init(&srv->maint_cv, NULL);
     srv->stats.started = sm_wall_now();
     ratelimit_init(&srv->rl, LOGIN_WINDOW_S);
     if (auth_init(&srv->auth, cfg->state_dir, &cause) != SM_OK) {
         sm_log(SM_LOG_ERROR, "%s", cause);
-        goto out_auth;
+        goto fail;
     }
     if (cfg->metrics_token_file && load_metrics_token(srv, cfg->metrics_token_file) != 0)
-        goto out_auth;
+        goto fail;
     /* Open once here so that a bad database fails the start, not the first request. */
     struct store *st = NULL;
     if (store_open(cfg->db_path, &st, &cause) != SM_OK) {
         sm_log(SM_LOG_ERROR, "%s", cause);
-        goto out_auth;
+        goto fail;
     }
     const struct hub_limits limits = {.pre = LWS_PRE,
                                       .queue_max = STREAM_QUEUE_MAX,
@@ -1253,8 +1290,6 @@ server_run(const struct server_config *cfg)
     store_free(st);
     srv->stream = (struct stream_env){
         .hub = srv->hub, .verify = stream_verify, .verify_arg = srv, .origins = cfg->ws_origins};
-    pthread_mutex_init(&srv->maint_mu, NULL);
-    pthread_cond_init(&srv->maint_cv, NULL);
     if (!realpath(cfg->www_dir, srv->www_real)) {
         sm_log(SM_LOG_WARN, "%s: %s (no web page)", cfg->www_dir, strerror(errno));
         sm_strlcpy(srv->www_real, "/nonexistent", sizeof srv->www_real);
@@ -1265,12 +1300,11 @@ server_run(const struct server_config *cfg)
     memset(&info, 0, sizeof info);
     info.port = cfg->port; /* 0: the kernel picks a free port */
     info.iface = cfg->listen_addr;
-    const struct lws_protocols protocols[] = {
-        {"http", callback_api, sizeof(struct pss), 0, 0, NULL, 0},
-        stream_protocol,
-        {NULL, NULL, 0, 0, 0, NULL, 0},
-    };
-    info.protocols = protocols;
+    /* lws keeps pointing at the protocols: they live as long as srv. */
+    srv->protocols[0] =
+        (struct lws_protocols){"http", callback_api, sizeof(struct pss), 0, 0, NULL, 0};
+    srv->protocols[1] = stream_protocol;
+    info.protocols = srv->protocols;
     info.mounts = &api_mount;
     info.pvo = &stream_pvo;
     info.retry_and_idle_policy = &ws_validity;
@@ -1292,7 +1326,7 @@ server_run(const struct server_config *cfg)
     if (!srv->ctx) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         sm_log(SM_LOG_ERROR, "cannot listen on %s:%d", cfg->listen_addr, cfg->port);
-        goto out_auth;
+        goto fail;
     }
     if (pool_start(&srv->work, srv, "worker", WORK_THREADS, WORK_QUEUE_CAP, worker_main) ||
         pool_start(&srv->hash, srv, "hasher", HASH_THREADS, HASH_QUEUE_CAP, worker_main) ||
@@ -1302,66 +1336,53 @@ server_run(const struct server_config *cfg)
         pthread_create(&srv->maint, NULL, maint_main, srv) != 0) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         sm_log(SM_LOG_ERROR, "cannot start threads");
-        goto out_threads;
+        goto fail;
     }
     srv->maint_started = 1;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, TICK_US);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "default");
     int port = vh ? lws_get_vhost_listen_port(vh) : cfg->port;
     if (cfg->port_file && write_port_file(cfg->port_file, port) != 0) {
         sm_log(SM_LOG_ERROR, "%s: %s", cfg->port_file, strerror(errno));
-        goto out_threads;
+        goto fail;
     }
     sm_log(SM_LOG_INFO, "listening on http://%s:%d", cfg->listen_addr, port);
+    return srv;
+fail:
+    free(cause);
+    server_free(srv);
+    return NULL;
+}
 
-    while (!server_stop)
-        if (lws_service(srv->ctx, 0) < 0)
-            break;
+void
+server_finish(struct server *srv)
+{
     sm_log(SM_LOG_INFO, "shutting down");
     /* Let in-flight requests (and their commits) finish and get their replies. */
     double deadline = sm_mono_now() + SHUTDOWN_GRACE_S;
     while (srv->inflight > 0 && sm_mono_now() < deadline)
         lws_service(srv->ctx, 0);
-    ret = 0;
-out_threads:
-    if (srv->maint_started) {
-        pthread_mutex_lock(&srv->maint_mu);
-        srv->maint_stop = 1;
-        pthread_cond_signal(&srv->maint_cv);
-        pthread_mutex_unlock(&srv->maint_mu);
-        pthread_join(srv->maint, NULL);
-    }
-    lws_sul_cancel(&srv->tick);
-    pool_stop(&srv->work);
-    pool_stop(&srv->hash);
-    pool_stop(&srv->writer);
-    drain_done(srv);
-    lws_context_destroy(srv->ctx);
-    drain_done(srv);
-    /* Last: the jobs drained above may have queued alert state changes. */
-    notifier_stop(srv->notifier);
-    srv->notifier = NULL;
-out_auth:
-    free(cause);
-    auth_done(&srv->auth);
-    ratelimit_done(&srv->rl);
-    alerts_free(srv->alerts);
-    hub_free(srv->hub);
-    pthread_mutex_destroy(&srv->maint_mu);
-    pthread_cond_destroy(&srv->maint_cv);
-    pthread_mutex_destroy(&srv->done_mu);
-    pthread_mutex_destroy(&srv->stats.mu);
-    sodium_memzero(srv->metrics_token_hash, sizeof srv->metrics_token_hash);
-    free(srv);
-    curl_global_cleanup();
-    return ret;
+    server_free(srv);
+}
+
+int
+server_run(const struct server_config *cfg)
+{
+    struct server *srv = server_start(cfg);
+    if (!srv)
+        return 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    while (!server_stop)
+        if (lws_service(srv->ctx, 0) < 0)
+            break;
+    server_finish(srv);
+    return 0;
 }

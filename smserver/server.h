@@ -94,6 +94,7 @@ struct server {
     struct auth auth;
     struct ratelimit rl;
     struct lws_context *ctx;
+    struct lws_protocols protocols[3]; /* http, the stream, the end mark */
     struct pool work, hash, writer;
     pthread_mutex_t done_mu;
     struct job *done_head, *done_tail;
@@ -133,5 +134,13 @@ extern volatile sig_atomic_t server_stop;
 
 /* Run the server until SIGTERM/SIGINT. Returns a process exit code. Main thread. */
 int server_run(const struct server_config *cfg);
+
+/* server_run in parts, for a caller that runs the event loop itself (the HTTP fuzzer):
+ * server_start opens the database, listens and starts the threads, or logs why not and
+ * returns NULL; the caller then calls lws_service(srv->ctx, ...) on this thread only;
+ * server_finish waits up to the shutdown grace for jobs in flight, then stops and frees
+ * everything. */
+struct server *server_start(const struct server_config *cfg);
+void server_finish(struct server *srv);
 
 #endif
