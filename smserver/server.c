@@ -73,8 +73,10 @@ struct pss {
     struct job *job;  /* in a pool */
     struct resp resp; /* ready to write */
     int have_resp;
-    int discard; /* body past the cap: reply 413 and close */
-    int counted; /* in srv->http_open */
+    int discard;   /* body past the cap: reply 413 and close */
+    int counted;   /* in srv->http_open */
+    int rx_held;   /* reading paused while a job makes the reply (hold_rx) */
+    int body_done; /* LWS_CALLBACK_HTTP_BODY_COMPLETION seen for this request */
     /* For the access log line (debug level): never the query, headers or body. */
     char method[8];
     char path[96];
@@ -419,13 +421,41 @@ static const struct {
     {".woff2", "font/woff2"},
 };
 
+/* HTTP/1.1 lets a client send its next request before the reply to this one; bytes read
+ * past the end of a request wait in libwebsockets' buffer. libwebsockets 4.1 hands them
+ * back on every turn of the loop until the transaction is completed, and parsing them
+ * as the next request replaces the connection's pss. So:
+ *  - while a job makes the reply, reading is paused (without this the loop spun at full
+ *    CPU, deaf to signals, for as long as the job ran);
+ *  - a reply is written as soon as it exists and the transaction completed at once, so
+ *    the next request is parsed only after it: in the callback that made it
+ *    (flush_reply), or, for a job, when the job comes back (drain_done). 4.1 gives a
+ *    paused HTTP/1 connection no writable callback, so reading resumes first.
+ * Event loop thread. */
+static void
+hold_rx(struct lws *wsi, struct pss *pss)
+{
+    if (!pss->rx_held) {
+        pss->rx_held = 1;
+        lws_rx_flow_control(wsi, 0);
+    }
+}
+
+static void
+release_rx(struct lws *wsi, struct pss *pss)
+{
+    if (pss->rx_held) {
+        pss->rx_held = 0;
+        lws_rx_flow_control(wsi, 1);
+    }
+}
+
 static void
 reply_now(struct lws *wsi, struct pss *pss, enum sm_rc rc, const char *detail)
 {
     resp_done(&pss->resp);
     http_reply_error(&pss->resp, rc, detail);
     pss->have_resp = 1;
-    lws_callback_on_writable(wsi);
 }
 
 /* Queue the request held by pss. */
@@ -446,6 +476,7 @@ dispatch(struct server *srv, struct lws *wsi, struct pss *pss, const struct rout
     }
     pss->job = j;
     srv->inflight++;
+    hold_rx(wsi, pss);
 }
 
 /* ------------------------------------------------------------------ alerts */
@@ -610,7 +641,9 @@ apply_events(struct server *srv, const struct job *j)
     }
 }
 
-/* Take completed jobs and wake their connections. Event loop thread. */
+static int write_reply(struct lws *wsi, struct pss *pss);
+
+/* Take completed jobs and write their replies. Event loop thread. */
 static void
 drain_done(struct server *srv)
 {
@@ -631,7 +664,14 @@ drain_done(struct server *srv)
             pss->resp = j->resp;
             memset(&j->resp, 0, sizeof j->resp);
             pss->have_resp = 1;
-            lws_callback_on_writable(j->wsi);
+            /* Written now, before the next request is parsed (hold_rx). Reading
+             * resumes first (it must, for the transaction to complete), and is paused
+             * again on a connection that is to close. */
+            release_rx(j->wsi, pss);
+            if (write_reply(j->wsi, pss) < 0) {
+                hold_rx(j->wsi, pss);
+                lws_set_timeout(j->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+            }
         }
         job_free(j);
         j = next;
@@ -651,6 +691,7 @@ pss_cleanup(struct pss *pss)
     pss->req = NULL;
     resp_done(&pss->resp);
     pss->have_resp = 0;
+    pss->body_done = 0;
     pss->method[0] = pss->path[0] = '\0';
     pss->started = sm_mono_now();
 }
@@ -893,6 +934,13 @@ write_reply(struct lws *wsi, struct pss *pss)
     return 0;
 }
 
+/* Write a reply made during this callback before it returns (hold_rx). */
+static int
+flush_reply(struct lws *wsi, struct pss *pss)
+{
+    return pss->have_resp && !pss->job ? write_reply(wsi, pss) : 0;
+}
+
 static int
 callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -901,7 +949,9 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
     struct server *srv = ctx ? lws_context_user(ctx) : NULL;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return on_http(srv, wsi, pss);
+        if (on_http(srv, wsi, pss))
+            return -1;
+        return flush_reply(wsi, pss);
     case LWS_CALLBACK_HTTP_BODY:
         if (!pss->req || pss->discard || pss->have_resp)
             return 0;
@@ -910,8 +960,16 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
             reply_now(wsi, pss, SM_ETOOBIG, "body: larger than 1 MiB");
             pss->resp.close = 1;
         }
-        return 0;
+        return flush_reply(wsi, pss);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+        /* libwebsockets 4.1 calls again when bytes follow a body it has delivered
+         * and the transaction is not completed (a pipelined request after a body
+         * parsed from its buffer, or after an HTTP/1.0 request), and would do so
+         * forever, inside one lws_service. The only way out is to drop the
+         * connection (hold_rx). */
+        if (pss->body_done)
+            return -1;
+        pss->body_done = 1;
         if (!pss->req || pss->discard || pss->have_resp)
             return 0;
         int wrong = 0;
@@ -924,7 +982,7 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
             http_route_find(pss->req->method, route_path, &pss->req->id, &wrong);
         if (r)
             dispatch(srv, wsi, pss, r);
-        return 0;
+        return flush_reply(wsi, pss);
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!pss || !pss->have_resp)

@@ -138,15 +138,23 @@ exchange(const uint8_t *req, size_t len, unsigned seed, int hang_up, char *out, 
 {
     struct conn k = {.out = out, .outsz = outsz};
     k.c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (k.c < 0 || connect(k.c, (struct sockaddr *)&listen_sa, sizeof listen_sa) != 0)
+    /* Close with a reset, not a FIN: thousands of connections a second would otherwise
+     * fill the ephemeral ports with TIME_WAIT within a minute. */
+    struct linger hard = {.l_onoff = 1, .l_linger = 0};
+    int one = 1;
+    if (k.c < 0 || setsockopt(k.c, SOL_SOCKET, SO_LINGER, &hard, sizeof hard) != 0 ||
+        connect(k.c, (struct sockaddr *)&listen_sa, sizeof listen_sa) != 0) {
+        fprintf(stderr, "fuzz_http: connect: %s\n", strerror(errno));
         abort();
+    }
+    setsockopt(k.c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     k.s = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     struct stat sb;
-    if (k.s < 0 || fstat(k.s, &sb) != 0)
+    if (k.s < 0 || fstat(k.s, &sb) != 0) {
+        fprintf(stderr, "fuzz_http: accept: %s\n", strerror(errno));
         abort();
+    }
     k.s_ino = sb.st_ino;
-    int one = 1;
-    setsockopt(k.c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (!lws_adopt_socket_vhost(vhost, k.s)) {
         fprintf(stderr, "fuzz_http: the server refused a connection\n");
         abort();
