@@ -29,6 +29,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,18 +138,31 @@ static size_t
 exchange(const uint8_t *req, size_t len, unsigned seed, int hang_up, char *out, size_t outsz)
 {
     struct conn k = {.out = out, .outsz = outsz};
-    k.c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    k.c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     /* Close with a reset, not a FIN: thousands of connections a second would otherwise
      * fill the ephemeral ports with TIME_WAIT within a minute. */
     struct linger hard = {.l_onoff = 1, .l_linger = 0};
     int one = 1;
-    if (k.c < 0 || setsockopt(k.c, SOL_SOCKET, SO_LINGER, &hard, sizeof hard) != 0 ||
-        connect(k.c, (struct sockaddr *)&listen_sa, sizeof listen_sa) != 0) {
-        fprintf(stderr, "fuzz_http: connect: %s\n", strerror(errno));
+    if (k.c < 0 || setsockopt(k.c, SOL_SOCKET, SO_LINGER, &hard, sizeof hard) != 0)
         abort();
-    }
     setsockopt(k.c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    k.s = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    /* Non-blocking, and every wait retried: libFuzzer's timer signal interrupts calls. */
+    if (connect(k.c, (struct sockaddr *)&listen_sa, sizeof listen_sa) != 0) {
+        struct pollfd pfd = {.fd = k.c, .events = POLLOUT};
+        int err = errno;
+        socklen_t elen = sizeof err;
+        while (err == EINPROGRESS && poll(&pfd, 1, -1) < 0 && errno == EINTR)
+            ;
+        if (err == EINPROGRESS && getsockopt(k.c, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
+            err = errno;
+        if (err != EINPROGRESS && err != 0) {
+            fprintf(stderr, "fuzz_http: connect: %s\n", strerror(err));
+            abort();
+        }
+    }
+    do
+        k.s = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (k.s < 0 && errno == EINTR);
     struct stat sb;
     if (k.s < 0 || fstat(k.s, &sb) != 0) {
         fprintf(stderr, "fuzz_http: accept: %s\n", strerror(errno));
