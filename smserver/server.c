@@ -421,16 +421,19 @@ static const struct {
     {".woff2", "font/woff2"},
 };
 
-/* HTTP/1.1 lets a client send its next request before the reply to this one; bytes read
- * past the end of a request wait in libwebsockets' buffer. libwebsockets 4.1 hands them
- * back on every turn of the loop until the transaction is completed, and parsing them
- * as the next request replaces the connection's pss. So:
- *  - while a job makes the reply, reading is paused (without this the loop spun at full
- *    CPU, deaf to signals, for as long as the job ran);
- *  - a reply is written as soon as it exists and the transaction completed at once, so
- *    the next request is parsed only after it: in the callback that made it
- *    (flush_reply), or, for a job, when the job comes back (drain_done). 4.1 gives a
- *    paused HTTP/1 connection no writable callback, so reading resumes first.
+/* Pipelining. HTTP/1.1 lets a client send its next request before the reply to this
+ * one; bytes read past the end of a request wait in libwebsockets' buffer, and 4.1
+ * mishandles them: it hands them back on every turn of the loop until the transaction
+ * completes (the loop spun at full CPU, deaf to signals, while a job made the reply),
+ * parsing them replaces the connection's pss (a reply was lost), and a request with a
+ * body parsed from there gets freed memory as its body. So smserver does not pipeline:
+ *  - from the moment a request is complete until its reply is written, reading is
+ *    paused (hold_rx), whether a job makes the reply or the callback did (flush_reply);
+ *  - every reply is written from the done queue (drain_done): if bytes then wait in
+ *    the buffer, the reply says "Connection: close" and the connection closes with
+ *    reading still paused, so they are never parsed; otherwise the transaction
+ *    completes and the connection is kept alive. 4.1 gives a paused HTTP/1 connection
+ *    no writable callback, so the reply is written there and then.
  * Event loop thread. */
 static void
 hold_rx(struct lws *wsi, struct pss *pss)
@@ -643,6 +646,14 @@ apply_events(struct server *srv, const struct job *j)
 
 static int write_reply(struct lws *wsi, struct pss *pss);
 
+/* Whether a connection has bytes libwebsockets read but has not parsed, waiting for it
+ * to serve them without a network event ("forced service"). */
+static int
+leftovers_waiting(struct server *srv)
+{
+    return lws_service_adjust_timeout(srv->ctx, 1, 0) == 0;
+}
+
 /* Take completed jobs and write their replies. Event loop thread. */
 static void
 drain_done(struct server *srv)
@@ -666,8 +677,16 @@ drain_done(struct server *srv)
             pss->have_resp = 1;
             /* Written now, before the next request is parsed (hold_rx). Reading
              * resumes first (it must, for the transaction to complete), and is paused
-             * again on a connection that is to close. */
+             * again on a connection that is to close. Bytes sent behind this request
+             * may wait in libwebsockets' buffer (pipelining): 4.1 cannot parse a
+             * request with a body from there safely (its callback is handed freed
+             * memory), so then the connection closes after this reply. Asked before
+             * and after reading resumes, to tell this connection's bytes from
+             * another's; another's closes this one too, which costs a reconnect. */
+            int others = leftovers_waiting(srv);
             release_rx(j->wsi, pss);
+            if (others || leftovers_waiting(srv))
+                pss->resp.close = 1;
             if (write_reply(j->wsi, pss) < 0) {
                 hold_rx(j->wsi, pss);
                 lws_set_timeout(j->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
@@ -934,11 +953,23 @@ write_reply(struct lws *wsi, struct pss *pss)
     return 0;
 }
 
-/* Write a reply made during this callback before it returns (hold_rx). */
-static int
-flush_reply(struct lws *wsi, struct pss *pss)
+/* A reply made during a callback goes out through the done queue, as a job's does, so
+ * that it gets the same check for pipelined bytes (drain_done). */
+static void
+flush_reply(struct server *srv, struct lws *wsi, struct pss *pss)
 {
-    return pss->have_resp && !pss->job ? write_reply(wsi, pss) : 0;
+    if (!pss->have_resp || pss->job)
+        return;
+    struct job *j = sm_xcalloc(1, sizeof *j);
+    j->resp = pss->resp;
+    memset(&pss->resp, 0, sizeof pss->resp);
+    pss->have_resp = 0;
+    j->wsi = wsi;
+    j->pss = pss;
+    pss->job = j;
+    srv->inflight++;
+    hold_rx(wsi, pss);
+    done_push(srv, j);
 }
 
 static int
@@ -951,7 +982,8 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
     case LWS_CALLBACK_HTTP:
         if (on_http(srv, wsi, pss))
             return -1;
-        return flush_reply(wsi, pss);
+        flush_reply(srv, wsi, pss);
+        return 0;
     case LWS_CALLBACK_HTTP_BODY:
         if (!pss->req || pss->discard || pss->have_resp)
             return 0;
@@ -959,8 +991,9 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
             pss->discard = 1;
             reply_now(wsi, pss, SM_ETOOBIG, "body: larger than 1 MiB");
             pss->resp.close = 1;
+            flush_reply(srv, wsi, pss);
         }
-        return flush_reply(wsi, pss);
+        return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
         /* libwebsockets 4.1 calls again when bytes follow a body it has delivered
          * and the transaction is not completed (a pipelined request after a body
@@ -982,14 +1015,16 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
             http_route_find(pss->req->method, route_path, &pss->req->id, &wrong);
         if (r)
             dispatch(srv, wsi, pss, r);
-        return flush_reply(wsi, pss);
+        flush_reply(srv, wsi, pss);
+        return 0;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!pss || !pss->have_resp)
             return 0;
         return write_reply(wsi, pss);
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
-        if (lws_http_transaction_completed(wsi))
+        /* Pipelined bytes behind a file: close rather than parse them (drain_done). */
+        if (!srv || leftovers_waiting(srv) || lws_http_transaction_completed(wsi))
             return -1;
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
