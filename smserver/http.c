@@ -79,6 +79,8 @@ req_free(struct req *r)
 enum sm_rc
 req_append(struct req *r, const void *data, size_t len)
 {
+    if (len == 0)
+        return SM_OK; /* libwebsockets may pass NULL, 0 (fuzz_http) */
     if (len > HTTP_BODY_MAX - r->len)
         return SM_ETOOBIG;
     if (r->len + len + 1 > r->cap) {

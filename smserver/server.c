@@ -985,7 +985,7 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
         flush_reply(srv, wsi, pss);
         return 0;
     case LWS_CALLBACK_HTTP_BODY:
-        if (!pss->req || pss->discard || pss->have_resp)
+        if (!pss->req || pss->discard || pss->have_resp || pss->job)
             return 0;
         if (req_append(pss->req, in, len) != SM_OK) {
             pss->discard = 1;
@@ -1003,7 +1003,7 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
         if (pss->body_done)
             return -1;
         pss->body_done = 1;
-        if (!pss->req || pss->discard || pss->have_resp)
+        if (!pss->req || pss->discard || pss->have_resp || pss->job)
             return 0;
         int wrong = 0;
         char route_path[HTTP_PATH_MAX];

@@ -97,6 +97,10 @@ for f in regress-pipelined-post-spin regress-http10-body-spin regress-pipelined-
     pipe "fuzz_http's $f" "401 closed" \
         "open('$top_srcdir/tests/fuzz/corpus/http/$f', 'rb').read()[1:]"
 done
+# An immediate reply (a bad Content-Length) must not let the body that follows start a
+# second reply for the same request (the second job wrote into a freed connection).
+pipe "fuzz_http's regress-bad-length-two-replies" "400 closed" \
+    "open('$top_srcdir/tests/fuzz/corpus/http/regress-bad-length-two-replies', 'rb').read()[1:]"
 # Only the first of the pipelined POSTs was carried out: the others were never parsed.
 n=$(sql "SELECT count(*) FROM agents WHERE name = 'p'")
 [ "$n" = 1 ] || fail "pipelined POSTs: $n agents named p, expected 1"
