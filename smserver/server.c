@@ -77,6 +77,7 @@ struct pss {
     int counted;   /* in srv->http_open */
     int rx_held;   /* reading paused while a job makes the reply (hold_rx) */
     int body_done; /* LWS_CALLBACK_HTTP_BODY_COMPLETION seen for this request */
+    int body_sent; /* the request announced a body (Content-Length > 0) */
     /* For the access log line (debug level): never the query, headers or body. */
     char method[8];
     char path[96];
@@ -711,6 +712,7 @@ pss_cleanup(struct pss *pss)
     resp_done(&pss->resp);
     pss->have_resp = 0;
     pss->body_done = 0;
+    pss->body_sent = 0;
     pss->method[0] = pss->path[0] = '\0';
     pss->started = sm_mono_now();
 }
@@ -873,6 +875,7 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
             return 0;
         }
         req->content_length = v;
+        pss->body_sent = v > 0;
         if (v > 0 && v <= HTTP_BODY_MAX) {
             /* One allocation for the announced body instead of doublings. */
             req->body = sm_xmalloc((size_t)v + 1);
@@ -907,6 +910,11 @@ write_reply(struct lws *wsi, struct pss *pss)
     uint8_t *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
     struct resp *r = &pss->resp;
     pss->have_resp = 0;
+    /* A reply before the whole body came: libwebsockets would read and drop the rest
+     * and complete the transaction itself, past the check for pipelined bytes
+     * (drain_done); close instead. */
+    if (pss->body_sent && !pss->body_done)
+        r->close = 1;
     if (sm_log_get_level() >= SM_LOG_DEBUG)
         sm_log(SM_LOG_DEBUG, "%s %s %d (%.1f ms)", pss->method[0] ? pss->method : "-",
                pss->path[0] ? pss->path : "-", r->status, (sm_mono_now() - pss->started) * 1e3);

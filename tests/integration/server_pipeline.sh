@@ -97,6 +97,12 @@ for f in regress-pipelined-post-spin regress-http10-body-spin regress-pipelined-
     pipe "fuzz_http's $f" "401 closed" \
         "open('$top_srcdir/tests/fuzz/corpus/http/$f', 'rb').read()[1:]"
 done
+# A reply before the whole body came closes the connection: libwebsockets would drop
+# the rest of the body and go on to parse what follows from its buffer by itself.
+pipe "a reply before the whole body" "200 closed" \
+    "b'GET /health HTTP/1.1\r\n${H}Content-Length: 10\r\n\r\n{}}'"
+pipe "fuzz_http's regress-get-body-then-post-uaf" "401 closed" \
+    "open('$top_srcdir/tests/fuzz/corpus/http/regress-get-body-then-post-uaf', 'rb').read()[1:]"
 # An immediate reply (a bad Content-Length) must not let the body that follows start a
 # second reply for the same request (the second job wrote into a freed connection).
 pipe "fuzz_http's regress-bad-length-two-replies" "400 closed" \
