@@ -110,6 +110,35 @@ pipe "fuzz_http's regress-bad-length-two-replies" "400 closed" \
 # Only the first of the pipelined POSTs was carried out: the others were never parsed.
 n=$(sql "SELECT count(*) FROM agents WHERE name = 'p'")
 [ "$n" = 1 ] || fail "pipelined POSTs: $n agents named p, expected 1"
+pipe "fuzz_http's regress-refused-upgrade-pipelined-uaf (in one write)" "404 closed" \
+    "open('$top_srcdir/tests/fuzz/corpus/http/regress-refused-upgrade-pipelined-uaf', 'rb').read()[1:]"
+# On a kept-alive connection, a request libwebsockets refuses by itself (an unknown
+# Upgrade: 403) with a request behind it: the connection ends there, the request behind
+# is never parsed (it was parsed from freed memory).
+CASE="refused upgrade, pipelined" "$PY" - "$PORT" <<'PY' || fail "refused upgrade, pipelined"
+import re, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+got = b""
+while b"}" not in got:
+    got += s.recv(65536)
+s.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\n\r\n"
+          b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+got = b""
+while True:
+    try:
+        d = s.recv(65536)
+    except ConnectionResetError:
+        break
+    if not d:
+        break
+    got += d
+codes = re.findall(rb"HTTP/1\.1 (\d{3}) ", got)
+print("refused upgrade, pipelined: replies %s then closed" % codes)
+if codes != [b"403"]:
+    sys.exit("refused upgrade, pipelined: expected one 403, got %s" % codes)
+PY
 # Not pipelining: a client that waits for each reply keeps its connection.
 CASE="keep-alive" "$PY" - "$PORT" <<'PY' || fail "keep-alive"
 import re, socket, sys
