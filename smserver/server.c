@@ -1043,9 +1043,7 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
         return 0;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (!pss || !pss->have_resp)
-            return 0;
-        return write_reply(wsi, pss);
+        return 0; /* replies are written from drain_done, never on a writable callback */
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         /* Pipelined bytes behind a file: close rather than parse them (drain_done). */
         if (!srv || leftovers_waiting(srv) || lws_http_transaction_completed(wsi))

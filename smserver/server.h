@@ -98,7 +98,8 @@ struct server {
     struct pool work, hash, writer;
     pthread_mutex_t done_mu;
     struct job *done_head, *done_tail;
-    int inflight; /* jobs out of the event loop; event loop thread only */
+    int inflight; /* jobs out of the event loop, and replies queued for drain_done;
+                   * event loop thread only */
     char www_real[PATH_MAX];
     /* The live stream (event loop thread only). */
     struct hub *hub;
