@@ -45,6 +45,9 @@
 #define RETAIN_EVERY 6        /* retention every this many rollup rounds */
 #define RETAIN_BATCH 64       /* series per retention transaction */
 #define ALERTS_GRACE_S 30.0   /* after a start, agents silent this long are offline */
+/* Largest single send() of a reply. libwebsockets' default is 4 KiB, the rest held in
+ * its buffer and sent a piece per writable event: most history replies went out so. */
+#define HTTP_SEND_MAX (8 * 1024 * 1024)
 
 volatile sig_atomic_t server_stop;
 
@@ -431,8 +434,8 @@ static const struct {
  *  - from the moment a request is complete until its reply is written, reading is
  *    paused (hold_rx), whether a job makes the reply or the callback did (flush_reply);
  *  - every reply is written from the done queue (drain_done): if bytes then wait in
- *    the buffer, the reply says "Connection: close" and the connection closes with
- *    reading still paused, so they are never parsed; otherwise the transaction
+ *    the buffer, the reply says "Connection: close" and the connection is ended at
+ *    once (close_after_reply), so they are never parsed; otherwise the transaction
  *    completes and the connection is kept alive. 4.1 gives a paused HTTP/1 connection
  *    no writable callback, so the reply is written there and then.
  * Event loop thread. */
@@ -670,6 +673,19 @@ leftovers_waiting(struct server *srv)
     return lws_service_adjust_timeout(srv->ctx, 1, 0) == 0;
 }
 
+/* End a connection whose reply has been written, here and now: nothing behind the
+ * request gets parsed. A reply the socket did not take whole waits in libwebsockets'
+ * buffer; the connection then stays, reading ignored, until that is sent (or for 5 s)
+ * and closes after it. Reading must not be paused for that wait: 4.1 serves a paused
+ * HTTP/1 connection no POLLOUT, so the rest of the reply was never sent, and a client
+ * that reset such a connection kept it open for the 5 s (fuzz_http). Do not use wsi
+ * afterwards. */
+static void
+close_after_reply(struct lws *wsi)
+{
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+}
+
 /* Take completed jobs and write their replies. Event loop thread. */
 static void
 drain_done(struct server *srv)
@@ -692,8 +708,8 @@ drain_done(struct server *srv)
             memset(&j->resp, 0, sizeof j->resp);
             pss->have_resp = 1;
             /* Written now, before the next request is parsed (hold_rx). Reading
-             * resumes first (it must, for the transaction to complete), and is paused
-             * again on a connection that is to close. Bytes sent behind this request
+             * resumes first (it must, for the transaction to complete, and for the
+             * rest of a large reply to be sent). Bytes sent behind this request
              * may wait in libwebsockets' buffer (pipelining): 4.1 cannot parse a
              * request with a body from there safely (its callback is handed freed
              * memory), so then the connection closes after this reply. Asked before
@@ -703,10 +719,8 @@ drain_done(struct server *srv)
             release_rx(j->wsi, pss);
             if (others || leftovers_waiting(srv))
                 pss->resp.close = 1;
-            if (write_reply(j->wsi, pss) < 0) {
-                hold_rx(j->wsi, pss);
-                lws_set_timeout(j->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-            }
+            if (write_reply(j->wsi, pss) < 0)
+                close_after_reply(j->wsi);
         }
         job_free(j);
         j = next;
@@ -1004,6 +1018,13 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
     struct server *srv = ctx ? lws_context_user(ctx) : NULL;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
+        /* The reply before this request has not all gone out (libwebsockets still
+         * holds some, or the socket is full): the client sent this request without
+         * reading it, which is pipelining. Close once that reply is sent (4.1 then
+         * ignores what it reads), rather than parse requests while one is sending:
+         * its rest was stuck while their jobs ran, the loop spinning (fuzz_http). */
+        if (lws_send_pipe_choked(wsi))
+            return -1;
         if (on_http(srv, wsi, pss))
             return -1;
         flush_reply(srv, wsi, pss);
@@ -1418,7 +1439,7 @@ server_start(const struct server_config *cfg)
     info.iface = cfg->listen_addr;
     /* lws keeps pointing at the protocols: they live as long as srv. */
     srv->protocols[0] =
-        (struct lws_protocols){"http", callback_api, sizeof(struct pss), 0, 0, NULL, 0};
+        (struct lws_protocols){"http", callback_api, sizeof(struct pss), 0, 0, NULL, HTTP_SEND_MAX};
     srv->protocols[1] = stream_protocol;
     info.protocols = srv->protocols;
     info.mounts = &api_mount;
