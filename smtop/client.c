@@ -29,7 +29,7 @@ connect_address(const struct client *c)
 /* The connect info every connection to the server shares (REST and the stream), for
  * protocol proto; the caller adds path, method and opaque data. */
 void
-connect_info(const struct client *c, struct lws_client_connect_info *ci, const char *proto)
+client_connect_info(const struct client *c, struct lws_client_connect_info *ci, const char *proto)
 {
     memset(ci, 0, sizeof *ci);
     ci->context = c->ctx;
@@ -43,7 +43,7 @@ connect_info(const struct client *c, struct lws_client_connect_info *ci, const c
 
 /* Learn the server's numeric address from a connection that worked. */
 void
-learn_address(struct client *c, struct lws *wsi)
+client_learn_address(struct client *c, struct lws *wsi)
 {
     char a[sizeof c->addr];
     if (c->addr[0] == '\0' && lws_get_peer_simple(wsi, a, sizeof a) != NULL && a[0])
@@ -51,7 +51,7 @@ learn_address(struct client *c, struct lws *wsi)
 }
 
 void
-wipe_free(char *s)
+client_wipe_free(char *s)
 {
     if (s == NULL)
         return;
@@ -145,8 +145,8 @@ parse_url(struct client *c, const char *url, char **cause)
 }
 
 static const struct lws_protocols client_protocol_list[] = {
-    {.name = CLIENT_PROTO_STREAM, .callback = stream_cb, .rx_buffer_size = 65536},
-    {.name = CLIENT_PROTO_HTTP, .callback = http_cb},
+    {.name = CLIENT_PROTO_STREAM, .callback = ws_callback, .rx_buffer_size = 65536},
+    {.name = CLIENT_PROTO_HTTP, .callback = http_callback},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -195,7 +195,7 @@ client_start(struct client *c, char **cause)
         return SM_EINTERNAL;
     }
     c->started = 1;
-    lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_stream, 1);
+    lws_sul_schedule(c->ctx, 0, &c->sul_retry, ws_connect, 1);
     rest_kick(c);
     return SM_OK;
 }
@@ -234,7 +234,7 @@ client_free(struct client *c)
         free(n);
         n = next;
     }
-    wipe_free(c->access);
+    client_wipe_free(c->access);
     free(c->login_why);
     free(c->rx);
     free(c->known);

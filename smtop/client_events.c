@@ -23,7 +23,7 @@ event_done(struct client_event *ev)
 }
 
 struct ev_node *
-ev_new(enum client_event_type type)
+event_new(enum client_event_type type)
 {
     struct ev_node *n = sm_xcalloc(1, sizeof *n);
     n->ev.type = type;
@@ -32,7 +32,7 @@ ev_new(enum client_event_type type)
 
 /* Queue n for the UI; past the cap, samples are dropped and counted. */
 void
-ev_push(struct client *c, struct ev_node *n)
+event_push(struct client *c, struct ev_node *n)
 {
     if (c->ev_count >= CLIENT_QUEUE_MAX && n->ev.type == CLIENT_EV_SAMPLE) {
         c->ev_dropped++;
@@ -49,24 +49,24 @@ ev_push(struct client *c, struct ev_node *n)
 }
 
 void
-ev_state(struct client *c, enum client_state st, double retry_in, const char *text)
+event_state(struct client *c, enum client_state st, double retry_in, const char *text)
 {
-    struct ev_node *n = ev_new(CLIENT_EV_STATE);
+    struct ev_node *n = event_new(CLIENT_EV_STATE);
     n->ev.state = st;
     n->ev.retry_in = retry_in;
     n->ev.text = text ? sm_xstrdup(text) : NULL;
-    ev_push(c, n);
+    event_push(c, n);
 }
 
 void
-ev_error(struct client *c, const char *fmt, ...)
+event_error(struct client *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    struct ev_node *n = ev_new(CLIENT_EV_ERROR);
+    struct ev_node *n = event_new(CLIENT_EV_ERROR);
     n->ev.text = sm_xvasprintf(fmt, ap);
     va_end(ap);
-    ev_push(c, n);
+    event_push(c, n);
 }
 
 size_t

@@ -13,12 +13,12 @@ struct ev_node {
 /* Free what an event holds (not the event itself). */
 void event_done(struct client_event *ev);
 /* A new, empty event of type. */
-struct ev_node *ev_new(enum client_event_type type);
+struct ev_node *event_new(enum client_event_type type);
 /* Queue n for the UI (the queue owns it); past the cap, samples are dropped and counted. */
-void ev_push(struct client *c, struct ev_node *n);
+void event_push(struct client *c, struct ev_node *n);
 /* Queue a CLIENT_EV_STATE (text copied, may be NULL). */
-void ev_state(struct client *c, enum client_state st, double retry_in, const char *text);
+void event_state(struct client *c, enum client_state st, double retry_in, const char *text);
 /* Queue a CLIENT_EV_ERROR with a formatted text. */
-void ev_error(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void event_error(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -18,7 +18,7 @@
 
 /* GET /agents' list as CLIENT_EV_AGENT events. */
 void
-agents_to_events(struct client *c, const cJSON *list)
+fleet_agents(struct client *c, const cJSON *list)
 {
     const cJSON *a;
     cJSON_ArrayForEach(a, list)
@@ -27,7 +27,7 @@ agents_to_events(struct client *c, const cJSON *list)
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "name"));
         if (!cJSON_IsNumber(id) || id->valuedouble < 1 || name == NULL)
             continue;
-        struct ev_node *n = ev_new(CLIENT_EV_AGENT);
+        struct ev_node *n = event_new(CLIENT_EV_AGENT);
         n->ev.agent_id = (int64_t)id->valuedouble;
         n->ev.name = sm_xstrndup(name, 255);
         const cJSON *on = cJSON_GetObjectItemCaseSensitive(a, "online");
@@ -41,7 +41,7 @@ agents_to_events(struct client *c, const cJSON *list)
         if (cJSON_IsObject(host) && sm_host_from_json(host, &n->ev.host, &cause) == SM_OK)
             n->ev.have_host = 1;
         free(cause);
-        ev_push(c, n);
+        event_push(c, n);
     }
 }
 
@@ -97,7 +97,7 @@ decode_sample(struct client *c, int64_t id, const cJSON *obj)
     sm_sample_init(s);
     char *cause = NULL;
     if (sm_sample_from_json(obj, sm_wall_now(), s, &cause) != SM_OK) {
-        ev_error(c, "agent %lld: bad sample: %s", (long long)id, cause ? cause : "?");
+        event_error(c, "agent %lld: bad sample: %s", (long long)id, cause ? cause : "?");
         free(cause);
         sm_sample_done(s);
         free(s);
@@ -111,18 +111,18 @@ on_snapshot(struct client *c, const cJSON *msg)
 {
     const cJSON *agents = cJSON_GetObjectItemCaseSensitive(msg, "agents");
     if (!cJSON_IsArray(agents)) {
-        ev_error(c, "stream: snapshot without an agents list");
+        event_error(c, "stream: snapshot without an agents list");
         return;
     }
     c->nknown = 0;
-    ev_push(c, ev_new(CLIENT_EV_SNAPSHOT_BEGIN));
+    event_push(c, event_new(CLIENT_EV_SNAPSHOT_BEGIN));
     const cJSON *a;
     cJSON_ArrayForEach(a, agents)
     {
         int64_t id = agent_id_of(a);
         if (id < 0)
             continue;
-        struct ev_node *n = ev_new(CLIENT_EV_AGENT);
+        struct ev_node *n = event_new(CLIENT_EV_AGENT);
         n->ev.agent_id = id;
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "name"));
         n->ev.name = sm_xstrndup(name ? name : "", 255);
@@ -136,73 +136,73 @@ on_snapshot(struct client *c, const cJSON *msg)
         free(cause);
         n->ev.sample = decode_sample(c, id, cJSON_GetObjectItemCaseSensitive(a, "sample"));
         known_add(c, id);
-        ev_push(c, n);
+        event_push(c, n);
     }
-    ev_push(c, ev_new(CLIENT_EV_SNAPSHOT_END));
+    event_push(c, event_new(CLIENT_EV_SNAPSHOT_END));
     /* At every (re)connection: the alerts as they are now, then the live changes. */
     c->stream_live = 1;
     c->alerts_at = 0;
     rest_soon(c);
     c->attempts = 0;
-    ev_state(c, CLIENT_LIVE, 0, NULL);
+    event_state(c, CLIENT_LIVE, 0, NULL);
 }
 
 /* Handle one complete stream message (stream). */
 void
-on_message(struct client *c, const char *text, size_t len)
+fleet_message(struct client *c, const char *text, size_t len)
 {
     cJSON *msg = NULL;
     char *cause = NULL;
     if (sm_json_parse(text, len, 64, &msg, &cause) != SM_OK || !cJSON_IsObject(msg)) {
-        ev_error(c, "stream: bad message: %s", cause ? cause : "not a JSON object");
+        event_error(c, "stream: bad message: %s", cause ? cause : "not a JSON object");
         goto out;
     }
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "type"));
     int64_t id = agent_id_of(msg);
     if (type == NULL) {
-        ev_error(c, "stream: message without a type");
+        event_error(c, "stream: message without a type");
     } else if (strcmp(type, "snapshot") == 0) {
         on_snapshot(c, msg);
     } else if (strcmp(type, "sample") == 0 && id > 0) {
         struct sm_sample *s = decode_sample(c, id, cJSON_GetObjectItemCaseSensitive(msg, "sample"));
         if (s) {
-            struct ev_node *n = ev_new(CLIENT_EV_SAMPLE);
+            struct ev_node *n = event_new(CLIENT_EV_SAMPLE);
             n->ev.agent_id = id;
             n->ev.sample = s;
-            ev_push(c, n);
+            event_push(c, n);
         }
         if (!known_has(c, id)) {
             known_add(c, id);
-            fetch_agents(c); /* a new agent: fetch its name */
+            rest_fetch_agents(c); /* a new agent: fetch its name */
         }
     } else if (strcmp(type, "status") == 0 && id > 0) {
-        struct ev_node *n = ev_new(CLIENT_EV_STATUS);
+        struct ev_node *n = event_new(CLIENT_EV_STATUS);
         n->ev.agent_id = id;
         n->ev.online = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "online"));
         const cJSON *ls = cJSON_GetObjectItemCaseSensitive(msg, "last_seen");
         n->ev.last_seen = cJSON_IsNumber(ls) ? ls->valuedouble : 0;
-        ev_push(c, n);
+        event_push(c, n);
     } else if (strcmp(type, "removed") == 0 && id > 0) {
         known_remove(c, id);
-        struct ev_node *n = ev_new(CLIENT_EV_REMOVED);
+        struct ev_node *n = event_new(CLIENT_EV_REMOVED);
         n->ev.agent_id = id;
-        ev_push(c, n);
+        event_push(c, n);
     } else if (strcmp(type, "alert") == 0 && id > 0) {
-        struct ev_node *n = ev_new(CLIENT_EV_ALERT);
+        struct ev_node *n = event_new(CLIENT_EV_ALERT);
         n->ev.agent_id = id;
         n->ev.body = msg;
         msg = NULL;
-        ev_push(c, n);
+        event_push(c, n);
     } else if (strcmp(type, "lag") == 0) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(msg, "dropped");
-        struct ev_node *n = ev_new(CLIENT_EV_LAG);
+        struct ev_node *n = event_new(CLIENT_EV_LAG);
         n->ev.dropped = cJSON_IsNumber(d) && d->valuedouble > 0 ? (uint64_t)d->valuedouble : 0;
-        ev_push(c, n);
+        event_push(c, n);
     } else if (strcmp(type, "error") == 0) {
         const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "detail"));
-        ev_error(c, "server: %s", d ? d : "error");
+        event_error(c, "server: %s", d ? d : "error");
     } else if (strcmp(type, "ready") != 0 && strcmp(type, "pong") != 0) {
-        ev_error(c, "stream: unknown message type or no agent_id: %.40s", type);
+        event_error(c, "stream: unknown message type or no agent_id: %.40s", type);
     }
 out:
     free(cause);

@@ -9,8 +9,8 @@
 #include "client.h"
 
 /* GET /agents' list as CLIENT_EV_AGENT events. */
-void agents_to_events(struct client *c, const cJSON *list);
+void fleet_agents(struct client *c, const cJSON *list);
 /* Handle one complete stream message. */
-void on_message(struct client *c, const char *text, size_t len);
+void fleet_message(struct client *c, const char *text, size_t len);
 
 #endif

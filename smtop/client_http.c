@@ -17,7 +17,7 @@
 
 /* The "detail" of an error reply, or a generic text. */
 const char *
-detail_of(const cJSON *json)
+http_detail(const cJSON *json)
 {
     const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "detail"));
     return d ? d : "no detail";
@@ -88,7 +88,7 @@ req_finish(struct req *r, const char *fail)
         c->cur = NULL;
     r->next = c->done_head;
     c->done_head = r;
-    lws_sul_schedule(c->ctx, 0, &c->sul_done, on_done, 1);
+    lws_sul_schedule(c->ctx, 0, &c->sul_done, rest_done, 1);
 }
 
 static void
@@ -110,7 +110,7 @@ req_start(struct req *r)
     struct client *c = r->c;
     char *path = sm_xasprintf("%s%s", c->path_prefix, r->path);
     struct lws_client_connect_info ci;
-    connect_info(c, &ci, CLIENT_PROTO_HTTP);
+    client_connect_info(c, &ci, CLIENT_PROTO_HTTP);
     ci.path = path;
     ci.origin = c->host_header;
     ci.method = r->method;
@@ -142,7 +142,7 @@ req_headers(struct req *r, struct lws *wsi, unsigned char **p, unsigned char *en
         int bad =
             lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
                                          (const unsigned char *)auth, (int)strlen(auth), p, end);
-        wipe_free(auth);
+        client_wipe_free(auth);
         if (bad)
             return -1;
     }
@@ -161,7 +161,7 @@ req_headers(struct req *r, struct lws *wsi, unsigned char **p, unsigned char *en
 }
 
 int
-http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     (void)user;
     struct req *r = lws_get_opaque_user_data(wsi);
@@ -185,7 +185,7 @@ http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
         if (r) {
             r->status = (int)lws_http_client_http_response(wsi);
-            learn_address(r->c, wsi);
+            client_learn_address(r->c, wsi);
         }
         return 0;
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {

@@ -43,7 +43,7 @@ struct req {
 };
 
 /* The "detail" of an error reply, or a generic text. */
-const char *detail_of(const cJSON *json);
+const char *http_detail(const cJSON *json);
 /* A new request (path copied; body, JSON or NULL, is taken and wiped when freed); authed:
  * send the access token. Nothing starts until req_start. */
 struct req *req_new(struct client *c, enum req_kind kind, const char *method, const char *path,
@@ -60,6 +60,7 @@ enum sm_rc req_result(struct req *r, long *status, cJSON **json, char **cause);
 enum sm_rc http_sync(struct client *c, const char *method, const char *path, char *body,
                      long *status, cJSON **json, char **cause);
 /* The callback of the HTTP protocol (client_protocols). */
-int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len);
 
 #endif

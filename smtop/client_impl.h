@@ -91,10 +91,11 @@ struct client {
 
 /* Where to connect: the learnt address or the URL's host, with the port, the Host
  * header and TLS every connection to the server shares; proto names the protocol. */
-void connect_info(const struct client *c, struct lws_client_connect_info *ci, const char *proto);
+void client_connect_info(const struct client *c, struct lws_client_connect_info *ci,
+                         const char *proto);
 /* Learn the server's numeric address from a connection that worked. */
-void learn_address(struct client *c, struct lws *wsi);
+void client_learn_address(struct client *c, struct lws *wsi);
 /* Wipe and free a string that may hold a secret; NULL is a no-op. */
-void wipe_free(char *s);
+void client_wipe_free(char *s);
 
 #endif

@@ -38,7 +38,7 @@ take_tokens(struct client *c, const cJSON *json, char **cause)
     double life = token_lifetime(access, cJSON_IsNumber(ein) ? ein->valuedouble : 0);
     if (token_write(c->token_path, refresh) != SM_OK)
         sm_log(SM_LOG_WARN, "the next start will ask for the password again");
-    wipe_free(c->access);
+    client_wipe_free(c->access);
     c->access = sm_xstrdup(access);
     c->access_gen++;
     /* Refresh when three quarters of the lifetime have passed. */
@@ -50,7 +50,7 @@ take_tokens(struct client *c, const cJSON *json, char **cause)
 /* The body of POST /refresh for the stored token (allocated, to be wiped), or NULL with
  * *cause when no token is stored. */
 char *
-refresh_body(struct client *c, char **cause)
+login_refresh_body(struct client *c, char **cause)
 {
     char *tok = token_read(c->token_path);
     if (tok == NULL) {
@@ -63,7 +63,7 @@ refresh_body(struct client *c, char **cause)
     cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "refresh_token");
     explicit_bzero(t->valuestring, strlen(t->valuestring));
     cJSON_Delete(req);
-    wipe_free(tok);
+    client_wipe_free(tok);
     if (text == NULL)
         abort();
     return text;
@@ -79,12 +79,12 @@ refresh_outcome(struct client *c, enum sm_rc rc, long status, const cJSON *json,
     if (status == 200)
         return take_tokens(c, json, cause);
     if (status == 401 || status == 403) {
-        *cause = sm_xasprintf("the server refused the stored session: %s", detail_of(json));
+        *cause = sm_xasprintf("the server refused the stored session: %s", http_detail(json));
         if (c->token_path && unlink(c->token_path) != 0 && errno != ENOENT)
             sm_log(SM_LOG_WARN, "%s: %s", c->token_path, strerror(errno));
         return SM_EAUTH;
     }
-    *cause = sm_xasprintf("POST /refresh: HTTP %ld: %s", status, detail_of(json));
+    *cause = sm_xasprintf("POST /refresh: HTTP %ld: %s", status, http_detail(json));
     return status == 429 ? SM_EBUSY : SM_EIO;
 }
 
@@ -94,7 +94,7 @@ static enum sm_rc
 do_refresh_sync(struct client *c, char **cause)
 {
     int lock = token_lock(c->token_path, 0);
-    char *text = refresh_body(c, cause);
+    char *text = login_refresh_body(c, cause);
     enum sm_rc rc = SM_ENOTFOUND;
     if (text) {
         long status;
@@ -128,14 +128,15 @@ do_password_login(struct client *c, const char *password, char **cause)
     if (status == 200) {
         rc = take_tokens(c, json, cause);
     } else if (status == 401 || status == 400) {
-        *cause = sm_xasprintf("login refused for %s at %s: %s", c->user, c->base, detail_of(json));
+        *cause =
+            sm_xasprintf("login refused for %s at %s: %s", c->user, c->base, http_detail(json));
         rc = SM_EAUTH;
     } else if (status == 429) {
         *cause = sm_xasprintf("login refused for %s at %s: too many attempts, try later", c->user,
                               c->base);
         rc = SM_EBUSY;
     } else {
-        *cause = sm_xasprintf("POST /token: HTTP %ld: %s", status, detail_of(json));
+        *cause = sm_xasprintf("POST /token: HTTP %ld: %s", status, http_detail(json));
         rc = SM_EIO;
     }
 out:
@@ -166,7 +167,7 @@ client_login(struct client *c, client_password_fn get_password, void *arg, int *
         return SM_EAUTH;
     *used_password = 1;
     rc = do_password_login(c, password, cause);
-    wipe_free(password);
+    client_wipe_free(password);
     return rc;
 }
 
@@ -177,7 +178,7 @@ token_renewed(struct client *c)
     /* The first token after a start without the server: connect now. */
     if (c->wsi == NULL && c->waiting_token && !c->stop) {
         c->attempts = 0;
-        lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_stream, 1);
+        lws_sul_schedule(c->ctx, 0, &c->sul_retry, ws_connect, 1);
     }
     /* Authenticate the open stream again, so that the server extends its expiry
      * instead of closing at the old one. */
@@ -189,7 +190,7 @@ token_renewed(struct client *c)
 
 /* A POST /refresh while running is over. */
 void
-refresh_done(struct client *c, struct req *r)
+login_refresh_done(struct client *c, struct req *r)
 {
     long status;
     cJSON *json = NULL;
@@ -204,7 +205,7 @@ refresh_done(struct client *c, struct req *r)
     } else if (rc == SM_EAUTH) {
         c->auth_dead = 1;
         char *text = sm_xasprintf("%s; run smtop again to log in", why);
-        ev_state(c, CLIENT_AUTH_FAILED, 0, text);
+        event_state(c, CLIENT_AUTH_FAILED, 0, text);
         free(text);
     } else {
         sm_log(SM_LOG_DEBUG, "token refresh: %s", why);

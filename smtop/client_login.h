@@ -9,8 +9,8 @@ struct req;
 
 /* The body of POST /refresh for the stored token (allocated, to be wiped), or NULL with
  * *cause when no token is stored. */
-char *refresh_body(struct client *c, char **cause);
+char *login_refresh_body(struct client *c, char **cause);
 /* A POST /refresh while running is over: take the tokens, or say why not. */
-void refresh_done(struct client *c, struct req *r);
+void login_refresh_done(struct client *c, struct req *r);
 
 #endif

@@ -47,11 +47,11 @@ alerts_done(struct client *c, struct req *r, long status, cJSON *json, enum sm_r
     if (rc != SM_OK || status != 200 || !cJSON_IsArray(json)) {
         n->ev.text = rc != SM_OK ? sm_xstrdup(cause)
                                  : sm_xasprintf("GET %s: %s", r->path,
-                                                status == 200 ? "not a list" : detail_of(json));
+                                                status == 200 ? "not a list" : http_detail(json));
         if (n->ev.status == 200)
             n->ev.status = 0;
         cJSON_Delete(json);
-        ev_push(c, n);
+        event_push(c, n);
         return;
     }
     cJSON_AddItemToObject(n->ev.body, r->kind == REQ_ALERTS ? "rules" : "active", json);
@@ -61,7 +61,7 @@ alerts_done(struct client *c, struct req *r, long status, cJSON *json, enum sm_r
         req_push(c, next, 1);
         return;
     }
-    ev_push(c, n);
+    event_push(c, n);
 }
 
 /* A finished request: its reply to the UI (or a retry after a refresh). */
@@ -69,7 +69,7 @@ static void
 req_done(struct client *c, struct req *r)
 {
     if (r->kind == REQ_REFRESH) {
-        refresh_done(c, r);
+        login_refresh_done(c, r);
         return;
     }
     long status = 0;
@@ -92,9 +92,9 @@ req_done(struct client *c, struct req *r)
     case REQ_AGENTS:
         c->agents_pending = 0;
         if (rc == SM_OK && status == 200 && cJSON_IsArray(json))
-            agents_to_events(c, json);
+            fleet_agents(c, json);
         else
-            ev_error(c, "GET /agents: %s", cause ? cause : detail_of(json));
+            event_error(c, "GET /agents: %s", cause ? cause : http_detail(json));
         cJSON_Delete(json);
         break;
     case REQ_ALERTS:
@@ -102,15 +102,15 @@ req_done(struct client *c, struct req *r)
         alerts_done(c, r, status, json, rc, cause);
         break;
     default: {
-        struct ev_node *n = ev_new(CLIENT_EV_REPLY);
+        struct ev_node *n = event_new(CLIENT_EV_REPLY);
         n->ev.req_id = r->id;
         n->ev.status = rc == SM_OK ? (int)status : 0;
         n->ev.body = json;
         if (rc != SM_OK)
             n->ev.text = cause ? sm_xstrdup(cause) : sm_xstrdup("request failed");
         else if (status != 200)
-            n->ev.text = sm_xstrdup(detail_of(json));
-        ev_push(c, n);
+            n->ev.text = sm_xstrdup(http_detail(json));
+        event_push(c, n);
         break;
     }
     }
@@ -118,7 +118,7 @@ req_done(struct client *c, struct req *r)
 }
 
 void
-on_done(lws_sorted_usec_list_t *sul)
+rest_done(lws_sorted_usec_list_t *sul)
 {
     struct client *c = lws_container_of(sul, struct client, sul_done);
     /* Oldest first (the list is pushed at its head). */
@@ -164,7 +164,7 @@ rest_kick(struct client *c)
     if (c->cur == NULL && !c->auth_dead && (c->refresh_wanted || now >= c->refresh_at)) {
         int lock = token_lock(c->token_path, 1);
         char *why = NULL;
-        char *text = lock == -2 ? NULL : refresh_body(c, &why);
+        char *text = lock == -2 ? NULL : login_refresh_body(c, &why);
         if (lock == -2) {
             token_unlock(lock);
             c->refresh_at = now + CLIENT_LOCK_RETRY; /* another smtop is refreshing */
@@ -172,7 +172,7 @@ rest_kick(struct client *c)
             token_unlock(lock);
             c->auth_dead = 1;
             char *msg = sm_xasprintf("%s; run smtop again to log in", why);
-            ev_state(c, CLIENT_AUTH_FAILED, 0, msg);
+            event_state(c, CLIENT_AUTH_FAILED, 0, msg);
             free(msg);
         } else {
             c->refresh_wanted = 0;
@@ -186,7 +186,7 @@ rest_kick(struct client *c)
     if (c->cur == NULL && c->stream_live && now >= c->alerts_at) {
         c->alerts_at = now + CLIENT_ALERTS_POLL;
         struct req *r = req_new(c, REQ_ALERTS, "GET", "/alerts", NULL, 1);
-        r->alerts = ev_new(CLIENT_EV_ALERTS);
+        r->alerts = event_new(CLIENT_EV_ALERTS);
         r->alerts->ev.asked = now;
         r->alerts->ev.body = cJSON_CreateObject();
         c->cur = r;
@@ -214,7 +214,7 @@ rest_kick(struct client *c)
 
 /* Queue a GET /agents (at most one waiting). */
 void
-fetch_agents(struct client *c)
+rest_fetch_agents(struct client *c)
 {
     if (c->agents_pending)
         return;

@@ -9,7 +9,7 @@
 #include "client.h"
 
 /* Handle the finished requests (the sul_done timer, set by a finished request). */
-void on_done(lws_sorted_usec_list_t *sul);
+void rest_done(lws_sorted_usec_list_t *sul);
 /* Run rest_kick from the loop, not from the caller (a draw queues requests and must
  * do no I/O). */
 void rest_soon(struct client *c);
@@ -17,6 +17,6 @@ void rest_soon(struct client *c);
  * refresh or alerts are due. */
 void rest_kick(struct client *c);
 /* Queue a GET /agents (at most one waiting). */
-void fetch_agents(struct client *c);
+void rest_fetch_agents(struct client *c);
 
 #endif

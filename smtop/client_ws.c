@@ -24,12 +24,12 @@ schedule_retry(struct client *c, const char *why)
         return;
     double r = (double)rand_r(&c->seed) / RAND_MAX;
     double delay = client_backoff(c->attempts++, CLIENT_BACKOFF_BASE, CLIENT_BACKOFF_CAP, r);
-    ev_state(c, CLIENT_RECONNECTING, delay, why);
-    lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_stream, (lws_usec_t)(delay * 1e6));
+    event_state(c, CLIENT_RECONNECTING, delay, why);
+    lws_sul_schedule(c->ctx, 0, &c->sul_retry, ws_connect, (lws_usec_t)(delay * 1e6));
 }
 
 void
-connect_stream(lws_sorted_usec_list_t *sul)
+ws_connect(lws_sorted_usec_list_t *sul)
 {
     struct client *c = lws_container_of(sul, struct client, sul_retry);
     if (c->stop || c->wsi)
@@ -39,7 +39,7 @@ connect_stream(lws_sorted_usec_list_t *sul)
         .secs_since_valid_ping = 20,   /* quiet for this long: ping */
         .secs_since_valid_hangup = 45, /* and no pong: the network is gone, reconnect */
     };
-    connect_info(c, &ci, CLIENT_PROTO_STREAM);
+    client_connect_info(c, &ci, CLIENT_PROTO_STREAM);
     ci.path = c->ws_path;
     ci.retry_and_idle_policy = &idle;
     ci.opaque_user_data = c;
@@ -54,7 +54,7 @@ connect_stream(lws_sorted_usec_list_t *sul)
     c->close_why[0] = '\0';
     c->rx_len = 0;
     c->rx_toobig = 0;
-    ev_state(c, CLIENT_CONNECTING, 0, NULL);
+    event_state(c, CLIENT_CONNECTING, 0, NULL);
     c->in_connect = 1;
     c->connect_failed = 0;
     struct lws *wsi = lws_client_connect_via_info(&ci);
@@ -98,7 +98,7 @@ stream_write(struct client *c, struct lws *wsi)
     int n = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
     explicit_bzero(buf, LWS_PRE + len);
     free(buf);
-    wipe_free(text);
+    client_wipe_free(text);
     if (n < (int)len)
         return -1;
     if (c->send_auth || c->send_subscribe)
@@ -126,16 +126,16 @@ stream_receive(struct client *c, struct lws *wsi, const void *in, size_t len)
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
         return 0;
     if (c->rx_toobig)
-        ev_error(c, "stream: a message larger than %u bytes was skipped", CLIENT_MSG_MAX);
+        event_error(c, "stream: a message larger than %u bytes was skipped", CLIENT_MSG_MAX);
     else
-        on_message(c, c->rx, c->rx_len);
+        fleet_message(c, c->rx, c->rx_len);
     c->rx_len = 0;
     c->rx_toobig = 0;
     return 0;
 }
 
 int
-stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     (void)user;
     struct client *c = lws_get_opaque_user_data(wsi);
@@ -144,7 +144,7 @@ stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
                                                                                                 : 0;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        learn_address(c, wsi);
+        client_learn_address(c, wsi);
         c->send_auth = 1;
         c->send_subscribe = 1;
         lws_callback_on_writable(wsi);
@@ -168,7 +168,7 @@ stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         char why[160];
         snprintf(why, sizeof why, "cannot connect: %.120s", in ? (const char *)in : "error");
         lws_set_opaque_user_data(wsi, NULL);
-        if (c->in_connect) { /* connect_stream schedules the retry */
+        if (c->in_connect) { /* ws_connect schedules the retry */
             c->connect_failed = 1;
             snprintf(c->connect_why, sizeof c->connect_why, "%s", why);
         } else if (wsi == c->wsi) {

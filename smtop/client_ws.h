@@ -7,8 +7,9 @@
 
 /* Connect the stream (the sul_retry timer); when there is no access token yet, wait
  * for one. */
-void connect_stream(lws_sorted_usec_list_t *sul);
+void ws_connect(lws_sorted_usec_list_t *sul);
 /* The callback of the stream protocol (client_protocols). */
-int stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                size_t len);
 
 #endif

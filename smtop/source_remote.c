@@ -221,15 +221,15 @@ on_event(void *arg, struct client_event *ev)
         break;
     case CLIENT_EV_REPLY:
         if (ev->req_id != 0 && ev->req_id == src->list.req_id)
-            list_reply(src, ev);
+            remote_series_reply(src, ev);
         else
-            hist_reply(src, ev);
+            remote_history_reply(src, ev);
         break;
     case CLIENT_EV_ALERT:
-        alert_message(src, ev);
+        remote_alert_message(src, ev);
         break;
     case CLIENT_EV_ALERTS:
-        alerts_reply(src, ev);
+        remote_alerts_reply(src, ev);
         break;
     }
 }

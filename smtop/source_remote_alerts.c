@@ -74,7 +74,7 @@ alert_from_json(const cJSON *obj, const cJSON *rules, struct model_alert *a, con
 
 /* GET /alerts and /alerts/active answered: they replace the alerts known. */
 void
-alerts_reply(struct source_remote *src, struct client_event *ev)
+remote_alerts_reply(struct source_remote *src, struct client_event *ev)
 {
     src->alerts_fetched = 1;
     src->alerts_status = ev->status;
@@ -110,7 +110,7 @@ alerts_reply(struct source_remote *src, struct client_event *ev)
 
 /* One {"type":"alert",...} from the stream. */
 void
-alert_message(struct source_remote *src, struct client_event *ev)
+remote_alert_message(struct source_remote *src, struct client_event *ev)
 {
     struct model_alert a;
     const char *state;

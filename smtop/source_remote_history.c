@@ -25,7 +25,7 @@ source_remote_take_history_news(struct source_remote *src)
 
 /* Apply one history reply to its slot. */
 void
-hist_reply(struct source_remote *src, struct client_event *ev)
+remote_history_reply(struct source_remote *src, struct client_event *ev)
 {
     struct hist_slot *s = NULL;
     for (size_t i = 0; i < REMOTE_HIST_MAX; i++)
@@ -81,7 +81,7 @@ hist_reply(struct source_remote *src, struct client_event *ev)
 /* GET /history/{id}/series answered: every stored series becomes a (maybe empty) series
  * of the host, so the history view lists it. */
 void
-list_reply(struct source_remote *src, struct client_event *ev)
+remote_series_reply(struct source_remote *src, struct client_event *ev)
 {
     src->list.req_id = 0;
     src->list.fetched = sm_mono_now();

@@ -49,12 +49,12 @@ struct source_remote {
 };
 
 /* A reply to GET /history/{id}/series?... applied to its cache slot. */
-void hist_reply(struct source_remote *src, struct client_event *ev);
+void remote_history_reply(struct source_remote *src, struct client_event *ev);
 /* A reply to GET /history/{id}/series: the host's stored series declared in the model. */
-void list_reply(struct source_remote *src, struct client_event *ev);
+void remote_series_reply(struct source_remote *src, struct client_event *ev);
 /* GET /alerts and /alerts/active answered: they replace the alerts known. */
-void alerts_reply(struct source_remote *src, struct client_event *ev);
+void remote_alerts_reply(struct source_remote *src, struct client_event *ev);
 /* One {"type":"alert",...} from the stream applied to the model. */
-void alert_message(struct source_remote *src, struct client_event *ev);
+void remote_alert_message(struct source_remote *src, struct client_event *ev);
 
 #endif
