@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client_password.h"
 #include "rc.h"
 #include "sample.h"
 
@@ -132,11 +133,6 @@ uint64_t client_get(struct client *c, const char *path);
  * connections still open are left to close with the loop. Call before the loop's
  * context is destroyed. NULL is a no-op. */
 void client_free(struct client *c);
-
-/* Read a password for user: from file when not NULL (first line), else from the
- * environment variable SMTOP_PASSWORD, else from the terminal with echo off (prompt on
- * /dev/tty). NULL with *cause when none can be had. Used before the loop runs. */
-char *client_password(const char *file, const char *user, char **cause);
 
 /* Backoff before reconnect attempt n (0-based): min(cap, base * 2^n) scaled by a random
  * factor in [0.5, 1]. */

@@ -10,6 +10,8 @@
 #include "client_impl.h"
 #include "xmalloc.h"
 
+#define CLIENT_QUEUE_MAX 20000 /* events waiting for the UI before samples drop */
+
 void
 event_done(struct client_event *ev)
 {

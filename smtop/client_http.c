@@ -15,6 +15,9 @@
 #include "json.h"
 #include "xmalloc.h"
 
+#define CLIENT_BODY_MAX (16u << 20) /* largest REST reply accepted */
+#define CLIENT_HTTP_TIMEOUT 60.0    /* longest wait for a whole REST reply, seconds */
+
 /* The "detail" of an error reply, or a generic text. */
 const char *
 http_detail(const cJSON *json)

@@ -1,5 +1,6 @@
 /* client_impl.h: the client object that the client_*.c files share (smtop/client.h is
- * what the rest of smtop sees), and the limits they keep. */
+ * what the rest of smtop sees), and the limits more than one of them keeps; a limit one
+ * file keeps is defined there. */
 #ifndef SM_SMTOP_CLIENT_IMPL_H
 #define SM_SMTOP_CLIENT_IMPL_H
 
@@ -8,20 +9,7 @@
 
 #include "client.h"
 
-#define CLIENT_BODY_MAX (16u << 20) /* largest REST reply accepted */
-#define CLIENT_MSG_MAX (32u << 20)  /* largest stream message accepted (a snapshot) */
-#define CLIENT_QUEUE_MAX 20000      /* events waiting for the UI before samples drop */
-#define CLIENT_TOKEN_MAX 512        /* longest token accepted from the server or a file */
-#define CLIENT_PASSWORD_MAX 1024    /* longest password read */
-#define CLIENT_PATH_MAX 1024        /* longest REST path */
-#define CLIENT_BACKOFF_BASE 0.5     /* first reconnect delay, seconds */
-#define CLIENT_BACKOFF_CAP 30.0     /* longest reconnect delay, seconds */
-#define CLIENT_REFRESH_RETRY 5.0    /* retry a refresh that met a network error */
-#define CLIENT_LOCK_RETRY 1.0       /* retry a refresh while another smtop holds the lock */
-#define CLIENT_HTTP_TIMEOUT 60.0    /* longest wait for a whole REST reply, seconds */
-#define CLIENT_ALERTS_POLL                                                                         \
-    15.0 /* fetch the active alerts again (a deleted rule sends                                    \
-          * no stream message) */
+#define CLIENT_TOKEN_MAX 512 /* longest token accepted from the server or a file */
 
 #define CLIENT_PROTO_STREAM "sm"
 #define CLIENT_PROTO_HTTP "sm-http"

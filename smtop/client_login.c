@@ -19,6 +19,8 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#define CLIENT_REFRESH_RETRY 5.0 /* retry a refresh that met a network error */
+
 /* Take the tokens of a 200 reply from /token or /refresh: keep the access token in
  * memory, store the refresh token. */
 static enum sm_rc

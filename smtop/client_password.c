@@ -2,7 +2,7 @@
  * terminal (client_password, client.h). */
 #include "config.h"
 
-#include "client.h"
+#include "client_password.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +12,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "client_impl.h"
 #include "xmalloc.h"
+
+#define CLIENT_PASSWORD_MAX 1024 /* longest password read */
 
 /* Read one line from fd into buf (at most cap - 1 bytes); -1 when too long or on error. */
 static ssize_t

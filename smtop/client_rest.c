@@ -17,6 +17,11 @@
 #include "clock.h"
 #include "xmalloc.h"
 
+#define CLIENT_PATH_MAX 1024  /* longest REST path */
+#define CLIENT_LOCK_RETRY 1.0 /* retry a refresh while another smtop holds the lock */
+/* Fetch the active alerts again this often (a deleted rule sends no stream message). */
+#define CLIENT_ALERTS_POLL 15.0
+
 /* Queue r (at the head: it runs next). */
 static void
 req_push(struct client *c, struct req *r, int at_head)

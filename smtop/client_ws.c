@@ -15,6 +15,10 @@
 #include "client_rest.h"
 #include "xmalloc.h"
 
+#define CLIENT_MSG_MAX (32u << 20) /* largest stream message accepted (a snapshot) */
+#define CLIENT_BACKOFF_BASE 0.5    /* first reconnect delay, seconds */
+#define CLIENT_BACKOFF_CAP 30.0    /* longest reconnect delay, seconds */
+
 /* Schedule the next connection attempt and tell the UI. */
 static void
 schedule_retry(struct client *c, const char *why)

@@ -67,11 +67,7 @@ source_remote_free(struct source_remote *src)
     if (src == NULL)
         return;
     client_free(src->c);
-    for (size_t i = 0; i < REMOTE_HIST_MAX; i++) {
-        struct remote_history *h = &src->hist[i].h;
-        free(h->ring.t);
-        free(h->ring.v);
-    }
+    remote_history_free(src);
     free(src->seen);
     free(src->url);
     free(src->state_text);

@@ -15,6 +15,18 @@
 #include "timerange.h"
 #include "xmalloc.h"
 
+#define REMOTE_SERIES_MAX 10000 /* stored series of one host taken from the server */
+
+void
+remote_history_free(struct source_remote *src)
+{
+    for (size_t i = 0; i < REMOTE_HIST_MAX; i++) {
+        struct remote_history *h = &src->hist[i].h;
+        free(h->ring.t);
+        free(h->ring.v);
+    }
+}
+
 int
 source_remote_take_history_news(struct source_remote *src)
 {

@@ -10,8 +10,7 @@
 #include "model.h"
 #include "source_remote.h"
 
-#define REMOTE_HIST_MAX 64      /* cached history series */
-#define REMOTE_SERIES_MAX 10000 /* stored series of one host taken from the server */
+#define REMOTE_HIST_MAX 64 /* cached history series */
 
 struct hist_slot {
     int host_id;
@@ -48,6 +47,8 @@ struct source_remote {
     } list;
 };
 
+/* Free the history cache's points (source_remote_free). */
+void remote_history_free(struct source_remote *src);
 /* A reply to GET /history/{id}/series?... applied to its cache slot. */
 void remote_history_reply(struct source_remote *src, struct client_event *ev);
 /* A reply to GET /history/{id}/series: the host's stored series declared in the model. */
