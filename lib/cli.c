@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -22,6 +23,21 @@ sm_usage_error(const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry '%s --help' for more information.\n", sm_log_progname());
     exit(SM_EXIT_USAGE);
+}
+
+void
+sm_usage_bad_option(int ch, char *const argv[])
+{
+    if (ch == ':')
+        sm_usage_error("option '%s' needs a value", argv[optind - 1]);
+    sm_usage_error("unknown option '%s'", argv[optind - 1]);
+}
+
+void
+sm_usage_no_operands(int argc, char *const argv[])
+{
+    if (optind < argc)
+        sm_usage_error("unexpected argument '%s'", argv[optind]);
 }
 
 void

@@ -13,6 +13,15 @@ void sm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), n
 /* Print "PROG: message" to stderr, then exit with code. */
 void sm_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
+/* The end of a getopt_long() loop run with opterr = 0 and an optstring that starts with
+ * ':': ch ':' (an option without its value) or anything the loop does not handle (an
+ * unknown option) becomes a usage error naming the option (argv[optind - 1]). */
+void sm_usage_bad_option(int ch, char *const argv[]) __attribute__((noreturn));
+
+/* After the getopt_long() loop: a usage error when an argument is left (argv[optind]);
+ * the programs take none. */
+void sm_usage_no_operands(int argc, char *const argv[]);
+
 /* Print "PROG VERSION" to stdout and exit 0. */
 void sm_print_version(void) __attribute__((noreturn));
 

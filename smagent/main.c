@@ -179,14 +179,11 @@ main(int argc, char **argv)
             return SM_EXIT_OK;
         case 'V':
             sm_print_version();
-        case ':':
-            sm_usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            sm_usage_error("unknown option '%s'", argv[optind - 1]);
+            sm_usage_bad_option(ch, argv);
         }
     }
-    if (optind < argc)
-        sm_usage_error("unexpected argument '%s'", argv[optind]);
+    sm_usage_no_operands(argc, argv);
     if (o.once)
         return run_once(&o);
     return agent_run(&o.cli, o.proc_root, o.sys_root);

@@ -13,13 +13,25 @@
  * Secrets: the password is used for one POST /token and wiped; the access token lives
  * only in memory (it is sent in request headers and the first stream message, never in
  * a URL or argv); the refresh token is kept in STATE/statusmonitor/USER@SERVER (0600, in
- * a 0700 directory) and replaced atomically when the server rotates it. */
+ * a 0700 directory) and replaced atomically when the server rotates it.
+ *
+ * The files, one seam each (client_impl.h holds the object they share):
+ *   client.c           the client object, the server's URL and address, life cycle
+ *   client_events.c    the events waiting for client_drain (errors reach the UI here)
+ *   client_token.c     the refresh token file, its lock, the access token's lifetime
+ *   client_http.c      one REST request as one HTTP connection, its reply and timeout
+ *   client_login.c     login before the loop, the token refresh while it runs
+ *   client_rest.c      which REST request runs when, and what its reply becomes
+ *   client_fleet.c     the server's messages about agents decoded into events
+ *   client_ws.c        the WebSocket stream: connect, auth, subscribe, receive, retry
+ *   client_password.c  the password from a file, SMTOP_PASSWORD or the terminal */
 #ifndef SM_SMTOP_CLIENT_H
 #define SM_SMTOP_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client_password.h"
 #include "rc.h"
 #include "sample.h"
 
@@ -132,11 +144,6 @@ uint64_t client_get(struct client *c, const char *path);
  * connections still open are left to close with the loop. Call before the loop's
  * context is destroyed. NULL is a no-op. */
 void client_free(struct client *c);
-
-/* Read a password for user: from file when not NULL (first line), else from the
- * environment variable SMTOP_PASSWORD, else from the terminal with echo off (prompt on
- * /dev/tty). NULL with *cause when none can be had. Used before the loop runs. */
-char *client_password(const char *file, const char *user, char **cause);
 
 /* Backoff before reconnect attempt n (0-based): min(cap, base * 2^n) scaled by a random
  * factor in [0.5, 1]. */

@@ -4,7 +4,7 @@
  * One thread owns the loop and everything on it: the terminal (stdin adopted as a raw
  * descriptor), the refresh tick and the reconnect backoff (lws_sul timers), SIGWINCH,
  * SIGINT and SIGTERM (a signalfd adopted the same way) and, in server mode, the
- * connections of smtop/client.c (the WebSocket stream and the REST requests), which are
+ * connections of the client in client.h (the WebSocket stream and the REST requests), which are
  * libwebsockets client connections of the same context. Callbacks are short and never
  * block; drawing happens in the "after" hook, once per wakeup, so many events coalesce
  * into one frame.

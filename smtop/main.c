@@ -246,15 +246,12 @@ main(int argc, char **argv)
             return SM_EXIT_OK;
         case 'V':
             sm_print_version();
-        case ':':
-            sm_usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            sm_usage_error("unknown option '%s'", argv[optind - 1]);
+            sm_usage_bad_option(ch, argv);
         }
     }
     settings_load(&o, config);
-    if (optind < argc)
-        sm_usage_error("unexpected argument '%s'", argv[optind]);
+    sm_usage_no_operands(argc, argv);
     if (o.server == NULL && (o.user != NULL || o.password_file != NULL))
         sm_usage_error("--user and --password-file need --server");
     if (o.server != NULL) {

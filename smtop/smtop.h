@@ -12,7 +12,7 @@ struct smtop_opts {
     int json;     /* --json: JSON lines */
     enum graph_mode graph; /* --ascii forces GRAPH_ASCII */
     const char *proc_root, *sys_root;
-    /* Server mode (smtop/client.c): NULL server means local mode. */
+    /* Server mode (smtop/client.h): NULL server means local mode. */
     const char *server, *user, *password_file;
 };
 

@@ -1,10 +1,14 @@
-/* source_remote.h: server mode's data source: smtop/client.c's events applied to the
+/* source_remote.h: server mode's data source: the client's events (client.h) applied to the
  * model (agents as hosts keyed by agent id), the connection state for the screen, and
  * history fetched from /history for the views.
  *
  * Everything here runs on smtop's one thread; the client's connections are on the same
  * libwebsockets loop, and source_remote_drain applies what they brought after each turn
- * of it. */
+ * of it.
+ *
+ * source_remote.c holds the samples, agents and connection state; the history cache and
+ * the stored series list are in source_remote_history.c, the alerts in
+ * source_remote_alerts.c (source_remote_impl.h: the state they share). */
 #ifndef SM_SMTOP_SOURCE_REMOTE_H
 #define SM_SMTOP_SOURCE_REMOTE_H
 

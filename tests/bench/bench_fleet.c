@@ -6,13 +6,12 @@
  * outside the timed part, and the figure is the median of 5 runs of 100 frames. */
 #include "config.h"
 
-#include <curses.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bench_curses.h"
 #include "clock.h"
 #include "model.h"
 #include "views.h"
@@ -86,16 +85,9 @@ feed(struct model *m, int frame)
 int
 main(void)
 {
-    setlocale(LC_ALL, "C.UTF-8");
-    setenv("COLUMNS", "160", 1);
-    setenv("LINES", "50", 1);
-    FILE *null = fopen("/dev/null", "w");
-    SCREEN *scr = null ? newterm("xterm-256color", null, stdin) : NULL;
-    if (scr == NULL) {
-        fprintf(stderr, "bench_fleet: cannot start curses on xterm-256color; skipped\n");
+    struct bench_term term;
+    if (bench_term_start(&term, "bench_fleet") != 0)
         return 0;
-    }
-    set_term(scr);
     struct smtop_opts opts = {.delay = 1, .server = "http://bench:8001"};
     struct ui ui;
     memset(&ui, 0, sizeof ui);
@@ -146,9 +138,7 @@ main(void)
         base_runs[r] = spent / FRAMES * 1e3;
     }
     double fleet = median(fleet_runs, RUNS), base = median(base_runs, RUNS);
-    endwin();
-    delscreen(scr);
-    fclose(null);
+    bench_term_stop(&term);
     widget_free(v);
     model_free(ui.model);
     printf("bench_fleet: fleet view, %d agents, 160x50: %.3f ms/frame (target <= %.1f ms); "

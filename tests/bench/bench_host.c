@@ -4,12 +4,11 @@
  * Both go through ncurses to /dev/null on a 160x50 xterm; every frame has a new sample. */
 #include "config.h"
 
-#include <curses.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_curses.h"
 #include "clock.h"
 #include "model.h"
 #include "views.h"
@@ -81,16 +80,9 @@ feed(struct model *m, struct sm_sample *s, int i)
 int
 main(void)
 {
-    setlocale(LC_ALL, "C.UTF-8");
-    setenv("COLUMNS", "160", 1);
-    setenv("LINES", "50", 1);
-    FILE *null = fopen("/dev/null", "w");
-    SCREEN *scr = null ? newterm("xterm-256color", null, stdin) : NULL;
-    if (scr == NULL) {
-        fprintf(stderr, "bench_host: cannot start curses on xterm-256color; skipped\n");
+    struct bench_term term;
+    if (bench_term_start(&term, "bench_host") != 0)
         return 0;
-    }
-    set_term(scr);
     struct smtop_opts opts = {.delay = 1};
     struct ui ui;
     memset(&ui, 0, sizeof ui);
@@ -139,9 +131,7 @@ main(void)
         doupdate();
     }
     double base = (sm_mono_now() - t0) / FRAMES * 1e3;
-    endwin();
-    delscreen(scr);
-    fclose(null);
+    bench_term_stop(&term);
     widget_free(v);
     sm_sample_done(&s);
     model_free(ui.model);

@@ -1,0 +1,231 @@
+/* source_remote_history.c: history fetched from the server for the views (GET
+ * /history/{id}/series?...), cached per series, and the list of stored series per host. */
+#include "config.h"
+
+#include "source_remote.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "source_remote_impl.h"
+#include "timerange.h"
+#include "xmalloc.h"
+
+#define REMOTE_SERIES_MAX 10000 /* stored series of one host taken from the server */
+
+void
+remote_history_free(struct source_remote *src)
+{
+    for (size_t i = 0; i < REMOTE_HIST_MAX; i++) {
+        struct remote_history *h = &src->hist[i].h;
+        free(h->ring.t);
+        free(h->ring.v);
+    }
+}
+
+int
+source_remote_take_history_news(struct source_remote *src)
+{
+    int n = src->history_news;
+    src->history_news = 0;
+    return n;
+}
+
+/* Apply one history reply to its slot. */
+void
+remote_history_reply(struct source_remote *src, struct client_event *ev)
+{
+    struct hist_slot *s = NULL;
+    for (size_t i = 0; i < REMOTE_HIST_MAX; i++)
+        if (src->hist[i].req_id == ev->req_id && ev->req_id != 0)
+            s = &src->hist[i];
+    if (s == NULL)
+        return; /* evicted meanwhile */
+    s->req_id = 0;
+    struct remote_history *h = &s->h;
+    h->status = ev->status;
+    h->fetched = sm_mono_now();
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev->body, "data");
+    if (ev->status != 200 || !cJSON_IsArray(data)) {
+        h->ring.len = 0;
+        if (ev->status != 200) {
+            free(src->error);
+            src->error =
+                sm_xasprintf("history of %s: %s", s->series, ev->text ? ev->text : "no reply");
+        }
+        src->m->generation++;
+        return;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(data);
+    if (n > REMOTE_HIST_POINTS_MAX)
+        n = REMOTE_HIST_POINTS_MAX;
+    if (h->ring.cap < n || h->ring.cap == 0) {
+        h->ring.cap = n ? n : 1;
+        h->ring.t = sm_xreallocarray(h->ring.t, h->ring.cap, sizeof *h->ring.t);
+        h->ring.v = sm_xreallocarray(h->ring.v, h->ring.cap, sizeof *h->ring.v);
+    }
+    h->ring.head = 0;
+    size_t k = 0;
+    const cJSON *b;
+    cJSON_ArrayForEach(b, data)
+    {
+        if (k == n)
+            break;
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "time"));
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, "value");
+        double tt;
+        if (t == NULL || sm_time_parse_iso(t, 0, &tt) != SM_OK || !cJSON_IsNumber(v) ||
+            (k > 0 && !(tt > h->ring.t[k - 1])))
+            continue;
+        h->ring.t[k] = tt;
+        h->ring.v[k] = (float)v->valuedouble;
+        k++;
+    }
+    h->ring.len = k;
+    src->history_news = 1;
+    src->m->generation++;
+}
+
+/* GET /history/{id}/series answered: every stored series becomes a (maybe empty) series
+ * of the host, so the history view lists it. */
+void
+remote_series_reply(struct source_remote *src, struct client_event *ev)
+{
+    src->list.req_id = 0;
+    src->list.fetched = sm_mono_now();
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(ev->body, "series");
+    if (ev->status != 200 || !cJSON_IsArray(list)) {
+        if (ev->status != 404) {
+            free(src->error);
+            src->error = sm_xasprintf("series of agent %d: %s", src->list.host_id,
+                                      ev->text ? ev->text : "no reply");
+            src->m->generation++;
+        }
+        return;
+    }
+    size_t n = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, list)
+    {
+        if (n++ == REMOTE_SERIES_MAX)
+            break;
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "name"));
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(x, "labels");
+        if (name == NULL)
+            continue;
+        char full[MODEL_SERIES_LEN];
+        int len;
+        const cJSON *l = cJSON_IsObject(labels) ? labels->child : NULL;
+        if (l == NULL)
+            len = snprintf(full, sizeof full, "%s", name);
+        else if (l->next == NULL && cJSON_IsString(l))
+            len = snprintf(full, sizeof full, "%s{%s=%s}", name, l->string, l->valuestring);
+        else
+            continue; /* several labels: not a series smtop can ask for */
+        if (len < 0 || (size_t)len >= sizeof full)
+            continue;
+        model_series_declare(src->m, src->list.host_id, full);
+    }
+}
+
+void
+source_remote_series_list(struct source_remote *src, int host_id)
+{
+    double now = sm_mono_now();
+    if (src->list.host_id == host_id) {
+        if (src->list.req_id != 0 && now - src->list.asked < 30)
+            return; /* asked; a lost reply is asked again after 30 s */
+        if (src->list.req_id == 0 && src->list.fetched > 0 && now - src->list.fetched < 60)
+            return;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/history/%d/series", host_id);
+    src->list.host_id = host_id;
+    src->list.fetched = 0;
+    src->list.req_id = client_get(src->c, path);
+    src->list.asked = now;
+}
+
+/* "cpu.core.usage{core=3}" -> "name=cpu.core.usage&core=3" (labels as the server filters
+ * them). Characters outside the server's label alphabet make the series unfetchable. */
+static int
+series_query(const char *series, char *out, size_t len)
+{
+    const char *brace = strchr(series, '{');
+    int n;
+    if (brace == NULL) {
+        n = snprintf(out, len, "name=%s", series);
+    } else {
+        const char *eq = strchr(brace, '=');
+        size_t blen = strlen(brace);
+        if (eq == NULL || brace[blen - 1] != '}')
+            return -1;
+        n = snprintf(out, len, "name=%.*s&%.*s=%.*s", (int)(brace - series), series,
+                     (int)(eq - brace - 1), brace + 1, (int)(brace + blen - 1 - eq - 1), eq + 1);
+    }
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    for (const char *p = out; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("._/-=&", *p)))
+            return -1;
+    return 0;
+}
+
+const struct remote_history *
+source_remote_history(struct source_remote *src, int host_id, const char *series, double range,
+                      double offset, size_t points, double max_age)
+{
+    double now = sm_mono_now();
+    struct hist_slot *s = NULL, *lru = &src->hist[0];
+    for (size_t i = 0; i < REMOTE_HIST_MAX; i++) {
+        struct hist_slot *x = &src->hist[i];
+        if (x->used > 0 && x->host_id == host_id && strcmp(x->series, series) == 0) {
+            s = x;
+            break;
+        }
+        if (x->used < lru->used)
+            lru = x;
+    }
+    if (points < 2)
+        points = 2;
+    if (points > REMOTE_HIST_POINTS_MAX)
+        points = REMOTE_HIST_POINTS_MAX;
+    if (s == NULL) {
+        s = lru;
+        s->host_id = host_id;
+        snprintf(s->series, sizeof s->series, "%s", series);
+        s->h.ring.len = 0;
+        s->h.fetched = 0;
+        s->h.status = 0;
+        s->req_id = 0;
+        s->range = 0;
+    }
+    s->used = now;
+    offset = offset < 1 ? 0 : floor(offset);
+    int moved = s->range != range || s->offset != offset;
+    int stale = s->h.fetched == 0 || now - s->h.fetched > max_age || moved || s->points != points;
+    /* One request at a time per slot; a lost reply is asked again after 30 s. */
+    if (stale && (s->req_id == 0 || now - s->asked > 30)) {
+        char q[MODEL_SERIES_LEN + 32], path[MODEL_SERIES_LEN + 128];
+        if (series_query(series, q, sizeof q) == 0) {
+            char stop[32] = "now";
+            if (offset > 0)
+                snprintf(stop, sizeof stop, "-%.0fs", offset);
+            snprintf(path, sizeof path, "/history/%d/series?%s&start=-%.0fs&stop=%s&points=%zu",
+                     host_id, q, range + offset, stop, points);
+            s->req_id = client_get(src->c, path);
+            s->asked = now;
+            if (moved)
+                s->h.ring.len = 0; /* do not show another window's points meanwhile */
+            s->range = range;
+            s->offset = offset;
+            s->points = points;
+        }
+    }
+    return &s->h;
+}
