@@ -4,258 +4,67 @@
 #include "series.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
-
-/*---------------------------------------------------------------- readers */
-
-static double
-cpu_usage(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->cpu.usage;
-}
-
-static double
-core_usage(const struct sm_sample *s, size_t i)
-{
-    const struct sm_core *c = &s->cpu.cores[i];
-    return c->online ? c->usage : (double)NAN;
-}
-
-static double
-core_freq(const struct sm_sample *s, size_t i)
-{
-    const struct sm_core *c = &s->cpu.cores[i];
-    return c->online && c->freq_mhz >= 0 ? c->freq_mhz : (double)NAN;
-}
-
-static double
-cpu_user(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->cpu.user;
-}
-
-static double
-cpu_system(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->cpu.system;
-}
-
-static double
-cpu_iowait(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->cpu.iowait;
-}
-
-static double
-cpu_steal(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->cpu.steal;
-}
-
-static double
-cpu_freq(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->cpu.freq_cur;
-}
-
-static double
-load1(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->cpu.load[0];
-}
-
-static double
-load5(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->cpu.load[1];
-}
-
-static double
-load15(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->cpu.load[2];
-}
-
-static double
-mem_used_percent(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->mem.used_percent;
-}
-
-static double
-mem_used(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return (double)s->mem.used;
-}
-
-static double
-mem_available(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return (double)s->mem.available;
-}
-
-static double
-mem_total(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return (double)s->mem.total;
-}
-
-static double
-swap_used_percent(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->mem.swap_percent;
-}
-
-static double
-swap_used(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return (double)s->mem.swap_used;
-}
-
-static double
-fs_used_percent(const struct sm_sample *s, size_t i)
-{
-    return s->fs[i].percent;
-}
-
-static double
-fs_used(const struct sm_sample *s, size_t i)
-{
-    return (double)s->fs[i].used;
-}
-
-static double
-fs_total(const struct sm_sample *s, size_t i)
-{
-    return (double)s->fs[i].total;
-}
-
-static double
-disks_read(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->read_bps;
-}
-
-static double
-disks_write(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->write_bps;
-}
-
-static double
-disk_read(const struct sm_sample *s, size_t i)
-{
-    return s->disks[i].read_bps;
-}
-
-static double
-disk_write(const struct sm_sample *s, size_t i)
-{
-    return s->disks[i].write_bps;
-}
-
-static double
-disk_busy(const struct sm_sample *s, size_t i)
-{
-    return s->disks[i].busy_percent;
-}
-
-static double
-net_sent(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return (double)s->net.bytes_sent;
-}
-
-static double
-net_recv(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return (double)s->net.bytes_recv;
-}
-
-static double
-net_rx(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->net.rx_bps;
-}
-
-static double
-net_tx(const struct sm_sample *s, size_t i)
-{
-    (void)i;
-    return s->net.tx_bps;
-}
-
-static double
-iface_rx(const struct sm_sample *s, size_t i)
-{
-    return s->net.ifaces[i].rx_bps;
-}
-
-static double
-iface_tx(const struct sm_sample *s, size_t i)
-{
-    return s->net.ifaces[i].tx_bps;
-}
 
 /*---------------------------------------------------------------- the table */
 
 #define LIVE SM_SERIES_LIVE
+#define D SM_SERIES_DOUBLE
+#define U SM_SERIES_U64
+#define HOST(f) offsetof(struct sm_sample, f)
 
 const struct sm_series_def sm_series_table[] = {
-    {"cpu.usage", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU, LIVE, cpu_usage},
-    {"cpu.core.usage", SM_OVER_CORE, SM_UNIT_PERCENT, SM_HAVE_CPU, LIVE, core_usage},
-    {"cpu.core.freq_mhz", SM_OVER_CORE, SM_UNIT_MHZ, SM_HAVE_CPU, LIVE, core_freq},
-    {"cpu.user", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, LIVE, cpu_user},
-    {"cpu.system", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, LIVE, cpu_system},
-    {"cpu.iowait", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, LIVE, cpu_iowait},
-    {"cpu.steal", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, LIVE, cpu_steal},
-    {"cpu.freq_mhz", SM_OVER_HOST, SM_UNIT_MHZ, SM_HAVE_FREQ, LIVE, cpu_freq},
-    {"load.1", SM_OVER_HOST, SM_UNIT_NONE, SM_HAVE_LOAD, LIVE, load1},
-    {"load.5", SM_OVER_HOST, SM_UNIT_NONE, SM_HAVE_LOAD, LIVE, load5},
-    {"load.15", SM_OVER_HOST, SM_UNIT_NONE, SM_HAVE_LOAD, LIVE, load15},
-    {"mem.used_percent", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_MEM, LIVE, mem_used_percent},
-    {"mem.used", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_MEM, LIVE, mem_used},
-    {"mem.available", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_MEM, 0, mem_available},
-    {"mem.total", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_MEM, 0, mem_total},
-    {"swap.used_percent", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_SWAP, LIVE, swap_used_percent},
-    {"swap.used", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_SWAP, LIVE, swap_used},
-    {"fs.used_percent", SM_OVER_FS, SM_UNIT_PERCENT, 0, LIVE, fs_used_percent},
-    {"fs.used", SM_OVER_FS, SM_UNIT_BYTES, 0, 0, fs_used},
-    {"fs.total", SM_OVER_FS, SM_UNIT_BYTES, 0, 0, fs_total},
-    {"disk.read_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_DISK_IO, LIVE, disks_read},
+    {"cpu.usage", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU, LIVE, HOST(cpu.usage), D},
+    {"cpu.core.usage", SM_OVER_CORE, SM_UNIT_PERCENT, SM_HAVE_CPU, LIVE,
+     offsetof(struct sm_core, usage), D},
+    {"cpu.core.freq_mhz", SM_OVER_CORE, SM_UNIT_MHZ, SM_HAVE_CPU, LIVE | SM_SERIES_NEG_ABSENT,
+     offsetof(struct sm_core, freq_mhz), D},
+    {"cpu.user", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, LIVE, HOST(cpu.user), D},
+    {"cpu.system", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, LIVE, HOST(cpu.system), D},
+    {"cpu.iowait", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, LIVE, HOST(cpu.iowait), D},
+    {"cpu.steal", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, LIVE, HOST(cpu.steal), D},
+    {"cpu.freq_mhz", SM_OVER_HOST, SM_UNIT_MHZ, SM_HAVE_FREQ, LIVE, HOST(cpu.freq_cur), D},
+    {"load.1", SM_OVER_HOST, SM_UNIT_NONE, SM_HAVE_LOAD, LIVE, HOST(cpu.load[0]), D},
+    {"load.5", SM_OVER_HOST, SM_UNIT_NONE, SM_HAVE_LOAD, LIVE, HOST(cpu.load[1]), D},
+    {"load.15", SM_OVER_HOST, SM_UNIT_NONE, SM_HAVE_LOAD, LIVE, HOST(cpu.load[2]), D},
+    {"mem.used_percent", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_MEM, LIVE, HOST(mem.used_percent),
+     D},
+    {"mem.used", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_MEM, LIVE, HOST(mem.used), U},
+    {"mem.available", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_MEM, 0, HOST(mem.available), U},
+    {"mem.total", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_MEM, 0, HOST(mem.total), U},
+    {"swap.used_percent", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_SWAP, LIVE, HOST(mem.swap_percent),
+     D},
+    {"swap.used", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_SWAP, LIVE, HOST(mem.swap_used), U},
+    {"fs.used_percent", SM_OVER_FS, SM_UNIT_PERCENT, 0, LIVE, offsetof(struct sm_fs, percent), D},
+    {"fs.used", SM_OVER_FS, SM_UNIT_BYTES, 0, 0, offsetof(struct sm_fs, used), U},
+    {"fs.total", SM_OVER_FS, SM_UNIT_BYTES, 0, 0, offsetof(struct sm_fs, total), U},
+    {"disk.read_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_DISK_IO, LIVE,
+     HOST(read_bps), D},
     {"disk.write_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_DISK_IO, LIVE,
-     disks_write},
-    {"disk.read_bytes_per_s", SM_OVER_DISK, SM_UNIT_BYTES_PER_S, 0, LIVE, disk_read},
-    {"disk.write_bytes_per_s", SM_OVER_DISK, SM_UNIT_BYTES_PER_S, 0, LIVE, disk_write},
-    {"disk.busy_percent", SM_OVER_DISK, SM_UNIT_PERCENT, 0, LIVE, disk_busy},
-    {"net.bytes_sent", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_NET, 0, net_sent},
-    {"net.bytes_recv", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_NET, 0, net_recv},
-    {"net.rx_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_NET, LIVE, net_rx},
-    {"net.tx_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_NET, LIVE, net_tx},
-    {"net.rx_bytes_per_s", SM_OVER_IFACE, SM_UNIT_BYTES_PER_S, 0, LIVE, iface_rx},
-    {"net.tx_bytes_per_s", SM_OVER_IFACE, SM_UNIT_BYTES_PER_S, 0, LIVE, iface_tx},
+     HOST(write_bps), D},
+    {"disk.read_bytes_per_s", SM_OVER_DISK, SM_UNIT_BYTES_PER_S, 0, LIVE,
+     offsetof(struct sm_disk, read_bps), D},
+    {"disk.write_bytes_per_s", SM_OVER_DISK, SM_UNIT_BYTES_PER_S, 0, LIVE,
+     offsetof(struct sm_disk, write_bps), D},
+    {"disk.busy_percent", SM_OVER_DISK, SM_UNIT_PERCENT, 0, LIVE,
+     offsetof(struct sm_disk, busy_percent), D},
+    {"net.bytes_sent", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_NET, 0, HOST(net.bytes_sent), U},
+    {"net.bytes_recv", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_NET, 0, HOST(net.bytes_recv), U},
+    {"net.rx_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_NET, LIVE, HOST(net.rx_bps),
+     D},
+    {"net.tx_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_NET, LIVE, HOST(net.tx_bps),
+     D},
+    {"net.rx_bytes_per_s", SM_OVER_IFACE, SM_UNIT_BYTES_PER_S, 0, LIVE,
+     offsetof(struct sm_iface, rx_bps), D},
+    {"net.tx_bytes_per_s", SM_OVER_IFACE, SM_UNIT_BYTES_PER_S, 0, LIVE,
+     offsetof(struct sm_iface, tx_bps), D},
 };
 
+#undef HOST
+#undef U
+#undef D
 #undef LIVE
 
 const size_t sm_series_count = sizeof sm_series_table / sizeof sm_series_table[0];
@@ -299,6 +108,37 @@ list_len(const struct sm_sample *s, enum sm_series_over over)
     return 1;
 }
 
+/* Entry i of the list over in s: what a row's offset is from. */
+static const void *
+entry(const struct sm_sample *s, enum sm_series_over over, size_t i)
+{
+    switch (over) {
+    case SM_OVER_CORE:
+        return &s->cpu.cores[i];
+    case SM_OVER_FS:
+        return &s->fs[i];
+    case SM_OVER_DISK:
+        return &s->disks[i];
+    case SM_OVER_IFACE:
+        return &s->net.ifaces[i];
+    case SM_OVER_HOST:
+        break;
+    }
+    return s;
+}
+
+/* The value of row d in entry e; NAN when absent. */
+static double
+value(const struct sm_series_def *d, const void *e)
+{
+    const char *p = (const char *)e + d->off;
+    double v = d->type == SM_SERIES_U64 ? (double)*(const uint64_t *)(const void *)p
+                                        : *(const double *)(const void *)p;
+    if ((d->flags & SM_SERIES_NEG_ABSENT) && v < 0)
+        return (double)NAN;
+    return v;
+}
+
 /* Label value of entry i; a core number is written into buf (decimal, no snprintf:
  * this runs for every core of every sample ingested). */
 static const char *
@@ -337,12 +177,15 @@ sm_series_each(const struct sm_sample *s, unsigned want, sm_series_fn fn, void *
             end++;
         size_t n = list_len(s, over);
         for (size_t i = 0; i < n; i++) {
+            if (over == SM_OVER_CORE && !s->cpu.cores[i].online)
+                continue; /* an offline core has no values */
+            const void *e = entry(s, over, i);
             const char *lval = label_value(s, over, i, num, sizeof num);
             for (size_t k = r; k < end; k++) {
                 const struct sm_series_def *d = &sm_series_table[k];
                 if ((d->flags & want) != want || (s->have & d->need) != d->need)
                     continue;
-                double v = d->value(s, i);
+                double v = value(d, e);
                 if (isfinite(v))
                     fn(arg, d, lval, v);
             }

@@ -4,12 +4,13 @@
  * "cpu.usage", "cpu.core.usage{core=3}", "fs.used_percent{mount=/}"). Each row of
  * sm_series_table says how to read one series from a struct sm_sample: its name, which
  * list of the sample it runs over (none, cores, filesystems, disks, interfaces; the list
- * gives the label), its unit, the SM_HAVE_* bits it needs and a reader. The server
+ * gives the label), its unit, the SM_HAVE_* bits it needs and where its value sits
+ * (the offset and type of a field). The server
  * stores what the table yields (routes_ingest.c) and smtop keeps the rows marked
  * SM_SERIES_LIVE in its rings (model.c), so a new metric family is new rows here.
  *
- * A reader returns NAN when the value is absent in that sample (an offline core, a
- * frequency the host does not report): no point is made for it, never a 0. */
+ * A value the sample does not have (its section's bit is clear, the core is offline, a
+ * frequency the host does not report) makes no point, never a 0. */
 #ifndef SM_LIB_SERIES_H
 #define SM_LIB_SERIES_H
 
@@ -37,8 +38,12 @@ enum sm_series_unit {
 
 /* Row flags. */
 enum {
-    SM_SERIES_LIVE = 1 << 0, /* smtop keeps a ring of it for each host */
+    SM_SERIES_LIVE = 1 << 0,       /* smtop keeps a ring of it for each host */
+    SM_SERIES_NEG_ABSENT = 1 << 1, /* a negative value means unknown (no cpufreq) */
 };
+
+/* The C type of the field a row reads. */
+enum sm_series_type { SM_SERIES_DOUBLE, SM_SERIES_U64 };
 
 struct sm_series_def {
     const char *name;
@@ -46,8 +51,10 @@ struct sm_series_def {
     enum sm_series_unit unit;
     unsigned need;  /* SM_HAVE_* bits the sample must have (all of them) */
     unsigned flags; /* SM_SERIES_* */
-    /* The value for entry i of the row's list (i is 0 for SM_OVER_HOST); NAN: absent. */
-    double (*value)(const struct sm_sample *s, size_t i);
+    /* Where the value is: offset of a field of type in struct sm_sample (SM_OVER_HOST)
+     * or in one entry of the list (struct sm_core, sm_fs, sm_disk, sm_iface). */
+    size_t off;
+    enum sm_series_type type;
 };
 
 /* The rows, in the order a sample's series are produced. */
