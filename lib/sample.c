@@ -80,6 +80,12 @@ sm_sample_add_iface(struct sm_sample *s)
     return i;
 }
 
+int
+sm_sample_has(const struct sm_sample *s, unsigned have, unsigned miss)
+{
+    return (s->have & have) == have && (s->missing & miss) == 0;
+}
+
 /* Round to 2 decimals so the JSON stays short and stable. */
 static double
 r2(double v)
@@ -139,9 +145,12 @@ cpu_to_json(const struct sm_sample *s)
     }
     if (s->have & SM_HAVE_FREQ) {
         cJSON *f = cJSON_AddObjectToObject(o, "freq");
-        add_num(f, "current", round(c->freq_cur));
-        add_num(f, "min", round(c->freq_min));
-        add_num(f, "max", round(c->freq_max));
+        if (!(s->missing & SM_MISS_FREQ_CUR))
+            add_num(f, "current", round(c->freq_cur));
+        if (!(s->missing & SM_MISS_FREQ_RANGE)) {
+            add_num(f, "min", round(c->freq_min));
+            add_num(f, "max", round(c->freq_max));
+        }
     }
     if (s->have & SM_HAVE_LOAD) {
         cJSON *l = cJSON_AddArrayToObject(o, "load_avg");
@@ -164,17 +173,20 @@ struct enc_field {
     const char *key;
     size_t off;
     enum enc_kind kind;
-    unsigned need;
+    unsigned need; /* SM_HAVE_* bits */
+    unsigned miss; /* SM_MISS_* bit that leaves it out */
 };
 
-/* Add the n members of fields, read from base, to o (those whose bits have has). */
+/* Add the n members of fields, read from base, to o: those whose bits s has and which
+ * s does not miss. */
 static void
-enc_fields(cJSON *o, const void *base, const struct enc_field *fields, size_t n, unsigned have)
+enc_fields(cJSON *o, const void *base, const struct enc_field *fields, size_t n,
+           const struct sm_sample *s)
 {
     for (size_t i = 0; i < n; i++) {
         const struct enc_field *f = &fields[i];
         const char *p = (const char *)base + f->off;
-        if ((have & f->need) != f->need)
+        if ((s->have & f->need) != f->need || (s->missing & f->miss))
             continue;
         switch (f->kind) {
         case ENC_STR:
@@ -196,63 +208,64 @@ enc_fields(cJSON *o, const void *base, const struct enc_field *fields, size_t n,
 #define NFIELDS(a) (sizeof(a) / sizeof(a)[0])
 
 static const struct enc_field mem_fields[] = {
-    {"total", offsetof(struct sm_mem, total), ENC_U64, 0},
-    {"available", offsetof(struct sm_mem, available), ENC_U64, 0},
-    {"used", offsetof(struct sm_mem, used), ENC_U64, 0},
-    {"free", offsetof(struct sm_mem, free), ENC_U64, 0},
-    {"used_percent", offsetof(struct sm_mem, used_percent), ENC_R2, 0},
-    {"swap_total", offsetof(struct sm_mem, swap_total), ENC_U64, SM_HAVE_SWAP},
-    {"swap_used", offsetof(struct sm_mem, swap_used), ENC_U64, SM_HAVE_SWAP},
-    {"swap_percent", offsetof(struct sm_mem, swap_percent), ENC_R2, SM_HAVE_SWAP},
+    {"total", offsetof(struct sm_mem, total), ENC_U64, 0, SM_MISS_MEM_TOTAL},
+    {"available", offsetof(struct sm_mem, available), ENC_U64, 0, SM_MISS_MEM_AVAILABLE},
+    {"used", offsetof(struct sm_mem, used), ENC_U64, 0, SM_MISS_MEM_USED},
+    {"free", offsetof(struct sm_mem, free), ENC_U64, 0, SM_MISS_MEM_FREE},
+    {"used_percent", offsetof(struct sm_mem, used_percent), ENC_R2, 0, SM_MISS_MEM_PERCENT},
+    {"swap_total", offsetof(struct sm_mem, swap_total), ENC_U64, SM_HAVE_SWAP, 0},
+    {"swap_used", offsetof(struct sm_mem, swap_used), ENC_U64, SM_HAVE_SWAP, 0},
+    {"swap_percent", offsetof(struct sm_mem, swap_percent), ENC_R2, SM_HAVE_SWAP,
+     SM_MISS_SWAP_PERCENT},
 };
 
 static const struct enc_field fs_fields[] = {
-    {"device", offsetof(struct sm_fs, device), ENC_STR, 0},
-    {"mountpoint", offsetof(struct sm_fs, mount), ENC_STR, 0},
-    {"fstype", offsetof(struct sm_fs, fstype), ENC_STR, 0},
-    {"total", offsetof(struct sm_fs, total), ENC_U64, 0},
-    {"used", offsetof(struct sm_fs, used), ENC_U64, 0},
-    {"free", offsetof(struct sm_fs, free), ENC_U64, 0},
-    {"percent", offsetof(struct sm_fs, percent), ENC_R2, 0},
+    {"device", offsetof(struct sm_fs, device), ENC_STR, 0, 0},
+    {"mountpoint", offsetof(struct sm_fs, mount), ENC_STR, 0, 0},
+    {"fstype", offsetof(struct sm_fs, fstype), ENC_STR, 0, 0},
+    {"total", offsetof(struct sm_fs, total), ENC_U64, 0, 0},
+    {"used", offsetof(struct sm_fs, used), ENC_U64, 0, 0},
+    {"free", offsetof(struct sm_fs, free), ENC_U64, 0, 0},
+    {"percent", offsetof(struct sm_fs, percent), ENC_R2, 0, 0},
 };
 
 static const struct enc_field disk_fields[] = {
-    {"name", offsetof(struct sm_disk, name), ENC_STR, 0},
-    {"read_bytes_per_s", offsetof(struct sm_disk, read_bps), ENC_ROUND, 0},
-    {"write_bytes_per_s", offsetof(struct sm_disk, write_bps), ENC_ROUND, 0},
-    {"busy_percent", offsetof(struct sm_disk, busy_percent), ENC_R2, 0},
+    {"name", offsetof(struct sm_disk, name), ENC_STR, 0, 0},
+    {"read_bytes_per_s", offsetof(struct sm_disk, read_bps), ENC_ROUND, 0, 0},
+    {"write_bytes_per_s", offsetof(struct sm_disk, write_bps), ENC_ROUND, 0, 0},
+    {"busy_percent", offsetof(struct sm_disk, busy_percent), ENC_R2, 0, 0},
 };
 
 static const struct enc_field net_fields[] = {
-    {"bytes_sent", offsetof(struct sm_net, bytes_sent), ENC_U64, 0},
-    {"bytes_recv", offsetof(struct sm_net, bytes_recv), ENC_U64, 0},
-    {"packets_sent", offsetof(struct sm_net, packets_sent), ENC_U64, 0},
-    {"packets_recv", offsetof(struct sm_net, packets_recv), ENC_U64, 0},
-    {"errin", offsetof(struct sm_net, errin), ENC_U64, 0},
-    {"errout", offsetof(struct sm_net, errout), ENC_U64, 0},
-    {"dropin", offsetof(struct sm_net, dropin), ENC_U64, 0},
-    {"dropout", offsetof(struct sm_net, dropout), ENC_U64, 0},
-    {"rx_bytes_per_s", offsetof(struct sm_net, rx_bps), ENC_ROUND, 0},
-    {"tx_bytes_per_s", offsetof(struct sm_net, tx_bps), ENC_ROUND, 0},
+    {"bytes_sent", offsetof(struct sm_net, bytes_sent), ENC_U64, 0, SM_MISS_NET_BYTES_SENT},
+    {"bytes_recv", offsetof(struct sm_net, bytes_recv), ENC_U64, 0, SM_MISS_NET_BYTES_RECV},
+    {"packets_sent", offsetof(struct sm_net, packets_sent), ENC_U64, 0, SM_MISS_NET_PACKETS_SENT},
+    {"packets_recv", offsetof(struct sm_net, packets_recv), ENC_U64, 0, SM_MISS_NET_PACKETS_RECV},
+    {"errin", offsetof(struct sm_net, errin), ENC_U64, 0, SM_MISS_NET_ERRIN},
+    {"errout", offsetof(struct sm_net, errout), ENC_U64, 0, SM_MISS_NET_ERROUT},
+    {"dropin", offsetof(struct sm_net, dropin), ENC_U64, 0, SM_MISS_NET_DROPIN},
+    {"dropout", offsetof(struct sm_net, dropout), ENC_U64, 0, SM_MISS_NET_DROPOUT},
+    {"rx_bytes_per_s", offsetof(struct sm_net, rx_bps), ENC_ROUND, 0, SM_MISS_NET_RX_RATE},
+    {"tx_bytes_per_s", offsetof(struct sm_net, tx_bps), ENC_ROUND, 0, SM_MISS_NET_TX_RATE},
 };
 
 static const struct enc_field iface_fields[] = {
-    {"name", offsetof(struct sm_iface, name), ENC_STR, 0},
-    {"rx_bytes_per_s", offsetof(struct sm_iface, rx_bps), ENC_ROUND, 0},
-    {"tx_bytes_per_s", offsetof(struct sm_iface, tx_bps), ENC_ROUND, 0},
-    {"rx_bytes", offsetof(struct sm_iface, rx_bytes), ENC_U64, 0},
-    {"tx_bytes", offsetof(struct sm_iface, tx_bytes), ENC_U64, 0},
+    {"name", offsetof(struct sm_iface, name), ENC_STR, 0, 0},
+    {"rx_bytes_per_s", offsetof(struct sm_iface, rx_bps), ENC_ROUND, 0, 0},
+    {"tx_bytes_per_s", offsetof(struct sm_iface, tx_bps), ENC_ROUND, 0, 0},
+    {"rx_bytes", offsetof(struct sm_iface, rx_bytes), ENC_U64, 0, 0},
+    {"tx_bytes", offsetof(struct sm_iface, tx_bytes), ENC_U64, 0, 0},
 };
 
 /* An array under key of n objects, entry i at base + i * size. */
 static void
 enc_array(cJSON *o, const char *key, const void *base, size_t n, size_t size,
-          const struct enc_field *fields, size_t nfields, unsigned have)
+          const struct enc_field *fields, size_t nfields, const struct sm_sample *s)
 {
     cJSON *arr = cJSON_AddArrayToObject(o, key);
     for (size_t i = 0; i < n; i++) {
         cJSON *p = cJSON_CreateObject();
-        enc_fields(p, (const char *)base + i * size, fields, nfields, have);
+        enc_fields(p, (const char *)base + i * size, fields, nfields, s);
         put(arr, NULL, p);
     }
 }
@@ -261,7 +274,7 @@ static cJSON *
 mem_to_json(const struct sm_sample *s)
 {
     cJSON *o = cJSON_CreateObject();
-    enc_fields(o, &s->mem, mem_fields, NFIELDS(mem_fields), s->have);
+    enc_fields(o, &s->mem, mem_fields, NFIELDS(mem_fields), s);
     return o;
 }
 
@@ -269,14 +282,15 @@ static cJSON *
 disk_to_json(const struct sm_sample *s)
 {
     cJSON *o = cJSON_CreateObject();
-    enc_array(o, "partitions", s->fs, s->nfs, sizeof *s->fs, fs_fields, NFIELDS(fs_fields),
-              s->have);
+    enc_array(o, "partitions", s->fs, s->nfs, sizeof *s->fs, fs_fields, NFIELDS(fs_fields), s);
     if (s->have & SM_HAVE_DISK_IO) {
         cJSON *io = cJSON_AddObjectToObject(o, "io");
-        add_num(io, "read_bytes_per_s", round(s->read_bps));
-        add_num(io, "write_bytes_per_s", round(s->write_bps));
+        if (!(s->missing & SM_MISS_DISK_READ))
+            add_num(io, "read_bytes_per_s", round(s->read_bps));
+        if (!(s->missing & SM_MISS_DISK_WRITE))
+            add_num(io, "write_bytes_per_s", round(s->write_bps));
         enc_array(o, "devices", s->disks, s->ndisks, sizeof *s->disks, disk_fields,
-                  NFIELDS(disk_fields), s->have);
+                  NFIELDS(disk_fields), s);
     }
     return o;
 }
@@ -285,9 +299,9 @@ static cJSON *
 net_to_json(const struct sm_sample *s)
 {
     cJSON *o = cJSON_CreateObject();
-    enc_fields(o, &s->net, net_fields, NFIELDS(net_fields), s->have);
+    enc_fields(o, &s->net, net_fields, NFIELDS(net_fields), s);
     enc_array(o, "interfaces", s->net.ifaces, s->net.nifaces, sizeof *s->net.ifaces, iface_fields,
-              NFIELDS(iface_fields), s->have);
+              NFIELDS(iface_fields), s);
     return o;
 }
 

@@ -9,8 +9,9 @@
  * stores what the table yields (routes_ingest.c) and smtop keeps the rows marked
  * SM_SERIES_LIVE in its rings (model.c), so a new metric family is new rows here.
  *
- * A value the sample does not have (its section's bit is clear, the core is offline, a
- * frequency the host does not report) makes no point, never a 0. */
+ * A value the sample does not have (its section's bit is clear, its SM_MISS_* bit is
+ * set, the core is offline, a frequency the host does not report) makes no point, never
+ * a 0. */
 #ifndef SM_LIB_SERIES_H
 #define SM_LIB_SERIES_H
 
@@ -50,6 +51,7 @@ struct sm_series_def {
     enum sm_series_over over;
     enum sm_series_unit unit;
     unsigned need;  /* SM_HAVE_* bits the sample must have (all of them) */
+    unsigned miss;  /* SM_MISS_* bits that make it absent (any of them) */
     unsigned flags; /* SM_SERIES_* */
     /* Where the value is: offset of a field of type in struct sm_sample (SM_OVER_HOST)
      * or in one entry of the list (struct sm_core, sm_fs, sm_disk, sm_iface). */

@@ -64,7 +64,7 @@ fill(struct sm_sample *s)
     struct sm_iface *i = sm_sample_add_iface(s);
     snprintf(i->name, sizeof i->name, "eth0");
     i->rx_bps = 5;
-    i->tx_bps = NAN; /* not finite: skipped */
+    i->tx_bps = (double)NAN; /* not finite: skipped */
 }
 
 static const char want_all[] = "cpu.usage=12.5\n"
@@ -126,6 +126,17 @@ test_walk(void)
     g.text[0] = '\0';
     sm_series_each(&s, 0, collect, &g);
     ok(strstr(g.text, "load.") == NULL, "no load bit: no load series");
+    /* A member the sample misses: its row gives nothing, the others still do. */
+    s.missing = SM_MISS_NET_RX_RATE | SM_MISS_MEM_TOTAL;
+    g.n = 0;
+    g.text[0] = '\0';
+    sm_series_each(&s, 0, collect, &g);
+    ok(strstr(g.text, "net.rx_bytes_per_s=") == NULL && strstr(g.text, "mem.total") == NULL &&
+           strstr(g.text, "net.tx_bytes_per_s=4\n") != NULL &&
+           strstr(g.text, "net.rx_bytes_per_s{iface=eth0}=5\n") != NULL &&
+           strstr(g.text, "mem.used=4\n") != NULL,
+       "a missing member has no series, its neighbours do");
+    s.missing = 0;
     /* An empty sample: nothing, and no list is read. */
     sm_sample_clear(&s);
     g.n = 0;
