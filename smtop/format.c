@@ -3,9 +3,11 @@
 
 #include "format.h"
 
+#include <langinfo.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "series.h"
 
@@ -26,6 +28,15 @@ fmt_bytes(char *buf, size_t len, double bytes)
         snprintf(buf, len, "%.1f%c", bytes, units[u]);
     else
         snprintf(buf, len, "%.0f%c", bytes, units[u]);
+    return buf;
+}
+
+char *
+fmt_bytes_if(char *buf, size_t len, int known, double bytes)
+{
+    if (known)
+        return fmt_bytes(buf, len, bytes);
+    snprintf(buf, len, "%s", fmt_absent());
     return buf;
 }
 
@@ -53,11 +64,20 @@ fmt_duration(char *buf, size_t len, double seconds)
     return buf;
 }
 
+const char *
+fmt_absent(void)
+{
+    const char *cs = nl_langinfo(CODESET);
+    if (cs != NULL && (strcasecmp(cs, "UTF-8") == 0 || strcasecmp(cs, "utf8") == 0))
+        return "\xe2\x80\x93"; /* U+2013 EN DASH */
+    return "-";
+}
+
 char *
 fmt_mhz(char *buf, size_t len, double mhz)
 {
     if (!(mhz >= 0))
-        snprintf(buf, len, "-");
+        snprintf(buf, len, "%s", fmt_absent());
     else
         snprintf(buf, len, "%.0fMHz", mhz);
     return buf;
