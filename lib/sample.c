@@ -213,8 +213,8 @@ static const struct enc_field mem_fields[] = {
     {"used", offsetof(struct sm_mem, used), ENC_U64, 0, SM_MISS_MEM_USED},
     {"free", offsetof(struct sm_mem, free), ENC_U64, 0, SM_MISS_MEM_FREE},
     {"used_percent", offsetof(struct sm_mem, used_percent), ENC_R2, 0, SM_MISS_MEM_PERCENT},
-    {"swap_total", offsetof(struct sm_mem, swap_total), ENC_U64, SM_HAVE_SWAP, 0},
-    {"swap_used", offsetof(struct sm_mem, swap_used), ENC_U64, SM_HAVE_SWAP, 0},
+    {"swap_total", offsetof(struct sm_mem, swap_total), ENC_U64, SM_HAVE_SWAP, SM_MISS_SWAP_TOTAL},
+    {"swap_used", offsetof(struct sm_mem, swap_used), ENC_U64, SM_HAVE_SWAP, SM_MISS_SWAP_USED},
     {"swap_percent", offsetof(struct sm_mem, swap_percent), ENC_R2, SM_HAVE_SWAP,
      SM_MISS_SWAP_PERCENT},
 };

@@ -36,7 +36,7 @@ enum {
 enum {
     SM_MISS_FREQ_CUR = 1 << 0,       /* cpu.freq.current missing, null or 0 */
     SM_MISS_FREQ_RANGE = 1 << 1,     /* cpu.freq.min or max missing, null or 0 */
-    SM_MISS_SWAP_PERCENT = 1 << 2,   /* swap_total is 0 (no swap): no percentage */
+    SM_MISS_SWAP_PERCENT = 1 << 2,   /* not sent, or swap_total 0 (no swap): no percentage */
     SM_MISS_NET_BYTES_SENT = 1 << 3, /* network.* members, one bit each */
     SM_MISS_NET_BYTES_RECV = 1 << 4,
     SM_MISS_NET_PACKETS_SENT = 1 << 5,
@@ -54,6 +54,8 @@ enum {
     SM_MISS_MEM_USED = 1 << 17, /* neither used nor total and available to derive it */
     SM_MISS_MEM_FREE = 1 << 18,
     SM_MISS_MEM_PERCENT = 1 << 19,
+    SM_MISS_SWAP_TOTAL = 1 << 20,
+    SM_MISS_SWAP_USED = 1 << 21,
 };
 
 struct sm_core {

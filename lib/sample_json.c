@@ -22,6 +22,8 @@
 /* Byte counts and rates: whole (counts) numbers from 0 to below 2^63. */
 #define U63 9223372036854775808.0
 #define MAX_FREQ_MHZ 1e6
+/* A frequency that rounds to 0 MHz (as it is encoded) is psutil's "not known". */
+#define FREQ_KNOWN 0.5
 #define MAX_LOAD 1e6
 #define MAX_FUTURE 300.0
 
@@ -263,7 +265,7 @@ cpu_cores(struct dec *d, const cJSON *cpu, struct sm_sample *s)
         snprintf(path, sizeof path, "cpu.per_core_freq[%zu]", i);
         if ((rc = num_item(d, c, path, 0, MAX_FREQ_MHZ, NUM_REAL, &cores[i].freq_mhz)))
             return rc;
-        if (cores[i].freq_mhz == 0) /* psutil's 0: not known */
+        if (cores[i].freq_mhz < FREQ_KNOWN) /* psutil's 0: not known */
             cores[i].freq_mhz = -1;
     }
     return SM_OK;
@@ -299,7 +301,8 @@ cpu_freq(struct dec *d, const cJSON *cpu, struct sm_sample *s)
         return fail(d, SM_EINVAL, "cpu.freq",
                     "must be an object {current, min, max} or an array of 3 numbers");
     }
-    int cur = s->cpu.freq_cur > 0, range = s->cpu.freq_min > 0 && s->cpu.freq_max > 0;
+    int cur = s->cpu.freq_cur >= FREQ_KNOWN;
+    int range = s->cpu.freq_min >= FREQ_KNOWN && s->cpu.freq_max >= FREQ_KNOWN;
     if (!cur && !range)
         return SM_OK;
     s->have |= SM_HAVE_FREQ;
@@ -404,13 +407,20 @@ mem_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
         (rc = u64(d, m, "memory", "swap_used", &mem->swap_used, &h2)) ||
         (rc = pct(d, m, "memory", "swap_percent", &mem->swap_percent, &h3)))
         return rc;
-    if (h1 || h2 || h3)
-        s->have |= SM_HAVE_SWAP;
+    if (!(h1 || h2 || h3))
+        return SM_OK;
+    s->have |= SM_HAVE_SWAP;
+    if (!h3 && h1 && h2 && mem->swap_total > 0 && mem->swap_used <= mem->swap_total) {
+        mem->swap_percent = 100.0 * (double)mem->swap_used / (double)mem->swap_total;
+        h3 = 1;
+    }
     /* psutil reports a host without swap as total 0, percent 0: no percentage. */
     if (h1 && mem->swap_total == 0) {
-        s->missing |= SM_MISS_SWAP_PERCENT;
         mem->swap_percent = 0;
+        h3 = 0;
     }
+    s->missing |= (h1 ? 0 : SM_MISS_SWAP_TOTAL) | (h2 ? 0 : SM_MISS_SWAP_USED) |
+                  (h3 ? 0 : SM_MISS_SWAP_PERCENT);
     return SM_OK;
 }
 

@@ -65,16 +65,21 @@ batch_text_frame(FILE *out, const struct model_host *h, double now)
                 fmt_bytes_if(d, sizeof d, !(s->missing & SM_MISS_MEM_AVAILABLE),
                              (double)s->mem.available));
     }
-    if (sm_sample_has(s, SM_HAVE_SWAP, SM_MISS_SWAP_PERCENT))
-        fprintf(out, "Swap: total %s  used %s (%.1f%%)\n",
-                fmt_bytes(a, sizeof a, (double)s->mem.swap_total),
-                fmt_bytes(b, sizeof b, (double)s->mem.swap_used), s->mem.swap_percent);
-    else if (s->have & SM_HAVE_SWAP)
-        fprintf(out, "Swap: total %s  used %s (%s)\n",
-                fmt_bytes(a, sizeof a, (double)s->mem.swap_total),
-                fmt_bytes(b, sizeof b, (double)s->mem.swap_used), fmt_absent());
-    else if (s->have & SM_HAVE_MEM)
+    if (s->have & SM_HAVE_SWAP) {
+        char p[16];
+        if (s->missing & SM_MISS_SWAP_PERCENT)
+            snprintf(p, sizeof p, "%s", fmt_absent());
+        else
+            snprintf(p, sizeof p, "%.1f%%", s->mem.swap_percent);
+        fprintf(
+            out, "Swap: total %s  used %s (%s)\n",
+            fmt_bytes_if(a, sizeof a, !(s->missing & SM_MISS_SWAP_TOTAL),
+                         (double)s->mem.swap_total),
+            fmt_bytes_if(b, sizeof b, !(s->missing & SM_MISS_SWAP_USED), (double)s->mem.swap_used),
+            p);
+    } else if (s->have & SM_HAVE_MEM) {
         fprintf(out, "Swap: %s\n", fmt_absent());
+    }
     for (size_t i = 0; i < s->nfs; i++) {
         const struct sm_fs *f = &s->fs[i];
         fprintf(out, "FS:   %s  %s  %s  used %s of %s (%.1f%%)\n", f->mount, f->device, f->fstype,

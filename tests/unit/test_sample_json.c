@@ -602,6 +602,12 @@ static const struct absent_case {
      SM_HAVE_MEM | SM_HAVE_SWAP, 0, 0, SM_MISS_SWAP_PERCENT},
     {"{\"memory\":{\"total\":8,\"available\":4,\"used_percent\":50}}", SM_HAVE_MEM, SM_HAVE_SWAP,
      SM_MISS_MEM_FREE, SM_MISS_MEM_USED | SM_MISS_MEM_TOTAL | SM_MISS_MEM_PERCENT},
+    {"{\"memory\":{\"swap_used\":1,\"swap_percent\":25}}", SM_HAVE_SWAP, 0, SM_MISS_SWAP_TOTAL,
+     SM_MISS_SWAP_USED | SM_MISS_SWAP_PERCENT},
+    {"{\"memory\":{\"swap_total\":4,\"swap_used\":1}}", SM_HAVE_SWAP, 0, 0,
+     SM_MISS_SWAP_TOTAL | SM_MISS_SWAP_USED | SM_MISS_SWAP_PERCENT},
+    {"{\"memory\":{\"swap_total\":4}}", SM_HAVE_SWAP, 0, SM_MISS_SWAP_USED | SM_MISS_SWAP_PERCENT,
+     0},
     {"{\"memory\":{\"percent\":44}}", SM_HAVE_MEM, 0,
      SM_MISS_MEM_TOTAL | SM_MISS_MEM_AVAILABLE | SM_MISS_MEM_USED | SM_MISS_MEM_FREE,
      SM_MISS_MEM_PERCENT},
@@ -624,6 +630,18 @@ test_absent(void)
                  s.missing);
         free(cause);
     }
+    /* A swap percentage not sent is used / total when both are there. */
+    char *why = NULL;
+    ok(decode("{\"memory\":{\"swap_total\":4,\"swap_used\":1}}", &s, &why) == SM_OK &&
+           s.mem.swap_percent == 25,
+       "swap percentage from used and total");
+    free(why);
+    /* A frequency that rounds to 0 MHz is unknown (it would be encoded as 0). */
+    ok(decode("{\"cpu\":{\"freq\":{\"current\":0.4,\"min\":800,\"max\":900}}}", &s, &why) ==
+               SM_OK &&
+           (s.missing & SM_MISS_FREQ_CUR),
+       "freq.current 0.4 is unknown");
+    free(why);
     /* psutil's per-core 0 MHz and a shorter per_core_freq: unknown cores, not 0 MHz. */
     char *cause = NULL;
     enum sm_rc rc =
