@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,12 @@ sm_sample_add_iface(struct sm_sample *s)
     return i;
 }
 
+int
+sm_sample_has(const struct sm_sample *s, unsigned have, unsigned miss)
+{
+    return (s->have & have) == have && (s->missing & miss) == 0;
+}
+
 /* Round to 2 decimals so the JSON stays short and stable. */
 static double
 r2(double v)
@@ -138,9 +145,12 @@ cpu_to_json(const struct sm_sample *s)
     }
     if (s->have & SM_HAVE_FREQ) {
         cJSON *f = cJSON_AddObjectToObject(o, "freq");
-        add_num(f, "current", round(c->freq_cur));
-        add_num(f, "min", round(c->freq_min));
-        add_num(f, "max", round(c->freq_max));
+        if (!(s->missing & SM_MISS_FREQ_CUR))
+            add_num(f, "current", round(c->freq_cur));
+        if (!(s->missing & SM_MISS_FREQ_RANGE)) {
+            add_num(f, "min", round(c->freq_min));
+            add_num(f, "max", round(c->freq_max));
+        }
     }
     if (s->have & SM_HAVE_LOAD) {
         cJSON *l = cJSON_AddArrayToObject(o, "load_avg");
@@ -150,21 +160,121 @@ cpu_to_json(const struct sm_sample *s)
     return o;
 }
 
+/* How one member of a struct is written: its key, where it is, its form, and the
+ * SM_HAVE_* bits the sample needs for it to be written at all. */
+enum enc_kind {
+    ENC_STR,   /* char[] */
+    ENC_U64,   /* uint64_t */
+    ENC_R2,    /* double, rounded to 2 decimals */
+    ENC_ROUND, /* double, rounded to a whole number (rates, MHz) */
+};
+
+struct enc_field {
+    const char *key;
+    size_t off;
+    enum enc_kind kind;
+    unsigned need; /* SM_HAVE_* bits */
+    unsigned miss; /* SM_MISS_* bit that leaves it out */
+};
+
+/* Add the n members of fields, read from base, to o: those whose bits s has and which
+ * s does not miss. */
+static void
+enc_fields(cJSON *o, const void *base, const struct enc_field *fields, size_t n,
+           const struct sm_sample *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct enc_field *f = &fields[i];
+        const char *p = (const char *)base + f->off;
+        if ((s->have & f->need) != f->need || (s->missing & f->miss))
+            continue;
+        switch (f->kind) {
+        case ENC_STR:
+            put(o, f->key, cJSON_CreateString(p));
+            break;
+        case ENC_U64:
+            add_u64(o, f->key, *(const uint64_t *)(const void *)p);
+            break;
+        case ENC_R2:
+            add_num(o, f->key, r2(*(const double *)(const void *)p));
+            break;
+        case ENC_ROUND:
+            add_num(o, f->key, round(*(const double *)(const void *)p));
+            break;
+        }
+    }
+}
+
+#define NFIELDS(a) (sizeof(a) / sizeof(a)[0])
+
+static const struct enc_field mem_fields[] = {
+    {"total", offsetof(struct sm_mem, total), ENC_U64, 0, SM_MISS_MEM_TOTAL},
+    {"available", offsetof(struct sm_mem, available), ENC_U64, 0, SM_MISS_MEM_AVAILABLE},
+    {"used", offsetof(struct sm_mem, used), ENC_U64, 0, SM_MISS_MEM_USED},
+    {"free", offsetof(struct sm_mem, free), ENC_U64, 0, SM_MISS_MEM_FREE},
+    {"used_percent", offsetof(struct sm_mem, used_percent), ENC_R2, 0, SM_MISS_MEM_PERCENT},
+    {"swap_total", offsetof(struct sm_mem, swap_total), ENC_U64, SM_HAVE_SWAP, SM_MISS_SWAP_TOTAL},
+    {"swap_used", offsetof(struct sm_mem, swap_used), ENC_U64, SM_HAVE_SWAP, SM_MISS_SWAP_USED},
+    {"swap_percent", offsetof(struct sm_mem, swap_percent), ENC_R2, SM_HAVE_SWAP,
+     SM_MISS_SWAP_PERCENT},
+};
+
+static const struct enc_field fs_fields[] = {
+    {"device", offsetof(struct sm_fs, device), ENC_STR, 0, 0},
+    {"mountpoint", offsetof(struct sm_fs, mount), ENC_STR, 0, 0},
+    {"fstype", offsetof(struct sm_fs, fstype), ENC_STR, 0, 0},
+    {"total", offsetof(struct sm_fs, total), ENC_U64, 0, 0},
+    {"used", offsetof(struct sm_fs, used), ENC_U64, 0, 0},
+    {"free", offsetof(struct sm_fs, free), ENC_U64, 0, 0},
+    {"percent", offsetof(struct sm_fs, percent), ENC_R2, 0, 0},
+};
+
+static const struct enc_field disk_fields[] = {
+    {"name", offsetof(struct sm_disk, name), ENC_STR, 0, 0},
+    {"read_bytes_per_s", offsetof(struct sm_disk, read_bps), ENC_ROUND, 0, 0},
+    {"write_bytes_per_s", offsetof(struct sm_disk, write_bps), ENC_ROUND, 0, 0},
+    {"busy_percent", offsetof(struct sm_disk, busy_percent), ENC_R2, 0, 0},
+};
+
+static const struct enc_field net_fields[] = {
+    {"bytes_sent", offsetof(struct sm_net, bytes_sent), ENC_U64, 0, SM_MISS_NET_BYTES_SENT},
+    {"bytes_recv", offsetof(struct sm_net, bytes_recv), ENC_U64, 0, SM_MISS_NET_BYTES_RECV},
+    {"packets_sent", offsetof(struct sm_net, packets_sent), ENC_U64, 0, SM_MISS_NET_PACKETS_SENT},
+    {"packets_recv", offsetof(struct sm_net, packets_recv), ENC_U64, 0, SM_MISS_NET_PACKETS_RECV},
+    {"errin", offsetof(struct sm_net, errin), ENC_U64, 0, SM_MISS_NET_ERRIN},
+    {"errout", offsetof(struct sm_net, errout), ENC_U64, 0, SM_MISS_NET_ERROUT},
+    {"dropin", offsetof(struct sm_net, dropin), ENC_U64, 0, SM_MISS_NET_DROPIN},
+    {"dropout", offsetof(struct sm_net, dropout), ENC_U64, 0, SM_MISS_NET_DROPOUT},
+    {"rx_bytes_per_s", offsetof(struct sm_net, rx_bps), ENC_ROUND, 0, SM_MISS_NET_RX_RATE},
+    {"tx_bytes_per_s", offsetof(struct sm_net, tx_bps), ENC_ROUND, 0, SM_MISS_NET_TX_RATE},
+};
+
+static const struct enc_field iface_fields[] = {
+    {"name", offsetof(struct sm_iface, name), ENC_STR, 0, 0},
+    {"rx_bytes_per_s", offsetof(struct sm_iface, rx_bps), ENC_ROUND, 0, 0},
+    {"tx_bytes_per_s", offsetof(struct sm_iface, tx_bps), ENC_ROUND, 0, 0},
+    {"rx_bytes", offsetof(struct sm_iface, rx_bytes), ENC_U64, 0, 0},
+    {"tx_bytes", offsetof(struct sm_iface, tx_bytes), ENC_U64, 0, 0},
+};
+
+/* An array under key of n objects, entry i at base + i * size. */
+static void
+enc_array(cJSON *o, const char *key, const void *base, size_t n, size_t size,
+          const struct enc_field *fields, size_t nfields, const struct sm_sample *s)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, key);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *p = cJSON_CreateObject();
+        enc_fields(p, (const char *)base + i * size, fields, nfields, s);
+        put(arr, NULL, p);
+    }
+}
+
 static cJSON *
 mem_to_json(const struct sm_sample *s)
 {
-    const struct sm_mem *m = &s->mem;
     cJSON *o = cJSON_CreateObject();
-    add_u64(o, "total", m->total);
-    add_u64(o, "available", m->available);
-    add_u64(o, "used", m->used);
-    add_u64(o, "free", m->free);
-    add_num(o, "used_percent", r2(m->used_percent));
-    if (s->have & SM_HAVE_SWAP) {
-        add_u64(o, "swap_total", m->swap_total);
-        add_u64(o, "swap_used", m->swap_used);
-        add_num(o, "swap_percent", r2(m->swap_percent));
-    }
+    enc_fields(o, &s->mem, mem_fields, NFIELDS(mem_fields), s);
     return o;
 }
 
@@ -172,33 +282,15 @@ static cJSON *
 disk_to_json(const struct sm_sample *s)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON *parts = cJSON_AddArrayToObject(o, "partitions");
-    for (size_t i = 0; i < s->nfs; i++) {
-        const struct sm_fs *f = &s->fs[i];
-        cJSON *p = cJSON_CreateObject();
-        cJSON_AddStringToObject(p, "device", f->device);
-        cJSON_AddStringToObject(p, "mountpoint", f->mount);
-        cJSON_AddStringToObject(p, "fstype", f->fstype);
-        add_u64(p, "total", f->total);
-        add_u64(p, "used", f->used);
-        add_u64(p, "free", f->free);
-        add_num(p, "percent", r2(f->percent));
-        put(parts, NULL, p);
-    }
+    enc_array(o, "partitions", s->fs, s->nfs, sizeof *s->fs, fs_fields, NFIELDS(fs_fields), s);
     if (s->have & SM_HAVE_DISK_IO) {
         cJSON *io = cJSON_AddObjectToObject(o, "io");
-        add_num(io, "read_bytes_per_s", round(s->read_bps));
-        add_num(io, "write_bytes_per_s", round(s->write_bps));
-        cJSON *devs = cJSON_AddArrayToObject(o, "devices");
-        for (size_t i = 0; i < s->ndisks; i++) {
-            const struct sm_disk *d = &s->disks[i];
-            cJSON *p = cJSON_CreateObject();
-            cJSON_AddStringToObject(p, "name", d->name);
-            add_num(p, "read_bytes_per_s", round(d->read_bps));
-            add_num(p, "write_bytes_per_s", round(d->write_bps));
-            add_num(p, "busy_percent", r2(d->busy_percent));
-            put(devs, NULL, p);
-        }
+        if (!(s->missing & SM_MISS_DISK_READ))
+            add_num(io, "read_bytes_per_s", round(s->read_bps));
+        if (!(s->missing & SM_MISS_DISK_WRITE))
+            add_num(io, "write_bytes_per_s", round(s->write_bps));
+        enc_array(o, "devices", s->disks, s->ndisks, sizeof *s->disks, disk_fields,
+                  NFIELDS(disk_fields), s);
     }
     return o;
 }
@@ -206,29 +298,10 @@ disk_to_json(const struct sm_sample *s)
 static cJSON *
 net_to_json(const struct sm_sample *s)
 {
-    const struct sm_net *n = &s->net;
     cJSON *o = cJSON_CreateObject();
-    add_u64(o, "bytes_sent", n->bytes_sent);
-    add_u64(o, "bytes_recv", n->bytes_recv);
-    add_u64(o, "packets_sent", n->packets_sent);
-    add_u64(o, "packets_recv", n->packets_recv);
-    add_u64(o, "errin", n->errin);
-    add_u64(o, "errout", n->errout);
-    add_u64(o, "dropin", n->dropin);
-    add_u64(o, "dropout", n->dropout);
-    add_num(o, "rx_bytes_per_s", round(n->rx_bps));
-    add_num(o, "tx_bytes_per_s", round(n->tx_bps));
-    cJSON *ifs = cJSON_AddArrayToObject(o, "interfaces");
-    for (size_t i = 0; i < n->nifaces; i++) {
-        const struct sm_iface *f = &n->ifaces[i];
-        cJSON *p = cJSON_CreateObject();
-        cJSON_AddStringToObject(p, "name", f->name);
-        add_num(p, "rx_bytes_per_s", round(f->rx_bps));
-        add_num(p, "tx_bytes_per_s", round(f->tx_bps));
-        add_u64(p, "rx_bytes", f->rx_bytes);
-        add_u64(p, "tx_bytes", f->tx_bytes);
-        put(ifs, NULL, p);
-    }
+    enc_fields(o, &s->net, net_fields, NFIELDS(net_fields), s);
+    enc_array(o, "interfaces", s->net.ifaces, s->net.nifaces, sizeof *s->net.ifaces, iface_fields,
+              NFIELDS(iface_fields), s);
     return o;
 }
 

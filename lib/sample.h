@@ -28,6 +28,36 @@ enum {
     SM_HAVE_NET = 1 << 7,
 };
 
+/* Members of a section that is there (its SM_HAVE_* bit set) that the sample does not
+ * carry: the original agent's psutil leaves them out, null, empty or 0 on many hosts (no
+ * cpufreq on a VM, no swap, no network counters). Such a value is absent: it makes no
+ * point, it is not encoded, and it is shown as "–", never as 0. A sample from this
+ * project's collector has none of these bits set except SM_MISS_SWAP_PERCENT. */
+enum {
+    SM_MISS_FREQ_CUR = 1 << 0,       /* cpu.freq.current missing, null or 0 */
+    SM_MISS_FREQ_RANGE = 1 << 1,     /* cpu.freq.min or max missing, null or 0 */
+    SM_MISS_SWAP_PERCENT = 1 << 2,   /* not sent, or swap_total 0 (no swap): no percentage */
+    SM_MISS_NET_BYTES_SENT = 1 << 3, /* network.* members, one bit each */
+    SM_MISS_NET_BYTES_RECV = 1 << 4,
+    SM_MISS_NET_PACKETS_SENT = 1 << 5,
+    SM_MISS_NET_PACKETS_RECV = 1 << 6,
+    SM_MISS_NET_ERRIN = 1 << 7,
+    SM_MISS_NET_ERROUT = 1 << 8,
+    SM_MISS_NET_DROPIN = 1 << 9,
+    SM_MISS_NET_DROPOUT = 1 << 10,
+    SM_MISS_NET_RX_RATE = 1 << 11, /* network.rx_bytes_per_s */
+    SM_MISS_NET_TX_RATE = 1 << 12, /* network.tx_bytes_per_s */
+    SM_MISS_DISK_READ = 1 << 13,   /* disk.io.read_bytes_per_s (psutil sends counters) */
+    SM_MISS_DISK_WRITE = 1 << 14,  /* disk.io.write_bytes_per_s */
+    SM_MISS_MEM_TOTAL = 1 << 15,   /* memory.* members (the README's shape has only percent) */
+    SM_MISS_MEM_AVAILABLE = 1 << 16,
+    SM_MISS_MEM_USED = 1 << 17, /* neither used nor total and available to derive it */
+    SM_MISS_MEM_FREE = 1 << 18,
+    SM_MISS_MEM_PERCENT = 1 << 19,
+    SM_MISS_SWAP_TOTAL = 1 << 20,
+    SM_MISS_SWAP_USED = 1 << 21,
+};
+
 struct sm_core {
     double usage; /* percent busy since the previous sample */
     double user, system, iowait, steal;
@@ -91,7 +121,8 @@ struct sm_host {
 struct sm_sample {
     double timestamp; /* unix seconds */
     uint64_t seq;
-    unsigned have; /* SM_HAVE_* bits */
+    unsigned have;    /* SM_HAVE_* bits */
+    unsigned missing; /* SM_MISS_* bits */
     struct sm_cpu cpu;
     struct sm_mem mem;
     size_t nfs;
@@ -116,7 +147,12 @@ struct sm_fs *sm_sample_add_fs(struct sm_sample *s);
 struct sm_disk *sm_sample_add_disk(struct sm_sample *s);
 struct sm_iface *sm_sample_add_iface(struct sm_sample *s);
 
-/* Encode a sample as a JSON object in the DESIGN section 3 shape (cJSON *, owned by caller). */
+/* Whether s has a value: all the SM_HAVE_* bits in have and none of the SM_MISS_* bits
+ * in miss (sm_sample_has(s, SM_HAVE_FREQ, SM_MISS_FREQ_CUR): the current frequency). */
+int sm_sample_has(const struct sm_sample *s, unsigned have, unsigned miss);
+
+/* Encode a sample as a JSON object in the DESIGN section 3 shape (cJSON *, owned by
+ * caller). An absent value (a section not there, an SM_MISS_* member) is left out. */
 struct cJSON *sm_sample_to_json(const struct sm_sample *s);
 /* Encode host facts as a JSON object. */
 struct cJSON *sm_host_to_json(const struct sm_host *h);

@@ -22,6 +22,8 @@
 /* Byte counts and rates: whole (counts) numbers from 0 to below 2^63. */
 #define U63 9223372036854775808.0
 #define MAX_FREQ_MHZ 1e6
+/* A frequency that rounds to 0 MHz (as it is encoded) is psutil's "not known". */
+#define FREQ_KNOWN 0.5
 #define MAX_LOAD 1e6
 #define MAX_FUTURE 300.0
 
@@ -263,11 +265,16 @@ cpu_cores(struct dec *d, const cJSON *cpu, struct sm_sample *s)
         snprintf(path, sizeof path, "cpu.per_core_freq[%zu]", i);
         if ((rc = num_item(d, c, path, 0, MAX_FREQ_MHZ, NUM_REAL, &cores[i].freq_mhz)))
             return rc;
+        if (cores[i].freq_mhz < FREQ_KNOWN) /* psutil's 0: not known */
+            cores[i].freq_mhz = -1;
     }
     return SM_OK;
 }
 
-/* cpu.freq: {current, min, max} (null members are 0) or psutil's tuple [current, min, max]. */
+/* cpu.freq: {current, min, max} or psutil's tuple [current, min, max]. psutil gives
+ * None, {} or zeros where the host has no cpufreq (many VMs and containers): a member
+ * that is missing, null or 0 is unknown (SM_MISS_FREQ_*), and with none known there
+ * is no frequency at all. */
 static enum sm_rc
 cpu_freq(struct dec *d, const cJSON *cpu, struct sm_sample *s)
 {
@@ -294,7 +301,15 @@ cpu_freq(struct dec *d, const cJSON *cpu, struct sm_sample *s)
         return fail(d, SM_EINVAL, "cpu.freq",
                     "must be an object {current, min, max} or an array of 3 numbers");
     }
+    int cur = s->cpu.freq_cur >= FREQ_KNOWN;
+    int range = s->cpu.freq_min >= FREQ_KNOWN && s->cpu.freq_max >= FREQ_KNOWN;
+    if (!cur && !range)
+        return SM_OK;
     s->have |= SM_HAVE_FREQ;
+    if (!cur)
+        s->missing |= SM_MISS_FREQ_CUR;
+    if (!range)
+        s->missing |= SM_MISS_FREQ_RANGE;
     return SM_OK;
 }
 
@@ -305,7 +320,9 @@ cpu_load(struct dec *d, const cJSON *cpu, struct sm_sample *s)
     char path[64];
     enum sm_rc rc;
 
-    if (l == NULL)
+    /* psutil has no load average on some hosts (Windows before its emulation starts):
+     * the original agent then sends [] or leaves it out. */
+    if (l == NULL || (cJSON_IsArray(l) && l->child == NULL))
         return SM_OK;
     if (!cJSON_IsArray(l) || cJSON_GetArraySize(l) != 3)
         return fail(d, SM_EINVAL, "cpu.load_avg", "must be an array of 3 numbers");
@@ -356,7 +373,7 @@ mem_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
 {
     const cJSON *m;
     enum sm_rc rc;
-    int have_pct, have_total, have_avail, h1, h2, h3;
+    int have_pct, have_total, have_avail, have_used, have_free, h1, h2, h3;
 
     if ((rc = obj_member(d, root, NULL, "memory", &m)) || m == NULL)
         return rc;
@@ -364,22 +381,46 @@ mem_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
     s->have |= SM_HAVE_MEM;
     if ((rc = u64(d, m, "memory", "total", &mem->total, &have_total)) ||
         (rc = u64(d, m, "memory", "available", &mem->available, &have_avail)) ||
-        (rc = u64(d, m, "memory", "used", &mem->used, NULL)) ||
-        (rc = u64(d, m, "memory", "free", &mem->free, NULL)))
+        (rc = u64(d, m, "memory", "used", &mem->used, &have_used)) ||
+        (rc = u64(d, m, "memory", "free", &mem->free, &have_free)))
         return rc;
     /* used_percent (ours) or percent (psutil's virtual_memory(), the original README). */
     if ((rc = pct(d, m, "memory", "used_percent", &mem->used_percent, &have_pct)))
         return rc;
     if (!have_pct && (rc = pct(d, m, "memory", "percent", &mem->used_percent, &have_pct)))
         return rc;
-    if (!have_pct && have_total && have_avail && mem->total > 0 && mem->available <= mem->total)
+    int derive = have_total && have_avail && mem->total > 0 && mem->available <= mem->total;
+    if (!have_pct && derive) {
         mem->used_percent = 100.0 * (double)(mem->total - mem->available) / (double)mem->total;
+        have_pct = 1;
+    }
+    /* The original agent sends total, available and a percentage, no used: used is
+     * total - available, as this project's collector counts it. */
+    if (!have_used && derive) {
+        mem->used = mem->total - mem->available;
+        have_used = 1;
+    }
+    s->missing |= (have_total ? 0 : SM_MISS_MEM_TOTAL) | (have_avail ? 0 : SM_MISS_MEM_AVAILABLE) |
+                  (have_used ? 0 : SM_MISS_MEM_USED) | (have_free ? 0 : SM_MISS_MEM_FREE) |
+                  (have_pct ? 0 : SM_MISS_MEM_PERCENT);
     if ((rc = u64(d, m, "memory", "swap_total", &mem->swap_total, &h1)) ||
         (rc = u64(d, m, "memory", "swap_used", &mem->swap_used, &h2)) ||
         (rc = pct(d, m, "memory", "swap_percent", &mem->swap_percent, &h3)))
         return rc;
-    if (h1 || h2 || h3)
-        s->have |= SM_HAVE_SWAP;
+    if (!(h1 || h2 || h3))
+        return SM_OK;
+    s->have |= SM_HAVE_SWAP;
+    if (!h3 && h1 && h2 && mem->swap_total > 0 && mem->swap_used <= mem->swap_total) {
+        mem->swap_percent = 100.0 * (double)mem->swap_used / (double)mem->swap_total;
+        h3 = 1;
+    }
+    /* psutil reports a host without swap as total 0, percent 0: no percentage. */
+    if (h1 && mem->swap_total == 0) {
+        mem->swap_percent = 0;
+        h3 = 0;
+    }
+    s->missing |= (h1 ? 0 : SM_MISS_SWAP_TOTAL) | (h2 ? 0 : SM_MISS_SWAP_USED) |
+                  (h3 ? 0 : SM_MISS_SWAP_PERCENT);
     return SM_OK;
 }
 
@@ -438,11 +479,15 @@ disk_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
 
     if ((rc = obj_member(d, disk, "disk", "io", &io)))
         return rc;
+    /* The original agent sends psutil's disk_io_counters() here (counters, no rates) or
+     * {}: a rate that is not there is absent. */
+    int have_read = 0, have_write = 0;
     if (io != NULL) {
-        if ((rc = rate(d, io, "disk.io", "read_bytes_per_s", &s->read_bps, NULL)) ||
-            (rc = rate(d, io, "disk.io", "write_bytes_per_s", &s->write_bps, NULL)))
+        if ((rc = rate(d, io, "disk.io", "read_bytes_per_s", &s->read_bps, &have_read)) ||
+            (rc = rate(d, io, "disk.io", "write_bytes_per_s", &s->write_bps, &have_write)))
             return rc;
-        s->have |= SM_HAVE_DISK_IO;
+        if (have_read || have_write)
+            s->have |= SM_HAVE_DISK_IO;
     }
     if ((rc = arr_member(d, disk, "disk", "devices", SM_MAX_DISKS, &devs, &n)))
         return rc;
@@ -464,6 +509,10 @@ disk_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
                     return fail(d, SM_EINVAL, path, "name \"%s\" appears twice", k->name);
         }
     }
+    if ((s->have & SM_HAVE_DISK_IO) && !have_read)
+        s->missing |= SM_MISS_DISK_READ;
+    if ((s->have & SM_HAVE_DISK_IO) && !have_write)
+        s->missing |= SM_MISS_DISK_WRITE;
     return SM_OK;
 }
 
@@ -475,6 +524,10 @@ net_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
     static const char *const counters[8] = {"bytes_sent",   "bytes_recv", "packets_sent",
                                             "packets_recv", "errin",      "errout",
                                             "dropin",       "dropout"};
+    static const unsigned miss[8] = {SM_MISS_NET_BYTES_SENT,   SM_MISS_NET_BYTES_RECV,
+                                     SM_MISS_NET_PACKETS_SENT, SM_MISS_NET_PACKETS_RECV,
+                                     SM_MISS_NET_ERRIN,        SM_MISS_NET_ERROUT,
+                                     SM_MISS_NET_DROPIN,       SM_MISS_NET_DROPOUT};
     const cJSON *net, *ifs;
     size_t n;
     char path[64];
@@ -485,13 +538,24 @@ net_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
     struct sm_net *nt = &s->net;
     uint64_t *dst[8] = {&nt->bytes_sent, &nt->bytes_recv, &nt->packets_sent, &nt->packets_recv,
                         &nt->errin,      &nt->errout,     &nt->dropin,       &nt->dropout};
+    int have;
     s->have |= SM_HAVE_NET;
-    for (int i = 0; i < 8; i++)
-        if ((rc = u64(d, net, "network", counters[i], dst[i], NULL)))
+    /* Each counter may be missing (psutil's net_io_counters() can be None, and the
+     * original agent sends no rates): absent, not 0. */
+    for (int i = 0; i < 8; i++) {
+        if ((rc = u64(d, net, "network", counters[i], dst[i], &have)))
             return rc;
-    if ((rc = rate(d, net, "network", "rx_bytes_per_s", &nt->rx_bps, NULL)) ||
-        (rc = rate(d, net, "network", "tx_bytes_per_s", &nt->tx_bps, NULL)))
+        if (!have)
+            s->missing |= miss[i];
+    }
+    if ((rc = rate(d, net, "network", "rx_bytes_per_s", &nt->rx_bps, &have)))
         return rc;
+    if (!have)
+        s->missing |= SM_MISS_NET_RX_RATE;
+    if ((rc = rate(d, net, "network", "tx_bytes_per_s", &nt->tx_bps, &have)))
+        return rc;
+    if (!have)
+        s->missing |= SM_MISS_NET_TX_RATE;
     if ((rc = arr_member(d, net, "network", "interfaces", SM_MAX_IFACES, &ifs, &n)) || ifs == NULL)
         return rc;
     size_t i = 0;

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "json.h"
 #include "sample.h"
+#include "series.h"
 #include "server.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -44,7 +45,7 @@ ingest_free(struct store_batch *b)
     free(in);
 }
 
-/* Append a point; fmt (may be NULL) formats its one label. */
+/* Append a point with at most one label, lkey=lval (lkey NULL: none). */
 static void
 point(struct ingest *in, const char *name, double value, const char *lkey, const char *lval)
 {
@@ -77,83 +78,18 @@ point(struct ingest *in, const char *name, double value, const char *lkey, const
     in->points[in->npoints++] = (struct store_point){.name = name, .value = value};
 }
 
+/* One value of the series table: a point of this request. */
 static void
-point_i(struct ingest *in, const char *name, double value, const char *lkey, size_t i)
+table_point(void *arg, const struct sm_series_def *def, const char *lval, double v)
 {
-    char buf[24], *p = buf + sizeof buf;
-    *--p = '\0';
-    do
-        *--p = (char)('0' + i % 10);
-    while ((i /= 10) != 0);
-    point(in, name, value, lkey, p);
+    point(arg, def->name, v, sm_series_label_key(def->over), lval);
 }
 
-/* The series of one sample (DESIGN section 5 names). */
+/* The series of one sample (lib/series.c, DESIGN section 5 names). */
 static void
 sample_points(struct ingest *in, const struct sm_sample *s)
 {
-    const struct sm_cpu *cpu = &s->cpu;
-    if (s->have & SM_HAVE_CPU) {
-        point(in, "cpu.usage", cpu->usage, NULL, NULL);
-        for (size_t i = 0; i < cpu->ncores; i++) {
-            if (!cpu->cores[i].online)
-                continue;
-            point_i(in, "cpu.core.usage", cpu->cores[i].usage, "core", i);
-            if (cpu->cores[i].freq_mhz >= 0)
-                point_i(in, "cpu.core.freq_mhz", cpu->cores[i].freq_mhz, "core", i);
-        }
-    }
-    if (s->have & SM_HAVE_CPU_BREAKDOWN) {
-        point(in, "cpu.user", cpu->user, NULL, NULL);
-        point(in, "cpu.system", cpu->system, NULL, NULL);
-        point(in, "cpu.iowait", cpu->iowait, NULL, NULL);
-        point(in, "cpu.steal", cpu->steal, NULL, NULL);
-    }
-    if (s->have & SM_HAVE_FREQ)
-        point(in, "cpu.freq_mhz", cpu->freq_cur, NULL, NULL);
-    if (s->have & SM_HAVE_LOAD) {
-        point(in, "load.1", cpu->load[0], NULL, NULL);
-        point(in, "load.5", cpu->load[1], NULL, NULL);
-        point(in, "load.15", cpu->load[2], NULL, NULL);
-    }
-    if (s->have & SM_HAVE_MEM) {
-        point(in, "mem.used_percent", s->mem.used_percent, NULL, NULL);
-        point(in, "mem.used", (double)s->mem.used, NULL, NULL);
-        point(in, "mem.available", (double)s->mem.available, NULL, NULL);
-        point(in, "mem.total", (double)s->mem.total, NULL, NULL);
-    }
-    if (s->have & SM_HAVE_SWAP) {
-        point(in, "swap.used_percent", s->mem.swap_percent, NULL, NULL);
-        point(in, "swap.used", (double)s->mem.swap_used, NULL, NULL);
-    }
-    for (size_t i = 0; i < s->nfs; i++) {
-        const struct sm_fs *f = &s->fs[i];
-        const char *m = f->mount[0] ? f->mount : f->device;
-        point(in, "fs.used_percent", f->percent, "mount", m);
-        point(in, "fs.used", (double)f->used, "mount", m);
-        point(in, "fs.total", (double)f->total, "mount", m);
-    }
-    if (s->have & SM_HAVE_DISK_IO) {
-        point(in, "disk.read_bytes_per_s", s->read_bps, NULL, NULL);
-        point(in, "disk.write_bytes_per_s", s->write_bps, NULL, NULL);
-    }
-    for (size_t i = 0; i < s->ndisks; i++) {
-        const struct sm_disk *d = &s->disks[i];
-        point(in, "disk.read_bytes_per_s", d->read_bps, "dev", d->name);
-        point(in, "disk.write_bytes_per_s", d->write_bps, "dev", d->name);
-        point(in, "disk.busy_percent", d->busy_percent, "dev", d->name);
-    }
-    if (s->have & SM_HAVE_NET) {
-        point(in, "net.bytes_sent", (double)s->net.bytes_sent, NULL, NULL);
-        point(in, "net.bytes_recv", (double)s->net.bytes_recv, NULL, NULL);
-        point(in, "net.rx_bytes_per_s", s->net.rx_bps, NULL, NULL);
-        point(in, "net.tx_bytes_per_s", s->net.tx_bps, NULL, NULL);
-    }
-    for (size_t i = 0; i < s->net.nifaces; i++) {
-        const struct sm_iface *f = &s->net.ifaces[i];
-        point(in, "net.rx_bytes_per_s", f->rx_bps, "iface", f->name);
-        point(in, "net.tx_bytes_per_s", f->tx_bps, "iface", f->name);
-    }
+    sm_series_each(s, 0, table_point, in);
 }
 
 /* Decode item i (-1: the single sample) into s; cause names the field. */

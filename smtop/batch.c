@@ -25,6 +25,8 @@ batch_text_frame(FILE *out, const struct model_host *h, double now)
             fmt_duration(a, sizeof a, up));
     if (s->have & SM_HAVE_LOAD)
         fprintf(out, "  load average: %.2f, %.2f, %.2f", c->load[0], c->load[1], c->load[2]);
+    else if (h->have_last && (s->have & SM_HAVE_CPU))
+        fprintf(out, "  load average: %s", fmt_absent());
     fputc('\n', out);
     if (h->have_facts)
         fprintf(out, "Host: %s, %s, %s, %s, %d cores\n", h->facts.os, h->facts.kernel,
@@ -38,8 +40,9 @@ batch_text_frame(FILE *out, const struct model_host *h, double now)
         if (s->have & SM_HAVE_CPU_BREAKDOWN)
             fprintf(out, "  user %.1f  system %.1f  iowait %.1f  steal %.1f", c->user, c->system,
                     c->iowait, c->steal);
-        if (s->have & SM_HAVE_FREQ)
-            fprintf(out, "  freq %s", fmt_mhz(a, sizeof a, c->freq_cur));
+        fprintf(out, "  freq %s",
+                fmt_mhz(a, sizeof a,
+                        sm_sample_has(s, SM_HAVE_FREQ, SM_MISS_FREQ_CUR) ? c->freq_cur : -1));
         fputc('\n', out);
         for (size_t i = 0; i < c->ncores; i++) {
             const struct sm_core *k = &c->cores[i];
@@ -50,15 +53,33 @@ batch_text_frame(FILE *out, const struct model_host *h, double now)
             fprintf(out, "cpu%-3zu %5.1f%%  %s\n", i, k->usage, fmt_mhz(a, sizeof a, k->freq_mhz));
         }
     }
-    if (s->have & SM_HAVE_MEM)
-        fprintf(out, "Mem:  total %s  used %s (%.1f%%)  available %s\n",
-                fmt_bytes(a, sizeof a, (double)s->mem.total),
-                fmt_bytes(b, sizeof b, (double)s->mem.used), s->mem.used_percent,
-                fmt_bytes(d, sizeof d, (double)s->mem.available));
-    if (s->have & SM_HAVE_SWAP)
-        fprintf(out, "Swap: total %s  used %s (%.1f%%)\n",
-                fmt_bytes(a, sizeof a, (double)s->mem.swap_total),
-                fmt_bytes(b, sizeof b, (double)s->mem.swap_used), s->mem.swap_percent);
+    if (s->have & SM_HAVE_MEM) {
+        char p[16];
+        if (s->missing & SM_MISS_MEM_PERCENT)
+            snprintf(p, sizeof p, "%s", fmt_absent());
+        else
+            snprintf(p, sizeof p, "%.1f%%", s->mem.used_percent);
+        fprintf(out, "Mem:  total %s  used %s (%s)  available %s\n",
+                fmt_bytes_if(a, sizeof a, !(s->missing & SM_MISS_MEM_TOTAL), (double)s->mem.total),
+                fmt_bytes_if(b, sizeof b, !(s->missing & SM_MISS_MEM_USED), (double)s->mem.used), p,
+                fmt_bytes_if(d, sizeof d, !(s->missing & SM_MISS_MEM_AVAILABLE),
+                             (double)s->mem.available));
+    }
+    if (s->have & SM_HAVE_SWAP) {
+        char p[16];
+        if (s->missing & SM_MISS_SWAP_PERCENT)
+            snprintf(p, sizeof p, "%s", fmt_absent());
+        else
+            snprintf(p, sizeof p, "%.1f%%", s->mem.swap_percent);
+        fprintf(
+            out, "Swap: total %s  used %s (%s)\n",
+            fmt_bytes_if(a, sizeof a, !(s->missing & SM_MISS_SWAP_TOTAL),
+                         (double)s->mem.swap_total),
+            fmt_bytes_if(b, sizeof b, !(s->missing & SM_MISS_SWAP_USED), (double)s->mem.swap_used),
+            p);
+    } else if (s->have & SM_HAVE_MEM) {
+        fprintf(out, "Swap: %s\n", fmt_absent());
+    }
     for (size_t i = 0; i < s->nfs; i++) {
         const struct sm_fs *f = &s->fs[i];
         fprintf(out, "FS:   %s  %s  %s  used %s of %s (%.1f%%)\n", f->mount, f->device, f->fstype,

@@ -61,14 +61,14 @@ row_fill(struct fleet_row *r, const struct model_host *h, double now)
         const struct sm_sample *s = &h->last;
         r->cpu = s->have & SM_HAVE_CPU ? s->cpu.usage : -1;
         r->load = s->have & SM_HAVE_LOAD ? s->cpu.load[0] : -1;
-        r->mem = s->have & SM_HAVE_MEM ? s->mem.used_percent : -1;
+        r->mem = sm_sample_has(s, SM_HAVE_MEM, SM_MISS_MEM_PERCENT) ? s->mem.used_percent : -1;
         for (size_t i = 0; i < s->nfs; i++)
             if (s->fs[i].percent > r->disk) {
                 r->disk = s->fs[i].percent;
                 r->disk_mount = s->fs[i].mount;
             }
-        r->rx = s->have & SM_HAVE_NET ? s->net.rx_bps : -1;
-        r->tx = s->have & SM_HAVE_NET ? s->net.tx_bps : -1;
+        r->rx = sm_sample_has(s, SM_HAVE_NET, SM_MISS_NET_RX_RATE) ? s->net.rx_bps : -1;
+        r->tx = sm_sample_has(s, SM_HAVE_NET, SM_MISS_NET_TX_RATE) ? s->net.tx_bps : -1;
     } else {
         r->cpu = r->load = r->mem = r->rx = r->tx = -1;
     }

@@ -3,9 +3,13 @@
 
 #include "format.h"
 
+#include <langinfo.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#include "series.h"
 
 char *
 fmt_bytes(char *buf, size_t len, double bytes)
@@ -24,6 +28,15 @@ fmt_bytes(char *buf, size_t len, double bytes)
         snprintf(buf, len, "%.1f%c", bytes, units[u]);
     else
         snprintf(buf, len, "%.0f%c", bytes, units[u]);
+    return buf;
+}
+
+char *
+fmt_bytes_if(char *buf, size_t len, int known, double bytes)
+{
+    if (known)
+        return fmt_bytes(buf, len, bytes);
+    snprintf(buf, len, "%s", fmt_absent());
     return buf;
 }
 
@@ -51,11 +64,20 @@ fmt_duration(char *buf, size_t len, double seconds)
     return buf;
 }
 
+const char *
+fmt_absent(void)
+{
+    const char *cs = nl_langinfo(CODESET);
+    if (cs != NULL && (strcasecmp(cs, "UTF-8") == 0 || strcasecmp(cs, "utf8") == 0))
+        return "\xe2\x80\x93"; /* U+2013 EN DASH */
+    return "-";
+}
+
 char *
 fmt_mhz(char *buf, size_t len, double mhz)
 {
     if (!(mhz >= 0))
-        snprintf(buf, len, "-");
+        snprintf(buf, len, "%s", fmt_absent());
     else
         snprintf(buf, len, "%.0fMHz", mhz);
     return buf;
@@ -64,21 +86,31 @@ fmt_mhz(char *buf, size_t len, double mhz)
 char *
 fmt_series_value(char *buf, size_t len, const char *series, double v)
 {
-    if (strstr(series, "percent") || strcmp(series, "cpu.usage") == 0 ||
-        strncmp(series, "cpu.core.usage", 14) == 0 || strcmp(series, "cpu.user") == 0 ||
-        strcmp(series, "cpu.system") == 0 || strcmp(series, "cpu.iowait") == 0 ||
-        strcmp(series, "cpu.steal") == 0)
+    /* The unit from the series table; a name it lacks is judged by its words. */
+    const struct sm_series_def *d = sm_series_lookup(series);
+    switch (d ? d->unit : SM_UNIT_NONE) {
+    case SM_UNIT_PERCENT:
         snprintf(buf, len, "%.1f%%", v);
-    else if (strstr(series, "bytes_per_s"))
+        break;
+    case SM_UNIT_BYTES_PER_S:
         fmt_rate(buf, len, v);
-    else if (strstr(series, "freq_mhz"))
+        break;
+    case SM_UNIT_MHZ:
         fmt_mhz(buf, len, v);
-    else if (strncmp(series, "load.", 5) == 0)
-        snprintf(buf, len, "%.2f", v);
-    else if (strncmp(series, "mem.", 4) == 0 || strncmp(series, "swap.", 5) == 0 ||
-             strncmp(series, "fs.", 3) == 0)
+        break;
+    case SM_UNIT_BYTES:
         fmt_bytes(buf, len, v);
-    else
-        snprintf(buf, len, "%.3g", v);
+        break;
+    case SM_UNIT_NONE:
+        if (d != NULL) /* load averages */
+            snprintf(buf, len, "%.2f", v);
+        else if (strstr(series, "percent")) /* a series of a newer server */
+            snprintf(buf, len, "%.1f%%", v);
+        else if (strstr(series, "bytes_per_s"))
+            fmt_rate(buf, len, v);
+        else
+            snprintf(buf, len, "%.3g", v);
+        break;
+    }
     return buf;
 }

@@ -7,11 +7,15 @@
 /* Bytes in binary units with 3 significant figures: "0B", "512B", "1.5K", "12G".
  * Writes at most len bytes (NUL included) to buf and returns buf. */
 char *fmt_bytes(char *buf, size_t len, double bytes);
+/* fmt_bytes when known, else fmt_absent() copied into buf. */
+char *fmt_bytes_if(char *buf, size_t len, int known, double bytes);
 /* A byte rate: fmt_bytes + "/s". */
 char *fmt_rate(char *buf, size_t len, double bytes_per_s);
 /* A duration in seconds as uptime: "5:03" (m:ss under an hour), "3:04:05", "12d 03:04". */
 char *fmt_duration(char *buf, size_t len, double seconds);
-/* A frequency in MHz: "3600MHz", or "1.20GHz" when wide is set and >= 1000. */
+/* What an absent value reads as: an en dash on a UTF-8 locale, "-" elsewhere. */
+const char *fmt_absent(void);
+/* A frequency in MHz: "3600MHz"; fmt_absent() when mhz is negative (unknown). */
 char *fmt_mhz(char *buf, size_t len, double mhz);
 /* A value in the unit of a series named as in model.h (percent, bytes, rates, MHz, load). */
 char *fmt_series_value(char *buf, size_t len, const char *series, double v);

@@ -4,11 +4,11 @@
 #include "model.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "series.h"
 #include "xmalloc.h"
 
 #define RING_MIN 64
@@ -454,18 +454,21 @@ model_series_declare(struct model *m, int host_id, const char *name)
     return 1;
 }
 
-static void put(struct model *m, struct model_host *h, double t, double v, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* Where model_add_sample's table walk appends. */
+struct put_ctx {
+    struct model *m;
+    struct model_host *h;
+    double t;
+};
 
+/* One live value of the series table: appended to its series' ring. */
 static void
-put(struct model *m, struct model_host *h, double t, double v, const char *fmt, ...)
+put(void *arg, const struct sm_series_def *def, const char *lval, double v)
 {
+    struct put_ctx *p = arg;
     char name[MODEL_SERIES_LEN];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    series_push(&series_get(h, name)->ring, t, v, m->span);
+    sm_series_format(name, sizeof name, def, lval);
+    series_push(&series_get(p->h, name)->ring, p->t, v, p->m->span);
 }
 
 /* Deep copy of a sample into dst, reusing dst's arrays. */
@@ -502,61 +505,8 @@ model_add_sample(struct model *m, int host_id, const struct sm_sample *s)
 {
     struct model_host *h = model_host_get(m, host_id);
     double t = s->timestamp;
-    const struct sm_cpu *cpu = &s->cpu;
-    if (s->have & SM_HAVE_CPU) {
-        put(m, h, t, cpu->usage, "cpu.usage");
-        for (size_t i = 0; i < cpu->ncores; i++) {
-            if (!cpu->cores[i].online)
-                continue;
-            put(m, h, t, cpu->cores[i].usage, "cpu.core.usage{core=%zu}", i);
-            if (cpu->cores[i].freq_mhz >= 0)
-                put(m, h, t, cpu->cores[i].freq_mhz, "cpu.core.freq_mhz{core=%zu}", i);
-        }
-    }
-    if (s->have & SM_HAVE_CPU_BREAKDOWN) {
-        put(m, h, t, cpu->user, "cpu.user");
-        put(m, h, t, cpu->system, "cpu.system");
-        put(m, h, t, cpu->iowait, "cpu.iowait");
-        put(m, h, t, cpu->steal, "cpu.steal");
-    }
-    if (s->have & SM_HAVE_FREQ)
-        put(m, h, t, cpu->freq_cur, "cpu.freq_mhz");
-    if (s->have & SM_HAVE_LOAD) {
-        put(m, h, t, cpu->load[0], "load.1");
-        put(m, h, t, cpu->load[1], "load.5");
-        put(m, h, t, cpu->load[2], "load.15");
-    }
-    if (s->have & SM_HAVE_MEM) {
-        put(m, h, t, s->mem.used_percent, "mem.used_percent");
-        put(m, h, t, (double)s->mem.used, "mem.used");
-    }
-    if (s->have & SM_HAVE_SWAP) {
-        put(m, h, t, s->mem.swap_percent, "swap.used_percent");
-        put(m, h, t, (double)s->mem.swap_used, "swap.used");
-    }
-    for (size_t i = 0; i < s->nfs; i++) {
-        const struct sm_fs *f = &s->fs[i];
-        put(m, h, t, f->percent, "fs.used_percent{mount=%s}", f->mount[0] ? f->mount : f->device);
-    }
-    if (s->have & SM_HAVE_DISK_IO) {
-        put(m, h, t, s->read_bps, "disk.read_bytes_per_s");
-        put(m, h, t, s->write_bps, "disk.write_bytes_per_s");
-    }
-    for (size_t i = 0; i < s->ndisks; i++) {
-        const struct sm_disk *d = &s->disks[i];
-        put(m, h, t, d->read_bps, "disk.read_bytes_per_s{dev=%s}", d->name);
-        put(m, h, t, d->write_bps, "disk.write_bytes_per_s{dev=%s}", d->name);
-        put(m, h, t, d->busy_percent, "disk.busy_percent{dev=%s}", d->name);
-    }
-    if (s->have & SM_HAVE_NET) {
-        put(m, h, t, s->net.rx_bps, "net.rx_bytes_per_s");
-        put(m, h, t, s->net.tx_bps, "net.tx_bytes_per_s");
-    }
-    for (size_t i = 0; i < s->net.nifaces; i++) {
-        const struct sm_iface *f = &s->net.ifaces[i];
-        put(m, h, t, f->rx_bps, "net.rx_bytes_per_s{iface=%s}", f->name);
-        put(m, h, t, f->tx_bps, "net.tx_bytes_per_s{iface=%s}", f->name);
-    }
+    struct put_ctx p = {.m = m, .h = h, .t = t};
+    sm_series_each(s, SM_SERIES_LIVE, put, &p);
     if (!h->have_last || t >= h->last.timestamp) {
         sample_copy(&h->last, s);
         h->have_last = 1;

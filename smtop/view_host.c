@@ -132,11 +132,12 @@ build(struct host_view *v, const struct model_host *h)
         for (size_t r = 0; r < rows; r++)
             add_line(v, L_CORES, r);
     }
-    if (s->have & SM_HAVE_LOAD)
+    /* Load and swap have a line whenever CPU and memory do: an absent value reads "–". */
+    if (s->have & (SM_HAVE_LOAD | SM_HAVE_CPU))
         add_line(v, L_LOAD, 0);
     if (s->have & SM_HAVE_MEM)
         add_line(v, L_MEM, 0);
-    if (s->have & SM_HAVE_SWAP)
+    if (s->have & (SM_HAVE_SWAP | SM_HAVE_MEM))
         add_line(v, L_SWAP, 0);
     if (s->nfs > 0) {
         add_line(v, L_BLANK, 0);
@@ -445,11 +446,10 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
             break;
         case L_CPU: {
             int mw = w->w > 70 ? w->w / 2 : w->w;
-            if (s->have & SM_HAVE_FREQ)
-                snprintf(text, sizeof text, "%.1f%% %s", s->cpu.usage,
-                         fmt_mhz(a, sizeof a, s->cpu.freq_cur));
-            else
-                snprintf(text, sizeof text, "%.1f%%", s->cpu.usage);
+            snprintf(
+                text, sizeof text, "%.1f%% %s", s->cpu.usage,
+                fmt_mhz(a, sizeof a,
+                        sm_sample_has(s, SM_HAVE_FREQ, SM_MISS_FREQ_CUR) ? s->cpu.freq_cur : -1));
             draw_meter(v, win, ui, y, w->x, mw - 1, "CPU   ", s->cpu.usage, text, sel);
             if (mw < w->w && (s->have & SM_HAVE_CPU_BREAKDOWN))
                 put_fmt(win, y, w->x + mw + 1, w->w - mw - 1, th->normal,
@@ -463,24 +463,35 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
         case L_LOAD: {
             int x = w->x;
             x += put_text(win, y, x, w->w, sel ? th->select : th->label, "Load  ");
-            x += put_fmt(win, y, x, w->x + w->w - x, th->normal, " %.2f %.2f %.2f", s->cpu.load[0],
-                         s->cpu.load[1], s->cpu.load[2]);
+            if (s->have & SM_HAVE_LOAD)
+                x += put_fmt(win, y, x, w->x + w->w - x, th->normal, " %.2f %.2f %.2f",
+                             s->cpu.load[0], s->cpu.load[1], s->cpu.load[2]);
+            else
+                x += put_fmt(win, y, x, w->x + w->w - x, th->dim, " %s", fmt_absent());
             if ((s->have & SM_HAVE_CPU_BREAKDOWN) && w->w <= 70)
                 put_fmt(win, y, x, w->x + w->w - x, th->dim, "   usr %.0f sys %.0f io %.0f st %.0f",
                         s->cpu.user, s->cpu.system, s->cpu.iowait, s->cpu.steal);
             break;
         }
         case L_MEM:
-            snprintf(text, sizeof text, "%s/%s", fmt_bytes(a, sizeof a, (double)s->mem.used),
-                     fmt_bytes(b, sizeof b, (double)s->mem.total));
+            snprintf(
+                text, sizeof text, "%s/%s",
+                fmt_bytes_if(a, sizeof a, !(s->missing & SM_MISS_MEM_USED), (double)s->mem.used),
+                fmt_bytes_if(b, sizeof b, !(s->missing & SM_MISS_MEM_TOTAL), (double)s->mem.total));
             draw_meter(v, win, ui, y, w->x, w->w > 90 ? w->w / 2 : w->w, "Mem   ",
                        s->mem.used_percent, text, sel);
             break;
         case L_SWAP:
-            snprintf(text, sizeof text, "%s/%s", fmt_bytes(a, sizeof a, (double)s->mem.swap_used),
-                     fmt_bytes(b, sizeof b, (double)s->mem.swap_total));
+            if (sm_sample_has(s, SM_HAVE_SWAP, SM_MISS_SWAP_PERCENT))
+                snprintf(text, sizeof text, "%s/%s",
+                         fmt_bytes(a, sizeof a, (double)s->mem.swap_used),
+                         fmt_bytes(b, sizeof b, (double)s->mem.swap_total));
+            else /* no swap, or not reported */
+                snprintf(text, sizeof text, "%s", fmt_absent());
             draw_meter(v, win, ui, y, w->x, w->w > 90 ? w->w / 2 : w->w, "Swap  ",
-                       s->mem.swap_percent, text, sel);
+                       sm_sample_has(s, SM_HAVE_SWAP, SM_MISS_SWAP_PERCENT) ? s->mem.swap_percent
+                                                                            : 0,
+                       text, sel);
             break;
         case L_BLANK:
             break;

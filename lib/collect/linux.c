@@ -599,6 +599,8 @@ read_meminfo(struct sm_collector *c, struct sm_sample *s, double mono)
     m->swap_used = swap_total >= swap_free ? swap_total - swap_free : 0;
     m->swap_percent = swap_total ? 100.0 * (double)m->swap_used / (double)swap_total : 0;
     s->have |= SM_HAVE_MEM | SM_HAVE_SWAP;
+    if (swap_total == 0) /* no swap: used and total are 0, a percentage means nothing */
+        s->missing |= SM_MISS_SWAP_PERCENT;
     return 0;
 }
 

@@ -556,6 +556,126 @@ test_host(void)
     free(cause);
 }
 
+/* What psutil leaves out or empty, in the original agent's shape: accepted, and the
+ * value is absent (its SM_HAVE_* bit clear or its SM_MISS_* bit set), never a 0. One
+ * case a line: the sample, bits that must be set in have, bits that must be clear in
+ * have, bits that must be set in missing, and bits that must be clear in missing. */
+static const struct absent_case {
+    const char *json;
+    unsigned have, no_have, missing, no_missing;
+} absents[] = {
+    {"{\"cpu\":{\"usage_percent\":5,\"freq\":{}}}", SM_HAVE_CPU, SM_HAVE_FREQ, 0, 0},
+    {"{\"cpu\":{\"usage_percent\":5,\"freq\":null}}", SM_HAVE_CPU, SM_HAVE_FREQ, 0, 0},
+    {"{\"cpu\":{\"usage_percent\":5}}", SM_HAVE_CPU, SM_HAVE_FREQ | SM_HAVE_LOAD, 0, 0},
+    {"{\"cpu\":{\"freq\":{\"current\":0,\"min\":0,\"max\":0}}}", 0, SM_HAVE_FREQ, 0, 0},
+    {"{\"cpu\":{\"freq\":[null,null,null]}}", 0, SM_HAVE_FREQ, 0, 0},
+    {"{\"cpu\":{\"freq\":{\"current\":2400,\"min\":0,\"max\":0}}}", SM_HAVE_FREQ, 0,
+     SM_MISS_FREQ_RANGE, SM_MISS_FREQ_CUR},
+    {"{\"cpu\":{\"freq\":{\"min\":800,\"max\":4500}}}", SM_HAVE_FREQ, 0, SM_MISS_FREQ_CUR,
+     SM_MISS_FREQ_RANGE},
+    {"{\"cpu\":{\"freq\":{\"current\":0,\"min\":800,\"max\":4500}}}", SM_HAVE_FREQ, 0,
+     SM_MISS_FREQ_CUR, SM_MISS_FREQ_RANGE},
+    {"{\"cpu\":{\"freq\":[2400,800,4500]}}", SM_HAVE_FREQ, 0, 0,
+     SM_MISS_FREQ_CUR | SM_MISS_FREQ_RANGE},
+    {"{\"cpu\":{\"usage_percent\":5,\"load_avg\":[]}}", SM_HAVE_CPU, SM_HAVE_LOAD, 0, 0},
+    {"{\"cpu\":{\"usage_percent\":5,\"load_avg\":null}}", SM_HAVE_CPU, SM_HAVE_LOAD, 0, 0},
+    {"{\"cpu\":{\"load_avg\":[0,0,0]}}", SM_HAVE_LOAD, 0, 0, 0},
+    {"{\"disk\":{\"partitions\":[]}}", 0, SM_HAVE_DISK_IO, 0, 0},
+    {"{\"disk\":{\"io\":{}}}", 0, SM_HAVE_DISK_IO, 0, 0},
+    {"{\"disk\":{\"io\":{\"read_bytes\":4096,\"write_bytes\":8192}}}", 0, SM_HAVE_DISK_IO, 0, 0},
+    {"{\"disk\":{\"io\":{},\"devices\":[]}}", SM_HAVE_DISK_IO, 0,
+     SM_MISS_DISK_READ | SM_MISS_DISK_WRITE, 0},
+    {"{\"disk\":{\"io\":{\"read_bytes_per_s\":5}}}", SM_HAVE_DISK_IO, 0, SM_MISS_DISK_WRITE,
+     SM_MISS_DISK_READ},
+    {"{\"network\":{}}", SM_HAVE_NET, 0,
+     SM_MISS_NET_BYTES_SENT | SM_MISS_NET_BYTES_RECV | SM_MISS_NET_PACKETS_SENT |
+         SM_MISS_NET_PACKETS_RECV | SM_MISS_NET_ERRIN | SM_MISS_NET_ERROUT | SM_MISS_NET_DROPIN |
+         SM_MISS_NET_DROPOUT | SM_MISS_NET_RX_RATE | SM_MISS_NET_TX_RATE,
+     0},
+    {"{\"network\":{\"bytes_sent\":1,\"bytes_recv\":2}}", SM_HAVE_NET, 0,
+     SM_MISS_NET_PACKETS_SENT | SM_MISS_NET_RX_RATE,
+     SM_MISS_NET_BYTES_SENT | SM_MISS_NET_BYTES_RECV},
+    {"{\"network\":null}", 0, SM_HAVE_NET, 0, 0},
+    {"{\"memory\":{\"total\":8,\"swap_total\":0,\"swap_used\":0,\"swap_percent\":0}}",
+     SM_HAVE_MEM | SM_HAVE_SWAP, 0, SM_MISS_SWAP_PERCENT, 0},
+    {"{\"memory\":{\"total\":8,\"swap_total\":4,\"swap_used\":1,\"swap_percent\":25}}",
+     SM_HAVE_MEM | SM_HAVE_SWAP, 0, 0, SM_MISS_SWAP_PERCENT},
+    {"{\"memory\":{\"total\":8,\"available\":4,\"used_percent\":50}}", SM_HAVE_MEM, SM_HAVE_SWAP,
+     SM_MISS_MEM_FREE, SM_MISS_MEM_USED | SM_MISS_MEM_TOTAL | SM_MISS_MEM_PERCENT},
+    {"{\"memory\":{\"swap_used\":1,\"swap_percent\":25}}", SM_HAVE_SWAP, 0, SM_MISS_SWAP_TOTAL,
+     SM_MISS_SWAP_USED | SM_MISS_SWAP_PERCENT},
+    {"{\"memory\":{\"swap_total\":4,\"swap_used\":1}}", SM_HAVE_SWAP, 0, 0,
+     SM_MISS_SWAP_TOTAL | SM_MISS_SWAP_USED | SM_MISS_SWAP_PERCENT},
+    {"{\"memory\":{\"swap_total\":4}}", SM_HAVE_SWAP, 0, SM_MISS_SWAP_USED | SM_MISS_SWAP_PERCENT,
+     0},
+    {"{\"memory\":{\"percent\":44}}", SM_HAVE_MEM, 0,
+     SM_MISS_MEM_TOTAL | SM_MISS_MEM_AVAILABLE | SM_MISS_MEM_USED | SM_MISS_MEM_FREE,
+     SM_MISS_MEM_PERCENT},
+    {"{\"memory\":{\"total\":8}}", SM_HAVE_MEM, 0, SM_MISS_MEM_PERCENT | SM_MISS_MEM_USED, 0},
+};
+
+static void
+test_absent(void)
+{
+    struct sm_sample s;
+    sm_sample_init(&s);
+    for (size_t i = 0; i < sizeof absents / sizeof absents[0]; i++) {
+        const struct absent_case *c = &absents[i];
+        char *cause = NULL;
+        enum sm_rc rc = decode(c->json, &s, &cause);
+        int good = rc == SM_OK && (s.have & c->have) == c->have && (s.have & c->no_have) == 0 &&
+                   (s.missing & c->missing) == c->missing && (s.missing & c->no_missing) == 0;
+        if (!ok(good, "absent %zu: %s", i, c->json))
+            diag("    rc %d (%s), have 0x%x, missing 0x%x", rc, cause ? cause : "", s.have,
+                 s.missing);
+        free(cause);
+    }
+    /* A swap percentage not sent is used / total when both are there. */
+    char *why = NULL;
+    ok(decode("{\"memory\":{\"swap_total\":4,\"swap_used\":1}}", &s, &why) == SM_OK &&
+           s.mem.swap_percent == 25,
+       "swap percentage from used and total");
+    free(why);
+    /* A frequency that rounds to 0 MHz is unknown (it would be encoded as 0). */
+    ok(decode("{\"cpu\":{\"freq\":{\"current\":0.4,\"min\":800,\"max\":900}}}", &s, &why) ==
+               SM_OK &&
+           (s.missing & SM_MISS_FREQ_CUR),
+       "freq.current 0.4 is unknown");
+    free(why);
+    /* psutil's per-core 0 MHz and a shorter per_core_freq: unknown cores, not 0 MHz. */
+    char *cause = NULL;
+    enum sm_rc rc =
+        decode("{\"cpu\":{\"per_core_usage\":[1,2,3],\"per_core_freq\":[0,1800]}}", &s, &cause);
+    ok(rc == SM_OK && s.cpu.ncores == 3 && s.cpu.cores[0].freq_mhz < 0 &&
+           s.cpu.cores[1].freq_mhz == 1800 && s.cpu.cores[2].freq_mhz < 0,
+       "per_core_freq: 0 and past its end are unknown");
+    free(cause);
+    /* What is absent is not encoded: a bare sample goes out with none of it. */
+    rc = decode("{\"timestamp\":5,\"cpu\":{\"usage_percent\":5,\"freq\":{\"current\":2400,"
+                "\"min\":0,\"max\":0},\"load_avg\":[]},\"memory\":{\"total\":8,\"swap_total\":0},"
+                "\"disk\":{\"io\":{}},\"network\":{\"bytes_sent\":3}}",
+                &s, &cause);
+    char *text = rc == SM_OK ? sm_sample_encode(&s) : NULL;
+    ok(text != NULL && strstr(text, "\"freq\":{\"current\":2400}") != NULL &&
+           strstr(text, "load_avg") == NULL && strstr(text, "swap_percent") == NULL &&
+           strstr(text, "bytes_recv") == NULL && strstr(text, "\"bytes_sent\":3") != NULL &&
+           strstr(text, "rx_bytes_per_s") == NULL && strstr(text, "read_bytes_per_s") == NULL,
+       "absent values are left out of the JSON: %s", text ? text : "(none)");
+    /* ... and the encoded sample decodes to the same absences. */
+    struct sm_sample b;
+    sm_sample_init(&b);
+    char *cause2 = NULL;
+    rc = text ? decode(text, &b, &cause2) : SM_EINVAL;
+    ok(rc == SM_OK && b.have == s.have && b.missing == s.missing,
+       "absences survive a round trip (have 0x%x/0x%x, missing 0x%x/0x%x)", b.have, s.have,
+       b.missing, s.missing);
+    free(cause2);
+    free(text);
+    free(cause);
+    sm_sample_done(&b);
+    sm_sample_done(&s);
+}
+
 int
 main(void)
 {
@@ -563,5 +683,6 @@ main(void)
     test_shapes();
     test_bad();
     test_host();
+    test_absent();
     return tap_done();
 }

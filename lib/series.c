@@ -1,0 +1,249 @@
+/* series.c: the series table (what a sample's metric series are) and its walker. */
+#include "config.h"
+
+#include "series.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/*---------------------------------------------------------------- the table */
+
+#define LIVE SM_SERIES_LIVE
+#define D SM_SERIES_DOUBLE
+#define U SM_SERIES_U64
+#define HOST(f) offsetof(struct sm_sample, f)
+
+const struct sm_series_def sm_series_table[] = {
+    {"cpu.usage", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU, 0, LIVE, HOST(cpu.usage), D},
+    {"cpu.core.usage", SM_OVER_CORE, SM_UNIT_PERCENT, SM_HAVE_CPU, 0, LIVE,
+     offsetof(struct sm_core, usage), D},
+    {"cpu.core.freq_mhz", SM_OVER_CORE, SM_UNIT_MHZ, SM_HAVE_CPU, 0, LIVE | SM_SERIES_NEG_ABSENT,
+     offsetof(struct sm_core, freq_mhz), D},
+    {"cpu.user", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, 0, LIVE, HOST(cpu.user), D},
+    {"cpu.system", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, 0, LIVE, HOST(cpu.system),
+     D},
+    {"cpu.iowait", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, 0, LIVE, HOST(cpu.iowait),
+     D},
+    {"cpu.steal", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_CPU_BREAKDOWN, 0, LIVE, HOST(cpu.steal),
+     D},
+    {"cpu.freq_mhz", SM_OVER_HOST, SM_UNIT_MHZ, SM_HAVE_FREQ, SM_MISS_FREQ_CUR, LIVE,
+     HOST(cpu.freq_cur), D},
+    {"load.1", SM_OVER_HOST, SM_UNIT_NONE, SM_HAVE_LOAD, 0, LIVE, HOST(cpu.load[0]), D},
+    {"load.5", SM_OVER_HOST, SM_UNIT_NONE, SM_HAVE_LOAD, 0, LIVE, HOST(cpu.load[1]), D},
+    {"load.15", SM_OVER_HOST, SM_UNIT_NONE, SM_HAVE_LOAD, 0, LIVE, HOST(cpu.load[2]), D},
+    {"mem.used_percent", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_MEM, SM_MISS_MEM_PERCENT, LIVE,
+     HOST(mem.used_percent), D},
+    {"mem.used", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_MEM, SM_MISS_MEM_USED, LIVE, HOST(mem.used),
+     U},
+    {"mem.available", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_MEM, SM_MISS_MEM_AVAILABLE, 0,
+     HOST(mem.available), U},
+    {"mem.total", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_MEM, SM_MISS_MEM_TOTAL, 0, HOST(mem.total),
+     U},
+    {"swap.used_percent", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_SWAP, SM_MISS_SWAP_PERCENT, LIVE,
+     HOST(mem.swap_percent), D},
+    {"swap.used", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_SWAP, SM_MISS_SWAP_USED, LIVE,
+     HOST(mem.swap_used), U},
+    {"fs.used_percent", SM_OVER_FS, SM_UNIT_PERCENT, 0, 0, LIVE, offsetof(struct sm_fs, percent),
+     D},
+    {"fs.used", SM_OVER_FS, SM_UNIT_BYTES, 0, 0, 0, offsetof(struct sm_fs, used), U},
+    {"fs.total", SM_OVER_FS, SM_UNIT_BYTES, 0, 0, 0, offsetof(struct sm_fs, total), U},
+    {"disk.read_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_DISK_IO, SM_MISS_DISK_READ,
+     LIVE, HOST(read_bps), D},
+    {"disk.write_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_DISK_IO,
+     SM_MISS_DISK_WRITE, LIVE, HOST(write_bps), D},
+    {"disk.read_bytes_per_s", SM_OVER_DISK, SM_UNIT_BYTES_PER_S, 0, 0, LIVE,
+     offsetof(struct sm_disk, read_bps), D},
+    {"disk.write_bytes_per_s", SM_OVER_DISK, SM_UNIT_BYTES_PER_S, 0, 0, LIVE,
+     offsetof(struct sm_disk, write_bps), D},
+    {"disk.busy_percent", SM_OVER_DISK, SM_UNIT_PERCENT, 0, 0, LIVE,
+     offsetof(struct sm_disk, busy_percent), D},
+    {"net.bytes_sent", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_NET, SM_MISS_NET_BYTES_SENT, 0,
+     HOST(net.bytes_sent), U},
+    {"net.bytes_recv", SM_OVER_HOST, SM_UNIT_BYTES, SM_HAVE_NET, SM_MISS_NET_BYTES_RECV, 0,
+     HOST(net.bytes_recv), U},
+    {"net.rx_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_NET, SM_MISS_NET_RX_RATE,
+     LIVE, HOST(net.rx_bps), D},
+    {"net.tx_bytes_per_s", SM_OVER_HOST, SM_UNIT_BYTES_PER_S, SM_HAVE_NET, SM_MISS_NET_TX_RATE,
+     LIVE, HOST(net.tx_bps), D},
+    {"net.rx_bytes_per_s", SM_OVER_IFACE, SM_UNIT_BYTES_PER_S, 0, 0, LIVE,
+     offsetof(struct sm_iface, rx_bps), D},
+    {"net.tx_bytes_per_s", SM_OVER_IFACE, SM_UNIT_BYTES_PER_S, 0, 0, LIVE,
+     offsetof(struct sm_iface, tx_bps), D},
+};
+
+#undef HOST
+#undef U
+#undef D
+#undef LIVE
+
+const size_t sm_series_count = sizeof sm_series_table / sizeof sm_series_table[0];
+
+/*---------------------------------------------------------------- walking */
+
+const char *
+sm_series_label_key(enum sm_series_over over)
+{
+    switch (over) {
+    case SM_OVER_CORE:
+        return "core";
+    case SM_OVER_FS:
+        return "mount";
+    case SM_OVER_DISK:
+        return "dev";
+    case SM_OVER_IFACE:
+        return "iface";
+    case SM_OVER_HOST:
+        break;
+    }
+    return NULL;
+}
+
+/* Entries of the list over in s (1 for SM_OVER_HOST). */
+static size_t
+list_len(const struct sm_sample *s, enum sm_series_over over)
+{
+    switch (over) {
+    case SM_OVER_CORE:
+        return s->cpu.ncores;
+    case SM_OVER_FS:
+        return s->nfs;
+    case SM_OVER_DISK:
+        return s->ndisks;
+    case SM_OVER_IFACE:
+        return s->net.nifaces;
+    case SM_OVER_HOST:
+        break;
+    }
+    return 1;
+}
+
+/* Entry i of the list over in s: what a row's offset is from. */
+static const void *
+entry(const struct sm_sample *s, enum sm_series_over over, size_t i)
+{
+    switch (over) {
+    case SM_OVER_CORE:
+        return &s->cpu.cores[i];
+    case SM_OVER_FS:
+        return &s->fs[i];
+    case SM_OVER_DISK:
+        return &s->disks[i];
+    case SM_OVER_IFACE:
+        return &s->net.ifaces[i];
+    case SM_OVER_HOST:
+        break;
+    }
+    return s;
+}
+
+/* The value of row d in entry e; NAN when absent. */
+static double
+value(const struct sm_series_def *d, const void *e)
+{
+    const char *p = (const char *)e + d->off;
+    double v = d->type == SM_SERIES_U64 ? (double)*(const uint64_t *)(const void *)p
+                                        : *(const double *)(const void *)p;
+    if ((d->flags & SM_SERIES_NEG_ABSENT) && v < 0)
+        return (double)NAN;
+    return v;
+}
+
+/* Label value of entry i; a core number is written into buf (decimal, no snprintf:
+ * this runs for every core of every sample ingested). */
+static const char *
+label_value(const struct sm_sample *s, enum sm_series_over over, size_t i, char *buf, size_t len)
+{
+    switch (over) {
+    case SM_OVER_CORE: {
+        char *p = buf + len;
+        *--p = '\0';
+        do
+            *--p = (char)('0' + i % 10);
+        while ((i /= 10) != 0 && p > buf);
+        return p;
+    }
+    case SM_OVER_FS:
+        return s->fs[i].mount[0] ? s->fs[i].mount : s->fs[i].device;
+    case SM_OVER_DISK:
+        return s->disks[i].name;
+    case SM_OVER_IFACE:
+        return s->net.ifaces[i].name;
+    case SM_OVER_HOST:
+        break;
+    }
+    return NULL;
+}
+
+void
+sm_series_each(const struct sm_sample *s, unsigned want, sm_series_fn fn, void *arg)
+{
+    char num[24];
+    size_t r = 0;
+    while (r < sm_series_count) {
+        enum sm_series_over over = sm_series_table[r].over;
+        size_t end = r + 1;
+        while (end < sm_series_count && sm_series_table[end].over == over)
+            end++;
+        size_t n = list_len(s, over);
+        for (size_t i = 0; i < n; i++) {
+            if (over == SM_OVER_CORE && !s->cpu.cores[i].online)
+                continue; /* an offline core has no values */
+            const void *e = entry(s, over, i);
+            const char *lval = label_value(s, over, i, num, sizeof num);
+            for (size_t k = r; k < end; k++) {
+                const struct sm_series_def *d = &sm_series_table[k];
+                if ((d->flags & want) != want || (s->have & d->need) != d->need ||
+                    (s->missing & d->miss))
+                    continue;
+                double v = value(d, e);
+                if (isfinite(v))
+                    fn(arg, d, lval, v);
+            }
+        }
+        r = end;
+    }
+}
+
+/* Append src to buf at *n, keeping room for the terminator (len > 0). */
+static void
+append(char *buf, size_t len, size_t *n, const char *src)
+{
+    size_t l = strlen(src);
+    if (l > len - 1 - *n)
+        l = len - 1 - *n;
+    memcpy(buf + *n, src, l);
+    *n += l;
+}
+
+char *
+sm_series_format(char *buf, size_t len, const struct sm_series_def *def, const char *lval)
+{
+    const char *key = sm_series_label_key(def->over);
+    size_t n = 0;
+    if (len == 0)
+        return buf;
+    append(buf, len, &n, def->name);
+    if (key != NULL && lval != NULL) {
+        append(buf, len, &n, "{");
+        append(buf, len, &n, key);
+        append(buf, len, &n, "=");
+        append(buf, len, &n, lval);
+        append(buf, len, &n, "}");
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+const struct sm_series_def *
+sm_series_lookup(const char *name)
+{
+    size_t n = strcspn(name, "{");
+    for (size_t i = 0; i < sm_series_count; i++) {
+        const char *t = sm_series_table[i].name;
+        if (strncmp(t, name, n) == 0 && t[n] == '\0')
+            return &sm_series_table[i];
+    }
+    return NULL;
+}
