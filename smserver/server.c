@@ -1107,13 +1107,6 @@ static const struct lws_protocol_vhost_options stream_pvo = {NULL, &stream_defau
 static const lws_retry_bo_t ws_validity = {.secs_since_valid_ping = 30,
                                            .secs_since_valid_hangup = 75};
 
-struct stream_env *
-stream_env_of(struct lws *wsi)
-{
-    struct server *srv = lws_context_user(lws_get_context(wsi));
-    return &srv->stream;
-}
-
 static enum sm_rc
 stream_verify(void *arg, const char *token, int64_t *user_id, double *expires)
 {
@@ -1440,7 +1433,7 @@ server_start(const struct server_config *cfg)
     /* lws keeps pointing at the protocols: they live as long as srv. */
     srv->protocols[0] =
         (struct lws_protocols){"http", callback_api, sizeof(struct pss), 0, 0, NULL, HTTP_SEND_MAX};
-    srv->protocols[1] = stream_protocol;
+    stream_protocol_init(&srv->protocols[1], &srv->stream);
     info.protocols = srv->protocols;
     info.mounts = &api_mount;
     info.pvo = &stream_pvo;
