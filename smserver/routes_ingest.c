@@ -12,7 +12,6 @@
 #include "http.h"
 #include "json.h"
 #include "sample.h"
-#include "server.h"
 #include "store.h"
 #include "xmalloc.h"
 

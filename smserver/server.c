@@ -147,6 +147,16 @@ pool_depth(struct pool *p)
     return n;
 }
 
+/* handler_env's queue_depths. Any thread. */
+static void
+queue_depths(void *arg, struct handler_queues *out)
+{
+    struct server *srv = arg;
+    out->writer = pool_depth(&srv->writer);
+    out->work = pool_depth(&srv->work);
+    out->hash = pool_depth(&srv->hash);
+}
+
 /* Take up to max jobs (waiting for one); NULL when stopped and empty. */
 static struct job *
 pool_take(struct pool *p, size_t max)
@@ -191,7 +201,7 @@ call_auth(struct call *c, const struct route *r, char **cause)
             *cause = sm_xstrdup("Not authenticated");
             return SM_EAUTH;
         }
-        if (auth_jwt_verify(&c->srv->auth, h + 7, (int64_t)c->now, &c->user_id) != SM_OK) {
+        if (auth_jwt_verify(c->env->auth, h + 7, (int64_t)c->now, &c->user_id) != SM_OK) {
             *cause = sm_xstrdup("Could not validate credentials");
             return SM_EAUTH;
         }
@@ -223,7 +233,8 @@ call_auth(struct call *c, const struct route *r, char **cause)
 static void
 run_job(struct server *srv, struct store *st, struct job *j)
 {
-    struct call c = {.srv = srv, .st = st, .req = j->req, .resp = &j->resp, .now = sm_wall_now()};
+    struct call c = {
+        .env = &srv->env, .st = st, .req = j->req, .resp = &j->resp, .now = sm_wall_now()};
     char *cause = NULL;
     enum sm_rc rc;
     if (!st) {
@@ -1330,10 +1341,10 @@ load_metrics_token(struct server *srv, const char *path)
                AUTH_SECRET_MAX);
         return -1;
     }
-    crypto_generichash(srv->metrics_token_hash, sizeof srv->metrics_token_hash, (uint8_t *)buf, n,
-                       NULL, 0);
+    crypto_generichash(srv->env.metrics_token_hash, sizeof srv->env.metrics_token_hash,
+                       (uint8_t *)buf, n, NULL, 0);
     sodium_memzero(buf, sizeof buf);
-    srv->metrics_token_set = 1;
+    srv->env.metrics_token_set = 1;
     return 0;
 }
 
@@ -1368,7 +1379,7 @@ server_free(struct server *srv)
     pthread_cond_destroy(&srv->maint_cv);
     pthread_mutex_destroy(&srv->done_mu);
     pthread_mutex_destroy(&srv->stats.mu);
-    sodium_memzero(srv->metrics_token_hash, sizeof srv->metrics_token_hash);
+    sodium_memzero(srv->env.metrics_token_hash, sizeof srv->env.metrics_token_hash);
     free(srv);
     curl_global_cleanup();
 }
@@ -1389,6 +1400,13 @@ server_start(const struct server_config *cfg)
     pthread_mutex_init(&srv->maint_mu, NULL);
     pthread_cond_init(&srv->maint_cv, NULL);
     srv->stats.started = sm_wall_now();
+    srv->env = (struct handler_env){.db_path = cfg->db_path,
+                                    .metrics_agent_series = cfg->metrics_agent_series,
+                                    .auth = &srv->auth,
+                                    .rl = &srv->rl,
+                                    .stats = &srv->stats,
+                                    .queue_depths = queue_depths,
+                                    .queue_arg = srv};
     ratelimit_init(&srv->rl, LOGIN_WINDOW_S);
     if (auth_init(&srv->auth, cfg->state_dir, &cause) != SM_OK) {
         sm_log(SM_LOG_ERROR, "%s", cause);
@@ -1469,6 +1487,7 @@ server_start(const struct server_config *cfg)
         goto fail;
     }
     srv->maint_started = 1;
+    srv->env.notifier = srv->notifier;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, TICK_US);
     signal(SIGPIPE, SIG_IGN);

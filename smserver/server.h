@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "history.h"
+#include "handler.h"
 #include "hub.h"
 #include "stats.h"
 #include "stream.h"
@@ -36,14 +37,6 @@ struct server_config {
     const char *metrics_token_file; /* /metrics needs this bearer token (else loopback) */
     const char *telegram_api_base;  /* alert channels: the Telegram Bot API base URL */
 };
-
-/* Login limits (failures per window). A user's failures are counted per client
- * address, so guessing from one address does not lock the real user out elsewhere;
- * a looser count over all addresses slows guessing spread over many. */
-#define LOGIN_WINDOW_S 60.0
-#define LOGIN_FAILS_PER_USER 5
-#define LOGIN_FAILS_PER_USER_ALL 100
-#define LOGIN_FAILS_PER_ADDR 20
 
 struct job;
 struct alerts;
@@ -89,8 +82,6 @@ struct server {
     uint64_t rate_total[STATS_RATE_WINDOW]; /* samples committed, one slot per tick */
     double rate_time[STATS_RATE_WINDOW];
     unsigned rate_pos;
-    int metrics_token_set;
-    uint8_t metrics_token_hash[32]; /* crypto_generichash of the bearer token */
     /* Alerts: the rules and their states (event loop), the notifier thread. */
     struct alerts *alerts;
     int alerts_started; /* agent.offline rules started for agents silent since the start */
@@ -98,6 +89,8 @@ struct server {
      * read by the maintenance thread before a change is stale and not applied. */
     _Atomic uint64_t rules_epoch;
     struct notifier *notifier;
+    /* What handlers see of all this (struct call's env). */
+    struct handler_env env;
 };
 
 /* Queue depth of a pool (any thread). */
