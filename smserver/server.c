@@ -1,4 +1,5 @@
-/* server.c: the event loop (libwebsockets), the worker pools and the writer.
+/* server.c: the smserver process: start (database, hub, alerts, listener, threads),
+ * the one-second tick, the maintenance thread, and the shutdown.
  *
  * The event loop only parses requests, queues jobs and writes replies. A job goes to
  * a pool (route->pool); its thread authenticates the caller and runs the handler with
@@ -7,13 +8,18 @@
  * jobs come back through the done queue and lws_cancel_service(); the loop then finds
  * the connection again. A connection that closed meanwhile marks its job orphaned
  * (pss and job point at each other, and only the loop thread reads or writes those
- * links), so a late result is dropped instead of touching a dead wsi. */
+ * links), so a late result is dropped instead of touching a dead wsi.
+ *
+ * The path of a request through the files: server_loop.c (the libwebsockets callback,
+ * one request at a time: "Pipelining"), server_request.c (method, path, headers, body),
+ * server_jobs.c (pools, handlers, the writer, the done queue), server_events.c (what a
+ * finished job changes in the live stream and the alerts), server_reply.c (the reply
+ * written). server_int.h is what they share. */
 #include "config.h"
 
 #include "server.h"
 #include "server_int.h"
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <libwebsockets.h>

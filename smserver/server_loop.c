@@ -5,18 +5,9 @@
 
 #include "server_int.h"
 
-#include <cjson/cJSON.h>
-#include <errno.h>
 #include <libwebsockets.h>
-#include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "http.h"
