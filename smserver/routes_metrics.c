@@ -66,6 +66,14 @@ family(struct out *o, const char *name, const char *type, const char *help)
     out_printf(o, "# HELP " PFX "%s %s\n# TYPE " PFX "%s %s\n", name, help, name, type);
 }
 
+/* A family with one unlabelled sample of a whole number. */
+static void
+single(struct out *o, const char *name, const char *type, const char *help, uint64_t v)
+{
+    family(o, name, type, help);
+    out_printf(o, PFX "%s %" PRIu64 "\n", name, v);
+}
+
 /* Append v to o as a label value: \, " and newline escaped. */
 static void
 label_value(struct out *o, const char *v)
@@ -226,14 +234,13 @@ metrics(struct call *c, char **cause)
     out_printf(&o, PFX "build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
     family(&o, "start_time_seconds", "gauge", "When the server started (unix seconds).");
     out_printf(&o, PFX "start_time_seconds %.3f\n", s.started);
-    family(&o, "ingest_requests_total", "counter", "Ingest requests that reached the writer.");
-    out_printf(&o, PFX "ingest_requests_total %" PRIu64 "\n", s.ingest_requests);
-    family(&o, "ingest_failed_total", "counter", "Ingest requests whose write failed.");
-    out_printf(&o, PFX "ingest_failed_total %" PRIu64 "\n", s.ingest_failed);
-    family(&o, "ingest_samples_total", "counter", "Samples stored.");
-    out_printf(&o, PFX "ingest_samples_total %" PRIu64 "\n", s.samples);
-    family(&o, "ingest_duplicates_total", "counter", "Samples received again and not stored.");
-    out_printf(&o, PFX "ingest_duplicates_total %" PRIu64 "\n", s.duplicates);
+    single(&o, "ingest_requests_total", "counter", "Ingest requests that reached the writer.",
+           s.ingest_requests);
+    single(&o, "ingest_failed_total", "counter", "Ingest requests whose write failed.",
+           s.ingest_failed);
+    single(&o, "ingest_samples_total", "counter", "Samples stored.", s.samples);
+    single(&o, "ingest_duplicates_total", "counter", "Samples received again and not stored.",
+           s.duplicates);
     family(&o, "ingest_samples_per_second", "gauge",
            "Samples stored per second over the last 10 seconds.");
     out_printf(&o, PFX "ingest_samples_per_second %.3f\n", s.samples_rate);
@@ -256,8 +263,7 @@ metrics(struct call *c, char **cause)
     out_printf(&o, PFX "commit_duration_seconds_count %" PRIu64 "\n", s.commits);
     family(&o, "http_connections", "gauge", "Open HTTP connections.");
     out_printf(&o, PFX "http_connections %" PRId64 "\n", s.http_open);
-    family(&o, "websocket_connections", "gauge", "Open live-stream connections.");
-    out_printf(&o, PFX "websocket_connections %zu\n", s.ws_clients);
+    single(&o, "websocket_connections", "gauge", "Open live-stream connections.", s.ws_clients);
     family(&o, "stream_messages_total", "counter", "Live-stream messages by outcome.");
     out_printf(&o, PFX "stream_messages_total{outcome=\"published\"} %" PRIu64 "\n", s.published);
     out_printf(&o, PFX "stream_messages_total{outcome=\"delivered\"} %" PRIu64 "\n", s.delivered);
@@ -273,10 +279,9 @@ metrics(struct call *c, char **cause)
     family(&o, "alerts", "gauge", "Alert states now, over every rule and agent.");
     out_printf(&o, PFX "alerts{state=\"pending\"} %zu\n", s.alerts_pending);
     out_printf(&o, PFX "alerts{state=\"firing\"} %zu\n", s.alerts_firing);
-    family(&o, "alert_evaluations_total", "counter", "Rule checks against committed values.");
-    out_printf(&o, PFX "alert_evaluations_total %" PRIu64 "\n", s.alert_evaluations);
-    family(&o, "alert_transitions_total", "counter", "Alert state changes.");
-    out_printf(&o, PFX "alert_transitions_total %" PRIu64 "\n", s.alert_transitions);
+    single(&o, "alert_evaluations_total", "counter", "Rule checks against committed values.",
+           s.alert_evaluations);
+    single(&o, "alert_transitions_total", "counter", "Alert state changes.", s.alert_transitions);
     family(&o, "notifications_total", "counter", "Notification attempts by outcome.");
     out_printf(&o, PFX "notifications_total{outcome=\"sent\"} %" PRIu64 "\n", s.notify_sent);
     out_printf(&o, PFX "notifications_total{outcome=\"retried\"} %" PRIu64 "\n", s.notify_retried);
