@@ -372,6 +372,8 @@ h_series(struct call *c, char **cause)
         add_labels(o, q.labels);
         cJSON_AddStringToObject(o, "tier", tier);
         cJSON_AddItemToObject(o, "data", data);
+    } else {
+        cJSON_Delete(data); /* series_data makes the array before it can fail */
     }
     return finish(c, o, rc, cause);
 }
