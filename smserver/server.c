@@ -125,7 +125,7 @@ on_tick(lws_sorted_usec_list_t *sul)
         /* Agents that have not reported since the start are offline, but the hub only
          * says so for agents it saw go away: start their agent.offline rules now. */
         srv->alerts_started = 1;
-        hub_each_agent(srv->hub, offline_at_start, srv);
+        hub_each_agent(srv->hub, events_offline_at_start, srv);
     }
     if (srv->alerts)
         alerts_tick(srv->alerts, sm_wall_now());
@@ -166,7 +166,7 @@ maint_main(void *arg)
             if (store_rollup(st, now, 256, &work) != SM_OK || work == 0)
                 break;
         if (srv->alerts)
-            rules_read(srv, st);
+            events_rules_read(srv, st);
         if (round++ % RETAIN_EVERY == 0 &&
             store_retain(st, now, &ret, RETAIN_BATCH, &deleted) == SM_OK && deleted > 0)
             sm_log(SM_LOG_DEBUG, "history: retention removed %zu rows", deleted);
@@ -348,10 +348,10 @@ server_start(const struct server_config *cfg)
     if (store_agent_list(st, 0, add_agent, agent_arg) != SM_OK)
         sm_log(SM_LOG_WARN, "live stream: could not load the agents");
     /* Alert rules, and the states they were in when the server stopped. */
-    srv->alerts = alerts_new(alerts_emit_cb, alerts_agent_cb, srv);
-    hub_set_status_hook(srv->hub, hub_status_cb, srv);
-    if (store_rule_list(st, 0, load_rule, srv->alerts) != SM_OK ||
-        store_alert_active(st, 0, restore_state, srv->alerts) != SM_OK)
+    srv->alerts = alerts_new(events_alert_note, events_agent_info, srv);
+    hub_set_status_hook(srv->hub, events_agent_status, srv);
+    if (store_rule_list(st, 0, events_load_rule, srv->alerts) != SM_OK ||
+        store_alert_active(st, 0, events_restore_state, srv->alerts) != SM_OK)
         sm_log(SM_LOG_WARN, "alerts: could not load the rules");
     store_free(st);
     srv->stream = (struct stream_env){

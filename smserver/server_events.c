@@ -20,15 +20,15 @@
 
 /* alerts.h callbacks: the hub knows the agents; state changes go to the notifier. */
 int
-alerts_agent_cb(int64_t agent_id, int64_t *user_id, const char **name, int *online,
-                double *last_seen, void *arg)
+events_agent_info(int64_t agent_id, int64_t *user_id, const char **name, int *online,
+                  double *last_seen, void *arg)
 {
     struct server *srv = arg;
     return hub_agent_info(srv->hub, agent_id, user_id, online, last_seen, name) == SM_OK ? 0 : -1;
 }
 
 void
-alerts_emit_cb(const struct alert_note *n, void *arg)
+events_alert_note(const struct alert_note *n, void *arg)
 {
     struct server *srv = arg;
     if (srv->notifier)
@@ -54,7 +54,7 @@ alerts_emit_cb(const struct alert_note *n, void *arg)
 }
 
 void
-hub_status_cb(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
+events_agent_status(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
 {
     struct server *srv = arg;
     if (srv->alerts)
@@ -77,7 +77,7 @@ offline_one(int64_t agent_id, int64_t user_id, int online, double last_seen, voi
 }
 
 void
-offline_at_start(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
+events_offline_at_start(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
 {
     struct server *srv = arg;
     if (!online && last_seen > 0)
@@ -119,20 +119,20 @@ rules_sync(struct server *srv, const struct rules_snapshot *x)
 }
 
 void
-load_rule(const struct store_rule *r, void *arg)
+events_load_rule(const struct store_rule *r, void *arg)
 {
     alerts_rule_put(arg, r, sm_wall_now());
 }
 
 void
-restore_state(const struct store_alert_event *e, void *arg)
+events_restore_state(const struct store_alert_event *e, void *arg)
 {
     alerts_restore(arg, e);
 }
 
 /* Tell the live stream what a finished job changed. Event loop thread. */
 void
-apply_events(struct server *srv, const struct job *j)
+events_apply(struct server *srv, const struct job *j)
 {
     if (!srv->hub)
         return;
@@ -194,7 +194,7 @@ list_rule(const struct store_rule *r, void *arg)
 /* Read every rule (by id, as store_rule_list gives them and alerts_rules_sync needs) and
  * hand the list to the event loop (rules_sync). Maintenance thread. */
 void
-rules_read(struct server *srv, struct store *st)
+events_rules_read(struct server *srv, struct store *st)
 {
     struct rule_list l = {0};
     uint64_t epoch = atomic_load(&srv->rules_epoch);

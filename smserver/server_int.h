@@ -80,14 +80,16 @@ void reply_now(struct lws *wsi, struct pss *pss, enum sm_rc rc, const char *deta
 int write_reply(struct lws *wsi, struct pss *pss);
 
 /* server_events.c */
-int alerts_agent_cb(int64_t agent_id, int64_t *user_id, const char **name, int *online,
-                    double *last_seen, void *arg);
-void alerts_emit_cb(const struct alert_note *n, void *arg);
-void hub_status_cb(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg);
-void offline_at_start(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg);
-void load_rule(const struct store_rule *r, void *arg);
-void restore_state(const struct store_alert_event *e, void *arg);
-void apply_events(struct server *srv, const struct job *j);
-void rules_read(struct server *srv, struct store *st);
+int events_agent_info(int64_t agent_id, int64_t *user_id, const char **name, int *online,
+                      double *last_seen, void *arg);
+void events_alert_note(const struct alert_note *n, void *arg);
+void events_agent_status(int64_t agent_id, int64_t user_id, int online, double last_seen,
+                         void *arg);
+void events_offline_at_start(int64_t agent_id, int64_t user_id, int online, double last_seen,
+                             void *arg);
+void events_load_rule(const struct store_rule *r, void *arg);
+void events_restore_state(const struct store_alert_event *e, void *arg);
+void events_apply(struct server *srv, const struct job *j);
+void events_rules_read(struct server *srv, struct store *st);
 
 #endif

@@ -288,7 +288,7 @@ writer_group(struct server *srv, struct store *st, struct job *group)
     stats_commit(srv, sm_mono_now() - t0, njobs, nfailed, nsamples, ndups, store_rc);
     sm_log(SM_LOG_DEBUG, "committed %zu samples from %zu requests", nsamples, njobs);
     /* The batches go back with their jobs: the event loop publishes committed samples
-     * (apply_events) and frees them. */
+     * (events_apply) and frees them. */
     while (group) {
         struct job *next = group->next;
         done_push(srv, group);

@@ -118,7 +118,7 @@ drain_done(struct server *srv)
         struct job *next = j->next;
         if (!j->internal)
             srv->inflight--;
-        apply_events(srv, j);
+        events_apply(srv, j);
         if (!j->orphan && !j->internal) {
             struct pss *pss = j->pss;
             pss->job = NULL;
