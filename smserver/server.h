@@ -93,9 +93,6 @@ struct server {
     struct handler_env env;
 };
 
-/* Queue depth of a pool (any thread). */
-size_t pool_depth(struct pool *p);
-
 /* Set by SIGTERM/SIGINT. */
 extern volatile sig_atomic_t server_stop;
 
