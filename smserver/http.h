@@ -62,7 +62,7 @@ struct resp {
     const char *content_type; /* static string; NULL = application/json */
 };
 
-struct server;
+struct handler_env;
 struct cJSON;
 
 /* What a finished call tells the live stream (applied on the event loop). */
@@ -85,8 +85,8 @@ struct call_event {
 
 /* The context a handler runs in (a worker thread, or the writer for ingest). */
 struct call {
-    struct server *srv;
-    struct store *st; /* this thread's connection */
+    const struct handler_env *env; /* settings, services, counters */
+    struct store *st;              /* this thread's connection */
     struct req *req;
     struct resp *resp;
     double now;

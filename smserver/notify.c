@@ -16,7 +16,7 @@
 
 #include "clock.h"
 #include "log.h"
-#include "server.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 /* A queued item: a state change to record (and maybe send), or a test. */

@@ -9,7 +9,6 @@
 
 #include "auth.h"
 #include "http.h"
-#include "server.h"
 #include "store.h"
 #include "xmalloc.h"
 

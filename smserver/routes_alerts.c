@@ -16,7 +16,7 @@
 #include "cli.h"
 #include "http.h"
 #include "notify.h"
-#include "server.h"
+#include "handler.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -511,7 +511,7 @@ channels_create(struct call *c, char **cause)
         rc = SM_ECONFLICT;
         goto out;
     }
-    if ((rc = notify_seal(&c->srv->auth, bot ? bot : secret, ch.secret, &ch.secret_len)) != SM_OK) {
+    if ((rc = notify_seal(c->env->auth, bot ? bot : secret, ch.secret, &ch.secret_len)) != SM_OK) {
         rc = bad(cause, "bot_token: too long");
         goto out;
     }
@@ -557,7 +557,7 @@ channels_regenerate(struct call *c, char **cause)
         return bad(cause, "type: only a webhook channel has a signing secret (a Telegram "
                           "channel's token is its bot's: create the channel again)");
     auth_token_new(secret, unused);
-    rc = notify_seal(&c->srv->auth, secret, sealed, &sealed_len);
+    rc = notify_seal(c->env->auth, secret, sealed, &sealed_len);
     if (rc == SM_OK)
         rc = store_channel_set_secret(c->st, c->user_id, ch.id, sealed, sealed_len);
     if (rc == SM_OK) {
@@ -619,14 +619,14 @@ channels_test(struct call *c, char **cause)
     /* A test sends to a URL of the user's choosing: not as fast as they can ask. */
     char key[24];
     snprintf(key, sizeof key, "%" PRId64, c->user_id);
-    int wait = ratelimit_check(&c->srv->rl, "notify-test", key, ALERT_TESTS_PER_WINDOW, c->now);
+    int wait = ratelimit_check(c->env->rl, "notify-test", key, ALERT_TESTS_PER_WINDOW, c->now);
     if (wait > 0) {
         *cause = sm_xasprintf("Too many test notifications; try again in %d seconds", wait);
         c->resp->retry_after = wait;
         return SM_EBUSY;
     }
-    ratelimit_fail(&c->srv->rl, "notify-test", key, c->now);
-    if (!c->srv->notifier || notifier_push_test(c->srv->notifier, c->user_id, ch.id) != SM_OK) {
+    ratelimit_fail(c->env->rl, "notify-test", key, c->now);
+    if (!c->env->notifier || notifier_push_test(c->env->notifier, c->user_id, ch.id) != SM_OK) {
         *cause = sm_xstrdup("notifications are busy, try again later");
         return SM_EBUSY;
     }

@@ -10,7 +10,7 @@
 
 #include "auth.h"
 #include "http.h"
-#include "server.h"
+#include "handler.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -87,18 +87,18 @@ issue_tokens(struct call *c, int64_t user_id, const uint8_t *family_or_null,
         else
             auth_random(family, sizeof family);
         enum sm_rc rc = store_refresh_add(c->st, hash, user_id, family,
-                                          now + c->srv->auth.refresh_days * 86400, now);
+                                          now + c->env->auth->refresh_days * 86400, now);
         if (rc != SM_OK) {
             sodium_memzero(refresh, sizeof refresh);
             return rc;
         }
     }
-    char *access = auth_jwt_issue(&c->srv->auth, user_id, now);
+    char *access = auth_jwt_issue(c->env->auth, user_id, now);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "access_token", access);
     cJSON_AddStringToObject(o, "refresh_token", refresh);
     cJSON_AddStringToObject(o, "token_type", "bearer");
-    cJSON_AddNumberToObject(o, "expires_in", (double)(c->srv->auth.access_minutes * 60));
+    cJSON_AddNumberToObject(o, "expires_in", (double)(c->env->auth->access_minutes * 60));
     sodium_memzero(access, strlen(access));
     free(access);
     sodium_memzero(refresh, sizeof refresh);
@@ -160,10 +160,9 @@ do_token(struct call *c, char **cause)
     /* The user's failures from this address (the name cannot hold a newline). */
     char user_addr[STORE_NAME_MAX + sizeof c->req->peer + 2];
     snprintf(user_addr, sizeof user_addr, "%s\n%s", name, c->req->peer);
-    int wait = ratelimit_check(&c->srv->rl, "user", user_addr, LOGIN_FAILS_PER_USER, c->now);
-    int wait_all = ratelimit_check(&c->srv->rl, "user-all", name, LOGIN_FAILS_PER_USER_ALL, c->now);
-    int wait_addr =
-        ratelimit_check(&c->srv->rl, "addr", c->req->peer, LOGIN_FAILS_PER_ADDR, c->now);
+    int wait = ratelimit_check(c->env->rl, "user", user_addr, LOGIN_FAILS_PER_USER, c->now);
+    int wait_all = ratelimit_check(c->env->rl, "user-all", name, LOGIN_FAILS_PER_USER_ALL, c->now);
+    int wait_addr = ratelimit_check(c->env->rl, "addr", c->req->peer, LOGIN_FAILS_PER_ADDR, c->now);
     if (wait_all > wait)
         wait = wait_all;
     if (wait_addr > wait)
@@ -179,16 +178,16 @@ do_token(struct call *c, char **cause)
     if (rc != SM_OK && rc != SM_ENOTFOUND)
         goto out;
     /* Unknown users are verified against a dummy hash: the same cost either way. */
-    int good = auth_password_verify(rc == SM_OK ? u.pwhash : c->srv->auth.dummy_hash, password);
+    int good = auth_password_verify(rc == SM_OK ? u.pwhash : c->env->auth->dummy_hash, password);
     if (rc != SM_OK || !good) {
-        ratelimit_fail(&c->srv->rl, "user", user_addr, c->now);
-        ratelimit_fail(&c->srv->rl, "user-all", name, c->now);
-        ratelimit_fail(&c->srv->rl, "addr", c->req->peer, c->now);
+        ratelimit_fail(c->env->rl, "user", user_addr, c->now);
+        ratelimit_fail(c->env->rl, "user-all", name, c->now);
+        ratelimit_fail(c->env->rl, "addr", c->req->peer, c->now);
         *cause = sm_xstrdup("Incorrect username or password");
         rc = SM_EAUTH;
         goto out;
     }
-    ratelimit_reset(&c->srv->rl, "user", user_addr);
+    ratelimit_reset(c->env->rl, "user", user_addr);
     rc = issue_tokens(c, u.id, NULL, NULL);
 out:
     sodium_memzero(password, sizeof password);
@@ -244,7 +243,7 @@ do_refresh(struct call *c, char **cause)
     auth_token_new(fresh, new_hash);
     int64_t now = (int64_t)c->now;
     rc = store_refresh_rotate(c->st, old_hash, new_hash, now,
-                              now + c->srv->auth.refresh_days * 86400, &user_id);
+                              now + c->env->auth->refresh_days * 86400, &user_id);
     if (rc == SM_EAUTH) {
         *cause = sm_xstrdup("Invalid refresh token");
         goto out;

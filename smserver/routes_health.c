@@ -6,16 +6,16 @@
 #include <cjson/cJSON.h>
 
 #include "http.h"
-#include "server.h"
+#include "handler.h"
 #include "store.h"
 
 /* Why ingest is being refused, from the last group commit; NULL when it was not. */
 static const char *
-ingest_trouble(struct server *srv)
+ingest_trouble(struct server_stats *stats)
 {
-    pthread_mutex_lock(&srv->stats.mu);
-    enum sm_rc rc = srv->stats.ingest_store_rc;
-    pthread_mutex_unlock(&srv->stats.mu);
+    pthread_mutex_lock(&stats->mu);
+    enum sm_rc rc = stats->ingest_store_rc;
+    pthread_mutex_unlock(&stats->mu);
     switch (rc) {
     case SM_OK:
         return NULL;
@@ -32,7 +32,7 @@ static enum sm_rc
 health(struct call *c, char **cause)
 {
     enum sm_rc db = store_ping(c->st);
-    const char *ingest = c->srv ? ingest_trouble(c->srv) : NULL;
+    const char *ingest = c->env ? ingest_trouble(c->env->stats) : NULL;
     int ok = db == SM_OK && !ingest;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");

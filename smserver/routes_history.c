@@ -213,6 +213,19 @@ envelope(const struct call *c, const struct hq *q, const char *metric)
     return o;
 }
 
+/* A handler's end: reply o when rc is SM_OK, else drop o and fail with rc. Takes o. */
+static enum sm_rc
+finish(struct call *c, cJSON *o, enum sm_rc rc, char **cause)
+{
+    if (rc != SM_OK) {
+        cJSON_Delete(o);
+        *cause = sm_xstrdup("history: query failed");
+        return rc;
+    }
+    http_reply_json(c->resp, 200, o);
+    return SM_OK;
+}
+
 /* The original endpoints: metric name -> series. */
 static const struct {
     const char *metric, *series, *labels;
@@ -234,16 +247,13 @@ one_metric(struct call *c, const char *metric, char **cause)
     for (size_t i = 0; i < sizeof metric_series / sizeof metric_series[0]; i++)
         if (strcmp(metric_series[i].metric, metric) == 0)
             rc = series_data(c, &q, metric_series[i].series, metric_series[i].labels, &data, &tier);
-    if (rc != SM_OK) {
-        cJSON_Delete(o);
+    if (rc == SM_OK) {
+        cJSON_AddStringToObject(o, "tier", tier);
+        cJSON_AddItemToObject(o, "data", data);
+    } else {
         cJSON_Delete(data);
-        *cause = sm_xstrdup("history: query failed");
-        return rc;
     }
-    cJSON_AddStringToObject(o, "tier", tier);
-    cJSON_AddItemToObject(o, "data", data);
-    http_reply_json(c->resp, 200, o);
-    return SM_OK;
+    return finish(c, o, rc, cause);
 }
 
 static enum sm_rc
@@ -278,13 +288,7 @@ h_network(struct call *c, char **cause)
     cJSON *data = cJSON_AddObjectToObject(o, "data");
     cJSON_AddItemToObject(data, "bytes_sent", sent);
     cJSON_AddItemToObject(data, "bytes_recv", recv ? recv : cJSON_CreateArray());
-    if (rc != SM_OK) {
-        cJSON_Delete(o);
-        *cause = sm_xstrdup("history: query failed");
-        return rc;
-    }
-    http_reply_json(c->resp, 200, o);
-    return SM_OK;
+    return finish(c, o, rc, cause);
 }
 
 static enum sm_rc
@@ -318,13 +322,7 @@ h_summary(struct call *c, char **cause)
         cJSON_AddNumberToObject(m, "data_points", (double)r.b[0].n);
         history_result_done(&r);
     }
-    if (rc != SM_OK) {
-        cJSON_Delete(o);
-        *cause = sm_xstrdup("history: query failed");
-        return rc;
-    }
-    http_reply_json(c->resp, 200, o);
-    return SM_OK;
+    return finish(c, o, rc, cause);
 }
 
 /* Add "labels": {"key": "value"} to o from the stored "key=value" form. */
@@ -366,26 +364,18 @@ h_series(struct call *c, char **cause)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "agent_id", (double)c->req->id);
         cJSON *list = cJSON_AddArrayToObject(o, "series");
-        if ((rc = store_series_list(c->st, c->req->id, add_series, list)) != SM_OK) {
-            cJSON_Delete(o);
-            *cause = sm_xstrdup("history: query failed");
-            return rc;
-        }
-        http_reply_json(c->resp, 200, o);
-        return SM_OK;
+        return finish(c, o, store_series_list(c->st, c->req->id, add_series, list), cause);
     }
     cJSON *o = envelope(c, &q, q.name), *data = NULL;
     const char *tier = "raw";
-    if ((rc = series_data(c, &q, q.name, q.labels, &data, &tier)) != SM_OK) {
-        cJSON_Delete(o);
-        *cause = sm_xstrdup("history: query failed");
-        return rc;
+    if ((rc = series_data(c, &q, q.name, q.labels, &data, &tier)) == SM_OK) {
+        add_labels(o, q.labels);
+        cJSON_AddStringToObject(o, "tier", tier);
+        cJSON_AddItemToObject(o, "data", data);
+    } else {
+        cJSON_Delete(data); /* series_data makes the array before it can fail */
     }
-    add_labels(o, q.labels);
-    cJSON_AddStringToObject(o, "tier", tier);
-    cJSON_AddItemToObject(o, "data", data);
-    http_reply_json(c->resp, 200, o);
-    return SM_OK;
+    return finish(c, o, rc, cause);
 }
 
 const struct route routes_history[] = {

@@ -13,7 +13,6 @@
 #include "json.h"
 #include "sample.h"
 #include "series.h"
-#include "server.h"
 #include "store.h"
 #include "xmalloc.h"
 

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 
 #include "http.h"
-#include "server.h"
+#include "handler.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -64,6 +64,14 @@ static void
 family(struct out *o, const char *name, const char *type, const char *help)
 {
     out_printf(o, "# HELP " PFX "%s %s\n# TYPE " PFX "%s %s\n", name, help, name, type);
+}
+
+/* A family with one unlabelled sample of a whole number. */
+static void
+single(struct out *o, const char *name, const char *type, const char *help, uint64_t v)
+{
+    family(o, name, type, help);
+    out_printf(o, PFX "%s %" PRIu64 "\n", name, v);
 }
 
 /* Append v to o as a label value: \, " and newline escaped. */
@@ -178,8 +186,8 @@ one_point(int64_t agent_id, const char *agent, const char *user, const char *nam
 static enum sm_rc
 metrics_allowed(struct call *c, char **cause)
 {
-    struct server *srv = c->srv;
-    if (srv->metrics_token_set) {
+    const struct handler_env *env = c->env;
+    if (env->metrics_token_set) {
         const char *h = c->req->authorization;
         uint8_t got[32];
         if (strncasecmp(h, "Bearer ", 7) != 0) {
@@ -187,7 +195,7 @@ metrics_allowed(struct call *c, char **cause)
             return SM_EAUTH;
         }
         crypto_generichash(got, sizeof got, (const uint8_t *)h + 7, strlen(h + 7), NULL, 0);
-        if (sodium_memcmp(got, srv->metrics_token_hash, sizeof got) != 0) {
+        if (sodium_memcmp(got, env->metrics_token_hash, sizeof got) != 0) {
             *cause = sm_xstrdup("Could not validate credentials");
             return SM_EAUTH;
         }
@@ -213,34 +221,33 @@ metrics(struct call *c, char **cause)
     enum sm_rc rc = metrics_allowed(c, cause);
     if (rc != SM_OK)
         return rc;
-    struct server *srv = c->srv;
+    const struct handler_env *env = c->env;
     struct server_stats s;
-    pthread_mutex_lock(&srv->stats.mu);
-    s = srv->stats;
-    pthread_mutex_unlock(&srv->stats.mu);
-    size_t q_writer = pool_depth(&srv->writer), q_work = pool_depth(&srv->work),
-           q_hash = pool_depth(&srv->hash);
+    pthread_mutex_lock(&env->stats->mu);
+    s = *env->stats;
+    pthread_mutex_unlock(&env->stats->mu);
+    struct handler_queues q;
+    env->queue_depths(env->queue_arg, &q);
     struct out o = {0};
 
     family(&o, "build_info", "gauge", "The version of this smserver.");
     out_printf(&o, PFX "build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
     family(&o, "start_time_seconds", "gauge", "When the server started (unix seconds).");
     out_printf(&o, PFX "start_time_seconds %.3f\n", s.started);
-    family(&o, "ingest_requests_total", "counter", "Ingest requests that reached the writer.");
-    out_printf(&o, PFX "ingest_requests_total %" PRIu64 "\n", s.ingest_requests);
-    family(&o, "ingest_failed_total", "counter", "Ingest requests whose write failed.");
-    out_printf(&o, PFX "ingest_failed_total %" PRIu64 "\n", s.ingest_failed);
-    family(&o, "ingest_samples_total", "counter", "Samples stored.");
-    out_printf(&o, PFX "ingest_samples_total %" PRIu64 "\n", s.samples);
-    family(&o, "ingest_duplicates_total", "counter", "Samples received again and not stored.");
-    out_printf(&o, PFX "ingest_duplicates_total %" PRIu64 "\n", s.duplicates);
+    single(&o, "ingest_requests_total", "counter", "Ingest requests that reached the writer.",
+           s.ingest_requests);
+    single(&o, "ingest_failed_total", "counter", "Ingest requests whose write failed.",
+           s.ingest_failed);
+    single(&o, "ingest_samples_total", "counter", "Samples stored.", s.samples);
+    single(&o, "ingest_duplicates_total", "counter", "Samples received again and not stored.",
+           s.duplicates);
     family(&o, "ingest_samples_per_second", "gauge",
            "Samples stored per second over the last 10 seconds.");
     out_printf(&o, PFX "ingest_samples_per_second %.3f\n", s.samples_rate);
     family(&o, "queue_depth", "gauge", "Jobs waiting in each queue.");
-    out_printf(&o, PFX "queue_depth{queue=\"writer\"} %zu\n", q_writer);
-    out_printf(&o, PFX "queue_depth{queue=\"work\"} %zu\n", q_work);
-    out_printf(&o, PFX "queue_depth{queue=\"hash\"} %zu\n", q_hash);
+    out_printf(&o, PFX "queue_depth{queue=\"writer\"} %zu\n", q.writer);
+    out_printf(&o, PFX "queue_depth{queue=\"work\"} %zu\n", q.work);
+    out_printf(&o, PFX "queue_depth{queue=\"hash\"} %zu\n", q.hash);
     out_printf(&o, PFX "queue_depth{queue=\"notify\"} %zu\n", s.notify_queued);
     family(&o, "commit_duration_seconds", "histogram",
            "Time to write and commit one group of ingest requests.");
@@ -256,8 +263,7 @@ metrics(struct call *c, char **cause)
     out_printf(&o, PFX "commit_duration_seconds_count %" PRIu64 "\n", s.commits);
     family(&o, "http_connections", "gauge", "Open HTTP connections.");
     out_printf(&o, PFX "http_connections %" PRId64 "\n", s.http_open);
-    family(&o, "websocket_connections", "gauge", "Open live-stream connections.");
-    out_printf(&o, PFX "websocket_connections %zu\n", s.ws_clients);
+    single(&o, "websocket_connections", "gauge", "Open live-stream connections.", s.ws_clients);
     family(&o, "stream_messages_total", "counter", "Live-stream messages by outcome.");
     out_printf(&o, PFX "stream_messages_total{outcome=\"published\"} %" PRIu64 "\n", s.published);
     out_printf(&o, PFX "stream_messages_total{outcome=\"delivered\"} %" PRIu64 "\n", s.delivered);
@@ -266,23 +272,22 @@ metrics(struct call *c, char **cause)
     out_printf(&o, PFX "agents{state=\"online\"} %zu\n", s.agents_online);
     out_printf(&o, PFX "agents{state=\"offline\"} %zu\n", s.agents - s.agents_online);
     family(&o, "database_size_bytes", "gauge", "Size of the database file and its WAL.");
-    char *wal = sm_xasprintf("%s-wal", srv->cfg->db_path);
-    out_printf(&o, PFX "database_size_bytes{file=\"db\"} %.0f\n", file_size(srv->cfg->db_path));
+    char *wal = sm_xasprintf("%s-wal", env->db_path);
+    out_printf(&o, PFX "database_size_bytes{file=\"db\"} %.0f\n", file_size(env->db_path));
     out_printf(&o, PFX "database_size_bytes{file=\"wal\"} %.0f\n", file_size(wal));
     free(wal);
     family(&o, "alerts", "gauge", "Alert states now, over every rule and agent.");
     out_printf(&o, PFX "alerts{state=\"pending\"} %zu\n", s.alerts_pending);
     out_printf(&o, PFX "alerts{state=\"firing\"} %zu\n", s.alerts_firing);
-    family(&o, "alert_evaluations_total", "counter", "Rule checks against committed values.");
-    out_printf(&o, PFX "alert_evaluations_total %" PRIu64 "\n", s.alert_evaluations);
-    family(&o, "alert_transitions_total", "counter", "Alert state changes.");
-    out_printf(&o, PFX "alert_transitions_total %" PRIu64 "\n", s.alert_transitions);
+    single(&o, "alert_evaluations_total", "counter", "Rule checks against committed values.",
+           s.alert_evaluations);
+    single(&o, "alert_transitions_total", "counter", "Alert state changes.", s.alert_transitions);
     family(&o, "notifications_total", "counter", "Notification attempts by outcome.");
     out_printf(&o, PFX "notifications_total{outcome=\"sent\"} %" PRIu64 "\n", s.notify_sent);
     out_printf(&o, PFX "notifications_total{outcome=\"retried\"} %" PRIu64 "\n", s.notify_retried);
     out_printf(&o, PFX "notifications_total{outcome=\"failed\"} %" PRIu64 "\n", s.notify_failed);
 
-    if (srv->cfg->metrics_agent_series) {
+    if (env->metrics_agent_series) {
         struct series_ctx x = {.o = &o};
         if ((rc = store_latest_points(c->st, one_point, &x)) != SM_OK) {
             free(o.buf);

@@ -14,7 +14,9 @@
 
 #include "auth.h"
 #include "history.h"
+#include "handler.h"
 #include "hub.h"
+#include "stats.h"
 #include "stream.h"
 #include "rc.h"
 
@@ -36,45 +38,9 @@ struct server_config {
     const char *telegram_api_base;  /* alert channels: the Telegram Bot API base URL */
 };
 
-/* Login limits (failures per window). A user's failures are counted per client
- * address, so guessing from one address does not lock the real user out elsewhere;
- * a looser count over all addresses slows guessing spread over many. */
-#define LOGIN_WINDOW_S 60.0
-#define LOGIN_FAILS_PER_USER 5
-#define LOGIN_FAILS_PER_USER_ALL 100
-#define LOGIN_FAILS_PER_ADDR 20
-
 struct job;
 struct alerts;
 struct notifier;
-
-/* Commit latency histogram of GET /metrics: upper bounds in seconds (+Inf implied). */
-#define STATS_COMMIT_BUCKETS 10
-extern const double stats_commit_bounds[STATS_COMMIT_BUCKETS];
-#define STATS_RATE_WINDOW 10 /* seconds of history behind the ingest rate */
-
-/* The server's own counters (GET /metrics). Written by the writer, the event loop and
- * the notifier, read by a worker: every access holds mu. */
-struct server_stats {
-    pthread_mutex_t mu;
-    double started; /* unix seconds */
-    /* Writer thread. */
-    uint64_t ingest_requests, ingest_failed, samples, duplicates, commits;
-    uint64_t commit_buckets[STATS_COMMIT_BUCKETS + 1]; /* the last is +Inf */
-    double commit_sum;
-    /* Why the last group commit failed (SM_OK once one succeeds), for /health. */
-    enum sm_rc ingest_store_rc;
-    int64_t http_open; /* event loop, as connections come and go */
-    /* Event loop, refreshed each tick. */
-    size_t ws_clients, agents, agents_online;
-    uint64_t published, delivered, dropped;
-    double samples_rate;
-    size_t alerts_firing, alerts_pending;
-    uint64_t alert_evaluations, alert_transitions;
-    /* Notifier thread. */
-    uint64_t notify_sent, notify_failed, notify_retried;
-    size_t notify_queued;
-};
 
 /* A queue served by threads (a worker pool or the writer). */
 struct pool {
@@ -116,8 +82,6 @@ struct server {
     uint64_t rate_total[STATS_RATE_WINDOW]; /* samples committed, one slot per tick */
     double rate_time[STATS_RATE_WINDOW];
     unsigned rate_pos;
-    int metrics_token_set;
-    uint8_t metrics_token_hash[32]; /* crypto_generichash of the bearer token */
     /* Alerts: the rules and their states (event loop), the notifier thread. */
     struct alerts *alerts;
     int alerts_started; /* agent.offline rules started for agents silent since the start */
@@ -125,10 +89,9 @@ struct server {
      * read by the maintenance thread before a change is stale and not applied. */
     _Atomic uint64_t rules_epoch;
     struct notifier *notifier;
+    /* What handlers see of all this (struct call's env). */
+    struct handler_env env;
 };
-
-/* Queue depth of a pool (any thread). */
-size_t pool_depth(struct pool *p);
 
 /* Set by SIGTERM/SIGINT. */
 extern volatile sig_atomic_t server_stop;

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,6 +33,13 @@ struct stream_pss {
     size_t rx_len;
     char *rx; /* message being assembled, up to STREAM_MSG_MAX */
 };
+
+/* The environment stream_protocol_init put in the protocol entry wsi is bound to. */
+static const struct stream_env *
+env_of(struct lws *wsi)
+{
+    return lws_get_protocol(wsi)->user;
+}
 
 static void
 close_later(struct lws *wsi, struct stream_pss *p, enum lws_close_status code, const char *why)
@@ -127,7 +135,7 @@ bearer_from_protocols(const char *list, char *out, size_t outsz)
 static int
 filter(struct lws *wsi, struct stream_pss *p)
 {
-    struct stream_env *env = stream_env_of(wsi);
+    const struct stream_env *env = env_of(wsi);
     char uri[128], buf[1024];
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
         return -1;
@@ -163,7 +171,7 @@ filter(struct lws *wsi, struct stream_pss *p)
 static void
 handle_message(struct lws *wsi, struct stream_pss *p)
 {
-    struct stream_env *env = stream_env_of(wsi);
+    const struct stream_env *env = env_of(wsi);
     cJSON *msg = NULL;
     char *cause = NULL;
     int authed = hub_client_authed(p->client);
@@ -322,7 +330,7 @@ callback_stream(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return filter(wsi, p);
     case LWS_CALLBACK_ESTABLISHED: {
-        struct stream_env *env = stream_env_of(wsi);
+        const struct stream_env *env = env_of(wsi);
         /* Bound what the kernel holds for a slow reader, so that the per-client queue
          * (and its lag notices) is what absorbs a stall, not megabytes of socket buffer. */
         int sndbuf = STREAM_SNDBUF;
@@ -352,12 +360,17 @@ callback_stream(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     }
 }
 
-const struct lws_protocols stream_protocol = {
-    .name = STREAM_PROTOCOL,
-    .callback = callback_stream,
-    .per_session_data_size = sizeof(struct stream_pss),
-    .rx_buffer_size = 4096,
-};
+void
+stream_protocol_init(struct lws_protocols *out, const struct stream_env *env)
+{
+    *out = (struct lws_protocols){
+        .name = STREAM_PROTOCOL,
+        .callback = callback_stream,
+        .per_session_data_size = sizeof(struct stream_pss),
+        .rx_buffer_size = 4096,
+        .user = (void *)(uintptr_t)env, /* read back as const (env_of) */
+    };
+}
 
 static void
 kick_one(struct hub_client *c, void *arg)

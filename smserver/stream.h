@@ -29,7 +29,8 @@ struct lws;
 struct lws_context;
 struct lws_protocols;
 
-/* What the stream needs from the server; owned by the server. */
+/* What the stream needs, given to it when its protocol entry is made
+ * (stream_protocol_init); owned by the caller. */
 struct stream_env {
     struct hub *hub;
     /* Verify an access token: SM_OK with the user and the expiry (unix seconds), or
@@ -41,11 +42,10 @@ struct stream_env {
     const char *origins;
 };
 
-/* The server provides this: the stream environment of the context wsi belongs to. */
-struct stream_env *stream_env_of(struct lws *wsi);
-
-/* The protocol entry for the vhost's protocol list. */
-extern const struct lws_protocols stream_protocol;
+/* Fill *out with the stream's entry for a vhost's protocol list. The entry carries env
+ * (libwebsockets' per-protocol user pointer), which must outlive the lws context; the
+ * stream reads nothing else of its caller. Main thread, before the context is made. */
+void stream_protocol_init(struct lws_protocols *out, const struct stream_env *env);
 
 /* Ask for a write on every client that has something queued or must be closed. Call
  * after hub_publish/hub_agent_remove/hub_revoke_user and after hub_tick. */
