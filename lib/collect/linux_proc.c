@@ -25,6 +25,10 @@
 #define PF_KTHREAD_FLAG 0x00200000u
 #define USER_CACHE_MAX 256
 #define CMDLINE_READ (SM_PROC_CMD_LEN * 2) /* bytes read of a command line, at most */
+/* The owner of /proc/PID is looked up at first sight and then every UID_EVERY reads (a
+ * path lookup costs as much as the statm read): a daemon that drops privileges after
+ * it was first seen shows its new user within UID_EVERY reads. */
+#define UID_EVERY 8
 
 /* What is kept of a process between reads. */
 struct pstate {
@@ -36,6 +40,11 @@ struct pstate {
     uint64_t rd, wr;    /* io counters at the last read */
     int have_prev, have_io_prev;
     double when;
+    char *cmd; /* command line as last read (sanitized), or NULL */
+    int cmd_trunc;
+    char cmd_comm[SM_PROC_COMM_LEN]; /* comm when cmd was read: an exec changes both */
+    uint32_t uid;                    /* owner of /proc/PID at the last look */
+    unsigned uid_age;                /* reads since that look */
 };
 
 struct user_entry {
@@ -130,7 +139,7 @@ sm_procs_new(const char *proc_root)
     return p;
 }
 
-/* Close the files kept for s. */
+/* Close the files kept for s and drop its cached command line. */
 static void
 forget(struct sm_procs *p, struct pstate *s)
 {
@@ -144,6 +153,8 @@ forget(struct sm_procs *p, struct pstate *s)
         s->mfd = -1;
         p->nopen--;
     }
+    free(s->cmd);
+    s->cmd = NULL;
 }
 
 void
@@ -358,6 +369,28 @@ read_cmdline(struct sm_procs *p, int32_t pid, struct sm_proc *out)
     out->cmdline_truncated = cut || w + 1 >= sizeof out->cmdline;
 }
 
+/* The command line of s into pr: read at first sight and again when comm changes (an
+ * exec changes both; htop also reads it once by default), else from the cache. Saves
+ * an open, a read and a close per process and read. */
+static void
+cmdline_cached(struct sm_procs *p, struct pstate *s, struct sm_proc *pr)
+{
+    if (s->cmd != NULL && strcmp(s->cmd_comm, pr->comm) == 0) {
+        sm_strlcpy(pr->cmdline, s->cmd, sizeof pr->cmdline);
+        pr->cmdline_truncated = s->cmd_trunc;
+        pr->have_cmdline = 1;
+        return;
+    }
+    free(s->cmd);
+    s->cmd = NULL;
+    read_cmdline(p, s->pid, pr);
+    if (pr->have_cmdline) {
+        s->cmd = sm_xstrdup(pr->cmdline);
+        s->cmd_trunc = pr->cmdline_truncated;
+        memcpy(s->cmd_comm, pr->comm, sizeof s->cmd_comm);
+    }
+}
+
 /* Read the stat line of s (reopening once if its kept fd went stale). 0, or -1 when
  * the process is gone or unreadable. */
 static int
@@ -438,26 +471,47 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
             s->fd = s->mfd = -1;
         }
         struct statline sl;
-        struct stat dst;
-        char rel[32];
-        snprintf(rel, sizeof rel, "%d", (int)pid);
-        if (read_statline(p, s, &sl) != 0 || fstatat(p->rootfd, rel, &dst, 0) != 0) {
+        if (read_statline(p, s, &sl) != 0) {
             forget(p, s);
             out->nskipped++;
             continue;
+        }
+        int fresh = !s->have_prev || sl.starttime != s->starttime;
+        if (fresh || ++s->uid_age >= UID_EVERY) {
+            struct stat dst;
+            char rel[32];
+            snprintf(rel, sizeof rel, "%d", (int)pid);
+            if (fstatat(p->rootfd, rel, &dst, 0) != 0) {
+                forget(p, s);
+                out->nskipped++;
+                continue;
+            }
+            s->uid = (uint32_t)dst.st_uid;
+            /* Spread the looks over the reads rather than doing all at once. */
+            s->uid_age = fresh ? (unsigned)pid % UID_EVERY : 0;
         }
         /* Same pid, another start time: a new process; forget the old one's counters. */
         if (s->have_prev && sl.starttime != s->starttime) {
             s->have_prev = 0;
             s->have_io_prev = 0;
+            free(s->cmd);
+            s->cmd = NULL;
         }
         uint64_t pages = sl.rss_pages;
-        if (read_statm(p, s, &pages) != 0)
+        int exact = (flags & SM_PROCS_EXACT_RSS) && read_statm(p, s, &pages) == 0;
+        if (!exact) {
             pages = sl.rss_pages;
+            if (s->mfd >= 0) {
+                close(s->mfd);
+                s->mfd = -1;
+                p->nopen--;
+            }
+        }
         struct sm_proc *pr = list_add(out);
+        pr->rss_exact = exact;
         pr->pid = pid;
         pr->ppid = sl.ppid;
-        pr->uid = (uint32_t)dst.st_uid;
+        pr->uid = s->uid;
         sm_strlcpy(pr->user, sm_procs_user(p, pr->uid), sizeof pr->user);
         pr->state = sl.state;
         pr->kernel_thread = (sl.flags & PF_KTHREAD_FLAG) != 0;
@@ -479,7 +533,7 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
         if (flags & SM_PROCS_IO)
             read_io(p, s, pr, mono);
         if (flags & SM_PROCS_CMDLINE)
-            read_cmdline(p, pid, pr);
+            cmdline_cached(p, s, pr);
         s->starttime = sl.starttime;
         s->ticks = sl.ticks;
         s->when = mono;
@@ -559,9 +613,23 @@ sm_procs_select(const struct sm_proc_list *all, size_t n, struct sm_proc_list *o
 }
 
 void
-sm_procs_fill_cmdline(struct sm_procs *p, struct sm_proc_list *l)
+sm_procs_complete(struct sm_procs *p, struct sm_proc_list *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (!l->v[i].have_cmdline)
-            read_cmdline(p, l->v[i].pid, &l->v[i]);
+    for (size_t i = 0; i < l->n; i++) {
+        struct sm_proc *pr = &l->v[i];
+        if (!pr->have_cmdline)
+            read_cmdline(p, pr->pid, pr);
+        if (!pr->rss_exact) {
+            struct pstate tmp = {.pid = pr->pid, .fd = -1, .mfd = -1};
+            uint64_t pages;
+            size_t before = p->nopen;
+            if (read_statm(p, &tmp, &pages) == 0) {
+                pr->rss = pages > UINT64_MAX / p->pagesize ? UINT64_MAX : pages * p->pagesize;
+                pr->rss_exact = 1;
+            }
+            if (tmp.mfd >= 0)
+                close(tmp.mfd);
+            p->nopen = before;
+        }
+    }
 }

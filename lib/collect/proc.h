@@ -22,10 +22,13 @@
 #define SM_PROC_USER_LEN 33 /* user names as useradd allows them, or the decimal uid */
 #define SM_PROC_MAX 32768   /* processes listed per read; more are counted in nskipped */
 
-/* What sm_procs_read reads besides stat (each costs one open per process and read). */
+/* What sm_procs_read reads besides stat (each costs a read per process). */
 enum sm_procs_flag {
-    SM_PROCS_CMDLINE = 1 << 0, /* /proc/PID/cmdline */
-    SM_PROCS_IO = 1 << 1,      /* /proc/PID/io (readable for one's own processes, or as root) */
+    SM_PROCS_CMDLINE = 1 << 0,   /* /proc/PID/cmdline (opened at each read) */
+    SM_PROCS_IO = 1 << 1,        /* /proc/PID/io (readable for one's own processes, or as root) */
+    SM_PROCS_EXACT_RSS = 1 << 2, /* /proc/PID/statm (kept open): RSS as ps shows it; without
+                                  * it, stat's field, which recent kernels keep per CPU and
+                                  * may be some pages off */
 };
 
 struct sm_proc {
@@ -42,6 +45,7 @@ struct sm_proc {
     double cpu_percent;            /* of one core */
     double cpu_seconds;            /* user + system time since start */
     uint64_t rss;                  /* resident bytes */
+    int rss_exact;                 /* rss is statm's (ps's) count, not stat's estimate */
     uint32_t threads;
     int have_io;                /* /proc/PID/io was readable */
     double read_bps, write_bps; /* storage bytes per second (read_bytes, write_bytes) */
@@ -78,10 +82,11 @@ enum sm_rc sm_procs_read(struct sm_procs *p, unsigned flags,
  * copied into out (cleared first), highest CPU first. n == 0 gives an empty list. */
 void sm_procs_select(const struct sm_proc_list *all, size_t n, struct sm_proc_list *out);
 
-/* Read the command line of every entry of l that has none yet (after sm_procs_select
- * on a list read without SM_PROCS_CMDLINE, so only the selected few pay for it). An
- * entry whose process is gone keeps an empty command line. */
-void sm_procs_fill_cmdline(struct sm_procs *p, struct sm_proc_list *l);
+/* Read what a cheap read left out, for the entries of l only: the command line (when
+ * not read yet) and the exact RSS (when not exact yet). For the agent: read every
+ * process with flags 0, sm_procs_select a few, complete those. An entry whose process
+ * is gone meanwhile keeps what it has. */
+void sm_procs_complete(struct sm_procs *p, struct sm_proc_list *l);
 
 /* The name for uid from the passwd database, cached per reader; the decimal uid when
  * there is none. The string lives as long as p. */

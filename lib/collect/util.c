@@ -29,15 +29,19 @@ sm_cu_pread(int fd, char *buf, size_t bufsz)
 {
     size_t len = 0;
     while (len + 1 < bufsz) {
-        ssize_t n = pread(fd, buf + len, bufsz - 1 - len, (off_t)len);
+        size_t want = bufsz - 1 - len;
+        ssize_t n = pread(fd, buf + len, want, (off_t)len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             return -1;
         }
-        if (n == 0)
-            break;
         len += (size_t)n;
+        /* A short read is the end: procfs and sysfs give all they have to a buffer that
+         * is big enough (seq_file fills it), and so do regular files. This saves the
+         * second, empty pread per file, which is a third of the cost of a /proc read. */
+        if ((size_t)n < want)
+            break;
     }
     buf[len] = '\0';
     return (ssize_t)len;

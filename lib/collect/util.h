@@ -12,8 +12,9 @@
 /* Open root/rel read-only (close-on-exec); -1 with errno on failure. */
 int sm_cu_open(const char *root, const char *rel);
 
-/* pread fd from offset 0 into buf (at most bufsz - 1 bytes, NUL-terminated). Returns the
- * length, or -1 with errno. A longer file is cut at bufsz - 1 bytes. */
+/* pread fd from offset 0 into buf (at most bufsz - 1 bytes, NUL-terminated), stopping at
+ * the first short read. Returns the length, or -1 with errno. A longer file is cut at
+ * bufsz - 1 bytes. */
 ssize_t sm_cu_pread(int fd, char *buf, size_t bufsz);
 
 /* pread all of fd into *buf (capacity *cap, grown by doubling up to max bytes).

@@ -119,7 +119,8 @@ test_fixture(void)
     sm_proc_list_init(&sel);
     long page = sysconf(_SC_PAGESIZE);
 
-    ok(sm_procs_read_at(p, 100.0, SM_PROCS_CMDLINE | SM_PROCS_IO, &l) == SM_OK, "t0: read");
+    ok(sm_procs_read_at(p, 100.0, SM_PROCS_CMDLINE | SM_PROCS_IO | SM_PROCS_EXACT_RSS, &l) == SM_OK,
+       "t0: read");
     ok(l.n == 10, "t0: 10 processes listed (got %zu)", l.n);
     ok(l.nskipped == 3, "t0: vanished, unreadable and truncated pids skipped (got %zu)",
        l.nskipped);
@@ -179,6 +180,9 @@ test_fixture(void)
     pr = find(&l, 1);
     ok_near(pr ? pr->cpu_percent : -1, 100.0, 1e-6, "pid 1: 2 s of CPU in 2 s is 100 %");
     ok(pr && !pr->have_cmdline, "no command line read without SM_PROCS_CMDLINE");
+    pr = find(&l, 106);
+    ok(pr && !pr->rss_exact && pr->rss == 300 * (uint64_t)page,
+       "without SM_PROCS_EXACT_RSS: stat's estimate, marked as such");
     pr = find(&l, 100);
     ok_near(pr ? pr->cpu_percent : -1, 150.0, 1e-6, "pid 100: percent of one core, above 100");
     pr = find(&l, 105);
@@ -196,13 +200,34 @@ test_fixture(void)
     ok(sel.n == 4 && sel.v[0].pid == 100 && sel.v[1].pid == 1 && sel.v[2].pid == 200 &&
            sel.v[3].pid == 106,
        "select 3: top CPU and top RSS joined, by CPU (got %zu)", sel.n);
-    sm_procs_fill_cmdline(p, &sel);
+    sm_procs_complete(p, &sel);
     ok(sel.v[1].have_cmdline && strcmp(sel.v[1].cmdline, "/sbin/init splash") == 0,
-       "fill_cmdline reads the selected few");
+       "complete reads the command lines of the selected few");
+    ok(sel.v[3].pid == 106 && sel.v[3].rss_exact && sel.v[3].rss == 350 * (uint64_t)page,
+       "complete reads their exact RSS");
     sm_procs_select(&l, 0, &sel);
     ok(sel.n == 0, "select 0: nothing");
     sm_procs_select(&l, 100, &sel);
     ok(sel.n == l.n, "select more than there are: all");
+
+    /* The command line is cached: re-read only when comm changes (an exec). Files are
+     * rewritten in place (same inode), as /proc would show them to a kept fd. */
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s/proc' && printf 'changed\\0' > 1/cmdline && c=$(sed 's/(defunct)/(respawn)/' "
+             "108/stat) && "
+             "printf '%%s\\n' \"$c\" > 108/stat && printf 'respawn\\0--x\\0' > 108/cmdline",
+             tmpdir);
+    run(cmd);
+    ok(sm_procs_read_at(p, 104.0, SM_PROCS_CMDLINE, &l) == SM_OK, "t2: read");
+    pr = find(&l, 1);
+    ok(pr && pr->have_cmdline && strcmp(pr->cmdline, "/sbin/init splash") == 0,
+       "same comm: the cached command line");
+    pr = find(&l, 108);
+    ok(pr && strcmp(pr->comm, "respawn") == 0 && strcmp(pr->cmdline, "respawn --x") == 0,
+       "comm changed (exec): the command line read again");
+    pr = find(&l, 102);
+    ok(pr && pr->cmdline_truncated, "cached command line keeps its truncation mark");
 
     sm_proc_list_done(&sel);
     sm_proc_list_done(&l);
@@ -282,7 +307,8 @@ test_host(void)
      * one end or lie between them. */
     double rss0 = -1, pcpu0 = -1, rss1 = -1, pcpu1 = -1, idle_kib = -1, idle_cpu = -1;
     int got = ps_of(busy, &rss0, &pcpu0) == 0;
-    ok(sm_procs_read(p, SM_PROCS_IO | SM_PROCS_CMDLINE, &l) == SM_OK, "host: read");
+    ok(sm_procs_read(p, SM_PROCS_IO | SM_PROCS_CMDLINE | SM_PROCS_EXACT_RSS, &l) == SM_OK,
+       "host: read");
     got = got && ps_of(busy, &rss1, &pcpu1) == 0 && ps_of(idle, &idle_kib, &idle_cpu) == 0;
     const struct sm_proc *b = find(&l, busy), *i = find(&l, idle);
     ok(got && b && i, "host: both children seen by the reader and by ps");
