@@ -480,8 +480,10 @@ sm_cgroups_read_at(struct sm_cgroups *r, double mono, struct sm_cgroup_list *out
     r->visited = 0;
     walk(r, dfd, "", "", 0, 0, mono, out);
     close(dfd);
-    qsort(out->v, out->n, sizeof *out->v, cmp_group); /* readdir order is no order */
-    qsort(r->cur, r->ncur, sizeof *r->cur, cmp_state);
+    if (out->n > 1) /* readdir order is no order */
+        qsort(out->v, out->n, sizeof *out->v, cmp_group);
+    if (r->ncur > 1)
+        qsort(r->cur, r->ncur, sizeof *r->cur, cmp_state);
     struct gstate *t = r->st;
     size_t tc = r->capst;
     r->st = r->cur;

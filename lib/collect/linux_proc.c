@@ -238,7 +238,8 @@ list_pids(struct sm_procs *p, size_t *over)
         p->pids[p->npids++] = (int32_t)v;
     }
     closedir(d);
-    qsort(p->pids, p->npids, sizeof *p->pids, cmp_pid);
+    if (p->npids > 1)
+        qsort(p->pids, p->npids, sizeof *p->pids, cmp_pid);
     return 0;
 }
 
