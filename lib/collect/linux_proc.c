@@ -35,6 +35,8 @@ struct pstate {
     int32_t pid;
     int fd;             /* /proc/PID/stat, or -1 when over the open-file budget */
     int mfd;            /* /proc/PID/statm, the same */
+    int iofd;           /* /proc/PID/io, the same */
+    int io_denied;      /* io cannot be opened (another user's process): not retried */
     uint64_t starttime; /* clock ticks after boot: with the pid, the process identity */
     uint64_t ticks;     /* utime + stime at the last read */
     uint64_t rd, wr;    /* io counters at the last read */
@@ -59,7 +61,7 @@ struct sm_procs {
     double btime; /* boot time, unix seconds; 0 unknown */
     double hz;
     uint64_t pagesize;
-    size_t fd_budget; /* stat files kept open at most */
+    size_t fd_budget; /* files kept open at most */
     size_t nopen;
 
     struct pstate *st, *next; /* sorted by pid; next is the scratch of the merge */
@@ -126,16 +128,16 @@ sm_procs_new(const char *proc_root)
     p->hz = hz > 0 ? (double)hz : 100.0;
     long ps = sysconf(_SC_PAGESIZE);
     p->pagesize = ps > 0 ? (uint64_t)ps : 4096;
-    /* Keep stat files open for at most half of the descriptors this process may have,
-     * and never more than 4096; the rest are opened at each read. */
+    /* Keep files open (stat, and statm and io when asked for) for at most three quarters
+     * of the descriptors this process may have, and never more than 16384; the files of
+     * processes over the budget are opened at each read. A program that lists every
+     * process may raise its RLIMIT_NOFILE soft limit first. */
     struct rlimit rl;
-    p->fd_budget = 512;
+    p->fd_budget = 16384;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        p->fd_budget = (size_t)rl.rlim_cur / 2;
-    else
-        p->fd_budget = 4096;
-    if (p->fd_budget > 4096)
-        p->fd_budget = 4096;
+        p->fd_budget = (size_t)rl.rlim_cur / 4 * 3;
+    if (p->fd_budget > 16384)
+        p->fd_budget = 16384;
     return p;
 }
 
@@ -153,6 +155,12 @@ forget(struct sm_procs *p, struct pstate *s)
         s->mfd = -1;
         p->nopen--;
     }
+    if (s->iofd >= 0) {
+        close(s->iofd);
+        s->iofd = -1;
+        p->nopen--;
+    }
+    s->io_denied = 0;
     free(s->cmd);
     s->cmd = NULL;
 }
@@ -317,11 +325,28 @@ read_uptime(struct sm_procs *p)
 static void
 read_io(struct sm_procs *p, struct pstate *s, struct sm_proc *out, double mono)
 {
-    int fd = open_pid_file(p, s->pid, "io");
+    if (s->io_denied)
+        return;
+    if (s->iofd < 0) {
+        s->iofd = open_pid_file(p, s->pid, "io");
+        if (s->iofd < 0) {
+            s->io_denied = errno == EACCES || errno == EPERM;
+            s->have_io_prev = 0;
+            return;
+        }
+        p->nopen++;
+    }
     char buf[1024];
-    ssize_t n = fd >= 0 ? sm_cu_pread(fd, buf, sizeof buf) : -1;
-    if (fd >= 0)
-        close(fd);
+    ssize_t n = sm_cu_pread(s->iofd, buf, sizeof buf);
+    if (n <= 0) {
+        /* The process turned non-dumpable (setuid), or exited: stop keeping the file. */
+        s->io_denied = n < 0 && (errno == EACCES || errno == EPERM);
+        close(s->iofd);
+        s->iofd = -1;
+        p->nopen--;
+        s->have_io_prev = 0;
+        return;
+    }
     const char *r = n > 0 ? strstr(buf, "read_bytes:") : NULL;
     const char *w = n > 0 ? strstr(buf, "\nwrite_bytes:") : NULL;
     if (r == NULL || w == NULL || (r != buf && r[-1] != '\n')) {
@@ -469,7 +494,7 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
         } else {
             memset(s, 0, sizeof *s);
             s->pid = pid;
-            s->fd = s->mfd = -1;
+            s->fd = s->mfd = s->iofd = -1;
         }
         struct statline sl;
         if (read_statline(p, s, &sl) != 0) {
@@ -495,6 +520,7 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
         if (s->have_prev && sl.starttime != s->starttime) {
             s->have_prev = 0;
             s->have_io_prev = 0;
+            s->io_denied = 0;
             free(s->cmd);
             s->cmd = NULL;
         }
@@ -621,7 +647,7 @@ sm_procs_complete(struct sm_procs *p, struct sm_proc_list *l)
         if (!pr->have_cmdline)
             read_cmdline(p, pr->pid, pr);
         if (!pr->rss_exact) {
-            struct pstate tmp = {.pid = pr->pid, .fd = -1, .mfd = -1};
+            struct pstate tmp = {.pid = pr->pid, .fd = -1, .mfd = -1, .iofd = -1};
             uint64_t pages;
             size_t before = p->nopen;
             if (read_statm(p, &tmp, &pages) == 0) {

@@ -22,7 +22,8 @@
 #define SM_PROC_USER_LEN 33 /* user names as useradd allows them, or the decimal uid */
 #define SM_PROC_MAX 32768   /* processes listed per read; more are counted in nskipped */
 
-/* What sm_procs_read reads besides stat (each costs a read per process). */
+/* What sm_procs_read reads besides stat (each costs a read per process). Files are
+ * kept open within a budget of 3/4 of RLIMIT_NOFILE (see sm_procs_new). */
 enum sm_procs_flag {
     SM_PROCS_CMDLINE = 1 << 0,   /* /proc/PID/cmdline (opened at each read) */
     SM_PROCS_IO = 1 << 1,        /* /proc/PID/io (readable for one's own processes, or as root) */
