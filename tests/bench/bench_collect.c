@@ -1,18 +1,27 @@
 /* bench_collect.c: microseconds per sample of the collector, beside a floor program that
  * only reads the same kernel files (pread of the same open files, statvfs of the same
  * filesystems) and parses nothing. Prints both and the ratio (target <= 1.5).
+ * Then the process-list reader (lib/collect/proc.h) with about 200 processes (sleeping
+ * children are started to get there): one full read, the agent's read (no command lines,
+ * top 10 by CPU and RSS, their command lines), beside a floor that opens, reads and
+ * closes the same stat and statm files at each read, as ps does.
  * Usage: bench_collect [ITERATIONS] */
 #include "config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "collect/collect.h"
+#include "collect/proc.h"
 #include "log.h"
 #include "sample.h"
 
@@ -74,6 +83,119 @@ cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Read every /proc/PID/stat and statm, opening each at every read; returns the count. */
+static size_t
+floor_procs(char *buf, size_t bufsz)
+{
+    DIR *d = opendir("/proc");
+    size_t n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        static const char *const files[] = {"stat", "statm"};
+        for (int i = 0; i < 2; i++) {
+            char path[300];
+            snprintf(path, sizeof path, "/proc/%s/%s", de->d_name, files[i]);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                continue;
+            if (pread(fd, buf, bufsz, 0) > 0 && i == 0)
+                n++;
+            close(fd);
+        }
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static double
+cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof v[0], cmp_double);
+    return v[n / 2];
+}
+
+static void
+bench_procs(long iters)
+{
+    enum { TARGET = 200, ROUNDS = 7, MAXKIDS = 400 };
+    static pid_t kids[MAXKIDS];
+    int nkids = 0;
+    static char buf[4096];
+    size_t have = floor_procs(buf, sizeof buf);
+    while (have + (size_t)nkids < TARGET && nkids < MAXKIDS) {
+        pid_t p = fork();
+        if (p == 0) {
+            pause();
+            _exit(0);
+        }
+        if (p < 0)
+            break;
+        kids[nkids++] = p;
+    }
+    struct sm_procs *pr = sm_procs_new(NULL);
+    struct sm_proc_list all, top;
+    sm_proc_list_init(&all);
+    sm_proc_list_init(&top);
+    if (sm_procs_read(pr, SM_PROCS_CMDLINE | SM_PROCS_IO, &all) != SM_OK)
+        sm_die(1, "cannot list processes");
+    long per = iters / 20 / ROUNDS > 0 ? iters / 20 / ROUNDS : 1;
+    /* CPU time of this process (the kernel's work on /proc is charged to it): on a shared
+     * machine wall time mostly measures the neighbours. */
+    double tfull[ROUNDS], tagent[ROUNDS], tfloor[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        double t0 = cpu_now();
+        for (long i = 0; i < per; i++)
+            if (sm_procs_read(pr, SM_PROCS_CMDLINE | SM_PROCS_IO | SM_PROCS_EXACT_RSS, &all) !=
+                SM_OK)
+                sm_die(1, "process read failed");
+        double t1 = cpu_now();
+        for (long i = 0; i < per; i++) {
+            if (sm_procs_read(pr, 0, &all) != SM_OK)
+                sm_die(1, "process read failed");
+            sm_procs_select(&all, 10, &top);
+            sm_procs_complete(pr, &top);
+        }
+        double t2 = cpu_now();
+        for (long i = 0; i < per; i++)
+            floor_procs(buf, sizeof buf);
+        double t3 = cpu_now();
+        tfull[r] = (t1 - t0) / (double)per * 1e6;
+        tagent[r] = (t2 - t1) / (double)per * 1e6;
+        tfloor[r] = (t3 - t2) / (double)per * 1e6;
+    }
+    double mfull = median(tfull, ROUNDS), magent = median(tagent, ROUNDS),
+           mfloor = median(tfloor, ROUNDS);
+    printf("bench procs: %zu processes (%d sleeping children started), %ld reads per kind\n", all.n,
+           nkids, per * ROUNDS);
+    printf("  full list  %8.1f CPU us/read (stat, statm, cmdline, io of every process)\n", mfull);
+    printf("  agent      %8.1f CPU us/read (stat; top 10 by CPU and RSS: cmdline, statm; %zu)\n",
+           magent, top.n);
+    printf(
+        "  floor      %8.1f CPU us/read (open+pread+close of every stat and statm, no parsing)\n",
+        mfloor);
+    printf("  ratio      %8.2f x floor (agent), %.2f x floor (full)\n", magent / mfloor,
+           mfull / mfloor);
+    printf("  per minute %8.3f CPU s at 1 Hz (agent read alone)\n", magent * 60 / 1e6);
+    sm_proc_list_done(&all);
+    sm_proc_list_done(&top);
+    sm_procs_free(pr);
+    for (int i = 0; i < nkids; i++)
+        kill(kids[i], SIGKILL);
+    for (int i = 0; i < nkids; i++)
+        waitpid(kids[i], NULL, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -116,5 +238,6 @@ main(int argc, char **argv)
     printf("  ratio      %8.2f x floor (target <= 1.50)\n", mc / mf);
     sm_sample_done(&s);
     sm_collector_free(c);
+    bench_procs(iters);
     return 0;
 }

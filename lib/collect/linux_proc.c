@@ -1,0 +1,662 @@
+/* linux_proc.c: the process list reader (see proc.h).
+ *
+ * Each read lists proc_root, sorts the pids, and merges them with the sorted state
+ * of the previous read: a process seen before keeps its open stat fd and counters,
+ * a new one gets them, a gone one is closed. Steady state allocates nothing. */
+#include "config.h"
+
+#include "proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../clock.h"
+#include "../xmalloc.h"
+#include "util.h"
+
+#define PF_KTHREAD_FLAG 0x00200000u
+#define USER_CACHE_MAX 256
+#define CMDLINE_READ (SM_PROC_CMD_LEN * 2) /* bytes read of a command line, at most */
+/* The owner of /proc/PID is looked up at first sight and then every UID_EVERY reads (a
+ * path lookup costs as much as the statm read): a daemon that drops privileges after
+ * it was first seen shows its new user within UID_EVERY reads. */
+#define UID_EVERY 8
+
+/* What is kept of a process between reads. */
+struct pstate {
+    int32_t pid;
+    int fd;             /* /proc/PID/stat, or -1 when over the open-file budget */
+    int mfd;            /* /proc/PID/statm, the same */
+    int iofd;           /* /proc/PID/io, the same */
+    int io_denied;      /* io cannot be opened (another user's process): not retried */
+    uint64_t starttime; /* clock ticks after boot: with the pid, the process identity */
+    uint64_t ticks;     /* utime + stime at the last read */
+    uint64_t rd, wr;    /* io counters at the last read */
+    int have_prev, have_io_prev;
+    double when;
+    char *cmd; /* command line as last read (sanitized), or NULL */
+    int cmd_trunc;
+    char cmd_comm[SM_PROC_COMM_LEN]; /* comm when cmd was read: an exec changes both */
+    uint32_t uid;                    /* owner of /proc/PID at the last look */
+    unsigned uid_age;                /* reads since that look */
+};
+
+struct user_entry {
+    uint32_t uid;
+    char name[SM_PROC_USER_LEN];
+};
+
+struct sm_procs {
+    char root[4096];
+    int rootfd;   /* proc_root, for openat */
+    int uptimefd; /* proc_root/uptime */
+    double btime; /* boot time, unix seconds; 0 unknown */
+    double hz;
+    uint64_t pagesize;
+    size_t fd_budget; /* files kept open at most */
+    size_t nopen;
+
+    struct pstate *st, *next; /* sorted by pid; next is the scratch of the merge */
+    size_t nst, capst, capnext;
+    int32_t *pids;
+    size_t npids, cappids;
+
+    struct user_entry users[USER_CACHE_MAX];
+    size_t nusers;
+};
+
+void
+sm_proc_list_init(struct sm_proc_list *l)
+{
+    memset(l, 0, sizeof *l);
+}
+
+void
+sm_proc_list_done(struct sm_proc_list *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static struct sm_proc *
+list_add(struct sm_proc_list *l)
+{
+    l->v = sm_xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
+    struct sm_proc *pr = &l->v[l->n++];
+    memset(pr, 0, sizeof *pr);
+    return pr;
+}
+
+static double
+read_btime(const char *root)
+{
+    int fd = sm_cu_open(root, "stat");
+    if (fd < 0)
+        return 0;
+    char *buf = NULL;
+    size_t cap = 0;
+    double bt = 0;
+    if (sm_cu_pread_grow(fd, &buf, &cap, (size_t)4 << 20) > 0) {
+        const char *p = strstr(buf, "\nbtime ");
+        if (p) {
+            p += 7;
+            bt = (double)sm_cu_parse_u64(&p);
+        }
+    }
+    free(buf);
+    close(fd);
+    return bt;
+}
+
+struct sm_procs *
+sm_procs_new(const char *proc_root)
+{
+    struct sm_procs *p = sm_xcalloc(1, sizeof *p);
+    sm_strlcpy(p->root, proc_root ? proc_root : "/proc", sizeof p->root);
+    p->rootfd = open(p->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    p->uptimefd = sm_cu_open(p->root, "uptime");
+    p->btime = read_btime(p->root);
+    long hz = sysconf(_SC_CLK_TCK);
+    p->hz = hz > 0 ? (double)hz : 100.0;
+    long ps = sysconf(_SC_PAGESIZE);
+    p->pagesize = ps > 0 ? (uint64_t)ps : 4096;
+    /* Keep files open (stat, and statm and io when asked for) for at most three quarters
+     * of the descriptors this process may have, and never more than 16384; the files of
+     * processes over the budget are opened at each read. A program that lists every
+     * process may raise its RLIMIT_NOFILE soft limit first. */
+    struct rlimit rl;
+    p->fd_budget = 16384;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        p->fd_budget = (size_t)rl.rlim_cur / 4 * 3;
+    if (p->fd_budget > 16384)
+        p->fd_budget = 16384;
+    return p;
+}
+
+/* Close the files kept for s and drop its cached command line. */
+static void
+forget(struct sm_procs *p, struct pstate *s)
+{
+    if (s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+        p->nopen--;
+    }
+    if (s->mfd >= 0) {
+        close(s->mfd);
+        s->mfd = -1;
+        p->nopen--;
+    }
+    if (s->iofd >= 0) {
+        close(s->iofd);
+        s->iofd = -1;
+        p->nopen--;
+    }
+    s->io_denied = 0;
+    free(s->cmd);
+    s->cmd = NULL;
+}
+
+void
+sm_procs_free(struct sm_procs *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->nst; i++)
+        forget(p, &p->st[i]);
+    if (p->rootfd >= 0)
+        close(p->rootfd);
+    if (p->uptimefd >= 0)
+        close(p->uptimefd);
+    free(p->st);
+    free(p->next);
+    free(p->pids);
+    free(p);
+}
+
+const char *
+sm_procs_user(struct sm_procs *p, uint32_t uid)
+{
+    for (size_t i = 0; i < p->nusers; i++)
+        if (p->users[i].uid == uid)
+            return p->users[i].name;
+    /* A full cache forgets its oldest half: users are few, this is for odd hosts. */
+    if (p->nusers == USER_CACHE_MAX) {
+        memmove(p->users, p->users + USER_CACHE_MAX / 2, (USER_CACHE_MAX / 2) * sizeof p->users[0]);
+        p->nusers = USER_CACHE_MAX / 2;
+    }
+    struct user_entry *e = &p->users[p->nusers++];
+    e->uid = uid;
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwuid_r((uid_t)uid, &pw, buf, sizeof buf, &res) == 0 && res != NULL &&
+        res->pw_name != NULL && strlen(res->pw_name) < sizeof e->name && res->pw_name[0])
+        sm_cu_sanitize(e->name, sizeof e->name, res->pw_name, strlen(res->pw_name));
+    else
+        snprintf(e->name, sizeof e->name, "%u", uid);
+    return e->name;
+}
+
+static int
+cmp_pid(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Numeric entries of proc_root into p->pids, sorted. -1 when the root cannot be listed. */
+static int
+list_pids(struct sm_procs *p, size_t *over)
+{
+    if (p->rootfd < 0)
+        return -1;
+    int dfd = dup(p->rootfd);
+    if (dfd < 0)
+        return -1;
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return -1;
+    }
+    rewinddir(d);
+    p->npids = 0;
+    *over = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *s = de->d_name;
+        if (*s < '1' || *s > '9')
+            continue;
+        const char *q = s;
+        uint64_t v = sm_cu_parse_u64(&q);
+        if (*q != '\0' || v > INT32_MAX)
+            continue;
+        if (p->npids >= SM_PROC_MAX) {
+            (*over)++;
+            continue;
+        }
+        p->pids = sm_xgrow(p->pids, &p->cappids, p->npids + 1, sizeof *p->pids);
+        p->pids[p->npids++] = (int32_t)v;
+    }
+    closedir(d);
+    if (p->npids > 1)
+        qsort(p->pids, p->npids, sizeof *p->pids, cmp_pid);
+    return 0;
+}
+
+static int
+open_pid_file(struct sm_procs *p, int32_t pid, const char *name)
+{
+    char rel[64];
+    snprintf(rel, sizeof rel, "%d/%s", (int)pid, name);
+    return openat(p->rootfd, rel, O_RDONLY | O_CLOEXEC);
+}
+
+/* The fields of /proc/PID/stat this reader uses. */
+struct statline {
+    char state;
+    int32_t ppid;
+    unsigned flags;
+    uint64_t ticks, starttime, rss_pages;
+    int64_t nice;
+    uint32_t threads;
+    char comm[SM_PROC_COMM_LEN];
+};
+
+/* Parse "pid (comm) state ppid ...". The comm may hold spaces, parentheses and
+ * newlines: it ends at the last ')' of the line. 0 or -1. */
+static int
+parse_stat(const char *buf, size_t len, struct statline *out)
+{
+    const char *open = memchr(buf, '(', len);
+    const char *close = NULL;
+    for (size_t i = len; i > 0; i--)
+        if (buf[i - 1] == ')') {
+            close = buf + i - 1;
+            break;
+        }
+    if (open == NULL || close == NULL || close < open || close + 2 >= buf + len)
+        return -1;
+    sm_cu_sanitize(out->comm, sizeof out->comm, open + 1, (size_t)(close - open - 1));
+    const char *p = close + 2;
+    out->state = (*p >= 'A' && *p <= 'z') ? *p : '?';
+    p++;
+    /* Fields 4.. (ppid onwards); field numbers as in proc(5). */
+    uint64_t f[22];
+    for (int i = 0; i < 22; i++) {
+        while (*p == ' ')
+            p++;
+        int neg = *p == '-';
+        if (neg)
+            p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        f[i] = sm_cu_parse_u64(&p);
+        if (neg)
+            f[i] = (uint64_t)(-(int64_t)(f[i] > INT64_MAX ? INT64_MAX : f[i]));
+    }
+    /* f[0] = field 4 (ppid) ... f[20] = field 24 (rss) */
+    out->ppid = (int32_t)f[0];
+    out->flags = (unsigned)f[5];
+    out->ticks = f[10] + f[11];
+    out->nice = (int64_t)f[15];
+    out->threads = (uint32_t)(f[16] > UINT32_MAX ? UINT32_MAX : f[16]);
+    out->starttime = f[18];
+    out->rss_pages = (int64_t)f[20] < 0 ? 0 : f[20];
+    return 0;
+}
+
+static double
+read_uptime(struct sm_procs *p)
+{
+    char buf[128];
+    if (p->uptimefd < 0 || sm_cu_pread(p->uptimefd, buf, sizeof buf) <= 0)
+        return -1;
+    return strtod(buf, NULL);
+}
+
+static void
+read_io(struct sm_procs *p, struct pstate *s, struct sm_proc *out, double mono)
+{
+    if (s->io_denied)
+        return;
+    if (s->iofd < 0) {
+        s->iofd = open_pid_file(p, s->pid, "io");
+        if (s->iofd < 0) {
+            s->io_denied = errno == EACCES || errno == EPERM;
+            s->have_io_prev = 0;
+            return;
+        }
+        p->nopen++;
+    }
+    char buf[1024];
+    ssize_t n = sm_cu_pread(s->iofd, buf, sizeof buf);
+    if (n <= 0) {
+        /* The process turned non-dumpable (setuid), or exited: stop keeping the file. */
+        s->io_denied = n < 0 && (errno == EACCES || errno == EPERM);
+        close(s->iofd);
+        s->iofd = -1;
+        p->nopen--;
+        s->have_io_prev = 0;
+        return;
+    }
+    const char *r = n > 0 ? strstr(buf, "read_bytes:") : NULL;
+    const char *w = n > 0 ? strstr(buf, "\nwrite_bytes:") : NULL;
+    if (r == NULL || w == NULL || (r != buf && r[-1] != '\n')) {
+        s->have_io_prev = 0;
+        return;
+    }
+    r += 11;
+    w += 13;
+    uint64_t rd = sm_cu_parse_u64(&r), wr = sm_cu_parse_u64(&w);
+    out->have_io = 1;
+    double dt = mono - s->when;
+    if (s->have_io_prev && dt > 0) {
+        out->read_bps = rd >= s->rd ? (double)(rd - s->rd) / dt : 0;
+        out->write_bps = wr >= s->wr ? (double)(wr - s->wr) / dt : 0;
+    }
+    s->rd = rd;
+    s->wr = wr;
+    s->have_io_prev = 1;
+}
+
+/* Read the command line of pid into out: arguments joined with spaces, sanitized. */
+static void
+read_cmdline(struct sm_procs *p, int32_t pid, struct sm_proc *out)
+{
+    char buf[CMDLINE_READ];
+    int fd = open_pid_file(p, pid, "cmdline");
+    if (fd < 0)
+        return;
+    /* One pread of a bounded size: a 128 KiB command line costs what a short one does. */
+    ssize_t n;
+    do
+        n = pread(fd, buf, sizeof buf, 0);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 0)
+        return;
+    out->have_cmdline = 1;
+    size_t len = (size_t)n;
+    int cut = len == sizeof buf;
+    while (len > 0 && buf[len - 1] == '\0')
+        len--;
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    size_t w = sm_cu_sanitize(out->cmdline, sizeof out->cmdline, buf, len);
+    out->cmdline_truncated = cut || w + 1 >= sizeof out->cmdline;
+}
+
+/* The command line of s into pr: read at first sight and again when comm changes (an
+ * exec changes both; htop also reads it once by default), else from the cache. Saves
+ * an open, a read and a close per process and read. */
+static void
+cmdline_cached(struct sm_procs *p, struct pstate *s, struct sm_proc *pr)
+{
+    if (s->cmd != NULL && strcmp(s->cmd_comm, pr->comm) == 0) {
+        sm_strlcpy(pr->cmdline, s->cmd, sizeof pr->cmdline);
+        pr->cmdline_truncated = s->cmd_trunc;
+        pr->have_cmdline = 1;
+        return;
+    }
+    free(s->cmd);
+    s->cmd = NULL;
+    read_cmdline(p, s->pid, pr);
+    if (pr->have_cmdline) {
+        s->cmd = sm_xstrdup(pr->cmdline);
+        s->cmd_trunc = pr->cmdline_truncated;
+        memcpy(s->cmd_comm, pr->comm, sizeof s->cmd_comm);
+    }
+}
+
+/* Read the stat line of s (reopening once if its kept fd went stale). 0, or -1 when
+ * the process is gone or unreadable. */
+static int
+read_statline(struct sm_procs *p, struct pstate *s, struct statline *sl)
+{
+    char buf[1024];
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (s->fd < 0) {
+            s->fd = open_pid_file(p, s->pid, "stat");
+            if (s->fd < 0)
+                return -1;
+            p->nopen++;
+        }
+        ssize_t n = sm_cu_pread(s->fd, buf, sizeof buf);
+        if (n > 0 && parse_stat(buf, (size_t)n, sl) == 0)
+            return 0;
+        /* ESRCH: the process these files were opened for has exited; the pid may now be
+         * another process's, which the second attempt opens afresh. */
+        forget(p, s);
+        s->have_prev = 0;
+        if (n >= 0)
+            return -1; /* read but unparseable: not worth a second try */
+    }
+    return -1;
+}
+
+/* Resident pages from statm, the precise counter ps and top show (stat's rss field is
+ * a per-CPU approximation on recent kernels). 0 or -1. */
+static int
+read_statm(struct sm_procs *p, struct pstate *s, uint64_t *pages)
+{
+    char buf[256];
+    if (s->mfd < 0) {
+        s->mfd = open_pid_file(p, s->pid, "statm");
+        if (s->mfd < 0)
+            return -1;
+        p->nopen++;
+    }
+    ssize_t n = sm_cu_pread(s->mfd, buf, sizeof buf);
+    const char *q = buf;
+    if (n > 0) {
+        sm_cu_parse_u64(&q); /* size */
+        if (*q == ' ') {
+            *pages = sm_cu_parse_u64(&q);
+            return 0;
+        }
+    }
+    close(s->mfd);
+    s->mfd = -1;
+    p->nopen--;
+    return -1;
+}
+
+enum sm_rc
+sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc_list *out)
+{
+    out->n = 0;
+    out->nskipped = 0;
+    size_t over = 0;
+    if (list_pids(p, &over) != 0)
+        return SM_EUNAVAIL;
+    out->nskipped = over;
+    double uptime = read_uptime(p);
+
+    /* Merge the sorted pids with the sorted previous state into p->next. */
+    p->next = sm_xgrow(p->next, &p->capnext, p->npids + 1, sizeof *p->next);
+    size_t j = 0, nn = 0;
+    for (size_t i = 0; i < p->npids; i++) {
+        int32_t pid = p->pids[i];
+        while (j < p->nst && p->st[j].pid < pid)
+            forget(p, &p->st[j++]);
+        struct pstate *s = &p->next[nn];
+        if (j < p->nst && p->st[j].pid == pid) {
+            *s = p->st[j++];
+        } else {
+            memset(s, 0, sizeof *s);
+            s->pid = pid;
+            s->fd = s->mfd = s->iofd = -1;
+        }
+        struct statline sl;
+        if (read_statline(p, s, &sl) != 0) {
+            forget(p, s);
+            out->nskipped++;
+            continue;
+        }
+        int fresh = !s->have_prev || sl.starttime != s->starttime;
+        if (fresh || ++s->uid_age >= UID_EVERY) {
+            struct stat dst;
+            char rel[32];
+            snprintf(rel, sizeof rel, "%d", (int)pid);
+            if (fstatat(p->rootfd, rel, &dst, 0) != 0) {
+                forget(p, s);
+                out->nskipped++;
+                continue;
+            }
+            s->uid = (uint32_t)dst.st_uid;
+            /* Spread the looks over the reads rather than doing all at once. */
+            s->uid_age = fresh ? (unsigned)pid % UID_EVERY : 0;
+        }
+        /* Same pid, another start time: a new process; forget the old one's counters. */
+        if (s->have_prev && sl.starttime != s->starttime) {
+            s->have_prev = 0;
+            s->have_io_prev = 0;
+            s->io_denied = 0;
+            free(s->cmd);
+            s->cmd = NULL;
+        }
+        uint64_t pages = sl.rss_pages;
+        int exact = (flags & SM_PROCS_EXACT_RSS) && read_statm(p, s, &pages) == 0;
+        if (!exact) {
+            pages = sl.rss_pages;
+            if (s->mfd >= 0) {
+                close(s->mfd);
+                s->mfd = -1;
+                p->nopen--;
+            }
+        }
+        struct sm_proc *pr = list_add(out);
+        pr->rss_exact = exact;
+        pr->pid = pid;
+        pr->ppid = sl.ppid;
+        pr->uid = s->uid;
+        sm_strlcpy(pr->user, sm_procs_user(p, pr->uid), sizeof pr->user);
+        pr->state = sl.state;
+        pr->kernel_thread = (sl.flags & PF_KTHREAD_FLAG) != 0;
+        pr->nice = (int)sl.nice;
+        memcpy(pr->comm, sl.comm, sizeof pr->comm);
+        pr->cpu_seconds = (double)sl.ticks / p->hz;
+        pr->rss = pages > UINT64_MAX / p->pagesize ? UINT64_MAX : pages * p->pagesize;
+        pr->threads = sl.threads;
+        pr->start_time = p->btime > 0 ? p->btime + (double)sl.starttime / p->hz : 0;
+        double dt = mono - s->when;
+        if (s->have_prev && dt > 0) {
+            uint64_t d = sl.ticks >= s->ticks ? sl.ticks - s->ticks : 0;
+            pr->cpu_percent = 100.0 * (double)d / p->hz / dt;
+        } else if (uptime > 0) {
+            /* First sight: the average since the process started, as ps computes it. */
+            double age = uptime - (double)sl.starttime / p->hz;
+            pr->cpu_percent = age > 0 ? 100.0 * pr->cpu_seconds / age : 0;
+        }
+        if (flags & SM_PROCS_IO)
+            read_io(p, s, pr, mono);
+        if (flags & SM_PROCS_CMDLINE)
+            cmdline_cached(p, s, pr);
+        s->starttime = sl.starttime;
+        s->ticks = sl.ticks;
+        s->when = mono;
+        s->have_prev = 1;
+        /* Over the budget, do not keep this one's files open. */
+        if (p->nopen > p->fd_budget)
+            forget(p, s);
+        nn++;
+    }
+    while (j < p->nst)
+        forget(p, &p->st[j++]);
+    struct pstate *tmp = p->st;
+    size_t tcap = p->capst;
+    p->st = p->next;
+    p->capst = p->capnext;
+    p->nst = nn;
+    p->next = tmp;
+    p->capnext = tcap;
+    return SM_OK;
+}
+
+enum sm_rc
+sm_procs_read(struct sm_procs *p, unsigned flags, struct sm_proc_list *out)
+{
+    return sm_procs_read_at(p, sm_mono_now(), flags, out);
+}
+
+/* qsort context: plain C has no qsort_r, so the index sort carries its list. */
+struct order {
+    const struct sm_proc *v;
+    size_t i;
+};
+
+static int
+by_cpu(const void *a, const void *b)
+{
+    const struct order *x = a, *y = b;
+    double cx = x->v[x->i].cpu_percent, cy = y->v[y->i].cpu_percent;
+    if (cx != cy)
+        return cx < cy ? 1 : -1;
+    return (x->v[x->i].pid > y->v[y->i].pid) - (x->v[x->i].pid < y->v[y->i].pid);
+}
+
+static int
+by_rss(const void *a, const void *b)
+{
+    const struct order *x = a, *y = b;
+    uint64_t rx = x->v[x->i].rss, ry = y->v[y->i].rss;
+    if (rx != ry)
+        return rx < ry ? 1 : -1;
+    return (x->v[x->i].pid > y->v[y->i].pid) - (x->v[x->i].pid < y->v[y->i].pid);
+}
+
+void
+sm_procs_select(const struct sm_proc_list *all, size_t n, struct sm_proc_list *out)
+{
+    out->n = 0;
+    out->nskipped = 0;
+    if (n == 0 || all->n == 0)
+        return;
+    struct order *o = sm_xreallocarray(NULL, all->n, sizeof *o);
+    unsigned char *take = sm_xcalloc(all->n, 1);
+    for (size_t i = 0; i < all->n; i++)
+        o[i] = (struct order){all->v, i};
+    size_t k = n < all->n ? n : all->n;
+    qsort(o, all->n, sizeof *o, by_rss);
+    for (size_t i = 0; i < k; i++)
+        take[o[i].i] = 1;
+    qsort(o, all->n, sizeof *o, by_cpu);
+    for (size_t i = 0; i < k; i++)
+        take[o[i].i] = 1;
+    for (size_t i = 0; i < all->n; i++)
+        if (take[o[i].i])
+            *list_add(out) = all->v[o[i].i];
+    free(take);
+    free(o);
+}
+
+void
+sm_procs_complete(struct sm_procs *p, struct sm_proc_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        struct sm_proc *pr = &l->v[i];
+        if (!pr->have_cmdline)
+            read_cmdline(p, pr->pid, pr);
+        if (!pr->rss_exact) {
+            struct pstate tmp = {.pid = pr->pid, .fd = -1, .mfd = -1, .iofd = -1};
+            uint64_t pages;
+            size_t before = p->nopen;
+            if (read_statm(p, &tmp, &pages) == 0) {
+                pr->rss = pages > UINT64_MAX / p->pagesize ? UINT64_MAX : pages * p->pagesize;
+                pr->rss_exact = 1;
+            }
+            if (tmp.mfd >= 0)
+                close(tmp.mfd);
+            p->nopen = before;
+        }
+    }
+}
