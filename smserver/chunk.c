@@ -255,17 +255,65 @@ points_valid(const struct chunk_point *pts, size_t n)
     return true;
 }
 
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of the points' time deltas (1 for a single point). */
+static int64_t
+median_delta(const struct chunk_point *pts, size_t n)
+{
+    if (n < 2)
+        return 1;
+    int64_t *d = sm_xreallocarray(NULL, n - 1, sizeof *d);
+    for (size_t i = 1; i < n; i++)
+        d[i - 1] = pts[i].t - pts[i - 1].t;
+    qsort(d, n - 1, sizeof *d, cmp_i64);
+    int64_t m = d[(n - 1) / 2];
+    free(d);
+    return m;
+}
+
+static uint64_t
+gcd_u64(uint64_t a, uint64_t b)
+{
+    while (b != 0) {
+        uint64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
 enum sm_rc
 chunk_encode(const struct chunk_point *pts, size_t n, int enc, uint8_t **out, size_t *len)
 {
-    if (!points_valid(pts, n) || enc < CHUNK_ENC_XOR || enc > CHUNK_ENC_INT + CHUNK_MAX_SCALE)
+    int venc = enc & CHUNK_ENC_VALUE_MASK;
+    if (!points_valid(pts, n) || (enc & ~(CHUNK_ENC_VALUE_MASK | CHUNK_TS_BASE)) != 0 ||
+        venc > CHUNK_ENC_INT + CHUNK_MAX_SCALE)
         return SM_EINVAL;
-    int k = enc - CHUNK_ENC_INT;
+    int k = venc - CHUNK_ENC_INT;
     int64_t m = 0, pm = 0;
-    if (enc != CHUNK_ENC_XOR)
-        for (size_t i = 0; i < n; i++)
+    uint64_t step = 0;
+    if (venc != CHUNK_ENC_XOR) {
+        for (size_t i = 0; i < n; i++) {
             if (!scale_of(pts[i].v, k, &m))
                 return SM_EINVAL;
+            /* The values' steps share a factor (pages of 4096 bytes, say): keep it once. */
+            if (i > 0)
+                step = gcd_u64(step, m >= pm ? (uint64_t)(m - pm) : (uint64_t)(pm - m));
+            pm = m;
+        }
+        pm = 0;
+        if (step >= 2)
+            enc |= CHUNK_INT_STEP;
+        else
+            step = 1;
+    }
+    int64_t base = (enc & CHUNK_TS_BASE) ? median_delta(pts, n) : 0;
 
     size_t cap = CHUNK_MAX_BYTES - ((size_t)CHUNK_MAX_POINTS - n) * 19;
     struct bitw w = {sm_xcalloc(cap, 1), 0};
@@ -274,6 +322,10 @@ chunk_encode(const struct chunk_point *pts, size_t n, int enc, uint8_t **out, si
     w.buf[h++] = (uint8_t)enc;
     h += put_varint(w.buf + h, n);
     h += put_varint(w.buf + h, (uint64_t)pts[0].t);
+    if (enc & CHUNK_TS_BASE)
+        h += put_varint(w.buf + h, (uint64_t)base);
+    if (enc & CHUNK_INT_STEP)
+        h += put_varint(w.buf + h, step);
     w.bit = h * 8;
 
     int64_t pdelta = 0;
@@ -282,13 +334,13 @@ chunk_encode(const struct chunk_point *pts, size_t n, int enc, uint8_t **out, si
     for (size_t i = 0; i < n; i++) {
         if (i > 0) {
             int64_t delta = pts[i].t - pts[i - 1].t;
-            put_code(&w, ts_widths, NTS, delta - pdelta);
+            put_code(&w, ts_widths, NTS, delta - (base ? base : pdelta));
             pdelta = delta;
         }
         uint64_t vb = dbits(pts[i].v);
-        if (enc != CHUNK_ENC_XOR) {
+        if (venc != CHUNK_ENC_XOR) {
             (void)scale_of(pts[i].v, k, &m);
-            put_int(&w, m - pm, &pwidth);
+            put_int(&w, i == 0 ? m : (m - pm) / (int64_t)step, &pwidth);
             pm = m;
         } else if (i == 0) {
             bitw_put(&w, vb, 64);
@@ -359,26 +411,35 @@ chunk_append(struct chunk_builder *b, int64_t t, double v)
 enum sm_rc
 chunk_seal(struct chunk_builder *b, uint8_t **out, size_t *len)
 {
-    uint8_t *x = NULL, *y = NULL;
-    size_t xlen = 0, ylen = 0;
-    enum sm_rc rc;
+    uint8_t *best = NULL;
+    size_t blen = 0;
 
     if (b->n == 0)
         return SM_EINVAL;
-    rc = chunk_encode(b->pts, b->n, CHUNK_ENC_XOR, &x, &xlen);
-    if (rc != SM_OK)
-        return rc;
+    /* Every combination of timestamp and value encoding; the smallest wins. */
     int k = int_scale(b->pts, b->n);
-    if (k >= 0 && chunk_encode(b->pts, b->n, CHUNK_ENC_INT + k, &y, &ylen) == SM_OK &&
-        ylen < xlen) {
-        free(x);
-        x = y;
-        xlen = ylen;
-    } else {
-        free(y);
+    int encs[4] = {CHUNK_ENC_XOR, CHUNK_ENC_XOR | CHUNK_TS_BASE, -1, -1};
+    if (k >= 0) {
+        encs[2] = CHUNK_ENC_INT + k;
+        encs[3] = (CHUNK_ENC_INT + k) | CHUNK_TS_BASE;
     }
-    *out = x;
-    *len = xlen;
+    for (int e = 0; e < 4; e++) {
+        uint8_t *y;
+        size_t ylen;
+        if (encs[e] < 0 || chunk_encode(b->pts, b->n, encs[e], &y, &ylen) != SM_OK)
+            continue;
+        if (best == NULL || ylen < blen) {
+            free(best);
+            best = y;
+            blen = ylen;
+        } else {
+            free(y);
+        }
+    }
+    if (best == NULL)
+        return SM_EINVAL; /* not reached: valid points always encode as XOR */
+    *out = best;
+    *len = blen;
     b->n = 0;
     return SM_OK;
 }
@@ -389,26 +450,38 @@ enum sm_rc
 chunk_iter_init(struct chunk_iter *it, const uint8_t *buf, size_t len)
 {
     size_t pos = 2;
-    uint64_t count, t;
+    uint64_t count, t, base = 0, step = 1;
 
     memset(it, 0, sizeof *it);
     it->done = 1;
     it->count = 0; /* a failed init leaves an iterator that reports damage */
     if (len > CHUNK_MAX_BYTES)
         return SM_ETOOBIG;
-    if (len < 4 || buf[0] != CHUNK_VERSION || buf[1] > CHUNK_ENC_INT + CHUNK_MAX_SCALE)
+    if (len < 4 || buf[0] != CHUNK_VERSION)
+        return SM_EPARSE;
+    int enc = buf[1], venc = enc & CHUNK_ENC_VALUE_MASK;
+    if ((enc & ~(CHUNK_ENC_VALUE_MASK | CHUNK_TS_BASE | CHUNK_INT_STEP)) != 0 ||
+        venc > CHUNK_ENC_INT + CHUNK_MAX_SCALE || ((enc & CHUNK_INT_STEP) && venc == CHUNK_ENC_XOR))
         return SM_EPARSE;
     if (!get_varint(buf, len, &pos, CHUNK_MAX_POINTS, &count) || count == 0)
         return SM_EPARSE;
     if (!get_varint(buf, len, &pos, (uint64_t)CHUNK_T_MAX, &t))
+        return SM_EPARSE;
+    if ((enc & CHUNK_TS_BASE) &&
+        (!get_varint(buf, len, &pos, (uint64_t)CHUNK_T_MAX, &base) || base == 0))
+        return SM_EPARSE;
+    if ((enc & CHUNK_INT_STEP) &&
+        (!get_varint(buf, len, &pos, (uint64_t)INT_MAX_ABS * 2, &step) || step < 2))
         return SM_EPARSE;
     it->buf = buf;
     it->len = len;
     it->bit = pos * 8;
     it->count = (uint32_t)count;
     it->done = 0;
-    it->enc = buf[1] == CHUNK_ENC_XOR ? CHUNK_ENC_XOR : CHUNK_ENC_INT;
-    it->scale = buf[1] - CHUNK_ENC_INT;
+    it->enc = venc == CHUNK_ENC_XOR ? CHUNK_ENC_XOR : CHUNK_ENC_INT;
+    it->scale = venc - CHUNK_ENC_INT;
+    it->base = (int64_t)base;
+    it->step = (int64_t)step;
     it->t = (int64_t)t;
     return SM_OK;
 }
@@ -446,17 +519,17 @@ chunk_iter_next(struct chunk_iter *it, struct chunk_point *p)
     }
     if (it->done > 0) {
         int64_t delta, t;
-        if (!get_code(it, ts_widths, NTS, &d) || __builtin_add_overflow(it->delta, d, &delta) ||
-            delta <= 0 || delta > CHUNK_T_MAX || __builtin_add_overflow(it->t, delta, &t) ||
-            t > CHUNK_T_MAX)
+        if (!get_code(it, ts_widths, NTS, &d) ||
+            __builtin_add_overflow(it->base ? it->base : it->delta, d, &delta) || delta <= 0 ||
+            delta > CHUNK_T_MAX || __builtin_add_overflow(it->t, delta, &t) || t > CHUNK_T_MAX)
             return iter_fail(it);
         it->t = t;
         it->delta = delta;
     }
     if (it->enc == CHUNK_ENC_INT) {
         int64_t m;
-        if (!get_int(it, &d) || __builtin_add_overflow(it->m, d, &m) || m > INT_MAX_ABS ||
-            m < -INT_MAX_ABS)
+        if (!get_int(it, &d) || (it->done > 0 && __builtin_mul_overflow(d, it->step, &d)) ||
+            __builtin_add_overflow(it->m, d, &m) || m > INT_MAX_ABS || m < -INT_MAX_ABS)
             return iter_fail(it);
         it->m = m;
         p->v = unscale(m, it->scale);

@@ -9,11 +9,15 @@
  *
  * Layout (version 1); varints are LEB128 (minimal), bits are written most significant first:
  *   byte 0      CHUNK_VERSION
- *   byte 1      value encoding: CHUNK_ENC_XOR, or CHUNK_ENC_INT + k where the values are
- *               integers m with value == m / 10^k exactly (0 <= k <= CHUNK_MAX_SCALE)
+ *   byte 1      value encoding (low 4 bits): CHUNK_ENC_XOR, or CHUNK_ENC_INT + k where
+ *               the values are integers m with value == m / 10^k exactly (0 <= k <=
+ *               CHUNK_MAX_SCALE); flags CHUNK_TS_BASE and (INT only) CHUNK_INT_STEP
  *   varint      point count, 1 .. CHUNK_MAX_POINTS
  *   varint      first timestamp, 0 .. CHUNK_T_MAX
- *   bits        per point: the timestamp's delta of delta (not for the first point),
+ *   varint      with CHUNK_TS_BASE: the base delta, 1 .. CHUNK_T_MAX
+ *   varint      with CHUNK_INT_STEP: the step, 2 .. 2^54 (each delta of m is n * step)
+ *   bits        per point: the timestamp's delta of delta, or its delta minus the base
+ *               (not for the first point),
  *               then the value (XOR: 64 raw bits first, then '0' for the same value, or
  *               '1' and the changed bits; INT: the delta of m, zigzagged, '0' for none
  *               or '1' and its bits, in the last width or a new one); padding bits of the last byte
@@ -35,12 +39,18 @@
 #define CHUNK_ENC_XOR 0
 #define CHUNK_ENC_INT 1
 #define CHUNK_MAX_SCALE 9
+#define CHUNK_ENC_VALUE_MASK 0x0f
+/* Flags of the encoding byte: timestamps as their delta minus a base delta (the median,
+ * in the header) rather than the delta of deltas; INT steps as multiples of a common
+ * factor (in the header; chunk_encode finds it itself). */
+#define CHUNK_TS_BASE 0x10
+#define CHUNK_INT_STEP 0x20
 /* At most this many points per chunk (18 hours at 1 Hz). */
 #define CHUNK_MAX_POINTS 65536
 /* Timestamps are milliseconds in [0, CHUNK_T_MAX] (2^53 ms: the year 287 000). */
 #define CHUNK_T_MAX ((int64_t)1 << 53)
 /* Largest encoded chunk: header, then at most 69 timestamp bits and 77 value bits a point. */
-#define CHUNK_MAX_BYTES (16 + (size_t)CHUNK_MAX_POINTS * 19)
+#define CHUNK_MAX_BYTES (32 + (size_t)CHUNK_MAX_POINTS * 19)
 
 struct chunk_point {
     int64_t t; /* milliseconds since the epoch */
@@ -66,6 +76,8 @@ struct chunk_iter {
     uint64_t vbits;   /* XOR: the last value's bits */
     int lead, sig;    /* XOR: the last window of meaningful bits (sig 0: none yet) */
     int64_t m;        /* INT: the last scaled integer */
+    int64_t step;     /* INT: the factor of every delta of m after the first value */
+    int64_t base;     /* CHUNK_TS_BASE: the base delta (0: deltas of deltas) */
     int width;        /* INT: the last width of a delta (0: none yet) */
 };
 
@@ -87,7 +99,8 @@ enum sm_rc chunk_append(struct chunk_builder *b, int64_t t, double v) SM_MUST_CH
 enum sm_rc chunk_seal(struct chunk_builder *b, uint8_t **out, size_t *len) SM_MUST_CHECK;
 
 /* Encode n points (strictly increasing times in range, 1 <= n <= CHUNK_MAX_POINTS) with
- * value encoding enc (CHUNK_ENC_XOR, or CHUNK_ENC_INT + k). SM_EINVAL when the points
+ * value encoding enc (CHUNK_ENC_XOR, or CHUNK_ENC_INT + k; either may have CHUNK_TS_BASE
+ * added, and CHUNK_INT_STEP is set by itself when it applies). SM_EINVAL when the points
  * break those rules or cannot be encoded exactly that way. The caller frees *out. */
 enum sm_rc chunk_encode(const struct chunk_point *pts, size_t n, int enc, uint8_t **out,
                         size_t *len) SM_MUST_CHECK;

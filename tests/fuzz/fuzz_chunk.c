@@ -70,7 +70,8 @@ decode_bytes(const uint8_t *data, size_t size)
         if (pts[i].t < 0 || pts[i].t > CHUNK_T_MAX || (i > 0 && pts[i].t <= pts[i - 1].t))
             abort();
     round_trip(pts, n, CHUNK_ENC_XOR);
-    round_trip(pts, n, data[1]);
+    round_trip(pts, n, data[1] & ~CHUNK_INT_STEP);
+    round_trip(pts, n, (data[1] & ~CHUNK_INT_STEP) ^ CHUNK_TS_BASE);
     free(pts);
 }
 

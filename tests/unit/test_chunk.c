@@ -114,6 +114,18 @@ gen_bytes_per_s(struct chunk_point *pts, size_t n)
         pts[i].v = (double)(rnd() % 50000000);
 }
 
+/* Memory in use: whole pages, moving by a few hundred pages a second. */
+static void
+gen_pages(struct chunk_point *pts, size_t n)
+{
+    jitter_times(pts, n);
+    double v = 659251200.0;
+    for (size_t i = 0; i < n; i++) {
+        v += 4096.0 * ((double)(rnd() % 401) - 200.0);
+        pts[i].v = v;
+    }
+}
+
 static void
 gen_negative_ints(struct chunk_point *pts, size_t n)
 {
@@ -132,13 +144,13 @@ gen_special(struct chunk_point *pts, size_t n)
     for (size_t i = 0; i < n; i++) {
         switch (i % 16) {
         case 12:
-            pts[i].v = NAN;
+            pts[i].v = (double)NAN;
             break;
         case 13:
-            pts[i].v = INFINITY;
+            pts[i].v = (double)INFINITY;
             break;
         case 14:
-            pts[i].v = -INFINITY;
+            pts[i].v = -(double)INFINITY;
             break;
         case 15: {
             uint64_t u = 0x7ff0000000000001ULL | (rnd() & 0xfffffffffULL); /* a NaN payload */
@@ -181,25 +193,27 @@ struct shape {
     const char *name;
     gen_fn gen;
     size_t n;
-    int want_enc;     /* the encoding seal should pick, -1: either */
+    int want_enc;     /* the value encoding seal should pick, -1: either */
+    int want_flags;   /* the flags it should set, -1: any */
     double max_bytes; /* per point, after seal; 0: no bound */
 };
 
 static const struct shape shapes[] = {
-    {"constant int", gen_constant_int, 3600, CHUNK_ENC_INT, 0.3},
-    {"constant float", gen_constant_float, 3600, -1, 0.3},
-    {"one point", gen_constant_int, 1, -1, 0},
-    {"two points", gen_percent, 2, -1, 0},
-    {"monotone counter", gen_monotone_counter, 3600, CHUNK_ENC_INT, 4.0},
-    {"monotone float", gen_monotone_float, 3600, -1, 0},
-    {"noisy float", gen_noisy_float, 3600, CHUNK_ENC_XOR, 9.0},
-    {"percent 0.01", gen_percent, 3600, CHUNK_ENC_INT + 2, 3.5},
-    {"bytes/s", gen_bytes_per_s, 3600, CHUNK_ENC_INT, 5.0},
-    {"negative ints", gen_negative_ints, 1000, CHUNK_ENC_INT, 0},
-    {"NaN, inf, -0, extremes", gen_special, 1000, CHUNK_ENC_XOR, 0},
-    {"huge gaps", gen_huge_gaps, 500, CHUNK_ENC_INT, 0},
-    {"0 and CHUNK_T_MAX, +-2^53", gen_zero_to_max, 10, -1, 0},
-    {"a full chunk", gen_noisy_float, CHUNK_MAX_POINTS, CHUNK_ENC_XOR, 9.0},
+    {"constant int", gen_constant_int, 3600, CHUNK_ENC_INT, -1, 0.3},
+    {"constant float", gen_constant_float, 3600, -1, -1, 0.3},
+    {"one point", gen_constant_int, 1, -1, -1, 0},
+    {"two points", gen_percent, 2, -1, -1, 0},
+    {"monotone counter", gen_monotone_counter, 3600, CHUNK_ENC_INT, CHUNK_TS_BASE, 4.0},
+    {"monotone float", gen_monotone_float, 3600, -1, -1, 0},
+    {"noisy float", gen_noisy_float, 3600, CHUNK_ENC_XOR, CHUNK_TS_BASE, 9.0},
+    {"percent 0.01", gen_percent, 3600, CHUNK_ENC_INT + 2, CHUNK_TS_BASE, 3.5},
+    {"bytes/s", gen_bytes_per_s, 3600, CHUNK_ENC_INT, CHUNK_TS_BASE, 5.0},
+    {"pages of 4096 bytes", gen_pages, 3600, CHUNK_ENC_INT, CHUNK_TS_BASE | CHUNK_INT_STEP, 2.5},
+    {"negative ints", gen_negative_ints, 1000, CHUNK_ENC_INT, -1, 0},
+    {"NaN, inf, -0, extremes", gen_special, 1000, CHUNK_ENC_XOR, -1, 0},
+    {"huge gaps", gen_huge_gaps, 500, CHUNK_ENC_INT, -1, 0},
+    {"0 and CHUNK_T_MAX, +-2^53", gen_zero_to_max, 10, -1, -1, 0},
+    {"a full chunk", gen_noisy_float, CHUNK_MAX_POINTS, CHUNK_ENC_XOR, -1, 9.0},
 };
 
 static bool
@@ -251,8 +265,15 @@ test_round_trips(void)
            "%s: XOR encoding decodes bit-exact", sh->name);
         ok(len <= xlen, "%s: seal is no larger than XOR (%zu <= %zu bytes)", sh->name, len, xlen);
         if (sh->want_enc >= 0)
-            ok(buf[1] == sh->want_enc, "%s: value encoding %d (want %d)", sh->name, buf[1],
-               sh->want_enc);
+            ok((buf[1] & CHUNK_ENC_VALUE_MASK) == sh->want_enc, "%s: value encoding %d (want %d)",
+               sh->name, buf[1] & CHUNK_ENC_VALUE_MASK, sh->want_enc);
+        if (sh->want_flags >= 0)
+            ok((buf[1] & ~CHUNK_ENC_VALUE_MASK) == sh->want_flags, "%s: flags 0x%x (want 0x%x)",
+               sh->name, buf[1] & ~CHUNK_ENC_VALUE_MASK, sh->want_flags);
+        free(xbuf);
+        ok(chunk_encode(pts, sh->n, CHUNK_ENC_XOR | CHUNK_TS_BASE, &xbuf, &xlen) == SM_OK &&
+               decodes_to(xbuf, xlen, pts, sh->n),
+           "%s: XOR with base deltas decodes bit-exact", sh->name);
         if (sh->max_bytes > 0)
             ok((double)len / (double)sh->n <= sh->max_bytes, "%s: %.3f bytes/point (at most %.1f)",
                sh->name, (double)len / (double)sh->n, sh->max_bytes);
@@ -284,7 +305,8 @@ test_append_rules(void)
     ok(chunk_append(&b, T0, 2.5) == SM_ECONFLICT && b.n == 1,
        "same time, another value: SM_ECONFLICT");
     ok(chunk_append(&b, T0, -0.0) == SM_ECONFLICT && b.n == 1, "0.0 and -0.0 differ");
-    ok(chunk_append(&b, T0 + 1, NAN) == SM_OK && chunk_append(&b, T0 + 1, NAN) == SM_OK && b.n == 2,
+    ok(chunk_append(&b, T0 + 1, (double)NAN) == SM_OK &&
+           chunk_append(&b, T0 + 1, (double)NAN) == SM_OK && b.n == 2,
        "a NaN resent with the same bits is a resend");
     ok(chunk_append(&b, T0 + 1000, 3) == SM_OK && b.n == 3, "a later point");
     ok(chunk_seal(&b, &buf, &len) == SM_OK && b.n == 0, "sealed, window empty");
@@ -318,9 +340,11 @@ test_append_rules(void)
     two[1].v = 2.5;
     ok(chunk_encode(two, 2, CHUNK_ENC_INT, &buf, &len) == SM_EINVAL,
        "encode: 2.5 is not an integer");
-    ok(chunk_encode(two, 2, CHUNK_ENC_INT + 1, &buf, &len) == SM_OK && buf[1] == 2, "2.5 at k=1");
+    ok(chunk_encode(two, 2, CHUNK_ENC_INT + 1, &buf, &len) == SM_OK &&
+           (buf[1] & CHUNK_ENC_VALUE_MASK) == 2,
+       "2.5 at k=1");
     free(buf);
-    two[1].v = NAN;
+    two[1].v = (double)NAN;
     ok(chunk_encode(two, 2, CHUNK_ENC_INT + 3, &buf, &len) == SM_EINVAL, "encode: NaN as int");
     two[1].v = 9007199254740994.0;
     ok(chunk_encode(two, 2, CHUNK_ENC_INT, &buf, &len) == SM_EINVAL, "encode: 2^53 + 2 as int");
@@ -366,6 +390,44 @@ static const struct raw raws[] = {
      "11 110111 1000000000000000000000000000000000000000000000000000000",
      SM_OK,
      1},
+    {"INT+STEP 4096: 0 then 4096",
+     {1, 0x21, 2, 1, 0x80, 0x20},
+     6,
+     "0 100010 11 000010 10",
+     SM_OK,
+     2},
+    {"INT+STEP 1 (not canonical)", {1, 0x21, 2, 1, 1}, 5, "0 100010 11 000010 10", SM_EPARSE, 0},
+    {"INT+STEP 0", {1, 0x21, 2, 1, 0}, 5, "0 100010 0", SM_EPARSE, 0},
+    {"INT+STEP 2^54 + 1",
+     {1, 0x21, 1, 1, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20},
+     12,
+     "0",
+     SM_EPARSE,
+     0},
+    {"INT+STEP 2^54: m past 2^53",
+     {1, 0x21, 2, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20},
+     12,
+     "0 100010 11 000010 10",
+     SM_EPARSE,
+     0},
+    {"INT+STEP 2^54: delta times step overflows",
+     {1, 0x21, 2, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20},
+     12,
+     "0 100010 11 010110 100000000000000000000",
+     SM_EPARSE,
+     0},
+    {"XOR+STEP", {1, 0x20, 1, 1, 2}, 5, "*", SM_EPARSE, 0},
+    {"flag 0x40", {1, 0x41, 1, 5}, 4, "0", SM_EPARSE, 0},
+    {"flag 0x80", {1, 0x81, 1, 5}, 4, "0", SM_EPARSE, 0},
+    {"INT+BASE 1000: 2 points", {1, 0x11, 2, 1, 0xe8, 0x07}, 6, "0 0 0", SM_OK, 2},
+    {"INT+BASE 0", {1, 0x11, 2, 1, 0}, 5, "0 0 0", SM_EPARSE, 0},
+    {"INT+BASE 1000: delta 0",
+     {1, 0x11, 2, 1, 0xe8, 0x07},
+     6,
+     "0 1110 011111001111 0",
+     SM_EPARSE,
+     0},
+    {"INT+BASE 1000: delta 1", {1, 0x11, 2, 1, 0xe8, 0x07}, 6, "0 1110 011111001101 0", SM_OK, 2},
     {"version 0", {0, 1, 1, 5}, 4, "0", SM_EPARSE, 0},
     {"version 2", {2, 1, 1, 5}, 4, "0", SM_EPARSE, 0},
     {"encoding 11", {1, 11, 1, 5}, 4, "0", SM_EPARSE, 0},
