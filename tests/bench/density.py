@@ -10,7 +10,7 @@
       the recorded ones and a recorded fraction of a second in its time.
       walk: every numeric field is a walk whose steps are drawn at random (seeded) from
       that field's recorded steps, in its recorded decimals, reflected at the recorded
-      minimum and maximum (counters, whose steps are never negative, keep rising).
+      minimum and maximum (the cumulative counters keep rising).
       loop: the recorded samples themselves, forwards then backwards, over and over;
       exact repeats, which a store that compresses blocks with zstd (VictoriaMetrics)
       turns into almost nothing, so it flatters that store.
@@ -100,16 +100,21 @@ def decimals(v):
     return min(6, len(r.split('.')[1].rstrip('0')))
 
 
+# The sample's cumulative counters (DESIGN section 3); every other field is a gauge.
+COUNTERS = {'bytes_sent', 'bytes_recv', 'packets_sent', 'packets_recv', 'errin', 'errout',
+            'dropin', 'dropout', 'rx_bytes', 'tx_bytes'}
+
+
 class Walk:
     """One field: a walk whose steps are drawn from the recorded steps, in the
     recorded decimals, kept within the recorded range (counters keep rising)."""
 
-    def __init__(self, values):
+    def __init__(self, name, values):
         self.is_int = all(isinstance(v, int) for v in values)
         self.k = 0 if self.is_int else max(decimals(v) for v in values)
         m = [round(v * 10 ** self.k) for v in values]
         self.steps = [b - a for a, b in zip(m, m[1:])] or [0]
-        self.counter = all(d >= 0 for d in self.steps)
+        self.counter = name in COUNTERS and all(d >= 0 for d in self.steps)
         self.lo, self.hi, self.m = min(m), max(m), m[0]
 
     def next(self, rng):
@@ -142,7 +147,7 @@ def day(recs, seconds, mode, start):
     walks = []
     for path, _ in leaves(recs[0]):
         try:
-            walks.append((path, Walk([getp(r, path) for r in recs])))
+            walks.append((path, Walk(path[-1], [getp(r, path) for r in recs])))
         except (KeyError, IndexError, TypeError):
             pass
     template = dict(recs[0])
@@ -180,9 +185,10 @@ def replay(url, tokenfile, rec, seconds, mode):
         conn.request('POST', '/ingest', body, {'Content-Type': 'application/json',
                                                 'X-Agent-Token': token})
         r = conn.getresponse()
-        r.read()
+        reply = r.read()
         if r.status != 200:
-            sys.exit('density.py: /ingest answered %d' % r.status)
+            sys.exit('density.py: /ingest answered %d: %s' % (r.status, reply[:300].decode(
+                'utf-8', 'replace')))
     dt = time.monotonic() - t0
     print('replay samples %d seconds %.3f' % (seconds, dt))
 
