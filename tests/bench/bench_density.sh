@@ -1,0 +1,244 @@
+#!/bin/sh
+# bench_density.sh: bytes per stored point of smserver today, of the chunk codec
+# (smserver/chunk.c) and, on the same points, of VictoriaMetrics and a Prometheus TSDB;
+# ingest points/s and the p50 of a -24h history query for smserver and VictoriaMetrics.
+#
+# The data: smagent -i 1 on this machine records SM_DENSITY_RECORD seconds (default 90)
+# of real samples into a stand-in for /ingest (density.py record); density.py replay
+# then posts a day of 1 Hz samples (SM_DENSITY_SECONDS, default 86400) ending now
+# through the real POST /ingest of a real smserver. SM_DENSITY_REPLAY=walk (default):
+# each field walks with steps drawn from its own recorded steps, in its recorded
+# decimals and range; =loop: the recorded samples over and over (exact repeats, which
+# VictoriaMetrics' zstd blocks reduce to almost nothing: it flatters VictoriaMetrics). The points smserver stored are read
+# back from its database and given, unchanged, to the codec, VictoriaMetrics (import API)
+# and promtool (OpenMetrics backfill). SM_BENCH_QUICK=1: 15 s recorded, one hour replayed.
+#
+# Without victoria-metrics or promtool (Debian packages victoria-metrics, prometheus;
+# ./bootstrap check installs them) it says so and prints the others' figures.
+# SM_DENSITY_KEEP=DIR keeps the recorded samples (rec.jsonl) and the points (points.tsv).
+set -eu
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+if [ "${SM_BENCH_QUICK:-0}" = 1 ]; then
+    RECORD=${SM_DENSITY_RECORD:-15}
+    SECONDS_=${SM_DENSITY_SECONDS:-3600}
+else
+    RECORD=${SM_DENSITY_RECORD:-90}
+    SECONDS_=${SM_DENSITY_SECONDS:-86400}
+fi
+QUERIES=${SM_DENSITY_QUERIES:-21}
+REPLAY=${SM_DENSITY_REPLAY:-walk}
+SMSERVER=$top_builddir/smserver/smserver
+SMAGENT=$top_builddir/smagent/smagent
+CHUNK=$top_builddir/tests/bench/bench_chunk
+PY="python3 $top_srcdir/tests/bench/density.py"
+T=$(mktemp -d "${TMPDIR:-/tmp}/smdensity.XXXXXX")
+PIDS=
+cleanup() {
+    for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done
+    # SM_DENSITY_KEEP=DIR keeps the recorded samples and the stored points there.
+    if [ -n "${SM_DENSITY_KEEP:-}" ]; then
+        mkdir -p "$SM_DENSITY_KEEP" && cp "$T/rec.jsonl" "$T/points.tsv" "$SM_DENSITY_KEEP/" 2>/dev/null || true
+    fi
+    rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+say() { printf 'density: %s\n' "$*"; }
+
+wait_file() { # FILE LOG: wait up to 10 s for FILE to be non-empty
+    i=0
+    while [ ! -s "$1" ]; do
+        i=$((i + 1))
+        [ $i -lt 200 ] || { cat "$2" >&2; exit 1; }
+        sleep 0.05
+    done
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# p50 of the request times (seconds, one a line) on stdin, in milliseconds.
+p50_ms() { sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.1f", a[int((NR + 1) / 2)] * 1000 }'; }
+
+dbytes() { du -sb "$1" 2>/dev/null | cut -f1; }
+
+#---------------------------------------------------------------- record real samples
+say "recording $RECORD s of this machine's samples (smagent -i 1)"
+$PY record "$T/rec.port" "$T/rec.jsonl" 2>"$T/rec.log" &
+PIDS="$PIDS $!"
+wait_file "$T/rec.port" "$T/rec.log"
+printf 'bench-token\n' >"$T/rec.token"
+"$SMAGENT" --server "http://127.0.0.1:$(cat "$T/rec.port")" --token-file "$T/rec.token" \
+    --interval 1 --spool "$T/spool" --foreground --log-level error 2>"$T/agent.log" &
+APID=$!
+PIDS="$PIDS $APID"
+sleep "$RECORD"
+# A loaded machine may start the agent late: give it up to 30 s more for two samples.
+i=0
+while [ "$(wc -l <"$T/rec.jsonl" 2>/dev/null || echo 0)" -lt 2 ] && [ $i -lt 30 ]; do
+    i=$((i + 1))
+    sleep 1
+done
+kill -TERM "$APID" 2>/dev/null || true
+wait "$APID" 2>/dev/null || true
+nrec=$(wc -l <"$T/rec.jsonl")
+[ "$nrec" -ge 2 ] || { say "recorded only $nrec samples"; cat "$T/agent.log" >&2; exit 1; }
+
+#---------------------------------------------------------------- smserver
+printf 'bench password\n' | "$SMSERVER" user add bench --state-dir "$T/state" >/dev/null 2>&1
+"$SMSERVER" agent add --user bench density --state-dir "$T/state" 2>/dev/null |
+    sed 's/.*"token":"\([^"]*\)".*/\1/' >"$T/token"
+"$SMSERVER" --listen 127.0.0.1:0 --state-dir "$T/state" --port-file "$T/port" \
+    --log-level warn 2>"$T/server.log" &
+SPID=$!
+PIDS="$PIDS $SPID"
+wait_file "$T/port" "$T/server.log"
+URL=http://127.0.0.1:$(cat "$T/port")
+say "replaying $SECONDS_ s of 1 Hz samples ($REPLAY, from $nrec recorded) into smserver"
+$PY replay "$URL" "$T/token" "$T/rec.jsonl" "$SECONDS_" "$REPLAY" >"$T/replay"
+ingest_s=$(sed -n 's/^replay samples [0-9]* seconds //p' "$T/replay")
+DB=$T/state/statusmonitor.db
+# Rollups are computed behind ingest: wait (up to 120 s) until no minute is dirty.
+i=0
+while [ "$(sqlite3 "$DB" 'SELECT count(*) FROM rollup_dirty' 2>/dev/null || echo 1)" != 0 ]; do
+    i=$((i + 1))
+    [ $i -lt 1200 ] || { say "rollups still dirty after 120 s"; break; }
+    sleep 0.1
+done
+rollup_wait=$(awk -v i=$i 'BEGIN { printf "%.1f", i / 10 }')
+
+# The -24h history of cpu.usage (the original /history/{id}/cpu endpoint), QUERIES times.
+ACCESS=$(curl -sf -X POST "$URL/token" -H 'Content-Type: application/json' \
+    -d '{"username":"bench","password":"bench password"}' |
+    sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+AID=$(curl -sf "$URL/agents" -H "Authorization: Bearer $ACCESS" | sed 's/^\[{"id":\([0-9]*\).*/\1/')
+q=0
+: >"$T/sm.times"
+while [ $q -lt "$QUERIES" ]; do
+    curl -sf -o "$T/sm.reply" -w '%{time_total}\n' -H "Authorization: Bearer $ACCESS" \
+        "$URL/history/$AID/series?name=cpu.usage&start=-24h&points=500" >>"$T/sm.times"
+    q=$((q + 1))
+done
+sm_buckets=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print("%d buckets from the %s tier" % (len(r["data"]), r["tier"]))' \
+    "$T/sm.reply" 2>/dev/null || echo '?')
+sm_p50=$(p50_ms <"$T/sm.times")
+kill -TERM "$SPID"
+wait "$SPID" || true
+
+# Sizes: the file (after the server's clean stop), and by table with SQLite's dbstat.
+sqlite3 "$DB" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+db_bytes=$(stat -c %s "$DB")
+sqlite3 -separator ' ' "$DB" 'SELECT name, sum(pgsize) FROM dbstat GROUP BY name' >"$T/dbstat"
+$PY export "$DB" "$T" >"$T/export"
+npoints=$(sed -n 's/^export points \([0-9]*\) series.*/\1/p' "$T/export")
+nseries=$(sed -n 's/^export points [0-9]* series \([0-9]*\)/\1/p' "$T/export")
+[ "${npoints:-0}" -gt 0 ] || { say "no points stored"; cat "$T/server.log" >&2; exit 1; }
+say "$SECONDS_ samples, $nseries series, $npoints points"
+awk -v n="$npoints" -v total="$db_bytes" -v s="$ingest_s" -v w="$rollup_wait" '
+    { b[$1] = $2 }
+    /^rollup_/ { roll += $2; next }
+    $1 == "samples" || $1 == "sqlite_autoindex_samples_1" { raw += $2; next }
+    { other += $2 }
+    END {
+        printf "smserver: %.2f bytes/point (file %d bytes): raw samples %.2f, rollups %.2f, rest (series, index, free pages) %.2f\n", total / n, total, raw / n, roll / n, other / n
+        printf "smserver: ingest %d points/s (%.1f s through POST /ingest, then rollups done %.1f s later)\n", n / s, s, w
+    }' "$T/dbstat" | tee "$T/sm.figures"
+sm_bpp=$(awk -v n="$npoints" -v t="$db_bytes" 'BEGIN { printf "%.3f", t / n }')
+sm_pps=$(awk -v n="$npoints" -v s="$ingest_s" 'BEGIN { printf "%d", n / s }')
+say "smserver: -24h query of cpu.usage ($sm_buckets) p50 $sm_p50 ms over $QUERIES"
+
+#---------------------------------------------------------------- the chunk codec
+"$CHUNK" "$T/points.tsv" 3600 7200 21600 >"$T/chunk"
+awk '{ printf "chunk codec: %.3f bytes/point in %d-hour windows, %.3f of them timestamps (%d chunks, %d of them integer-delta; encode %d ns, decode %d ns a point)\n", $11, $3 / 3600, $19, $7, $13, $15, $17 }' "$T/chunk"
+chunk_bpp=$(awk '$3 == 7200 { print $11 }' "$T/chunk")
+# An estimate for the store's layout: the series of one agent share their sample times,
+# so a chunk of all of them could keep one column of timestamps instead of one a series
+# (the timestamps-only figure includes one bit a point for the constant value).
+awk -v s="$nseries" '$3 == 7200 { t = $19 - 0.125; printf "chunk codec: about %.2f bytes/point if the %d series of the agent shared one timestamp column (an estimate: values %.2f + timestamps %.3f)\n", $11 - t + t / s, s, $11 - t, t / s }' "$T/chunk"
+
+#---------------------------------------------------------------- VictoriaMetrics
+vm_bpp=
+if command -v victoria-metrics >/dev/null 2>&1; then
+    VMPORT=$(free_port)
+    victoria-metrics -storageDataPath "$T/vm" -httpListenAddr "127.0.0.1:$VMPORT" \
+        -retentionPeriod 10y -search.latencyOffset 0s -loggerLevel ERROR >"$T/vm.log" 2>&1 &
+    VPID=$!
+    PIDS="$PIDS $VPID"
+    i=0
+    until curl -sf "http://127.0.0.1:$VMPORT/health" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -lt 200 ] || { cat "$T/vm.log" >&2; exit 1; }
+        sleep 0.05
+    done
+    vm_s=$(curl -sf -o /dev/null -w '%{time_total}' -X POST --data-binary "@$T/vm.jsonl" \
+        "http://127.0.0.1:$VMPORT/api/v1/import")
+    curl -sf "http://127.0.0.1:$VMPORT/internal/force_flush" >/dev/null
+    # Ingest is asynchronous in VictoriaMetrics: wait until every point is searchable.
+    end_s=$(date +%s)
+    i=0
+    while :; do
+        got=$(curl -sf "http://127.0.0.1:$VMPORT/api/v1/query" \
+            --data-urlencode "query=sum(count_over_time({agent=\"bench\"}[$((SECONDS_ + 600))s]))" \
+            --data-urlencode "time=$end_s" | sed -n 's/.*"value":\[[0-9.]*,"\([0-9]*\)"\].*/\1/p')
+        [ "${got:-0}" -lt "$npoints" ] || break
+        i=$((i + 1))
+        [ $i -lt 100 ] || { say "VictoriaMetrics: only ${got:-0} of $npoints points searchable"; break; }
+        sleep 0.1
+    done
+    step=$((86400 / 500))
+    q=0
+    : >"$T/vm.times"
+    while [ $q -lt "$QUERIES" ]; do
+        now=$(date +%s)
+        curl -sf -o "$T/vm.reply" -w '%{time_total}\n' "http://127.0.0.1:$VMPORT/api/v1/query_range" \
+            --data-urlencode 'query=avg_over_time(cpu_usage{agent="bench"}['"$step"'s])' \
+            --data-urlencode "start=$((now - 86400))" --data-urlencode "end=$now" \
+            --data-urlencode "step=$step" >>"$T/vm.times"
+        q=$((q + 1))
+    done
+    vm_p50=$(p50_ms <"$T/vm.times")
+    # Measured once it has stopped: a flush alone leaves recent parts in memory, a
+    # clean stop writes everything.
+    kill -TERM "$VPID"
+    wait "$VPID" 2>/dev/null || true
+    vm_data=$(dbytes "$T/vm/data")
+    vm_index=$(dbytes "$T/vm/indexdb")
+    vm_total=$(dbytes "$T/vm")
+    # Compared: data and indexdb (the rest of the directory is caches and metadata that
+    # do not grow with the points).
+    vm_bpp=$(awk -v n="$npoints" -v d="$vm_data" -v x="$vm_index" 'BEGIN { printf "%.3f", (d + x) / n }')
+    awk -v n="$npoints" -v t="$vm_total" -v d="$vm_data" -v x="$vm_index" -v s="$vm_s" 'BEGIN {
+        printf "VictoriaMetrics: %.2f bytes/point (data and indexdb after a forced flush and a clean stop): data %.2f, indexdb %.2f; whole directory %d bytes\n", (d + x) / n, d / n, x / n, t
+        printf "VictoriaMetrics: ingest %d points/s (%.1f s through /api/v1/import)\n", n / s, s }'
+    say "VictoriaMetrics: -24h query_range of cpu_usage (step ${step}s) p50 $vm_p50 ms over $QUERIES"
+else
+    say "victoria-metrics is not installed (Debian package victoria-metrics): no VictoriaMetrics figures"
+fi
+
+#---------------------------------------------------------------- Prometheus TSDB
+prom_bpp=
+if command -v promtool >/dev/null 2>&1; then
+    if promtool tsdb create-blocks-from openmetrics "$T/prom.om" "$T/prom" >"$T/prom.log" 2>&1; then
+        prom_total=$(dbytes "$T/prom")
+        prom_chunks=$(find "$T/prom" -path '*/chunks/*' -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+        prom_bpp=$(awk -v n="$npoints" -v t="$prom_total" 'BEGIN { printf "%.3f", t / n }')
+        awk -v n="$npoints" -v t="$prom_total" -v c="$prom_chunks" 'BEGIN {
+            printf "Prometheus TSDB: %.2f bytes/point (blocks %d bytes): chunks %.2f, index and meta %.2f\n", t / n, t, c / n, (t - c) / n }'
+    else
+        say "promtool failed:"
+        tail -n 5 "$T/prom.log"
+    fi
+else
+    say "promtool is not installed (Debian package prometheus): no Prometheus figures"
+fi
+
+#---------------------------------------------------------------- summary
+if [ -n "$vm_bpp" ]; then
+    awk -v sm="$sm_bpp" -v ch="$chunk_bpp" -v vm="$vm_bpp" -v pr="$prom_bpp" -v smq="$sm_p50" \
+        -v vmq="$vm_p50" -v sp="$sm_pps" -v vp="$(awk -v n="$npoints" -v s="$vm_s" 'BEGIN { printf "%d", n / s }')" 'BEGIN {
+        printf "density: bytes/point vs VictoriaMetrics: smserver %.2fx, chunk codec (2 h) %.2fx", sm / vm, ch / vm
+        if (pr != "") printf ", Prometheus %.2fx", pr / vm
+        printf " (goal: smserver <= 1.00x)\n"
+        printf "density: ingest points/s smserver/VictoriaMetrics %.2f; -24h query p50 smserver/VictoriaMetrics %.2f (goal <= 2)\n", sp / vp, smq / vmq }'
+fi
