@@ -13,6 +13,7 @@
 struct auth;
 struct ratelimit;
 struct notifier;
+struct sm_netallow;
 
 /* Login limits (failures per window). A user's failures are counted per client
  * address, so guessing from one address does not lock the real user out elsewhere;
@@ -30,9 +31,11 @@ struct handler_queues {
 struct handler_env {
     /* Settings: read-only once the server serves. */
     const char *db_path;
-    int metrics_agent_series;       /* /metrics also gives each agent's latest values */
-    int metrics_token_set;          /* /metrics needs a bearer token (else loopback) */
-    uint8_t metrics_token_hash[32]; /* crypto_generichash of that token */
+    int metrics_agent_series;                /* /metrics also gives each agent's latest values */
+    int metrics_token_set;                   /* /metrics needs a bearer token (else loopback) */
+    uint8_t metrics_token_hash[32];          /* crypto_generichash of that token */
+    const char *telegram_api_base;           /* alert channels: the Telegram Bot API base URL */
+    const struct sm_netallow *webhook_allow; /* private networks channels may reach */
     /* Services, each safe on any thread. */
     struct auth *auth;         /* keys and token lifetimes, read-only once serving */
     struct ratelimit *rl;      /* login and test-message limits */

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
+#include "netaddr.h"
 #include "server.h"
 #include "xmalloc.h"
 
@@ -203,7 +204,7 @@ main(int argc, char **argv)
 
     /* The configuration file fills what the command line left unset. */
     char *c_listen = NULL, *c_state = NULL, *c_db = NULL, *c_www = NULL, *c_level = NULL;
-    char *c_origins = NULL, *c_metrics_token = NULL, *c_telegram = NULL;
+    char *c_origins = NULL, *c_metrics_token = NULL, *c_telegram = NULL, *c_allow = NULL;
     int metrics_agent_series = 0;
     double raw_days = 7, minute_days = 90, hour_days = 730;
     const struct sm_conf_key keys[] = {
@@ -219,6 +220,7 @@ main(int argc, char **argv)
         {"metrics_agent_series", SM_CONF_BOOL, &metrics_agent_series, 0, 0, NULL},
         {"metrics_token_file", SM_CONF_STRING, &c_metrics_token, 0, 0, NULL},
         {"telegram_api_base", SM_CONF_STRING, &c_telegram, 0, 0, NULL},
+        {"webhook_allow_private", SM_CONF_STRING, &c_allow, 0, 0, NULL},
     };
     char *cause = NULL;
     enum sm_rc rc =
@@ -269,6 +271,13 @@ main(int argc, char **argv)
         sm_die(SM_EXIT_FAIL, "telegram_api_base: %s: must start with http:// or https://",
                c_telegram);
     cfg.telegram_api_base = c_telegram ? c_telegram : "https://api.telegram.org";
+    struct sm_netallow allow;
+    cause = NULL;
+    if (sm_netallow_parse(c_allow ? c_allow : "no", &allow, &cause) != SM_OK)
+        sm_die(SM_EXIT_USAGE, "%s: webhook_allow_private: %s", config ? config : DEFAULT_CONFIG,
+               cause);
+    free(c_allow);
+    cfg.webhook_allow = &allow;
     int ret = server_run(&cfg);
     free(c_origins);
     free(c_metrics_token);

@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "clock.h"
 #include "log.h"
+#include "netaddr.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -51,6 +53,7 @@ struct notifier {
     char *db_path;
     const struct auth *auth;
     char *telegram_base;
+    const struct sm_netallow *allow; /* non-public receivers allowed anyway; may be NULL */
     struct server_stats *stats;
     struct store *st;
     double keep_s;
@@ -219,25 +222,115 @@ progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, cu
     return atomic_load(&((struct notifier *)arg)->quit) ? 1 : 0;
 }
 
-/* POST body to url; 0 when delivered (2xx), 1 when worth retrying, -1 when not. */
+/* ------------------------------------------------------------------ address checks */
+
+/* What the open-socket callback saw: the first address it refused, how many it was
+ * offered. probe: refuse every socket (only the addresses are wanted). */
+struct guard {
+    const struct sm_netallow *allow;
+    int probe;
+    int offered, refused;
+    enum sm_netaddr_class cls;
+    char addr[64];
+};
+
+/* libcurl's open-socket callback: it gets each address libcurl is about to connect to,
+ * after its own resolution (so the check is on the address used, never on a second
+ * lookup that could answer differently). A refused address is not connected to;
+ * libcurl goes on to the next one, if any. */
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct guard *g = arg;
+    const struct sockaddr *sa = &a->addr;
+    if (purpose != CURLSOCKTYPE_IPCXN)
+        return CURL_SOCKET_BAD;
+    g->offered++;
+    if (!sm_netallow_permits(g->allow, sa)) {
+        if (!g->refused++) {
+            g->cls = sm_netaddr_classify(sa);
+            sm_netaddr_format(sa, g->addr, sizeof g->addr);
+        }
+        return CURL_SOCKET_BAD;
+    }
+    if (g->probe)
+        return CURL_SOCKET_BAD;
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+/* The options every request to a receiver gets: no proxy from the environment (the
+ * proxy's address would be the one checked), no redirect, http(s) only, the guard. */
+static void
+guard_setopt(CURL *h, const char *url, struct guard *g)
+{
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, g);
+}
+
+enum sm_rc
+notify_target_check(const struct sm_netallow *allow, const char *url, const char *field,
+                    char **cause)
+{
+    if (allow && allow->all)
+        return SM_OK;
+    CURL *h = curl_easy_init();
+    if (!h) {
+        *cause = sm_xasprintf("%s: cannot check the address now, try again later", field);
+        return SM_EBUSY;
+    }
+    struct guard g;
+    memset(&g, 0, sizeof g);
+    g.allow = allow;
+    g.probe = 1;
+    guard_setopt(h, url, &g);
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_cleanup(h);
+    if (g.refused) {
+        *cause = sm_xasprintf("%s: the host resolves to %s (%s), an address smserver does not "
+                              "send to unless webhook_allow_private in smserver.conf allows it",
+                              field, g.addr, sm_netaddr_class_name(g.cls));
+        return SM_EINVAL;
+    }
+    if (g.offered)
+        return SM_OK;
+    if (rc == CURLE_COULDNT_RESOLVE_HOST)
+        *cause = sm_xasprintf("%s: the host name does not resolve", field);
+    else if (rc == CURLE_OPERATION_TIMEDOUT)
+        *cause = sm_xasprintf("%s: resolving the host name timed out", field);
+    else
+        *cause = sm_xasprintf("%s: not a usable URL (%s)", field, curl_easy_strerror(rc));
+    return SM_EINVAL;
+}
+
+/* ------------------------------------------------------------------ delivery */
+
+/* POST body to url; 0 when delivered (2xx), 1 when worth retrying, -1 when not (also
+ * when every address of the receiver was refused: g says which). */
 static int
-post(struct notifier *n, const char *url, const char *body, struct curl_slist *hdrs, long *status)
+post(struct notifier *n, const char *url, const char *body, struct curl_slist *hdrs, long *status,
+     struct guard *g)
 {
     CURL *h = curl_easy_init();
     if (!h)
         return 1;
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    guard_setopt(h, url, g);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)NOTIFY_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "smserver/" PACKAGE_VERSION);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
@@ -247,6 +340,8 @@ post(struct notifier *n, const char *url, const char *body, struct curl_slist *h
     if (rc == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     curl_easy_cleanup(h);
+    if (rc != CURLE_OK && g->refused && rc == CURLE_COULDNT_CONNECT)
+        return -1; /* refused addresses only (or refused ones and unreachable ones) */
     if (rc != CURLE_OK)
         return rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ? -1 : 1;
     if (*status >= 200 && *status < 300)
@@ -292,7 +387,10 @@ attempt(struct notifier *n, struct delivery *d)
     }
     sodium_memzero(secret, sizeof secret);
     long status = 0;
-    int rc = post(n, url, body, hdrs, &status);
+    struct guard g;
+    memset(&g, 0, sizeof g);
+    g.allow = n->allow;
+    int rc = post(n, url, body, hdrs, &status, &g);
     sodium_memzero(url, strlen(url));
     free(url);
     free(body);
@@ -300,6 +398,11 @@ attempt(struct notifier *n, struct delivery *d)
     d->attempts++;
     if (rc == 0)
         sm_log(SM_LOG_DEBUG, "notify: channel %" PRId64 ": delivered", ch.id);
+    else if (rc < 0 && g.refused)
+        sm_log(SM_LOG_WARN,
+               "notify: channel %" PRId64 ": not sent: the receiver's address %s is %s "
+               "(webhook_allow_private in smserver.conf allows it)",
+               ch.id, g.addr, sm_netaddr_class_name(g.cls));
     else
         sm_log(SM_LOG_INFO, "notify: channel %" PRId64 ": attempt %d failed (status %ld)", ch.id,
                d->attempts, status);
@@ -493,9 +596,10 @@ notifier_main(void *arg)
 
 struct notifier *
 notifier_start(const char *db_path, const struct auth *auth, const char *telegram_base,
-               double keep_s, struct server_stats *stats)
+               const struct sm_netallow *allow, double keep_s, struct server_stats *stats)
 {
     struct notifier *n = sm_xcalloc(1, sizeof *n);
+    n->allow = allow;
     n->keep_s = keep_s;
     pthread_mutex_init(&n->mu, NULL);
     pthread_cond_init(&n->cv, NULL);

@@ -28,14 +28,17 @@
 
 struct notifier;
 struct server_stats;
+struct sm_netallow;
 
 /* Start the thread; it opens its own connection to db_path. telegram_base is the Bot
- * API base URL. State changes older than keep_s seconds are forgotten (and all but the
- * newest NOTIFY_EVENTS_KEEP of a rule). auth and stats must outlive the notifier. NULL
- * when the thread cannot start. Main thread. */
+ * API base URL. A receiver (webhook or Telegram) whose address is not public is not
+ * connected to unless allow (NULL: none) lets it. State changes older than keep_s
+ * seconds are forgotten (and all but the newest NOTIFY_EVENTS_KEEP of a rule). auth,
+ * allow and stats must outlive the notifier. NULL when the thread cannot start. Main
+ * thread. */
 struct notifier *notifier_start(const char *db_path, const struct auth *auth,
-                                const char *telegram_base, double keep_s,
-                                struct server_stats *stats);
+                                const char *telegram_base, const struct sm_netallow *allow,
+                                double keep_s, struct server_stats *stats);
 /* Record what is queued, drop pending retries, join the thread. NULL is a no-op. */
 void notifier_stop(struct notifier *n);
 
@@ -44,6 +47,14 @@ void notifier_push(struct notifier *n, const struct alert_note *note);
 /* Queue a test notification to a channel of user_id. SM_EBUSY when the queue is full. */
 enum sm_rc notifier_push_test(struct notifier *n, int64_t user_id,
                               int64_t channel_id) SM_MUST_CHECK;
+
+/* Check a receiver's URL before a channel is made: libcurl resolves its host as it
+ * would to send, and every address must be public or allowed by allow (NULL: none).
+ * SM_EINVAL with an allocated *cause starting with "field: " when an address is refused,
+ * the name does not resolve or the URL is unusable. Resolves (up to 5 s): call it on a
+ * worker, never on the event loop. */
+enum sm_rc notify_target_check(const struct sm_netallow *allow, const char *url, const char *field,
+                               char **cause) SM_MUST_CHECK;
 
 /* Encrypt a channel secret for the store (out holds at least STORE_SECRET_MAX bytes).
  * SM_ETOOBIG when it does not fit. Any thread. */

@@ -480,6 +480,10 @@ channels_create(struct call *c, char **cause)
             goto out;
         }
         sm_strlcpy(ch.url, s, sizeof ch.url);
+        /* Not the server's own loopback, the cloud metadata service or a private net
+         * (this runs on a worker: it resolves the name). */
+        if ((rc = notify_target_check(c->env->webhook_allow, ch.url, "url", cause)) != SM_OK)
+            goto out;
         uint8_t unused[STORE_HASH_LEN];
         auth_token_new(secret, unused); /* the signing secret, shown once */
     } else if (strcmp(type, "telegram") == 0) {
@@ -498,6 +502,9 @@ channels_create(struct call *c, char **cause)
             rc = bad(cause, "bot_token: letters, digits, ':', '_' and '-' only");
             goto out;
         }
+        if ((rc = notify_target_check(c->env->webhook_allow, c->env->telegram_api_base,
+                                      "telegram_api_base", cause)) != SM_OK)
+            goto out;
     } else {
         rc = bad(cause, "type: must be \"webhook\" or \"telegram\"");
         goto out;

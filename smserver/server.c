@@ -320,6 +320,8 @@ server_start(const struct server_config *cfg)
     srv->stats.started = sm_wall_now();
     srv->env = (struct handler_env){.db_path = cfg->db_path,
                                     .metrics_agent_series = cfg->metrics_agent_series,
+                                    .telegram_api_base = cfg->telegram_api_base,
+                                    .webhook_allow = cfg->webhook_allow,
                                     .auth = &srv->auth,
                                     .rl = &srv->rl,
                                     .stats = &srv->stats,
@@ -398,7 +400,7 @@ server_start(const struct server_config *cfg)
         pool_start(&srv->hash, srv, "hasher", HASH_THREADS, HASH_QUEUE_CAP, worker_main) ||
         pool_start(&srv->writer, srv, "writer", 1, WRITER_QUEUE_CAP, writer_main) ||
         !(srv->notifier = notifier_start(cfg->db_path, &srv->auth, cfg->telegram_api_base,
-                                         cfg->retain_minute_s, &srv->stats)) ||
+                                         cfg->webhook_allow, cfg->retain_minute_s, &srv->stats)) ||
         pthread_create(&srv->maint, NULL, maint_main, srv) != 0) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         sm_log(SM_LOG_ERROR, "cannot start threads");

@@ -20,6 +20,8 @@
 #include "stream.h"
 #include "rc.h"
 
+struct sm_netallow;
+
 /* Read-only configuration, filled by main. */
 struct server_config {
     char listen_addr[64]; /* numeric IPv4/IPv6 address */
@@ -36,6 +38,8 @@ struct server_config {
     int metrics_agent_series;       /* /metrics also gives each agent's latest values */
     const char *metrics_token_file; /* /metrics needs this bearer token (else loopback) */
     const char *telegram_api_base;  /* alert channels: the Telegram Bot API base URL */
+    /* Non-public receivers (webhook, Telegram) allowed anyway; NULL: none. */
+    const struct sm_netallow *webhook_allow;
 };
 
 struct job;

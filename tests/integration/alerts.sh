@@ -78,7 +78,7 @@ if n == 0: sys.exit('no webhook request')
 }
 
 start_receiver
-printf 'telegram_api_base = http://127.0.0.1:%s/tg/\n' "$RPORT" >"$T/server.conf"
+printf 'telegram_api_base = http://127.0.0.1:%s/tg/\nwebhook_allow_private = 127.0.0.0/8\n' "$RPORT" >"$T/server.conf"
 start_server --config "$T/server.conf" --log-level debug
 register alice 'alice password'
 login alice 'alice+password'

@@ -111,8 +111,8 @@ for s in strs:
             ("POST", "/alerts", "name", {"name": s, "metric": "cpu.usage", "op": ">", "threshold": 1}),
             ("POST", "/alerts", "metric", {"name": "r", "metric": s, "op": ">", "threshold": 1}),
             ("POST", "/alerts", "op", {"name": "r", "metric": "cpu.usage", "op": s, "threshold": 1}),
-            ("POST", "/alerts/channels", "type", {"name": "c", "type": s, "url": "http://127.0.0.1:9/"}),
-            ("POST", "/alerts/channels", "name", {"name": s, "type": "webhook", "url": "http://127.0.0.1:9/"}),
+            ("POST", "/alerts/channels", "type", {"name": "c", "type": s, "url": "http://192.0.2.1:9/"}),
+            ("POST", "/alerts/channels", "name", {"name": s, "type": "webhook", "url": "http://192.0.2.1:9/"}),
             ("POST", "/token", "username", {"username": s, "password": "x"})]:
         st, d = call(m, p, body)
         n += 1

@@ -1,7 +1,9 @@
 #!/bin/sh
 # metrics.sh: GET /metrics parses as the Prometheus text format (a strict checker, and
-# promtool when installed), counters move after ingest, the agent series appear only
-# when configured (label values escaped), and who may scrape.
+# promtool check metrics: Debian's prometheus package, installed by ./bootstrap check;
+# without it the test runs the rest and ends as skipped), also with real smagent
+# daemons reporting, counters move after ingest, the agent series appear only when
+# configured (label values escaped), and who may scrape.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
 PARSE="$PY $top_srcdir/tests/integration/promparse.py"
@@ -15,11 +17,23 @@ scrape() {
         fail "/metrics content type: $(grep -i content-type "$T/headers")"
     cp "$T/body" "$T/metrics"
     $PARSE "$T/metrics" >/dev/null || fail "/metrics does not parse: $(cat "$T/metrics")"
-    if command -v promtool >/dev/null 2>&1; then
-        promtool check metrics <"$T/metrics" >"$T/promtool" 2>&1 ||
+    if [ -n "$PROMTOOL" ]; then
+        # Lint findings are printed (exit 3) as well as parse errors (exit 1): neither.
+        "$PROMTOOL" check metrics <"$T/metrics" >"$T/promtool" 2>&1 ||
             fail "promtool check metrics: $(cat "$T/promtool")"
+        [ ! -s "$T/promtool" ] || fail "promtool check metrics: $(cat "$T/promtool")"
+        PROMTOOL_RUNS=$((PROMTOOL_RUNS + 1))
     fi
 }
+PROMTOOL=${PROMTOOL-$(command -v promtool || true)} # PROMTOOL= runs without it
+PROMTOOL_RUNS=0
+if [ -n "$PROMTOOL" ]; then
+    # The linter itself must be able to fail: a counter without _total, a bad label.
+    printf '# HELP a_x A.\n# TYPE a_x counter\na_x 1\n' >"$T/lint"
+    "$PROMTOOL" check metrics <"$T/lint" >/dev/null 2>&1 && fail "promtool accepts a_x counter"
+    printf 'a{x="1} 1\n' >"$T/lint"
+    "$PROMTOOL" check metrics <"$T/lint" >/dev/null 2>&1 && fail "promtool accepts a bad label"
+fi
 # metric NAME: the value of the sample NAME (with its labels, as printed) in $T/metrics.
 metric() { $PARSE "$T/metrics" "${1%%\{*}" | grep -F "$1 " | sed 's/.* //'; }
 
@@ -90,6 +104,34 @@ grep -q '^statusmonitor_agent_[a-z_]*\(_per_s\|_total\){' "$T/metrics" &&
     fail "an agent gauge named like a counter or with an abbreviated unit"
 pass "a real agent's series"
 
+# Real smagent daemons reporting every second, one on this machine and one on a
+# captured 16-core workstation (per-core, per-disk, per-interface labels): the scrape
+# while both are online parses and passes promtool.
+AGENT_PIDS=
+stop_agents() { for p in $AGENT_PIDS; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; AGENT_PIDS=; }
+at_exit stop_agents
+FX=$top_srcdir/tests/fixtures/workstation-16core/t0
+for a in live fixture; do
+    req POST /agents -H "$AA" -H "$J" -d "{\"name\":\"$a\"}"
+    expect 200
+    printf '%s' "$(field token)" >"$T/$a.token"
+    chmod 600 "$T/$a.token"
+    set -- --server "$URL" --token-file "$T/$a.token" --interval 1 --spool "$T/spool-$a"
+    [ $a = live ] || set -- "$@" --proc-root "$FX/proc" --sys-root "$FX/sys"
+    "$SMAGENT" "$@" >"$T/agent-$a.log" 2>&1 &
+    AGENT_PIDS="$AGENT_PIDS $!"
+done
+both_online() {
+    scrape
+    [ "$(metric 'statusmonitor_agents{state="online"}')" -ge 2 ] &&
+        grep -q '^statusmonitor_agent_cpu_core_usage{[^}]*agent="fixture",[^}]*core="15"}' "$T/metrics" &&
+        grep -q '^statusmonitor_agent_cpu_usage{[^}]*agent="live"' "$T/metrics"
+}
+wait_for "both smagent daemons on /metrics" both_online
+scrape
+stop_agents
+pass "/metrics with real smagent daemons reporting"
+
 # Refused methods and the checker itself fails on bad input.
 req POST /metrics
 expect 405
@@ -128,3 +170,6 @@ rc=0
     >"$T/out" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "metrics_agent_series = maybe accepted (exit $rc)"
 pass "token required when configured; bad settings refused"
+[ -n "$PROMTOOL" ] || skip "promtool is not installed (Debian package prometheus): the rest passed"
+[ "$PROMTOOL_RUNS" -ge 5 ] || fail "promtool ran only $PROMTOOL_RUNS times"
+pass "promtool check metrics passed on $PROMTOOL_RUNS scrapes"

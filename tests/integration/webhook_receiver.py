@@ -4,7 +4,8 @@
 usage: webhook_receiver.py LOG [--port N] [--port-file FILE]
 
 Listens on 127.0.0.1 (port N, or a free one written to FILE), answers every POST with
-200 and appends one JSON line per request to LOG: {"path", "headers", "body"}.
+200 (a path starting with /redirect with 307 to /redirected) and appends one JSON line
+per request to LOG: {"path", "headers", "body"}.
 """
 import argparse
 import http.server
@@ -24,6 +25,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(a.log, "a", encoding="utf-8") as f:
             f.write(json.dumps({"path": self.path, "headers": dict(self.headers.items()),
                                 "body": body}) + "\n")
+        if self.path.startswith("/redirect"):
+            self.send_response(307)
+            self.send_header("Location", "/redirected")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", "11")
