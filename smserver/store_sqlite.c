@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,87 +147,135 @@ enum stmt_id {
 #define CHANNEL_COLS "id, user_id, name, kind, url, chat_id, secret, created"
 #define EVENT_COLS "e.id, e.rule_id, e.agent_id, e.labels, e.state, e.value, e.ts, e.at"
 
-static const char *const stmt_sql[S_COUNT] = {
-    [S_USER_ADD] = "INSERT INTO users(name, pwhash, created) VALUES (?1, ?2, ?3)",
-    [S_USER_BY_NAME] = "SELECT id, name, pwhash, created FROM users WHERE name = ?1",
-    [S_USER_BY_ID] = "SELECT id, name, pwhash, created FROM users WHERE id = ?1",
-    [S_USER_LIST] = "SELECT id, name, '', created FROM users ORDER BY id",
-    [S_REFRESH_ADD] = "INSERT INTO refresh_tokens(hash, user_id, family, expires, created)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5)",
+/* The statements of a connection, prepared once at open. what names the statement in
+ * error messages; args lists the types of its parameters ?1, ?2, ... in order, which is
+ * what the bind helpers below take after the statement id:
+ *   i int64_t   d double   t const char * (text, NULL binds NULL)
+ *   h const uint8_t * of STORE_HASH_LEN bytes   f of STORE_FAMILY_LEN bytes
+ *   b const void *, size_t (a blob and its length)
+ * store_open checks that each statement has as many parameters as args lists. */
+struct stmt_def {
+    const char *what, *args, *sql;
+};
+
+static const struct stmt_def stmt_defs[S_COUNT] = {
+    [S_USER_ADD] = {"add user", "tti",
+                    "INSERT INTO users(name, pwhash, created) VALUES (?1, ?2, ?3)"},
+    [S_USER_BY_NAME] = {"find user", "t",
+                        "SELECT id, name, pwhash, created FROM users WHERE name = ?1"},
+    [S_USER_BY_ID] = {"find user", "i",
+                      "SELECT id, name, pwhash, created FROM users WHERE id = ?1"},
+    [S_USER_LIST] = {"list users", "", "SELECT id, name, '', created FROM users ORDER BY id"},
+    [S_REFRESH_ADD] = {"add refresh token", "hifii",
+                       "INSERT INTO refresh_tokens(hash, user_id, family, expires, created)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)"},
     [S_REFRESH_GET] =
-        "SELECT user_id, family, expires, revoked FROM refresh_tokens WHERE hash = ?1",
-    [S_REFRESH_RETIRE] = "UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?1",
-    [S_REFRESH_REVOKE_FAMILY] = "UPDATE refresh_tokens SET revoked = 1 WHERE family = ?1",
+        {"find refresh token", "h",
+         "SELECT user_id, family, expires, revoked FROM refresh_tokens WHERE hash = ?1"},
+    [S_REFRESH_RETIRE] = {"retire refresh token", "h",
+                          "UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?1"},
+    [S_REFRESH_REVOKE_FAMILY] = {"revoke token family", "f",
+                                 "UPDATE refresh_tokens SET revoked = 1 WHERE family = ?1"},
     [S_AGENT_ADD] =
-        "INSERT INTO agents(user_id, name, token_hash, created) VALUES (?1, ?2, ?3, ?4)",
-    [S_AGENT_GET] = "SELECT " AGENT_COLS " FROM agents WHERE id = ?1 AND user_id = ?2",
-    [S_AGENT_LIST_USER] = "SELECT " AGENT_COLS " FROM agents WHERE user_id = ?1 ORDER BY id",
-    [S_AGENT_LIST_ALL] = "SELECT " AGENT_COLS " FROM agents ORDER BY id",
-    [S_AGENT_DEL_SAMPLES] = "DELETE FROM samples WHERE agent_id = ?1",
-    [S_AGENT_DEL_EVENTS] = "DELETE FROM alert_events WHERE agent_id = ?1",
-    [S_AGENT_DEL] = "DELETE FROM agents WHERE id = ?1 AND user_id = ?2",
-    [S_AGENT_SET_TOKEN] = "UPDATE agents SET token_hash = ?3 WHERE id = ?1 AND user_id = ?2",
-    [S_AGENT_BY_TOKEN] = "SELECT " AGENT_COLS " FROM agents WHERE token_hash = ?1",
-    [S_AGENT_SEEN] = "UPDATE agents SET last_seen = ?2 WHERE id = ?1",
-    [S_AGENT_SEEN_HOST] = "UPDATE agents SET last_seen = ?2, host = ?3 WHERE id = ?1",
-    [S_SAMPLE_EXISTS] = "SELECT 1 FROM samples WHERE agent_id = ?1 AND ts = ?2",
-    [S_SAMPLE_ADD] = "INSERT OR IGNORE INTO samples(agent_id, ts, data) VALUES (?1, ?2, ?3)",
-    [S_SERIES_GET] = "SELECT id FROM series WHERE agent_id = ?1 AND name = ?2 AND labels = ?3",
-    [S_SERIES_ADD] = "INSERT INTO series(agent_id, name, labels) VALUES (?1, ?2, ?3)",
-    [S_SERIES_COUNT] = "SELECT count(*) FROM series WHERE agent_id = ?1",
-    [S_LATEST_SET] = "INSERT INTO latest(agent_id, ts, sample) VALUES (?1, ?2, ?3)"
-                     " ON CONFLICT(agent_id) DO UPDATE SET ts = excluded.ts,"
-                     " sample = excluded.sample WHERE excluded.ts >= latest.ts",
-    [S_BEGIN] = "BEGIN IMMEDIATE",
-    [S_COMMIT] = "COMMIT",
-    [S_ROLLBACK] = "ROLLBACK",
-    [S_SAVEPOINT] = "SAVEPOINT batch",
-    [S_RELEASE] = "RELEASE batch",
-    [S_ROLLBACK_TO] = "ROLLBACK TO batch",
-    [S_COUNT_SAMPLES] = "SELECT count(*) FROM samples",
-    [S_COUNT_POINTS] = "SELECT data FROM samples",
-    [S_WATERMARK] = "SELECT v FROM rollup_state WHERE k = 'minute_done'",
-    [S_LATEST_GET] = "SELECT sample FROM latest WHERE agent_id = ?1",
-    [S_SERIES_LIST] = "SELECT name, labels FROM series WHERE agent_id = ?1 ORDER BY name, labels",
-    [S_LATEST_POINTS] = "SELECT a.id, a.name, u.name, s.name, s.labels, s.id FROM series s"
-                        " JOIN agents a ON a.id = s.agent_id JOIN users u ON u.id = a.user_id"
-                        " ORDER BY s.name, a.id, s.labels",
-    [S_NEWEST_SAMPLES] = "SELECT (SELECT data FROM samples WHERE agent_id = a.id"
-                         " ORDER BY ts DESC LIMIT 1) FROM agents a",
-    [S_RULE_ADD] = "INSERT INTO alert_rules(user_id, name, metric, labels, op, threshold,"
-                   " for_seconds, resolve_seconds, agent_id, severity, channel_id, created,"
-                   " updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), ?10,"
-                   " nullif(?11, 0), ?12, ?13)",
-    [S_RULE_UPDATE] = "UPDATE alert_rules SET name = ?2, metric = ?3, labels = ?4, op = ?5,"
-                      " threshold = ?6, for_seconds = ?7, resolve_seconds = ?8,"
-                      " agent_id = nullif(?9, 0), severity = ?10, channel_id = nullif(?11, 0),"
-                      " updated = ?13 WHERE id = ?14 AND user_id = ?1",
-    [S_RULE_GET] = "SELECT " RULE_COLS " FROM alert_rules WHERE id = ?1 AND user_id = ?2",
-    [S_RULE_LIST_USER] = "SELECT " RULE_COLS " FROM alert_rules WHERE user_id = ?1 ORDER BY id",
-    [S_RULE_LIST_ALL] = "SELECT " RULE_COLS " FROM alert_rules ORDER BY id",
-    [S_RULE_DEL] = "DELETE FROM alert_rules WHERE id = ?1 AND user_id = ?2",
-    [S_RULE_COUNT] = "SELECT count(*) FROM alert_rules WHERE user_id = ?1",
-    [S_CHANNEL_ADD] = "INSERT INTO alert_channels(user_id, name, kind, url, chat_id, secret,"
-                      " created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [S_CHANNEL_GET] = "SELECT " CHANNEL_COLS " FROM alert_channels WHERE id = ?1 AND user_id = ?2",
-    [S_CHANNEL_LIST] = "SELECT " CHANNEL_COLS " FROM alert_channels WHERE user_id = ?1 ORDER BY id",
-    [S_CHANNEL_DEL] = "DELETE FROM alert_channels WHERE id = ?1 AND user_id = ?2",
-    [S_CHANNEL_COUNT] = "SELECT count(*) FROM alert_channels WHERE user_id = ?1",
-    [S_CHANNEL_SECRET] = "UPDATE alert_channels SET secret = ?3 WHERE id = ?1 AND user_id = ?2",
-    [S_EVENT_ADD] = "INSERT INTO alert_events(rule_id, agent_id, labels, state, value, ts, at)"
-                    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS"
-                    " (SELECT 1 FROM alert_rules WHERE id = ?1)"
-                    " AND EXISTS (SELECT 1 FROM agents WHERE id = ?2)",
-    [S_EVENT_PRUNE_AGE] = "DELETE FROM alert_events WHERE at < ?1",
-    [S_EVENT_PRUNE_RULE] = "DELETE FROM alert_events WHERE rule_id = ?1 AND id <"
-                           " (SELECT id FROM alert_events WHERE rule_id = ?1"
-                           " ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-    [S_EVENT_LIST] = "SELECT " EVENT_COLS " FROM alert_events e WHERE e.rule_id = ?1"
-                     " ORDER BY e.id DESC LIMIT ?2",
-    [S_EVENT_ACTIVE] = "SELECT " EVENT_COLS " FROM alert_events e JOIN alert_rules r"
-                       " ON r.id = e.rule_id WHERE (?1 = 0 OR r.user_id = ?1) AND e.id IN"
-                       " (SELECT max(id) FROM alert_events GROUP BY rule_id, agent_id, labels)"
-                       " AND e.state IN ('pending', 'firing') ORDER BY e.rule_id, e.agent_id",
+        {"add agent", "ithi",
+         "INSERT INTO agents(user_id, name, token_hash, created) VALUES (?1, ?2, ?3, ?4)"},
+    [S_AGENT_GET] = {"find agent", "ii",
+                     "SELECT " AGENT_COLS " FROM agents WHERE id = ?1 AND user_id = ?2"},
+    [S_AGENT_LIST_USER] = {"list agents", "i",
+                           "SELECT " AGENT_COLS " FROM agents WHERE user_id = ?1 ORDER BY id"},
+    [S_AGENT_LIST_ALL] = {"list agents", "", "SELECT " AGENT_COLS " FROM agents ORDER BY id"},
+    [S_AGENT_DEL_SAMPLES] = {"delete samples", "i", "DELETE FROM samples WHERE agent_id = ?1"},
+    [S_AGENT_DEL_EVENTS] = {"delete alert events", "i",
+                            "DELETE FROM alert_events WHERE agent_id = ?1"},
+    [S_AGENT_DEL] = {"delete agent", "ii", "DELETE FROM agents WHERE id = ?1 AND user_id = ?2"},
+    [S_AGENT_SET_TOKEN] = {"set agent token", "iih",
+                           "UPDATE agents SET token_hash = ?3 WHERE id = ?1 AND user_id = ?2"},
+    [S_AGENT_BY_TOKEN] = {"find agent", "h",
+                          "SELECT " AGENT_COLS " FROM agents WHERE token_hash = ?1"},
+    [S_AGENT_SEEN] = {"update agent", "ii", "UPDATE agents SET last_seen = ?2 WHERE id = ?1"},
+    [S_AGENT_SEEN_HOST] = {"update agent", "iit",
+                           "UPDATE agents SET last_seen = ?2, host = ?3 WHERE id = ?1"},
+    [S_SAMPLE_EXISTS] = {"find sample", "ii",
+                         "SELECT 1 FROM samples WHERE agent_id = ?1 AND ts = ?2"},
+    [S_SAMPLE_ADD] = {"add sample", "iib",
+                      "INSERT OR IGNORE INTO samples(agent_id, ts, data) VALUES (?1, ?2, ?3)"},
+    [S_SERIES_GET] = {"find series", "itt",
+                      "SELECT id FROM series WHERE agent_id = ?1 AND name = ?2 AND labels = ?3"},
+    [S_SERIES_ADD] = {"add series", "itt",
+                      "INSERT INTO series(agent_id, name, labels) VALUES (?1, ?2, ?3)"},
+    [S_SERIES_COUNT] = {"count series", "i", "SELECT count(*) FROM series WHERE agent_id = ?1"},
+    [S_LATEST_SET] = {"set latest sample", "iit",
+                      "INSERT INTO latest(agent_id, ts, sample) VALUES (?1, ?2, ?3)"
+                      " ON CONFLICT(agent_id) DO UPDATE SET ts = excluded.ts,"
+                      " sample = excluded.sample WHERE excluded.ts >= latest.ts"},
+    [S_BEGIN] = {"begin", "", "BEGIN IMMEDIATE"},
+    [S_COMMIT] = {"commit", "", "COMMIT"},
+    [S_ROLLBACK] = {"rollback", "", "ROLLBACK"},
+    [S_SAVEPOINT] = {"savepoint", "", "SAVEPOINT batch"},
+    [S_RELEASE] = {"release", "", "RELEASE batch"},
+    [S_ROLLBACK_TO] = {"rollback to", "", "ROLLBACK TO batch"},
+    [S_COUNT_SAMPLES] = {"count", "", "SELECT count(*) FROM samples"},
+    [S_COUNT_POINTS] = {"count", "", "SELECT data FROM samples"},
+    [S_WATERMARK] = {"watermark", "", "SELECT v FROM rollup_state WHERE k = 'minute_done'"},
+    [S_LATEST_GET] = {"latest sample", "i", "SELECT sample FROM latest WHERE agent_id = ?1"},
+    [S_SERIES_LIST] = {"list series", "i",
+                       "SELECT name, labels FROM series WHERE agent_id = ?1 ORDER BY name, labels"},
+    [S_LATEST_POINTS] = {"latest points", "",
+                         "SELECT a.id, a.name, u.name, s.name, s.labels, s.id FROM series s"
+                         " JOIN agents a ON a.id = s.agent_id JOIN users u ON u.id = a.user_id"
+                         " ORDER BY s.name, a.id, s.labels"},
+    [S_NEWEST_SAMPLES] = {"latest points", "",
+                          "SELECT (SELECT data FROM samples WHERE agent_id = a.id"
+                          " ORDER BY ts DESC LIMIT 1) FROM agents a"},
+    [S_RULE_ADD] = {"add alert rule", "ittttdiiitiii",
+                    "INSERT INTO alert_rules(user_id, name, metric, labels, op, threshold,"
+                    " for_seconds, resolve_seconds, agent_id, severity, channel_id, created,"
+                    " updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), ?10,"
+                    " nullif(?11, 0), ?12, ?13)"},
+    [S_RULE_UPDATE] = {"update alert rule", "ittttdiiitiiii",
+                       "UPDATE alert_rules SET name = ?2, metric = ?3, labels = ?4, op = ?5,"
+                       " threshold = ?6, for_seconds = ?7, resolve_seconds = ?8,"
+                       " agent_id = nullif(?9, 0), severity = ?10, channel_id = nullif(?11, 0),"
+                       " updated = ?13 WHERE id = ?14 AND user_id = ?1"},
+    [S_RULE_GET] = {"find alert rule", "ii",
+                    "SELECT " RULE_COLS " FROM alert_rules WHERE id = ?1 AND user_id = ?2"},
+    [S_RULE_LIST_USER] = {"list alert rules", "i",
+                          "SELECT " RULE_COLS " FROM alert_rules WHERE user_id = ?1 ORDER BY id"},
+    [S_RULE_LIST_ALL] = {"list alert rules", "",
+                         "SELECT " RULE_COLS " FROM alert_rules ORDER BY id"},
+    [S_RULE_DEL] = {"delete", "ii", "DELETE FROM alert_rules WHERE id = ?1 AND user_id = ?2"},
+    [S_RULE_COUNT] = {"count", "i", "SELECT count(*) FROM alert_rules WHERE user_id = ?1"},
+    [S_CHANNEL_ADD] = {"add channel", "ittttbi",
+                       "INSERT INTO alert_channels(user_id, name, kind, url, chat_id, secret,"
+                       " created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+    [S_CHANNEL_GET] = {"find channel", "ii",
+                       "SELECT " CHANNEL_COLS
+                       " FROM alert_channels WHERE id = ?1 AND user_id = ?2"},
+    [S_CHANNEL_LIST] = {"list channels", "i",
+                        "SELECT " CHANNEL_COLS
+                        " FROM alert_channels WHERE user_id = ?1 ORDER BY id"},
+    [S_CHANNEL_DEL] = {"delete", "ii", "DELETE FROM alert_channels WHERE id = ?1 AND user_id = ?2"},
+    [S_CHANNEL_COUNT] = {"count", "i", "SELECT count(*) FROM alert_channels WHERE user_id = ?1"},
+    [S_CHANNEL_SECRET] = {"set channel secret", "iib",
+                          "UPDATE alert_channels SET secret = ?3 WHERE id = ?1 AND user_id = ?2"},
+    [S_EVENT_ADD] = {"add alert event", "iittdii",
+                     "INSERT INTO alert_events(rule_id, agent_id, labels, state, value, ts, at)"
+                     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS"
+                     " (SELECT 1 FROM alert_rules WHERE id = ?1)"
+                     " AND EXISTS (SELECT 1 FROM agents WHERE id = ?2)"},
+    [S_EVENT_PRUNE_AGE] = {"prune alert events", "i", "DELETE FROM alert_events WHERE at < ?1"},
+    [S_EVENT_PRUNE_RULE] = {"prune alert events", "ii",
+                            "DELETE FROM alert_events WHERE rule_id = ?1 AND id <"
+                            " (SELECT id FROM alert_events WHERE rule_id = ?1"
+                            " ORDER BY id DESC LIMIT 1 OFFSET ?2)"},
+    [S_EVENT_LIST] = {"list alert events", "ii",
+                      "SELECT " EVENT_COLS " FROM alert_events e WHERE e.rule_id = ?1"
+                      " ORDER BY e.id DESC LIMIT ?2"},
+    [S_EVENT_ACTIVE] = {"list alert events", "i",
+                        "SELECT " EVENT_COLS " FROM alert_events e JOIN alert_rules r"
+                        " ON r.id = e.rule_id WHERE (?1 = 0 OR r.user_id = ?1) AND e.id IN"
+                        " (SELECT max(id) FROM alert_events GROUP BY rule_id, agent_id, labels)"
+                        " AND e.state IN ('pending', 'firing') ORDER BY e.rule_id, e.agent_id"},
 };
 
 /* Series id cache of the writer: (agent, name, labels) -> id, open addressing. */
@@ -282,25 +331,139 @@ db_error(struct store *st, const char *what, char **cause)
     return SM_EIO;
 }
 
-/* The prepared statement id, reset and with its bindings cleared. */
+/* Bind the parameters of s from ap, of the types args lists (see stmt_defs). */
+static void
+bind_va(sqlite3_stmt *s, const char *args, va_list ap)
+{
+    for (int i = 0; args[i]; i++) {
+        const void *blob;
+        size_t len;
+        switch (args[i]) {
+        case 'i':
+            sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+            break;
+        case 'd':
+            sqlite3_bind_double(s, i + 1, va_arg(ap, double));
+            break;
+        case 't':
+            sqlite3_bind_text(s, i + 1, va_arg(ap, const char *), -1, SQLITE_STATIC);
+            break;
+        case 'h':
+        case 'f':
+            blob = va_arg(ap, const uint8_t *);
+            len = args[i] == 'h' ? STORE_HASH_LEN : STORE_FAMILY_LEN;
+            sqlite3_bind_blob(s, i + 1, blob, (int)len, SQLITE_STATIC);
+            break;
+        case 'b':
+            blob = va_arg(ap, const void *);
+            len = va_arg(ap, size_t);
+            sqlite3_bind_blob(s, i + 1, blob, (int)len, SQLITE_STATIC);
+            break;
+        default:
+            abort(); /* a typo in a table: store_open's check cannot see it */
+        }
+    }
+}
+
+/* Reset an ad-hoc statement and bind its parameters as bind_va does. */
+static void
+bindf(sqlite3_stmt *s, const char *args, ...)
+{
+    va_list ap;
+    sqlite3_reset(s);
+    va_start(ap, args);
+    bind_va(s, args, ap);
+    va_end(ap);
+}
+
 static sqlite3_stmt *
-stmt(struct store *st, enum stmt_id id)
+vbind(struct store *st, enum stmt_id id, va_list ap)
 {
     sqlite3_stmt *s = st->stmt[id];
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
+    bind_va(s, stmt_defs[id].args, ap);
     return s;
 }
 
-/* Run a statement that returns no rows. */
-static enum sm_rc
-exec_stmt(struct store *st, sqlite3_stmt *s, const char *what, char **cause)
+/* The prepared statement id, reset, with its parameters bound from the arguments that
+ * follow (types as stmt_defs[id].args says). Borrowed: valid until the next use of id. */
+static sqlite3_stmt *
+sq_bind(struct store *st, enum stmt_id id, ...)
 {
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return db_error(st, what, cause);
+    va_list ap;
+    va_start(ap, id);
+    sqlite3_stmt *s = vbind(st, id, ap);
+    va_end(ap);
+    return s;
+}
+
+/* Reset statement id after its last step returned step: SM_OK when that was a row or the
+ * end, else the error (named by the table, in *cause when cause is non-NULL). */
+static enum sm_rc
+sq_done(struct store *st, enum stmt_id id, int step, char **cause)
+{
+    sqlite3_reset(st->stmt[id]);
+    if (step != SQLITE_DONE && step != SQLITE_ROW)
+        return db_error(st, stmt_defs[id].what, cause);
     return SM_OK;
+}
+
+static enum sm_rc
+vexec(struct store *st, char **cause, enum stmt_id id, va_list ap)
+{
+    return sq_done(st, id, sqlite3_step(vbind(st, id, ap)), cause);
+}
+
+/* Bind and run statement id for its effect (no rows are read). */
+static enum sm_rc
+sq_exec(struct store *st, char **cause, enum stmt_id id, ...)
+{
+    va_list ap;
+    va_start(ap, id);
+    enum sm_rc rc = vexec(st, cause, id, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* sq_exec, and SM_ENOTFOUND when it changed no row. */
+static enum sm_rc
+sq_change(struct store *st, char **cause, enum stmt_id id, ...)
+{
+    va_list ap;
+    va_start(ap, id);
+    enum sm_rc rc = vexec(st, cause, id, ap);
+    va_end(ap);
+    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
+        rc = SM_ENOTFOUND;
+    return rc;
+}
+
+/* Reads the current row of s into out. */
+typedef void (*row_fn)(sqlite3_stmt *s, void *out);
+
+/* Bind statement id and read its first row into out with read: SM_OK, none when it has
+ * no row, or the error. */
+static enum sm_rc
+sq_one(struct store *st, char **cause, enum sm_rc none, row_fn read, void *out, enum stmt_id id,
+       ...)
+{
+    va_list ap;
+    va_start(ap, id);
+    sqlite3_stmt *s = vbind(st, id, ap);
+    va_end(ap);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        read(s, out);
+    enum sm_rc rc = sq_done(st, id, step, cause);
+    return rc == SM_OK && step == SQLITE_DONE ? none : rc;
+}
+
+/* Row reader of a single integer column. */
+static void
+read_i64(sqlite3_stmt *s, void *out)
+{
+    *(int64_t *)out = sqlite3_column_int64(s, 0);
 }
 
 static enum sm_rc
@@ -348,9 +511,7 @@ pack_points(struct store *st, char **cause)
         int64_t agent = sqlite3_column_int64(q[0], 0);
         /* An hour from each next point on, so long gaps cost one seek each. */
         for (int64_t t = INT64_MIN; rc == SM_OK;) {
-            sqlite3_reset(q[1]);
-            sqlite3_bind_int64(q[1], 1, agent);
-            sqlite3_bind_int64(q[1], 2, t);
+            bindf(q[1], "ii", agent, t);
             if (sqlite3_step(q[1]) != SQLITE_ROW) {
                 rc = db_error(st, "migration 4: find points", cause);
                 break;
@@ -358,10 +519,7 @@ pack_points(struct store *st, char **cause)
             if (sqlite3_column_type(q[1], 0) == SQLITE_NULL)
                 break;
             t = sqlite3_column_int64(q[1], 0);
-            sqlite3_reset(q[2]);
-            sqlite3_bind_int64(q[2], 1, agent);
-            sqlite3_bind_int64(q[2], 2, t);
-            sqlite3_bind_int64(q[2], 3, t > INT64_MAX - 3600000 ? INT64_MAX : t + 3600000);
+            bindf(q[2], "iii", agent, t, t > INT64_MAX - 3600000 ? INT64_MAX : t + 3600000);
             int64_t ts = 0;
             np = 0;
             for (;;) {
@@ -375,10 +533,7 @@ pack_points(struct store *st, char **cause)
                     /* The sample at ts is complete: write its blob. */
                     blob = sm_xgrow(blob, &bcap, history_blob_bound(np), 1);
                     size_t len = history_blob_encode(pairs, np, blob);
-                    sqlite3_reset(q[3]);
-                    sqlite3_bind_int64(q[3], 1, agent);
-                    sqlite3_bind_int64(q[3], 2, ts);
-                    sqlite3_bind_blob(q[3], 3, blob, (int)len, SQLITE_STATIC);
+                    bindf(q[3], "iib", agent, ts, (const void *)blob, len);
                     if (sqlite3_step(q[3]) != SQLITE_DONE) {
                         rc = db_error(st, "migration 4: write sample", cause);
                         break;
@@ -414,17 +569,26 @@ out:
     return rc;
 }
 
+/* Run a one-row PRAGMA and read its first column (0 when it answers no row). */
+static enum sm_rc
+pragma_int(struct store *st, const char *sql, int *v, char **cause)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return db_error(st, sql, cause);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return SM_OK;
+}
+
 static enum sm_rc
 migrate(struct store *st, char **cause)
 {
-    sqlite3_stmt *s = NULL;
     int version = 0;
-    enum sm_rc rc = SM_OK;
-    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-        return db_error(st, "user_version", cause);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        version = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
+    enum sm_rc rc = pragma_int(st, "PRAGMA user_version", &version, cause);
+    if (rc != SM_OK)
+        return rc;
     if (version > (int)NMIGRATIONS) {
         *cause = sm_xasprintf("database schema version %d is newer than this smserver (%d)",
                               version, (int)NMIGRATIONS);
@@ -434,13 +598,8 @@ migrate(struct store *st, char **cause)
         if ((rc = exec_sql(st, "BEGIN IMMEDIATE", cause)) != SM_OK)
             return rc;
         /* Re-read inside the write lock: another process may have migrated. */
-        if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK) {
-            rc = db_error(st, "user_version", cause);
+        if ((rc = pragma_int(st, "PRAGMA user_version", &version, cause)) != SM_OK)
             goto fail;
-        }
-        if (sqlite3_step(s) == SQLITE_ROW)
-            version = sqlite3_column_int(s, 0);
-        sqlite3_finalize(s);
         if (version >= (int)NMIGRATIONS) {
             if ((rc = exec_sql(st, "COMMIT", cause)) != SM_OK)
                 goto fail;
@@ -500,9 +659,16 @@ store_open(const char *path, struct store **out, char **cause)
     if ((rc = migrate(st, cause)) != SM_OK)
         goto fail;
     for (int i = 0; i < S_COUNT; i++) {
-        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
-                               NULL) != SQLITE_OK) {
-            rc = db_error(st, stmt_sql[i], cause);
+        const struct stmt_def *d = &stmt_defs[i];
+        if (sqlite3_prepare_v3(st->db, d->sql, -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
+            SQLITE_OK) {
+            rc = db_error(st, d->sql, cause);
+            goto fail;
+        }
+        if (sqlite3_bind_parameter_count(st->stmt[i]) != (int)strlen(d->args)) {
+            *cause = sm_xasprintf("statement table: \"%s\" has %d parameters, not %zu", d->what,
+                                  sqlite3_bind_parameter_count(st->stmt[i]), strlen(d->args));
+            rc = SM_EINVAL;
             goto fail;
         }
     }
@@ -558,11 +724,7 @@ store_free(struct store *st)
 enum sm_rc
 store_ping(struct store *st)
 {
-    sqlite3_stmt *s = stmt(st, S_USER_BY_ID);
-    sqlite3_bind_int64(s, 1, 0);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SM_OK : SM_EUNAVAIL;
+    return sq_exec(st, NULL, S_USER_BY_ID, (int64_t)0) == SM_OK ? SM_OK : SM_EUNAVAIL;
 }
 
 enum sm_rc
@@ -595,8 +757,9 @@ copy_text(char *dst, size_t dstsz, sqlite3_stmt *s, int col)
 }
 
 static void
-read_user(sqlite3_stmt *s, struct store_user *u)
+read_user(sqlite3_stmt *s, void *out)
 {
+    struct store_user *u = out;
     u->id = sqlite3_column_int64(s, 0);
     copy_text(u->name, sizeof u->name, s, 1);
     copy_text(u->pwhash, sizeof u->pwhash, s, 2);
@@ -607,16 +770,9 @@ enum sm_rc
 store_user_add(struct store *st, const char *name, const char *pwhash, int64_t now,
                struct store_user *out)
 {
-    sqlite3_stmt *s = stmt(st, S_USER_ADD);
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, pwhash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_CONSTRAINT)
-        return SM_ECONFLICT;
-    if (rc != SQLITE_DONE)
-        return db_error(st, "add user", NULL);
+    enum sm_rc rc = sq_exec(st, NULL, S_USER_ADD, name, pwhash, now);
+    if (rc != SM_OK)
+        return rc;
     out->id = sqlite3_last_insert_rowid(st->db);
     sm_strlcpy(out->name, name, sizeof out->name);
     sm_strlcpy(out->pwhash, pwhash, sizeof out->pwhash);
@@ -624,49 +780,29 @@ store_user_add(struct store *st, const char *name, const char *pwhash, int64_t n
     return SM_OK;
 }
 
-static enum sm_rc
-user_one(struct store *st, sqlite3_stmt *s, struct store_user *out)
-{
-    int rc = sqlite3_step(s);
-    enum sm_rc ret = SM_OK;
-    if (rc == SQLITE_ROW)
-        read_user(s, out);
-    else if (rc == SQLITE_DONE)
-        ret = SM_ENOTFOUND;
-    else
-        ret = db_error(st, "find user", NULL);
-    sqlite3_reset(s);
-    return ret;
-}
-
 enum sm_rc
 store_user_by_name(struct store *st, const char *name, struct store_user *out)
 {
-    sqlite3_stmt *s = stmt(st, S_USER_BY_NAME);
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    return user_one(st, s, out);
+    return sq_one(st, NULL, SM_ENOTFOUND, read_user, out, S_USER_BY_NAME, name);
 }
 
 enum sm_rc
 store_user_by_id(struct store *st, int64_t id, struct store_user *out)
 {
-    sqlite3_stmt *s = stmt(st, S_USER_BY_ID);
-    sqlite3_bind_int64(s, 1, id);
-    return user_one(st, s, out);
+    return sq_one(st, NULL, SM_ENOTFOUND, read_user, out, S_USER_BY_ID, id);
 }
 
 enum sm_rc
 store_user_list(struct store *st, store_user_fn fn, void *arg)
 {
-    sqlite3_stmt *s = stmt(st, S_USER_LIST);
+    sqlite3_stmt *s = sq_bind(st, S_USER_LIST);
     struct store_user u;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         read_user(s, &u);
         fn(&u, arg);
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list users", NULL);
+    return sq_done(st, S_USER_LIST, step, NULL);
 }
 
 /* ------------------------------------------------------------------ refresh tokens */
@@ -675,13 +811,27 @@ enum sm_rc
 store_refresh_add(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t user_id,
                   const uint8_t family[STORE_FAMILY_LEN], int64_t expires, int64_t now)
 {
-    sqlite3_stmt *s = stmt(st, S_REFRESH_ADD);
-    sqlite3_bind_blob(s, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, user_id);
-    sqlite3_bind_blob(s, 3, family, STORE_FAMILY_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, expires);
-    sqlite3_bind_int64(s, 5, now);
-    return exec_stmt(st, s, "add refresh token", NULL);
+    return sq_exec(st, NULL, S_REFRESH_ADD, hash, user_id, family, expires, now);
+}
+
+/* A refresh token's row; ok = 0 when its family is malformed. */
+struct refresh_row {
+    int64_t user_id, expires;
+    uint8_t family[STORE_FAMILY_LEN];
+    int revoked, ok;
+};
+
+static void
+read_refresh(sqlite3_stmt *s, void *out)
+{
+    struct refresh_row *r = out;
+    r->ok = sqlite3_column_bytes(s, 1) == STORE_FAMILY_LEN;
+    if (!r->ok)
+        return;
+    r->user_id = sqlite3_column_int64(s, 0);
+    memcpy(r->family, sqlite3_column_blob(s, 1), STORE_FAMILY_LEN);
+    r->expires = sqlite3_column_int64(s, 2);
+    r->revoked = sqlite3_column_int(s, 3);
 }
 
 /* Look hash up. SM_EAUTH when unknown; *revoked and *expires say the rest. */
@@ -689,30 +839,17 @@ static enum sm_rc
 refresh_get(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *user_id,
             uint8_t family[STORE_FAMILY_LEN], int64_t *expires, int *revoked)
 {
-    sqlite3_stmt *s = stmt(st, S_REFRESH_GET);
-    sqlite3_bind_blob(s, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    enum sm_rc ret = SM_OK;
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 1) == STORE_FAMILY_LEN) {
-        *user_id = sqlite3_column_int64(s, 0);
-        memcpy(family, sqlite3_column_blob(s, 1), STORE_FAMILY_LEN);
-        *expires = sqlite3_column_int64(s, 2);
-        *revoked = sqlite3_column_int(s, 3);
-    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-        ret = SM_EAUTH;
-    } else {
-        ret = db_error(st, "find refresh token", NULL);
-    }
-    sqlite3_reset(s);
-    return ret;
-}
-
-static enum sm_rc
-revoke_family(struct store *st, const uint8_t family[STORE_FAMILY_LEN])
-{
-    sqlite3_stmt *s = stmt(st, S_REFRESH_REVOKE_FAMILY);
-    sqlite3_bind_blob(s, 1, family, STORE_FAMILY_LEN, SQLITE_STATIC);
-    return exec_stmt(st, s, "revoke token family", NULL);
+    struct refresh_row r = {0};
+    enum sm_rc rc = sq_one(st, NULL, SM_EAUTH, read_refresh, &r, S_REFRESH_GET, hash);
+    if (rc != SM_OK)
+        return rc;
+    if (!r.ok)
+        return SM_EAUTH;
+    *user_id = r.user_id;
+    memcpy(family, r.family, STORE_FAMILY_LEN);
+    *expires = r.expires;
+    *revoked = r.revoked;
+    return SM_OK;
 }
 
 enum sm_rc
@@ -723,7 +860,7 @@ store_refresh_rotate(struct store *st, const uint8_t old_hash[STORE_HASH_LEN],
     uint8_t family[STORE_FAMILY_LEN];
     int64_t expires = 0;
     int revoked = 0;
-    enum sm_rc rc = exec_stmt(st, stmt(st, S_BEGIN), "begin", NULL);
+    enum sm_rc rc = sq_exec(st, NULL, S_BEGIN);
     if (rc != SM_OK)
         return rc;
     if ((rc = refresh_get(st, old_hash, user_id, family, &expires, &revoked)) != SM_OK)
@@ -732,9 +869,9 @@ store_refresh_rotate(struct store *st, const uint8_t old_hash[STORE_HASH_LEN],
         /* A retired token came back: someone holds a copy. End the whole session. */
         sm_log(SM_LOG_WARN, "refresh token reuse for user %lld: revoking its session",
                (long long)*user_id);
-        if ((rc = revoke_family(st, family)) != SM_OK)
+        if ((rc = sq_exec(st, NULL, S_REFRESH_REVOKE_FAMILY, family)) != SM_OK)
             goto fail;
-        if ((rc = exec_stmt(st, stmt(st, S_COMMIT), "commit", NULL)) != SM_OK)
+        if ((rc = sq_exec(st, NULL, S_COMMIT)) != SM_OK)
             goto fail;
         return SM_EAUTH;
     }
@@ -742,13 +879,11 @@ store_refresh_rotate(struct store *st, const uint8_t old_hash[STORE_HASH_LEN],
         rc = SM_EAUTH;
         goto fail;
     }
-    sqlite3_stmt *s = stmt(st, S_REFRESH_RETIRE);
-    sqlite3_bind_blob(s, 1, old_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    if ((rc = exec_stmt(st, s, "retire refresh token", NULL)) != SM_OK)
+    if ((rc = sq_exec(st, NULL, S_REFRESH_RETIRE, old_hash)) != SM_OK)
         goto fail;
     if ((rc = store_refresh_add(st, new_hash, *user_id, family, new_expires, now)) != SM_OK)
         goto fail;
-    return exec_stmt(st, stmt(st, S_COMMIT), "commit", NULL);
+    return sq_exec(st, NULL, S_COMMIT);
 fail:
     store_rollback(st);
     return rc;
@@ -766,14 +901,15 @@ store_refresh_revoke(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64
         return rc;
     if (revoked || expires <= now)
         return SM_EAUTH;
-    return revoke_family(st, family);
+    return sq_exec(st, NULL, S_REFRESH_REVOKE_FAMILY, family);
 }
 
 /* ------------------------------------------------------------------ agents */
 
 static void
-read_agent(sqlite3_stmt *s, struct store_agent *a)
+read_agent(sqlite3_stmt *s, void *out)
 {
+    struct store_agent *a = out;
     a->id = sqlite3_column_int64(s, 0);
     a->user_id = sqlite3_column_int64(s, 1);
     copy_text(a->name, sizeof a->name, s, 2);
@@ -794,17 +930,9 @@ enum sm_rc
 store_agent_add(struct store *st, int64_t user_id, const char *name,
                 const uint8_t token_hash[STORE_HASH_LEN], int64_t now, struct store_agent *out)
 {
-    sqlite3_stmt *s = stmt(st, S_AGENT_ADD);
-    sqlite3_bind_int64(s, 1, user_id);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, token_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_CONSTRAINT)
-        return SM_ECONFLICT;
-    if (rc != SQLITE_DONE)
-        return db_error(st, "add agent", NULL);
+    enum sm_rc rc = sq_exec(st, NULL, S_AGENT_ADD, user_id, name, token_hash, now);
+    if (rc != SM_OK)
+        return rc;
     memset(out, 0, sizeof *out);
     out->id = sqlite3_last_insert_rowid(st->db);
     out->user_id = user_id;
@@ -813,83 +941,54 @@ store_agent_add(struct store *st, int64_t user_id, const char *name,
     return SM_OK;
 }
 
-static enum sm_rc
-agent_one(struct store *st, sqlite3_stmt *s, struct store_agent *out, enum sm_rc none)
-{
-    int rc = sqlite3_step(s);
-    enum sm_rc ret = SM_OK;
-    if (rc == SQLITE_ROW)
-        read_agent(s, out);
-    else if (rc == SQLITE_DONE)
-        ret = none;
-    else
-        ret = db_error(st, "find agent", NULL);
-    sqlite3_reset(s);
-    return ret;
-}
-
 enum sm_rc
 store_agent_get(struct store *st, int64_t user_id, int64_t id, struct store_agent *out)
 {
-    sqlite3_stmt *s = stmt(st, S_AGENT_GET);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, user_id);
-    return agent_one(st, s, out, SM_ENOTFOUND);
+    return sq_one(st, NULL, SM_ENOTFOUND, read_agent, out, S_AGENT_GET, id, user_id);
 }
 
 enum sm_rc
 store_agent_by_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_agent *out)
 {
-    sqlite3_stmt *s = stmt(st, S_AGENT_BY_TOKEN);
-    sqlite3_bind_blob(s, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
-    return agent_one(st, s, out, SM_EAUTH);
+    return sq_one(st, NULL, SM_EAUTH, read_agent, out, S_AGENT_BY_TOKEN, hash);
 }
 
 enum sm_rc
 store_agent_list(struct store *st, int64_t user_id, store_agent_fn fn, void *arg)
 {
-    sqlite3_stmt *s = stmt(st, user_id ? S_AGENT_LIST_USER : S_AGENT_LIST_ALL);
-    if (user_id)
-        sqlite3_bind_int64(s, 1, user_id);
+    enum stmt_id id = user_id ? S_AGENT_LIST_USER : S_AGENT_LIST_ALL;
+    sqlite3_stmt *s = sq_bind(st, id, user_id); /* S_AGENT_LIST_ALL takes no argument */
     struct store_agent a;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         read_agent(s, &a);
         fn(&a, arg);
         store_agent_done(&a);
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list agents", NULL);
+    return sq_done(st, id, step, NULL);
 }
 
 enum sm_rc
 store_agent_delete(struct store *st, int64_t user_id, int64_t id)
 {
     struct store_agent a;
-    enum sm_rc rc = exec_stmt(st, stmt(st, S_BEGIN), "begin", NULL);
+    enum sm_rc rc = sq_exec(st, NULL, S_BEGIN);
     if (rc != SM_OK)
         return rc;
     if ((rc = store_agent_get(st, user_id, id, &a)) != SM_OK)
         goto fail;
     store_agent_done(&a);
     /* The samples carry the raw points. */
-    sqlite3_stmt *s = stmt(st, S_AGENT_DEL_SAMPLES);
-    sqlite3_bind_int64(s, 1, id);
-    if ((rc = exec_stmt(st, s, "delete samples", NULL)) != SM_OK)
+    if ((rc = sq_exec(st, NULL, S_AGENT_DEL_SAMPLES, id)) != SM_OK)
         goto fail;
     /* Its alert history goes too: no alert stays active for an agent that is gone. */
-    s = stmt(st, S_AGENT_DEL_EVENTS);
-    sqlite3_bind_int64(s, 1, id);
-    if ((rc = exec_stmt(st, s, "delete alert events", NULL)) != SM_OK)
+    if ((rc = sq_exec(st, NULL, S_AGENT_DEL_EVENTS, id)) != SM_OK)
         goto fail;
     if ((rc = history_forget_agent(st->db, id)) != SM_OK)
         goto fail;
-    s = stmt(st, S_AGENT_DEL);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, user_id);
-    if ((rc = exec_stmt(st, s, "delete agent", NULL)) != SM_OK)
+    if ((rc = sq_exec(st, NULL, S_AGENT_DEL, id, user_id)) != SM_OK)
         goto fail;
-    return exec_stmt(st, stmt(st, S_COMMIT), "commit", NULL);
+    return sq_exec(st, NULL, S_COMMIT);
 fail:
     store_rollback(st);
     return rc;
@@ -899,14 +998,7 @@ enum sm_rc
 store_agent_set_token(struct store *st, int64_t user_id, int64_t id,
                       const uint8_t token_hash[STORE_HASH_LEN])
 {
-    sqlite3_stmt *s = stmt(st, S_AGENT_SET_TOKEN);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, user_id);
-    sqlite3_bind_blob(s, 3, token_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    enum sm_rc rc = exec_stmt(st, s, "set agent token", NULL);
-    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
-        rc = SM_ENOTFOUND;
-    return rc;
+    return sq_change(st, NULL, S_AGENT_SET_TOKEN, id, user_id, token_hash);
 }
 
 /* ------------------------------------------------------------------ ingest */
@@ -914,13 +1006,13 @@ store_agent_set_token(struct store *st, int64_t user_id, int64_t id,
 enum sm_rc
 store_begin(struct store *st)
 {
-    enum sm_rc rc = exec_stmt(st, stmt(st, S_BEGIN), "begin", NULL);
+    enum sm_rc rc = sq_exec(st, NULL, S_BEGIN);
     if (rc != SM_OK)
         return rc;
     /* Samples older than the history watermark mark their minute for a re-rollup. */
-    sqlite3_stmt *s = stmt(st, S_WATERMARK);
-    st->watermark = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
+    st->watermark = 0;
+    if (sq_one(st, NULL, SM_OK, read_i64, &st->watermark, S_WATERMARK) != SM_OK)
+        st->watermark = 0;
     st->noted_agent = 0;
     return SM_OK;
 }
@@ -928,7 +1020,7 @@ store_begin(struct store *st)
 enum sm_rc
 store_commit(struct store *st)
 {
-    enum sm_rc rc = exec_stmt(st, stmt(st, S_COMMIT), "commit", NULL);
+    enum sm_rc rc = sq_exec(st, NULL, S_COMMIT);
     if (rc != SM_OK)
         store_rollback(st);
     return rc;
@@ -940,7 +1032,7 @@ store_rollback(struct store *st)
     cache_clear(st); /* series ids created in the transaction are gone */
     if (sqlite3_get_autocommit(st->db))
         return;
-    if (exec_stmt(st, stmt(st, S_ROLLBACK), "rollback", NULL) != SM_OK)
+    if (sq_exec(st, NULL, S_ROLLBACK) != SM_OK)
         sm_log(SM_LOG_WARN, "database: rollback failed: %s", sqlite3_errmsg(st->db));
 }
 
@@ -1031,30 +1123,20 @@ series_id(struct store *st, int64_t agent_id, const char *name, const char *labe
             return SM_OK;
         }
     }
-    sqlite3_stmt *s = stmt(st, S_SERIES_GET);
-    sqlite3_bind_int64(s, 1, agent_id);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, labels, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
+    enum sm_rc rc =
+        sq_one(st, cause, SM_ENOTFOUND, read_i64, id, S_SERIES_GET, agent_id, name, labels);
+    if (rc == SM_OK) {
         cache_put(st, sm_xstrdup(key), *id);
         return SM_OK;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return db_error(st, "find series", cause);
+    if (rc != SM_ENOTFOUND)
+        return rc;
     struct agent_count *c = count_slot(st, agent_id);
     if (c->count < 0) {
-        s = stmt(st, S_SERIES_COUNT);
-        sqlite3_bind_int64(s, 1, agent_id);
-        if (sqlite3_step(s) != SQLITE_ROW) {
-            sqlite3_reset(s);
-            return db_error(st, "count series", cause);
-        }
-        c->count = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
+        int64_t n = 0;
+        if ((rc = sq_one(st, cause, SM_EIO, read_i64, &n, S_SERIES_COUNT, agent_id)) != SM_OK)
+            return rc;
+        c->count = n;
     }
     if (c->count >= STORE_SERIES_CAP) {
         if (!st->warned_cap)
@@ -1064,13 +1146,8 @@ series_id(struct store *st, int64_t agent_id, const char *name, const char *labe
         *id = 0;
         return SM_OK;
     }
-    s = stmt(st, S_SERIES_ADD);
-    sqlite3_bind_int64(s, 1, agent_id);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, labels, -1, SQLITE_STATIC);
-    enum sm_rc ret = exec_stmt(st, s, "add series", cause);
-    if (ret != SM_OK)
-        return ret;
+    if ((rc = sq_exec(st, cause, S_SERIES_ADD, agent_id, name, labels)) != SM_OK)
+        return rc;
     *id = sqlite3_last_insert_rowid(st->db);
     c->count++;
     cache_put(st, sm_xstrdup(key), *id);
@@ -1106,17 +1183,15 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
     for (size_t i = 0; i < b->nsamples; i++) {
         const struct store_sample *smp = &b->samples[i];
         /* A duplicate creates no series: look before resolving the sample's points. */
-        sqlite3_stmt *s = stmt(st, S_SAMPLE_EXISTS);
-        sqlite3_bind_int64(s, 1, b->agent_id);
-        sqlite3_bind_int64(s, 2, smp->ts_ms);
-        int step = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (step == SQLITE_ROW) {
+        int64_t one = 0;
+        rc = sq_one(st, cause, SM_ENOTFOUND, read_i64, &one, S_SAMPLE_EXISTS, b->agent_id,
+                    smp->ts_ms);
+        if (rc == SM_OK) {
             (*dups)++;
             continue;
         }
-        if (step != SQLITE_DONE)
-            return db_error(st, "find sample", cause);
+        if (rc != SM_ENOTFOUND)
+            return rc;
         if (st->recent_agent != b->agent_id) {
             recent_clear(st);
             st->recent_agent = b->agent_id;
@@ -1139,13 +1214,11 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
         }
         st->blob = sm_xgrow(st->blob, &st->blob_cap, history_blob_bound(np), 1);
         size_t len = history_blob_encode(st->pairs, np, st->blob);
-        s = stmt(st, S_SAMPLE_ADD);
-        sqlite3_bind_int64(s, 1, b->agent_id);
-        sqlite3_bind_int64(s, 2, smp->ts_ms);
-        sqlite3_bind_blob(s, 3, st->blob, (int)len, SQLITE_STATIC);
-        if ((rc = exec_stmt(st, s, "add sample", cause)) != SM_OK)
+        rc = sq_change(st, cause, S_SAMPLE_ADD, b->agent_id, smp->ts_ms, (const void *)st->blob,
+                       len);
+        if (rc != SM_OK && rc != SM_ENOTFOUND)
             return rc;
-        if (sqlite3_changes(st->db) == 0) {
+        if (rc == SM_ENOTFOUND) {
             (*dups)++;
             continue;
         }
@@ -1160,25 +1233,18 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
             st->noted_minute = minute;
         }
     }
-    sqlite3_stmt *s = stmt(st, b->host_json ? S_AGENT_SEEN_HOST : S_AGENT_SEEN);
-    sqlite3_bind_int64(s, 1, b->agent_id);
-    sqlite3_bind_int64(s, 2, b->now);
-    if (b->host_json)
-        sqlite3_bind_text(s, 3, b->host_json, -1, SQLITE_STATIC);
-    if ((rc = exec_stmt(st, s, "update agent", cause)) != SM_OK)
-        return rc;
-    if (sqlite3_changes(st->db) == 0) {
+    /* S_AGENT_SEEN takes the first two arguments only. */
+    rc = sq_change(st, cause, b->host_json ? S_AGENT_SEEN_HOST : S_AGENT_SEEN, b->agent_id, b->now,
+                   b->host_json);
+    if (rc == SM_ENOTFOUND) {
         *cause = sm_xstrdup("agent was deleted");
         return SM_EAUTH;
     }
-    if (b->latest_json) {
-        s = stmt(st, S_LATEST_SET);
-        sqlite3_bind_int64(s, 1, b->agent_id);
-        sqlite3_bind_int64(s, 2, b->latest_ts_ms);
-        sqlite3_bind_text(s, 3, b->latest_json, -1, SQLITE_STATIC);
-        if ((rc = exec_stmt(st, s, "set latest sample", cause)) != SM_OK)
-            return rc;
-    }
+    if (rc != SM_OK)
+        return rc;
+    if (b->latest_json && (rc = sq_exec(st, cause, S_LATEST_SET, b->agent_id, b->latest_ts_ms,
+                                        b->latest_json)) != SM_OK)
+        return rc;
     return SM_OK;
 }
 
@@ -1186,46 +1252,40 @@ enum sm_rc
 store_batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_t *duplicates,
                   char **cause)
 {
-    enum sm_rc rc = exec_stmt(st, stmt(st, S_SAVEPOINT), "savepoint", cause);
+    enum sm_rc rc = sq_exec(st, cause, S_SAVEPOINT);
     if (rc != SM_OK)
         return rc;
     *stored = *duplicates = 0;
     rc = batch_write(st, b, stored, duplicates, cause);
     if (rc != SM_OK) {
         /* Undo this batch alone; series ids it created are gone with it. */
-        if (exec_stmt(st, stmt(st, S_ROLLBACK_TO), "rollback to", NULL) != SM_OK ||
-            exec_stmt(st, stmt(st, S_RELEASE), "release", NULL) != SM_OK)
+        if (sq_exec(st, NULL, S_ROLLBACK_TO) != SM_OK || sq_exec(st, NULL, S_RELEASE) != SM_OK)
             sm_log(SM_LOG_WARN, "database: rollback to savepoint failed");
         cache_clear(st);
         st->noted_agent = 0; /* its dirty marks are undone too */
         *stored = *duplicates = 0;
         return rc;
     }
-    return exec_stmt(st, stmt(st, S_RELEASE), "release", cause);
+    return sq_exec(st, cause, S_RELEASE);
 }
 
 enum sm_rc
 store_count(struct store *st, int64_t *samples, int64_t *points)
 {
-    sqlite3_stmt *s = stmt(st, S_COUNT_SAMPLES);
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        sqlite3_reset(s);
-        return db_error(st, "count", NULL);
-    }
-    *samples = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+    enum sm_rc rc = sq_one(st, NULL, SM_EIO, read_i64, samples, S_COUNT_SAMPLES);
+    if (rc != SM_OK)
+        return rc;
     /* Points: the counts of the samples' blobs (a malformed blob counts none). */
-    s = stmt(st, S_COUNT_POINTS);
-    int rc;
+    sqlite3_stmt *s = sq_bind(st, S_COUNT_POINTS);
+    int step;
     *points = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         size_t n;
         if (history_blob_check(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), &n) ==
             SM_OK)
             *points += (int64_t)n;
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SM_OK : db_error(st, "count", NULL);
+    return sq_done(st, S_COUNT_POINTS, step, NULL);
 }
 
 /* ------------------------------------------------------------------ history */
@@ -1244,27 +1304,28 @@ store_history_query(struct store *st, int64_t agent_id, const char *name, const 
 enum sm_rc
 store_series_list(struct store *st, int64_t agent_id, store_series_fn fn, void *arg)
 {
-    sqlite3_stmt *s = stmt(st, S_SERIES_LIST);
-    sqlite3_bind_int64(s, 1, agent_id);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    sqlite3_stmt *s = sq_bind(st, S_SERIES_LIST, agent_id);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW)
         fn((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1), arg);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list series", NULL);
+    return sq_done(st, S_SERIES_LIST, step, NULL);
+}
+
+/* Row reader of a text column that must be there: an allocated copy. */
+static void
+read_strdup(sqlite3_stmt *s, void *out)
+{
+    const char *t = (const char *)sqlite3_column_text(s, 0);
+    *(char **)out = sm_xstrdup(t ? t : "");
 }
 
 enum sm_rc
 store_latest(struct store *st, int64_t agent_id, char **json)
 {
-    sqlite3_stmt *s = stmt(st, S_LATEST_GET);
-    sqlite3_bind_int64(s, 1, agent_id);
-    enum sm_rc rc = SM_ENOTFOUND;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        *json = sm_xstrdup((const char *)sqlite3_column_text(s, 0));
-        rc = SM_OK;
-    }
-    sqlite3_reset(s);
-    return rc;
+    /* Any failure reads as "none", as a missing row does. */
+    if (sq_one(st, NULL, SM_ENOTFOUND, read_strdup, json, S_LATEST_GET, agent_id) != SM_OK)
+        return SM_ENOTFOUND;
+    return SM_OK;
 }
 
 enum sm_rc
@@ -1294,9 +1355,9 @@ store_latest_points(struct store *st, store_point_fn fn, void *arg)
      * output order, each with its value when the newest sample has one. */
     struct history_pair *all = NULL;
     size_t n = 0, cap = 0;
-    sqlite3_stmt *s = stmt(st, S_NEWEST_SAMPLES);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    sqlite3_stmt *s = sq_bind(st, S_NEWEST_SAMPLES);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const uint8_t *blob = sqlite3_column_blob(s, 0);
         size_t len = (size_t)sqlite3_column_bytes(s, 0), k;
         if (sqlite3_column_type(s, 0) == SQLITE_NULL)
@@ -1309,15 +1370,15 @@ store_latest_points(struct store *st, store_point_fn fn, void *arg)
         if (history_blob_decode(blob, len, all + n, k, &k) == SM_OK)
             n += k;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    enum sm_rc rc = sq_done(st, S_NEWEST_SAMPLES, step, NULL);
+    if (rc != SM_OK) {
         free(all);
-        return db_error(st, "latest points", NULL);
+        return rc;
     }
     if (n > 0)
         qsort(all, n, sizeof *all, pair_by_series);
-    s = stmt(st, S_LATEST_POINTS);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    s = sq_bind(st, S_LATEST_POINTS);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         struct history_pair key = {sqlite3_column_int64(s, 5), 0};
         const struct history_pair *p =
             n ? bsearch(&key, all, n, sizeof *all, pair_by_series) : NULL;
@@ -1326,16 +1387,16 @@ store_latest_points(struct store *st, store_point_fn fn, void *arg)
                (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
                (const char *)sqlite3_column_text(s, 4), p->value, arg);
     }
-    sqlite3_reset(s);
     free(all);
-    return rc == SQLITE_DONE ? SM_OK : db_error(st, "latest points", NULL);
+    return sq_done(st, S_LATEST_POINTS, step, NULL);
 }
 
 /* ------------------------------------------------------------------ alerts */
 
 static void
-read_rule(sqlite3_stmt *s, struct store_rule *r)
+read_rule(sqlite3_stmt *s, void *out)
 {
+    struct store_rule *r = out;
     memset(r, 0, sizeof *r);
     r->id = sqlite3_column_int64(s, 0);
     r->user_id = sqlite3_column_int64(s, 1);
@@ -1354,30 +1415,20 @@ read_rule(sqlite3_stmt *s, struct store_rule *r)
     r->updated = sqlite3_column_int64(s, 13);
 }
 
-static void
-bind_rule(sqlite3_stmt *s, const struct store_rule *r, const char *op)
+/* Run S_RULE_ADD or S_RULE_UPDATE with the fields of r (?1 to ?13 the same in both; the
+ * add takes the first 13 arguments, the update also ?14, the id). */
+static enum sm_rc
+rule_write(struct store *st, enum stmt_id id, const struct store_rule *r)
 {
-    sqlite3_bind_int64(s, 1, r->user_id);
-    sqlite3_bind_text(s, 2, r->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, r->metric, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, r->labels, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, op, 1, SQLITE_STATIC);
-    sqlite3_bind_double(s, 6, r->threshold);
-    sqlite3_bind_int64(s, 7, r->for_seconds);
-    sqlite3_bind_int64(s, 8, r->resolve_seconds);
-    sqlite3_bind_int64(s, 9, r->agent_id);
-    sqlite3_bind_text(s, 10, r->severity, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 11, r->channel_id);
-    sqlite3_bind_int64(s, 12, r->created);
-    sqlite3_bind_int64(s, 13, r->updated);
+    return sq_change(st, NULL, id, r->user_id, r->name, r->metric, r->labels,
+                     r->op == '<' ? "<" : ">", r->threshold, r->for_seconds, r->resolve_seconds,
+                     r->agent_id, r->severity, r->channel_id, r->created, r->updated, r->id);
 }
 
 enum sm_rc
 store_rule_add(struct store *st, struct store_rule *r)
 {
-    sqlite3_stmt *s = stmt(st, S_RULE_ADD);
-    bind_rule(s, r, r->op == '<' ? "<" : ">");
-    enum sm_rc rc = exec_stmt(st, s, "add alert rule", NULL);
+    enum sm_rc rc = rule_write(st, S_RULE_ADD, r);
     if (rc == SM_OK)
         r->id = sqlite3_last_insert_rowid(st->db);
     return rc;
@@ -1386,89 +1437,45 @@ store_rule_add(struct store *st, struct store_rule *r)
 enum sm_rc
 store_rule_update(struct store *st, const struct store_rule *r)
 {
-    sqlite3_stmt *s = stmt(st, S_RULE_UPDATE);
-    bind_rule(s, r, r->op == '<' ? "<" : ">");
-    sqlite3_bind_int64(s, 14, r->id);
-    enum sm_rc rc = exec_stmt(st, s, "update alert rule", NULL);
-    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
-        rc = SM_ENOTFOUND;
-    return rc;
+    return rule_write(st, S_RULE_UPDATE, r);
 }
 
 enum sm_rc
 store_rule_get(struct store *st, int64_t user_id, int64_t id, struct store_rule *out)
 {
-    sqlite3_stmt *s = stmt(st, S_RULE_GET);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, user_id);
-    int rc = sqlite3_step(s);
-    enum sm_rc ret = SM_OK;
-    if (rc == SQLITE_ROW)
-        read_rule(s, out);
-    else
-        ret = rc == SQLITE_DONE ? SM_ENOTFOUND : db_error(st, "find alert rule", NULL);
-    sqlite3_reset(s);
-    return ret;
+    return sq_one(st, NULL, SM_ENOTFOUND, read_rule, out, S_RULE_GET, id, user_id);
 }
 
 enum sm_rc
 store_rule_list(struct store *st, int64_t user_id, store_rule_fn fn, void *arg)
 {
-    sqlite3_stmt *s = stmt(st, user_id ? S_RULE_LIST_USER : S_RULE_LIST_ALL);
-    if (user_id)
-        sqlite3_bind_int64(s, 1, user_id);
+    enum stmt_id id = user_id ? S_RULE_LIST_USER : S_RULE_LIST_ALL;
+    sqlite3_stmt *s = sq_bind(st, id, user_id); /* S_RULE_LIST_ALL takes no argument */
     struct store_rule r;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         read_rule(s, &r);
         fn(&r, arg);
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list alert rules", NULL);
-}
-
-/* Delete (id, user_id) with statement sid; SM_ENOTFOUND when nothing was. */
-static enum sm_rc
-delete_owned(struct store *st, enum stmt_id sid, int64_t user_id, int64_t id)
-{
-    sqlite3_stmt *s = stmt(st, sid);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, user_id);
-    enum sm_rc rc = exec_stmt(st, s, "delete", NULL);
-    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
-        rc = SM_ENOTFOUND;
-    return rc;
-}
-
-static enum sm_rc
-count_owned(struct store *st, enum stmt_id sid, int64_t user_id, int64_t *n)
-{
-    sqlite3_stmt *s = stmt(st, sid);
-    sqlite3_bind_int64(s, 1, user_id);
-    enum sm_rc rc = SM_OK;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        *n = sqlite3_column_int64(s, 0);
-    else
-        rc = db_error(st, "count", NULL);
-    sqlite3_reset(s);
-    return rc;
+    return sq_done(st, id, step, NULL);
 }
 
 enum sm_rc
 store_rule_delete(struct store *st, int64_t user_id, int64_t id)
 {
-    return delete_owned(st, S_RULE_DEL, user_id, id);
+    return sq_change(st, NULL, S_RULE_DEL, id, user_id);
 }
 
 enum sm_rc
 store_rule_count(struct store *st, int64_t user_id, int64_t *n)
 {
-    return count_owned(st, S_RULE_COUNT, user_id, n);
+    return sq_one(st, NULL, SM_EIO, read_i64, n, S_RULE_COUNT, user_id);
 }
 
 static void
-read_channel(sqlite3_stmt *s, struct store_channel *c)
+read_channel(sqlite3_stmt *s, void *out)
 {
+    struct store_channel *c = out;
     memset(c, 0, sizeof *c);
     c->id = sqlite3_column_int64(s, 0);
     c->user_id = sqlite3_column_int64(s, 1);
@@ -1488,20 +1495,10 @@ read_channel(sqlite3_stmt *s, struct store_channel *c)
 enum sm_rc
 store_channel_add(struct store *st, struct store_channel *c)
 {
-    sqlite3_stmt *s = stmt(st, S_CHANNEL_ADD);
-    sqlite3_bind_int64(s, 1, c->user_id);
-    sqlite3_bind_text(s, 2, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, c->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, c->url, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, c->chat_id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 6, c->secret, (int)c->secret_len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, c->created);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_CONSTRAINT)
-        return SM_ECONFLICT;
-    if (rc != SQLITE_DONE)
-        return db_error(st, "add channel", NULL);
+    enum sm_rc rc = sq_exec(st, NULL, S_CHANNEL_ADD, c->user_id, c->name, c->kind, c->url,
+                            c->chat_id, (const void *)c->secret, c->secret_len, c->created);
+    if (rc != SM_OK)
+        return rc;
     c->id = sqlite3_last_insert_rowid(st->db);
     return SM_OK;
 }
@@ -1509,69 +1506,47 @@ store_channel_add(struct store *st, struct store_channel *c)
 enum sm_rc
 store_channel_get(struct store *st, int64_t user_id, int64_t id, struct store_channel *out)
 {
-    sqlite3_stmt *s = stmt(st, S_CHANNEL_GET);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, user_id);
-    int rc = sqlite3_step(s);
-    enum sm_rc ret = SM_OK;
-    if (rc == SQLITE_ROW)
-        read_channel(s, out);
-    else
-        ret = rc == SQLITE_DONE ? SM_ENOTFOUND : db_error(st, "find channel", NULL);
-    sqlite3_reset(s);
-    return ret;
+    return sq_one(st, NULL, SM_ENOTFOUND, read_channel, out, S_CHANNEL_GET, id, user_id);
 }
 
 enum sm_rc
 store_channel_list(struct store *st, int64_t user_id, store_channel_fn fn, void *arg)
 {
-    sqlite3_stmt *s = stmt(st, S_CHANNEL_LIST);
-    sqlite3_bind_int64(s, 1, user_id);
+    sqlite3_stmt *s = sq_bind(st, S_CHANNEL_LIST, user_id);
     struct store_channel c;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         read_channel(s, &c);
         fn(&c, arg);
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list channels", NULL);
+    return sq_done(st, S_CHANNEL_LIST, step, NULL);
 }
 
 enum sm_rc
 store_channel_delete(struct store *st, int64_t user_id, int64_t id)
 {
-    return delete_owned(st, S_CHANNEL_DEL, user_id, id);
+    return sq_change(st, NULL, S_CHANNEL_DEL, id, user_id);
 }
 
 enum sm_rc
 store_channel_count(struct store *st, int64_t user_id, int64_t *n)
 {
-    return count_owned(st, S_CHANNEL_COUNT, user_id, n);
+    return sq_one(st, NULL, SM_EIO, read_i64, n, S_CHANNEL_COUNT, user_id);
 }
 
 enum sm_rc
 store_alert_event_add(struct store *st, const struct store_alert_event *e)
 {
-    sqlite3_stmt *s = stmt(st, S_EVENT_ADD);
-    sqlite3_bind_int64(s, 1, e->rule_id);
-    sqlite3_bind_int64(s, 2, e->agent_id);
-    sqlite3_bind_text(s, 3, e->labels, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, e->state, -1, SQLITE_STATIC);
-    sqlite3_bind_double(s, 5, e->value);
-    sqlite3_bind_int64(s, 6, e->ts_ms);
-    sqlite3_bind_int64(s, 7, e->at);
-    enum sm_rc rc = exec_stmt(st, s, "add alert event", NULL);
-    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
-        rc = SM_ENOTFOUND;
-    return rc;
+    return sq_change(st, NULL, S_EVENT_ADD, e->rule_id, e->agent_id, e->labels, e->state, e->value,
+                     e->ts_ms, e->at);
 }
 
 static enum sm_rc
-each_event(struct store *st, sqlite3_stmt *s, store_event_fn fn, void *arg)
+each_event(struct store *st, enum stmt_id id, sqlite3_stmt *s, store_event_fn fn, void *arg)
 {
     struct store_alert_event e;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         memset(&e, 0, sizeof e);
         e.id = sqlite3_column_int64(s, 0);
         e.rule_id = sqlite3_column_int64(s, 1);
@@ -1583,51 +1558,34 @@ each_event(struct store *st, sqlite3_stmt *s, store_event_fn fn, void *arg)
         e.at = sqlite3_column_int64(s, 7);
         fn(&e, arg);
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SM_OK : db_error(st, "list alert events", NULL);
+    return sq_done(st, id, step, NULL);
 }
 
 enum sm_rc
 store_alert_events(struct store *st, int64_t rule_id, size_t limit, store_event_fn fn, void *arg)
 {
-    sqlite3_stmt *s = stmt(st, S_EVENT_LIST);
-    sqlite3_bind_int64(s, 1, rule_id);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
-    return each_event(st, s, fn, arg);
+    sqlite3_stmt *s = sq_bind(st, S_EVENT_LIST, rule_id, (int64_t)limit);
+    return each_event(st, S_EVENT_LIST, s, fn, arg);
 }
 
 enum sm_rc
 store_alert_active(struct store *st, int64_t user_id, store_event_fn fn, void *arg)
 {
-    sqlite3_stmt *s = stmt(st, S_EVENT_ACTIVE);
-    sqlite3_bind_int64(s, 1, user_id);
-    return each_event(st, s, fn, arg);
+    return each_event(st, S_EVENT_ACTIVE, sq_bind(st, S_EVENT_ACTIVE, user_id), fn, arg);
 }
 
 enum sm_rc
 store_alert_events_prune(struct store *st, int64_t before, int64_t rule_id, int64_t keep)
 {
-    sqlite3_stmt *s = stmt(st, S_EVENT_PRUNE_AGE);
-    sqlite3_bind_int64(s, 1, before);
-    enum sm_rc rc = exec_stmt(st, s, "prune alert events", NULL);
+    enum sm_rc rc = sq_exec(st, NULL, S_EVENT_PRUNE_AGE, before);
     if (rc != SM_OK)
         return rc;
-    s = stmt(st, S_EVENT_PRUNE_RULE);
-    sqlite3_bind_int64(s, 1, rule_id);
-    sqlite3_bind_int64(s, 2, keep - 1);
-    return exec_stmt(st, s, "prune alert events", NULL);
+    return sq_exec(st, NULL, S_EVENT_PRUNE_RULE, rule_id, keep - 1);
 }
 
 enum sm_rc
 store_channel_set_secret(struct store *st, int64_t user_id, int64_t id, const uint8_t *secret,
                          size_t len)
 {
-    sqlite3_stmt *s = stmt(st, S_CHANNEL_SECRET);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, user_id);
-    sqlite3_bind_blob(s, 3, secret, (int)len, SQLITE_STATIC);
-    enum sm_rc rc = exec_stmt(st, s, "set channel secret", NULL);
-    if (rc == SM_OK && sqlite3_changes(st->db) == 0)
-        rc = SM_ENOTFOUND;
-    return rc;
+    return sq_change(st, NULL, S_CHANNEL_SECRET, id, user_id, (const void *)secret, len);
 }
