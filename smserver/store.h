@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "history.h"
+#include "history_types.h"
 #include "rc.h"
 
 #define STORE_NAME_MAX 64     /* user and agent names, bytes */
@@ -128,7 +128,7 @@ void store_rollback(struct store *st);
 enum sm_rc store_batch_write(struct store *st, const struct store_batch *b, size_t *stored,
                              size_t *duplicates, char **cause) SM_MUST_CHECK;
 
-/* History (history.h). query: one series of the agent over [start_ms, stop_ms) in at most
+/* History (history_types.h). query: one series of the agent over [start_ms, stop_ms) in at most
  * points buckets; SM_ENOTFOUND when the agent has no such series. Any thread with its
  * own connection. */
 enum sm_rc store_history_query(struct store *st, int64_t agent_id, const char *name,
