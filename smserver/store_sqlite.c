@@ -16,18 +16,20 @@
 
 #include "history.h"
 #include "log.h"
+#include "store_backend.h"
 #include "xmalloc.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
 
-static enum sm_rc pack_points(struct store *st, char **cause);
+struct sqlite_store;
+static enum sm_rc pack_points(struct sqlite_store *st, char **cause);
 
 /* Schema migrations: entry i brings user_version from i to i + 1 (its SQL, then its C
  * step when it has one, in one transaction). */
 static const struct migration {
     const char *sql;
-    enum sm_rc (*step)(struct store *st, char **cause);
+    enum sm_rc (*step)(struct sqlite_store *st, char **cause);
 } migrations[] = {
     {"CREATE TABLE users(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
      " pwhash TEXT NOT NULL, created INTEGER NOT NULL);"
@@ -297,7 +299,8 @@ struct recent_series {
     int64_t id;
 };
 
-struct store {
+struct sqlite_store {
+    struct store base; /* first: the backend table (store_backend.h) */
     sqlite3 *db;
     int64_t recent_agent;
     struct recent_series *recent;
@@ -316,8 +319,20 @@ struct store {
     size_t blob_cap;
 };
 
+static void sqlite_store_free(struct store *base);
+static void sqlite_store_rollback(struct store *base);
+static enum sm_rc sqlite_store_agent_get(struct store *base, int64_t user_id, int64_t id,
+                                         struct store_agent *out);
+
+/* The SQLite connection behind a store handle of this backend. */
+static struct sqlite_store *
+sq(struct store *base)
+{
+    return (struct sqlite_store *)base;
+}
+
 static enum sm_rc
-db_error(struct store *st, const char *what, char **cause)
+db_error(struct sqlite_store *st, const char *what, char **cause)
 {
     int code = sqlite3_errcode(st->db);
     if (cause)
@@ -377,7 +392,7 @@ bindf(sqlite3_stmt *s, const char *args, ...)
 }
 
 static sqlite3_stmt *
-vbind(struct store *st, enum stmt_id id, va_list ap)
+vbind(struct sqlite_store *st, enum stmt_id id, va_list ap)
 {
     sqlite3_stmt *s = st->stmt[id];
     sqlite3_reset(s);
@@ -389,7 +404,7 @@ vbind(struct store *st, enum stmt_id id, va_list ap)
 /* The prepared statement id, reset, with its parameters bound from the arguments that
  * follow (types as stmt_defs[id].args says). Borrowed: valid until the next use of id. */
 static sqlite3_stmt *
-sq_bind(struct store *st, enum stmt_id id, ...)
+sq_bind(struct sqlite_store *st, enum stmt_id id, ...)
 {
     va_list ap;
     va_start(ap, id);
@@ -401,7 +416,7 @@ sq_bind(struct store *st, enum stmt_id id, ...)
 /* Reset statement id after its last step returned step: SM_OK when that was a row or the
  * end, else the error (named by the table, in *cause when cause is non-NULL). */
 static enum sm_rc
-sq_done(struct store *st, enum stmt_id id, int step, char **cause)
+sq_done(struct sqlite_store *st, enum stmt_id id, int step, char **cause)
 {
     sqlite3_reset(st->stmt[id]);
     if (step != SQLITE_DONE && step != SQLITE_ROW)
@@ -410,14 +425,14 @@ sq_done(struct store *st, enum stmt_id id, int step, char **cause)
 }
 
 static enum sm_rc
-vexec(struct store *st, char **cause, enum stmt_id id, va_list ap)
+vexec(struct sqlite_store *st, char **cause, enum stmt_id id, va_list ap)
 {
     return sq_done(st, id, sqlite3_step(vbind(st, id, ap)), cause);
 }
 
 /* Bind and run statement id for its effect (no rows are read). */
 static enum sm_rc
-sq_exec(struct store *st, char **cause, enum stmt_id id, ...)
+sq_exec(struct sqlite_store *st, char **cause, enum stmt_id id, ...)
 {
     va_list ap;
     va_start(ap, id);
@@ -428,7 +443,7 @@ sq_exec(struct store *st, char **cause, enum stmt_id id, ...)
 
 /* sq_exec, and SM_ENOTFOUND when it changed no row. */
 static enum sm_rc
-sq_change(struct store *st, char **cause, enum stmt_id id, ...)
+sq_change(struct sqlite_store *st, char **cause, enum stmt_id id, ...)
 {
     va_list ap;
     va_start(ap, id);
@@ -445,8 +460,8 @@ typedef void (*row_fn)(sqlite3_stmt *s, void *out);
 /* Bind statement id and read its first row into out with read: SM_OK, none when it has
  * no row, or the error. */
 static enum sm_rc
-sq_one(struct store *st, char **cause, enum sm_rc none, row_fn read, void *out, enum stmt_id id,
-       ...)
+sq_one(struct sqlite_store *st, char **cause, enum sm_rc none, row_fn read, void *out,
+       enum stmt_id id, ...)
 {
     va_list ap;
     va_start(ap, id);
@@ -467,7 +482,7 @@ read_i64(sqlite3_stmt *s, void *out)
 }
 
 static enum sm_rc
-exec_sql(struct store *st, const char *sql, char **cause)
+exec_sql(struct sqlite_store *st, const char *sql, char **cause)
 {
     char *err = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
@@ -482,7 +497,7 @@ exec_sql(struct store *st, const char *sql, char **cause)
 /* Migration 4: copy the points rows of every agent into the blobs of their samples, an
  * hour of one agent at a time (bounded memory), then drop the points table. */
 static enum sm_rc
-pack_points(struct store *st, char **cause)
+pack_points(struct sqlite_store *st, char **cause)
 {
     static const char *const sql[] = {
         "SELECT DISTINCT agent_id FROM series ORDER BY agent_id",
@@ -571,7 +586,7 @@ out:
 
 /* Run a one-row PRAGMA and read its first column (0 when it answers no row). */
 static enum sm_rc
-pragma_int(struct store *st, const char *sql, int *v, char **cause)
+pragma_int(struct sqlite_store *st, const char *sql, int *v, char **cause)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
@@ -583,7 +598,7 @@ pragma_int(struct store *st, const char *sql, int *v, char **cause)
 }
 
 static enum sm_rc
-migrate(struct store *st, char **cause)
+migrate(struct sqlite_store *st, char **cause)
 {
     int version = 0;
     enum sm_rc rc = pragma_int(st, "PRAGMA user_version", &version, cause);
@@ -622,11 +637,12 @@ fail:
     return rc;
 }
 
-enum sm_rc
-store_open(const char *path, struct store **out, char **cause)
+static enum sm_rc
+sqlite_store_open(const char *path, struct store **out, char **cause)
 {
-    struct store *st = sm_xcalloc(1, sizeof *st);
+    struct sqlite_store *st = sm_xcalloc(1, sizeof *st);
     enum sm_rc rc = SM_OK;
+    st->base.backend = &store_sqlite_backend;
     /* Create a new file ourselves so that it is 0600 whatever the umask. Never open and
      * close an existing one: closing any descriptor of a file drops every POSIX lock this
      * process holds on it, including those of other connections (another process could
@@ -672,15 +688,15 @@ store_open(const char *path, struct store **out, char **cause)
             goto fail;
         }
     }
-    *out = st;
+    *out = &st->base;
     return SM_OK;
 fail:
-    store_free(st);
+    sqlite_store_free(&st->base);
     return rc;
 }
 
 static void
-recent_clear(struct store *st)
+recent_clear(struct sqlite_store *st)
 {
     for (size_t i = 0; i < st->nrecent; i++) {
         free(st->recent[i].name);
@@ -693,7 +709,7 @@ recent_clear(struct store *st)
 }
 
 static void
-cache_clear(struct store *st)
+cache_clear(struct sqlite_store *st)
 {
     recent_clear(st);
     for (size_t i = 0; i < st->cache_cap; i++)
@@ -706,9 +722,10 @@ cache_clear(struct store *st)
     st->counts_cap = st->counts_len = 0;
 }
 
-void
-store_free(struct store *st)
+static void
+sqlite_store_free(struct store *base)
 {
+    struct sqlite_store *st = sq(base);
     if (!st)
         return;
     for (int i = 0; i < S_COUNT; i++)
@@ -721,15 +738,17 @@ store_free(struct store *st)
     free(st);
 }
 
-enum sm_rc
-store_ping(struct store *st)
+static enum sm_rc
+sqlite_store_ping(struct store *base)
 {
+    struct sqlite_store *st = sq(base);
     return sq_exec(st, NULL, S_USER_BY_ID, (int64_t)0) == SM_OK ? SM_OK : SM_EUNAVAIL;
 }
 
-enum sm_rc
-store_check(struct store *st, char **cause)
+static enum sm_rc
+sqlite_store_check(struct store *base, char **cause)
 {
+    struct sqlite_store *st = sq(base);
     sqlite3_stmt *s = NULL;
     enum sm_rc rc = SM_OK;
     if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK)
@@ -766,10 +785,11 @@ read_user(sqlite3_stmt *s, void *out)
     u->created = sqlite3_column_int64(s, 3);
 }
 
-enum sm_rc
-store_user_add(struct store *st, const char *name, const char *pwhash, int64_t now,
-               struct store_user *out)
+static enum sm_rc
+sqlite_store_user_add(struct store *base, const char *name, const char *pwhash, int64_t now,
+                      struct store_user *out)
 {
+    struct sqlite_store *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_USER_ADD, name, pwhash, now);
     if (rc != SM_OK)
         return rc;
@@ -780,21 +800,24 @@ store_user_add(struct store *st, const char *name, const char *pwhash, int64_t n
     return SM_OK;
 }
 
-enum sm_rc
-store_user_by_name(struct store *st, const char *name, struct store_user *out)
+static enum sm_rc
+sqlite_store_user_by_name(struct store *base, const char *name, struct store_user *out)
 {
+    struct sqlite_store *st = sq(base);
     return sq_one(st, NULL, SM_ENOTFOUND, read_user, out, S_USER_BY_NAME, name);
 }
 
-enum sm_rc
-store_user_by_id(struct store *st, int64_t id, struct store_user *out)
+static enum sm_rc
+sqlite_store_user_by_id(struct store *base, int64_t id, struct store_user *out)
 {
+    struct sqlite_store *st = sq(base);
     return sq_one(st, NULL, SM_ENOTFOUND, read_user, out, S_USER_BY_ID, id);
 }
 
-enum sm_rc
-store_user_list(struct store *st, store_user_fn fn, void *arg)
+static enum sm_rc
+sqlite_store_user_list(struct store *base, store_user_fn fn, void *arg)
 {
+    struct sqlite_store *st = sq(base);
     sqlite3_stmt *s = sq_bind(st, S_USER_LIST);
     struct store_user u;
     int step;
@@ -807,10 +830,11 @@ store_user_list(struct store *st, store_user_fn fn, void *arg)
 
 /* ------------------------------------------------------------------ refresh tokens */
 
-enum sm_rc
-store_refresh_add(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t user_id,
-                  const uint8_t family[STORE_FAMILY_LEN], int64_t expires, int64_t now)
+static enum sm_rc
+sqlite_store_refresh_add(struct store *base, const uint8_t hash[STORE_HASH_LEN], int64_t user_id,
+                         const uint8_t family[STORE_FAMILY_LEN], int64_t expires, int64_t now)
 {
+    struct sqlite_store *st = sq(base);
     return sq_exec(st, NULL, S_REFRESH_ADD, hash, user_id, family, expires, now);
 }
 
@@ -836,7 +860,7 @@ read_refresh(sqlite3_stmt *s, void *out)
 
 /* Look hash up. SM_EAUTH when unknown; *revoked and *expires say the rest. */
 static enum sm_rc
-refresh_get(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *user_id,
+refresh_get(struct sqlite_store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *user_id,
             uint8_t family[STORE_FAMILY_LEN], int64_t *expires, int *revoked)
 {
     struct refresh_row r = {0};
@@ -852,11 +876,12 @@ refresh_get(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *user_
     return SM_OK;
 }
 
-enum sm_rc
-store_refresh_rotate(struct store *st, const uint8_t old_hash[STORE_HASH_LEN],
-                     const uint8_t new_hash[STORE_HASH_LEN], int64_t now, int64_t new_expires,
-                     int64_t *user_id)
+static enum sm_rc
+sqlite_store_refresh_rotate(struct store *base, const uint8_t old_hash[STORE_HASH_LEN],
+                            const uint8_t new_hash[STORE_HASH_LEN], int64_t now,
+                            int64_t new_expires, int64_t *user_id)
 {
+    struct sqlite_store *st = sq(base);
     uint8_t family[STORE_FAMILY_LEN];
     int64_t expires = 0;
     int revoked = 0;
@@ -881,18 +906,20 @@ store_refresh_rotate(struct store *st, const uint8_t old_hash[STORE_HASH_LEN],
     }
     if ((rc = sq_exec(st, NULL, S_REFRESH_RETIRE, old_hash)) != SM_OK)
         goto fail;
-    if ((rc = store_refresh_add(st, new_hash, *user_id, family, new_expires, now)) != SM_OK)
+    if ((rc = sqlite_store_refresh_add(&st->base, new_hash, *user_id, family, new_expires, now)) !=
+        SM_OK)
         goto fail;
     return sq_exec(st, NULL, S_COMMIT);
 fail:
-    store_rollback(st);
+    sqlite_store_rollback(&st->base);
     return rc;
 }
 
-enum sm_rc
-store_refresh_revoke(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t now,
-                     int64_t *user_id)
+static enum sm_rc
+sqlite_store_refresh_revoke(struct store *base, const uint8_t hash[STORE_HASH_LEN], int64_t now,
+                            int64_t *user_id)
 {
+    struct sqlite_store *st = sq(base);
     uint8_t family[STORE_FAMILY_LEN];
     int64_t expires = 0;
     int revoked = 0;
@@ -919,17 +946,12 @@ read_agent(sqlite3_stmt *s, void *out)
     a->host = host ? sm_xstrdup(host) : NULL;
 }
 
-void
-store_agent_done(struct store_agent *a)
+static enum sm_rc
+sqlite_store_agent_add(struct store *base, int64_t user_id, const char *name,
+                       const uint8_t token_hash[STORE_HASH_LEN], int64_t now,
+                       struct store_agent *out)
 {
-    free(a->host);
-    a->host = NULL;
-}
-
-enum sm_rc
-store_agent_add(struct store *st, int64_t user_id, const char *name,
-                const uint8_t token_hash[STORE_HASH_LEN], int64_t now, struct store_agent *out)
-{
+    struct sqlite_store *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_AGENT_ADD, user_id, name, token_hash, now);
     if (rc != SM_OK)
         return rc;
@@ -941,21 +963,25 @@ store_agent_add(struct store *st, int64_t user_id, const char *name,
     return SM_OK;
 }
 
-enum sm_rc
-store_agent_get(struct store *st, int64_t user_id, int64_t id, struct store_agent *out)
+static enum sm_rc
+sqlite_store_agent_get(struct store *base, int64_t user_id, int64_t id, struct store_agent *out)
 {
+    struct sqlite_store *st = sq(base);
     return sq_one(st, NULL, SM_ENOTFOUND, read_agent, out, S_AGENT_GET, id, user_id);
 }
 
-enum sm_rc
-store_agent_by_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_agent *out)
+static enum sm_rc
+sqlite_store_agent_by_token(struct store *base, const uint8_t hash[STORE_HASH_LEN],
+                            struct store_agent *out)
 {
+    struct sqlite_store *st = sq(base);
     return sq_one(st, NULL, SM_EAUTH, read_agent, out, S_AGENT_BY_TOKEN, hash);
 }
 
-enum sm_rc
-store_agent_list(struct store *st, int64_t user_id, store_agent_fn fn, void *arg)
+static enum sm_rc
+sqlite_store_agent_list(struct store *base, int64_t user_id, store_agent_fn fn, void *arg)
 {
+    struct sqlite_store *st = sq(base);
     enum stmt_id id = user_id ? S_AGENT_LIST_USER : S_AGENT_LIST_ALL;
     sqlite3_stmt *s = sq_bind(st, id, user_id); /* S_AGENT_LIST_ALL takes no argument */
     struct store_agent a;
@@ -968,14 +994,15 @@ store_agent_list(struct store *st, int64_t user_id, store_agent_fn fn, void *arg
     return sq_done(st, id, step, NULL);
 }
 
-enum sm_rc
-store_agent_delete(struct store *st, int64_t user_id, int64_t id)
+static enum sm_rc
+sqlite_store_agent_delete(struct store *base, int64_t user_id, int64_t id)
 {
+    struct sqlite_store *st = sq(base);
     struct store_agent a;
     enum sm_rc rc = sq_exec(st, NULL, S_BEGIN);
     if (rc != SM_OK)
         return rc;
-    if ((rc = store_agent_get(st, user_id, id, &a)) != SM_OK)
+    if ((rc = sqlite_store_agent_get(&st->base, user_id, id, &a)) != SM_OK)
         goto fail;
     store_agent_done(&a);
     /* The samples carry the raw points. */
@@ -990,22 +1017,24 @@ store_agent_delete(struct store *st, int64_t user_id, int64_t id)
         goto fail;
     return sq_exec(st, NULL, S_COMMIT);
 fail:
-    store_rollback(st);
+    sqlite_store_rollback(&st->base);
     return rc;
 }
 
-enum sm_rc
-store_agent_set_token(struct store *st, int64_t user_id, int64_t id,
-                      const uint8_t token_hash[STORE_HASH_LEN])
+static enum sm_rc
+sqlite_store_agent_set_token(struct store *base, int64_t user_id, int64_t id,
+                             const uint8_t token_hash[STORE_HASH_LEN])
 {
+    struct sqlite_store *st = sq(base);
     return sq_change(st, NULL, S_AGENT_SET_TOKEN, id, user_id, token_hash);
 }
 
 /* ------------------------------------------------------------------ ingest */
 
-enum sm_rc
-store_begin(struct store *st)
+static enum sm_rc
+sqlite_store_begin(struct store *base)
 {
+    struct sqlite_store *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_BEGIN);
     if (rc != SM_OK)
         return rc;
@@ -1017,18 +1046,20 @@ store_begin(struct store *st)
     return SM_OK;
 }
 
-enum sm_rc
-store_commit(struct store *st)
+static enum sm_rc
+sqlite_store_commit(struct store *base)
 {
+    struct sqlite_store *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_COMMIT);
     if (rc != SM_OK)
-        store_rollback(st);
+        sqlite_store_rollback(&st->base);
     return rc;
 }
 
-void
-store_rollback(struct store *st)
+static void
+sqlite_store_rollback(struct store *base)
 {
+    struct sqlite_store *st = sq(base);
     cache_clear(st); /* series ids created in the transaction are gone */
     if (sqlite3_get_autocommit(st->db))
         return;
@@ -1048,7 +1079,7 @@ hash_str(const char *s)
 }
 
 static struct series_entry *
-cache_slot(struct store *st, const char *key)
+cache_slot(struct sqlite_store *st, const char *key)
 {
     size_t mask = st->cache_cap - 1;
     for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
@@ -1057,7 +1088,7 @@ cache_slot(struct store *st, const char *key)
 }
 
 static void
-cache_put(struct store *st, char *key, int64_t id)
+cache_put(struct sqlite_store *st, char *key, int64_t id)
 {
     if ((st->cache_len + 1) * 2 > st->cache_cap) {
         struct series_entry *old = st->cache;
@@ -1081,7 +1112,7 @@ cache_put(struct store *st, char *key, int64_t id)
 
 /* The series count slot of agent (created with count -1 = unknown). */
 static struct agent_count *
-count_slot(struct store *st, int64_t agent_id)
+count_slot(struct sqlite_store *st, int64_t agent_id)
 {
     if ((st->counts_len + 1) * 2 > st->counts_cap) {
         struct agent_count *old = st->counts;
@@ -1111,8 +1142,8 @@ count_slot(struct store *st, int64_t agent_id)
 /* The id of series (agent, name, labels), created when new. *id = 0 when the agent is
  * at its series cap. */
 static enum sm_rc
-series_id(struct store *st, int64_t agent_id, const char *name, const char *labels, int64_t *id,
-          char **cause)
+series_id(struct sqlite_store *st, int64_t agent_id, const char *name, const char *labels,
+          int64_t *id, char **cause)
 {
     char key[STORE_NAME_MAX * 2 + 512];
     snprintf(key, sizeof key, "%lld\x1f%s\x1f%s", (long long)agent_id, name, labels);
@@ -1156,7 +1187,7 @@ series_id(struct store *st, int64_t agent_id, const char *name, const char *labe
 
 /* Remember series id at position j (names are copied: the batch will be freed). */
 static void
-recent_set(struct store *st, size_t j, const struct store_point *p, int64_t id)
+recent_set(struct sqlite_store *st, size_t j, const struct store_point *p, int64_t id)
 {
     if (j > st->nrecent || j >= STORE_SERIES_CAP)
         return;
@@ -1176,7 +1207,7 @@ recent_set(struct store *st, size_t j, const struct store_point *p, int64_t id)
 }
 
 static enum sm_rc
-batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_t *dups,
+batch_write(struct sqlite_store *st, const struct store_batch *b, size_t *stored, size_t *dups,
             char **cause)
 {
     enum sm_rc rc;
@@ -1248,10 +1279,11 @@ batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_
     return SM_OK;
 }
 
-enum sm_rc
-store_batch_write(struct store *st, const struct store_batch *b, size_t *stored, size_t *duplicates,
-                  char **cause)
+static enum sm_rc
+sqlite_store_batch_write(struct store *base, const struct store_batch *b, size_t *stored,
+                         size_t *duplicates, char **cause)
 {
+    struct sqlite_store *st = sq(base);
     enum sm_rc rc = sq_exec(st, cause, S_SAVEPOINT);
     if (rc != SM_OK)
         return rc;
@@ -1269,9 +1301,10 @@ store_batch_write(struct store *st, const struct store_batch *b, size_t *stored,
     return sq_exec(st, cause, S_RELEASE);
 }
 
-enum sm_rc
-store_count(struct store *st, int64_t *samples, int64_t *points)
+static enum sm_rc
+sqlite_store_count(struct store *base, int64_t *samples, int64_t *points)
 {
+    struct sqlite_store *st = sq(base);
     enum sm_rc rc = sq_one(st, NULL, SM_EIO, read_i64, samples, S_COUNT_SAMPLES);
     if (rc != SM_OK)
         return rc;
@@ -1290,10 +1323,12 @@ store_count(struct store *st, int64_t *samples, int64_t *points)
 
 /* ------------------------------------------------------------------ history */
 
-enum sm_rc
-store_history_query(struct store *st, int64_t agent_id, const char *name, const char *labels,
-                    int64_t start_ms, int64_t stop_ms, size_t points, struct history_result *out)
+static enum sm_rc
+sqlite_store_history_query(struct store *base, int64_t agent_id, const char *name,
+                           const char *labels, int64_t start_ms, int64_t stop_ms, size_t points,
+                           struct history_result *out)
 {
+    struct sqlite_store *st = sq(base);
     int64_t sid;
     enum sm_rc rc = history_series_find(st->db, agent_id, name, labels, &sid);
     if (rc != SM_OK)
@@ -1301,9 +1336,10 @@ store_history_query(struct store *st, int64_t agent_id, const char *name, const 
     return history_query(st->db, sid, start_ms, stop_ms, points, out);
 }
 
-enum sm_rc
-store_series_list(struct store *st, int64_t agent_id, store_series_fn fn, void *arg)
+static enum sm_rc
+sqlite_store_series_list(struct store *base, int64_t agent_id, store_series_fn fn, void *arg)
 {
+    struct sqlite_store *st = sq(base);
     sqlite3_stmt *s = sq_bind(st, S_SERIES_LIST, agent_id);
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW)
@@ -1319,25 +1355,28 @@ read_strdup(sqlite3_stmt *s, void *out)
     *(char **)out = sm_xstrdup(t ? t : "");
 }
 
-enum sm_rc
-store_latest(struct store *st, int64_t agent_id, char **json)
+static enum sm_rc
+sqlite_store_latest(struct store *base, int64_t agent_id, char **json)
 {
+    struct sqlite_store *st = sq(base);
     /* Any failure reads as "none", as a missing row does. */
     if (sq_one(st, NULL, SM_ENOTFOUND, read_strdup, json, S_LATEST_GET, agent_id) != SM_OK)
         return SM_ENOTFOUND;
     return SM_OK;
 }
 
-enum sm_rc
-store_rollup(struct store *st, int64_t now_ms, size_t budget, size_t *work)
+static enum sm_rc
+sqlite_store_rollup(struct store *base, int64_t now_ms, size_t budget, size_t *work)
 {
+    struct sqlite_store *st = sq(base);
     return history_rollup(st->db, now_ms, budget, work);
 }
 
-enum sm_rc
-store_retain(struct store *st, int64_t now_ms, const struct history_retention *r, size_t batch,
-             size_t *deleted)
+static enum sm_rc
+sqlite_store_retain(struct store *base, int64_t now_ms, const struct history_retention *r,
+                    size_t batch, size_t *deleted)
 {
+    struct sqlite_store *st = sq(base);
     return history_retain(st->db, now_ms, r, batch, deleted);
 }
 
@@ -1348,9 +1387,10 @@ pair_by_series(const void *a, const void *b)
     return (x->series > y->series) - (x->series < y->series);
 }
 
-enum sm_rc
-store_latest_points(struct store *st, store_point_fn fn, void *arg)
+static enum sm_rc
+sqlite_store_latest_points(struct store *base, store_point_fn fn, void *arg)
 {
+    struct sqlite_store *st = sq(base);
     /* The points of every agent's newest sample, by series id; then the series in
      * output order, each with its value when the newest sample has one. */
     struct history_pair *all = NULL;
@@ -1418,37 +1458,41 @@ read_rule(sqlite3_stmt *s, void *out)
 /* Run S_RULE_ADD or S_RULE_UPDATE with the fields of r (?1 to ?13 the same in both; the
  * add takes the first 13 arguments, the update also ?14, the id). */
 static enum sm_rc
-rule_write(struct store *st, enum stmt_id id, const struct store_rule *r)
+rule_write(struct sqlite_store *st, enum stmt_id id, const struct store_rule *r)
 {
     return sq_change(st, NULL, id, r->user_id, r->name, r->metric, r->labels,
                      r->op == '<' ? "<" : ">", r->threshold, r->for_seconds, r->resolve_seconds,
                      r->agent_id, r->severity, r->channel_id, r->created, r->updated, r->id);
 }
 
-enum sm_rc
-store_rule_add(struct store *st, struct store_rule *r)
+static enum sm_rc
+sqlite_store_rule_add(struct store *base, struct store_rule *r)
 {
+    struct sqlite_store *st = sq(base);
     enum sm_rc rc = rule_write(st, S_RULE_ADD, r);
     if (rc == SM_OK)
         r->id = sqlite3_last_insert_rowid(st->db);
     return rc;
 }
 
-enum sm_rc
-store_rule_update(struct store *st, const struct store_rule *r)
+static enum sm_rc
+sqlite_store_rule_update(struct store *base, const struct store_rule *r)
 {
+    struct sqlite_store *st = sq(base);
     return rule_write(st, S_RULE_UPDATE, r);
 }
 
-enum sm_rc
-store_rule_get(struct store *st, int64_t user_id, int64_t id, struct store_rule *out)
+static enum sm_rc
+sqlite_store_rule_get(struct store *base, int64_t user_id, int64_t id, struct store_rule *out)
 {
+    struct sqlite_store *st = sq(base);
     return sq_one(st, NULL, SM_ENOTFOUND, read_rule, out, S_RULE_GET, id, user_id);
 }
 
-enum sm_rc
-store_rule_list(struct store *st, int64_t user_id, store_rule_fn fn, void *arg)
+static enum sm_rc
+sqlite_store_rule_list(struct store *base, int64_t user_id, store_rule_fn fn, void *arg)
 {
+    struct sqlite_store *st = sq(base);
     enum stmt_id id = user_id ? S_RULE_LIST_USER : S_RULE_LIST_ALL;
     sqlite3_stmt *s = sq_bind(st, id, user_id); /* S_RULE_LIST_ALL takes no argument */
     struct store_rule r;
@@ -1460,15 +1504,17 @@ store_rule_list(struct store *st, int64_t user_id, store_rule_fn fn, void *arg)
     return sq_done(st, id, step, NULL);
 }
 
-enum sm_rc
-store_rule_delete(struct store *st, int64_t user_id, int64_t id)
+static enum sm_rc
+sqlite_store_rule_delete(struct store *base, int64_t user_id, int64_t id)
 {
+    struct sqlite_store *st = sq(base);
     return sq_change(st, NULL, S_RULE_DEL, id, user_id);
 }
 
-enum sm_rc
-store_rule_count(struct store *st, int64_t user_id, int64_t *n)
+static enum sm_rc
+sqlite_store_rule_count(struct store *base, int64_t user_id, int64_t *n)
 {
+    struct sqlite_store *st = sq(base);
     return sq_one(st, NULL, SM_EIO, read_i64, n, S_RULE_COUNT, user_id);
 }
 
@@ -1492,9 +1538,10 @@ read_channel(sqlite3_stmt *s, void *out)
     c->created = sqlite3_column_int64(s, 7);
 }
 
-enum sm_rc
-store_channel_add(struct store *st, struct store_channel *c)
+static enum sm_rc
+sqlite_store_channel_add(struct store *base, struct store_channel *c)
 {
+    struct sqlite_store *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_CHANNEL_ADD, c->user_id, c->name, c->kind, c->url,
                             c->chat_id, (const void *)c->secret, c->secret_len, c->created);
     if (rc != SM_OK)
@@ -1503,15 +1550,17 @@ store_channel_add(struct store *st, struct store_channel *c)
     return SM_OK;
 }
 
-enum sm_rc
-store_channel_get(struct store *st, int64_t user_id, int64_t id, struct store_channel *out)
+static enum sm_rc
+sqlite_store_channel_get(struct store *base, int64_t user_id, int64_t id, struct store_channel *out)
 {
+    struct sqlite_store *st = sq(base);
     return sq_one(st, NULL, SM_ENOTFOUND, read_channel, out, S_CHANNEL_GET, id, user_id);
 }
 
-enum sm_rc
-store_channel_list(struct store *st, int64_t user_id, store_channel_fn fn, void *arg)
+static enum sm_rc
+sqlite_store_channel_list(struct store *base, int64_t user_id, store_channel_fn fn, void *arg)
 {
+    struct sqlite_store *st = sq(base);
     sqlite3_stmt *s = sq_bind(st, S_CHANNEL_LIST, user_id);
     struct store_channel c;
     int step;
@@ -1522,27 +1571,30 @@ store_channel_list(struct store *st, int64_t user_id, store_channel_fn fn, void 
     return sq_done(st, S_CHANNEL_LIST, step, NULL);
 }
 
-enum sm_rc
-store_channel_delete(struct store *st, int64_t user_id, int64_t id)
+static enum sm_rc
+sqlite_store_channel_delete(struct store *base, int64_t user_id, int64_t id)
 {
+    struct sqlite_store *st = sq(base);
     return sq_change(st, NULL, S_CHANNEL_DEL, id, user_id);
 }
 
-enum sm_rc
-store_channel_count(struct store *st, int64_t user_id, int64_t *n)
+static enum sm_rc
+sqlite_store_channel_count(struct store *base, int64_t user_id, int64_t *n)
 {
+    struct sqlite_store *st = sq(base);
     return sq_one(st, NULL, SM_EIO, read_i64, n, S_CHANNEL_COUNT, user_id);
 }
 
-enum sm_rc
-store_alert_event_add(struct store *st, const struct store_alert_event *e)
+static enum sm_rc
+sqlite_store_alert_event_add(struct store *base, const struct store_alert_event *e)
 {
+    struct sqlite_store *st = sq(base);
     return sq_change(st, NULL, S_EVENT_ADD, e->rule_id, e->agent_id, e->labels, e->state, e->value,
                      e->ts_ms, e->at);
 }
 
 static enum sm_rc
-each_event(struct store *st, enum stmt_id id, sqlite3_stmt *s, store_event_fn fn, void *arg)
+each_event(struct sqlite_store *st, enum stmt_id id, sqlite3_stmt *s, store_event_fn fn, void *arg)
 {
     struct store_alert_event e;
     int step;
@@ -1561,31 +1613,95 @@ each_event(struct store *st, enum stmt_id id, sqlite3_stmt *s, store_event_fn fn
     return sq_done(st, id, step, NULL);
 }
 
-enum sm_rc
-store_alert_events(struct store *st, int64_t rule_id, size_t limit, store_event_fn fn, void *arg)
+static enum sm_rc
+sqlite_store_alert_events(struct store *base, int64_t rule_id, size_t limit, store_event_fn fn,
+                          void *arg)
 {
+    struct sqlite_store *st = sq(base);
     sqlite3_stmt *s = sq_bind(st, S_EVENT_LIST, rule_id, (int64_t)limit);
     return each_event(st, S_EVENT_LIST, s, fn, arg);
 }
 
-enum sm_rc
-store_alert_active(struct store *st, int64_t user_id, store_event_fn fn, void *arg)
+static enum sm_rc
+sqlite_store_alert_active(struct store *base, int64_t user_id, store_event_fn fn, void *arg)
 {
+    struct sqlite_store *st = sq(base);
     return each_event(st, S_EVENT_ACTIVE, sq_bind(st, S_EVENT_ACTIVE, user_id), fn, arg);
 }
 
-enum sm_rc
-store_alert_events_prune(struct store *st, int64_t before, int64_t rule_id, int64_t keep)
+static enum sm_rc
+sqlite_store_alert_events_prune(struct store *base, int64_t before, int64_t rule_id, int64_t keep)
 {
+    struct sqlite_store *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_EVENT_PRUNE_AGE, before);
     if (rc != SM_OK)
         return rc;
     return sq_exec(st, NULL, S_EVENT_PRUNE_RULE, rule_id, keep - 1);
 }
 
-enum sm_rc
-store_channel_set_secret(struct store *st, int64_t user_id, int64_t id, const uint8_t *secret,
-                         size_t len)
+static enum sm_rc
+sqlite_store_channel_set_secret(struct store *base, int64_t user_id, int64_t id,
+                                const uint8_t *secret, size_t len)
 {
+    struct sqlite_store *st = sq(base);
     return sq_change(st, NULL, S_CHANNEL_SECRET, id, user_id, (const void *)secret, len);
 }
+
+/* ------------------------------------------------------------------ the backend table */
+
+/* Every database string that no other backend claims is a file path. */
+static int
+sqlite_store_claims(const char *db)
+{
+    (void)db;
+    return 1;
+}
+
+const struct store_backend store_sqlite_backend = {
+    .name = "sqlite",
+    .claims = sqlite_store_claims,
+    .open = sqlite_store_open,
+    .free = sqlite_store_free,
+    .ping = sqlite_store_ping,
+    .check = sqlite_store_check,
+    .user_add = sqlite_store_user_add,
+    .user_by_name = sqlite_store_user_by_name,
+    .user_by_id = sqlite_store_user_by_id,
+    .user_list = sqlite_store_user_list,
+    .refresh_add = sqlite_store_refresh_add,
+    .refresh_rotate = sqlite_store_refresh_rotate,
+    .refresh_revoke = sqlite_store_refresh_revoke,
+    .agent_add = sqlite_store_agent_add,
+    .agent_get = sqlite_store_agent_get,
+    .agent_list = sqlite_store_agent_list,
+    .agent_delete = sqlite_store_agent_delete,
+    .agent_set_token = sqlite_store_agent_set_token,
+    .agent_by_token = sqlite_store_agent_by_token,
+    .begin = sqlite_store_begin,
+    .commit = sqlite_store_commit,
+    .rollback = sqlite_store_rollback,
+    .batch_write = sqlite_store_batch_write,
+    .history_query = sqlite_store_history_query,
+    .series_list = sqlite_store_series_list,
+    .latest = sqlite_store_latest,
+    .rollup = sqlite_store_rollup,
+    .retain = sqlite_store_retain,
+    .latest_points = sqlite_store_latest_points,
+    .rule_add = sqlite_store_rule_add,
+    .rule_update = sqlite_store_rule_update,
+    .rule_get = sqlite_store_rule_get,
+    .rule_list = sqlite_store_rule_list,
+    .rule_delete = sqlite_store_rule_delete,
+    .rule_count = sqlite_store_rule_count,
+    .channel_add = sqlite_store_channel_add,
+    .channel_get = sqlite_store_channel_get,
+    .channel_list = sqlite_store_channel_list,
+    .channel_delete = sqlite_store_channel_delete,
+    .channel_set_secret = sqlite_store_channel_set_secret,
+    .channel_count = sqlite_store_channel_count,
+    .alert_event_add = sqlite_store_alert_event_add,
+    .alert_events_prune = sqlite_store_alert_events_prune,
+    .alert_events = sqlite_store_alert_events,
+    .alert_active = sqlite_store_alert_active,
+    .count = sqlite_store_count,
+};
