@@ -17,19 +17,19 @@
 #include "history.h"
 #include "log.h"
 #include "store_backend.h"
+#include "store_sqlite.h"
 #include "xmalloc.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
 
-struct sqlite_store;
-static enum sm_rc pack_points(struct sqlite_store *st, char **cause);
+static enum sm_rc pack_points(struct store_sqlite *st, char **cause);
 
 /* Schema migrations: entry i brings user_version from i to i + 1 (its SQL, then its C
  * step when it has one, in one transaction). */
 static const struct migration {
     const char *sql;
-    enum sm_rc (*step)(struct sqlite_store *st, char **cause);
+    enum sm_rc (*step)(struct store_sqlite *st, char **cause);
 } migrations[] = {
     {"CREATE TABLE users(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
      " pwhash TEXT NOT NULL, created INTEGER NOT NULL);"
@@ -81,66 +81,6 @@ static const struct migration {
     {"ALTER TABLE samples ADD COLUMN data BLOB NOT NULL DEFAULT x'0100';", pack_points},
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
-
-enum stmt_id {
-    S_USER_ADD,
-    S_USER_BY_NAME,
-    S_USER_BY_ID,
-    S_USER_LIST,
-    S_REFRESH_ADD,
-    S_REFRESH_GET,
-    S_REFRESH_RETIRE,
-    S_REFRESH_REVOKE_FAMILY,
-    S_AGENT_ADD,
-    S_AGENT_GET,
-    S_AGENT_LIST_USER,
-    S_AGENT_LIST_ALL,
-    S_AGENT_DEL_SAMPLES,
-    S_AGENT_DEL_EVENTS,
-    S_AGENT_DEL,
-    S_AGENT_SET_TOKEN,
-    S_AGENT_BY_TOKEN,
-    S_AGENT_SEEN,
-    S_AGENT_SEEN_HOST,
-    S_SAMPLE_EXISTS,
-    S_SAMPLE_ADD,
-    S_SERIES_GET,
-    S_SERIES_ADD,
-    S_SERIES_COUNT,
-    S_LATEST_SET,
-    S_BEGIN,
-    S_COMMIT,
-    S_ROLLBACK,
-    S_SAVEPOINT,
-    S_RELEASE,
-    S_ROLLBACK_TO,
-    S_COUNT_SAMPLES,
-    S_COUNT_POINTS,
-    S_WATERMARK,
-    S_LATEST_GET,
-    S_SERIES_LIST,
-    S_LATEST_POINTS,
-    S_NEWEST_SAMPLES,
-    S_RULE_ADD,
-    S_RULE_UPDATE,
-    S_RULE_GET,
-    S_RULE_LIST_USER,
-    S_RULE_LIST_ALL,
-    S_RULE_DEL,
-    S_RULE_COUNT,
-    S_CHANNEL_ADD,
-    S_CHANNEL_GET,
-    S_CHANNEL_LIST,
-    S_CHANNEL_DEL,
-    S_CHANNEL_COUNT,
-    S_CHANNEL_SECRET,
-    S_EVENT_ADD,
-    S_EVENT_LIST,
-    S_EVENT_ACTIVE,
-    S_EVENT_PRUNE_AGE,
-    S_EVENT_PRUNE_RULE,
-    S_COUNT
-};
 
 #define AGENT_COLS "id, user_id, name, created, coalesce(last_seen, 0), host"
 #define RULE_COLS                                                                                  \
@@ -280,59 +220,8 @@ static const struct stmt_def stmt_defs[S_COUNT] = {
                         " AND e.state IN ('pending', 'firing') ORDER BY e.rule_id, e.agent_id"},
 };
 
-/* Series id cache of the writer: (agent, name, labels) -> id, open addressing. */
-struct series_entry {
-    char *key; /* "agent\x1fname\x1flabels"; NULL = empty slot */
-    int64_t id;
-};
-
-/* Series count per agent, for the cap. */
-struct agent_count {
-    int64_t agent_id; /* 0 = empty slot */
-    int64_t count;
-};
-
-/* The series of the previous sample written, by position: consecutive samples of one
- * agent usually list the same series in the same order, which skips the hash lookup. */
-struct recent_series {
-    char *name, *labels;
-    int64_t id;
-};
-
-struct sqlite_store {
-    struct store base; /* first: the backend table (store_backend.h) */
-    sqlite3 *db;
-    int64_t recent_agent;
-    struct recent_series *recent;
-    size_t nrecent, recent_cap;
-    sqlite3_stmt *stmt[S_COUNT];
-    struct series_entry *cache;
-    size_t cache_cap, cache_len;
-    struct agent_count *counts;
-    size_t counts_cap, counts_len;
-    int warned_cap;
-    int64_t watermark; /* history: minutes before this are rolled up (read at begin) */
-    int64_t noted_agent, noted_minute; /* the dirty minute marked last in this transaction */
-    struct history_pair *pairs;        /* the writer's point blob being built */
-    size_t pairs_cap;
-    uint8_t *blob;
-    size_t blob_cap;
-};
-
-static void sqlite_store_free(struct store *base);
-static void sqlite_store_rollback(struct store *base);
-static enum sm_rc sqlite_store_agent_get(struct store *base, int64_t user_id, int64_t id,
-                                         struct store_agent *out);
-
-/* The SQLite connection behind a store handle of this backend. */
-static struct sqlite_store *
-sq(struct store *base)
-{
-    return (struct sqlite_store *)base;
-}
-
-static enum sm_rc
-db_error(struct sqlite_store *st, const char *what, char **cause)
+enum sm_rc
+sq_error(struct store_sqlite *st, const char *what, char **cause)
 {
     int code = sqlite3_errcode(st->db);
     if (cause)
@@ -381,8 +270,8 @@ bind_va(sqlite3_stmt *s, const char *args, va_list ap)
 }
 
 /* Reset an ad-hoc statement and bind its parameters as bind_va does. */
-static void
-bindf(sqlite3_stmt *s, const char *args, ...)
+void
+sq_bindf(sqlite3_stmt *s, const char *args, ...)
 {
     va_list ap;
     sqlite3_reset(s);
@@ -392,7 +281,7 @@ bindf(sqlite3_stmt *s, const char *args, ...)
 }
 
 static sqlite3_stmt *
-vbind(struct sqlite_store *st, enum stmt_id id, va_list ap)
+vbind(struct store_sqlite *st, enum stmt_id id, va_list ap)
 {
     sqlite3_stmt *s = st->stmt[id];
     sqlite3_reset(s);
@@ -403,8 +292,8 @@ vbind(struct sqlite_store *st, enum stmt_id id, va_list ap)
 
 /* The prepared statement id, reset, with its parameters bound from the arguments that
  * follow (types as stmt_defs[id].args says). Borrowed: valid until the next use of id. */
-static sqlite3_stmt *
-sq_bind(struct sqlite_store *st, enum stmt_id id, ...)
+sqlite3_stmt *
+sq_bind(struct store_sqlite *st, enum stmt_id id, ...)
 {
     va_list ap;
     va_start(ap, id);
@@ -415,24 +304,24 @@ sq_bind(struct sqlite_store *st, enum stmt_id id, ...)
 
 /* Reset statement id after its last step returned step: SM_OK when that was a row or the
  * end, else the error (named by the table, in *cause when cause is non-NULL). */
-static enum sm_rc
-sq_done(struct sqlite_store *st, enum stmt_id id, int step, char **cause)
+enum sm_rc
+sq_done(struct store_sqlite *st, enum stmt_id id, int step, char **cause)
 {
     sqlite3_reset(st->stmt[id]);
     if (step != SQLITE_DONE && step != SQLITE_ROW)
-        return db_error(st, stmt_defs[id].what, cause);
+        return sq_error(st, stmt_defs[id].what, cause);
     return SM_OK;
 }
 
 static enum sm_rc
-vexec(struct sqlite_store *st, char **cause, enum stmt_id id, va_list ap)
+vexec(struct store_sqlite *st, char **cause, enum stmt_id id, va_list ap)
 {
     return sq_done(st, id, sqlite3_step(vbind(st, id, ap)), cause);
 }
 
 /* Bind and run statement id for its effect (no rows are read). */
-static enum sm_rc
-sq_exec(struct sqlite_store *st, char **cause, enum stmt_id id, ...)
+enum sm_rc
+sq_exec(struct store_sqlite *st, char **cause, enum stmt_id id, ...)
 {
     va_list ap;
     va_start(ap, id);
@@ -442,8 +331,8 @@ sq_exec(struct sqlite_store *st, char **cause, enum stmt_id id, ...)
 }
 
 /* sq_exec, and SM_ENOTFOUND when it changed no row. */
-static enum sm_rc
-sq_change(struct sqlite_store *st, char **cause, enum stmt_id id, ...)
+enum sm_rc
+sq_change(struct store_sqlite *st, char **cause, enum stmt_id id, ...)
 {
     va_list ap;
     va_start(ap, id);
@@ -454,13 +343,10 @@ sq_change(struct sqlite_store *st, char **cause, enum stmt_id id, ...)
     return rc;
 }
 
-/* Reads the current row of s into out. */
-typedef void (*row_fn)(sqlite3_stmt *s, void *out);
-
 /* Bind statement id and read its first row into out with read: SM_OK, none when it has
  * no row, or the error. */
-static enum sm_rc
-sq_one(struct sqlite_store *st, char **cause, enum sm_rc none, row_fn read, void *out,
+enum sm_rc
+sq_one(struct store_sqlite *st, char **cause, enum sm_rc none, row_fn read, void *out,
        enum stmt_id id, ...)
 {
     va_list ap;
@@ -475,14 +361,14 @@ sq_one(struct sqlite_store *st, char **cause, enum sm_rc none, row_fn read, void
 }
 
 /* Row reader of a single integer column. */
-static void
-read_i64(sqlite3_stmt *s, void *out)
+void
+sq_read_i64(sqlite3_stmt *s, void *out)
 {
     *(int64_t *)out = sqlite3_column_int64(s, 0);
 }
 
-static enum sm_rc
-exec_sql(struct sqlite_store *st, const char *sql, char **cause)
+enum sm_rc
+sq_exec_sql(struct store_sqlite *st, const char *sql, char **cause)
 {
     char *err = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
@@ -497,7 +383,7 @@ exec_sql(struct sqlite_store *st, const char *sql, char **cause)
 /* Migration 4: copy the points rows of every agent into the blobs of their samples, an
  * hour of one agent at a time (bounded memory), then drop the points table. */
 static enum sm_rc
-pack_points(struct sqlite_store *st, char **cause)
+pack_points(struct store_sqlite *st, char **cause)
 {
     static const char *const sql[] = {
         "SELECT DISTINCT agent_id FROM series ORDER BY agent_id",
@@ -518,7 +404,7 @@ pack_points(struct sqlite_store *st, char **cause)
     enum sm_rc rc = SM_OK;
     for (int i = 0; i < 4; i++)
         if (sqlite3_prepare_v2(st->db, sql[i], -1, &q[i], NULL) != SQLITE_OK) {
-            rc = db_error(st, "migration 4", cause);
+            rc = sq_error(st, "migration 4", cause);
             goto out;
         }
     int step = SQLITE_DONE;
@@ -526,21 +412,21 @@ pack_points(struct sqlite_store *st, char **cause)
         int64_t agent = sqlite3_column_int64(q[0], 0);
         /* An hour from each next point on, so long gaps cost one seek each. */
         for (int64_t t = INT64_MIN; rc == SM_OK;) {
-            bindf(q[1], "ii", agent, t);
+            sq_bindf(q[1], "ii", agent, t);
             if (sqlite3_step(q[1]) != SQLITE_ROW) {
-                rc = db_error(st, "migration 4: find points", cause);
+                rc = sq_error(st, "migration 4: find points", cause);
                 break;
             }
             if (sqlite3_column_type(q[1], 0) == SQLITE_NULL)
                 break;
             t = sqlite3_column_int64(q[1], 0);
-            bindf(q[2], "iii", agent, t, t > INT64_MAX - 3600000 ? INT64_MAX : t + 3600000);
+            sq_bindf(q[2], "iii", agent, t, t > INT64_MAX - 3600000 ? INT64_MAX : t + 3600000);
             int64_t ts = 0;
             np = 0;
             for (;;) {
                 step = sqlite3_step(q[2]);
                 if (step != SQLITE_ROW && step != SQLITE_DONE) {
-                    rc = db_error(st, "migration 4: read points", cause);
+                    rc = sq_error(st, "migration 4: read points", cause);
                     break;
                 }
                 int64_t rts = step == SQLITE_ROW ? sqlite3_column_int64(q[2], 0) : 0;
@@ -548,9 +434,9 @@ pack_points(struct sqlite_store *st, char **cause)
                     /* The sample at ts is complete: write its blob. */
                     blob = sm_xgrow(blob, &bcap, history_blob_bound(np), 1);
                     size_t len = history_blob_encode(pairs, np, blob);
-                    bindf(q[3], "iib", agent, ts, (const void *)blob, len);
+                    sq_bindf(q[3], "iib", agent, ts, (const void *)blob, len);
                     if (sqlite3_step(q[3]) != SQLITE_DONE) {
-                        rc = db_error(st, "migration 4: write sample", cause);
+                        rc = sq_error(st, "migration 4: write sample", cause);
                         break;
                     }
                     nsamples++;
@@ -570,14 +456,14 @@ pack_points(struct sqlite_store *st, char **cause)
         }
     }
     if (rc == SM_OK && step != SQLITE_DONE)
-        rc = db_error(st, "migration 4: list agents", cause);
+        rc = sq_error(st, "migration 4: list agents", cause);
 out:
     for (int i = 0; i < 4; i++)
         sqlite3_finalize(q[i]);
     free(pairs);
     free(blob);
     if (rc == SM_OK)
-        rc = exec_sql(st, "DROP TABLE points", cause);
+        rc = sq_exec_sql(st, "DROP TABLE points", cause);
     if (rc == SM_OK)
         sm_log(SM_LOG_INFO, "database: %lld points packed into %lld samples", (long long)npoints,
                (long long)nsamples);
@@ -586,19 +472,19 @@ out:
 
 /* Run a one-row PRAGMA and read its first column (0 when it answers no row). */
 static enum sm_rc
-pragma_int(struct sqlite_store *st, const char *sql, int *v, char **cause)
+pragma_int(struct store_sqlite *st, const char *sql, int *v, char **cause)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return db_error(st, sql, cause);
+        return sq_error(st, sql, cause);
     if (sqlite3_step(s) == SQLITE_ROW)
         *v = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     return SM_OK;
 }
 
-static enum sm_rc
-migrate(struct sqlite_store *st, char **cause)
+enum sm_rc
+sq_migrate(struct store_sqlite *st, char **cause)
 {
     int version = 0;
     enum sm_rc rc = pragma_int(st, "PRAGMA user_version", &version, cause);
@@ -610,37 +496,37 @@ migrate(struct sqlite_store *st, char **cause)
         return SM_EINVAL;
     }
     while (version < (int)NMIGRATIONS) {
-        if ((rc = exec_sql(st, "BEGIN IMMEDIATE", cause)) != SM_OK)
+        if ((rc = sq_exec_sql(st, "BEGIN IMMEDIATE", cause)) != SM_OK)
             return rc;
         /* Re-read inside the write lock: another process may have migrated. */
         if ((rc = pragma_int(st, "PRAGMA user_version", &version, cause)) != SM_OK)
             goto fail;
         if (version >= (int)NMIGRATIONS) {
-            if ((rc = exec_sql(st, "COMMIT", cause)) != SM_OK)
+            if ((rc = sq_exec_sql(st, "COMMIT", cause)) != SM_OK)
                 goto fail;
             break;
         }
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", version + 1);
-        if ((rc = exec_sql(st, migrations[version].sql, cause)) != SM_OK ||
+        if ((rc = sq_exec_sql(st, migrations[version].sql, cause)) != SM_OK ||
             (migrations[version].step && (rc = migrations[version].step(st, cause)) != SM_OK) ||
-            (rc = exec_sql(st, pragma, cause)) != SM_OK ||
-            (rc = exec_sql(st, "COMMIT", cause)) != SM_OK)
+            (rc = sq_exec_sql(st, pragma, cause)) != SM_OK ||
+            (rc = sq_exec_sql(st, "COMMIT", cause)) != SM_OK)
             goto fail;
         sm_log(SM_LOG_INFO, "database migrated to schema version %d", version + 1);
         version++;
     }
     return SM_OK;
 fail:
-    if (exec_sql(st, "ROLLBACK", NULL) != SM_OK)
+    if (sq_exec_sql(st, "ROLLBACK", NULL) != SM_OK)
         sm_log(SM_LOG_DEBUG, "rollback after a failed migration failed");
     return rc;
 }
 
-static enum sm_rc
-sqlite_store_open(const char *path, struct store **out, char **cause)
+enum sm_rc
+store_sqlite_open(const char *path, struct store **out, char **cause)
 {
-    struct sqlite_store *st = sm_xcalloc(1, sizeof *st);
+    struct store_sqlite *st = sm_xcalloc(1, sizeof *st);
     enum sm_rc rc = SM_OK;
     st->base.backend = &store_sqlite_backend;
     /* Create a new file ourselves so that it is 0600 whatever the umask. Never open and
@@ -660,7 +546,7 @@ sqlite_store_open(const char *path, struct store **out, char **cause)
     }
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
-        rc = db_error(st, path, cause);
+        rc = sq_error(st, path, cause);
         goto fail;
     }
     sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
@@ -670,15 +556,15 @@ sqlite_store_open(const char *path, struct store **out, char **cause)
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
              " PRAGMA journal_size_limit = %d; PRAGMA temp_store = MEMORY;",
              JOURNAL_SIZE_LIMIT);
-    if ((rc = exec_sql(st, pragmas, cause)) != SM_OK)
+    if ((rc = sq_exec_sql(st, pragmas, cause)) != SM_OK)
         goto fail;
-    if ((rc = migrate(st, cause)) != SM_OK)
+    if ((rc = sq_migrate(st, cause)) != SM_OK)
         goto fail;
     for (int i = 0; i < S_COUNT; i++) {
         const struct stmt_def *d = &stmt_defs[i];
         if (sqlite3_prepare_v3(st->db, d->sql, -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
             SQLITE_OK) {
-            rc = db_error(st, d->sql, cause);
+            rc = sq_error(st, d->sql, cause);
             goto fail;
         }
         if (sqlite3_bind_parameter_count(st->stmt[i]) != (int)strlen(d->args)) {
@@ -691,12 +577,12 @@ sqlite_store_open(const char *path, struct store **out, char **cause)
     *out = &st->base;
     return SM_OK;
 fail:
-    sqlite_store_free(&st->base);
+    store_sqlite_free(&st->base);
     return rc;
 }
 
 static void
-recent_clear(struct sqlite_store *st)
+recent_clear(struct store_sqlite *st)
 {
     for (size_t i = 0; i < st->nrecent; i++) {
         free(st->recent[i].name);
@@ -708,8 +594,8 @@ recent_clear(struct sqlite_store *st)
     st->recent_agent = 0;
 }
 
-static void
-cache_clear(struct sqlite_store *st)
+void
+sq_cache_clear(struct store_sqlite *st)
 {
     recent_clear(st);
     for (size_t i = 0; i < st->cache_cap; i++)
@@ -722,39 +608,39 @@ cache_clear(struct sqlite_store *st)
     st->counts_cap = st->counts_len = 0;
 }
 
-static void
-sqlite_store_free(struct store *base)
+void
+store_sqlite_free(struct store *base)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     if (!st)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     if (st->db && sqlite3_close(st->db) != SQLITE_OK)
         sm_log(SM_LOG_WARN, "database: close: %s", sqlite3_errmsg(st->db));
-    cache_clear(st);
+    sq_cache_clear(st);
     free(st->pairs);
     free(st->blob);
     free(st);
 }
 
-static enum sm_rc
-sqlite_store_ping(struct store *base)
+enum sm_rc
+store_sqlite_ping(struct store *base)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_exec(st, NULL, S_USER_BY_ID, (int64_t)0) == SM_OK ? SM_OK : SM_EUNAVAIL;
 }
 
-static enum sm_rc
-sqlite_store_check(struct store *base, char **cause)
+enum sm_rc
+store_sqlite_check(struct store *base, char **cause)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     sqlite3_stmt *s = NULL;
     enum sm_rc rc = SM_OK;
     if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK)
-        return db_error(st, "integrity_check", cause);
+        return sq_error(st, "integrity_check", cause);
     if (sqlite3_step(s) != SQLITE_ROW) {
-        rc = db_error(st, "integrity_check", cause);
+        rc = sq_error(st, "integrity_check", cause);
     } else {
         const char *r = (const char *)sqlite3_column_text(s, 0);
         if (!r || strcmp(r, "ok") != 0) {
@@ -768,8 +654,8 @@ sqlite_store_check(struct store *base, char **cause)
 
 /* ------------------------------------------------------------------ users */
 
-static void
-copy_text(char *dst, size_t dstsz, sqlite3_stmt *s, int col)
+void
+sq_copy_text(char *dst, size_t dstsz, sqlite3_stmt *s, int col)
 {
     const char *t = (const char *)sqlite3_column_text(s, col);
     sm_strlcpy(dst, t ? t : "", dstsz);
@@ -780,16 +666,16 @@ read_user(sqlite3_stmt *s, void *out)
 {
     struct store_user *u = out;
     u->id = sqlite3_column_int64(s, 0);
-    copy_text(u->name, sizeof u->name, s, 1);
-    copy_text(u->pwhash, sizeof u->pwhash, s, 2);
+    sq_copy_text(u->name, sizeof u->name, s, 1);
+    sq_copy_text(u->pwhash, sizeof u->pwhash, s, 2);
     u->created = sqlite3_column_int64(s, 3);
 }
 
-static enum sm_rc
-sqlite_store_user_add(struct store *base, const char *name, const char *pwhash, int64_t now,
+enum sm_rc
+store_sqlite_user_add(struct store *base, const char *name, const char *pwhash, int64_t now,
                       struct store_user *out)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_USER_ADD, name, pwhash, now);
     if (rc != SM_OK)
         return rc;
@@ -800,24 +686,24 @@ sqlite_store_user_add(struct store *base, const char *name, const char *pwhash, 
     return SM_OK;
 }
 
-static enum sm_rc
-sqlite_store_user_by_name(struct store *base, const char *name, struct store_user *out)
+enum sm_rc
+store_sqlite_user_by_name(struct store *base, const char *name, struct store_user *out)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_one(st, NULL, SM_ENOTFOUND, read_user, out, S_USER_BY_NAME, name);
 }
 
-static enum sm_rc
-sqlite_store_user_by_id(struct store *base, int64_t id, struct store_user *out)
+enum sm_rc
+store_sqlite_user_by_id(struct store *base, int64_t id, struct store_user *out)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_one(st, NULL, SM_ENOTFOUND, read_user, out, S_USER_BY_ID, id);
 }
 
-static enum sm_rc
-sqlite_store_user_list(struct store *base, store_user_fn fn, void *arg)
+enum sm_rc
+store_sqlite_user_list(struct store *base, store_user_fn fn, void *arg)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     sqlite3_stmt *s = sq_bind(st, S_USER_LIST);
     struct store_user u;
     int step;
@@ -830,11 +716,11 @@ sqlite_store_user_list(struct store *base, store_user_fn fn, void *arg)
 
 /* ------------------------------------------------------------------ refresh tokens */
 
-static enum sm_rc
-sqlite_store_refresh_add(struct store *base, const uint8_t hash[STORE_HASH_LEN], int64_t user_id,
+enum sm_rc
+store_sqlite_refresh_add(struct store *base, const uint8_t hash[STORE_HASH_LEN], int64_t user_id,
                          const uint8_t family[STORE_FAMILY_LEN], int64_t expires, int64_t now)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_exec(st, NULL, S_REFRESH_ADD, hash, user_id, family, expires, now);
 }
 
@@ -860,7 +746,7 @@ read_refresh(sqlite3_stmt *s, void *out)
 
 /* Look hash up. SM_EAUTH when unknown; *revoked and *expires say the rest. */
 static enum sm_rc
-refresh_get(struct sqlite_store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *user_id,
+refresh_get(struct store_sqlite *st, const uint8_t hash[STORE_HASH_LEN], int64_t *user_id,
             uint8_t family[STORE_FAMILY_LEN], int64_t *expires, int *revoked)
 {
     struct refresh_row r = {0};
@@ -876,12 +762,12 @@ refresh_get(struct sqlite_store *st, const uint8_t hash[STORE_HASH_LEN], int64_t
     return SM_OK;
 }
 
-static enum sm_rc
-sqlite_store_refresh_rotate(struct store *base, const uint8_t old_hash[STORE_HASH_LEN],
+enum sm_rc
+store_sqlite_refresh_rotate(struct store *base, const uint8_t old_hash[STORE_HASH_LEN],
                             const uint8_t new_hash[STORE_HASH_LEN], int64_t now,
                             int64_t new_expires, int64_t *user_id)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     uint8_t family[STORE_FAMILY_LEN];
     int64_t expires = 0;
     int revoked = 0;
@@ -906,20 +792,20 @@ sqlite_store_refresh_rotate(struct store *base, const uint8_t old_hash[STORE_HAS
     }
     if ((rc = sq_exec(st, NULL, S_REFRESH_RETIRE, old_hash)) != SM_OK)
         goto fail;
-    if ((rc = sqlite_store_refresh_add(&st->base, new_hash, *user_id, family, new_expires, now)) !=
+    if ((rc = store_sqlite_refresh_add(&st->base, new_hash, *user_id, family, new_expires, now)) !=
         SM_OK)
         goto fail;
     return sq_exec(st, NULL, S_COMMIT);
 fail:
-    sqlite_store_rollback(&st->base);
+    store_sqlite_rollback(&st->base);
     return rc;
 }
 
-static enum sm_rc
-sqlite_store_refresh_revoke(struct store *base, const uint8_t hash[STORE_HASH_LEN], int64_t now,
+enum sm_rc
+store_sqlite_refresh_revoke(struct store *base, const uint8_t hash[STORE_HASH_LEN], int64_t now,
                             int64_t *user_id)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     uint8_t family[STORE_FAMILY_LEN];
     int64_t expires = 0;
     int revoked = 0;
@@ -939,19 +825,19 @@ read_agent(sqlite3_stmt *s, void *out)
     struct store_agent *a = out;
     a->id = sqlite3_column_int64(s, 0);
     a->user_id = sqlite3_column_int64(s, 1);
-    copy_text(a->name, sizeof a->name, s, 2);
+    sq_copy_text(a->name, sizeof a->name, s, 2);
     a->created = sqlite3_column_int64(s, 3);
     a->last_seen = sqlite3_column_int64(s, 4);
     const char *host = (const char *)sqlite3_column_text(s, 5);
     a->host = host ? sm_xstrdup(host) : NULL;
 }
 
-static enum sm_rc
-sqlite_store_agent_add(struct store *base, int64_t user_id, const char *name,
+enum sm_rc
+store_sqlite_agent_add(struct store *base, int64_t user_id, const char *name,
                        const uint8_t token_hash[STORE_HASH_LEN], int64_t now,
                        struct store_agent *out)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_AGENT_ADD, user_id, name, token_hash, now);
     if (rc != SM_OK)
         return rc;
@@ -963,25 +849,25 @@ sqlite_store_agent_add(struct store *base, int64_t user_id, const char *name,
     return SM_OK;
 }
 
-static enum sm_rc
-sqlite_store_agent_get(struct store *base, int64_t user_id, int64_t id, struct store_agent *out)
+enum sm_rc
+store_sqlite_agent_get(struct store *base, int64_t user_id, int64_t id, struct store_agent *out)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_one(st, NULL, SM_ENOTFOUND, read_agent, out, S_AGENT_GET, id, user_id);
 }
 
-static enum sm_rc
-sqlite_store_agent_by_token(struct store *base, const uint8_t hash[STORE_HASH_LEN],
+enum sm_rc
+store_sqlite_agent_by_token(struct store *base, const uint8_t hash[STORE_HASH_LEN],
                             struct store_agent *out)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_one(st, NULL, SM_EAUTH, read_agent, out, S_AGENT_BY_TOKEN, hash);
 }
 
-static enum sm_rc
-sqlite_store_agent_list(struct store *base, int64_t user_id, store_agent_fn fn, void *arg)
+enum sm_rc
+store_sqlite_agent_list(struct store *base, int64_t user_id, store_agent_fn fn, void *arg)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     enum stmt_id id = user_id ? S_AGENT_LIST_USER : S_AGENT_LIST_ALL;
     sqlite3_stmt *s = sq_bind(st, id, user_id); /* S_AGENT_LIST_ALL takes no argument */
     struct store_agent a;
@@ -994,15 +880,15 @@ sqlite_store_agent_list(struct store *base, int64_t user_id, store_agent_fn fn, 
     return sq_done(st, id, step, NULL);
 }
 
-static enum sm_rc
-sqlite_store_agent_delete(struct store *base, int64_t user_id, int64_t id)
+enum sm_rc
+store_sqlite_agent_delete(struct store *base, int64_t user_id, int64_t id)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     struct store_agent a;
     enum sm_rc rc = sq_exec(st, NULL, S_BEGIN);
     if (rc != SM_OK)
         return rc;
-    if ((rc = sqlite_store_agent_get(&st->base, user_id, id, &a)) != SM_OK)
+    if ((rc = store_sqlite_agent_get(&st->base, user_id, id, &a)) != SM_OK)
         goto fail;
     store_agent_done(&a);
     /* The samples carry the raw points. */
@@ -1017,50 +903,50 @@ sqlite_store_agent_delete(struct store *base, int64_t user_id, int64_t id)
         goto fail;
     return sq_exec(st, NULL, S_COMMIT);
 fail:
-    sqlite_store_rollback(&st->base);
+    store_sqlite_rollback(&st->base);
     return rc;
 }
 
-static enum sm_rc
-sqlite_store_agent_set_token(struct store *base, int64_t user_id, int64_t id,
+enum sm_rc
+store_sqlite_agent_set_token(struct store *base, int64_t user_id, int64_t id,
                              const uint8_t token_hash[STORE_HASH_LEN])
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_change(st, NULL, S_AGENT_SET_TOKEN, id, user_id, token_hash);
 }
 
 /* ------------------------------------------------------------------ ingest */
 
-static enum sm_rc
-sqlite_store_begin(struct store *base)
+enum sm_rc
+store_sqlite_begin(struct store *base)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_BEGIN);
     if (rc != SM_OK)
         return rc;
     /* Samples older than the history watermark mark their minute for a re-rollup. */
     st->watermark = 0;
-    if (sq_one(st, NULL, SM_OK, read_i64, &st->watermark, S_WATERMARK) != SM_OK)
+    if (sq_one(st, NULL, SM_OK, sq_read_i64, &st->watermark, S_WATERMARK) != SM_OK)
         st->watermark = 0;
     st->noted_agent = 0;
     return SM_OK;
 }
 
-static enum sm_rc
-sqlite_store_commit(struct store *base)
+enum sm_rc
+store_sqlite_commit(struct store *base)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_COMMIT);
     if (rc != SM_OK)
-        sqlite_store_rollback(&st->base);
+        store_sqlite_rollback(&st->base);
     return rc;
 }
 
-static void
-sqlite_store_rollback(struct store *base)
+void
+store_sqlite_rollback(struct store *base)
 {
-    struct sqlite_store *st = sq(base);
-    cache_clear(st); /* series ids created in the transaction are gone */
+    struct store_sqlite *st = sq(base);
+    sq_cache_clear(st); /* series ids created in the transaction are gone */
     if (sqlite3_get_autocommit(st->db))
         return;
     if (sq_exec(st, NULL, S_ROLLBACK) != SM_OK)
@@ -1079,7 +965,7 @@ hash_str(const char *s)
 }
 
 static struct series_entry *
-cache_slot(struct sqlite_store *st, const char *key)
+cache_slot(struct store_sqlite *st, const char *key)
 {
     size_t mask = st->cache_cap - 1;
     for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
@@ -1088,7 +974,7 @@ cache_slot(struct sqlite_store *st, const char *key)
 }
 
 static void
-cache_put(struct sqlite_store *st, char *key, int64_t id)
+cache_put(struct store_sqlite *st, char *key, int64_t id)
 {
     if ((st->cache_len + 1) * 2 > st->cache_cap) {
         struct series_entry *old = st->cache;
@@ -1112,7 +998,7 @@ cache_put(struct sqlite_store *st, char *key, int64_t id)
 
 /* The series count slot of agent (created with count -1 = unknown). */
 static struct agent_count *
-count_slot(struct sqlite_store *st, int64_t agent_id)
+count_slot(struct store_sqlite *st, int64_t agent_id)
 {
     if ((st->counts_len + 1) * 2 > st->counts_cap) {
         struct agent_count *old = st->counts;
@@ -1142,7 +1028,7 @@ count_slot(struct sqlite_store *st, int64_t agent_id)
 /* The id of series (agent, name, labels), created when new. *id = 0 when the agent is
  * at its series cap. */
 static enum sm_rc
-series_id(struct sqlite_store *st, int64_t agent_id, const char *name, const char *labels,
+series_id(struct store_sqlite *st, int64_t agent_id, const char *name, const char *labels,
           int64_t *id, char **cause)
 {
     char key[STORE_NAME_MAX * 2 + 512];
@@ -1155,7 +1041,7 @@ series_id(struct sqlite_store *st, int64_t agent_id, const char *name, const cha
         }
     }
     enum sm_rc rc =
-        sq_one(st, cause, SM_ENOTFOUND, read_i64, id, S_SERIES_GET, agent_id, name, labels);
+        sq_one(st, cause, SM_ENOTFOUND, sq_read_i64, id, S_SERIES_GET, agent_id, name, labels);
     if (rc == SM_OK) {
         cache_put(st, sm_xstrdup(key), *id);
         return SM_OK;
@@ -1165,7 +1051,7 @@ series_id(struct sqlite_store *st, int64_t agent_id, const char *name, const cha
     struct agent_count *c = count_slot(st, agent_id);
     if (c->count < 0) {
         int64_t n = 0;
-        if ((rc = sq_one(st, cause, SM_EIO, read_i64, &n, S_SERIES_COUNT, agent_id)) != SM_OK)
+        if ((rc = sq_one(st, cause, SM_EIO, sq_read_i64, &n, S_SERIES_COUNT, agent_id)) != SM_OK)
             return rc;
         c->count = n;
     }
@@ -1187,7 +1073,7 @@ series_id(struct sqlite_store *st, int64_t agent_id, const char *name, const cha
 
 /* Remember series id at position j (names are copied: the batch will be freed). */
 static void
-recent_set(struct sqlite_store *st, size_t j, const struct store_point *p, int64_t id)
+recent_set(struct store_sqlite *st, size_t j, const struct store_point *p, int64_t id)
 {
     if (j > st->nrecent || j >= STORE_SERIES_CAP)
         return;
@@ -1207,7 +1093,7 @@ recent_set(struct sqlite_store *st, size_t j, const struct store_point *p, int64
 }
 
 static enum sm_rc
-batch_write(struct sqlite_store *st, const struct store_batch *b, size_t *stored, size_t *dups,
+batch_write(struct store_sqlite *st, const struct store_batch *b, size_t *stored, size_t *dups,
             char **cause)
 {
     enum sm_rc rc;
@@ -1215,7 +1101,7 @@ batch_write(struct sqlite_store *st, const struct store_batch *b, size_t *stored
         const struct store_sample *smp = &b->samples[i];
         /* A duplicate creates no series: look before resolving the sample's points. */
         int64_t one = 0;
-        rc = sq_one(st, cause, SM_ENOTFOUND, read_i64, &one, S_SAMPLE_EXISTS, b->agent_id,
+        rc = sq_one(st, cause, SM_ENOTFOUND, sq_read_i64, &one, S_SAMPLE_EXISTS, b->agent_id,
                     smp->ts_ms);
         if (rc == SM_OK) {
             (*dups)++;
@@ -1279,11 +1165,11 @@ batch_write(struct sqlite_store *st, const struct store_batch *b, size_t *stored
     return SM_OK;
 }
 
-static enum sm_rc
-sqlite_store_batch_write(struct store *base, const struct store_batch *b, size_t *stored,
+enum sm_rc
+store_sqlite_batch_write(struct store *base, const struct store_batch *b, size_t *stored,
                          size_t *duplicates, char **cause)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     enum sm_rc rc = sq_exec(st, cause, S_SAVEPOINT);
     if (rc != SM_OK)
         return rc;
@@ -1293,7 +1179,7 @@ sqlite_store_batch_write(struct store *base, const struct store_batch *b, size_t
         /* Undo this batch alone; series ids it created are gone with it. */
         if (sq_exec(st, NULL, S_ROLLBACK_TO) != SM_OK || sq_exec(st, NULL, S_RELEASE) != SM_OK)
             sm_log(SM_LOG_WARN, "database: rollback to savepoint failed");
-        cache_clear(st);
+        sq_cache_clear(st);
         st->noted_agent = 0; /* its dirty marks are undone too */
         *stored = *duplicates = 0;
         return rc;
@@ -1301,11 +1187,11 @@ sqlite_store_batch_write(struct store *base, const struct store_batch *b, size_t
     return sq_exec(st, cause, S_RELEASE);
 }
 
-static enum sm_rc
-sqlite_store_count(struct store *base, int64_t *samples, int64_t *points)
+enum sm_rc
+store_sqlite_count(struct store *base, int64_t *samples, int64_t *points)
 {
-    struct sqlite_store *st = sq(base);
-    enum sm_rc rc = sq_one(st, NULL, SM_EIO, read_i64, samples, S_COUNT_SAMPLES);
+    struct store_sqlite *st = sq(base);
+    enum sm_rc rc = sq_one(st, NULL, SM_EIO, sq_read_i64, samples, S_COUNT_SAMPLES);
     if (rc != SM_OK)
         return rc;
     /* Points: the counts of the samples' blobs (a malformed blob counts none). */
@@ -1323,12 +1209,12 @@ sqlite_store_count(struct store *base, int64_t *samples, int64_t *points)
 
 /* ------------------------------------------------------------------ history */
 
-static enum sm_rc
-sqlite_store_history_query(struct store *base, int64_t agent_id, const char *name,
+enum sm_rc
+store_sqlite_history_query(struct store *base, int64_t agent_id, const char *name,
                            const char *labels, int64_t start_ms, int64_t stop_ms, size_t points,
                            struct history_result *out)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     int64_t sid;
     enum sm_rc rc = history_series_find(st->db, agent_id, name, labels, &sid);
     if (rc != SM_OK)
@@ -1336,10 +1222,10 @@ sqlite_store_history_query(struct store *base, int64_t agent_id, const char *nam
     return history_query(st->db, sid, start_ms, stop_ms, points, out);
 }
 
-static enum sm_rc
-sqlite_store_series_list(struct store *base, int64_t agent_id, store_series_fn fn, void *arg)
+enum sm_rc
+store_sqlite_series_list(struct store *base, int64_t agent_id, store_series_fn fn, void *arg)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     sqlite3_stmt *s = sq_bind(st, S_SERIES_LIST, agent_id);
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW)
@@ -1355,28 +1241,28 @@ read_strdup(sqlite3_stmt *s, void *out)
     *(char **)out = sm_xstrdup(t ? t : "");
 }
 
-static enum sm_rc
-sqlite_store_latest(struct store *base, int64_t agent_id, char **json)
+enum sm_rc
+store_sqlite_latest(struct store *base, int64_t agent_id, char **json)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     /* Any failure reads as "none", as a missing row does. */
     if (sq_one(st, NULL, SM_ENOTFOUND, read_strdup, json, S_LATEST_GET, agent_id) != SM_OK)
         return SM_ENOTFOUND;
     return SM_OK;
 }
 
-static enum sm_rc
-sqlite_store_rollup(struct store *base, int64_t now_ms, size_t budget, size_t *work)
+enum sm_rc
+store_sqlite_rollup(struct store *base, int64_t now_ms, size_t budget, size_t *work)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return history_rollup(st->db, now_ms, budget, work);
 }
 
-static enum sm_rc
-sqlite_store_retain(struct store *base, int64_t now_ms, const struct history_retention *r,
+enum sm_rc
+store_sqlite_retain(struct store *base, int64_t now_ms, const struct history_retention *r,
                     size_t batch, size_t *deleted)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return history_retain(st->db, now_ms, r, batch, deleted);
 }
 
@@ -1387,10 +1273,10 @@ pair_by_series(const void *a, const void *b)
     return (x->series > y->series) - (x->series < y->series);
 }
 
-static enum sm_rc
-sqlite_store_latest_points(struct store *base, store_point_fn fn, void *arg)
+enum sm_rc
+store_sqlite_latest_points(struct store *base, store_point_fn fn, void *arg)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     /* The points of every agent's newest sample, by series id; then the series in
      * output order, each with its value when the newest sample has one. */
     struct history_pair *all = NULL;
@@ -1440,16 +1326,16 @@ read_rule(sqlite3_stmt *s, void *out)
     memset(r, 0, sizeof *r);
     r->id = sqlite3_column_int64(s, 0);
     r->user_id = sqlite3_column_int64(s, 1);
-    copy_text(r->name, sizeof r->name, s, 2);
-    copy_text(r->metric, sizeof r->metric, s, 3);
-    copy_text(r->labels, sizeof r->labels, s, 4);
+    sq_copy_text(r->name, sizeof r->name, s, 2);
+    sq_copy_text(r->metric, sizeof r->metric, s, 3);
+    sq_copy_text(r->labels, sizeof r->labels, s, 4);
     const char *op = (const char *)sqlite3_column_text(s, 5);
     r->op = op && op[0] == '<' ? '<' : '>';
     r->threshold = sqlite3_column_double(s, 6);
     r->for_seconds = sqlite3_column_int64(s, 7);
     r->resolve_seconds = sqlite3_column_int64(s, 8);
     r->agent_id = sqlite3_column_int64(s, 9);
-    copy_text(r->severity, sizeof r->severity, s, 10);
+    sq_copy_text(r->severity, sizeof r->severity, s, 10);
     r->channel_id = sqlite3_column_int64(s, 11);
     r->created = sqlite3_column_int64(s, 12);
     r->updated = sqlite3_column_int64(s, 13);
@@ -1458,41 +1344,41 @@ read_rule(sqlite3_stmt *s, void *out)
 /* Run S_RULE_ADD or S_RULE_UPDATE with the fields of r (?1 to ?13 the same in both; the
  * add takes the first 13 arguments, the update also ?14, the id). */
 static enum sm_rc
-rule_write(struct sqlite_store *st, enum stmt_id id, const struct store_rule *r)
+rule_write(struct store_sqlite *st, enum stmt_id id, const struct store_rule *r)
 {
     return sq_change(st, NULL, id, r->user_id, r->name, r->metric, r->labels,
                      r->op == '<' ? "<" : ">", r->threshold, r->for_seconds, r->resolve_seconds,
                      r->agent_id, r->severity, r->channel_id, r->created, r->updated, r->id);
 }
 
-static enum sm_rc
-sqlite_store_rule_add(struct store *base, struct store_rule *r)
+enum sm_rc
+store_sqlite_rule_add(struct store *base, struct store_rule *r)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     enum sm_rc rc = rule_write(st, S_RULE_ADD, r);
     if (rc == SM_OK)
         r->id = sqlite3_last_insert_rowid(st->db);
     return rc;
 }
 
-static enum sm_rc
-sqlite_store_rule_update(struct store *base, const struct store_rule *r)
+enum sm_rc
+store_sqlite_rule_update(struct store *base, const struct store_rule *r)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return rule_write(st, S_RULE_UPDATE, r);
 }
 
-static enum sm_rc
-sqlite_store_rule_get(struct store *base, int64_t user_id, int64_t id, struct store_rule *out)
+enum sm_rc
+store_sqlite_rule_get(struct store *base, int64_t user_id, int64_t id, struct store_rule *out)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_one(st, NULL, SM_ENOTFOUND, read_rule, out, S_RULE_GET, id, user_id);
 }
 
-static enum sm_rc
-sqlite_store_rule_list(struct store *base, int64_t user_id, store_rule_fn fn, void *arg)
+enum sm_rc
+store_sqlite_rule_list(struct store *base, int64_t user_id, store_rule_fn fn, void *arg)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     enum stmt_id id = user_id ? S_RULE_LIST_USER : S_RULE_LIST_ALL;
     sqlite3_stmt *s = sq_bind(st, id, user_id); /* S_RULE_LIST_ALL takes no argument */
     struct store_rule r;
@@ -1504,18 +1390,18 @@ sqlite_store_rule_list(struct store *base, int64_t user_id, store_rule_fn fn, vo
     return sq_done(st, id, step, NULL);
 }
 
-static enum sm_rc
-sqlite_store_rule_delete(struct store *base, int64_t user_id, int64_t id)
+enum sm_rc
+store_sqlite_rule_delete(struct store *base, int64_t user_id, int64_t id)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_change(st, NULL, S_RULE_DEL, id, user_id);
 }
 
-static enum sm_rc
-sqlite_store_rule_count(struct store *base, int64_t user_id, int64_t *n)
+enum sm_rc
+store_sqlite_rule_count(struct store *base, int64_t user_id, int64_t *n)
 {
-    struct sqlite_store *st = sq(base);
-    return sq_one(st, NULL, SM_EIO, read_i64, n, S_RULE_COUNT, user_id);
+    struct store_sqlite *st = sq(base);
+    return sq_one(st, NULL, SM_EIO, sq_read_i64, n, S_RULE_COUNT, user_id);
 }
 
 static void
@@ -1525,10 +1411,10 @@ read_channel(sqlite3_stmt *s, void *out)
     memset(c, 0, sizeof *c);
     c->id = sqlite3_column_int64(s, 0);
     c->user_id = sqlite3_column_int64(s, 1);
-    copy_text(c->name, sizeof c->name, s, 2);
-    copy_text(c->kind, sizeof c->kind, s, 3);
-    copy_text(c->url, sizeof c->url, s, 4);
-    copy_text(c->chat_id, sizeof c->chat_id, s, 5);
+    sq_copy_text(c->name, sizeof c->name, s, 2);
+    sq_copy_text(c->kind, sizeof c->kind, s, 3);
+    sq_copy_text(c->url, sizeof c->url, s, 4);
+    sq_copy_text(c->chat_id, sizeof c->chat_id, s, 5);
     int n = sqlite3_column_bytes(s, 6);
     const void *b = sqlite3_column_blob(s, 6);
     if (b && n > 0 && (size_t)n <= sizeof c->secret) {
@@ -1538,10 +1424,10 @@ read_channel(sqlite3_stmt *s, void *out)
     c->created = sqlite3_column_int64(s, 7);
 }
 
-static enum sm_rc
-sqlite_store_channel_add(struct store *base, struct store_channel *c)
+enum sm_rc
+store_sqlite_channel_add(struct store *base, struct store_channel *c)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_CHANNEL_ADD, c->user_id, c->name, c->kind, c->url,
                             c->chat_id, (const void *)c->secret, c->secret_len, c->created);
     if (rc != SM_OK)
@@ -1550,17 +1436,17 @@ sqlite_store_channel_add(struct store *base, struct store_channel *c)
     return SM_OK;
 }
 
-static enum sm_rc
-sqlite_store_channel_get(struct store *base, int64_t user_id, int64_t id, struct store_channel *out)
+enum sm_rc
+store_sqlite_channel_get(struct store *base, int64_t user_id, int64_t id, struct store_channel *out)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_one(st, NULL, SM_ENOTFOUND, read_channel, out, S_CHANNEL_GET, id, user_id);
 }
 
-static enum sm_rc
-sqlite_store_channel_list(struct store *base, int64_t user_id, store_channel_fn fn, void *arg)
+enum sm_rc
+store_sqlite_channel_list(struct store *base, int64_t user_id, store_channel_fn fn, void *arg)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     sqlite3_stmt *s = sq_bind(st, S_CHANNEL_LIST, user_id);
     struct store_channel c;
     int step;
@@ -1571,30 +1457,30 @@ sqlite_store_channel_list(struct store *base, int64_t user_id, store_channel_fn 
     return sq_done(st, S_CHANNEL_LIST, step, NULL);
 }
 
-static enum sm_rc
-sqlite_store_channel_delete(struct store *base, int64_t user_id, int64_t id)
+enum sm_rc
+store_sqlite_channel_delete(struct store *base, int64_t user_id, int64_t id)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_change(st, NULL, S_CHANNEL_DEL, id, user_id);
 }
 
-static enum sm_rc
-sqlite_store_channel_count(struct store *base, int64_t user_id, int64_t *n)
+enum sm_rc
+store_sqlite_channel_count(struct store *base, int64_t user_id, int64_t *n)
 {
-    struct sqlite_store *st = sq(base);
-    return sq_one(st, NULL, SM_EIO, read_i64, n, S_CHANNEL_COUNT, user_id);
+    struct store_sqlite *st = sq(base);
+    return sq_one(st, NULL, SM_EIO, sq_read_i64, n, S_CHANNEL_COUNT, user_id);
 }
 
-static enum sm_rc
-sqlite_store_alert_event_add(struct store *base, const struct store_alert_event *e)
+enum sm_rc
+store_sqlite_alert_event_add(struct store *base, const struct store_alert_event *e)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_change(st, NULL, S_EVENT_ADD, e->rule_id, e->agent_id, e->labels, e->state, e->value,
                      e->ts_ms, e->at);
 }
 
 static enum sm_rc
-each_event(struct sqlite_store *st, enum stmt_id id, sqlite3_stmt *s, store_event_fn fn, void *arg)
+each_event(struct store_sqlite *st, enum stmt_id id, sqlite3_stmt *s, store_event_fn fn, void *arg)
 {
     struct store_alert_event e;
     int step;
@@ -1603,8 +1489,8 @@ each_event(struct sqlite_store *st, enum stmt_id id, sqlite3_stmt *s, store_even
         e.id = sqlite3_column_int64(s, 0);
         e.rule_id = sqlite3_column_int64(s, 1);
         e.agent_id = sqlite3_column_int64(s, 2);
-        copy_text(e.labels, sizeof e.labels, s, 3);
-        copy_text(e.state, sizeof e.state, s, 4);
+        sq_copy_text(e.labels, sizeof e.labels, s, 3);
+        sq_copy_text(e.state, sizeof e.state, s, 4);
         e.value = sqlite3_column_double(s, 5);
         e.ts_ms = sqlite3_column_int64(s, 6);
         e.at = sqlite3_column_int64(s, 7);
@@ -1613,37 +1499,37 @@ each_event(struct sqlite_store *st, enum stmt_id id, sqlite3_stmt *s, store_even
     return sq_done(st, id, step, NULL);
 }
 
-static enum sm_rc
-sqlite_store_alert_events(struct store *base, int64_t rule_id, size_t limit, store_event_fn fn,
+enum sm_rc
+store_sqlite_alert_events(struct store *base, int64_t rule_id, size_t limit, store_event_fn fn,
                           void *arg)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     sqlite3_stmt *s = sq_bind(st, S_EVENT_LIST, rule_id, (int64_t)limit);
     return each_event(st, S_EVENT_LIST, s, fn, arg);
 }
 
-static enum sm_rc
-sqlite_store_alert_active(struct store *base, int64_t user_id, store_event_fn fn, void *arg)
+enum sm_rc
+store_sqlite_alert_active(struct store *base, int64_t user_id, store_event_fn fn, void *arg)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return each_event(st, S_EVENT_ACTIVE, sq_bind(st, S_EVENT_ACTIVE, user_id), fn, arg);
 }
 
-static enum sm_rc
-sqlite_store_alert_events_prune(struct store *base, int64_t before, int64_t rule_id, int64_t keep)
+enum sm_rc
+store_sqlite_alert_events_prune(struct store *base, int64_t before, int64_t rule_id, int64_t keep)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     enum sm_rc rc = sq_exec(st, NULL, S_EVENT_PRUNE_AGE, before);
     if (rc != SM_OK)
         return rc;
     return sq_exec(st, NULL, S_EVENT_PRUNE_RULE, rule_id, keep - 1);
 }
 
-static enum sm_rc
-sqlite_store_channel_set_secret(struct store *base, int64_t user_id, int64_t id,
+enum sm_rc
+store_sqlite_channel_set_secret(struct store *base, int64_t user_id, int64_t id,
                                 const uint8_t *secret, size_t len)
 {
-    struct sqlite_store *st = sq(base);
+    struct store_sqlite *st = sq(base);
     return sq_change(st, NULL, S_CHANNEL_SECRET, id, user_id, (const void *)secret, len);
 }
 
@@ -1651,7 +1537,7 @@ sqlite_store_channel_set_secret(struct store *base, int64_t user_id, int64_t id,
 
 /* Every database string that no other backend claims is a file path. */
 static int
-sqlite_store_claims(const char *db)
+store_sqlite_claims(const char *db)
 {
     (void)db;
     return 1;
@@ -1659,49 +1545,49 @@ sqlite_store_claims(const char *db)
 
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
-    .claims = sqlite_store_claims,
-    .open = sqlite_store_open,
-    .free = sqlite_store_free,
-    .ping = sqlite_store_ping,
-    .check = sqlite_store_check,
-    .user_add = sqlite_store_user_add,
-    .user_by_name = sqlite_store_user_by_name,
-    .user_by_id = sqlite_store_user_by_id,
-    .user_list = sqlite_store_user_list,
-    .refresh_add = sqlite_store_refresh_add,
-    .refresh_rotate = sqlite_store_refresh_rotate,
-    .refresh_revoke = sqlite_store_refresh_revoke,
-    .agent_add = sqlite_store_agent_add,
-    .agent_get = sqlite_store_agent_get,
-    .agent_list = sqlite_store_agent_list,
-    .agent_delete = sqlite_store_agent_delete,
-    .agent_set_token = sqlite_store_agent_set_token,
-    .agent_by_token = sqlite_store_agent_by_token,
-    .begin = sqlite_store_begin,
-    .commit = sqlite_store_commit,
-    .rollback = sqlite_store_rollback,
-    .batch_write = sqlite_store_batch_write,
-    .history_query = sqlite_store_history_query,
-    .series_list = sqlite_store_series_list,
-    .latest = sqlite_store_latest,
-    .rollup = sqlite_store_rollup,
-    .retain = sqlite_store_retain,
-    .latest_points = sqlite_store_latest_points,
-    .rule_add = sqlite_store_rule_add,
-    .rule_update = sqlite_store_rule_update,
-    .rule_get = sqlite_store_rule_get,
-    .rule_list = sqlite_store_rule_list,
-    .rule_delete = sqlite_store_rule_delete,
-    .rule_count = sqlite_store_rule_count,
-    .channel_add = sqlite_store_channel_add,
-    .channel_get = sqlite_store_channel_get,
-    .channel_list = sqlite_store_channel_list,
-    .channel_delete = sqlite_store_channel_delete,
-    .channel_set_secret = sqlite_store_channel_set_secret,
-    .channel_count = sqlite_store_channel_count,
-    .alert_event_add = sqlite_store_alert_event_add,
-    .alert_events_prune = sqlite_store_alert_events_prune,
-    .alert_events = sqlite_store_alert_events,
-    .alert_active = sqlite_store_alert_active,
-    .count = sqlite_store_count,
+    .claims = store_sqlite_claims,
+    .open = store_sqlite_open,
+    .free = store_sqlite_free,
+    .ping = store_sqlite_ping,
+    .check = store_sqlite_check,
+    .user_add = store_sqlite_user_add,
+    .user_by_name = store_sqlite_user_by_name,
+    .user_by_id = store_sqlite_user_by_id,
+    .user_list = store_sqlite_user_list,
+    .refresh_add = store_sqlite_refresh_add,
+    .refresh_rotate = store_sqlite_refresh_rotate,
+    .refresh_revoke = store_sqlite_refresh_revoke,
+    .agent_add = store_sqlite_agent_add,
+    .agent_get = store_sqlite_agent_get,
+    .agent_list = store_sqlite_agent_list,
+    .agent_delete = store_sqlite_agent_delete,
+    .agent_set_token = store_sqlite_agent_set_token,
+    .agent_by_token = store_sqlite_agent_by_token,
+    .begin = store_sqlite_begin,
+    .commit = store_sqlite_commit,
+    .rollback = store_sqlite_rollback,
+    .batch_write = store_sqlite_batch_write,
+    .history_query = store_sqlite_history_query,
+    .series_list = store_sqlite_series_list,
+    .latest = store_sqlite_latest,
+    .rollup = store_sqlite_rollup,
+    .retain = store_sqlite_retain,
+    .latest_points = store_sqlite_latest_points,
+    .rule_add = store_sqlite_rule_add,
+    .rule_update = store_sqlite_rule_update,
+    .rule_get = store_sqlite_rule_get,
+    .rule_list = store_sqlite_rule_list,
+    .rule_delete = store_sqlite_rule_delete,
+    .rule_count = store_sqlite_rule_count,
+    .channel_add = store_sqlite_channel_add,
+    .channel_get = store_sqlite_channel_get,
+    .channel_list = store_sqlite_channel_list,
+    .channel_delete = store_sqlite_channel_delete,
+    .channel_set_secret = store_sqlite_channel_set_secret,
+    .channel_count = store_sqlite_channel_count,
+    .alert_event_add = store_sqlite_alert_event_add,
+    .alert_events_prune = store_sqlite_alert_events_prune,
+    .alert_events = store_sqlite_alert_events,
+    .alert_active = store_sqlite_alert_active,
+    .count = store_sqlite_count,
 };
