@@ -17,6 +17,14 @@ static const struct store_backend *const backends[] = {
 };
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
+void
+store_init(void)
+{
+    for (size_t i = 0; i < NBACKENDS; i++)
+        if (backends[i]->init)
+            backends[i]->init();
+}
+
 enum sm_rc
 store_open(const char *db, struct store **out, char **cause)
 {

@@ -102,6 +102,10 @@ struct store_batch {
 typedef void (*store_user_fn)(const struct store_user *u, void *arg);
 typedef void (*store_agent_fn)(const struct store_agent *a, void *arg);
 
+/* Once per process, before any connection is opened or any thread started: each
+ * backend's process-wide set-up (SQLite: its own log, which reports a WAL recovered
+ * after an unclean stop, and corruption). */
+void store_init(void);
 /* Open a connection to the database that db names, migrating its schema when needed.
  * SQLite: db is a file path, created with mode 0600; WAL, synchronous=FULL,
  * busy_timeout, foreign_keys and journal_size_limit are set. */

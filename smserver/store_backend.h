@@ -21,6 +21,8 @@ struct store_backend {
     const char *name;
     /* Nonzero when this backend takes the database string db (store_open's argument). */
     int (*claims)(const char *db);
+    /* Process-wide set-up (store_init), or NULL. */
+    void (*init)(void);
     /* Open a connection; on success *out's backend is this table. A backend whose
      * strings can carry a password keeps db out of *cause and of the log. */
     enum sm_rc (*open)(const char *db, struct store **out, char **cause);

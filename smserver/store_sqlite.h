@@ -160,6 +160,7 @@ enum sm_rc sq_migrate(struct store_sqlite *st, char **cause) SM_MUST_CHECK;
 void sq_cache_clear(struct store_sqlite *st);
 
 /* The backend's entries (store_backend.h), one per store.h function. */
+void store_sqlite_init(void);
 enum sm_rc store_sqlite_open(const char *db, struct store **out, char **cause) SM_MUST_CHECK;
 void store_sqlite_free(struct store *st);
 enum sm_rc store_sqlite_ping(struct store *st) SM_MUST_CHECK;
