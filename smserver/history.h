@@ -20,35 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "history_types.h"
 #include "rc.h"
 
 struct sqlite3;
-
-#define HISTORY_POINTS_DEFAULT 500
-#define HISTORY_POINTS_MAX 5000
-#define HISTORY_RANGE_MAX_S (5 * 366 * 86400.0) /* longest range a query may ask for */
-#define HISTORY_LATE_GRACE_MS 120000            /* minutes roll up this long after they end */
-
-enum history_tier { HISTORY_RAW, HISTORY_MINUTE, HISTORY_HOUR };
-
-struct history_retention {
-    double raw_s, minute_s, hour_s; /* defaults 7 days, 90 days, 2 years */
-};
-
-/* One bucket of a query answer. t is the bucket's start (unix ms). */
-struct history_bucket {
-    int64_t t;
-    int64_t n;
-    double avg, min, max;
-};
-
-struct history_result {
-    size_t n;
-    struct history_bucket *b; /* owned; free with history_result_done */
-    enum history_tier tier;   /* coarsest tier read */
-    int64_t width_ms;
-    size_t rows_read; /* rows the query read, for tests and the benchmark */
-};
 
 /* Point blob: the raw points of one sample.
  *   byte 0       version (HISTORY_BLOB_VERSION)
@@ -113,6 +88,5 @@ enum sm_rc history_series_find(struct sqlite3 *db, int64_t agent_id, const char 
  * Buckets without data are left out. */
 enum sm_rc history_query(struct sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms,
                          size_t points, struct history_result *out) SM_MUST_CHECK;
-void history_result_done(struct history_result *r);
 
 #endif

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libwebsockets.h>
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "server.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define DEFAULT_LISTEN "0.0.0.0:8001"
@@ -30,57 +30,6 @@
 #endif
 /* Running from the build tree (not installed): the page is in the source tree. */
 #define SRCTREE_WWW SM_SRCDIR "/share/www"
-
-/* SQLite recovered a WAL after an unclean stop (msg: "recovered N frames from WAL file
- * PATH"): say so, and how much of the file after the last commit it ignored (a torn or
- * damaged tail, or frames left from before the last checkpoint). */
-static void
-log_wal_recovery(const char *msg)
-{
-    int frames = 0, at = 0;
-    if (sscanf(msg, "recovered %d frames from WAL file %n", &frames, &at) != 1 || at == 0) {
-        sm_log(SM_LOG_INFO, "database: %s", msg);
-        return;
-    }
-    const char *path = msg + at;
-    unsigned char h[32];
-    struct stat st;
-    /* The WAL carries no POSIX locks (SQLite locks the database and -shm files), so
-     * opening and closing it here cannot drop one. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int ok = fd >= 0 && fstat(fd, &st) == 0 && read(fd, h, sizeof h) == (ssize_t)sizeof h;
-    if (fd >= 0)
-        close(fd);
-    uint32_t page = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
-    if (!ok || page < 512 || page > 65536 || st.st_size < 32) {
-        sm_log(SM_LOG_INFO, "database: recovered %d frames from the WAL after an unclean stop",
-               frames);
-        return;
-    }
-    uint64_t body = (uint64_t)st.st_size - 32, frame = 24 + (uint64_t)page;
-    uint64_t total = body / frame, rest = body % frame;
-    uint64_t ignored = total > (uint64_t)frames ? total - (uint64_t)frames : 0;
-    if (ignored == 0 && rest == 0)
-        sm_log(SM_LOG_INFO, "database: recovered %d frames from the WAL after an unclean stop",
-               frames);
-    else
-        sm_log(SM_LOG_WARN,
-               "database: recovered %d frames from the WAL after an unclean stop; ignored "
-               "%llu frames and %llu bytes after the last good commit (torn, damaged, or "
-               "left from before a checkpoint)",
-               frames, (unsigned long long)ignored, (unsigned long long)rest);
-}
-
-/* SQLite's own log (any thread; must not call SQLite): WAL recovery and corruption. */
-static void
-sqlite_log(void *arg, int code, const char *msg)
-{
-    (void)arg;
-    if (code == SQLITE_NOTICE_RECOVER_WAL)
-        log_wal_recovery(msg);
-    else if ((code & 0xFF) == SQLITE_CORRUPT || (code & 0xFF) == SQLITE_NOTADB)
-        sm_log(SM_LOG_WARN, "database: %s", msg);
-}
 
 static void
 usage(void)
@@ -153,8 +102,8 @@ int
 main(int argc, char **argv)
 {
     sm_log_init(argv[0]);
-    umask(077); /* the database, its WAL and the secret are private */
-    sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL); /* before any other SQLite call */
+    umask(077);   /* the database, its WAL and the secret are private */
+    store_init(); /* before any other database call */
     if (admin_is_command(argc, argv))
         return admin_main(argc, argv, SM_LOCALSTATEDIR);
 

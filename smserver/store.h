@@ -1,6 +1,42 @@
-/* store.h: the one storage interface of smserver (DESIGN section 5). Routes and the
- * writer only see this header; store_sqlite.c is the embedded backend, another backend
- * implements the same functions.
+/* store.h: the one storage interface of smserver. Routes, the writer, maintenance,
+ * alerts and the admin CLI see this header only, and no database type: which database
+ * answers is chosen once, by store_open, from the database string.
+ *
+ * Backends. store.c hands every call to the backend that store_open chose: a const
+ * table of functions (store_backend.h), one per backend file. store_sqlite.c is the
+ * embedded default and takes every string as a file path. Another backend (PostgreSQL,
+ * for postgresql:// and libpq connection strings) is one more table in store.c's list;
+ * nothing that calls these functions changes.
+ *
+ * What every backend keeps, whatever its database:
+ *  - Durable at commit. When store_commit returns SM_OK, every batch written since
+ *    store_begin survives a crash of smserver or of the machine (SQLite: WAL with
+ *    synchronous=FULL). The writer answers an /ingest only after that commit, so a 200
+ *    is a promise; when the commit fails nothing of the group is kept and every request
+ *    in it is answered with an error, so its agent sends again.
+ *  - One sample per (agent, ts_ms). A sample whose (agent, ts_ms) is already stored,
+ *    by this connection or any other, is counted in *duplicates and changes nothing;
+ *    an agent may therefore resend after a lost reply.
+ *  - One savepoint per batch. store_batch_write undoes a failed batch alone (its
+ *    samples, its new series, its dirty minutes); the other batches of the same
+ *    begin/commit still commit. The agent's last_seen, host facts and newest sample
+ *    change with the batch that brings them.
+ *  - Series. A series is (agent, name, labels); an agent has at most STORE_SERIES_CAP,
+ *    and points of further series are dropped, which is not an error.
+ *  - Rollups are exact. Per series, minute and hour buckets hold count, sum, min and
+ *    max of the raw points. store_rollup rolls up minutes that ended at least
+ *    HISTORY_LATE_GRACE_MS ago, and again any minute a later sample fell into, so a
+ *    bucket always says what its raw points say. store_history_query answers from raw
+ *    points for what is not rolled up yet and from the coarsest tier whose bucket fits
+ *    the asked width otherwise; the buckets it returns do not depend on the backend.
+ *  - Retention in small steps. store_retain deletes raw samples and each rollup tier
+ *    older than that tier's retention, a bounded amount per call, and nothing younger.
+ *  - Ownership. Agents, rules and channels are looked up with their user's id: another
+ *    user's is SM_ENOTFOUND. Tokens are stored only as hashes; channel secrets arrive
+ *    sealed and are kept as given.
+ *  - Errors. SM_EBUSY when the database stays locked past its timeout, SM_EUNAVAIL when
+ *    it is full or cannot be reached, SM_ECONFLICT for a name or key that exists,
+ *    SM_EIO for the rest; a schema newer than this smserver is SM_EINVAL at open.
  *
  * Threads: one struct store is one connection and belongs to one thread at a time.
  * Every thread that needs storage opens its own (workers, the writer, the admin CLI).
@@ -12,7 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "history.h"
+#include "history_types.h"
 #include "rc.h"
 
 #define STORE_NAME_MAX 64     /* user and agent names, bytes */
@@ -21,6 +57,7 @@
 #define STORE_FAMILY_LEN 16   /* refresh token family id */
 #define STORE_SERIES_CAP 4096 /* series per agent; points of further series are dropped */
 
+/* A connection; opaque (store_backend.h defines it for the backends). */
 struct store;
 
 struct store_user {
@@ -65,14 +102,20 @@ struct store_batch {
 typedef void (*store_user_fn)(const struct store_user *u, void *arg);
 typedef void (*store_agent_fn)(const struct store_agent *a, void *arg);
 
-/* Open (creating with mode 0600 and migrating when needed) the database at path.
- * Sets WAL, synchronous=FULL, busy_timeout, foreign_keys, journal_size_limit. */
-enum sm_rc store_open(const char *path, struct store **out, char **cause) SM_MUST_CHECK;
+/* Once per process, before any connection is opened or any thread started: each
+ * backend's process-wide set-up (SQLite: its own log, which reports a WAL recovered
+ * after an unclean stop, and corruption). */
+void store_init(void);
+/* Open a connection to the database that db names, migrating its schema when needed.
+ * SQLite: db is a file path, created with mode 0600; WAL, synchronous=FULL,
+ * busy_timeout, foreign_keys and journal_size_limit are set. */
+enum sm_rc store_open(const char *db, struct store **out, char **cause) SM_MUST_CHECK;
 /* Close; NULL is a no-op. */
 void store_free(struct store *st);
 /* "ok" when the database answers, for /health: SM_OK or SM_EUNAVAIL. */
 enum sm_rc store_ping(struct store *st) SM_MUST_CHECK;
-/* PRAGMA integrity_check; SM_OK when "ok". */
+/* The database's own consistency check (SQLite: PRAGMA integrity_check); SM_OK when it
+ * finds nothing wrong. */
 enum sm_rc store_check(struct store *st, char **cause) SM_MUST_CHECK;
 
 /* Users. add: SM_ECONFLICT when the name exists. by_name/by_id: SM_ENOTFOUND. */
@@ -128,7 +171,7 @@ void store_rollback(struct store *st);
 enum sm_rc store_batch_write(struct store *st, const struct store_batch *b, size_t *stored,
                              size_t *duplicates, char **cause) SM_MUST_CHECK;
 
-/* History (history.h). query: one series of the agent over [start_ms, stop_ms) in at most
+/* History (history_types.h). query: one series of the agent over [start_ms, stop_ms) in at most
  * points buckets; SM_ENOTFOUND when the agent has no such series. Any thread with its
  * own connection. */
 enum sm_rc store_history_query(struct store *st, int64_t agent_id, const char *name,
