@@ -19,7 +19,7 @@ ingest_trouble(struct server_stats *stats)
     switch (rc) {
     case SM_OK:
         return NULL;
-    case SM_EUNAVAIL: /* SQLITE_FULL (store_sqlite.c db_error) or no database */
+    case SM_EUNAVAIL: /* a full disk (SQLITE_FULL, see sq_error) or no database */
         return "refused: disk full";
     case SM_EBUSY:
         return "refused: database locked";

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "history.h"
+#include "history_types.h"
 #include "http.h"
 #include "store.h"
 #include "timerange.h"

@@ -13,7 +13,7 @@
 #include <libwebsockets.h>
 
 #include "auth.h"
-#include "history.h"
+#include "history_types.h"
 #include "handler.h"
 #include "hub.h"
 #include "stats.h"
