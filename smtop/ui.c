@@ -20,7 +20,9 @@
 #include "clock.h"
 #include "log.h"
 #include "loop.h"
+#include "collect/depth.h"
 #include "model.h"
+#include "procs_panel.h"
 #include "source_local.h"
 #include "source_remote.h"
 #include "views.h"
@@ -39,6 +41,7 @@ const struct view_entry views[] = {
     {"host", "Host", 2, host_keys, view_host_new, 0},
     {"history", "History", 3, history_keys, view_history_new, 0},
     {"fleet", "Fleet", 4, fleet_keys, view_fleet_new, 1},
+    {"processes", "Processes (host view, local mode)", 0, procs_keys, NULL, 0},
 };
 const size_t nviews = sizeof views / sizeof views[0];
 
@@ -103,7 +106,7 @@ int
 ui_open_view(struct ui *ui, const char *name)
 {
     size_t i = view_index(name);
-    if (i == nviews || (views[i].server_only && ui->remote == NULL))
+    if (i == nviews || views[i].create == NULL || (views[i].server_only && ui->remote == NULL))
         return -1;
     if (i != ui->view) {
         ui->prev_view = ui->view;
@@ -299,6 +302,8 @@ on_tick(void *arg)
     } else if (a->ui.status[0]) {
         a->ui.status[0] = '\0';
     }
+    a->ui.depth = source_local_depth(a->src);
+    a->ui.depth_gen++;
     a->ticks++;
     if (a->ui.opts->count > 0 && a->ticks >= a->ui.opts->count)
         a->stop_after_draw = 1;
@@ -425,6 +430,8 @@ ui_run(const struct smtop_opts *o)
     } else {
         a.ui.model = model_new(UI_LOCAL_SPAN);
         a.src = source_local_new(a.ui.model, o->proc_root, o->sys_root);
+        source_local_enable_depth(a.src, 1u << SM_DEPTH_PROCS | 1u << SM_DEPTH_SENSORS |
+                                             1u << SM_DEPTH_PSI | 1u << SM_DEPTH_GPUS);
     }
     /* Signals through the loop before curses starts: SIGWINCH stays blocked, so the
      * handler ncurses installs never runs; the loop reads it from its signalfd. */

@@ -30,6 +30,7 @@ struct view_entry {
     const struct key_binding *keys;
     struct widget *(*create)(struct ui *ui);
     int server_only; /* only with --server (the fleet view) */
+    /* create NULL: not a view but a panel of another one, listed for its keys only */
 };
 
 #define UI_MAX_VIEWS 8
@@ -50,6 +51,10 @@ struct ui {
     double delay;                          /* refresh interval shown in the header */
     double now;                            /* unix time of this frame (set before drawing) */
     int mouse_y, mouse_x;                  /* the click a KEY_MOUSE refers to */
+    /* Local mode: the latest read of processes, sensors, pressure and GPUs (NULL: none,
+     * and always in server mode), and a count bumped at each new read. */
+    const struct sm_depth_sample *depth;
+    unsigned long depth_gen;
 };
 
 /* The view table and its length. */
