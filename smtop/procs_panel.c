@@ -49,7 +49,7 @@ const struct key_binding procs_keys[] = {
     {'.', ">", PA_SORT_RIGHT, NULL},
     {KEY_F(6), "F6", PA_SORT_MENU, "choose the sort column from a menu"},
     {'I', "I", PA_INVERT, "invert the sort order"},
-    {'/', "/", PA_SEARCH, "search a process by name (F3 or / again: next match)"},
+    {'/', "/", PA_SEARCH, "search a process by name (F3 in the prompt: next match)"},
     {KEY_F(3), "F3", PA_SEARCH, "search a process by name (F3 again: next match)"},
     {'\\', "\\", PA_FILTER, "filter processes by name (Esc in the prompt clears it)"},
     {KEY_F(4), "F4", PA_FILTER, "filter processes by name"},
@@ -472,7 +472,7 @@ panel_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     char line[256];
     attr_t a = th->dim;
     if (p->mode == M_SEARCH) {
-        snprintf(line, sizeof line, "Search: %s_   (F3 or / next, Enter done, Esc cancel)",
+        snprintf(line, sizeof line, "Search: %s_   (F3 next, Enter done, Esc cancel)",
                  p->search);
         a = th->title;
     } else if (p->mode == M_FILTER) {
@@ -607,7 +607,7 @@ modal_key(struct procs_panel *p, int key)
         len = strlen(p->search);
         if (key == 27 || is_enter(key)) {
             p->mode = M_NONE;
-        } else if (key == KEY_F(3) || key == '/') {
+        } else if (key == KEY_F(3)) {
             if (!search_from(p, p->table->sel + 1))
                 snprintf(p->msg, sizeof p->msg, "no process matches \"%s\"", p->search);
         } else if (is_backspace(key)) {
