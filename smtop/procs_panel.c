@@ -472,8 +472,7 @@ panel_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     char line[256];
     attr_t a = th->dim;
     if (p->mode == M_SEARCH) {
-        snprintf(line, sizeof line, "Search: %s_   (F3 next, Enter done, Esc cancel)",
-                 p->search);
+        snprintf(line, sizeof line, "Search: %s_   (F3 next, Enter done, Esc cancel)", p->search);
         a = th->title;
     } else if (p->mode == M_FILTER) {
         snprintf(line, sizeof line, "Filter: %s_   (Enter done, Esc clear)", p->filter);

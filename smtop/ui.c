@@ -241,6 +241,13 @@ handle_key(struct app *a, int ch)
         ch = mouse_key(ui);
         if (ch == 0)
             return;
+        /* A click on a label of the function bar does what the label says, whatever
+         * the view binds that key to (the local host view's F3 searches, as htop's). */
+        for (size_t i = 0; ch != KEY_MOUSE && i < nviews; i++)
+            if (views[i].fkey > 0 && ch == KEY_F(views[i].fkey)) {
+                ui_open_view(ui, views[i].name);
+                return;
+            }
     }
     int r = widget_key(current(ui), ch, ui);
     if (r & QUIT) {

@@ -88,6 +88,7 @@ struct host_view {
     struct procs_panel *procs; /* local mode: the process panel under the lines */
     unsigned long depth_gen;   /* ui->depth_gen the panel was fed at */
     int lines_h;               /* rows of the lines (the rest is the panel's) */
+    int side_w;                /* columns right of the meters taken by the CPU graph (0: none) */
 };
 
 /* Rows the process panel keeps at least, when the screen has them. */
@@ -478,7 +479,7 @@ draw_temp(struct host_view *v, WINDOW *win, const struct ui *ui, int y, int sel)
     snprintf(text, sizeof text, "%.0f\u00b0C %s", hot->value, hot->label);
     int mw = v->w.w > 70 ? v->w.w / 2 : v->w.w;
     draw_meter(v, win, ui, y, v->w.x, mw - 1, "Temp  ", hot->value * 100.0 / lim, text, sel);
-    int x = v->w.x + mw + 1, end = v->w.x + v->w.w;
+    int x = v->w.x + mw + 1, end = v->side_w ? x : v->w.x + v->w.w;
     for (size_t i = 0; i < l->n && x < end - 8; i++) {
         const struct sm_sensor *s = &l->v[i];
         if (s->kind != SM_SENSOR_TEMP || s == hot)
@@ -507,11 +508,12 @@ draw_psi(WINDOW *win, const struct ui *ui, int y, int x, int wd, int sel)
                      : a >= 1 ? th->warn
                               : th->good,
                      "%.1f%%", a);
-        if (p->res[r].have_full)
+        if (p->res[r].have_full && wd > 90)
             x += put_fmt(win, y, x, end - x, th->dim, " (full %.1f%%)", p->res[r].full.avg10);
         x += put_text(win, y, x, end - x, th->normal, " ");
     }
-    put_text(win, y, x, end - x, th->dim, "  some, avg10");
+    if (wd > 90)
+        put_text(win, y, x, end - x, th->dim, "  some, avg10");
 }
 
 static void
@@ -535,7 +537,7 @@ draw_gpu(struct host_view *v, WINDOW *win, const struct ui *ui, int y, size_t i,
     int mw = v->w.w > 70 ? v->w.w / 2 : v->w.w;
     draw_meter(v, win, ui, y, v->w.x, mw - 1, label,
                (g->have & SM_GPU_HAVE_BUSY) ? g->busy_percent : 0, text, sel);
-    if (mw < v->w.w)
+    if (mw < v->w.w && v->side_w == 0)
         put_fmt(win, y, v->w.x + mw + 1, v->w.w - mw - 1, ui->theme.normal, "%s %s", g->vendor,
                 g->name);
 }
@@ -564,10 +566,22 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     }
     const struct sm_sample *s = &v->cur->last;
     char a[32], b[32], text[96];
+    /* Local mode: the CPU history goes right of the meters from Load down (the panel
+     * takes the room under the lines). */
+    int side = v->procs != NULL && w->w > 90;
+    v->side_w = side ? w->w / 2 : 0;
+    int gy0 = -1, gy1 = -1;
     for (int r = 0; r < v->lines_h && v->top + (size_t)r < v->nlines; r++) {
         size_t li = v->top + (size_t)r;
         const struct line *l = &v->lines[li];
         int y = w->y + r, sel = li == v->sel;
+        if (l->kind == L_LOAD || (gy0 >= 0 && gy1 == y - 1 &&
+                                  (l->kind == L_MEM || l->kind == L_SWAP || l->kind == L_TEMP ||
+                                   l->kind == L_PSI || l->kind == L_GPU))) {
+            if (gy0 < 0)
+                gy0 = y;
+            gy1 = y;
+        }
         switch (l->kind) {
         case L_FACTS:
             draw_facts(v, win, ui, y);
@@ -625,7 +639,7 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
             draw_temp(v, win, ui, y, sel);
             break;
         case L_PSI:
-            draw_psi(win, ui, y, w->x, w->w, sel);
+            draw_psi(win, ui, y, w->x, v->side_w ? v->side_w : w->w, sel);
             break;
         case L_GPU:
             draw_gpu(v, win, ui, y, l->idx, sel);
@@ -660,6 +674,21 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
         }
     }
     /* Room left under the lines: the total CPU over the last refreshes. */
+    if (side && gy0 >= 0 && gy1 - gy0 >= 3) {
+        const struct model_series *cpu = model_series_find(v->cur, "cpu.usage");
+        struct graph *g = v->graph;
+        int gx = w->x + w->w / 2 + 1, gw = w->w - w->w / 2 - 1;
+        int sub = th->graph == GRAPH_BRAILLE ? 2 : 1;
+        g->ring = cpu ? &cpu->ring : NULL;
+        snprintf(g->series, sizeof g->series, "cpu.usage");
+        g->t1 = ui->now;
+        g->t0 = ui->now - ui->delay * (gw - 9) * sub;
+        g->ymax = 100;
+        g->step = ui->delay;
+        put_text(win, gy0, gx, gw, th->title, "CPU history");
+        widget_resize(&g->w, gy0 + 1, gx, gy1 - gy0, gw);
+        widget_draw(&g->w, win, ui);
+    }
     int used = (int)(v->nlines - v->top);
     if (v->procs == NULL && used < w->h - 6 && w->w >= 30) {
         const struct model_series *cpu = model_series_find(v->cur, "cpu.usage");
