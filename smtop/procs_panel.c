@@ -51,7 +51,7 @@ const struct key_binding procs_keys[] = {
     {'I', "I", PA_INVERT, "invert the sort order"},
     {'/', "/", PA_SEARCH, "search a process by name (F3 in the prompt: next match)"},
     {KEY_F(3), "F3", PA_SEARCH, "search a process by name (F3 again: next match)"},
-    {'\\', "\\", PA_FILTER, "filter processes by name (Esc in the prompt clears it)"},
+    {'\\', "Backslash", PA_FILTER, "filter processes by name (Esc in the prompt clears it)"},
     {KEY_F(4), "F4", PA_FILTER, "filter processes by name"},
     {'t', "t", PA_TREE, "show processes as a tree (again: a flat list)"},
     {KEY_F(5), "F5", PA_TREE, "show processes as a tree"},
