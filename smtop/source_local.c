@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "collect/collect.h"
+#include "collect/cgroup.h"
 #include "collect/depth.h"
 #include "xmalloc.h"
 
@@ -18,6 +19,9 @@ struct source_local {
     struct sm_depth *depth;           /* NULL until source_local_enable_depth */
     struct sm_depth_sample dsample;
     int have_depth;
+    struct sm_cgroups *cgroups; /* NULL until source_local_enable_cgroups */
+    struct sm_cgroup_list cglist;
+    int have_cgroups;
 };
 
 struct source_local *
@@ -28,6 +32,7 @@ source_local_new(struct model *m, const char *proc_root, const char *sys_root)
     src->proc_root = proc_root;
     src->sys_root = sys_root;
     sm_depth_sample_init(&src->dsample);
+    sm_cgroup_list_init(&src->cglist);
     src->collector = sm_collector_new(proc_root, sys_root);
     sm_sample_init(&src->sample);
     sm_collector_host(src->collector, &src->facts);
@@ -46,6 +51,8 @@ source_local_free(struct source_local *src)
     sm_collector_free(src->collector);
     sm_sample_done(&src->sample);
     sm_depth_free(src->depth);
+    sm_cgroups_free(src->cgroups);
+    sm_cgroup_list_done(&src->cglist);
     sm_depth_sample_done(&src->dsample);
     free(src);
 }
@@ -59,6 +66,8 @@ source_local_tick(struct source_local *src)
     model_add_sample(src->model, SOURCE_LOCAL_HOST, &src->sample);
     if (src->depth != NULL)
         src->have_depth = sm_depth_read(src->depth, &src->dsample) == SM_OK;
+    if (src->cgroups != NULL)
+        src->have_cgroups = sm_cgroups_read(src->cgroups, &src->cglist) == SM_OK;
     return SM_OK;
 }
 
@@ -90,4 +99,21 @@ const struct sm_depth_sample *
 source_local_depth(const struct source_local *src)
 {
     return src->have_depth ? &src->dsample : NULL;
+}
+
+int
+source_local_enable_cgroups(struct source_local *src)
+{
+    if (src->cgroups == NULL) {
+        src->cgroups = sm_cgroups_new(src->sys_root);
+        /* Priming: rates are deltas between two reads. */
+        src->have_cgroups = sm_cgroups_read(src->cgroups, &src->cglist) == SM_OK;
+    }
+    return sm_cgroups_available(src->cgroups) ? 0 : -1;
+}
+
+const struct sm_cgroup_list *
+source_local_cgroups(const struct source_local *src)
+{
+    return src->have_cgroups ? &src->cglist : NULL;
 }

@@ -40,7 +40,8 @@ const struct view_entry views[] = {
     {"help", "Help", 1, help_keys, view_help_new, 0},
     {"host", "Host", 2, host_keys, view_host_new, 0},
     {"history", "History", 3, history_keys, view_history_new, 0},
-    {"fleet", "Fleet", 4, fleet_keys, view_fleet_new, 1},
+    {"fleet", "Fleet", 4, fleet_keys, view_fleet_new, 1, 0},
+    {"services", "Services", 7, services_keys, view_services_new, 0, 1},
     {"processes", "Processes (host view, local mode)", 0, procs_keys, NULL, 0},
 };
 const size_t nviews = sizeof views / sizeof views[0];
@@ -106,7 +107,8 @@ int
 ui_open_view(struct ui *ui, const char *name)
 {
     size_t i = view_index(name);
-    if (i == nviews || views[i].create == NULL || (views[i].server_only && ui->remote == NULL))
+    if (i == nviews || views[i].create == NULL || (views[i].server_only && ui->remote == NULL) ||
+        (views[i].local_only && ui->remote != NULL))
         return -1;
     if (i != ui->view) {
         ui->prev_view = ui->view;
@@ -144,7 +146,8 @@ draw_fbar(struct ui *ui, int y, int w)
     mvwhline(stdscr, y, 0, ' ', w);
     int x = 0;
     for (size_t i = 0; i < nviews && x < w; i++) {
-        if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL))
+        if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL) ||
+            (views[i].local_only && ui->remote != NULL))
             continue;
         x += put_fmt(stdscr, y, x, w - x, th->fkey, "F%d", views[i].fkey);
         x += put_fmt(stdscr, y, x, w - x, i == ui->view ? th->fbar | A_BOLD : th->fbar, "%-8s",
@@ -215,7 +218,8 @@ mouse_key(struct ui *ui)
         /* Walk the bar as draw_fbar lays it out. */
         int x = 0;
         for (size_t i = 0; i < nviews; i++) {
-            if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL))
+            if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL) ||
+                (views[i].local_only && ui->remote != NULL))
                 continue;
             int wd = (views[i].fkey >= 10 ? 3 : 2) + 8;
             if (ev.x >= x && ev.x < x + wd)
@@ -311,6 +315,9 @@ on_tick(void *arg)
     }
     a->ui.depth = source_local_depth(a->src);
     a->ui.depth_gen++;
+    if (a->ui.want_cgroups)
+        a->ui.cgroups_unavailable = source_local_enable_cgroups(a->src) != 0;
+    a->ui.cgroups = source_local_cgroups(a->src);
     a->ticks++;
     if (a->ui.opts->count > 0 && a->ticks >= a->ui.opts->count)
         a->stop_after_draw = 1;
