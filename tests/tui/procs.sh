@@ -187,11 +187,12 @@ wait_for "process $pb \(probe[B]-$tag\) is gone: no signal sent"
 pass "kill: menu, confirmation, sent; declined; a vanished process is refused"
 keys q
 wait_for 'EXITED:0'
+[ ! -s "$T/stderr" ] || fail "smtop wrote to stderr: $(cat "$T/stderr")"
 
 # EPERM: smtop as nobody may not signal root's process; it says so and nothing happens.
 "$T/probeA-$tag" 300 &
 pa=$!
-tmx send-keys -l "setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/ XDG_CONFIG_HOME=/nonexistent $SMTOP -d 0.5; echo EXITED2:\$?"
+tmx send-keys -l "setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/ XDG_CONFIG_HOME=/nonexistent $SMTOP -d 0.5 2>/dev/null; echo EXITED2:\$?"
 tmx send-keys Enter
 wait_for ' PID USER +S CPU%'
 keys '\'
