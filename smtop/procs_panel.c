@@ -204,12 +204,10 @@ find_pid(const struct procs_panel *p, const size_t *idx, size_t k, int32_t pid)
     return k;
 }
 
-/* Append the subtree under pid (children of pid in byparent, k entries) at depth d. */
-static void
-add_children(struct procs_panel *p, const size_t *byparent, size_t k, int32_t pid, int d,
-             unsigned char *done)
+/* First index in byparent (k entries, sorted by ppid) of a child of pid. */
+static size_t
+first_child(const struct procs_panel *p, const size_t *byparent, size_t k, int32_t pid)
 {
-    /* First child: lower bound of ppid == pid. */
     size_t lo = 0, hi = k;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -218,14 +216,38 @@ add_children(struct procs_panel *p, const size_t *byparent, size_t k, int32_t pi
         else
             hi = mid;
     }
-    for (size_t i = lo; i < k && p->rows[byparent[i]].ppid == pid; i++) {
-        size_t r = byparent[i];
+    return lo;
+}
+
+struct frame {
+    size_t i; /* next candidate child in byparent */
+    int32_t pid;
+    int d;
+};
+
+/* Append the subtree under pid (children of pid in byparent, k entries) from depth d,
+ * depth first, without recursion (a chain of thousands of processes must not exhaust
+ * the stack): st has room for k + 1 frames, one per process appended plus the root. */
+static void
+add_children(struct procs_panel *p, const size_t *byparent, size_t k, int32_t pid, int d,
+             unsigned char *done, struct frame *st)
+{
+    size_t top = 0;
+    st[top++] = (struct frame){first_child(p, byparent, k, pid), pid, d};
+    while (top > 0) {
+        struct frame *f = &st[top - 1];
+        if (f->i >= k || p->rows[byparent[f->i]].ppid != f->pid) {
+            top--;
+            continue;
+        }
+        size_t r = byparent[f->i++];
         if (done[r])
             continue;
         done[r] = 1;
         p->order[p->norder] = r;
-        p->depth[p->norder++] = d < TREE_DEPTH_MAX ? d : TREE_DEPTH_MAX;
-        add_children(p, byparent, k, p->rows[r].pid, d + 1, done);
+        p->depth[p->norder++] = f->d < TREE_DEPTH_MAX ? f->d : TREE_DEPTH_MAX;
+        int32_t c = p->rows[r].pid;
+        st[top++] = (struct frame){first_child(p, byparent, k, c), c, f->d + 1};
     }
 }
 
@@ -268,6 +290,7 @@ rebuild(struct procs_panel *p)
         }
         qsort(roots, nroots, sizeof *roots, cmp_index);
         unsigned char *done = sm_xcalloc(p->n ? p->n : 1, 1);
+        struct frame *st = sm_xreallocarray(NULL, k + 1, sizeof *st);
         for (size_t i = 0; i < nroots; i++) {
             size_t r = roots[i];
             if (done[r])
@@ -275,7 +298,7 @@ rebuild(struct procs_panel *p)
             done[r] = 1;
             p->order[p->norder] = r;
             p->depth[p->norder++] = 0;
-            add_children(p, byparent, k, p->rows[r].pid, 1, done);
+            add_children(p, byparent, k, p->rows[r].pid, 1, done, st);
         }
         /* A cycle of parents (a pid reused mid-read) has no root: list it flat. */
         for (size_t i = 0; i < k; i++)
@@ -283,6 +306,7 @@ rebuild(struct procs_panel *p)
                 p->order[p->norder] = byparent[i];
                 p->depth[p->norder++] = 0;
             }
+        free(st);
         free(done);
         free(roots);
         free(bypid);
@@ -877,4 +901,21 @@ procs_panel_sort(const struct procs_panel *p, int *ascending)
     if (ascending)
         *ascending = p->ascending;
     return p->sort;
+}
+
+size_t
+procs_panel_shown(const struct procs_panel *p, int32_t *pids, int *depth, size_t max)
+{
+    for (size_t i = 0; i < p->norder && i < max; i++) {
+        pids[i] = p->rows[p->order[i]].pid;
+        if (depth)
+            depth[i] = p->depth[i];
+    }
+    return p->norder;
+}
+
+const char *
+procs_panel_message(const struct procs_panel *p)
+{
+    return p->msg;
 }

@@ -48,6 +48,12 @@ int procs_panel_modal(const struct procs_panel *p);
 /* The sort column, and whether it is ascending (for tests and the header). */
 enum procs_sort procs_panel_sort(const struct procs_panel *p, int *ascending);
 
+/* The rows shown, in order: up to max pids (and tree depths, when depth is not NULL)
+ * copied out; returns how many rows are shown. For tests. */
+size_t procs_panel_shown(const struct procs_panel *p, int32_t *pids, int *depth, size_t max);
+/* The message on the panel's bottom line ("" when none). */
+const char *procs_panel_message(const struct procs_panel *p);
+
 /* The keys, for the help view, --list-keys and the man page. */
 extern const struct key_binding procs_keys[];
 
