@@ -919,3 +919,29 @@ procs_panel_message(const struct procs_panel *p)
 {
     return p->msg;
 }
+
+int
+procs_panel_click(struct procs_panel *p, int y, int x)
+{
+    struct widget *w = &p->w;
+    if (p->mode != M_NONE || y < w->y || y >= w->y + w->h - 1 || x < w->x)
+        return 0;
+    if (y == w->y) {
+        /* The header: sort by the column clicked (again: the other way). */
+        int cx = 0;
+        for (size_t c = 0; c < PS_NCOLS; c++) {
+            int wd = c + 1 == PS_NCOLS ? w->w - cx : cols[c].width;
+            if (x - w->x < cx + wd + 1 || c + 1 == PS_NCOLS) {
+                set_sort(p, (enum procs_sort)c);
+                break;
+            }
+            cx += wd + 1;
+        }
+        return HANDLED | REDRAW;
+    }
+    size_t i = p->table->top + (size_t)(y - w->y - 1);
+    p->focus = 1;
+    if (i < p->norder)
+        select_row(p, i);
+    return HANDLED | REDRAW;
+}

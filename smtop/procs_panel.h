@@ -48,6 +48,9 @@ int procs_panel_modal(const struct procs_panel *p);
 /* The sort column, and whether it is ascending (for tests and the header). */
 enum procs_sort procs_panel_sort(const struct procs_panel *p, int *ascending);
 
+/* A click at screen (y, x): on the header sorts by that column, on a row selects it
+ * (and gives the panel the focus). 0 when the click is not on the panel. */
+int procs_panel_click(struct procs_panel *p, int y, int x);
 /* The rows shown, in order: up to max pids (and tree depths, when depth is not NULL)
  * copied out; returns how many rows are shown. For tests. */
 size_t procs_panel_shown(const struct procs_panel *p, int32_t *pids, int *depth, size_t max);

@@ -734,8 +734,15 @@ host_key(struct widget *w, int key, struct ui *ui)
     build(v, v->cur, ui);
     if (key == KEY_MOUSE) {
         /* A click selects a line; a click on the selected line opens it. */
+        if (v->procs != NULL) {
+            int r = procs_panel_click(v->procs, ui->mouse_y, ui->mouse_x);
+            if (r)
+                return r;
+        }
         if (ui->mouse_y < w->y || ui->mouse_y >= w->y + (v->lines_h > 0 ? v->lines_h : w->h))
             return 0;
+        if (v->procs != NULL)
+            procs_panel_focus(v->procs, 0);
         size_t li = v->top + (size_t)(ui->mouse_y - w->y);
         if (li >= v->nlines || !selectable(v->lines[li].kind))
             return HANDLED;

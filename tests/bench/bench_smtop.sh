@@ -50,6 +50,7 @@ if command -v btop >/dev/null; then
     names="$names btop"
 fi
 sleep 2 # let each start up; start-up cost is not what this measures
+echo "bench_smtop: $(ls /proc | grep -c '^[0-9]') processes on the machine (smtop lists them all)"
 pids=$(tmux -L "$SOCK" list-panes -s -t bench -F '#{pane_pid}' | tr '\n' ' ')
 "$PY" - "$DUR" "$names" $pids <<'PYEOF'
 import os, sys, time

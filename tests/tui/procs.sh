@@ -90,7 +90,15 @@ first=$(panel_rows | head -n 1 | awk '{print $1}')
 [ "$first" = 1 ] || { screen >&2; fail "PID ascending does not start at 1 (got $first)"; }
 keys P
 wait_for 'CPU%▼'
-pass "M, P, T, <, >, I and F6 sort the panel"
+# A click on a column title sorts by it.
+hdr=$(screen | grep -n ' PID.* USER ' | head -n 1)
+hrow=$((${hdr%%:*} - 1))
+hcol=$(printf '%s\n' "${hdr#*:}" | awk '{ print index($0, "RES") }')
+click "$hcol" "$hrow"
+wait_for 'RES▼'
+keys P
+wait_for 'CPU%▼'
+pass "M, P, T, <, >, I, F6 and a click on a title sort the panel"
 
 # Search by a unique name, and F3 for the next match.
 keys /
@@ -158,6 +166,9 @@ keys '\'
 keys -l "probeA-$tag"
 keys Enter
 wait_for "^ *$pa "
+# Selected by a click on its row.
+prow=$(screen | grep -nE "^ *$pa " | head -n 1 | cut -d: -f1)
+click 3 $((prow - 1))
 keys k
 wait_for 'Send signal:'
 wait_for '15 SIGTERM'
