@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "format.h"
@@ -118,5 +119,63 @@ batch_json_frame(FILE *out, const struct model_host *h, int id_field)
     fputs(text, out);
     fputc('\n', out);
     free(text);
+    return ferror(out) ? -1 : 0;
+}
+
+static const struct sm_proc *busiest_v;
+
+static int
+cmp_busiest(const void *x, const void *y)
+{
+    const struct sm_proc *a = &busiest_v[*(const size_t *)x];
+    const struct sm_proc *b = &busiest_v[*(const size_t *)y];
+    if (a->cpu_percent != b->cpu_percent)
+        return a->cpu_percent < b->cpu_percent ? 1 : -1;
+    if (a->cpu_seconds != b->cpu_seconds)
+        return a->cpu_seconds < b->cpu_seconds ? 1 : -1;
+    return (a->pid > b->pid) - (a->pid < b->pid);
+}
+
+/* Copy for a line of text: every control byte becomes '?' (the reader sanitizes too). */
+static void
+plain(char *dst, size_t len, const char *src)
+{
+    size_t o = 0;
+    for (const unsigned char *s = (const unsigned char *)src; *s && o + 1 < len; s++)
+        dst[o++] = (*s < 0x20 || *s == 0x7f) ? '?' : (char)*s;
+    dst[o] = '\0';
+}
+
+int
+batch_procs_section(FILE *out, const struct sm_proc *v, size_t count, size_t n)
+{
+    size_t *idx = malloc((count ? count : 1) * sizeof *idx);
+    if (idx == NULL)
+        abort();
+    for (size_t i = 0; i < count; i++)
+        idx[i] = i;
+    busiest_v = v;
+    qsort(idx, count, sizeof *idx, cmp_busiest);
+    fprintf(out, "    PID USER      S  %%CPU    RES  THR     TIME+ COMMAND\n");
+    for (size_t k = 0; k < count && k < n; k++) {
+        const struct sm_proc *p = &v[idx[k]];
+        char user[SM_PROC_USER_LEN], cmd[SM_PROC_CMD_LEN + 2], rss[32], tm[32];
+        plain(user, sizeof user, p->user);
+        if (p->kernel_thread || p->cmdline[0] == '\0') {
+            char c[SM_PROC_COMM_LEN + 2];
+            snprintf(c, sizeof c, p->kernel_thread ? "[%s]" : "%s", p->comm);
+            plain(cmd, sizeof cmd, c);
+        } else {
+            plain(cmd, sizeof cmd, p->cmdline);
+        }
+        double secs = p->cpu_seconds > 0 ? p->cpu_seconds : 0;
+        unsigned long cs = (unsigned long)(secs * 100), m = cs / 6000;
+        snprintf(tm, sizeof tm, "%lu:%02lu.%02lu", m, cs / 100 % 60, cs % 100);
+        fprintf(out, "%7d %-9.9s %c %5.1f %6s %4u %9s %s\n", (int)p->pid, user,
+                p->state > 0x20 && p->state < 0x7f ? p->state : '?', p->cpu_percent,
+                fmt_bytes(rss, sizeof rss, (double)p->rss), (unsigned)p->threads, tm, cmd);
+    }
+    fputc('\n', out);
+    free(idx);
     return ferror(out) ? -1 : 0;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "batch.h"
+#include "collect/depth.h"
 #include "fleet.h"
 #include "cli.h"
 #include "clock.h"
@@ -76,6 +77,9 @@ run_batch(const struct smtop_opts *o)
 {
     struct model *m = model_new(60);
     struct source_local *src = source_local_new(m, o->proc_root, o->sys_root);
+    /* Plain text lists the busiest processes, as top -b does; JSON keeps its shape. */
+    if (!o->json)
+        source_local_enable_depth(src, 1u << SM_DEPTH_PROCS);
     double next = sm_mono_now() + fmin(o->delay, SOURCE_LOCAL_PRIME);
     int ret = SM_EXIT_OK;
     for (long i = 0; o->count == 0 || i < o->count; i++) {
@@ -92,6 +96,9 @@ run_batch(const struct smtop_opts *o)
         const struct model_host *h = model_host_find(m, SOURCE_LOCAL_HOST);
         int r =
             o->json ? batch_json_frame(stdout, h, 0) : batch_text_frame(stdout, h, sm_wall_now());
+        const struct sm_depth_sample *d = o->json ? NULL : source_local_depth(src);
+        if (r == 0 && d != NULL)
+            r = batch_procs_section(stdout, d->procs.v, d->procs.n, BATCH_PROCS);
         if (r != 0 || fflush(stdout) != 0) {
             ret = SM_EXIT_FAIL;
             break;

@@ -32,4 +32,19 @@ const struct sm_sample *source_local_sample(const struct source_local *src);
 /* The host facts read at creation. */
 const struct sm_host *source_local_facts(const struct source_local *src);
 
+struct sm_depth_sample;
+/* Also read the host-depth families of lib/collect/depth.h (readers: a mask of
+ * 1 << enum sm_depth_reader, 0 for all) at every tick from now on; every process is
+ * listed with its command line. Takes a priming read. */
+void source_local_enable_depth(struct source_local *src, unsigned readers);
+/* The latest depth read, or NULL (not enabled, or nothing could be read). */
+const struct sm_depth_sample *source_local_depth(const struct source_local *src);
+
+struct sm_cgroup_list;
+/* Also read the cgroup v2 tree (services and containers) at every tick from now on;
+ * takes a priming read the first time. 0, or -1 when the machine has no v2 tree. */
+int source_local_enable_cgroups(struct source_local *src);
+/* The latest cgroup read, or NULL (not enabled, or nothing read). */
+const struct sm_cgroup_list *source_local_cgroups(const struct source_local *src);
+
 #endif

@@ -20,7 +20,9 @@
 #include "clock.h"
 #include "log.h"
 #include "loop.h"
+#include "collect/depth.h"
 #include "model.h"
+#include "procs_panel.h"
 #include "source_local.h"
 #include "source_remote.h"
 #include "views.h"
@@ -35,10 +37,12 @@
 #define UI_MIN_ROWS 4
 
 const struct view_entry views[] = {
-    {"help", "Help", 1, help_keys, view_help_new, 0},
-    {"host", "Host", 2, host_keys, view_host_new, 0},
-    {"history", "History", 3, history_keys, view_history_new, 0},
-    {"fleet", "Fleet", 4, fleet_keys, view_fleet_new, 1},
+    {"help", "Help", 1, help_keys, view_help_new, 0, 0},
+    {"host", "Host", 2, host_keys, view_host_new, 0, 0},
+    {"history", "History", 3, history_keys, view_history_new, 0, 0},
+    {"processes", "Processes (host view, local mode)", 0, procs_keys, NULL, 0, 0},
+    {"services", "Services", 7, services_keys, view_services_new, 0, 1},
+    {"fleet", "Fleet", 4, fleet_keys, view_fleet_new, 1, 0},
 };
 const size_t nviews = sizeof views / sizeof views[0];
 
@@ -103,7 +107,8 @@ int
 ui_open_view(struct ui *ui, const char *name)
 {
     size_t i = view_index(name);
-    if (i == nviews || (views[i].server_only && ui->remote == NULL))
+    if (i == nviews || views[i].create == NULL || (views[i].server_only && ui->remote == NULL) ||
+        (views[i].local_only && ui->remote != NULL))
         return -1;
     if (i != ui->view) {
         ui->prev_view = ui->view;
@@ -141,7 +146,8 @@ draw_fbar(struct ui *ui, int y, int w)
     mvwhline(stdscr, y, 0, ' ', w);
     int x = 0;
     for (size_t i = 0; i < nviews && x < w; i++) {
-        if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL))
+        if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL) ||
+            (views[i].local_only && ui->remote != NULL))
             continue;
         x += put_fmt(stdscr, y, x, w - x, th->fkey, "F%d", views[i].fkey);
         x += put_fmt(stdscr, y, x, w - x, i == ui->view ? th->fbar | A_BOLD : th->fbar, "%-8s",
@@ -212,7 +218,8 @@ mouse_key(struct ui *ui)
         /* Walk the bar as draw_fbar lays it out. */
         int x = 0;
         for (size_t i = 0; i < nviews; i++) {
-            if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL))
+            if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL) ||
+                (views[i].local_only && ui->remote != NULL))
                 continue;
             int wd = (views[i].fkey >= 10 ? 3 : 2) + 8;
             if (ev.x >= x && ev.x < x + wd)
@@ -238,6 +245,13 @@ handle_key(struct app *a, int ch)
         ch = mouse_key(ui);
         if (ch == 0)
             return;
+        /* A click on a label of the function bar does what the label says, whatever
+         * the view binds that key to (the local host view's F3 searches, as htop's). */
+        for (size_t i = 0; ch != KEY_MOUSE && i < nviews; i++)
+            if (views[i].fkey > 0 && ch == KEY_F(views[i].fkey)) {
+                ui_open_view(ui, views[i].name);
+                return;
+            }
     }
     int r = widget_key(current(ui), ch, ui);
     if (r & QUIT) {
@@ -299,6 +313,11 @@ on_tick(void *arg)
     } else if (a->ui.status[0]) {
         a->ui.status[0] = '\0';
     }
+    a->ui.depth = source_local_depth(a->src);
+    a->ui.depth_gen++;
+    if (a->ui.want_cgroups)
+        a->ui.cgroups_unavailable = source_local_enable_cgroups(a->src) != 0;
+    a->ui.cgroups = source_local_cgroups(a->src);
     a->ticks++;
     if (a->ui.opts->count > 0 && a->ticks >= a->ui.opts->count)
         a->stop_after_draw = 1;
@@ -425,6 +444,8 @@ ui_run(const struct smtop_opts *o)
     } else {
         a.ui.model = model_new(UI_LOCAL_SPAN);
         a.src = source_local_new(a.ui.model, o->proc_root, o->sys_root);
+        source_local_enable_depth(a.src, 1u << SM_DEPTH_PROCS | 1u << SM_DEPTH_SENSORS |
+                                             1u << SM_DEPTH_PSI | 1u << SM_DEPTH_GPUS);
     }
     /* Signals through the loop before curses starts: SIGWINCH stays blocked, so the
      * handler ncurses installs never runs; the loop reads it from its signalfd. */

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collect/depth.h"
 #include "format.h"
+#include "procs_panel.h"
 #include "views.h"
 #include "xmalloc.h"
 
@@ -32,6 +34,9 @@ enum line_kind {
     L_DISK,
     L_NET_HEAD,
     L_NET,
+    L_TEMP,
+    L_PSI,
+    L_GPU,
 };
 
 struct line {
@@ -80,7 +85,14 @@ struct host_view {
     struct graph *spark;
     struct graph *graph; /* total CPU under the lines when there is room */
     struct table *fs, *disks, *nets;
+    struct procs_panel *procs; /* local mode: the process panel under the lines */
+    unsigned long depth_gen;   /* ui->depth_gen the panel was fed at */
+    int lines_h;               /* rows of the lines (the rest is the panel's) */
+    int side_w;                /* columns right of the meters taken by the CPU graph (0: none) */
 };
+
+/* Rows the process panel keeps at least, when the screen has them. */
+#define PANEL_MIN_ROWS 10
 
 static int
 selectable(enum line_kind k)
@@ -101,7 +113,7 @@ add_line(struct host_view *v, enum line_kind kind, size_t idx)
 
 /* The lines of host h at the view's width. */
 static void
-build(struct host_view *v, const struct model_host *h)
+build(struct host_view *v, const struct model_host *h, const struct ui *ui)
 {
     v->nlines = 0;
     add_line(v, L_FACTS, 0);
@@ -139,6 +151,19 @@ build(struct host_view *v, const struct model_host *h)
         add_line(v, L_MEM, 0);
     if (s->have & (SM_HAVE_SWAP | SM_HAVE_MEM))
         add_line(v, L_SWAP, 0);
+    /* Local mode: temperatures, pressure and GPUs where this machine has them. */
+    const struct sm_depth_sample *d = ui->remote == NULL ? ui->depth : NULL;
+    if (d != NULL) {
+        for (size_t i = 0; i < d->sensors.n; i++)
+            if (d->sensors.v[i].kind == SM_SENSOR_TEMP) {
+                add_line(v, L_TEMP, 0);
+                break;
+            }
+        if (d->have & (1u << SM_DEPTH_PSI))
+            add_line(v, L_PSI, 0);
+        for (size_t i = 0; i < d->gpus.n; i++)
+            add_line(v, L_GPU, i);
+    }
     if (s->nfs > 0) {
         add_line(v, L_BLANK, 0);
         add_line(v, L_FS_HEAD, 0);
@@ -178,7 +203,8 @@ fix_selection(struct host_view *v, int dir)
         } else
             break;
     }
-    size_t rows = v->w.h > 0 ? (size_t)v->w.h : 1;
+    int h = v->lines_h > 0 ? v->lines_h : v->w.h;
+    size_t rows = h > 0 ? (size_t)h : 1;
     if (v->sel < v->top)
         v->top = v->sel;
     /* Show a section's header with its first row. */
@@ -422,24 +448,140 @@ draw_cores(struct host_view *v, WINDOW *win, const struct ui *ui, int y, size_t 
     }
 }
 
+/* Split the view: the lines on top, the process panel (local mode) under them with at
+ * least PANEL_MIN_ROWS rows when the screen has twice that. */
+static void
+layout(struct host_view *v, const struct ui *ui)
+{
+    int h = v->w.h;
+    v->lines_h = h;
+    if (v->procs == NULL || ui->remote != NULL)
+        return;
+    int pmin = h >= 2 * PANEL_MIN_ROWS ? PANEL_MIN_ROWS : h / 2;
+    int lh = (int)v->nlines < h - pmin ? (int)v->nlines : h - pmin;
+    v->lines_h = lh > 1 ? lh : 1;
+}
+
+/* Temperatures: the hottest input as a meter of its critical limit (100 C when the
+ * kernel gives none), then the others as text. */
+static void
+draw_temp(struct host_view *v, WINDOW *win, const struct ui *ui, int y, int sel)
+{
+    const struct sm_sensor_list *l = &ui->depth->sensors;
+    const struct sm_sensor *hot = NULL;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].kind == SM_SENSOR_TEMP && (hot == NULL || l->v[i].value > hot->value))
+            hot = &l->v[i];
+    if (hot == NULL)
+        return;
+    double lim = hot->have_crit && hot->crit > 0 ? hot->crit : 100.0;
+    char text[96];
+    snprintf(text, sizeof text, "%.0f\u00b0C %s", hot->value, hot->label);
+    int mw = v->w.w > 70 ? v->w.w / 2 : v->w.w;
+    draw_meter(v, win, ui, y, v->w.x, mw - 1, "Temp  ", hot->value * 100.0 / lim, text, sel);
+    int x = v->w.x + mw + 1, end = v->side_w ? x : v->w.x + v->w.w;
+    for (size_t i = 0; i < l->n && x < end - 8; i++) {
+        const struct sm_sensor *s = &l->v[i];
+        if (s->kind != SM_SENSOR_TEMP || s == hot)
+            continue;
+        x += put_fmt(win, y, x, end - x,
+                     s->have_high && s->value >= s->high ? ui->theme.warn : ui->theme.normal,
+                     "%s %.0f\u00b0C  ", s->label, s->value);
+    }
+}
+
+/* Pressure: the share of the last 10 s some task waited for CPU, memory or IO. */
+static void
+draw_psi(WINDOW *win, const struct ui *ui, int y, int x, int wd, int sel)
+{
+    const struct sm_psi *p = &ui->depth->psi;
+    const struct theme *th = &ui->theme;
+    int end = x + wd;
+    x += put_text(win, y, x, wd, sel ? th->select : th->label, "PSI   ");
+    for (int r = 0; r < SM_PSI_COUNT; r++) {
+        if (!p->have[r] || !p->res[r].have_some)
+            continue;
+        double a = p->res[r].some.avg10;
+        x += put_fmt(win, y, x, end - x, th->normal, " %s ", sm_psi_name((enum sm_psi_resource)r));
+        x += put_fmt(win, y, x, end - x,
+                     a >= 10  ? th->crit
+                     : a >= 1 ? th->warn
+                              : th->good,
+                     "%.1f%%", a);
+        if (p->res[r].have_full && wd > 90)
+            x += put_fmt(win, y, x, end - x, th->dim, " (full %.1f%%)", p->res[r].full.avg10);
+        x += put_text(win, y, x, end - x, th->normal, " ");
+    }
+    if (wd > 90)
+        put_text(win, y, x, end - x, th->dim, "  some, avg10");
+}
+
+static void
+draw_gpu(struct host_view *v, WINDOW *win, const struct ui *ui, int y, size_t i, int sel)
+{
+    if (i >= ui->depth->gpus.n)
+        return;
+    const struct sm_gpu *g = &ui->depth->gpus.v[i];
+    char label[32], text[96], a[32], b[32];
+    snprintf(label, sizeof label, "GPU%-2zu ", i);
+    int n = 0;
+    text[0] = '\0';
+    if (g->have & SM_GPU_HAVE_BUSY)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%.0f%% ", g->busy_percent);
+    if ((g->have & SM_GPU_HAVE_MEM) && n >= 0 && (size_t)n < sizeof text)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s/%s ",
+                      fmt_bytes(a, sizeof a, (double)g->mem_used),
+                      fmt_bytes(b, sizeof b, (double)g->mem_total));
+    if ((g->have & SM_GPU_HAVE_TEMP) && n >= 0 && (size_t)n < sizeof text)
+        snprintf(text + n, sizeof text - (size_t)n, "%.0f\u00b0C", g->temp_c);
+    int mw = v->w.w > 70 ? v->w.w / 2 : v->w.w;
+    draw_meter(v, win, ui, y, v->w.x, mw - 1, label,
+               (g->have & SM_GPU_HAVE_BUSY) ? g->busy_percent : 0, text, sel);
+    if (mw < v->w.w && v->side_w == 0)
+        put_fmt(win, y, v->w.x + mw + 1, v->w.w - mw - 1, ui->theme.normal, "%s %s", g->vendor,
+                g->name);
+}
+
 static void
 host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
 {
     struct host_view *v = (struct host_view *)w;
     const struct theme *th = &ui->theme;
     v->cur = model_host_find(ui->model, ui->host_id);
-    build(v, v->cur);
+    build(v, v->cur, ui);
+    layout(v, ui);
     fix_selection(v, 1);
+    if (v->procs != NULL && ui->depth != NULL && ui->depth_gen != v->depth_gen) {
+        v->depth_gen = ui->depth_gen;
+        procs_panel_set(v->procs, ui->depth->procs.v, ui->depth->procs.n);
+    }
+    if (v->procs != NULL) {
+        widget_resize(procs_panel_widget(v->procs), w->y + v->lines_h, w->x, w->h - v->lines_h,
+                      w->w);
+        widget_draw(procs_panel_widget(v->procs), win, ui);
+    }
     if (v->cur == NULL) {
         draw_facts(v, win, ui, w->y);
         return;
     }
     const struct sm_sample *s = &v->cur->last;
     char a[32], b[32], text[96];
-    for (int r = 0; r < w->h && v->top + (size_t)r < v->nlines; r++) {
+    /* Local mode: the CPU history goes right of the meters from Load down (the panel
+     * takes the room under the lines). */
+    int side = v->procs != NULL && w->w > 90;
+    v->side_w = side ? w->w / 2 : 0;
+    int gy0 = -1, gy1 = -1;
+    for (int r = 0; r < v->lines_h && v->top + (size_t)r < v->nlines; r++) {
         size_t li = v->top + (size_t)r;
         const struct line *l = &v->lines[li];
         int y = w->y + r, sel = li == v->sel;
+        if (l->kind == L_LOAD || (gy0 >= 0 && gy1 == y - 1 &&
+                                  (l->kind == L_MEM || l->kind == L_SWAP || l->kind == L_TEMP ||
+                                   l->kind == L_PSI || l->kind == L_GPU))) {
+            if (gy0 < 0)
+                gy0 = y;
+            gy1 = y;
+        }
         switch (l->kind) {
         case L_FACTS:
             draw_facts(v, win, ui, y);
@@ -493,6 +635,15 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
                                                                             : 0,
                        text, sel);
             break;
+        case L_TEMP:
+            draw_temp(v, win, ui, y, sel);
+            break;
+        case L_PSI:
+            draw_psi(win, ui, y, w->x, v->side_w ? v->side_w : w->w, sel);
+            break;
+        case L_GPU:
+            draw_gpu(v, win, ui, y, l->idx, sel);
+            break;
         case L_BLANK:
             break;
         case L_FS_HEAD:
@@ -523,8 +674,23 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
         }
     }
     /* Room left under the lines: the total CPU over the last refreshes. */
+    if (side && gy0 >= 0 && gy1 - gy0 >= 3) {
+        const struct model_series *cpu = model_series_find(v->cur, "cpu.usage");
+        struct graph *g = v->graph;
+        int gx = w->x + w->w / 2 + 1, gw = w->w - w->w / 2 - 1;
+        int sub = th->graph == GRAPH_BRAILLE ? 2 : 1;
+        g->ring = cpu ? &cpu->ring : NULL;
+        snprintf(g->series, sizeof g->series, "cpu.usage");
+        g->t1 = ui->now;
+        g->t0 = ui->now - ui->delay * (gw - 9) * sub;
+        g->ymax = 100;
+        g->step = ui->delay;
+        put_text(win, gy0, gx, gw, th->title, "CPU history");
+        widget_resize(&g->w, gy0 + 1, gx, gy1 - gy0, gw);
+        widget_draw(&g->w, win, ui);
+    }
     int used = (int)(v->nlines - v->top);
-    if (used < w->h - 6 && w->w >= 30) {
+    if (v->procs == NULL && used < w->h - 6 && w->w >= 30) {
         const struct model_series *cpu = model_series_find(v->cur, "cpu.usage");
         struct graph *g = v->graph;
         int sub = th->graph == GRAPH_BRAILLE ? 2 : 1;
@@ -538,8 +704,8 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
         widget_resize(&g->w, w->y + used + 2, w->x, w->h - used - 2, w->w);
         widget_draw(&g->w, win, ui);
     }
-    if (v->top + (size_t)w->h < v->nlines && w->w > 12)
-        put_fmt(win, w->y + w->h - 1, w->x + w->w - 9, 9, th->dim, " more %s ",
+    if (v->top + (size_t)v->lines_h < v->nlines && w->w > 12)
+        put_fmt(win, w->y + v->lines_h - 1, w->x + w->w - 9, 9, th->dim, " more %s ",
                 th->graph == GRAPH_ASCII ? "v" : "\u2193");
 }
 
@@ -547,15 +713,36 @@ static int
 host_key(struct widget *w, int key, struct ui *ui)
 {
     struct host_view *v = (struct host_view *)w;
+    if (v->procs != NULL) {
+        /* The panel takes its own keys, every key while a prompt or menu is open, and
+         * the arrows while it has the focus. */
+        int nav = key == KEY_UP || key == KEY_DOWN || key == KEY_PPAGE || key == KEY_NPAGE ||
+                  key == KEY_HOME || key == KEY_END;
+        if (procs_panel_modal(v->procs) || (!nav && key_lookup(procs_keys, key) >= 0) ||
+            (nav && procs_panel_focused(v->procs))) {
+            int r = widget_key(procs_panel_widget(v->procs), key, ui);
+            if (r)
+                return r;
+        }
+        if (procs_panel_focused(v->procs) && key_lookup(host_keys, key) == H_OPEN)
+            return HANDLED;
+    }
     int action = key_lookup(host_keys, key);
     if (action < 0 && key != KEY_MOUSE)
         return 0;
     v->cur = model_host_find(ui->model, ui->host_id);
-    build(v, v->cur);
+    build(v, v->cur, ui);
     if (key == KEY_MOUSE) {
         /* A click selects a line; a click on the selected line opens it. */
-        if (ui->mouse_y < w->y || ui->mouse_y >= w->y + w->h)
+        if (v->procs != NULL) {
+            int r = procs_panel_click(v->procs, ui->mouse_y, ui->mouse_x);
+            if (r)
+                return r;
+        }
+        if (ui->mouse_y < w->y || ui->mouse_y >= w->y + (v->lines_h > 0 ? v->lines_h : w->h))
             return 0;
+        if (v->procs != NULL)
+            procs_panel_focus(v->procs, 0);
         size_t li = v->top + (size_t)(ui->mouse_y - w->y);
         if (li >= v->nlines || !selectable(v->lines[li].kind))
             return HANDLED;
@@ -620,6 +807,8 @@ host_free(struct widget *w)
     widget_free(&v->fs->w);
     widget_free(&v->disks->w);
     widget_free(&v->nets->w);
+    if (v->procs != NULL)
+        widget_free(procs_panel_widget(v->procs));
     free(v->lines);
     free(v);
 }
@@ -630,8 +819,10 @@ static const struct widget_class host_class = {
 struct widget *
 view_host_new(struct ui *ui)
 {
-    (void)ui;
     struct host_view *v = sm_xcalloc(1, sizeof *v);
+    /* Local mode: this machine's processes under the meters, signals allowed. */
+    if (ui->remote == NULL)
+        v->procs = procs_panel_new(1);
     v->w.cls = &host_class;
     v->per_row = 1;
     v->meter = meter_new();

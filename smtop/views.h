@@ -30,6 +30,8 @@ struct view_entry {
     const struct key_binding *keys;
     struct widget *(*create)(struct ui *ui);
     int server_only; /* only with --server (the fleet view) */
+    int local_only;  /* only without --server (the services view) */
+    /* create NULL: not a view but a panel of another one, listed for its keys only */
 };
 
 #define UI_MAX_VIEWS 8
@@ -50,6 +52,14 @@ struct ui {
     double delay;                          /* refresh interval shown in the header */
     double now;                            /* unix time of this frame (set before drawing) */
     int mouse_y, mouse_x;                  /* the click a KEY_MOUSE refers to */
+    /* Local mode: the latest read of processes, sensors, pressure and GPUs (NULL: none,
+     * and always in server mode), and a count bumped at each new read. */
+    const struct sm_depth_sample *depth;
+    unsigned long depth_gen;
+    /* Local mode: services and containers (the services view sets want_cgroups when it
+     * is created; the tick then starts the reader). NULL until the first read. */
+    int want_cgroups, cgroups_unavailable;
+    const struct sm_cgroup_list *cgroups;
 };
 
 /* The view table and its length. */
@@ -68,6 +78,8 @@ struct widget *view_host_new(struct ui *ui);
 struct widget *view_history_new(struct ui *ui);
 struct widget *view_help_new(struct ui *ui);
 struct widget *view_fleet_new(struct ui *ui);
-extern const struct key_binding host_keys[], history_keys[], help_keys[], fleet_keys[];
+struct widget *view_services_new(struct ui *ui);
+extern const struct key_binding host_keys[], history_keys[], help_keys[], fleet_keys[],
+    services_keys[];
 
 #endif

@@ -2,8 +2,9 @@
 # bench_smtop.sh: CPU cost of smtop beside top (and htop when installed), measured in the
 # same run on the same machine, printed as ratios (target: smtop <= 0.5x htop).
 #  1. batch: CPU seconds of `smtop -b -n N -d 0.1` and `top -b -n N -d 0.1`;
-#  2. interactive: smtop -d 1 and top -d 1 (htop -d 10) side by side, each in its own
-#     120x40 tmux pane, for SECONDS; CPU seconds per minute of each from /proc.
+#  2. interactive: smtop -d 1 (its host view lists every process, with command lines)
+#     and top -d 1, htop -d 10 and btop at 1000 ms (when installed) side by side, each in
+#     its own 120x40 tmux pane, for SECONDS; CPU seconds per minute of each from /proc.
 # Usage: bench_smtop.sh [SECONDS] (default 30)
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -38,10 +39,18 @@ tmux -L "$SOCK" -f /dev/null new-session -d -s bench -x 120 -y 40 \
 tmux -L "$SOCK" new-window -d -t bench "env LC_ALL=C top -d 1"
 names="smtop top"
 if command -v htop >/dev/null; then
-    tmux -L "$SOCK" new-window -d -t bench "htop -d 10"
+    tmux -L "$SOCK" new-window -d -t bench "env HOME=$T htop -d 10"
     names="$names htop"
 fi
+if command -v btop >/dev/null; then
+    # btop refreshes every 2 s unless told otherwise; its own config file, in $T.
+    mkdir -p "$T/btop/btop"
+    echo 'update_ms = 1000' >"$T/btop/btop/btop.conf"
+    tmux -L "$SOCK" new-window -d -t bench "env LANG=C.UTF-8 XDG_CONFIG_HOME=$T/btop btop --utf-force"
+    names="$names btop"
+fi
 sleep 2 # let each start up; start-up cost is not what this measures
+echo "bench_smtop: $(ls /proc | grep -c '^[0-9]') processes on the machine (smtop lists them all)"
 pids=$(tmux -L "$SOCK" list-panes -s -t bench -F '#{pane_pid}' | tr '\n' ' ')
 "$PY" - "$DUR" "$names" $pids <<'PYEOF'
 import os, sys, time

@@ -70,3 +70,21 @@ rc=0
 [ $rc -eq 2 ] && grep -q -- "--user and --password-file need --server" "$T/err" ||
     fail "--user without --server: exit $rc $(cat "$T/err")"
 pass "--server advertised; --user alone is a usage error"
+
+# Processes: each plain-text frame ends with the busiest ones, like top -b; a busy
+# process started here is among them, with its own pid and name; JSON keeps its shape.
+ln -s /bin/sh "$T/busyP-$$"
+"$T/busyP-$$" -c 'while :; do :; done' &
+busy=$!
+_kill_busy() { kill "$busy" 2>/dev/null || true; }
+at_exit _kill_busy
+sleep 0.5
+"$SMTOP" -b -n 2 -d 0.5 >"$T/procs" || fail "smtop -b exited $?"
+[ "$(grep -c '^    PID USER      S  %CPU    RES  THR     TIME+ COMMAND$' "$T/procs")" -eq 2 ] ||
+    fail "not one process header per frame"
+awk '/^    PID USER/ { n++ } n == 2' "$T/procs" | grep -Eq "^ *$busy root +R .*busyP-$$ -c" ||
+    { cat "$T/procs" >&2; fail "the busy process is not in the second frame's list"; }
+rows=$(awk '/^    PID USER/ { n++; next } n == 2 && NF { c++ } END { print c }' "$T/procs")
+[ "$rows" -le 20 ] || fail "$rows processes listed, more than 20"
+"$SMTOP" --json -n 1 -d 0.2 | grep -q 'PID USER' && fail "--json carries the process text"
+pass "batch frames list the 20 busiest processes"

@@ -44,7 +44,8 @@ for line in keys_text.splitlines():
     k, view, _ = line.split("\t", 2)
     keys_prog.add((k, view))
 sections = {"Everywhere": "*", "Host view": "host", "History view": "history",
-            "Help view": "help", "Fleet view": "fleet"}
+            "Help view": "help", "Fleet view": "fleet", "Process panel": "processes",
+            "Services view": "services"}
 keys_page, cur, in_keys = set(), None, False
 for line in page:
     if line.startswith(".Sh "):
