@@ -3,7 +3,8 @@
 # TLS: an unknown CA is refused with OpenSSL's reason, --ca-file and the system store
 # (SSL_CERT_FILE) are trusted; SIGHUP rotates the server's certificate while the live
 # stream stays open; a certificate for another name is then refused by smtop and smagent;
-# a bad pair at SIGHUP leaves the old one serving.
+# a bad pair at SIGHUP leaves the old one serving; a name-only certificate is checked
+# against the URL's name.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
@@ -106,6 +107,17 @@ kill -TERM "$AP"
 wait "$AP" || true
 grep -q "subject name" "$T/agent.log" || fail "smagent, wrong name: $(cat "$T/agent.log")"
 pass "a certificate for another name: smtop and smagent refuse it"
+
+# A certificate for the name only (no IP): the name of the URL is checked, also on the
+# connections made to the address learnt from the first one.
+make_cert "$T" name localhost DNS:localhost 2
+cp "$T/name.pem" "$T/live.pem"
+cp "$T/name.key" "$T/live.key"
+kill -HUP "$SM_PID"
+wait_for "the third reload" has_lines "$SM_LOG" "SIGHUP: reloaded the TLS certificate" 3
+probe --server "https://localhost:$PORT" --ca-file "$T/ca.pem"
+[ $rc -eq 0 ] && grep -q "^agent $A1 web1" "$T/p.out" || fail "by name: $(cat "$T/p.err")"
+pass "a certificate for localhost only: https://localhost is verified by its name"
 kill -TERM "$P1"
 wait "$P1" || true
 stop_server
