@@ -53,7 +53,17 @@ probe --server "https://localhost:$PORT"
 SSL_CERT_FILE=$T/ca.pem probe --server "https://localhost:$PORT"
 [ $rc -eq 0 ] && grep -q "^agent $A1 web1" "$T/p.out" ||
     fail "system store (SSL_CERT_FILE): $(cat "$T/p.out" "$T/p.err")"
-pass "smtop: unknown CA refused with the reason; --ca-file and the system store trusted"
+# A CA file that cannot be read: said at the start.
+probe --server "$URL" --ca-file "$T/nosuch.pem"
+[ $rc -eq 1 ] && grep -q "$T/nosuch.pem: No such file or directory" "$T/p.err" ||
+    fail "missing CA file: exit $rc: $(cat "$T/p.err")"
+# smtop itself, with ca_file from its settings file.
+printf 'ca_file = %s\n' "$T/ca.pem" >"$T/smtop.conf"
+rc=0
+XDG_STATE_HOME=$T/xdg "$SMTOP" --config "$T/smtop.conf" --server "$URL" --user alice \
+    --password-file "$T/pw" -b -n 1 >"$T/top.out" 2>"$T/top.err" || rc=$?
+[ $rc -eq 0 ] && grep -q "web1" "$T/top.out" || fail "smtop with ca_file: exit $rc: $(cat "$T/top.err")"
+pass "smtop: unknown CA refused with the reason; --ca-file, ca_file and the system store trusted"
 
 # The live stream over WSS, kept open across a certificate rotation.
 "$PROBE" --server "$URL" --ca-file "$T/ca.pem" --user alice --password-file "$T/pw" \
