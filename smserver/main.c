@@ -20,6 +20,7 @@
 #include "netaddr.h"
 #include "server.h"
 #include "store.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define DEFAULT_LISTEN "0.0.0.0:8001"
@@ -36,6 +37,7 @@ usage(void)
 {
     printf("usage: smserver [--listen ADDR:PORT] [--state-dir DIR] [--db PATH] [--www DIR]\n"
            "                [--config FILE] [--port-file FILE] [--log-level LEVEL]\n"
+           "                [--tls-cert FILE --tls-key FILE]\n"
            "       smserver user add NAME [--state-dir DIR | --db PATH]   (password on stdin)\n"
            "       smserver user list [--state-dir DIR | --db PATH]\n"
            "       smserver agent add --user NAME AGENTNAME [--state-dir DIR | --db PATH]\n"
@@ -58,6 +60,9 @@ usage(void)
            "  -c, --config FILE       configuration file (default " DEFAULT_CONFIG ")\n"
            "  -p, --port-file FILE    write the port listened on to FILE\n"
            "  -v, --log-level LEVEL   error, warn, info or debug (default info)\n"
+           "      --tls-cert FILE     serve HTTPS and WSS with this PEM certificate (chain)\n"
+           "      --tls-key FILE      and this PEM private key (mode 0600 or stricter);\n"
+           "                          SIGHUP loads both again\n"
            "  -h, --help              show this help and exit\n"
            "  -V, --version           show the version and exit\n"
            "\n"
@@ -112,9 +117,10 @@ main(int argc, char **argv)
         {"db", required_argument, NULL, 'd'},        {"www", required_argument, NULL, 'w'},
         {"config", required_argument, NULL, 'c'},    {"port-file", required_argument, NULL, 'p'},
         {"log-level", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},         {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},   {NULL, 0, NULL, 0}};
     const char *listen = NULL, *state = NULL, *db = NULL, *www = NULL, *config = NULL;
-    const char *port_file = NULL, *level = NULL;
+    const char *port_file = NULL, *level = NULL, *tls_cert = NULL, *tls_key = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "l:s:d:w:c:p:v:hV", opts, NULL)) != -1) {
         switch (ch) {
@@ -139,6 +145,12 @@ main(int argc, char **argv)
         case 'v':
             level = optarg;
             break;
+        case 'C':
+            tls_cert = optarg;
+            break;
+        case 'K':
+            tls_key = optarg;
+            break;
         case 'h':
             usage();
             return SM_EXIT_OK;
@@ -154,6 +166,7 @@ main(int argc, char **argv)
     /* The configuration file fills what the command line left unset. */
     char *c_listen = NULL, *c_state = NULL, *c_db = NULL, *c_www = NULL, *c_level = NULL;
     char *c_origins = NULL, *c_metrics_token = NULL, *c_telegram = NULL, *c_allow = NULL;
+    char *c_tls_cert = NULL, *c_tls_key = NULL;
     int metrics_agent_series = 0;
     double raw_days = 7, minute_days = 90, hour_days = 730;
     const struct sm_conf_key keys[] = {
@@ -170,6 +183,8 @@ main(int argc, char **argv)
         {"metrics_token_file", SM_CONF_STRING, &c_metrics_token, 0, 0, NULL},
         {"telegram_api_base", SM_CONF_STRING, &c_telegram, 0, 0, NULL},
         {"webhook_allow_private", SM_CONF_STRING, &c_allow, 0, 0, NULL},
+        {"tls_cert", SM_CONF_STRING, &c_tls_cert, 0, 0, NULL},
+        {"tls_key", SM_CONF_STRING, &c_tls_key, 0, 0, NULL},
     };
     char *cause = NULL;
     enum sm_rc rc =
@@ -186,6 +201,10 @@ main(int argc, char **argv)
         db = c_db;
     if (!level)
         level = c_level ? c_level : "info";
+    if (!tls_cert && c_tls_cert && *c_tls_cert)
+        tls_cert = c_tls_cert;
+    if (!tls_key && c_tls_key && *c_tls_key)
+        tls_key = c_tls_key;
 
     struct server_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -227,10 +246,22 @@ main(int argc, char **argv)
                cause);
     free(c_allow);
     cfg.webhook_allow = &allow;
+    if (!tls_cert != !tls_key)
+        sm_usage_error("%s: TLS needs both a certificate and a key (--tls-cert, --tls-key)",
+                       tls_cert ? "--tls-key missing" : "--tls-cert missing");
+    if (tls_cert) {
+        char *why = NULL;
+        if (tls_check(tls_cert, tls_key, &why) != 0)
+            sm_die(SM_EXIT_USAGE, "%s", why);
+        cfg.tls_cert = tls_cert;
+        cfg.tls_key = tls_key;
+    }
     int ret = server_run(&cfg);
     free(c_origins);
     free(c_metrics_token);
     free(c_telegram);
+    free(c_tls_cert);
+    free(c_tls_key);
     free(db_path);
     free(c_listen);
     free(c_state);

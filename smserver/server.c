@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #include "log.h"
 #include "notify.h"
 #include "store.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define WORK_THREADS 2
@@ -56,6 +58,7 @@
 #define HTTP_SEND_MAX (8 * 1024 * 1024)
 
 volatile sig_atomic_t server_stop;
+volatile sig_atomic_t server_reload;
 
 /* HTTP requests go to the "http" protocol through a callback mount; a WebSocket client
  * that names no subprotocol gets the vhost's default one, the live stream. (Connections
@@ -194,12 +197,17 @@ static const struct lws_protocol_vhost_options security_headers = {
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
     " connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
     " frame-ancestors 'none'"};
+/* With TLS on, browsers are also told to come back over HTTPS only (a year). */
+static const struct lws_protocol_vhost_options security_headers_tls = {
+    &security_headers, NULL, "strict-transport-security:", "max-age=31536000"};
 
 static void
 on_signal(int sig)
 {
-    (void)sig;
-    server_stop = 1;
+    if (sig == SIGHUP)
+        server_reload = 1;
+    else
+        server_stop = 1;
 }
 
 static void
@@ -383,12 +391,29 @@ server_start(const struct server_config *cfg)
     info.max_http_header_pool = 64;
     info.timeout_secs = 30;
     info.keepalive_timeout = 60;
+    if (cfg->tls_cert) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        /* A plain-HTTP request to the TLS port gets a redirect to https://, never the
+         * API or the page (libwebsockets answers it before any callback of ours). */
+        info.options |=
+            LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT | LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+        /* TLS 1.2 at least, no compression; the cipher lists stay OpenSSL's defaults. */
+        info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+                               SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION;
+        info.headers = &security_headers_tls;
+        /* HTTP/1.1 only, as over plain HTTP: the request code and its limits (one request
+         * at a time per connection) are written and tested for it, not for HTTP/2. */
+        info.alpn = "http/1.1";
+    }
 
     /* Threads inherit the mask: keep SIGTERM/SIGINT for the loop thread. */
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
@@ -418,7 +443,8 @@ server_start(const struct server_config *cfg)
         sm_log(SM_LOG_ERROR, "%s: %s", cfg->port_file, strerror(errno));
         goto fail;
     }
-    sm_log(SM_LOG_INFO, "listening on http://%s:%d", cfg->listen_addr, port);
+    sm_log(SM_LOG_INFO, "listening on %s://%s:%d", cfg->tls_cert ? "https" : "http",
+           cfg->listen_addr, port);
     return srv;
 fail:
     free(cause);
@@ -449,9 +475,40 @@ server_run(const struct server_config *cfg)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    while (!server_stop)
+    sigaction(SIGHUP, &sa, NULL);
+    while (!server_stop) {
+        if (server_reload) {
+            server_reload = 0;
+            server_reload_tls(srv);
+        }
         if (lws_service(srv->ctx, 0) < 0)
             break;
+    }
     server_finish(srv);
+    return 0;
+}
+
+int
+server_reload_tls(struct server *srv)
+{
+    const struct server_config *cfg = srv->cfg;
+    if (!cfg->tls_cert) {
+        sm_log(SM_LOG_INFO, "SIGHUP: no TLS configured, nothing to reload");
+        return 0;
+    }
+    char *cause = NULL;
+    /* libwebsockets loads the pair into the vhost's SSL_CTX in place: a bad pair would
+     * leave it half changed, so it only sees files that passed the same checks as at
+     * the start. */
+    if (tls_check(cfg->tls_cert, cfg->tls_key, &cause) != 0) {
+        sm_log(SM_LOG_ERROR, "SIGHUP: %s; still serving the previous certificate", cause);
+        free(cause);
+        return -1;
+    }
+    if (lws_tls_cert_updated(srv->ctx, cfg->tls_cert, cfg->tls_key, NULL, 0, NULL, 0) != 0) {
+        sm_log(SM_LOG_ERROR, "SIGHUP: libwebsockets could not load %s", cfg->tls_cert);
+        return -1;
+    }
+    sm_log(SM_LOG_INFO, "SIGHUP: reloaded the TLS certificate %s", cfg->tls_cert);
     return 0;
 }

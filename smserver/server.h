@@ -40,6 +40,8 @@ struct server_config {
     const char *telegram_api_base;  /* alert channels: the Telegram Bot API base URL */
     /* Non-public receivers (webhook, Telegram) allowed anyway; NULL: none. */
     const struct sm_netallow *webhook_allow;
+    const char *tls_cert; /* HTTPS and WSS: PEM certificate (chain) and key, */
+    const char *tls_key;  /* both checked by tls_check, or both NULL */
 };
 
 struct job;
@@ -99,8 +101,11 @@ struct server {
 
 /* Set by SIGTERM/SIGINT. */
 extern volatile sig_atomic_t server_stop;
+/* Set by SIGHUP: load the TLS certificate and key again. */
+extern volatile sig_atomic_t server_reload;
 
-/* Run the server until SIGTERM/SIGINT. Returns a process exit code. Main thread. */
+/* Run the server until SIGTERM/SIGINT (SIGHUP reloads the TLS certificate). Returns a process exit
+ * code. Main thread. */
 int server_run(const struct server_config *cfg);
 
 /* server_run in parts, for a caller that runs the event loop itself (the HTTP fuzzer):
@@ -110,5 +115,10 @@ int server_run(const struct server_config *cfg);
  * everything. */
 struct server *server_start(const struct server_config *cfg);
 void server_finish(struct server *srv);
+
+/* Check the configured certificate and key again and, when they pass, have new TLS
+ * handshakes use them; open connections keep theirs. Logs the outcome. Returns 0, or
+ * -1 when the files were refused (the old pair stays in use). Event loop thread. */
+int server_reload_tls(struct server *srv);
 
 #endif

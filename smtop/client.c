@@ -17,6 +17,7 @@
 #include "client_rest.h"
 #include "client_ws.h"
 #include "clock.h"
+#include "loop.h"
 #include "xmalloc.h"
 
 /* Where to connect: the learnt address, else the name from the URL. */
@@ -39,6 +40,20 @@ client_connect_info(const struct client *c, struct lws_client_connect_info *ci, 
     ci->protocol = proto;
     ci->local_protocol_name = proto;
     ci->ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
+}
+
+void
+client_connect_why(struct lws *wsi, const void *in, char *why, size_t size)
+{
+    char tls[128];
+    if (loop_tls_failure(lws_get_context(wsi), tls, sizeof tls)) {
+        /* An unknown issuer is most often a private CA the user has not named. */
+        int ca = strstr(tls, "issuer") != NULL || strstr(tls, "self-signed") != NULL ||
+                 strstr(tls, "self signed") != NULL;
+        snprintf(why, size, "cannot connect: TLS: the server's certificate is refused: %s%s", tls,
+                 ca ? " (a private CA needs --ca-file)" : "");
+    } else
+        snprintf(why, size, "cannot connect: %.120s", in ? (const char *)in : "error");
 }
 
 /* Learn the server's numeric address from a connection that worked. */

@@ -229,8 +229,8 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (r) {
-            char why[160];
-            snprintf(why, sizeof why, "cannot connect: %.120s", in ? (const char *)in : "error");
+            char why[240];
+            client_connect_why(wsi, in, why, sizeof why);
             req_finish(r, why);
         }
         return 0;

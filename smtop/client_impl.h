@@ -62,7 +62,7 @@ struct client {
     /* The stream. */
     struct lws *wsi;
     int in_connect, connect_failed;
-    char connect_why[160];
+    char connect_why[240];
     lws_sorted_usec_list_t sul_retry;
     unsigned attempts;
     uint64_t sent_gen;
@@ -81,6 +81,9 @@ struct client {
  * header and TLS every connection to the server shares; proto names the protocol. */
 void client_connect_info(const struct client *c, struct lws_client_connect_info *ci,
                          const char *proto);
+/* Why the connection of wsi failed, from libwebsockets' reason in (may be NULL), as
+ * "cannot connect: ..." in why; a refused server certificate says so and why. */
+void client_connect_why(struct lws *wsi, const void *in, char *why, size_t size);
 /* Learn the server's numeric address from a connection that worked. */
 void client_learn_address(struct client *c, struct lws *wsi);
 /* Wipe and free a string that may hold a secret; NULL is a no-op. */

@@ -169,8 +169,8 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
         }
         return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-        char why[160];
-        snprintf(why, sizeof why, "cannot connect: %.120s", in ? (const char *)in : "error");
+        char why[240];
+        client_connect_why(wsi, in, why, sizeof why);
         lws_set_opaque_user_data(wsi, NULL);
         if (c->in_connect) { /* ws_connect schedules the retry */
             c->connect_failed = 1;

@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -53,6 +56,7 @@ struct loop {
     int stop, freeing, failed;
     int sigfd;
     unsigned sigs;
+    char tls_why[128]; /* why OpenSSL refused the last server certificate, or "" */
 };
 
 static void
@@ -67,11 +71,19 @@ on_signals(struct loop *l)
 static int
 raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-    (void)user;
     (void)in;
-    (void)len;
     struct loop_fd *f = lws_get_opaque_user_data(wsi);
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION: {
+        /* Every certificate of the server's chain, with OpenSSL's verdict in len: keep
+         * the reason of a refusal for loop_tls_failure, and never overrule it. */
+        struct loop *l = lws_context_user(lws_get_context(wsi));
+        if (len == 0 && l != NULL) {
+            int err = X509_STORE_CTX_get_error((X509_STORE_CTX *)user);
+            snprintf(l->tls_why, sizeof l->tls_why, "%s", X509_verify_cert_error_string(err));
+        }
+        return 0;
+    }
     case LWS_CALLBACK_RAW_RX_FILE:
         if (f == NULL || f->l->freeing)
             return 0;
@@ -104,8 +116,18 @@ lws_log_quiet(int level, const char *line)
     }
 }
 
+/* The CA bundle that verifies servers when no ca_file is given: the system's, as
+ * OpenSSL names it (SSL_CERT_FILE overrides it, as for other OpenSSL programs).
+ * libwebsockets' own default is a path fixed when it was built, often not the system's. */
+static const char *
+system_ca_file(void)
+{
+    const char *env = getenv(X509_get_default_cert_file_env());
+    return env && env[0] ? env : X509_get_default_cert_file();
+}
+
 struct loop *
-loop_new(const struct lws_protocols *extra, int tls)
+loop_new(const struct lws_protocols *extra, int tls, const char *ca_file)
 {
     struct loop *l = sm_xcalloc(1, sizeof *l);
     l->sigfd = -1;
@@ -122,8 +144,15 @@ loop_new(const struct lws_protocols *extra, int tls)
     info.gid = -1;
     info.uid = -1;
     info.timeout_secs = 10; /* connecting and handshakes */
-    if (tls)
+    info.user = l;
+    if (tls) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        /* Servers are verified (name and chain) against these CAs only. */
+        info.client_ssl_ca_filepath = ca_file ? ca_file : system_ca_file();
+        if (access(info.client_ssl_ca_filepath, R_OK) != 0)
+            sm_die(SM_EXIT_FAIL, "%s: %s (the CA certificates to verify the server with)",
+                   info.client_ssl_ca_filepath, strerror(errno));
+    }
     l->ctx = lws_create_context(&info);
     if (l->ctx == NULL)
         sm_die(SM_EXIT_FAIL, "libwebsockets: cannot create a context");
@@ -134,6 +163,17 @@ struct lws_context *
 loop_context(const struct loop *l)
 {
     return l->ctx;
+}
+
+int
+loop_tls_failure(struct lws_context *ctx, char *buf, size_t size)
+{
+    struct loop *l = lws_context_user(ctx);
+    if (l == NULL || l->tls_why[0] == '\0')
+        return 0;
+    snprintf(buf, size, "%s", l->tls_why);
+    l->tls_why[0] = '\0';
+    return 1;
 }
 
 void

@@ -36,15 +36,20 @@ typedef void (*loop_after_cb)(void *arg);
 
 /* Create a loop: one libwebsockets context without a listening port. extra: the
  * protocols of the network clients that will run on it (an array ended by an entry
- * with a NULL name), or NULL; tls: initialise TLS for https:// clients. Dies when the
- * context cannot be made. */
-struct loop *loop_new(const struct lws_protocols *extra, int tls);
+ * with a NULL name), or NULL; tls: initialise TLS for https:// clients, which verify the
+ * server with the CA certificates in the PEM file ca_file, or the system's when it is
+ * NULL. Dies when the context cannot be made or the CA file cannot be read. */
+struct loop *loop_new(const struct lws_protocols *extra, int tls, const char *ca_file);
 /* Free the loop and its context (closes the connections still open on it); NULL is a
  * no-op. Registered fds are not closed (the loop watches duplicates). */
 void loop_free(struct loop *l);
 
 /* The libwebsockets context, for the clients that run on the loop. */
 struct lws_context *loop_context(const struct loop *l);
+/* Did OpenSSL refuse a server certificate since the last call, on ctx (a loop's
+ * context)? Then 1, and its reason ("certificate has expired", "hostname mismatch"...)
+ * in buf; else 0. */
+int loop_tls_failure(struct lws_context *ctx, char *buf, size_t size);
 
 /* Take SIGINT, SIGTERM and SIGWINCH through the loop from now on: they are blocked and
  * read from a signalfd (loop_take_signals tells which came). 0, or -1 on failure. */

@@ -35,7 +35,8 @@ usage(void)
     printf("usage: smtop [-d SECONDS] [-n COUNT] [--ascii]\n"
            "       smtop -b [-n COUNT] [-d SECONDS]\n"
            "       smtop --json [-n COUNT] [-d SECONDS]\n"
-           "       smtop --server URL [--user NAME] [--password-file FILE] [-b | --json]\n"
+           "       smtop --server URL [--user NAME] [--password-file FILE] [--ca-file FILE]\n"
+           "             [-b | --json]\n"
            "\n"
            "Show this machine's CPU (every core, with its frequency), memory, filesystems,\n"
            "disks and network, with history graphs since start; or, with --server, every\n"
@@ -51,11 +52,14 @@ usage(void)
            "      --proc-root DIR    read /proc from DIR (default /proc)\n"
            "      --sys-root DIR     read /sys from DIR (default /sys)\n"
            "      --list-keys        print the key bindings and exit\n"
-           "  -s, --server URL       show the agents of the server at URL (http://HOST:PORT)\n"
+           "  -s, --server URL       show the agents of the server at URL (http://HOST:PORT or\n"
+           "                         https://HOST:PORT)\n"
            "  -u, --user NAME        log in to the server as NAME (default: $USER)\n"
            "      --password-file FILE\n"
            "                         read the password from FILE (else SMTOP_PASSWORD, else\n"
            "                         asked on the terminal); only when no stored session works\n"
+           "      --ca-file FILE     verify an https:// server with the CA certificates in\n"
+           "                         the PEM FILE (default: the system's)\n"
            "  -h, --help             show this help and exit\n"
            "  -V, --version          show the version and exit\n");
 }
@@ -131,7 +135,7 @@ run_server_batch(const struct smtop_opts *o)
     struct model *m = model_new(600);
     int code = SM_EXIT_FAIL;
     char *cause = NULL;
-    struct loop *loop = loop_new(client_protocols(), client_url_is_tls(o->server));
+    struct loop *loop = loop_new(client_protocols(), client_url_is_tls(o->server), o->ca_file);
     struct source_remote *src = source_remote_new(m, o, loop_context(loop), &code, &cause);
     char status[256];
     if (src == NULL) {
@@ -178,7 +182,7 @@ out:
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PROC = 256, OPT_SYS, OPT_KEYS, OPT_PWFILE };
+    enum { OPT_PROC = 256, OPT_SYS, OPT_KEYS, OPT_PWFILE, OPT_CAFILE };
     static const struct option longopts[] = {
         {"delay", required_argument, NULL, 'd'},
         {"iterations", required_argument, NULL, 'n'},
@@ -193,6 +197,7 @@ main(int argc, char **argv)
         {"server", required_argument, NULL, 's'},
         {"user", required_argument, NULL, 'u'},
         {"password-file", required_argument, NULL, OPT_PWFILE},
+        {"ca-file", required_argument, NULL, OPT_CAFILE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -247,6 +252,9 @@ main(int argc, char **argv)
             break;
         case OPT_PWFILE:
             o.password_file = optarg;
+            break;
+        case OPT_CAFILE:
+            o.ca_file = optarg;
             break;
         case 'h':
             usage();

@@ -24,6 +24,9 @@ default_path(void)
     return NULL;
 }
 
+/* The file's ca_file, kept for the life of the process (o points at it). */
+static char *file_ca;
+
 void
 settings_load(struct smtop_opts *o, const char *path)
 {
@@ -31,10 +34,11 @@ settings_load(struct smtop_opts *o, const char *path)
     char *def = path ? NULL : default_path();
     const char *file = path ? path : def;
     double delay = 0;
-    char *graph = NULL;
+    char *graph = NULL, *ca = NULL;
     const struct sm_conf_key keys[] = {
         {"delay", SM_CONF_DOUBLE, &delay, SOURCE_LOCAL_MIN_DELAY, SOURCE_LOCAL_MAX_DELAY, NULL},
         {"graph", SM_CONF_STRING, &graph, 0, 0, NULL},
+        {"ca_file", SM_CONF_STRING, &ca, 0, 0, NULL},
     };
     if (file != NULL) {
         char *cause = NULL;
@@ -56,6 +60,13 @@ settings_load(struct smtop_opts *o, const char *path)
     }
     if (o->delay == 0)
         o->delay = delay > 0 ? delay : SETTINGS_DEFAULT_DELAY;
+    if (o->ca_file == NULL && ca != NULL && ca[0] != '\0') {
+        free(file_ca);
+        file_ca = ca;
+        ca = NULL;
+        o->ca_file = file_ca;
+    }
+    free(ca);
     free(graph);
     free(def);
 }

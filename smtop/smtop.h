@@ -14,6 +14,7 @@ struct smtop_opts {
     const char *proc_root, *sys_root;
     /* Server mode (smtop/client.h): NULL server means local mode. */
     const char *server, *user, *password_file;
+    const char *ca_file; /* --ca-file or the settings' ca_file: verify https:// with it */
 };
 
 #endif

@@ -426,7 +426,8 @@ ui_run(const struct smtop_opts *o)
     a.ui.host_id = SOURCE_LOCAL_HOST;
     /* One loop for both modes: in server mode its context also carries the client's
      * connections. */
-    a.loop = loop_new(o->server ? client_protocols() : NULL, client_url_is_tls(o->server));
+    a.loop =
+        loop_new(o->server ? client_protocols() : NULL, client_url_is_tls(o->server), o->ca_file);
     if (o->server) {
         /* Log in first: the password prompt needs the plain terminal and stderr. */
         int code = SM_EXIT_FAIL;

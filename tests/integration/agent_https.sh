@@ -1,7 +1,7 @@
 #!/bin/sh
 # agent_https.sh: smagent verifies TLS certificates (a server signed by an unknown CA is
 # refused; --ca-file trusts a private CA) and never follows a redirect. The responder is
-# fake_ingest.py: smserver speaks plain HTTP (TLS is a reverse proxy's job).
+# fake_ingest.py (it can redirect); tls_server.sh and tls_smtop.sh use smserver's own TLS.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
 need openssl

@@ -135,12 +135,14 @@ main(int argc, char **argv)
                                          {"seconds", required_argument, NULL, 't'},
                                          {"get", required_argument, NULL, 'g'},
                                          {"exit-after", required_argument, NULL, 'x'},
+                                         {"ca-file", required_argument, NULL, 'C'},
                                          {NULL, 0, NULL, 0}};
     struct client_options o = {.user = getenv("USER")};
     struct probe p = {0};
     double seconds = 30;
     const char *gets[16];
     int ngets = 0;
+    const char *ca_file = NULL;
     int ch;
     sm_log_init("client_probe");
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -150,6 +152,9 @@ main(int argc, char **argv)
             break;
         case 'u':
             o.user = optarg;
+            break;
+        case 'C':
+            ca_file = optarg;
             break;
         case 'p':
             p.password_file = optarg;
@@ -184,7 +189,7 @@ main(int argc, char **argv)
     struct client *c = NULL;
     char *cause = NULL;
     /* The client runs on smtop's loop, as in smtop. */
-    struct loop *loop = loop_new(client_protocols(), client_url_is_tls(o.url));
+    struct loop *loop = loop_new(client_protocols(), client_url_is_tls(o.url), ca_file);
     o.ctx = loop_context(loop);
     if (client_new(&o, &c, &cause) != SM_OK)
         sm_usage_error("%s", cause);
