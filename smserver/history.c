@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -16,6 +17,18 @@
 #define HOUR_MS 3600000LL
 /* Roll up at most this much raw time per step, so a step stays a small transaction. */
 #define ROLLUP_WINDOW_MS (6 * HOUR_MS)
+/* Re-rolling dirty minutes (samples that arrived behind the watermark) waits for a
+ * quiet period: no late sample for HISTORY_DIRTY_QUIET_MS (rollup_state 'dirty_seen',
+ * set by the writer). A herd of replaying agents marks minutes as fast as it writes, and
+ * re-rolling them meanwhile took the write lock from ingest (halving it) and re-rolled a
+ * minute again each time more of it came in; after the herd each minute is re-rolled
+ * once. Queries read dirty minutes raw, so answers are exact while a minute waits. Under
+ * late data that never stops, no minute waits more than HISTORY_DIRTY_WAIT_MS
+ * (rollup_state 'dirty_wait': when the wait began). Either way a step re-rolls an
+ * agent's dirty minutes of one hour together (one raw range read, one hour recompute),
+ * and stops taking more after HISTORY_DIRTY_STEP_S (seconds) so the ingest writer gets the lock
+ * back soon; the next step goes on. */
+#define HISTORY_DIRTY_STEP_S 0.1
 /* Delete at most this many raw samples per retention pass. */
 #define RETAIN_RAW_BUDGET 50000
 
@@ -84,6 +97,21 @@ state_set(sqlite3 *db, const char *k, int64_t v)
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? SM_OK : SM_EIO;
+}
+
+/* state_set for keys that older databases may lack: insert or replace. */
+static enum sm_rc
+state_put(sqlite3 *db, const char *k, int64_t v)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO rollup_state(k, v) VALUES (?1, ?2)", -1, &s,
+                           NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, v);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SM_OK : rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
 }
 
 static int64_t
@@ -334,6 +362,15 @@ history_note_sample(sqlite3 *db, int64_t agent_id, int64_t ts_ms)
                     2, args);
 }
 
+enum sm_rc
+history_note_sample_at(sqlite3 *db, int64_t agent_id, int64_t ts_ms, int64_t now_ms)
+{
+    enum sm_rc rc = history_note_sample(db, agent_id, ts_ms);
+    if (rc == SM_OK)
+        rc = state_put(db, "dirty_seen", now_ms);
+    return rc;
+}
+
 /* One series' running aggregate over one minute. */
 struct minute_acc {
     int64_t series, n;
@@ -462,12 +499,17 @@ rollup_hours(sqlite3 *db, int64_t agent_id, int64_t h0, int64_t h1)
                     2, args);
 }
 
+/* Re-roll at most budget dirty minutes, in key order (agent, minute), one agent's hour at
+ * a time: each run of consecutive minutes from the raw rows in one range read, then the
+ * hour once. Stops starting hours after HISTORY_DIRTY_STEP_S. */
 static enum sm_rc
 rollup_dirty(sqlite3 *db, size_t budget, size_t *work)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db, "SELECT agent_id, bucket FROM rollup_dirty LIMIT ?1", -1, &s,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db,
+                           "SELECT agent_id, bucket FROM rollup_dirty ORDER BY agent_id, bucket"
+                           " LIMIT ?1",
+                           -1, &s, NULL) != SQLITE_OK)
         return SM_EINTERNAL;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)budget);
     enum sm_rc rc = SM_OK;
@@ -483,22 +525,76 @@ rollup_dirty(sqlite3 *db, size_t budget, size_t *work)
         n++;
     }
     sqlite3_finalize(s);
-    for (size_t i = 0; i < n && rc == SM_OK; i++) {
-        const int64_t a[] = {todo[i][0], todo[i][1]};
-        rc = exec_i64(db,
-                      "DELETE FROM rollup_1m WHERE bucket = ?2 AND series_id IN"
-                      " (SELECT id FROM series WHERE agent_id = ?1)",
-                      2, a);
+    double t0 = sm_mono_now();
+    size_t i = 0;
+    while (i < n && rc == SM_OK && (i == 0 || sm_mono_now() - t0 < HISTORY_DIRTY_STEP_S)) {
+        int64_t agent = todo[i][0], hour = floor_div(todo[i][1], 60);
+        size_t g = i; /* this agent's dirty minutes of this hour: todo[i, e) */
+        size_t e = i;
+        while (e < n && todo[e][0] == agent && floor_div(todo[e][1], 60) == hour)
+            e++;
+        for (size_t j = g; j < e && rc == SM_OK;) {
+            size_t k = j + 1; /* a run of consecutive minutes: todo[j, k) */
+            while (k < e && todo[k][1] == todo[k - 1][1] + 1)
+                k++;
+            const int64_t a[] = {agent, todo[j][1], todo[k - 1][1]};
+            rc = exec_i64(db,
+                          "DELETE FROM rollup_1m WHERE bucket >= ?2 AND bucket <= ?3 AND"
+                          " series_id IN (SELECT id FROM series WHERE agent_id = ?1)",
+                          3, a);
+            if (rc == SM_OK)
+                rc = rollup_raw(db, agent, a[1] * MINUTE_MS, (a[2] + 1) * MINUTE_MS);
+            j = k;
+        }
         if (rc == SM_OK)
-            rc = rollup_raw(db, a[0], a[1] * MINUTE_MS, (a[1] + 1) * MINUTE_MS);
+            rc = rollup_hours(db, agent, hour, hour + 1);
+        /* The selection is a prefix in key order: every dirty row of the agent between
+         * the group's first and last minute is in it. */
+        const int64_t d[] = {agent, todo[g][1], todo[e - 1][1]};
         if (rc == SM_OK)
-            rc = rollup_hours(db, a[0], floor_div(a[1], 60), floor_div(a[1], 60) + 1);
-        if (rc == SM_OK)
-            rc = exec_i64(db, "DELETE FROM rollup_dirty WHERE agent_id = ?1 AND bucket = ?2", 2, a);
-        (*work)++;
+            rc = exec_i64(db,
+                          "DELETE FROM rollup_dirty WHERE agent_id = ?1 AND bucket >= ?2"
+                          " AND bucket <= ?3",
+                          3, d);
+        *work += e - g;
+        i = e;
     }
     free(todo);
     return rc;
+}
+
+/* Whether a dirty minute is left (a failed read counts as one: it is looked at again). */
+static int
+any_dirty(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM rollup_dirty LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+        return 1;
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc != SQLITE_DONE;
+}
+
+/* Whether this step may re-roll dirty minutes (see HISTORY_DIRTY_QUIET_MS): late samples
+ * have stopped for the quiet period, or the first deferred minute has waited long enough.
+ * A clock that went back counts as quiet. */
+static enum sm_rc
+dirty_due(sqlite3 *db, int64_t now_ms, int *due)
+{
+    int64_t seen = 0, wait = 0;
+    *due = 0;
+    if (state_get(db, "dirty_seen", &seen) != SM_OK)
+        seen = 0;
+    if (now_ms - seen >= HISTORY_DIRTY_QUIET_MS || seen - now_ms > HISTORY_DIRTY_QUIET_MS) {
+        *due = 1;
+        return SM_OK;
+    }
+    if (!any_dirty(db))
+        return SM_OK;
+    if (state_get(db, "dirty_wait", &wait) != SM_OK || wait == 0 || wait > now_ms)
+        return state_put(db, "dirty_wait", now_ms); /* the wait begins */
+    *due = now_ms - wait >= HISTORY_DIRTY_WAIT_MS;
+    return SM_OK;
 }
 
 enum sm_rc
@@ -555,8 +651,16 @@ history_rollup(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
         if ((rc = state_set(db, "minute_done", w)) != SM_OK)
             goto fail;
     }
-    if ((rc = rollup_dirty(db, budget, work)) != SM_OK)
+    int due;
+    if ((rc = dirty_due(db, now_ms, &due)) != SM_OK)
         goto fail;
+    if (due) {
+        if ((rc = rollup_dirty(db, budget, work)) != SM_OK)
+            goto fail;
+        /* All re-rolled: the next deferral waits afresh. */
+        if (!any_dirty(db) && (rc = state_put(db, "dirty_wait", 0)) != SM_OK)
+            goto fail;
+    }
     return exec_i64(db, "COMMIT", 0, NULL);
 fail:
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

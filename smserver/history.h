@@ -65,8 +65,18 @@ extern const char history_schema_sql[];
  * mark its minute dirty when it arrived behind the watermark. */
 enum sm_rc history_note_sample(struct sqlite3 *db, int64_t agent_id, int64_t ts_ms) SM_MUST_CHECK;
 
+/* history_note_sample, and note now_ms (the writer's clock) as the time a late sample
+ * last came in: dirty minutes are re-rolled only after a quiet period without one (or
+ * after a longest wait), so a herd of replaying agents is not slowed by re-rolls of
+ * minutes it is still filling (history.c, HISTORY_DIRTY_QUIET_MS). */
+#define HISTORY_DIRTY_QUIET_MS 30000LL /* no late sample for this long: re-roll */
+#define HISTORY_DIRTY_WAIT_MS 600000LL /* or once the first deferred one waited this long */
+enum sm_rc history_note_sample_at(struct sqlite3 *db, int64_t agent_id, int64_t ts_ms,
+                                  int64_t now_ms) SM_MUST_CHECK;
+
 /* Writer: roll up complete minutes up to now_ms - HISTORY_LATE_GRACE_MS and recompute
- * dirty minutes (at most budget of them), then the hours they touch. Runs in its own
+ * dirty minutes (at most budget of them, once late samples have been quiet for a while,
+ * for about 0.1 s of work at most), then the hours they touch. Runs in its own
  * transaction. *work counts buckets written. */
 enum sm_rc history_rollup(struct sqlite3 *db, int64_t now_ms, size_t budget,
                           size_t *work) SM_MUST_CHECK;

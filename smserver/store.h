@@ -25,10 +25,12 @@
  *    and points of further series are dropped, which is not an error.
  *  - Rollups are exact. Per series, minute and hour buckets hold count, sum, min and
  *    max of the raw points. store_rollup rolls up minutes that ended at least
- *    HISTORY_LATE_GRACE_MS ago, and again any minute a later sample fell into, so a
- *    bucket always says what its raw points say. store_history_query answers from raw
- *    points for what is not rolled up yet and from the coarsest tier whose bucket fits
- *    the asked width otherwise; the buckets it returns do not depend on the backend.
+ *    HISTORY_LATE_GRACE_MS ago, and again any minute a later sample fell into (once
+ *    late samples have stopped for HISTORY_DIRTY_QUIET_MS, or after at most
+ *    HISTORY_DIRTY_WAIT_MS), so a bucket ends up saying what its raw points say.
+ *    store_history_query answers from raw points for what is not rolled up yet (a
+ *    minute waiting for its re-roll included) and from the coarsest tier whose bucket
+ *    fits the asked width otherwise; the buckets it returns do not depend on the backend.
  *  - Retention in small steps. store_retain deletes raw samples and each rollup tier
  *    older than that tier's retention, a bounded amount per call, and nothing younger.
  *  - Ownership. Agents, rules and channels are looked up with their user's id: another

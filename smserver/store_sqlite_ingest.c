@@ -270,7 +270,8 @@ batch_write(struct store_sqlite *st, const struct store_batch *b, size_t *stored
         int64_t minute = smp->ts_ms / 60000;
         if (smp->ts_ms < st->watermark &&
             (st->noted_agent != b->agent_id || st->noted_minute != minute)) {
-            if ((rc = history_note_sample(st->db, b->agent_id, smp->ts_ms)) != SM_OK)
+            if ((rc = history_note_sample_at(st->db, b->agent_id, smp->ts_ms, b->now * 1000)) !=
+                SM_OK)
                 return rc;
             st->noted_agent = b->agent_id;
             st->noted_minute = minute;
