@@ -1,4 +1,4 @@
-/* cli.h: the command-line contract shared by every program (DESIGN section 9). */
+/* cli.h: the command-line contract shared by every program (docs/DESIGN.md section 9). */
 #ifndef SM_LIB_CLI_H
 #define SM_LIB_CLI_H
 

@@ -1,5 +1,5 @@
 /* history.h: rollups, retention and range queries over the SQLite series store
- * (DESIGN section 5; part of the SQLite backend, so it takes the sqlite3 handle).
+ * (docs/DESIGN.md section 5; part of the SQLite backend, so it takes the sqlite3 handle).
  *
  * Raw points are stored packed, one row per sample: samples(agent_id, ts ms, data) where
  * data is a point blob (below) of the sample's (series id, value) pairs. A raw query for

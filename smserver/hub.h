@@ -1,4 +1,4 @@
-/* hub.h: the live stream's fan-out (DESIGN section 6), apart from the transport.
+/* hub.h: the live stream's fan-out (docs/DESIGN.md section 6), apart from the transport.
  *
  * The hub knows agents (owner, latest sample, host facts, online state) and clients
  * (one per WebSocket: its user, what it subscribed to, a bounded queue of messages).

@@ -1,4 +1,4 @@
-/* main.c: smserver entry point: options (DESIGN section 9), configuration file, admin
+/* main.c: smserver entry point: options (docs/DESIGN.md section 9), configuration file, admin
  * sub-commands, then the server. */
 #include "config.h"
 

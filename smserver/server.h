@@ -1,5 +1,5 @@
 /* server.h: the smserver process: one libwebsockets event loop, worker pools (general
- * and Argon2id), one group-committing writer (DESIGN section 7). */
+ * and Argon2id), one group-committing writer (docs/DESIGN.md section 7). */
 #ifndef SM_SMSERVER_SERVER_H
 #define SM_SMSERVER_SERVER_H
 

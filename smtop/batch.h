@@ -20,7 +20,7 @@ int batch_text_frame(FILE *out, const struct model_host *h, double now);
  * top -b: a header line and one line each, then an empty line. Returns 0, or -1. */
 int batch_procs_section(FILE *out, const struct sm_proc *v, size_t count, size_t n);
 
-/* Print host h's latest sample as one line of JSON (DESIGN section 3 shape, with the
+/* Print host h's latest sample as one line of JSON (docs/DESIGN.md section 3 shape, with the
  * facts under "host", and "host_id" when id_field is set). Returns 0, or -1. */
 int batch_json_frame(FILE *out, const struct model_host *h, int id_field);
 

@@ -77,7 +77,7 @@ void fleet_alert_lines(FILE *out, const struct model *m, double now);
 /* One alert as JSON: rule_id, name, metric, labels, severity, state, value, since. */
 struct cJSON *fleet_alert_json(const struct model *m, const struct model_alert *a);
 
-/* Batch mode --json: one line per agent, the sample in the DESIGN section 3 shape with
+/* Batch mode --json: one line per agent, the sample in the docs/DESIGN.md section 3 shape with
  * "agent_id", "name", "online", "last_seen", the facts under "host" and its pending and
  * firing alerts under "alerts". Returns 0 or -1. */
 int fleet_json_frame(FILE *out, const struct model *m);

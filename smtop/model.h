@@ -3,7 +3,7 @@
  * The model holds hosts keyed by an integer id (local mode has one host, id 0;
  * server mode uses the agent id). Each host has its facts, the latest sample
  * (for the "now" figures), online/last-seen state and one ring buffer per
- * metric series. Series are named as the server names them (DESIGN section 5):
+ * metric series. Series are named as the server names them (docs/DESIGN.md section 5):
  * "cpu.usage", "cpu.core.usage{core=3}", "cpu.core.freq_mhz{core=3}",
  * "load.1", "mem.used_percent", "swap.used_percent", "fs.used_percent{mount=/}",
  * "disk.read_bytes_per_s{dev=sda}", "disk.busy_percent{dev=sda}",

@@ -1,4 +1,4 @@
-/* settings.h: smtop's settings file, ~/.config/statusmonitor/smtop.conf (DESIGN section 8).
+/* settings.h: smtop's settings file, ~/.config/statusmonitor/smtop.conf (docs/DESIGN.md section 8).
  *
  * "key = value" lines in lib/conf's grammar:
  *   delay = SECONDS   refresh delay, as -d (0.1 to 3600)

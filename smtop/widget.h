@@ -1,4 +1,4 @@
-/* widget.h: the pieces views are built from (STYLE point 9).
+/* widget.h: the pieces views are built from (docs/DESIGN.md section 10).
  *
  * A widget embeds struct widget first and points to a const struct widget_class:
  *   draw(w, win, ui)   paint w's rectangle from the model (through ui); never does I/O
