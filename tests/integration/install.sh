@@ -1,7 +1,7 @@
 #!/bin/sh
 # install.sh: `make install DESTDIR=...` lays the suite out as issue 10 and
-# docs/DESIGN.md section 1 say (programs, man pages, web page, example configurations, systemd units inside the
-# prefix), every example configuration is accepted by its program with every key set to
+# docs/DESIGN.md section 1 say (programs, man pages, web page, example
+# configurations, systemd units inside the prefix), every example configuration is accepted by its program with every key set to
 # its documented default, and `make uninstall` removes every file install put there.
 . "$(dirname "$0")/lib.sh"
 need make
