@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +22,14 @@
 
 static const char *backend; /* name of the backend under test, for the messages */
 
+/* A hash or family that only seed makes: distinct for distinct seeds below 65536. */
 static void
 fill(uint8_t *b, size_t n, int seed)
 {
     for (size_t i = 0; i < n; i++)
         b[i] = (uint8_t)(seed * 31 + (int)i);
+    b[0] = (uint8_t)(seed >> 8);
+    b[1] = (uint8_t)seed;
 }
 
 static int64_t
@@ -149,6 +153,72 @@ case_refresh(struct store *st, struct store *other)
        "%s: revoking an expired token is SM_EAUTH", backend);
 }
 
+/* Two connections rotate the same token at the same moment, each on its own thread:
+ * exactly one wins; the other is a reuse, which revokes the family, so the winner's new
+ * token is dead too. Rounds make the overlap likely; the outcome must hold in each. */
+struct racer {
+    struct store *st;
+    const uint8_t *old;
+    uint8_t new_hash[STORE_HASH_LEN];
+    pthread_barrier_t *go;
+    enum sm_rc rc;
+};
+
+static void *
+race_rotate(void *arg)
+{
+    struct racer *r = arg;
+    int64_t who = 0;
+    pthread_barrier_wait(r->go);
+    r->rc = store_refresh_rotate(r->st, r->old, r->new_hash, NOW + 1, NOW + 200, &who);
+    return NULL;
+}
+
+#define RACE_ROUNDS 40
+
+static void
+case_refresh_race(struct store *st, struct store *other)
+{
+    int64_t uid = user(st, "race_frank");
+    int exact = 0, one_won = 0;
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        uint8_t h[STORE_HASH_LEN], fam[STORE_FAMILY_LEN];
+        fill(h, sizeof h, 1000 + round * 3);
+        fill(fam, sizeof fam, 1000 + round);
+        if (store_refresh_add(st, h, uid, fam, NOW + 100, NOW) != SM_OK)
+            break;
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, 2);
+        struct racer a = {.st = st, .old = h, .go = &go};
+        struct racer b = {.st = other, .old = h, .go = &go};
+        fill(a.new_hash, sizeof a.new_hash, 1001 + round * 3);
+        fill(b.new_hash, sizeof b.new_hash, 1002 + round * 3);
+        pthread_t ta, tb;
+        pthread_create(&ta, NULL, race_rotate, &a);
+        pthread_create(&tb, NULL, race_rotate, &b);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        pthread_barrier_destroy(&go);
+        int won = (a.rc == SM_OK) + (b.rc == SM_OK);
+        int lost = (a.rc == SM_EAUTH) + (b.rc == SM_EAUTH);
+        one_won += won == 1 && lost == 1;
+        /* Whichever won, its new token was revoked with the family by the loser's reuse. */
+        const uint8_t *winner = a.rc == SM_OK ? a.new_hash : b.new_hash;
+        uint8_t next[STORE_HASH_LEN];
+        fill(next, sizeof next, 5000 + round);
+        int64_t who = 0;
+        exact += won == 1 &&
+                 store_refresh_rotate(st, winner, next, NOW + 2, NOW + 300, &who) == SM_EAUTH;
+        if (won != 1 || lost != 1)
+            diag("round %d: rotations returned %d and %d", round, (int)a.rc, (int)b.rc);
+    }
+    ok(uid > 0 && one_won == RACE_ROUNDS,
+       "%s: a token rotated on two connections at once: one wins, one is reuse (%d of %d)", backend,
+       one_won, RACE_ROUNDS);
+    ok(exact == RACE_ROUNDS, "%s: and the reuse revoked the winner's new token (%d of %d)", backend,
+       exact, RACE_ROUNDS);
+}
+
 /* ------------------------------------------------------------------ agents */
 
 struct agent_seen {
@@ -238,6 +308,7 @@ static const struct {
 } cases[] = {
     {"users", case_users},
     {"refresh", case_refresh},
+    {"refresh race", case_refresh_race},
     {"agents", case_agents},
 };
 
