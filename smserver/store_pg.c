@@ -97,8 +97,11 @@ pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_a
 {
     if (res)
         *res = NULL;
-    if (PQstatus(st->conn) != CONNECTION_OK)
-        PQreset(st->conn); /* a new session: a transaction that was open is gone */
+    /* A lost connection is made again between transactions only: inside one, the
+     * statements that remain would run outside it (each alone, without its locks), so
+     * the transaction fails instead and its caller rolls back. */
+    if (PQstatus(st->conn) != CONNECTION_OK && !st->in_tx)
+        PQreset(st->conn);
     PGresult *r = PQexecParams(st->conn, sql, a ? a->n : 0, NULL, a ? a->val : NULL,
                                a ? a->len : NULL, a ? a->fmt : NULL, 0);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -140,20 +143,25 @@ pq_change(struct store_pg *st, const char *what, const char *sql, const struct p
 enum sm_rc
 pq_begin(struct store_pg *st)
 {
-    return pq_run(st, "begin", "BEGIN", NULL, NULL, NULL);
+    enum sm_rc rc = pq_run(st, "begin", "BEGIN", NULL, NULL, NULL);
+    st->in_tx = rc == SM_OK;
+    return rc;
 }
 
 enum sm_rc
 pq_commit(struct store_pg *st)
 {
-    return pq_run(st, "commit", "COMMIT", NULL, NULL, NULL);
+    enum sm_rc rc = pq_run(st, "commit", "COMMIT", NULL, NULL, NULL);
+    st->in_tx = 0;
+    return rc;
 }
 
 void
 pq_rollback(struct store_pg *st)
 {
-    if (PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+    if (PQstatus(st->conn) == CONNECTION_OK && PQtransactionStatus(st->conn) != PQTRANS_IDLE)
         (void)pq_run(st, "rollback", "ROLLBACK", NULL, NULL, NULL);
+    st->in_tx = 0;
 }
 
 int64_t
@@ -280,7 +288,9 @@ migrate(struct store_pg *st, char **cause)
         sm_log(SM_LOG_INFO, "postgresql: schema migrated from version %" PRId64 " to %" PRId64,
                version, NMIGRATIONS);
     }
-    return pq_run(st, "commit migration", "COMMIT", NULL, NULL, cause);
+    rc = pq_run(st, "commit migration", "COMMIT", NULL, NULL, cause);
+    st->in_tx = 0;
+    return rc;
 fail:
     PQclear(r);
     pq_rollback(st);

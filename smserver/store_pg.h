@@ -18,6 +18,7 @@
 struct store_pg {
     struct store base; /* first: store.c finds the table through it */
     PGconn *conn;
+    int in_tx; /* between pq_begin and pq_commit/pq_rollback: never reconnect there */
 };
 
 /* The parameters of one bound statement: every value travels apart from the SQL text

@@ -414,6 +414,18 @@ pg_bad_input(const char *conninfo)
     PQclear(r);
     ok(store_open(conninfo, &st, &cause) == SM_OK, "the right schema opens again");
     free(cause);
+
+    /* The server ends the session (a restart, a failover): the call that finds out
+     * fails as unavailable, the next one connects again. */
+    r = PQexec(c, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                  " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    ok(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) >= 1, "sessions ended");
+    PQclear(r);
+    struct store_user u;
+    ok(store_user_by_name(st, "u_alice", &u) == SM_EUNAVAIL,
+       "a lost session is SM_EUNAVAIL for the call that meets it");
+    ok(store_user_by_name(st, "u_alice", &u) == SM_OK && strcmp(u.name, "u_alice") == 0,
+       "the next call reconnects");
     store_free(st);
     PQfinish(c);
 }
