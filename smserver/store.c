@@ -10,9 +10,11 @@
 #include "store_backend.h"
 #include "xmalloc.h"
 
-/* The backends, tried in order; the last claims every string. A PostgreSQL backend
- * goes before SQLite, claiming postgresql:// URIs and libpq connection strings. */
+/* The backends, tried in order; the last claims every string. PostgreSQL goes before
+ * SQLite and claims postgresql:// URIs and libpq connection strings (it still refuses
+ * them at open: store_pg.c says why). */
 static const struct store_backend *const backends[] = {
+    &store_pg_backend,
     &store_sqlite_backend,
 };
 #define NBACKENDS (sizeof backends / sizeof backends[0])

@@ -90,5 +90,8 @@ struct store_backend {
 
 /* The embedded default (store_sqlite.c): claims every string, as a file path. */
 extern const struct store_backend store_sqlite_backend;
+/* PostgreSQL on libpq (store_pg.c): postgresql:// URIs and libpq connection strings;
+ * incomplete, and refused by its open outside the tests. */
+extern const struct store_backend store_pg_backend;
 
 #endif

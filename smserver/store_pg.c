@@ -1,0 +1,615 @@
+/* store_pg.c: the PostgreSQL backend of store.h, on libpq (store_pg.h). INCOMPLETE.
+ *
+ * What is implemented (issue 21, first part):
+ *  - claims: "postgresql://" and "postgres://" URIs, and libpq connection strings
+ *    ("host=... dbname=...", "service=..."), which libpq itself must parse.
+ *  - open: connects, then migrates the schema by version (table schema_version, one
+ *    transaction under an advisory lock, so several instances opening at once migrate
+ *    once); a database of a newer schema is SM_EINVAL. free, ping, check.
+ *  - users (add, by_name, by_id, list), refresh tokens (add; rotate and revoke in one
+ *    transaction each, the token's row locked FOR UPDATE, so rotation and reuse
+ *    detection stay exact when several connections or instances race), agents (add,
+ *    get, list, delete, set_token, by_token), scoped by user as store.h says.
+ *  - begin/commit/rollback of the group commit (plain transactions).
+ * What is not: ingest (batch_write), history, series, latest, rollups, retention,
+ * /metrics points, alert rules, channels and events, count. Those return SM_EIO and
+ * log that they are not implemented. Because of that, store_open refuses PostgreSQL
+ * strings with "not available yet" unless the test-only environment variable
+ * SM_STORE_PG_TEST=1 is set (tests/unit/test_store_pg.c); no user reaches this file.
+ *
+ * Every value reaches PostgreSQL as a bound parameter (PQexecParams); no SQL text is
+ * ever built from data. Passwords: the database string is never logged nor put in an
+ * error message (libpq's own messages name the host and the user, not the password).
+ * Keep the password out of smserver.conf altogether: libpq reads it from ~/.pgpass or
+ * the file PGPASSFILE names (mode 0600), or from a service file (PGSERVICEFILE,
+ * "service=NAME" in the database string). TLS follows the string's sslmode. */
+#include "config.h"
+
+#include "store_pg.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+/* ------------------------------------------------------------------ bound queries */
+
+static void
+pq_add(struct pq_args *a, const char *v, int len, int fmt)
+{
+    if (a->n >= PQ_MAXARGS) {
+        /* A programming error, caught by the tests: the arrays are sized for the SQL here. */
+        sm_log(SM_LOG_ERROR, "store_pg: more than %d parameters", PQ_MAXARGS);
+        abort();
+    }
+    a->val[a->n] = v;
+    a->len[a->n] = len;
+    a->fmt[a->n] = fmt;
+    a->n++;
+}
+
+void
+pq_int(struct pq_args *a, int64_t v)
+{
+    char *buf = a->num[a->n < PQ_MAXARGS ? a->n : 0];
+    snprintf(buf, sizeof a->num[0], "%" PRId64, v);
+    pq_add(a, buf, 0, 0);
+}
+
+void
+pq_text(struct pq_args *a, const char *s)
+{
+    pq_add(a, s, 0, 0);
+}
+
+void
+pq_blob(struct pq_args *a, const uint8_t *b, size_t n)
+{
+    pq_add(a, (const char *)b, (int)n, 1);
+}
+
+/* The error code of a failed result (store.h's mapping), from its SQLSTATE. */
+static enum sm_rc
+pq_code(struct store_pg *st, const PGresult *r)
+{
+    if (PQstatus(st->conn) != CONNECTION_OK)
+        return SM_EUNAVAIL;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!state)
+        return SM_EIO;
+    if (strcmp(state, "23505") == 0) /* unique_violation */
+        return SM_ECONFLICT;
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || /* serialization, deadlock */
+        strcmp(state, "55P03") == 0)                                  /* lock_not_available */
+        return SM_EBUSY;
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 || /* connection, resources */
+        strncmp(state, "57P", 3) == 0)                                  /* shutdown */
+        return SM_EUNAVAIL;
+    return SM_EIO;
+}
+
+enum sm_rc
+pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a,
+       PGresult **res, char **cause)
+{
+    if (res)
+        *res = NULL;
+    /* A lost connection is made again between transactions only: inside one, the
+     * statements that remain would run outside it (each alone, without its locks), so
+     * the transaction fails instead and its caller rolls back. */
+    if (PQstatus(st->conn) != CONNECTION_OK && !st->in_tx)
+        PQreset(st->conn);
+    PGresult *r = PQexecParams(st->conn, sql, a ? a->n : 0, NULL, a ? a->val : NULL,
+                               a ? a->len : NULL, a ? a->fmt : NULL, 0);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        if (res)
+            *res = r;
+        else
+            PQclear(r);
+        return SM_OK;
+    }
+    enum sm_rc rc = pq_code(st, r);
+    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(st->conn);
+    size_t len = strlen(msg);
+    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+        len--;
+    /* The message names the statement and what PostgreSQL said; never a parameter. */
+    if (rc != SM_ECONFLICT)
+        sm_log(SM_LOG_WARN, "postgresql: %s: %.*s", what, (int)len, msg);
+    if (cause)
+        *cause = sm_xasprintf("postgresql: %s: %.*s", what, (int)len, msg);
+    PQclear(r);
+    return rc;
+}
+
+enum sm_rc
+pq_change(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a)
+{
+    PGresult *r;
+    enum sm_rc rc = pq_run(st, what, sql, a, &r, NULL);
+    if (rc != SM_OK)
+        return rc;
+    const char *n = PQcmdTuples(r);
+    if (n[0] == '0' && n[1] == '\0')
+        rc = SM_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+enum sm_rc
+pq_begin(struct store_pg *st)
+{
+    enum sm_rc rc = pq_run(st, "begin", "BEGIN", NULL, NULL, NULL);
+    st->in_tx = rc == SM_OK;
+    return rc;
+}
+
+enum sm_rc
+pq_commit(struct store_pg *st)
+{
+    enum sm_rc rc = pq_run(st, "commit", "COMMIT", NULL, NULL, NULL);
+    st->in_tx = 0;
+    return rc;
+}
+
+void
+pq_rollback(struct store_pg *st)
+{
+    if (PQstatus(st->conn) == CONNECTION_OK && PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+        (void)pq_run(st, "rollback", "ROLLBACK", NULL, NULL, NULL);
+    st->in_tx = 0;
+}
+
+int64_t
+pq_get_int(const PGresult *r, int row, int c)
+{
+    if (PQgetisnull(r, row, c))
+        return 0;
+    return strtoll(PQgetvalue(r, row, c), NULL, 10);
+}
+
+void
+pq_get_text(char *dst, size_t n, const PGresult *r, int row, int c)
+{
+    sm_strlcpy(dst, PQgetisnull(r, row, c) ? "" : PQgetvalue(r, row, c), n);
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int
+pq_get_blob(uint8_t *dst, size_t n, const PGresult *r, int row, int c)
+{
+    if (PQgetisnull(r, row, c))
+        return 0;
+    const char *v = PQgetvalue(r, row, c);
+    size_t len = (size_t)PQgetlength(r, row, c);
+    if (len != 2 + 2 * n || v[0] != '\\' || v[1] != 'x')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(v[2 + 2 * i]), lo = hexval(v[3 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        dst[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ schema */
+
+/* Entry i brings schema_version from i to i + 1, in the transaction of the migration. */
+static const char *const migrations[] = {
+    "CREATE TABLE users(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " name text NOT NULL UNIQUE, pwhash text NOT NULL, created bigint NOT NULL);"
+    "CREATE TABLE refresh_tokens(hash bytea PRIMARY KEY,"
+    " user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " family bytea NOT NULL, expires bigint NOT NULL, revoked boolean NOT NULL DEFAULT false,"
+    " created bigint NOT NULL);"
+    "CREATE INDEX refresh_tokens_family ON refresh_tokens(family);"
+    "CREATE TABLE agents(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE, name text NOT NULL,"
+    " token_hash bytea NOT NULL UNIQUE, created bigint NOT NULL, last_seen bigint,"
+    " host text, UNIQUE(user_id, name));",
+};
+#define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
+/* The advisory lock every migrating connection takes (any constant; "smsv"). */
+#define MIGRATE_LOCK "1936552822"
+
+static enum sm_rc
+migrate(struct store_pg *st, char **cause)
+{
+    PGresult *r = NULL;
+    enum sm_rc rc = pq_begin(st);
+    if (rc != SM_OK)
+        goto fail;
+    /* Instances opening at once wait for each other here; the one that migrates commits
+     * before the next reads the version. */
+    if ((rc = pq_run(st, "lock schema", "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")", NULL,
+                     NULL, cause)) != SM_OK ||
+        (rc = pq_run(st, "create schema_version",
+                     "CREATE TABLE IF NOT EXISTS schema_version(version bigint NOT NULL)", NULL,
+                     NULL, cause)) != SM_OK ||
+        (rc = pq_run(st, "read schema_version", "SELECT version FROM schema_version", NULL, &r,
+                     cause)) != SM_OK)
+        goto fail;
+    int64_t version = 0;
+    if (PQntuples(r) == 0) {
+        if ((rc = pq_run(st, "init schema_version", "INSERT INTO schema_version VALUES (0)", NULL,
+                         NULL, cause)) != SM_OK)
+            goto fail;
+    } else if (PQntuples(r) == 1) {
+        version = pq_get_int(r, 0, 0);
+    } else {
+        rc = SM_EIO;
+        *cause = sm_xstrdup("postgresql: schema_version has more than one row");
+        goto fail;
+    }
+    PQclear(r);
+    r = NULL;
+    if (version > NMIGRATIONS || version < 0) {
+        rc = SM_EINVAL;
+        *cause = sm_xasprintf("postgresql: the database has schema version %" PRId64
+                              ", newer than this smserver's %" PRId64 ": upgrade smserver",
+                              version, NMIGRATIONS);
+        goto fail;
+    }
+    for (int64_t v = version; v < NMIGRATIONS; v++) {
+        char what[40];
+        snprintf(what, sizeof what, "migration %" PRId64, v + 1);
+        /* No parameters: PQexecParams takes one statement, so the script goes alone. */
+        PGresult *m = PQexec(st->conn, migrations[v]);
+        if (PQresultStatus(m) != PGRES_COMMAND_OK) {
+            rc = pq_code(st, m);
+            *cause = sm_xasprintf("postgresql: %s: %s", what, PQresultErrorMessage(m));
+            PQclear(m);
+            goto fail;
+        }
+        PQclear(m);
+    }
+    if (version < NMIGRATIONS) {
+        struct pq_args a = {0};
+        pq_int(&a, NMIGRATIONS);
+        if ((rc = pq_run(st, "set schema_version", "UPDATE schema_version SET version = $1", &a,
+                         NULL, cause)) != SM_OK)
+            goto fail;
+        sm_log(SM_LOG_INFO, "postgresql: schema migrated from version %" PRId64 " to %" PRId64,
+               version, NMIGRATIONS);
+    }
+    rc = pq_run(st, "commit migration", "COMMIT", NULL, NULL, cause);
+    st->in_tx = 0;
+    return rc;
+fail:
+    PQclear(r);
+    pq_rollback(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ connection */
+
+static int
+pg_claims(const char *db)
+{
+    if (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0)
+        return 1;
+    /* A keyword=value string that libpq parses; a file path with no '=' stays SQLite's. */
+    if (!strchr(db, '='))
+        return 0;
+    char *err = NULL;
+    PQconninfoOption *o = PQconninfoParse(db, &err);
+    PQfreemem(err);
+    if (!o)
+        return 0;
+    PQconninfoFree(o);
+    return 1;
+}
+
+static void
+pg_free(struct store *base)
+{
+    struct store_pg *st = pg(base);
+    PQfinish(st->conn);
+    free(st);
+}
+
+static enum sm_rc
+pg_open(const char *db, struct store **out, char **cause)
+{
+    const char *gate = getenv(STORE_PG_TEST_ENV);
+    if (!gate || strcmp(gate, "1") != 0) {
+        *cause = sm_xstrdup("PostgreSQL storage is not available yet in this smserver"
+                            " (issue 21): use a SQLite database path");
+        return SM_EINVAL;
+    }
+    struct store_pg *st = sm_xcalloc(1, sizeof *st);
+    st->base.backend = &store_pg_backend;
+    st->conn = PQconnectdb(db);
+    if (!st->conn) {
+        free(st);
+        *cause = sm_xstrdup("postgresql: out of memory");
+        return SM_ENOMEM;
+    }
+    if (PQstatus(st->conn) != CONNECTION_OK) {
+        /* libpq's message names host, port and user; db itself (which may hold a
+         * password) is in no message. */
+        const char *msg = PQerrorMessage(st->conn);
+        size_t len = strlen(msg);
+        while (len > 0 && msg[len - 1] == '\n')
+            len--;
+        *cause = sm_xasprintf("postgresql: cannot connect: %.*s", (int)len, msg);
+        pg_free(&st->base);
+        return SM_EUNAVAIL;
+    }
+    enum sm_rc rc =
+        pq_run(st, "session settings", "SET client_min_messages = warning", NULL, NULL, cause);
+    if (rc == SM_OK)
+        rc = migrate(st, cause);
+    if (rc != SM_OK) {
+        pg_free(&st->base);
+        return rc;
+    }
+    *out = &st->base;
+    return SM_OK;
+}
+
+static enum sm_rc
+pg_ping(struct store *base)
+{
+    return pq_run(pg(base), "ping", "SELECT 1", NULL, NULL, NULL) == SM_OK ? SM_OK : SM_EUNAVAIL;
+}
+
+/* PostgreSQL checks its pages itself (checksums, amcheck is an operator's tool); this
+ * checks what is ours: the schema version is the one this smserver wrote. */
+static enum sm_rc
+pg_check(struct store *base, char **cause)
+{
+    struct store_pg *st = pg(base);
+    PGresult *r;
+    enum sm_rc rc = pq_run(st, "check", "SELECT version FROM schema_version", NULL, &r, cause);
+    if (rc != SM_OK)
+        return rc;
+    if (PQntuples(r) != 1 || pq_get_int(r, 0, 0) != NMIGRATIONS) {
+        rc = SM_EIO;
+        *cause = sm_xstrdup("postgresql: schema_version is not this smserver's");
+    }
+    PQclear(r);
+    return rc;
+}
+
+static enum sm_rc
+pg_begin(struct store *base)
+{
+    return pq_begin(pg(base));
+}
+
+static enum sm_rc
+pg_commit(struct store *base)
+{
+    return pq_commit(pg(base));
+}
+
+static void
+pg_rollback(struct store *base)
+{
+    pq_rollback(pg(base));
+}
+
+/* ------------------------------------------------------------------ not implemented */
+
+static enum sm_rc
+missing(const char *what)
+{
+    sm_log(SM_LOG_ERROR, "postgresql: %s is not implemented yet (issue 21)", what);
+    return SM_EIO;
+}
+
+static enum sm_rc
+pg_batch_write(struct store *base, const struct store_batch *b, size_t *stored, size_t *dups,
+               char **cause)
+{
+    *cause = sm_xstrdup("postgresql: ingest is not implemented yet");
+    return missing("ingest");
+}
+
+static enum sm_rc
+pg_history_query(struct store *base, int64_t agent_id, const char *name, const char *labels,
+                 int64_t start_ms, int64_t stop_ms, size_t points, struct history_result *out)
+{
+    return missing("history");
+}
+
+static enum sm_rc
+pg_series_list(struct store *base, int64_t agent_id, store_series_fn fn, void *arg)
+{
+    return missing("series");
+}
+
+static enum sm_rc
+pg_latest(struct store *base, int64_t agent_id, char **json)
+{
+    return missing("latest");
+}
+
+static enum sm_rc
+pg_rollup(struct store *base, int64_t now_ms, size_t budget, size_t *work)
+{
+    return missing("rollup");
+}
+
+static enum sm_rc
+pg_retain(struct store *base, int64_t now_ms, const struct history_retention *r, size_t batch,
+          size_t *deleted)
+{
+    return missing("retention");
+}
+
+static enum sm_rc
+pg_latest_points(struct store *base, store_point_fn fn, void *arg)
+{
+    return missing("latest points");
+}
+
+static enum sm_rc
+pg_rule_add(struct store *base, struct store_rule *r)
+{
+    return missing("alert rules");
+}
+
+static enum sm_rc
+pg_rule_update(struct store *base, const struct store_rule *r)
+{
+    return missing("alert rules");
+}
+
+static enum sm_rc
+pg_rule_get(struct store *base, int64_t user_id, int64_t id, struct store_rule *out)
+{
+    return missing("alert rules");
+}
+
+static enum sm_rc
+pg_rule_list(struct store *base, int64_t user_id, store_rule_fn fn, void *arg)
+{
+    return missing("alert rules");
+}
+
+static enum sm_rc
+pg_rule_delete(struct store *base, int64_t user_id, int64_t id)
+{
+    return missing("alert rules");
+}
+
+static enum sm_rc
+pg_rule_count(struct store *base, int64_t user_id, int64_t *n)
+{
+    return missing("alert rules");
+}
+
+static enum sm_rc
+pg_channel_add(struct store *base, struct store_channel *c)
+{
+    return missing("channels");
+}
+
+static enum sm_rc
+pg_channel_get(struct store *base, int64_t user_id, int64_t id, struct store_channel *out)
+{
+    return missing("channels");
+}
+
+static enum sm_rc
+pg_channel_list(struct store *base, int64_t user_id, store_channel_fn fn, void *arg)
+{
+    return missing("channels");
+}
+
+static enum sm_rc
+pg_channel_delete(struct store *base, int64_t user_id, int64_t id)
+{
+    return missing("channels");
+}
+
+static enum sm_rc
+pg_channel_set_secret(struct store *base, int64_t user_id, int64_t id, const uint8_t *secret,
+                      size_t len)
+{
+    return missing("channels");
+}
+
+static enum sm_rc
+pg_channel_count(struct store *base, int64_t user_id, int64_t *n)
+{
+    return missing("channels");
+}
+
+static enum sm_rc
+pg_alert_event_add(struct store *base, const struct store_alert_event *e)
+{
+    return missing("alert events");
+}
+
+static enum sm_rc
+pg_alert_events_prune(struct store *base, int64_t before, int64_t rule_id, int64_t keep)
+{
+    return missing("alert events");
+}
+
+static enum sm_rc
+pg_alert_events(struct store *base, int64_t rule_id, size_t limit, store_event_fn fn, void *arg)
+{
+    return missing("alert events");
+}
+
+static enum sm_rc
+pg_alert_active(struct store *base, int64_t user_id, store_event_fn fn, void *arg)
+{
+    return missing("alert events");
+}
+
+static enum sm_rc
+pg_count(struct store *base, int64_t *samples, int64_t *points)
+{
+    return missing("count");
+}
+
+const struct store_backend store_pg_backend = {
+    .name = "postgresql",
+    .claims = pg_claims,
+    .init = NULL,
+    .open = pg_open,
+    .free = pg_free,
+    .ping = pg_ping,
+    .check = pg_check,
+    .user_add = store_pg_user_add,
+    .user_by_name = store_pg_user_by_name,
+    .user_by_id = store_pg_user_by_id,
+    .user_list = store_pg_user_list,
+    .refresh_add = store_pg_refresh_add,
+    .refresh_rotate = store_pg_refresh_rotate,
+    .refresh_revoke = store_pg_refresh_revoke,
+    .agent_add = store_pg_agent_add,
+    .agent_get = store_pg_agent_get,
+    .agent_list = store_pg_agent_list,
+    .agent_delete = store_pg_agent_delete,
+    .agent_set_token = store_pg_agent_set_token,
+    .agent_by_token = store_pg_agent_by_token,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .batch_write = pg_batch_write,
+    .history_query = pg_history_query,
+    .series_list = pg_series_list,
+    .latest = pg_latest,
+    .rollup = pg_rollup,
+    .retain = pg_retain,
+    .latest_points = pg_latest_points,
+    .rule_add = pg_rule_add,
+    .rule_update = pg_rule_update,
+    .rule_get = pg_rule_get,
+    .rule_list = pg_rule_list,
+    .rule_delete = pg_rule_delete,
+    .rule_count = pg_rule_count,
+    .channel_add = pg_channel_add,
+    .channel_get = pg_channel_get,
+    .channel_list = pg_channel_list,
+    .channel_delete = pg_channel_delete,
+    .channel_set_secret = pg_channel_set_secret,
+    .channel_count = pg_channel_count,
+    .alert_event_add = pg_alert_event_add,
+    .alert_events_prune = pg_alert_events_prune,
+    .alert_events = pg_alert_events,
+    .alert_active = pg_alert_active,
+    .count = pg_count,
+};

@@ -1,0 +1,93 @@
+/* store_pg.h: what the files of the PostgreSQL backend share (store_pg*.c only; the
+ * rest of the server sees store.h). store_pg.c holds the connection, the bound-query
+ * helpers, the schema migrations and the backend table; store_pg_auth.c users, refresh
+ * tokens and agents. */
+#ifndef SM_SMSERVER_STORE_PG_H
+#define SM_SMSERVER_STORE_PG_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store_backend.h"
+
+/* The environment variable that lets store_open take PostgreSQL strings while the
+ * backend is incomplete: tests only ("1" enables). */
+#define STORE_PG_TEST_ENV "SM_STORE_PG_TEST"
+
+struct store_pg {
+    struct store base; /* first: store.c finds the table through it */
+    PGconn *conn;
+    int in_tx; /* between pq_begin and pq_commit/pq_rollback: never reconnect there */
+};
+
+/* The parameters of one bound statement: every value travels apart from the SQL text
+ * (PQexecParams), never pasted into it. Integers go as text, hashes as binary. */
+#define PQ_MAXARGS 8
+struct pq_args {
+    int n;
+    const char *val[PQ_MAXARGS];
+    int len[PQ_MAXARGS];
+    int fmt[PQ_MAXARGS];
+    char num[PQ_MAXARGS][24];
+};
+
+static inline struct store_pg *
+pg(struct store *base)
+{
+    return (struct store_pg *)base;
+}
+
+void pq_int(struct pq_args *a, int64_t v);
+void pq_text(struct pq_args *a, const char *s);
+void pq_blob(struct pq_args *a, const uint8_t *b, size_t n);
+
+/* Run sql with a's parameters (a may be NULL); what names the statement in the log
+ * (never a parameter: those may be secrets). On success *res (when res is non-NULL) is
+ * the result, which the caller PQclear()s. The error code follows store.h: SQLSTATE
+ * 23505 is SM_ECONFLICT, lock and serialization failures SM_EBUSY, a lost connection or
+ * a full disk SM_EUNAVAIL, the rest SM_EIO. */
+enum sm_rc pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a,
+                  PGresult **res, char **cause);
+/* pq_run for a statement that changes rows: SM_ENOTFOUND when it changed none. */
+enum sm_rc pq_change(struct store_pg *st, const char *what, const char *sql,
+                     const struct pq_args *a);
+/* BEGIN / COMMIT / ROLLBACK of a transaction of one function. */
+enum sm_rc pq_begin(struct store_pg *st);
+enum sm_rc pq_commit(struct store_pg *st);
+void pq_rollback(struct store_pg *st);
+
+/* Column c of row r as an integer, or as text copied into dst of size n. */
+int64_t pq_get_int(const PGresult *r, int row, int c);
+void pq_get_text(char *dst, size_t n, const PGresult *r, int row, int c);
+/* A bytea column (text form "\x..") decoded into dst of exactly n bytes; 0 when its
+ * length differs or it is malformed. */
+int pq_get_blob(uint8_t *dst, size_t n, const PGresult *r, int row, int c);
+
+/* store_pg_auth.c */
+enum sm_rc store_pg_user_add(struct store *base, const char *name, const char *pwhash, int64_t now,
+                             struct store_user *out);
+enum sm_rc store_pg_user_by_name(struct store *base, const char *name, struct store_user *out);
+enum sm_rc store_pg_user_by_id(struct store *base, int64_t id, struct store_user *out);
+enum sm_rc store_pg_user_list(struct store *base, store_user_fn fn, void *arg);
+enum sm_rc store_pg_refresh_add(struct store *base, const uint8_t hash[STORE_HASH_LEN],
+                                int64_t user_id, const uint8_t family[STORE_FAMILY_LEN],
+                                int64_t expires, int64_t now);
+enum sm_rc store_pg_refresh_rotate(struct store *base, const uint8_t old_hash[STORE_HASH_LEN],
+                                   const uint8_t new_hash[STORE_HASH_LEN], int64_t now,
+                                   int64_t new_expires, int64_t *user_id);
+enum sm_rc store_pg_refresh_revoke(struct store *base, const uint8_t hash[STORE_HASH_LEN],
+                                   int64_t now, int64_t *user_id);
+enum sm_rc store_pg_agent_add(struct store *base, int64_t user_id, const char *name,
+                              const uint8_t token_hash[STORE_HASH_LEN], int64_t now,
+                              struct store_agent *out);
+enum sm_rc store_pg_agent_get(struct store *base, int64_t user_id, int64_t id,
+                              struct store_agent *out);
+enum sm_rc store_pg_agent_list(struct store *base, int64_t user_id, store_agent_fn fn, void *arg);
+enum sm_rc store_pg_agent_delete(struct store *base, int64_t user_id, int64_t id);
+enum sm_rc store_pg_agent_set_token(struct store *base, int64_t user_id, int64_t id,
+                                    const uint8_t token_hash[STORE_HASH_LEN]);
+enum sm_rc store_pg_agent_by_token(struct store *base, const uint8_t hash[STORE_HASH_LEN],
+                                   struct store_agent *out);
+
+#endif

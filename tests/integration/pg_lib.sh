@@ -1,0 +1,75 @@
+# pg_lib.sh: a private PostgreSQL cluster for one test (sourced after lib.sh, not run).
+# pg_start initdbs a cluster in $T/pg and starts it listening on a Unix socket in that
+# directory only (no TCP port, no system service); the cluster is stopped and removed
+# when the test exits (lib.sh's trap removes $T). After pg_start, PG_CONNINFO is a libpq
+# connection string for the database "smtest", and PGHOST/PGPORT/PGDATABASE let psql in.
+#
+# PostgreSQL refuses to run as root. When the test runs as root (CI), the cluster runs
+# as SM_PG_USER (default nobody) with $T/pg owned by it; the socket directory is
+# world-reachable and the cluster trusts local connections, which is safe only because
+# the directory is private to this test and removed with it.
+# Skips (77) when no PostgreSQL server binaries are installed.
+
+pg_find_bin() {
+    PG_BIN=
+    for d in /usr/lib/postgresql/*/bin; do
+        [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && PG_BIN=$d
+    done
+    [ -n "$PG_BIN" ] || skip "no PostgreSQL server (apt-get install postgresql)"
+}
+
+# pg_as CMD...: run CMD as the cluster's owner (as is, when not root).
+pg_as() {
+    if [ "$(id -u)" = 0 ]; then
+        setpriv --reuid="$PG_UID" --regid="$PG_GID" --clear-groups -- "$@"
+    else
+        "$@"
+    fi
+}
+
+_pg_stop() {
+    [ -n "${PG_DATA:-}" ] && [ -f "$PG_DATA/postmaster.pid" ] || return 0
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+pg_start() {
+    pg_find_bin
+    PG_DIR=$T/pg
+    PG_DATA=$PG_DIR/data
+    PG_SOCK=$PG_DIR/sock
+    mkdir -p "$PG_DIR" "$PG_SOCK"
+    if [ "$(id -u)" = 0 ]; then
+        need setpriv
+        u=${SM_PG_USER:-nobody}
+        PG_UID=$(id -u "$u") || skip "no user $u to run PostgreSQL as"
+        PG_GID=$(id -g "$u")
+        # The owner must reach its directory: $T is mode 0700 and root's.
+        chmod 0711 "$T"
+        chown -R "$PG_UID:$PG_GID" "$PG_DIR"
+    fi
+    # The socket directory is where clients connect; the cluster itself creates the
+    # socket. The test (root or not) reaches it: 0755 directory, 0777 socket.
+    chmod 0755 "$PG_SOCK"
+    at_exit _pg_stop
+    pg_as "$PG_BIN/initdb" -D "$PG_DATA" -U smtest -A trust -E UTF8 --no-locale \
+        >"$PG_DIR/initdb.log" 2>&1 || {
+        cat "$PG_DIR/initdb.log" >&2
+        fail "initdb failed"
+    }
+    # No TCP at all, the socket in the private directory, and small settings for a
+    # shared machine. fsync stays on: the tests check durability claims.
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/server.log" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$PG_SOCK' -c port=5432 -c unix_socket_permissions=0777 -c max_connections=30 -c shared_buffers=16MB" \
+        start >/dev/null || {
+        cat "$PG_DIR/server.log" >&2
+        fail "pg_ctl start failed"
+    }
+    PGHOST=$PG_SOCK
+    PGPORT=5432
+    PGUSER=smtest
+    export PGHOST PGPORT PGUSER
+    "$PG_BIN/createdb" -h "$PG_SOCK" -U smtest smtest || fail "createdb failed"
+    PGDATABASE=smtest
+    export PGDATABASE
+    PG_CONNINFO="host=$PG_SOCK port=5432 user=smtest dbname=smtest"
+}
