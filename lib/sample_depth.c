@@ -328,6 +328,8 @@ sensors_decode(const cJSON *root, struct sm_sample *s, char **cause)
             return rc;
         if (!one_of(e->kind, kinds, 2))
             return fail(cause, SM_EINVAL, path, "kind must be \"temp\" or \"fan\"");
+        if (strchr(e->chip, '/') != NULL) /* the label "chip/label" splits at the first */
+            return fail(cause, SM_EINVAL, path, "chip must not contain '/'");
         int temp = e->kind[0] == 't';
         if (!isfinite(temp ? e->celsius : e->rpm))
             return fail(cause, SM_EINVAL, path, "a %s needs %s", e->kind, temp ? "celsius" : "rpm");

@@ -57,7 +57,8 @@ fill_sensors(const struct sm_sensor_list *l, struct sm_sample *s, size_t *droppe
 {
     for (size_t i = 0; i < l->n; i++) {
         const struct sm_sensor *p = &l->v[i];
-        int dup = s->nsensors == SM_MAX_SENSORS || p->chip[0] == '\0' || p->label[0] == '\0';
+        int dup = s->nsensors == SM_MAX_SENSORS || p->chip[0] == '\0' || p->label[0] == '\0' ||
+                  strchr(p->chip, '/') != NULL;
         for (size_t j = 0; !dup && j < s->nsensors; j++)
             dup = strcmp(s->sensors[j].chip, p->chip) == 0 &&
                   strcmp(s->sensors[j].label, p->label) == 0;

@@ -264,6 +264,8 @@ test_bad(void)
         {"{\"sensors\":[{\"kind\":\"temp\",\"chip\":\"c\",\"label\":\"l\",\"celsius\":1},"
          "{\"kind\":\"temp\",\"chip\":\"c\",\"label\":\"l\",\"celsius\":2}]}",
          "sensors[1]: sensor \"c/l\" appears twice"},
+        {"{\"sensors\":[{\"kind\":\"temp\",\"chip\":\"a/b\",\"label\":\"l\",\"celsius\":1}]}",
+         "sensors[0]: chip must not contain '/'"},
         {"{\"pressure\":[]}", "pressure: must be an object"},
         {"{\"pressure\":{\"cpu\":1}}", "pressure.cpu: must be an object"},
         {"{\"pressure\":{\"io\":{\"some_avg10\":101}}}",
