@@ -219,21 +219,30 @@ member(const cJSON *obj, const char *key)
     return cJSON_IsNull(it) ? NULL : it;
 }
 
-/* Decode the object it (named path) into base by the list's fields. */
+/* "LIST[i]" or "LIST[i].KEY" (key NULL: the entry) into buf. Formatted for errors
+ * only: doing it for every member of every process was a visible share of the
+ * server's ingest time. */
+static const char *
+epath(char *buf, size_t len, const struct list *l, size_t i, const char *key)
+{
+    snprintf(buf, len, "%s[%zu]%s%s", l->key, i, key ? "." : "", key ? key : "");
+    return buf;
+}
+
+/* Decode entry i of list l, the object it, into base by the list's fields. */
 static enum sm_rc
-dec_entry(const cJSON *it, const char *path, const struct list *l, void *base, char **cause)
+dec_entry(const cJSON *it, const struct list *l, size_t idx, void *base, char **cause)
 {
     char fp[96];
     if (!cJSON_IsObject(it))
-        return fail(cause, SM_EINVAL, path, "must be an object");
+        return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, NULL), "must be an object");
     for (size_t i = 0; i < l->nfields; i++) {
         const struct field *f = &l->fields[i];
         char *p = (char *)base + f->off;
         const cJSON *m = member(it, f->key);
-        snprintf(fp, sizeof fp, "%s.%s", path, f->key);
         if (m == NULL) {
             if (f->required)
-                return fail(cause, SM_EINVAL, fp, "missing");
+                return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key), "missing");
             continue;
         }
         if (f->kind == F_STR) {
@@ -244,22 +253,26 @@ dec_entry(const cJSON *it, const char *path, const struct list *l, void *base, c
                 if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f)
                     ctl = 1;
             if (v == NULL || ctl || (f->required && len == 0))
-                return fail(cause, SM_EINVAL, fp, "must be a %sstring without control characters",
+                return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
+                            "must be a %sstring without control characters",
                             f->required ? "non-empty " : "");
             if (len >= f->size)
-                return fail(cause, SM_EINVAL, fp, "longer than %zu bytes", f->size - 1);
+                return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
+                            "longer than %zu bytes", f->size - 1);
             memcpy(p, v, len + 1);
             continue;
         }
         double v = cJSON_IsNumber(m) ? m->valuedouble : (double)NAN;
         if (f->kind == F_WHOLE) {
             if (!isfinite(v) || v < f->min || v >= f->max || floor(v) != v)
-                return fail(cause, SM_EINVAL, fp, "must be a whole number from %.0f to %" PRIu64,
-                            f->min, (uint64_t)f->max - 1);
+                return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
+                            "must be a whole number from %.0f to %" PRIu64, f->min,
+                            (uint64_t)f->max - 1);
             *(int64_t *)(void *)p = (int64_t)v;
         } else {
             if (!isfinite(v) || v < f->min || v > f->max)
-                return fail(cause, SM_EINVAL, fp, "must be a number from %g to %g", f->min, f->max);
+                return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
+                            "must be a number from %g to %g", f->min, f->max);
             *(double *)(void *)p = v;
         }
     }
@@ -297,15 +310,13 @@ static enum sm_rc
 procs_decode(const cJSON *root, struct sm_sample *s, char **cause)
 {
     const cJSON *a;
-    char path[48];
     enum sm_rc rc;
     if ((rc = dec_array(root, &procs_list, &a, cause)) || a == NULL)
         return rc;
     s->have |= SM_HAVE_PROCS;
     size_t i = 0;
     for (const cJSON *c = a->child; c != NULL; c = c->next, i++) {
-        snprintf(path, sizeof path, "processes[%zu]", i);
-        if ((rc = dec_entry(c, path, &procs_list, sm_sample_add_proc(s), cause)))
+        if ((rc = dec_entry(c, &procs_list, i, sm_sample_add_proc(s), cause)))
             return rc;
     }
     return SM_OK;
@@ -322,17 +333,19 @@ sensors_decode(const cJSON *root, struct sm_sample *s, char **cause)
         return rc;
     size_t i = 0;
     for (const cJSON *c = a->child; c != NULL; c = c->next, i++) {
-        snprintf(path, sizeof path, "sensors[%zu]", i);
         struct sm_sample_sensor *e = sm_sample_add_sensor(s);
-        if ((rc = dec_entry(c, path, &sensors_list, e, cause)))
+        if ((rc = dec_entry(c, &sensors_list, i, e, cause)))
             return rc;
         if (!one_of(e->kind, kinds, 2))
-            return fail(cause, SM_EINVAL, path, "kind must be \"temp\" or \"fan\"");
+            return fail(cause, SM_EINVAL, epath(path, sizeof path, &sensors_list, i, NULL),
+                        "kind must be \"temp\" or \"fan\"");
         if (strchr(e->chip, '/') != NULL) /* the label "chip/label" splits at the first */
-            return fail(cause, SM_EINVAL, path, "chip must not contain '/'");
+            return fail(cause, SM_EINVAL, epath(path, sizeof path, &sensors_list, i, NULL),
+                        "chip must not contain '/'");
         int temp = e->kind[0] == 't';
         if (!isfinite(temp ? e->celsius : e->rpm))
-            return fail(cause, SM_EINVAL, path, "a %s needs %s", e->kind, temp ? "celsius" : "rpm");
+            return fail(cause, SM_EINVAL, epath(path, sizeof path, &sensors_list, i, NULL),
+                        "a %s needs %s", e->kind, temp ? "celsius" : "rpm");
         if (temp)
             e->rpm = (double)NAN;
         else
@@ -340,8 +353,8 @@ sensors_decode(const cJSON *root, struct sm_sample *s, char **cause)
         for (size_t j = 0; j + 1 < s->nsensors; j++)
             if (strcmp(s->sensors[j].chip, e->chip) == 0 &&
                 strcmp(s->sensors[j].label, e->label) == 0)
-                return fail(cause, SM_EINVAL, path, "sensor \"%s/%s\" appears twice", e->chip,
-                            e->label);
+                return fail(cause, SM_EINVAL, epath(path, sizeof path, &sensors_list, i, NULL),
+                            "sensor \"%s/%s\" appears twice", e->chip, e->label);
     }
     return SM_OK;
 }
@@ -388,16 +401,16 @@ cgroups_decode(const cJSON *root, struct sm_sample *s, char **cause)
         return rc;
     size_t i = 0;
     for (const cJSON *c = a->child; c != NULL; c = c->next, i++) {
-        snprintf(path, sizeof path, "cgroups[%zu]", i);
         struct sm_sample_cgroup *e = sm_sample_add_cgroup(s);
-        if ((rc = dec_entry(c, path, &cgroups_list, e, cause)))
+        if ((rc = dec_entry(c, &cgroups_list, i, e, cause)))
             return rc;
         if (!one_of(e->kind, kinds, NF(kinds)))
-            return fail(cause, SM_EINVAL, path,
+            return fail(cause, SM_EINVAL, epath(path, sizeof path, &cgroups_list, i, NULL),
                         "kind must be service, docker, podman, containerd or lxc");
         for (size_t j = 0; j + 1 < s->ncgroups; j++)
             if (strcmp(s->cgroups[j].name, e->name) == 0)
-                return fail(cause, SM_EINVAL, path, "name \"%s\" appears twice", e->name);
+                return fail(cause, SM_EINVAL, epath(path, sizeof path, &cgroups_list, i, NULL),
+                            "name \"%s\" appears twice", e->name);
     }
     return SM_OK;
 }
@@ -412,15 +425,15 @@ gpus_decode(const cJSON *root, struct sm_sample *s, char **cause)
         return rc;
     size_t i = 0;
     for (const cJSON *c = a->child; c != NULL; c = c->next, i++) {
-        snprintf(path, sizeof path, "gpus[%zu]", i);
         struct sm_sample_gpu *e = sm_sample_add_gpu(s);
-        if ((rc = dec_entry(c, path, &gpus_list, e, cause)))
+        if ((rc = dec_entry(c, &gpus_list, i, e, cause)))
             return rc;
         const char *key = e->id[0] ? e->id : e->name;
         for (size_t j = 0; j + 1 < s->ngpus; j++) {
             const struct sm_sample_gpu *o = &s->gpus[j];
             if (strcmp(o->id[0] ? o->id : o->name, key) == 0)
-                return fail(cause, SM_EINVAL, path, "GPU \"%s\" appears twice", key);
+                return fail(cause, SM_EINVAL, epath(path, sizeof path, &gpus_list, i, NULL),
+                            "GPU \"%s\" appears twice", key);
         }
     }
     return SM_OK;
