@@ -9,18 +9,58 @@
 
 #include "../xmalloc.h"
 
-/* Copy src into dst[size], cut at a UTF-8 character boundary (src is valid UTF-8). */
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+    size_t n;
+    unsigned min;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2, min = 0x80;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, min = 0x800;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, min = 0x10000;
+    else
+        return 0;
+    unsigned cp = s[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* Copy src into dst[size] as valid UTF-8 without control bytes (the server refuses a
+ * sample holding either): each invalid byte becomes '?', and the copy is cut at a
+ * character boundary. The readers sanitize already; this keeps one bad name from
+ * costing the whole sample. */
 static void
 copy_utf8(char *dst, size_t size, const char *src)
 {
-    size_t n = strlen(src);
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-            n--;
+    const unsigned char *s = (const unsigned char *)src;
+    size_t o = 0;
+    while (*s != '\0') {
+        size_t n = utf8_len(s);
+        if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7f))) {
+            if (o + 1 >= size)
+                break;
+            dst[o++] = '?';
+            s++;
+            continue;
+        }
+        if (o + n >= size)
+            break;
+        memcpy(dst + o, s, n);
+        o += n;
+        s += n;
     }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
+    dst[o] = '\0';
 }
 
 static void
@@ -124,7 +164,7 @@ fill_cgroups(const struct sm_cgroup_list *l, struct sm_sample *s, size_t *droppe
         }
         struct sm_sample_cgroup *e = sm_sample_add_cgroup(s);
         sm_strlcpy(e->kind, sm_cgroup_kind_name(p->kind), sizeof e->kind);
-        sm_strlcpy(e->name, name, sizeof e->name);
+        copy_utf8(e->name, sizeof e->name, name);
         e->cpu_percent = p->cpu_percent;
         if (p->have_mem)
             e->mem_bytes = (int64_t)(p->mem_bytes > INT64_MAX ? INT64_MAX : p->mem_bytes);
@@ -148,7 +188,7 @@ fill_gpus(const struct sm_gpu_list *l, struct sm_sample *s, size_t *dropped)
             continue;
         }
         struct sm_sample_gpu *e = sm_sample_add_gpu(s);
-        sm_strlcpy(e->vendor, p->vendor, sizeof e->vendor);
+        copy_utf8(e->vendor, sizeof e->vendor, p->vendor);
         copy_utf8(e->name, sizeof e->name, p->name);
         copy_utf8(e->id, sizeof e->id, p->id);
         if (p->have & SM_GPU_HAVE_BUSY)
