@@ -46,7 +46,7 @@ done
 HPID=
 if command -v htop >/dev/null 2>&1 && command -v script >/dev/null 2>&1; then
     # A terminal that never types: stdin held open by a sleeping writer.
-    sleep 100000 | TERM=xterm script -qfc "htop -d 10" /dev/null >/dev/null 2>&1 &
+    sleep $((SECS + 30)) | TERM=xterm script -qfc "htop -d 10" /dev/null >/dev/null 2>&1 &
     HPID=$!
     PIDS="$PIDS $HPID"
 fi
@@ -63,7 +63,7 @@ sleep 5
 on0=$(cpu "$PID_on")
 off0=$(cpu "$PID_off")
 HTOP=
-[ -z "$HPID" ] || HTOP=$(pgrep -x htop | head -1)
+[ -z "$HPID" ] || HTOP=$(pgrep -x -P "$HPID" htop | head -1) # ours, not another user's
 [ -z "$HTOP" ] || h0=$(cpu "$HTOP")
 sleep "$SECS"
 on1=$(cpu "$PID_on")
