@@ -150,12 +150,12 @@ list_len(const struct sm_sample *s, enum sm_series_over over)
         return s->ndisks;
     case SM_OVER_IFACE:
         return s->net.nifaces;
-    case SM_OVER_SENSOR:
-        return s->nsensors;
+    case SM_OVER_SENSOR: /* depth lists: only a sample's own (see sample.h) */
+        return sm_sample_depth_owned(s) ? s->nsensors : 0;
     case SM_OVER_CGROUP:
-        return s->ncgroups;
+        return sm_sample_depth_owned(s) ? s->ncgroups : 0;
     case SM_OVER_GPU:
-        return s->ngpus;
+        return sm_sample_depth_owned(s) ? s->ngpus : 0;
     case SM_OVER_HOST:
         break;
     }
@@ -257,6 +257,11 @@ sm_series_each(const struct sm_sample *s, unsigned want, sm_series_fn fn, void *
         while (end < sm_series_count && sm_series_table[end].over == over)
             end++;
         size_t n = list_len(s, over);
+        int any = 0; /* a group with no wanted row is not walked at all */
+        for (size_t k = r; k < end; k++)
+            any |= (sm_series_table[k].flags & want) == want;
+        if (!any)
+            n = 0;
         for (size_t i = 0; i < n; i++) {
             if (over == SM_OVER_CORE && !s->cpu.cores[i].online)
                 continue; /* an offline core has no values */
