@@ -24,6 +24,12 @@ sm_sample_done(struct sm_sample *s)
     free(s->fs);
     free(s->disks);
     free(s->net.ifaces);
+    if (sm_sample_depth_owned(s)) {
+        free(s->procs);
+        free(s->sensors);
+        free(s->cgroups);
+        free(s->gpus);
+    }
     sm_sample_init(s);
 }
 
@@ -40,6 +46,17 @@ sm_sample_clear(struct sm_sample *s)
     s->fs_cap = keep.fs_cap;
     s->disks_cap = keep.disks_cap;
     s->ifaces_cap = keep.ifaces_cap;
+    if (keep.depth_owner == s) { /* another sample's lists are not ours to reuse */
+        s->procs = keep.procs;
+        s->sensors = keep.sensors;
+        s->cgroups = keep.cgroups;
+        s->gpus = keep.gpus;
+        s->procs_cap = keep.procs_cap;
+        s->sensors_cap = keep.sensors_cap;
+        s->cgroups_cap = keep.cgroups_cap;
+        s->gpus_cap = keep.gpus_cap;
+        s->depth_owner = s;
+    }
 }
 
 struct sm_core *
@@ -78,6 +95,82 @@ sm_sample_add_iface(struct sm_sample *s)
     struct sm_iface *i = &s->net.ifaces[s->net.nifaces++];
     memset(i, 0, sizeof *i);
     return i;
+}
+
+int
+sm_sample_depth_owned(const struct sm_sample *s)
+{
+    return s->depth_owner == s;
+}
+
+/* Before adding to a depth list: drop lists that belong to another sample. */
+static void
+own_depth(struct sm_sample *s)
+{
+    if (s->depth_owner == s)
+        return;
+    s->procs = NULL;
+    s->sensors = NULL;
+    s->cgroups = NULL;
+    s->gpus = NULL;
+    s->nprocs = s->nsensors = s->ncgroups = s->ngpus = 0;
+    s->procs_cap = s->sensors_cap = s->cgroups_cap = s->gpus_cap = 0;
+    s->depth_owner = s;
+}
+
+struct sm_sample_proc *
+sm_sample_add_proc(struct sm_sample *s)
+{
+    own_depth(s);
+    s->procs = sm_xgrow(s->procs, &s->procs_cap, s->nprocs + 1, sizeof *s->procs);
+    struct sm_sample_proc *p = &s->procs[s->nprocs++];
+    memset(p, 0, sizeof *p);
+    p->pid = p->ppid = p->rss = p->threads = -1;
+    p->cpu_percent = p->read_bps = p->write_bps = p->start_time = (double)NAN;
+    return p;
+}
+
+struct sm_sample_sensor *
+sm_sample_add_sensor(struct sm_sample *s)
+{
+    own_depth(s);
+    s->sensors = sm_xgrow(s->sensors, &s->sensors_cap, s->nsensors + 1, sizeof *s->sensors);
+    struct sm_sample_sensor *p = &s->sensors[s->nsensors++];
+    memset(p, 0, sizeof *p);
+    p->celsius = p->rpm = p->high = p->crit = (double)NAN;
+    return p;
+}
+
+struct sm_sample_cgroup *
+sm_sample_add_cgroup(struct sm_sample *s)
+{
+    own_depth(s);
+    s->cgroups = sm_xgrow(s->cgroups, &s->cgroups_cap, s->ncgroups + 1, sizeof *s->cgroups);
+    struct sm_sample_cgroup *p = &s->cgroups[s->ncgroups++];
+    memset(p, 0, sizeof *p);
+    p->mem_bytes = p->pids = -1;
+    p->cpu_percent = p->read_bps = p->write_bps = (double)NAN;
+    return p;
+}
+
+struct sm_sample_gpu *
+sm_sample_add_gpu(struct sm_sample *s)
+{
+    own_depth(s);
+    s->gpus = sm_xgrow(s->gpus, &s->gpus_cap, s->ngpus + 1, sizeof *s->gpus);
+    struct sm_sample_gpu *p = &s->gpus[s->ngpus++];
+    memset(p, 0, sizeof *p);
+    p->mem_used = p->mem_total = -1;
+    p->busy_percent = p->temp_c = p->power_w = p->clock_core_mhz = p->clock_mem_mhz = (double)NAN;
+    return p;
+}
+
+void
+sm_sample_psi_init(struct sm_sample *s)
+{
+    s->have |= SM_HAVE_PSI;
+    for (int r = 0; r < 3; r++)
+        s->psi[r][SM_PSI_SOME] = s->psi[r][SM_PSI_FULL] = (double)NAN;
 }
 
 int
@@ -319,6 +412,7 @@ sm_sample_to_json(const struct sm_sample *s)
         put(o, "disk", disk_to_json(s));
     if (s->have & SM_HAVE_NET)
         put(o, "network", net_to_json(s));
+    sm_sample_depth_to_json(s, o);
     return o;
 }
 

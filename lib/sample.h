@@ -7,6 +7,8 @@
 
 #include "rc.h"
 
+struct cJSON;
+
 /* Caps on everything that can come from outside (a sample decoded from JSON). */
 #define SM_MAX_CORES 1024
 #define SM_MAX_FS 256
@@ -15,6 +17,14 @@
 #define SM_NAME_LEN 64  /* interface, disk, fstype names */
 #define SM_PATH_LEN 256 /* mountpoints, devices */
 #define SM_TEXT_LEN 256 /* host facts */
+/* Host depth (issue 20), per sample. */
+#define SM_MAX_PROCS 64    /* processes (the agent sends at most 2 x 32) */
+#define SM_CMDLINE_LEN 512 /* process command line, bytes with the NUL */
+#define SM_MAX_SENSORS 128 /* temperatures and fans */
+#define SM_MAX_CGROUPS 128 /* services and containers */
+#define SM_MAX_GPUS 16
+#define SM_DEPTH_NAME_LEN 128 /* cgroup names, GPU names and ids */
+#define SM_SENSOR_LEN 64      /* sensor chip and label */
 
 /* Which sections of a sample are present (a legacy sample may carry only some). */
 enum {
@@ -26,6 +36,8 @@ enum {
     SM_HAVE_SWAP = 1 << 5,
     SM_HAVE_DISK_IO = 1 << 6,
     SM_HAVE_NET = 1 << 7,
+    SM_HAVE_PROCS = 1 << 8, /* a "processes" array (possibly empty) */
+    SM_HAVE_PSI = 1 << 9,   /* a "pressure" object */
 };
 
 /* Members of a section that is there (its SM_HAVE_* bit set) that the sample does not
@@ -118,6 +130,49 @@ struct sm_host {
     char agent_version[SM_NAME_LEN];
 };
 
+/* Host depth. A number the sample does not carry is NAN (doubles) or -1 (whole numbers):
+ * it is not encoded and makes no series point. */
+struct sm_sample_proc {
+    int64_t pid, ppid;
+    char user[33];
+    char state[2]; /* one letter, as in /proc/PID/stat */
+    char name[64]; /* comm */
+    char cmdline[SM_CMDLINE_LEN];
+    double cpu_percent; /* of one core */
+    int64_t rss;        /* bytes */
+    int64_t threads;
+    double read_bps, write_bps;
+    double start_time; /* unix seconds */
+};
+
+struct sm_sample_sensor {
+    char kind[8]; /* "temp" or "fan" */
+    char chip[SM_SENSOR_LEN], label[SM_SENSOR_LEN];
+    double celsius, rpm; /* the one of its kind; the other is NAN */
+    double high, crit;   /* limits (temperatures) */
+};
+
+struct sm_sample_cgroup {
+    char kind[16]; /* "service", "docker", "podman", "containerd", "lxc" */
+    char name[SM_DEPTH_NAME_LEN];
+    double cpu_percent; /* of one core */
+    int64_t mem_bytes;
+    double read_bps, write_bps;
+    int64_t pids;
+};
+
+struct sm_sample_gpu {
+    char vendor[8];
+    char name[SM_DEPTH_NAME_LEN];
+    char id[SM_DEPTH_NAME_LEN]; /* PCI address or UUID; the series label (name when "") */
+    double busy_percent;
+    int64_t mem_used, mem_total;
+    double temp_c, power_w, clock_core_mhz, clock_mem_mhz;
+};
+
+/* PSI "some"/"full" avg10 (percent) per resource: cpu, memory, io. */
+enum { SM_PSI_SOME, SM_PSI_FULL };
+
 struct sm_sample {
     double timestamp; /* unix seconds */
     uint64_t seq;
@@ -131,8 +186,20 @@ struct sm_sample {
     size_t ndisks;
     struct sm_disk *disks;
     struct sm_net net;
+    /* Host depth: with SM_HAVE_PROCS, SM_HAVE_PSI; the other lists when not empty. */
+    size_t nprocs, nsensors, ncgroups, ngpus;
+    struct sm_sample_proc *procs;
+    struct sm_sample_sensor *sensors;
+    struct sm_sample_cgroup *cgroups;
+    struct sm_sample_gpu *gpus;
+    double psi[3][2]; /* [cpu, memory, io][SM_PSI_SOME, SM_PSI_FULL]; NAN when absent */
     /* Capacities of the arrays above; owned by the sample, reused between samples. */
     size_t cores_cap, fs_cap, disks_cap, ifaces_cap;
+    size_t procs_cap, sensors_cap, cgroups_cap, gpus_cap;
+    /* The sample that allocated the depth lists: a copy made by struct assignment (as
+     * smtop's model makes) holds another sample's pointers, and neither frees nor
+     * shows them (sm_sample_depth_owned is 0). */
+    const struct sm_sample *depth_owner;
 };
 
 /* Initialise an embedded sample (empty, no arrays). */
@@ -146,6 +213,23 @@ struct sm_core *sm_sample_cores(struct sm_sample *s, size_t n);
 struct sm_fs *sm_sample_add_fs(struct sm_sample *s);
 struct sm_disk *sm_sample_add_disk(struct sm_sample *s);
 struct sm_iface *sm_sample_add_iface(struct sm_sample *s);
+/* Host depth entries, every number absent (NAN or -1) and every string empty. */
+struct sm_sample_proc *sm_sample_add_proc(struct sm_sample *s);
+struct sm_sample_sensor *sm_sample_add_sensor(struct sm_sample *s);
+struct sm_sample_cgroup *sm_sample_add_cgroup(struct sm_sample *s);
+struct sm_sample_gpu *sm_sample_add_gpu(struct sm_sample *s);
+/* Whether s's depth lists are its own (see depth_owner); lists that are not read as
+ * empty. */
+int sm_sample_depth_owned(const struct sm_sample *s);
+/* Mark the pressure section there, every value NAN. */
+void sm_sample_psi_init(struct sm_sample *s);
+
+/* The host depth sections (lib/sample_depth.c): add them to the object o, and decode
+ * them from obj into s (same error contract as sm_sample_from_json; a list over its
+ * cap is SM_EINVAL naming the list). */
+void sm_sample_depth_to_json(const struct sm_sample *s, struct cJSON *o);
+enum sm_rc sm_sample_depth_from_json(const struct cJSON *obj, struct sm_sample *s,
+                                     char **cause) SM_MUST_CHECK;
 
 /* Whether s has a value: all the SM_HAVE_* bits in have and none of the SM_MISS_* bits
  * in miss (sm_sample_has(s, SM_HAVE_FREQ, SM_MISS_FREQ_CUR): the current frequency). */

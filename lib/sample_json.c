@@ -619,7 +619,7 @@ sm_sample_from_json(const cJSON *obj, double now, struct sm_sample *s, char **ca
     if ((rc = timestamp_decode(&d, obj, now, s)) ||
         (rc = u64(&d, obj, NULL, "seq", &s->seq, NULL)) || (rc = cpu_decode(&d, obj, s)) ||
         (rc = mem_decode(&d, obj, s)) || (rc = disk_decode(&d, obj, s)) ||
-        (rc = net_decode(&d, obj, s)))
+        (rc = net_decode(&d, obj, s)) || (rc = sm_sample_depth_from_json(obj, s, cause)))
         return rc;
     return SM_OK;
 }

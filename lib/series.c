@@ -13,6 +13,7 @@
 #define LIVE SM_SERIES_LIVE
 #define D SM_SERIES_DOUBLE
 #define U SM_SERIES_U64
+#define I SM_SERIES_I64
 #define HOST(f) offsetof(struct sm_sample, f)
 
 const struct sm_series_def sm_series_table[] = {
@@ -71,9 +72,39 @@ const struct sm_series_def sm_series_table[] = {
      offsetof(struct sm_iface, rx_bps), D},
     {"net.tx_bytes_per_s", SM_OVER_IFACE, SM_UNIT_BYTES_PER_S, 0, 0, LIVE,
      offsetof(struct sm_iface, tx_bps), D},
+    /* Host depth (issue 20). Not LIVE: smtop reads these from the sample itself. A
+     * sensor has either celsius or rpm (the other is NAN); a cgroup list is capped at
+     * SM_MAX_CGROUPS, so with 2 rows each a sample stays far under STORE_SERIES_CAP. */
+    {"psi.cpu.some_avg10", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_PSI, 0, 0,
+     HOST(psi[0][SM_PSI_SOME]), D},
+    {"psi.cpu.full_avg10", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_PSI, 0, 0,
+     HOST(psi[0][SM_PSI_FULL]), D},
+    {"psi.memory.some_avg10", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_PSI, 0, 0,
+     HOST(psi[1][SM_PSI_SOME]), D},
+    {"psi.memory.full_avg10", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_PSI, 0, 0,
+     HOST(psi[1][SM_PSI_FULL]), D},
+    {"psi.io.some_avg10", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_PSI, 0, 0,
+     HOST(psi[2][SM_PSI_SOME]), D},
+    {"psi.io.full_avg10", SM_OVER_HOST, SM_UNIT_PERCENT, SM_HAVE_PSI, 0, 0,
+     HOST(psi[2][SM_PSI_FULL]), D},
+    {"temp.celsius", SM_OVER_SENSOR, SM_UNIT_NONE, 0, 0, 0,
+     offsetof(struct sm_sample_sensor, celsius), D},
+    {"fan.rpm", SM_OVER_SENSOR, SM_UNIT_NONE, 0, 0, 0, offsetof(struct sm_sample_sensor, rpm), D},
+    {"cgroup.cpu_percent", SM_OVER_CGROUP, SM_UNIT_PERCENT, 0, 0, 0,
+     offsetof(struct sm_sample_cgroup, cpu_percent), D},
+    {"cgroup.memory_bytes", SM_OVER_CGROUP, SM_UNIT_BYTES, 0, 0, 0,
+     offsetof(struct sm_sample_cgroup, mem_bytes), I},
+    {"gpu.busy_percent", SM_OVER_GPU, SM_UNIT_PERCENT, 0, 0, 0,
+     offsetof(struct sm_sample_gpu, busy_percent), D},
+    {"gpu.memory_used_bytes", SM_OVER_GPU, SM_UNIT_BYTES, 0, 0, 0,
+     offsetof(struct sm_sample_gpu, mem_used), I},
+    {"gpu.celsius", SM_OVER_GPU, SM_UNIT_NONE, 0, 0, 0, offsetof(struct sm_sample_gpu, temp_c), D},
+    {"gpu.power_watts", SM_OVER_GPU, SM_UNIT_NONE, 0, 0, 0, offsetof(struct sm_sample_gpu, power_w),
+     D},
 };
 
 #undef HOST
+#undef I
 #undef U
 #undef D
 #undef LIVE
@@ -94,6 +125,12 @@ sm_series_label_key(enum sm_series_over over)
         return "dev";
     case SM_OVER_IFACE:
         return "iface";
+    case SM_OVER_SENSOR:
+        return "sensor";
+    case SM_OVER_CGROUP:
+        return "cgroup";
+    case SM_OVER_GPU:
+        return "gpu";
     case SM_OVER_HOST:
         break;
     }
@@ -113,6 +150,12 @@ list_len(const struct sm_sample *s, enum sm_series_over over)
         return s->ndisks;
     case SM_OVER_IFACE:
         return s->net.nifaces;
+    case SM_OVER_SENSOR: /* depth lists: only a sample's own (see sample.h) */
+        return sm_sample_depth_owned(s) ? s->nsensors : 0;
+    case SM_OVER_CGROUP:
+        return sm_sample_depth_owned(s) ? s->ncgroups : 0;
+    case SM_OVER_GPU:
+        return sm_sample_depth_owned(s) ? s->ngpus : 0;
     case SM_OVER_HOST:
         break;
     }
@@ -132,6 +175,12 @@ entry(const struct sm_sample *s, enum sm_series_over over, size_t i)
         return &s->disks[i];
     case SM_OVER_IFACE:
         return &s->net.ifaces[i];
+    case SM_OVER_SENSOR:
+        return &s->sensors[i];
+    case SM_OVER_CGROUP:
+        return &s->cgroups[i];
+    case SM_OVER_GPU:
+        return &s->gpus[i];
     case SM_OVER_HOST:
         break;
     }
@@ -143,8 +192,14 @@ static double
 value(const struct sm_series_def *d, const void *e)
 {
     const char *p = (const char *)e + d->off;
-    double v = d->type == SM_SERIES_U64 ? (double)*(const uint64_t *)(const void *)p
-                                        : *(const double *)(const void *)p;
+    double v;
+    if (d->type == SM_SERIES_U64)
+        v = (double)*(const uint64_t *)(const void *)p;
+    else if (d->type == SM_SERIES_I64)
+        v = *(const int64_t *)(const void *)p < 0 ? (double)NAN
+                                                  : (double)*(const int64_t *)(const void *)p;
+    else
+        v = *(const double *)(const void *)p;
     if ((d->flags & SM_SERIES_NEG_ABSENT) && v < 0)
         return (double)NAN;
     return v;
@@ -170,6 +225,21 @@ label_value(const struct sm_sample *s, enum sm_series_over over, size_t i, char 
         return s->disks[i].name;
     case SM_OVER_IFACE:
         return s->net.ifaces[i].name;
+    case SM_OVER_SENSOR: {
+        /* "chip/label" (buf holds both: see sm_series_each) */
+        const struct sm_sample_sensor *e = &s->sensors[i];
+        size_t c = strlen(e->chip), l = strlen(e->label);
+        if (c + 1 + l >= len)
+            return e->label;
+        memcpy(buf, e->chip, c);
+        buf[c] = '/';
+        memcpy(buf + c + 1, e->label, l + 1);
+        return buf;
+    }
+    case SM_OVER_CGROUP:
+        return s->cgroups[i].name;
+    case SM_OVER_GPU:
+        return s->gpus[i].id[0] ? s->gpus[i].id : s->gpus[i].name;
     case SM_OVER_HOST:
         break;
     }
@@ -179,7 +249,7 @@ label_value(const struct sm_sample *s, enum sm_series_over over, size_t i, char 
 void
 sm_series_each(const struct sm_sample *s, unsigned want, sm_series_fn fn, void *arg)
 {
-    char num[24];
+    char num[2 * SM_SENSOR_LEN + 8]; /* a core number, or a sensor's "chip/label" */
     size_t r = 0;
     while (r < sm_series_count) {
         enum sm_series_over over = sm_series_table[r].over;
@@ -187,6 +257,11 @@ sm_series_each(const struct sm_sample *s, unsigned want, sm_series_fn fn, void *
         while (end < sm_series_count && sm_series_table[end].over == over)
             end++;
         size_t n = list_len(s, over);
+        int any = 0; /* a group with no wanted row is not walked at all */
+        for (size_t k = r; k < end; k++)
+            any |= (sm_series_table[k].flags & want) == want;
+        if (!any)
+            n = 0;
         for (size_t i = 0; i < n; i++) {
             if (over == SM_OVER_CORE && !s->cpu.cores[i].online)
                 continue; /* an offline core has no values */

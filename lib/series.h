@@ -21,16 +21,19 @@
 
 /* The list of a sample a row runs over; it gives the row's label key. */
 enum sm_series_over {
-    SM_OVER_HOST,  /* one value per sample, no label */
-    SM_OVER_CORE,  /* per core: core=N (cpu.cores, by CPU number) */
-    SM_OVER_FS,    /* per filesystem: mount=MOUNTPOINT (the device when it has none) */
-    SM_OVER_DISK,  /* per whole disk: dev=NAME */
-    SM_OVER_IFACE, /* per interface: iface=NAME */
+    SM_OVER_HOST,   /* one value per sample, no label */
+    SM_OVER_CORE,   /* per core: core=N (cpu.cores, by CPU number) */
+    SM_OVER_FS,     /* per filesystem: mount=MOUNTPOINT (the device when it has none) */
+    SM_OVER_DISK,   /* per whole disk: dev=NAME */
+    SM_OVER_IFACE,  /* per interface: iface=NAME */
+    SM_OVER_SENSOR, /* per temperature or fan: sensor=CHIP/LABEL */
+    SM_OVER_CGROUP, /* per service or container: cgroup=NAME */
+    SM_OVER_GPU,    /* per GPU: gpu=ID (its name when it has no id) */
 };
 
 /* How a value reads: smtop formats it by its unit. */
 enum sm_series_unit {
-    SM_UNIT_NONE,    /* a plain number (load average) */
+    SM_UNIT_NONE,    /* a plain number (load average, degrees Celsius, RPM, watts) */
     SM_UNIT_PERCENT, /* 0 to 100 */
     SM_UNIT_BYTES,
     SM_UNIT_BYTES_PER_S,
@@ -44,7 +47,11 @@ enum {
 };
 
 /* The C type of the field a row reads. */
-enum sm_series_type { SM_SERIES_DOUBLE, SM_SERIES_U64 };
+enum sm_series_type {
+    SM_SERIES_DOUBLE, /* NAN is absent */
+    SM_SERIES_U64,
+    SM_SERIES_I64, /* negative is absent (the host depth lists' whole numbers) */
+};
 
 struct sm_series_def {
     const char *name;
@@ -54,7 +61,8 @@ struct sm_series_def {
     unsigned miss;  /* SM_MISS_* bits that make it absent (any of them) */
     unsigned flags; /* SM_SERIES_* */
     /* Where the value is: offset of a field of type in struct sm_sample (SM_OVER_HOST)
-     * or in one entry of the list (struct sm_core, sm_fs, sm_disk, sm_iface). */
+     * or in one entry of the list (struct sm_core, sm_fs, sm_disk, sm_iface,
+     * sm_sample_sensor, sm_sample_cgroup, sm_sample_gpu). */
     size_t off;
     enum sm_series_type type;
 };
@@ -63,7 +71,8 @@ struct sm_series_def {
 extern const struct sm_series_def sm_series_table[];
 extern const size_t sm_series_count;
 
-/* Label key of a list ("core", "mount", "dev", "iface"); NULL for SM_OVER_HOST. */
+/* Label key of a list ("core", "mount", "dev", "iface", "sensor", "cgroup", "gpu");
+ * NULL for SM_OVER_HOST. */
 const char *sm_series_label_key(enum sm_series_over over);
 
 /* Called once per present value: def is the row, lval the label value (NULL for a

@@ -21,6 +21,8 @@
 #include "cli.h"
 #include "clock.h"
 #include "collect/collect.h"
+#include "collect/depth.h"
+#include "collect/depth_fill.h"
 #include "log.h"
 #include "notify.h"
 #include "sample.h"
@@ -50,6 +52,10 @@ struct agent {
     const char *proc_root, *sys_root;
     struct settings set;
     struct sm_collector *col;
+    struct sm_depth *depth; /* NULL when every host depth family is off */
+    struct sm_depth_sample dsample;
+    long depth_processes; /* what depth was made for */
+    unsigned depth_families;
     struct sm_sample sample;
     uint64_t seq;
     char *host_json;
@@ -238,6 +244,43 @@ maybe_start(struct agent *a, double now)
         start_spooled(a);
 }
 
+_Static_assert(SETTINGS_DEPTH_SENSORS == 1u << SM_DEPTH_SENSORS &&
+                   SETTINGS_DEPTH_PSI == 1u << SM_DEPTH_PSI &&
+                   SETTINGS_DEPTH_CGROUPS == 1u << SM_DEPTH_CGROUPS &&
+                   SETTINGS_DEPTH_GPUS == 1u << SM_DEPTH_GPUS,
+               "settings.h's family bits follow enum sm_depth_reader");
+
+/* (Re)make the host depth readers for the settings when they changed. */
+static void
+setup_depth(struct agent *a)
+{
+    unsigned readers = a->set.depth | (a->set.processes > 0 ? 1u << SM_DEPTH_PROCS : 0);
+    if (a->depth && a->depth_processes == a->set.processes && a->depth_families == readers)
+        return;
+    sm_depth_free(a->depth);
+    a->depth = NULL;
+    a->depth_processes = a->set.processes;
+    a->depth_families = readers;
+    if (readers == 0)
+        return; /* 0 would mean every family to sm_depth_new */
+    struct sm_depth_opts o = {.readers = readers, .top_n = (size_t)a->set.processes};
+    a->depth = sm_depth_new(a->proc_root, a->sys_root, &o);
+    /* The first read only sets the counters that rates are computed from. */
+    if (sm_depth_read(a->depth, &a->dsample) != SM_OK)
+        sm_log(SM_LOG_DEBUG, "host depth: nothing to read on this machine");
+}
+
+/* Add the host depth families to the sample just taken. */
+static void
+add_depth(struct agent *a)
+{
+    if (a->depth == NULL || sm_depth_read(a->depth, &a->dsample) != SM_OK)
+        return;
+    size_t left = sm_depth_fill(&a->dsample, &a->sample);
+    if (left > 0)
+        sm_log(SM_LOG_DEBUG, "host depth: %zu entries over the sample's caps left out", left);
+}
+
 /* Take a sample and queue it. */
 static void
 take_sample(struct agent *a, double now)
@@ -246,6 +289,7 @@ take_sample(struct agent *a, double now)
         sm_log(SM_LOG_ERROR, "sampling failed: no readable kernel file");
         return;
     }
+    add_depth(a);
     a->sample.seq = ++a->seq;
     sm_log(SM_LOG_DEBUG, "sample %llu taken at %.3f", (unsigned long long)a->seq,
            a->sample.timestamp);
@@ -417,6 +461,7 @@ reload(struct agent *a, double *next_tick)
     a->set = s;
     sm_log_set_level((enum sm_log_level)a->set.log_level);
     spool_set_max(a->spool, a->set.spool_max);
+    setup_depth(a);
     refresh_host(a);
     if (make_sender(a) == SM_OK) {
         /* New credentials or server: try at once. */
@@ -440,6 +485,7 @@ agent_run(const struct settings_cli *cli, const char *proc_root, const char *sys
     a.rng = (unsigned)getpid() ^ (unsigned)time(NULL);
     spool_batch_init(&a.batch);
     sm_sample_init(&a.sample);
+    sm_depth_sample_init(&a.dsample);
     char *cause = NULL;
     int ret = SM_EXIT_FAIL;
     enum sm_rc rc = settings_resolve(cli, 1, &a.set, &cause);
@@ -457,6 +503,7 @@ agent_run(const struct settings_cli *cli, const char *proc_root, const char *sys
     if (make_sender(&a) != SM_OK || setup_signals() != 0)
         goto out;
     a.col = sm_collector_new(proc_root, sys_root);
+    setup_depth(&a);
     refresh_host(&a);
     /* The first reading only sets the counters that rates are computed from. */
     if (sm_collector_sample(a.col, &a.sample) != SM_OK) {
@@ -537,6 +584,8 @@ out:
     spool_batch_done(&a.batch);
     spool_close(a.spool);
     sm_collector_free(a.col);
+    sm_depth_free(a.depth);
+    sm_depth_sample_done(&a.dsample);
     sm_sample_done(&a.sample);
     settings_done(&a.set);
     sender_global_done();

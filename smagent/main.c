@@ -11,6 +11,8 @@
 #include "agent.h"
 #include "cli.h"
 #include "collect/collect.h"
+#include "collect/depth.h"
+#include "collect/depth_fill.h"
 #include "log.h"
 #include "sample.h"
 #include "settings.h"
@@ -69,19 +71,37 @@ sleep_ms(long ms)
 static int
 run_once(const struct agent_opts *o)
 {
+    struct settings set;
+    char *cause = NULL;
+    enum sm_rc rc = settings_resolve(&o->cli, 0, &set, &cause);
+    if (rc == SM_ENOTFOUND)
+        sm_usage_error("%s", cause);
+    if (rc != SM_OK)
+        sm_die(SM_EXIT_FAIL, "%s", cause);
     struct sm_collector *c = sm_collector_new(o->proc_root, o->sys_root);
+    unsigned readers = set.depth | (set.processes > 0 ? 1u << SM_DEPTH_PROCS : 0);
+    struct sm_depth_opts dopts = {.readers = readers, .top_n = (size_t)set.processes};
+    struct sm_depth *depth = readers ? sm_depth_new(o->proc_root, o->sys_root, &dopts) : NULL;
+    struct sm_depth_sample ds;
     struct sm_sample s;
     struct sm_host h;
     sm_sample_init(&s);
+    sm_depth_sample_init(&ds);
     int ret = SM_EXIT_FAIL;
     if (sm_collector_sample(c, &s) != SM_OK) {
         fprintf(stderr, "%s: sampling failed: no readable kernel file under %s\n",
                 sm_log_progname(), o->proc_root ? o->proc_root : "/proc");
         goto out;
     }
+    if (depth && sm_depth_read(depth, &ds) != SM_OK) { /* nothing on this machine */
+        sm_depth_free(depth);
+        depth = NULL;
+    }
     sleep_ms(ONCE_INTERVAL_MS);
     if (sm_collector_sample(c, &s) != SM_OK)
         goto out;
+    if (depth && sm_depth_read(depth, &ds) == SM_OK)
+        (void)sm_depth_fill(&ds, &s);
     sm_collector_host(c, &h);
     cJSON *j = sm_sample_to_json(&s);
     cJSON_AddItemToObject(j, "host", sm_host_to_json(&h));
@@ -94,7 +114,10 @@ run_once(const struct agent_opts *o)
     ret = fflush(stdout) == 0 ? SM_EXIT_OK : SM_EXIT_FAIL;
 out:
     sm_sample_done(&s);
+    sm_depth_sample_done(&ds);
+    sm_depth_free(depth);
     sm_collector_free(c);
+    settings_done(&set);
     return ret;
 }
 

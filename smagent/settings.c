@@ -160,6 +160,9 @@ struct file_conf {
     char *server, *token_file, *spool, *spool_max, *ca_file, *log_level;
     double interval;
     int have_interval;
+    long processes;
+    int have_processes;
+    int sensors, pressure, cgroups, gpus; /* bools, 1 unless the file says no */
 };
 
 static void
@@ -264,7 +267,7 @@ enum sm_rc
 settings_resolve(const struct settings_cli *cli, int need_server, struct settings *out,
                  char **cause)
 {
-    struct file_conf fc = {0};
+    struct file_conf fc = {.sensors = 1, .pressure = 1, .cgroups = 1, .gpus = 1};
     struct legacy_conf lc = {0};
     struct settings s = {0};
     enum sm_rc rc;
@@ -277,6 +280,11 @@ settings_resolve(const struct settings_cli *cli, int need_server, struct setting
         {"spool_max", SM_CONF_STRING, &fc.spool_max, 0, 0, NULL},
         {"ca_file", SM_CONF_STRING, &fc.ca_file, 0, 0, NULL},
         {"log_level", SM_CONF_STRING, &fc.log_level, 0, 0, NULL},
+        {"processes", SM_CONF_LONG, &fc.processes, 0, SETTINGS_PROCESSES_MAX, &fc.have_processes},
+        {"sensors", SM_CONF_BOOL, &fc.sensors, 0, 0, NULL},
+        {"pressure", SM_CONF_BOOL, &fc.pressure, 0, 0, NULL},
+        {"cgroups", SM_CONF_BOOL, &fc.cgroups, 0, 0, NULL},
+        {"gpus", SM_CONF_BOOL, &fc.gpus, 0, 0, NULL},
     };
     rc = sm_conf_load(conf_path, keys, sizeof keys / sizeof keys[0], cause);
     if (rc == SM_ENOTFOUND && !cli->config) {
@@ -407,6 +415,9 @@ settings_resolve(const struct settings_cli *cli, int need_server, struct setting
             goto out;
         }
     }
+    s.processes = fc.have_processes ? fc.processes : SETTINGS_PROCESSES_DEFAULT;
+    s.depth = (fc.sensors ? SETTINGS_DEPTH_SENSORS : 0) | (fc.pressure ? SETTINGS_DEPTH_PSI : 0) |
+              (fc.cgroups ? SETTINGS_DEPTH_CGROUPS : 0) | (fc.gpus ? SETTINGS_DEPTH_GPUS : 0);
     rc = SM_OK;
 out:
     file_conf_done(&fc);

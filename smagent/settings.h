@@ -13,6 +13,14 @@
 #define SETTINGS_SPOOL_MAX_DEFAULT (64ull * 1024 * 1024)
 #define SETTINGS_SPOOL_MAX_MIN (64ull * 1024)
 #define SETTINGS_TOKEN_MAX 4096
+#define SETTINGS_PROCESSES_DEFAULT 10 /* top n by CPU and by RSS in each sample */
+#define SETTINGS_PROCESSES_MAX 32     /* 2 x 32 is the server's SM_MAX_PROCS */
+/* The other host depth families the agent sends (settings sensors, pressure, cgroups,
+ * gpus; all on by default): bits 1 << enum sm_depth_reader of collect/depth.h. */
+#define SETTINGS_DEPTH_SENSORS (1u << 1)
+#define SETTINGS_DEPTH_PSI (1u << 2)
+#define SETTINGS_DEPTH_CGROUPS (1u << 3)
+#define SETTINGS_DEPTH_GPUS (1u << 4)
 
 /* What the command line said (borrowed strings; NULL or < 0 when not given). */
 struct settings_cli {
@@ -32,6 +40,9 @@ struct settings {
     uint64_t spool_max;
     char *ca_file; /* NULL: the system's CAs */
     int log_level;
+    long processes; /* top n processes per sample; 0: none */
+    unsigned depth; /* bit 1 << enum sm_depth_reader for each family sent (processes
+                     * aside, which follow processes) */
 };
 
 /* Resolve every setting. need_server: the server URL and the token are required.

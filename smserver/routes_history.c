@@ -49,6 +49,20 @@ label_text_ok(const char *s)
     return 1;
 }
 
+/* A label value: label text, and the space, ':', '@' and '+' that sensor labels
+ * ("Package id 0"), GPU ids ("0000:03:00.0") and units ("user@1000.service") hold. */
+static int
+label_value_ok(const char *s)
+{
+    char buf[256];
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof buf)
+        return 0;
+    for (size_t i = 0; i <= n; i++)
+        buf[i] = (s[i] == ' ' || s[i] == ':' || s[i] == '@' || s[i] == '+') ? '_' : s[i];
+    return label_text_ok(buf);
+}
+
 static enum sm_rc
 parse_query(const struct call *c, int with_name, struct hq *q, char **cause)
 {
@@ -103,7 +117,7 @@ parse_query(const struct call *c, int with_name, struct hq *q, char **cause)
                 *cause = sm_xstrdup("labels: at most one label filter");
                 return SM_EINVAL;
             }
-            if (!label_text_ok(key) || !label_text_ok(v) ||
+            if (!label_text_ok(key) || !label_value_ok(v) ||
                 (size_t)snprintf(q->labels, sizeof q->labels, "%s=%s", key, v) >=
                     sizeof q->labels) {
                 *cause = sm_xasprintf("%s: not a label value", key);

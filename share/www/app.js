@@ -598,8 +598,9 @@
         ];
         const nowline = h('dl', { id: 'now-values' });
         const parts = h('div');
+        const depth = h('div', { id: 'depth' });
         body.append(h('section', { class: 'card', 'aria-labelledby': 'now-h' }, h('h2', { id: 'now-h' }, 'Now'), nowline, parts),
-            h('div', { class: 'grid' }, cards.map((c) => c.card)));
+            h('div', { class: 'grid' }, cards.map((c) => c.card)), depth);
         cards.forEach((c) => { c.chart = new Chart.Line(c.cv, c.opts); });
         const tick = setInterval(() => cards.forEach((c) => c.chart.draw()), 1000);
         function update() {
@@ -617,6 +618,7 @@
                 ['Network', 'in ' + fmt(L.rx[n], 'B/s') + ', out ' + fmt(L.tx[n], 'B/s')],
                 ['Sample', new Date(L.t[n] * 1000).toLocaleTimeString()]];
             nowline.replaceChildren(...items.flatMap(([k, v]) => [h('dt', null, k), h('dd', { 'data-k': k }, v)]));
+            depth.replaceChildren(...depthTables(s));
             const ps = (s.disk && s.disk.partitions) || [];
             parts.replaceChildren(...ps.map((p) => {
                 const mt = meter(''), lab = mt.el.firstChild;
@@ -631,6 +633,37 @@
         const x0 = agents.get(id);
         if (!x0 || x0.live.t.length < 30) prefill(id, () => !gone);
         return { update, done() { gone = true; clearInterval(tick); cards.forEach((c) => c.chart.destroy()); } };
+    }
+
+    /* The host depth of the latest sample (processes, temperatures, cgroups, GPUs) as
+     * tables; a section the sample lacks (an older agent, a host without GPUs) is none.
+     * Every value goes in as text: names and command lines come from the host. */
+    const DEPTH = [
+        ['processes', 'Top processes', 'depth-procs', [['PID', 'pid', 1], ['User', 'user'], ['S', 'state'],
+            ['CPU', 'cpu_percent', 1, '%'], ['Memory', 'rss_bytes', 1, 'B'], ['Threads', 'threads', 1],
+            ['Command', (p) => p.cmdline || p.name]]],
+        ['sensors', 'Temperatures and fans', 'depth-sensors', [['Chip', 'chip'], ['Sensor', 'label'],
+            ['Value', (x) => x.kind === 'fan' ? fmt(x.rpm, 'RPM') : fmt(x.celsius, '°C'), 1],
+            ['High', (x) => fmt(x.high_celsius, '°C'), 1], ['Critical', (x) => fmt(x.crit_celsius, '°C'), 1]]],
+        ['cgroups', 'Services and containers', 'depth-cgroups', [['Name', 'name'], ['Kind', 'kind'],
+            ['CPU', 'cpu_percent', 1, '%'], ['Memory', 'memory_bytes', 1, 'B'], ['Read', 'read_bytes_per_s', 1, 'B/s'],
+            ['Write', 'write_bytes_per_s', 1, 'B/s'], ['Tasks', 'pids', 1]]],
+        ['gpus', 'GPUs', 'depth-gpus', [['GPU', 'name'], ['Busy', 'busy_percent', 1, '%'],
+            ['Memory', (g) => fmt(g.memory_used_bytes, 'B') + ' of ' + fmt(g.memory_total_bytes, 'B'), 1],
+            ['Temperature', (g) => fmt(g.celsius, '°C'), 1], ['Power', (g) => fmt(g.power_watts, 'W'), 1]]],
+    ];
+    function depthTables(s) {
+        return DEPTH.filter(([key]) => Array.isArray(s[key]) && s[key].length).map(([key, title, tid, cols]) => {
+            const cell = (row, [, f, isNum, unit]) => {
+                const v = typeof f === 'function' ? f(row) : row[f];
+                const txt = unit ? fmt(num(v), unit) : v === undefined || v === null || v === '' ? '–' : String(v);
+                return h('td', isNum ? { class: 'num' } : null, txt);
+            };
+            return h('div', { class: 'card scroll' }, h('table', { id: tid },
+                h('caption', null, title + ' (latest sample)'),
+                h('thead', null, h('tr', null, cols.map(([name, , isNum]) => h('th', { scope: 'col', class: isNum ? 'num' : null }, name)))),
+                h('tbody', null, s[key].map((row) => h('tr', null, cols.map((c) => cell(row, c)))))));
+        });
     }
 
     /* Fill the live series with the last five minutes from /history, so a dashboard opened

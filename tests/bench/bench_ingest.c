@@ -34,11 +34,14 @@ struct client {
 };
 
 /* One realistic 8-core sample at timestamp ts, in this project's shape. */
+/* With BENCH_PROCS set, each sample also carries 10 processes, as smagent sends them. */
+static int with_procs;
+
 static int
 sample_json(char *out, size_t outsz, double ts, unsigned k)
 {
     double u = (double)(k % 100);
-    return snprintf(
+    int n = snprintf(
         out, outsz,
         "{\"timestamp\":%.3f,\"seq\":%u,"
         "\"cpu\":{\"usage_percent\":%.1f,\"user\":8.0,\"system\":3.1,\"iowait\":0.4,\"steal\":0.0,"
@@ -60,8 +63,24 @@ sample_json(char *out, size_t outsz, double ts, unsigned k)
         "\"network\":{\"bytes_sent\":123456789,\"bytes_recv\":987654321,\"packets_sent\":1000,"
         "\"packets_recv\":2000,\"interfaces\":[{\"name\":\"eth0\",\"rx_bytes_per_s\":125000,"
         "\"tx_bytes_per_s\":64000},{\"name\":\"eth1\",\"rx_bytes_per_s\":0,\"tx_bytes_per_s\":0},"
-        "{\"name\":\"lo\",\"rx_bytes_per_s\":100,\"tx_bytes_per_s\":100}]}}",
-        ts, k, u, u);
+        "{\"name\":\"lo\",\"rx_bytes_per_s\":100,\"tx_bytes_per_s\":100}]}%s",
+        ts, k, u, u, with_procs ? "," : "}");
+    if (n < 0 || (size_t)n >= outsz || !with_procs)
+        return n;
+    /* The agent's default host depth: 10 processes (top 10 by CPU and by RSS overlap). */
+    size_t o = (size_t)n;
+    o += (size_t)snprintf(out + o, outsz - o, "\"processes\":[");
+    for (int i = 0; i < 10 && o < outsz; i++)
+        o += (size_t)snprintf(out + o, outsz - o,
+                              "%s{\"pid\":%d,\"ppid\":1,\"user\":\"www-data\",\"state\":\"S\","
+                              "\"name\":\"worker%d\",\"cmdline\":\"/usr/sbin/worker%d --config "
+                              "/etc/worker/worker.conf --threads 4 --listen 0.0.0.0:80%02d\","
+                              "\"cpu_percent\":%.2f,\"rss_bytes\":%d,\"threads\":4,"
+                              "\"start_time\":1764000000.25}",
+                              i ? "," : "", 1000 + i, i, i, i, 10.0 - i, (i + 1) * 1048576);
+    if (o < outsz)
+        o += (size_t)snprintf(out + o, outsz - o, "]}");
+    return (int)o;
 }
 
 static size_t
@@ -77,7 +96,7 @@ client_main(void *arg)
 {
     struct client *c = arg;
     CURL *curl = curl_easy_init();
-    size_t cap = (size_t)c->batch * 2048 + 64;
+    size_t cap = (size_t)c->batch * 6144 + 64;
     char *body = sm_xmalloc(cap);
     char *url = sm_xasprintf("%s/ingest", c->url);
     char *hdr = sm_xasprintf("X-Agent-Token: %s", c->token);
@@ -255,6 +274,7 @@ run_raw(const char *path, const char *like, int batch, double seconds)
 int
 main(int argc, char **argv)
 {
+    with_procs = getenv("BENCH_PROCS") != NULL && *getenv("BENCH_PROCS") != '\0';
     long clients = 8, batch = 100;
     double seconds = 5;
     if (argc >= 4 && strcmp(argv[1], "client") == 0) {
