@@ -1,4 +1,5 @@
-/* sample.h: the sample model (one host at one instant) and its JSON form (DESIGN section 3). */
+/* sample.h: the sample model (one host at one instant) and its JSON form (docs/DESIGN.md
+ * section 3). */
 #ifndef SM_LIB_SAMPLE_H
 #define SM_LIB_SAMPLE_H
 
@@ -235,7 +236,7 @@ enum sm_rc sm_sample_depth_from_json(const struct cJSON *obj, struct sm_sample *
  * in miss (sm_sample_has(s, SM_HAVE_FREQ, SM_MISS_FREQ_CUR): the current frequency). */
 int sm_sample_has(const struct sm_sample *s, unsigned have, unsigned miss);
 
-/* Encode a sample as a JSON object in the DESIGN section 3 shape (cJSON *, owned by
+/* Encode a sample as a JSON object in the docs/DESIGN.md section 3 shape (cJSON *, owned by
  * caller). An absent value (a section not there, an SM_MISS_* member) is left out. */
 struct cJSON *sm_sample_to_json(const struct sm_sample *s);
 /* Encode host facts as a JSON object. */
@@ -245,7 +246,7 @@ struct cJSON *sm_host_to_json(const struct sm_host *h);
 char *sm_sample_encode(const struct sm_sample *s);
 
 /* Decode one sample object into s (cleared first; array capacity reused). Accepts the
- * three shapes of DESIGN section 3: this project's, the original agent's
+ * three shapes of docs/DESIGN.md section 3: this project's, the original agent's
  * (cpu.usage_percent, memory.total/available/used_percent, disk.partitions[],
  * network.bytes_*), and the original README's (cpu.percent, memory.percent, flat
  * disk.percent/used/total/free). Unknown fields are ignored. A sample without a

@@ -1,4 +1,4 @@
-/* sample_json.c: decoding samples and host facts from JSON (DESIGN section 3).
+/* sample_json.c: decoding samples and host facts from JSON (docs/DESIGN.md section 3).
  *
  * The input is untrusted (POST /ingest), so every field is type- and range-checked and
  * every error names the field by a JSON path ("disk.partitions[2].mountpoint"). Three

@@ -1,6 +1,6 @@
 /* series.h: the one table that turns a sample into metric series.
  *
- * A series is a name, at most one label and a value (DESIGN section 5 names:
+ * A series is a name, at most one label and a value (docs/DESIGN.md section 5 names:
  * "cpu.usage", "cpu.core.usage{core=3}", "fs.used_percent{mount=/}"). Each row of
  * sm_series_table says how to read one series from a struct sm_sample: its name, which
  * list of the sample it runs over (none, cores, filesystems, disks, interfaces; the list

@@ -84,7 +84,7 @@ table_point(void *arg, const struct sm_series_def *def, const char *lval, double
     point(arg, def->name, v, sm_series_label_key(def->over), lval);
 }
 
-/* The series of one sample (lib/series.c, DESIGN section 5 names). */
+/* The series of one sample (lib/series.c, docs/DESIGN.md section 5 names). */
 static void
 sample_points(struct ingest *in, const struct sm_sample *s)
 {
