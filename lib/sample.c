@@ -24,12 +24,10 @@ sm_sample_done(struct sm_sample *s)
     free(s->fs);
     free(s->disks);
     free(s->net.ifaces);
-    if (sm_sample_depth_owned(s)) {
-        free(s->procs);
-        free(s->sensors);
-        free(s->cgroups);
-        free(s->gpus);
-    }
+    free(s->procs);
+    free(s->sensors);
+    free(s->cgroups);
+    free(s->gpus);
     sm_sample_init(s);
 }
 
@@ -46,17 +44,54 @@ sm_sample_clear(struct sm_sample *s)
     s->fs_cap = keep.fs_cap;
     s->disks_cap = keep.disks_cap;
     s->ifaces_cap = keep.ifaces_cap;
-    if (keep.depth_owner == s) { /* another sample's lists are not ours to reuse */
-        s->procs = keep.procs;
-        s->sensors = keep.sensors;
-        s->cgroups = keep.cgroups;
-        s->gpus = keep.gpus;
-        s->procs_cap = keep.procs_cap;
-        s->sensors_cap = keep.sensors_cap;
-        s->cgroups_cap = keep.cgroups_cap;
-        s->gpus_cap = keep.gpus_cap;
-        s->depth_owner = s;
-    }
+    s->procs = keep.procs;
+    s->sensors = keep.sensors;
+    s->cgroups = keep.cgroups;
+    s->gpus = keep.gpus;
+    s->procs_cap = keep.procs_cap;
+    s->sensors_cap = keep.sensors_cap;
+    s->cgroups_cap = keep.cgroups_cap;
+    s->gpus_cap = keep.gpus_cap;
+}
+
+/* Copy n entries of size bytes from src into arr (capacity *cap), growing it. */
+static void *
+copy_list(void *arr, size_t *cap, const void *src, size_t n, size_t size)
+{
+    if (n == 0)
+        return arr;
+    arr = sm_xgrow(arr, cap, n, size);
+    memcpy(arr, src, n * size);
+    return arr;
+}
+
+void
+sm_sample_copy(struct sm_sample *dst, const struct sm_sample *src)
+{
+    struct sm_sample keep = *dst; /* dst's arrays, reused */
+    *dst = *src;
+    dst->cpu.cores = copy_list(keep.cpu.cores, &keep.cores_cap, src->cpu.cores, src->cpu.ncores,
+                               sizeof *src->cpu.cores);
+    dst->fs = copy_list(keep.fs, &keep.fs_cap, src->fs, src->nfs, sizeof *src->fs);
+    dst->disks =
+        copy_list(keep.disks, &keep.disks_cap, src->disks, src->ndisks, sizeof *src->disks);
+    dst->net.ifaces = copy_list(keep.net.ifaces, &keep.ifaces_cap, src->net.ifaces,
+                                src->net.nifaces, sizeof *src->net.ifaces);
+    dst->procs =
+        copy_list(keep.procs, &keep.procs_cap, src->procs, src->nprocs, sizeof *src->procs);
+    dst->sensors = copy_list(keep.sensors, &keep.sensors_cap, src->sensors, src->nsensors,
+                             sizeof *src->sensors);
+    dst->cgroups = copy_list(keep.cgroups, &keep.cgroups_cap, src->cgroups, src->ncgroups,
+                             sizeof *src->cgroups);
+    dst->gpus = copy_list(keep.gpus, &keep.gpus_cap, src->gpus, src->ngpus, sizeof *src->gpus);
+    dst->cores_cap = keep.cores_cap;
+    dst->fs_cap = keep.fs_cap;
+    dst->disks_cap = keep.disks_cap;
+    dst->ifaces_cap = keep.ifaces_cap;
+    dst->procs_cap = keep.procs_cap;
+    dst->sensors_cap = keep.sensors_cap;
+    dst->cgroups_cap = keep.cgroups_cap;
+    dst->gpus_cap = keep.gpus_cap;
 }
 
 struct sm_core *
@@ -97,31 +132,9 @@ sm_sample_add_iface(struct sm_sample *s)
     return i;
 }
 
-int
-sm_sample_depth_owned(const struct sm_sample *s)
-{
-    return s->depth_owner == s;
-}
-
-/* Before adding to a depth list: drop lists that belong to another sample. */
-static void
-own_depth(struct sm_sample *s)
-{
-    if (s->depth_owner == s)
-        return;
-    s->procs = NULL;
-    s->sensors = NULL;
-    s->cgroups = NULL;
-    s->gpus = NULL;
-    s->nprocs = s->nsensors = s->ncgroups = s->ngpus = 0;
-    s->procs_cap = s->sensors_cap = s->cgroups_cap = s->gpus_cap = 0;
-    s->depth_owner = s;
-}
-
 struct sm_sample_proc *
 sm_sample_add_proc(struct sm_sample *s)
 {
-    own_depth(s);
     s->procs = sm_xgrow(s->procs, &s->procs_cap, s->nprocs + 1, sizeof *s->procs);
     struct sm_sample_proc *p = &s->procs[s->nprocs++];
     memset(p, 0, sizeof *p);
@@ -133,7 +146,6 @@ sm_sample_add_proc(struct sm_sample *s)
 struct sm_sample_sensor *
 sm_sample_add_sensor(struct sm_sample *s)
 {
-    own_depth(s);
     s->sensors = sm_xgrow(s->sensors, &s->sensors_cap, s->nsensors + 1, sizeof *s->sensors);
     struct sm_sample_sensor *p = &s->sensors[s->nsensors++];
     memset(p, 0, sizeof *p);
@@ -144,7 +156,6 @@ sm_sample_add_sensor(struct sm_sample *s)
 struct sm_sample_cgroup *
 sm_sample_add_cgroup(struct sm_sample *s)
 {
-    own_depth(s);
     s->cgroups = sm_xgrow(s->cgroups, &s->cgroups_cap, s->ncgroups + 1, sizeof *s->cgroups);
     struct sm_sample_cgroup *p = &s->cgroups[s->ncgroups++];
     memset(p, 0, sizeof *p);
@@ -156,7 +167,6 @@ sm_sample_add_cgroup(struct sm_sample *s)
 struct sm_sample_gpu *
 sm_sample_add_gpu(struct sm_sample *s)
 {
-    own_depth(s);
     s->gpus = sm_xgrow(s->gpus, &s->gpus_cap, s->ngpus + 1, sizeof *s->gpus);
     struct sm_sample_gpu *p = &s->gpus[s->ngpus++];
     memset(p, 0, sizeof *p);

@@ -197,10 +197,6 @@ struct sm_sample {
     /* Capacities of the arrays above; owned by the sample, reused between samples. */
     size_t cores_cap, fs_cap, disks_cap, ifaces_cap;
     size_t procs_cap, sensors_cap, cgroups_cap, gpus_cap;
-    /* The sample that allocated the depth lists: a copy made by struct assignment (as
-     * smtop's model makes) holds another sample's pointers, and neither frees nor
-     * shows them (sm_sample_depth_owned is 0). */
-    const struct sm_sample *depth_owner;
 };
 
 /* Initialise an embedded sample (empty, no arrays). */
@@ -219,9 +215,9 @@ struct sm_sample_proc *sm_sample_add_proc(struct sm_sample *s);
 struct sm_sample_sensor *sm_sample_add_sensor(struct sm_sample *s);
 struct sm_sample_cgroup *sm_sample_add_cgroup(struct sm_sample *s);
 struct sm_sample_gpu *sm_sample_add_gpu(struct sm_sample *s);
-/* Whether s's depth lists are its own (see depth_owner); lists that are not read as
- * empty. */
-int sm_sample_depth_owned(const struct sm_sample *s);
+/* Make dst (initialised) a deep copy of src, reusing dst's arrays: afterwards the two
+ * share no memory, and either may be cleared or freed alone. */
+void sm_sample_copy(struct sm_sample *dst, const struct sm_sample *src);
 /* Mark the pressure section there, every value NAN. */
 void sm_sample_psi_init(struct sm_sample *s);
 

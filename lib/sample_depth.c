@@ -179,11 +179,9 @@ enc_list(cJSON *o, const struct list *l, const void *arr, size_t n, size_t size,
 void
 sm_sample_depth_to_json(const struct sm_sample *s, cJSON *o)
 {
-    int own = sm_sample_depth_owned(s); /* a struct copy's lists are another's */
-    if ((s->have & SM_HAVE_PROCS) && own)
+    if (s->have & SM_HAVE_PROCS)
         enc_list(o, &procs_list, s->procs, s->nprocs, sizeof *s->procs, 1);
-    if (own)
-        enc_list(o, &sensors_list, s->sensors, s->nsensors, sizeof *s->sensors, 0);
+    enc_list(o, &sensors_list, s->sensors, s->nsensors, sizeof *s->sensors, 0);
     if (s->have & SM_HAVE_PSI) {
         cJSON *p = cJSON_AddObjectToObject(o, "pressure");
         for (int r = 0; r < 3; r++) {
@@ -195,8 +193,6 @@ sm_sample_depth_to_json(const struct sm_sample *s, cJSON *o)
                     put(res, psi_lines[k], cJSON_CreateNumber(round(s->psi[r][k] * 100.0) / 100.0));
         }
     }
-    if (!own)
-        return;
     enc_list(o, &cgroups_list, s->cgroups, s->ncgroups, sizeof *s->cgroups, 0);
     enc_list(o, &gpus_list, s->gpus, s->ngpus, sizeof *s->gpus, 0);
 }

@@ -150,12 +150,12 @@ list_len(const struct sm_sample *s, enum sm_series_over over)
         return s->ndisks;
     case SM_OVER_IFACE:
         return s->net.nifaces;
-    case SM_OVER_SENSOR: /* depth lists: only a sample's own (see sample.h) */
-        return sm_sample_depth_owned(s) ? s->nsensors : 0;
+    case SM_OVER_SENSOR:
+        return s->nsensors;
     case SM_OVER_CGROUP:
-        return sm_sample_depth_owned(s) ? s->ncgroups : 0;
+        return s->ncgroups;
     case SM_OVER_GPU:
-        return sm_sample_depth_owned(s) ? s->ngpus : 0;
+        return s->ngpus;
     case SM_OVER_HOST:
         break;
     }

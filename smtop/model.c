@@ -471,35 +471,6 @@ put(void *arg, const struct sm_series_def *def, const char *lval, double v)
     series_push(&series_get(p->h, name)->ring, p->t, v, p->m->span);
 }
 
-/* Deep copy of a sample into dst, reusing dst's arrays. */
-static void
-sample_copy(struct sm_sample *dst, const struct sm_sample *src)
-{
-    sm_sample_clear(dst);
-    struct sm_sample keep = *dst;
-    *dst = *src;
-    dst->cpu.cores = keep.cpu.cores;
-    dst->fs = keep.fs;
-    dst->disks = keep.disks;
-    dst->net.ifaces = keep.net.ifaces;
-    dst->cores_cap = keep.cores_cap;
-    dst->fs_cap = keep.fs_cap;
-    dst->disks_cap = keep.disks_cap;
-    dst->ifaces_cap = keep.ifaces_cap;
-    dst->cpu.ncores = 0;
-    dst->nfs = dst->ndisks = dst->net.nifaces = 0;
-    if (src->cpu.ncores > 0)
-        memcpy(sm_sample_cores(dst, src->cpu.ncores), src->cpu.cores,
-               src->cpu.ncores * sizeof *src->cpu.cores);
-    dst->cpu.ncores = src->cpu.ncores;
-    for (size_t i = 0; i < src->nfs; i++)
-        *sm_sample_add_fs(dst) = src->fs[i];
-    for (size_t i = 0; i < src->ndisks; i++)
-        *sm_sample_add_disk(dst) = src->disks[i];
-    for (size_t i = 0; i < src->net.nifaces; i++)
-        *sm_sample_add_iface(dst) = src->net.ifaces[i];
-}
-
 void
 model_add_sample(struct model *m, int host_id, const struct sm_sample *s)
 {
@@ -508,7 +479,7 @@ model_add_sample(struct model *m, int host_id, const struct sm_sample *s)
     struct put_ctx p = {.m = m, .h = h, .t = t};
     sm_series_each(s, SM_SERIES_LIVE, put, &p);
     if (!h->have_last || t >= h->last.timestamp) {
-        sample_copy(&h->last, s);
+        sm_sample_copy(&h->last, s);
         h->have_last = 1;
     }
     h->online = 1;
