@@ -136,16 +136,6 @@ cmp_busiest(const void *x, const void *y)
     return (a->pid > b->pid) - (a->pid < b->pid);
 }
 
-/* Copy for a line of text: every control byte becomes '?' (the reader sanitizes too). */
-static void
-plain(char *dst, size_t len, const char *src)
-{
-    size_t o = 0;
-    for (const unsigned char *s = (const unsigned char *)src; *s && o + 1 < len; s++)
-        dst[o++] = (*s < 0x20 || *s == 0x7f) ? '?' : (char)*s;
-    dst[o] = '\0';
-}
-
 int
 batch_procs_section(FILE *out, const struct sm_proc *v, size_t count, size_t n)
 {
@@ -160,13 +150,13 @@ batch_procs_section(FILE *out, const struct sm_proc *v, size_t count, size_t n)
     for (size_t k = 0; k < count && k < n; k++) {
         const struct sm_proc *p = &v[idx[k]];
         char user[SM_PROC_USER_LEN], cmd[SM_PROC_CMD_LEN + 2], rss[32], tm[32];
-        plain(user, sizeof user, p->user);
+        fmt_plain(user, sizeof user, p->user);
         if (p->kernel_thread || p->cmdline[0] == '\0') {
             char c[SM_PROC_COMM_LEN + 2];
             snprintf(c, sizeof c, p->kernel_thread ? "[%s]" : "%s", p->comm);
-            plain(cmd, sizeof cmd, c);
+            fmt_plain(cmd, sizeof cmd, c);
         } else {
-            plain(cmd, sizeof cmd, p->cmdline);
+            fmt_plain(cmd, sizeof cmd, p->cmdline);
         }
         double secs = p->cpu_seconds > 0 ? p->cpu_seconds : 0;
         unsigned long cs = (unsigned long)(secs * 100), m = cs / 6000;

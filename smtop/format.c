@@ -114,3 +114,13 @@ fmt_series_value(char *buf, size_t len, const char *series, double v)
     }
     return buf;
 }
+
+char *
+fmt_plain(char *dst, size_t len, const char *src)
+{
+    size_t o = 0;
+    for (const unsigned char *s = (const unsigned char *)src; *s && o + 1 < len; s++)
+        dst[o++] = (*s < 0x20 || *s == 0x7f) ? '?' : (char)*s;
+    dst[o] = '\0';
+    return dst;
+}

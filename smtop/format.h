@@ -15,6 +15,10 @@ char *fmt_rate(char *buf, size_t len, double bytes_per_s);
 char *fmt_duration(char *buf, size_t len, double seconds);
 /* What an absent value reads as: an en dash on a UTF-8 locale, "-" elsewhere. */
 const char *fmt_absent(void);
+/* Copy src into dst (len bytes, NUL-terminated, truncated) for the screen or a line of
+ * text: every control byte becomes '?'. The readers sanitize names already; this is
+ * the output's own guard. Returns dst. */
+char *fmt_plain(char *dst, size_t len, const char *src);
 /* A frequency in MHz: "3600MHz"; fmt_absent() when mhz is negative (unknown). */
 char *fmt_mhz(char *buf, size_t len, double mhz);
 /* A value in the unit of a series named as in model.h (percent, bytes, rates, MHz, load). */

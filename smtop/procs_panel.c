@@ -335,17 +335,6 @@ rebuild(struct procs_panel *p)
 
 /* ---------------------------------------------------------------- cells */
 
-/* Copy src into dst for the screen: every control byte becomes '?'. The reader already
- * sanitizes; this is the draw path's own guard. */
-static void
-safe_copy(char *dst, size_t len, const char *src)
-{
-    size_t o = 0;
-    for (const unsigned char *s = (const unsigned char *)src; *s && o + 1 < len; s++)
-        dst[o++] = (*s < 0x20 || *s == 0x7f) ? '?' : (char)*s;
-    dst[o] = '\0';
-}
-
 static void
 fmt_time(char *buf, size_t len, double secs)
 {
@@ -369,7 +358,7 @@ proc_cell(void *arg, size_t row, size_t col, char *buf, size_t len, attr_t *attr
         snprintf(buf, len, "%d", (int)r->pid);
         break;
     case PS_USER:
-        safe_copy(buf, len, r->user);
+        fmt_plain(buf, len, r->user);
         break;
     case PS_STATE:
         snprintf(buf, len, "%c", r->state >= 0x21 && r->state < 0x7f ? r->state : '?');
@@ -408,7 +397,7 @@ proc_cell(void *arg, size_t row, size_t col, char *buf, size_t len, attr_t *attr
             snprintf(text, sizeof text, r->kernel_thread ? "[%s]" : "%s", r->comm);
         else
             snprintf(text, sizeof text, "%s", r->cmdline);
-        safe_copy(buf + o, len - o, text);
+        fmt_plain(buf + o, len - o, text);
         if (r->kernel_thread)
             *attr = A_DIM;
         if (p->follow_pid == r->pid)
@@ -503,7 +492,7 @@ panel_draw(struct widget *w, WINDOW *win, const struct ui *ui)
         a = th->title;
     } else if (p->mode == M_CONFIRM) {
         char name[SM_PROC_COMM_LEN];
-        safe_copy(name, sizeof name, p->target.comm);
+        fmt_plain(name, sizeof name, p->target.comm);
         snprintf(line, sizeof line, "Send %s to process %d (%s)? y to confirm, any key cancels",
                  signals[p->target_sig].name, (int)p->target.pid, name);
         a = th->warn | A_BOLD;
@@ -572,7 +561,7 @@ send_signal(struct procs_panel *p)
     const struct sm_proc *t = &p->target;
     const char *sname = signals[p->target_sig].name;
     char name[SM_PROC_COMM_LEN];
-    safe_copy(name, sizeof name, t->comm);
+    fmt_plain(name, sizeof name, t->comm);
     /* The process must still be the one confirmed: same pid and same start time in the
      * latest read (a pid reused since would have another start time). */
     int same = 0;

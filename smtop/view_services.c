@@ -50,16 +50,6 @@ cmp_busiest(const void *x, const void *y)
     return strcmp(a->path, b->path);
 }
 
-/* Copy for the screen: every control byte becomes '?' (the reader sanitizes too). */
-static void
-safe_copy(char *dst, size_t len, const char *src)
-{
-    size_t o = 0;
-    for (const unsigned char *s = (const unsigned char *)src; *s && o + 1 < len; s++)
-        dst[o++] = (*s < 0x20 || *s == 0x7f) ? '?' : (char)*s;
-    dst[o] = '\0';
-}
-
 static void
 cell(void *arg, size_t row, size_t col, char *buf, size_t len, attr_t *attr)
 {
@@ -68,7 +58,7 @@ cell(void *arg, size_t row, size_t col, char *buf, size_t len, attr_t *attr)
     (void)attr;
     switch (col) {
     case 0:
-        safe_copy(buf, len, g->name);
+        fmt_plain(buf, len, g->name);
         break;
     case 1:
         snprintf(buf, len, "%s", sm_cgroup_kind_name(g->kind));
@@ -96,7 +86,7 @@ cell(void *arg, size_t row, size_t col, char *buf, size_t len, attr_t *attr)
             snprintf(buf, len, "%s", fmt_absent());
         break;
     default:
-        safe_copy(buf, len, g->path);
+        fmt_plain(buf, len, g->path);
     }
 }
 
