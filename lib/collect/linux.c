@@ -19,6 +19,7 @@
 
 #include "../log.h"
 #include "../xmalloc.h"
+#include "util.h"
 
 enum reader_id {
     R_STAT,
@@ -190,21 +191,6 @@ next_line(const char *p)
     return nl ? nl + 1 : p + strlen(p);
 }
 
-/* Parse an unsigned decimal at *p (after blanks); advances *p. Saturates instead of wrapping. */
-static uint64_t
-parse_u64(const char **p)
-{
-    const char *s = skip_space(*p);
-    uint64_t v = 0;
-    while (*s >= '0' && *s <= '9') {
-        uint64_t d = (uint64_t)(*s - '0');
-        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
-        s++;
-    }
-    *p = s;
-    return v;
-}
-
 /* Parse a decimal like "0.52" at *p; advances *p. */
 static double
 parse_dec(const char **p)
@@ -259,10 +245,10 @@ cpu_list_count(const char *s)
     size_t max = 0;
     const char *p = s;
     while (*p >= '0' && *p <= '9') {
-        uint64_t a = parse_u64(&p), b = a;
+        uint64_t a = sm_cu_parse_u64(&p), b = a;
         if (*p == '-') {
             p++;
-            b = parse_u64(&p);
+            b = sm_cu_parse_u64(&p);
         }
         if (b + 1 > max && b < SM_MAX_CORES)
             max = (size_t)b + 1;
@@ -407,14 +393,14 @@ sm_collector_reader_ok(const struct sm_collector *c, size_t i)
 static void
 parse_jiffies(const char **p, struct jiffies *j)
 {
-    j->user = parse_u64(p);
-    j->nice = parse_u64(p);
-    j->system = parse_u64(p);
-    j->idle = parse_u64(p);
-    j->iowait = parse_u64(p);
-    j->irq = parse_u64(p);
-    j->softirq = parse_u64(p);
-    j->steal = parse_u64(p);
+    j->user = sm_cu_parse_u64(p);
+    j->nice = sm_cu_parse_u64(p);
+    j->system = sm_cu_parse_u64(p);
+    j->idle = sm_cu_parse_u64(p);
+    j->iowait = sm_cu_parse_u64(p);
+    j->irq = sm_cu_parse_u64(p);
+    j->softirq = sm_cu_parse_u64(p);
+    j->steal = sm_cu_parse_u64(p);
 }
 
 /* Percentages of the interval between prev and cur, written into the five outputs. */
@@ -452,7 +438,7 @@ read_stat(struct sm_collector *c, struct sm_sample *s, double mono)
     for (const char *p = c->buf; strncmp(p, "cpu", 3) == 0; p = next_line(p)) {
         if (p[3] >= '0' && p[3] <= '9') {
             const char *q = p + 3;
-            uint64_t n = parse_u64(&q);
+            uint64_t n = sm_cu_parse_u64(&q);
             if (n < SM_MAX_CORES && n + 1 > ncores)
                 ncores = (size_t)n + 1;
         }
@@ -477,7 +463,7 @@ read_stat(struct sm_collector *c, struct sm_sample *s, double mono)
             continue;
         }
         const char *q = p + 3;
-        uint64_t n = parse_u64(&q);
+        uint64_t n = sm_cu_parse_u64(&q);
         if (n >= ncores)
             continue;
         parse_jiffies(&q, &j);
@@ -519,7 +505,7 @@ read_cpufreq(struct sm_collector *c, struct sm_sample *s, double mono)
             continue;
         val[len] = '\0';
         const char *p = val;
-        double mhz = (double)parse_u64(&p) / 1000.0;
+        double mhz = (double)sm_cu_parse_u64(&p) / 1000.0;
         s->cpu.cores[i].freq_mhz = mhz;
         sum += mhz;
         n++;
@@ -573,7 +559,7 @@ read_meminfo(struct sm_collector *c, struct sm_sample *s, double mono)
             if (strncmp(p, keys[k].key, keys[k].len) != 0)
                 continue;
             const char *q = p + keys[k].len;
-            uint64_t v = parse_u64(&q);
+            uint64_t v = sm_cu_parse_u64(&q);
             *vals[k] = v > UINT64_MAX / 1024 ? UINT64_MAX : v * 1024;
             if (k == 0)
                 have_total = 1;
@@ -729,8 +715,8 @@ read_diskstats(struct sm_collector *c, struct sm_sample *s, double mono)
         return -1;
     for (const char *p = c->buf; *p; p = next_line(p)) {
         const char *q = p;
-        parse_u64(&q); /* major */
-        parse_u64(&q); /* minor */
+        sm_cu_parse_u64(&q); /* major */
+        sm_cu_parse_u64(&q); /* minor */
         const char *name = skip_space(q);
         q = skip_word(name);
         struct disk_state *d = disk_lookup(c, name, (size_t)(q - name));
@@ -738,7 +724,7 @@ read_diskstats(struct sm_collector *c, struct sm_sample *s, double mono)
             continue;
         uint64_t v[10];
         for (int i = 0; i < 10; i++)
-            v[i] = parse_u64(&q);
+            v[i] = sm_cu_parse_u64(&q);
         /* reads merged sectors ms writes merged sectors ms in_flight io_ms */
         uint64_t rd = v[2], wr = v[6], ticks = v[9];
         struct sm_disk *out = sm_sample_add_disk(s);
@@ -797,7 +783,7 @@ read_netdev(struct sm_collector *c, struct sm_sample *s, double mono)
         const char *q = colon + 1;
         uint64_t v[16];
         for (int i = 0; i < 16; i++)
-            v[i] = parse_u64(&q);
+            v[i] = sm_cu_parse_u64(&q);
         /* rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs drop
          * ... */
         n->bytes_recv += v[0];
@@ -935,7 +921,7 @@ sm_collector_host(struct sm_collector *c, struct sm_host *h)
                 h->cores++;
             if (strncmp(p, "btime ", 6) == 0) {
                 const char *q = p + 6;
-                h->boot_time = (int64_t)parse_u64(&q);
+                h->boot_time = (int64_t)sm_cu_parse_u64(&q);
             }
         }
     }
