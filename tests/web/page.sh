@@ -15,23 +15,8 @@ done
 [ -n "$CHROMIUM" ] || skip "chromium is not installed (apt-get install chromium)"
 command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs)"
 
-# playwright-core: tests/web/node_modules from `npm ci` (./bootstrap check does it), in
-# the source tree or, when that is read-only (distcheck), in the build tree.
-find_pw() {
-    for d in "$top_srcdir/tests/web/node_modules" "$top_builddir/tests/web/node_modules"; do
-        [ -f "$d/playwright-core/package.json" ] && { echo "$d"; return 0; }
-    done
-    return 1
-}
-if ! NODE_MODS=$(find_pw); then
-    command -v npm >/dev/null 2>&1 || fail "playwright-core is missing and npm is not installed"
-    mkdir -p "$top_builddir/tests/web"
-    [ "$top_builddir" = "$top_srcdir" ] || cp "$top_srcdir/tests/web/package.json" \
-        "$top_srcdir/tests/web/package-lock.json" "$top_builddir/tests/web/"
-    (cd "$top_builddir/tests/web" && npm ci --prefer-offline --no-audit --no-fund >"$T/npm.log" 2>&1) ||
-        { cat "$T/npm.log" >&2; fail "npm ci in tests/web failed (run ./bootstrap check)"; }
-    NODE_MODS=$(find_pw) || fail "playwright-core is still missing after npm ci"
-fi
+. "$top_srcdir/tests/web/playwright.sh"
+need_playwright
 
 # Short access tokens, so the page has to refresh during the test.
 ACCESS_TOKEN_EXPIRE_MINUTES=1

@@ -11,12 +11,8 @@ for c in /usr/bin/chromium /usr/bin/chromium-browser; do
 done
 [ -n "$CHROMIUM" ] || skip "chromium is not installed (apt-get install chromium)"
 command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs)"
-# playwright-core as page.sh finds it (page.sh installs it when it is missing).
-NODE_MODS=
-for d in "$top_srcdir/tests/web/node_modules" "$top_builddir/tests/web/node_modules"; do
-    [ -z "$NODE_MODS" ] && [ -f "$d/playwright-core/package.json" ] && NODE_MODS=$d
-done
-[ -n "$NODE_MODS" ] || skip "playwright-core is not installed (npm ci in tests/web)"
+. "$top_srcdir/tests/web/playwright.sh"
+need_playwright
 
 make_tls "$T"
 CURL_CA_BUNDLE=$T/ca.pem
