@@ -256,8 +256,8 @@ add_children(struct procs_panel *p, const size_t *byparent, size_t k, int32_t pi
 static void
 rebuild(struct procs_panel *p)
 {
-    if (p->order_cap < p->n) {
-        p->order_cap = p->n;
+    if (p->order_cap < p->n || !p->order) { /* never NULL: memcpy(NULL, ..., 0) is undefined */
+        p->order_cap = p->n ? p->n : 1;
         p->order = sm_xreallocarray(p->order, p->order_cap, sizeof *p->order);
         p->depth = sm_xreallocarray(p->depth, p->order_cap, sizeof *p->depth);
     }
