@@ -161,11 +161,21 @@ tmx display -p '#{pane_title}' | grep -q pwned && fail "a hostile name set the t
 keys F4 Escape
 pass "names with control bytes are shown sanitized"
 
+# The filter text is also in the argv of the tmux client that typed it: wait until that
+# short-lived client has left the list, so the rows stay where they were read.
+settle() {
+    i=0
+    while screen | grep -q 'send-keys' && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
 # Kill: k, the signal menu, a confirmation naming the process, y.
 keys '\'
 keys -l "probeA-$tag"
 keys Enter
 wait_for "^ *$pa "
+settle
 # Selected by a click on its row.
 prow=$(screen | grep -nE "^ *$pa " | head -n 1 | cut -d: -f1)
 click 3 $((prow - 1))
@@ -183,6 +193,7 @@ keys F4 Escape '\'
 keys -l "probeB-$tag"
 keys Enter
 wait_for "^ *$pb "
+settle
 keys F9 Enter
 wait_for "Send SIGTERM to process $pb"
 keys n
