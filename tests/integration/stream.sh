@@ -116,7 +116,7 @@ pass "invalid UTF-8 (1007), binary (1003) and floods (1008) close only the offen
 $WS "$WSURL" --token-file "$T/bob.tok" --subscribe "$A1" --count 2 --seconds 5 >"$T/iso.out"
 grep -q '"type": "error"' "$T/iso.out" || fail "bob subscribed to alice's agent: $(cat "$T/iso.out")"
 grep -q "\"agent_id\": $A1" "$T/iso.out" && fail "bob saw alice's agent"
-$WS "$WSURL" --token-file "$T/alice.tok" --subscribe all --count 4 --seconds 10 >"$T/live.out" &
+$WS "$WSURL" --token-file "$T/alice.tok" --subscribe all --count-type sample --count 1 --seconds 10 >"$T/live.out" &
 wsp=$!
 wait_subscribed "$T/live.out"
 ingest bobhost
@@ -137,7 +137,7 @@ pass "samples stream to their owner only"
     fail "smserver agent add while the server runs"
 C1=$(json "$T/cli1.json" 'j["id"]')
 json "$T/cli1.json" 'j["token"]' >"$T/cli1.agent"
-$WS "$WSURL" --token-file "$T/alice.tok" --subscribe all --count 4 --seconds 10 >"$T/cli.out" &
+$WS "$WSURL" --token-file "$T/alice.tok" --subscribe all --count-type sample --count 1 --seconds 10 >"$T/cli.out" &
 wsp=$!
 wait_subscribed "$T/cli.out"
 ingest cli1

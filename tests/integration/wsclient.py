@@ -4,7 +4,7 @@ the live-stream tests. Prints every message received as one JSON line, then a fi
 line {"closed": CODE, "reason": "..."} when the server closes the connection.
 
 usage: wsclient.py URL [--token-file F] [--auth message|protocol|none] [--first TEXT]
-                   [--subscribe all|1,2] [--origin O] [--count N] [--seconds S]
+                   [--subscribe all|1,2] [--origin O] [--count N [--count-type T]] [--seconds S]
                    [--delay-auth S] [--stall S] [--rcvbuf BYTES] [--send TEXT ...]
                    [--send-raw HEX] [--send-binary TEXT]
 
@@ -12,7 +12,8 @@ usage: wsclient.py URL [--token-file F] [--auth message|protocol|none] [--first 
 a subprotocol after ours ("sm, bearer.TOKEN"); none sends nothing. --first sends TEXT as
 the first message instead. --stall S stops reading for S seconds after subscribing
 (a stuck client). --send-raw sends the bytes HEX as one text frame without checking
-that they are UTF-8; --send-binary sends TEXT as a binary frame. The token is read from a file so that it never appears in argv.
+that they are UTF-8; --send-binary sends TEXT as a binary frame. --count N stops after N
+messages, or after N messages of type T with --count-type T. The token is read from a file so that it never appears in argv.
 """
 import argparse
 import asyncio
@@ -36,6 +37,7 @@ async def main():
     ap.add_argument("--subscribe")
     ap.add_argument("--origin")
     ap.add_argument("--count", type=int, default=0)
+    ap.add_argument("--count-type", help="count only messages of this type toward --count")
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--delay-auth", type=float, default=0)
     ap.add_argument("--stall", type=float, default=0)
@@ -96,8 +98,10 @@ async def main():
                 msg = await asyncio.wait_for(ws.recv(), left)
             except asyncio.TimeoutError:
                 break
-            out(json.loads(msg))
-            got += 1
+            m = json.loads(msg)
+            out(m)
+            if a.count_type is None or (isinstance(m, dict) and m.get("type") == a.count_type):
+                got += 1
         await ws.close()
         out({"closed": ws.close_code, "reason": ws.close_reason})
     except websockets.exceptions.ConnectionClosed as e:
