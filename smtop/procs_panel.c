@@ -375,7 +375,10 @@ proc_cell(void *arg, size_t row, size_t col, char *buf, size_t len, attr_t *attr
         snprintf(buf, len, "%u", (unsigned)r->threads);
         break;
     case PS_TIME:
-        fmt_time(buf, len, r->cpu_seconds);
+        if (r->cpu_seconds < 0) /* not known: a remote host's sample does not carry it */
+            snprintf(buf, len, "%s", fmt_absent());
+        else
+            fmt_time(buf, len, r->cpu_seconds);
         break;
     default: {
         size_t o = 0;
@@ -797,7 +800,8 @@ panel_key(struct widget *w, int key, struct ui *ui)
         break;
     case PA_KILL:
         if (!p->can_signal) {
-            snprintf(p->msg, sizeof p->msg, "signals can be sent in local mode only");
+            snprintf(p->msg, sizeof p->msg,
+                     "no signals to remote hosts: smtop sends signals in local mode only");
             break;
         }
         if (p->norder == 0)
