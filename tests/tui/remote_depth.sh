@@ -141,6 +141,13 @@ wait_for '^Temp  \['
 keys Tab Down Down Down Down Down Enter
 wait_for 'temp\.celsius\{sensor=[^}]*/x86_pkg_temp\} +last 5m'
 wait_for 'now 46\.0°C'
+# The list at 160 columns: the depth series, a label too long for it cut readably.
+s=$(screen)
+for want in '^temp\.celsius\{coretemp-isa-0000/Package id 0\} ' '^fan\.rpm\{sensor=nct6775-isa-0a20/fan1\} ' \
+    '^psi\.memory\.some_avg10 ' '^cgroup\.cpu_percent\{cgroup=sshd\.service\} ' \
+    '^gpu\.busy_percent\{gpu=0000:03:00\.0\} '; do
+    echo "$s" | grep -Eq -- "$want" || fail "history list lacks /$want/: $s"
+done
 pass "Enter on the temperature line graphs temp.celsius with its label from the server"
 keys Escape Escape
 wait_for '^NAME'
