@@ -106,6 +106,9 @@ echo "$s" | grep -Eq '^GPU0  \[.*37% 1\.0G/8\.0G 52°C' || fail "no GPU0 line: $
 echo "$s" | grep -Eq '^Fans  ' || fail "no fan line: $s"
 echo "$s" | grep -Eq '^PSI +cpu 1\.5%  memory 12\.3%  io 0\.1%' || fail "no pressure line: $s"
 echo "$s" | grep -Eq ' bigcmd x+' || fail "no fixture process: $s"
+# TIME+ is not on the wire (a dash); START is (the fixture's boot, over a day ago).
+echo "$s" | grep -Eq '^ +1 root +S +[0-9.]+ +12M +1 +– +([A-Za-z]{3}[0-9]{2}|20[0-9]{2}) /sbin/init splash' ||
+    fail "no TIME+ dash and START year for process 1: $s"
 echo "$s" | grep -Eq '^10 processes' || fail "no process count: $s"
 echo "$s" | grep -q 'OFFLINE' && fail "gpuhost is offline: $s"
 pass "the host view shows the agent's processes, temperatures, fans, pressure and GPUs"
