@@ -1,6 +1,8 @@
 /* view_host.c: one host: every core with its frequency and history, memory, filesystems,
- * disks, interfaces, facts and uptime. Lines scroll when the terminal is short; the
- * selected line's metric opens in the history view with Enter. */
+ * disks, interfaces, facts and uptime; temperatures, fans, pressure, GPUs and the process
+ * panel where the host has them (this machine's in local mode, the agent's latest sample's
+ * in server mode). Lines scroll when the terminal is short; the selected line's metric
+ * opens in the history view with Enter. */
 #include "config.h"
 
 #include <math.h>
