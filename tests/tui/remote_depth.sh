@@ -151,7 +151,17 @@ for want in '^temp\.celsius\{coretemp-isa-0000/Package id 0\} ' '^fan\.rpm\{sens
     '^gpu\.busy_percent\{gpu=0000:03:00\.0\} '; do
     echo "$s" | grep -Eq -- "$want" || fail "history list lacks /$want/: $s"
 done
-pass "Enter on the temperature line graphs temp.celsius with its label from the server"
+# A label with spaces (and a GPU id with ':') is fetched too: Up to the package sensor.
+i=0
+until screen | grep -Eq 'temp\.celsius\{sensor=coretemp-isa-0000/Package id 0\} +last 5m'; do
+    i=$((i + 1))
+    [ $i -le 12 ] || fail "no Package id 0 sensor in the history list: $(screen)"
+    keys Up
+    sleep 0.2
+done
+wait_for 'now 45\.0°C'
+screen | grep -q 'no points in this range' && fail "the Package id 0 history is empty: $(screen)"
+pass "Enter on the temperature line graphs temp.celsius; a label with spaces is fetched"
 keys Escape Escape
 wait_for '^NAME'
 
