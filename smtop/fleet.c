@@ -18,6 +18,7 @@ static const struct {
     [FLEET_NAME] = {"name", "NAME"}, [FLEET_STATE] = {"state", "STATE"},
     [FLEET_CPU] = {"cpu", "CPU%"},   [FLEET_LOAD] = {"load", "LOAD"},
     [FLEET_MEM] = {"mem", "MEM%"},   [FLEET_DISK] = {"disk", "DISK%"},
+    [FLEET_TEMP] = {"temp", "TEMP"}, [FLEET_GPU] = {"gpu", "GPU%"},
     [FLEET_RX] = {"rx", "RX/s"},     [FLEET_TX] = {"tx", "TX/s"},
     [FLEET_SEEN] = {"seen", "SEEN"},
 };
@@ -48,6 +49,43 @@ contains(const char *hay, const char *needle)
     return n == 0;
 }
 
+/* The hottest temperature sensor of s; -HUGE_VAL when it has none. */
+static double
+hottest(const struct sm_sample *s)
+{
+    double t = -HUGE_VAL;
+    for (size_t i = 0; i < s->nsensors; i++)
+        if (strcmp(s->sensors[i].kind, "temp") == 0 && isfinite(s->sensors[i].celsius) &&
+            s->sensors[i].celsius > t)
+            t = s->sensors[i].celsius;
+    return t;
+}
+
+/* The busiest GPU's busy percentage in s; -1 when none gives one. */
+static double
+gpu_busiest(const struct sm_sample *s)
+{
+    double b = -1;
+    for (size_t i = 0; i < s->ngpus; i++)
+        if (isfinite(s->gpus[i].busy_percent) && s->gpus[i].busy_percent > b)
+            b = s->gpus[i].busy_percent;
+    return b;
+}
+
+int
+fleet_col_any(const struct model *m, enum fleet_col col)
+{
+    if (col != FLEET_TEMP && col != FLEET_GPU)
+        return col < FLEET_NCOLS;
+    for (size_t i = 0; i < m->nhosts; i++) {
+        const struct model_host *h = m->hosts[i];
+        if (h->have_last &&
+            (col == FLEET_TEMP ? isfinite(hottest(&h->last)) : gpu_busiest(&h->last) >= 0))
+            return 1;
+    }
+    return 0;
+}
+
 static void
 row_fill(struct fleet_row *r, const struct model_host *h, double now)
 {
@@ -69,8 +107,11 @@ row_fill(struct fleet_row *r, const struct model_host *h, double now)
             }
         r->rx = sm_sample_has(s, SM_HAVE_NET, SM_MISS_NET_RX_RATE) ? s->net.rx_bps : -1;
         r->tx = sm_sample_has(s, SM_HAVE_NET, SM_MISS_NET_TX_RATE) ? s->net.tx_bps : -1;
+        r->temp = hottest(s);
+        r->gpu = gpu_busiest(s);
     } else {
-        r->cpu = r->load = r->mem = r->rx = r->tx = -1;
+        r->cpu = r->load = r->mem = r->rx = r->tx = r->gpu = -1;
+        r->temp = -HUGE_VAL;
     }
     if (!r->online)
         r->problems |= FLEET_P_OFFLINE;
@@ -96,6 +137,10 @@ key_of(const struct fleet_row *r, enum fleet_col col)
         return r->mem;
     case FLEET_DISK:
         return r->disk;
+    case FLEET_TEMP:
+        return r->temp;
+    case FLEET_GPU:
+        return r->gpu;
     case FLEET_RX:
         return r->rx;
     case FLEET_TX:
@@ -181,9 +226,16 @@ fleet_cell(const struct fleet_row *r, enum fleet_col col, char *buf, size_t len)
     case FLEET_STATE:
         snprintf(buf, len, "%s", r->online ? "online" : "offline");
         break;
+    case FLEET_TEMP:
+        if (!isfinite(v))
+            snprintf(buf, len, "-");
+        else
+            snprintf(buf, len, "%.0f", v);
+        break;
     case FLEET_CPU:
     case FLEET_MEM:
     case FLEET_DISK:
+    case FLEET_GPU:
         if (v < 0)
             snprintf(buf, len, "-");
         else
@@ -224,9 +276,13 @@ fleet_text_frame(FILE *out, const struct model *m, double now, const char *statu
     for (size_t i = 0; i < m->nhosts; i++)
         online += m->hosts[i]->online != 0;
     fprintf(out, "smtop fleet - %s  %zu agents, %zu online  %s\n", when, m->nhosts, online, status);
-    static const int width[FLEET_NCOLS] = {-20, -7, 6, 6, 6, 6, 7, 7, 6};
+    static const int width[FLEET_NCOLS] = {-20, -7, 6, 6, 6, 6, 5, 6, 7, 7, 6};
+    int show[FLEET_NCOLS];
     for (int c = 0; c < FLEET_NCOLS; c++)
-        fprintf(out, "%s%*s", c ? " " : "", width[c], fleet_col_title((enum fleet_col)c));
+        show[c] = fleet_col_any(m, (enum fleet_col)c);
+    for (int c = 0; c < FLEET_NCOLS; c++)
+        if (show[c])
+            fprintf(out, "%s%*s", c ? " " : "", width[c], fleet_col_title((enum fleet_col)c));
     fputc('\n', out);
     struct fleet_row *rows = calloc(m->nhosts ? m->nhosts : 1, sizeof *rows);
     if (rows == NULL)
@@ -234,8 +290,9 @@ fleet_text_frame(FILE *out, const struct model *m, double now, const char *statu
     size_t n = fleet_rows(m, NULL, FLEET_NAME, 0, now, rows, m->nhosts);
     for (size_t i = 0; i < n; i++) {
         for (int c = 0; c < FLEET_NCOLS; c++)
-            fprintf(out, "%s%*.*s", c ? " " : "", width[c], abs(width[c]),
-                    fleet_cell(&rows[i], (enum fleet_col)c, cell, sizeof cell));
+            if (show[c])
+                fprintf(out, "%s%*.*s", c ? " " : "", width[c], abs(width[c]),
+                        fleet_cell(&rows[i], (enum fleet_col)c, cell, sizeof cell));
         fputc('\n', out);
     }
     free(rows);
@@ -306,6 +363,10 @@ fleet_json_frame(FILE *out, const struct model *m)
         cJSON_AddStringToObject(j, "name", h->name);
         cJSON_AddBoolToObject(j, "online", h->online);
         cJSON_AddNumberToObject(j, "last_seen", h->last_seen);
+        if (h->have_last && isfinite(hottest(&h->last)))
+            cJSON_AddNumberToObject(j, "hottest_celsius", hottest(&h->last));
+        if (h->have_last && gpu_busiest(&h->last) >= 0)
+            cJSON_AddNumberToObject(j, "gpu_busy_percent", gpu_busiest(&h->last));
         if (h->have_facts)
             cJSON_AddItemToObject(j, "host", sm_host_to_json(&h->facts));
         cJSON *al = cJSON_AddArrayToObject(j, "alerts");

@@ -23,6 +23,8 @@ enum fleet_col {
     FLEET_LOAD,
     FLEET_MEM,
     FLEET_DISK,
+    FLEET_TEMP, /* the hottest temperature sensor (shown when a host has one) */
+    FLEET_GPU,  /* the busiest GPU's busy % (shown when a host has one) */
     FLEET_RX,
     FLEET_TX,
     FLEET_SEEN,
@@ -43,6 +45,7 @@ struct fleet_row {
     int online;
     int have; /* a sample is known */
     double cpu, load, mem, disk, rx, tx;
+    double temp, gpu;       /* degrees Celsius, busy %; < -273 and < 0 when absent */
     const char *disk_mount; /* the fullest filesystem */
     double seen_ago;        /* seconds since last seen; < 0 when never */
     unsigned problems;
@@ -55,6 +58,10 @@ const char *fleet_col_title(enum fleet_col col);
 /* Parse a column name; -1 when unknown. */
 int fleet_col_parse(const char *name);
 
+/* Whether column col has something to show: always, except FLEET_TEMP and FLEET_GPU,
+ * which only when some host of m has a temperature sensor or a GPU busy figure. */
+int fleet_col_any(const struct model *m, enum fleet_col col);
+
 /* Fill rows (capacity cap) from the model: hosts whose name contains filter (case
  * insensitive; NULL or "" for all), sorted by col (desc: largest first; names always
  * ascending as the tie-break). now is unix time. Returns the number of rows. */
@@ -65,7 +72,8 @@ size_t fleet_rows(const struct model *m, const char *filter, enum fleet_col col,
 char *fleet_cell(const struct fleet_row *r, enum fleet_col col, char *buf, size_t len);
 
 /* Batch mode: a plain-text fleet frame (header line with status, column titles, one line
- * per host, an empty line). Returns 0, or -1 when writing failed. */
+ * per host, an empty line); TEMP and GPU% only when fleet_col_any. Returns 0, or -1 when
+ * writing failed. */
 int fleet_text_frame(FILE *out, const struct model *m, double now, const char *status);
 
 /* One alert as a line of text ("critical firing NAME AGENT METRIC{LABELS} = V  since
@@ -78,8 +86,9 @@ void fleet_alert_lines(FILE *out, const struct model *m, double now);
 struct cJSON *fleet_alert_json(const struct model *m, const struct model_alert *a);
 
 /* Batch mode --json: one line per agent, the sample in the docs/DESIGN.md section 3 shape with
- * "agent_id", "name", "online", "last_seen", the facts under "host" and its pending and
- * firing alerts under "alerts". Returns 0 or -1. */
+ * "agent_id", "name", "online", "last_seen", the facts under "host", its pending and
+ * firing alerts under "alerts", and the fleet table's "hottest_celsius" and
+ * "gpu_busy_percent" when the sample has them. Returns 0 or -1. */
 int fleet_json_frame(FILE *out, const struct model *m);
 
 #endif

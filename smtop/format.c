@@ -64,11 +64,17 @@ fmt_duration(char *buf, size_t len, double seconds)
     return buf;
 }
 
+int
+fmt_utf8(void)
+{
+    const char *cs = nl_langinfo(CODESET);
+    return cs != NULL && (strcasecmp(cs, "UTF-8") == 0 || strcasecmp(cs, "utf8") == 0);
+}
+
 const char *
 fmt_absent(void)
 {
-    const char *cs = nl_langinfo(CODESET);
-    if (cs != NULL && (strcasecmp(cs, "UTF-8") == 0 || strcasecmp(cs, "utf8") == 0))
+    if (fmt_utf8())
         return "\xe2\x80\x93"; /* U+2013 EN DASH */
     return "-";
 }
@@ -102,7 +108,16 @@ fmt_series_value(char *buf, size_t len, const char *series, double v)
         fmt_bytes(buf, len, v);
         break;
     case SM_UNIT_NONE:
-        if (d != NULL) /* load averages */
+        if (d != NULL && strstr(d->name, "celsius") != NULL) /* temp.celsius, gpu.celsius */
+            snprintf(buf, len, "%.1f%s", v,
+                     fmt_utf8() ? "\xc2\xb0"
+                                  "C"
+                                : "C");
+        else if (d != NULL && strcmp(d->name, "fan.rpm") == 0)
+            snprintf(buf, len, "%.0f RPM", v);
+        else if (d != NULL && strstr(d->name, "watts") != NULL)
+            snprintf(buf, len, "%.1f W", v);
+        else if (d != NULL) /* load averages */
             snprintf(buf, len, "%.2f", v);
         else if (strstr(series, "percent")) /* a series of a newer server */
             snprintf(buf, len, "%.1f%%", v);

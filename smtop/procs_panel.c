@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "format.h"
 #include "xmalloc.h"
@@ -62,8 +63,8 @@ const struct key_binding procs_keys[] = {
 };
 
 static const struct table_col cols[PS_NCOLS] = {
-    {"PID", 7, 1}, {"USER", 9, 0}, {"S", 1, 0},     {"CPU%", 5, 1},
-    {"RES", 6, 1}, {"THR", 4, 1},  {"TIME+", 9, 1}, {"Command", 0, 0},
+    {"PID", 7, 1}, {"USER", 9, 0},  {"S", 1, 0},     {"CPU%", 5, 1},    {"RES", 6, 1},
+    {"THR", 4, 1}, {"TIME+", 9, 1}, {"START", 6, 1}, {"Command", 0, 0},
 };
 
 static const struct {
@@ -99,6 +100,7 @@ struct procs_panel {
     char msg[160];
     attr_t msg_attr;
     int ascii;
+    double now; /* unix time of the frame (for START) */
 };
 
 /* ---------------------------------------------------------------- order */
@@ -130,6 +132,9 @@ cmp_rows(const struct sm_proc *a, const struct sm_proc *b, enum procs_sort s)
         break;
     case PS_TIME:
         c = (a->cpu_seconds > b->cpu_seconds) - (a->cpu_seconds < b->cpu_seconds);
+        break;
+    case PS_START:
+        c = (a->start_time > b->start_time) - (a->start_time < b->start_time);
         break;
     case PS_COMMAND:
         c = strcmp(a->comm, b->comm);
@@ -348,6 +353,32 @@ fmt_time(char *buf, size_t len, double secs)
         snprintf(buf, len, "%lu:%02lu.%02lu", m, cs / 100 % 60, cs % 100);
 }
 
+/* A start time as htop shows it: "14:05" within the last day, "Dec07" within the year,
+ * "2024" before; fmt_absent() when unknown (0). */
+static void
+fmt_start(char *buf, size_t len, double start, double now)
+{
+    if (!(start > 0)) {
+        snprintf(buf, len, "%s", fmt_absent());
+        return;
+    }
+    time_t t = (time_t)start;
+    struct tm tm;
+    if (localtime_r(&t, &tm) == NULL) {
+        snprintf(buf, len, "%s", fmt_absent());
+        return;
+    }
+    size_t n;
+    if (now - start < 86400)
+        n = strftime(buf, len, "%H:%M", &tm);
+    else if (now - start < 365 * 86400.0)
+        n = strftime(buf, len, "%b%d", &tm);
+    else
+        n = strftime(buf, len, "%Y", &tm);
+    if (n == 0)
+        snprintf(buf, len, "%s", fmt_absent());
+}
+
 static void
 proc_cell(void *arg, size_t row, size_t col, char *buf, size_t len, attr_t *attr)
 {
@@ -375,7 +406,13 @@ proc_cell(void *arg, size_t row, size_t col, char *buf, size_t len, attr_t *attr
         snprintf(buf, len, "%u", (unsigned)r->threads);
         break;
     case PS_TIME:
-        fmt_time(buf, len, r->cpu_seconds);
+        if (r->cpu_seconds < 0) /* not known: a remote host's sample does not carry it */
+            snprintf(buf, len, "%s", fmt_absent());
+        else
+            fmt_time(buf, len, r->cpu_seconds);
+        break;
+    case PS_START:
+        fmt_start(buf, len, r->start_time, p->now);
         break;
     default: {
         size_t o = 0;
@@ -457,6 +494,7 @@ panel_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     struct procs_panel *p = (struct procs_panel *)w;
     const struct theme *th = &ui->theme;
     p->ascii = th->graph == GRAPH_ASCII;
+    p->now = ui->now;
     /* Rows between the header and the prompt line. */
     int rows = w->h - 2;
     if (rows < 1)
@@ -797,7 +835,8 @@ panel_key(struct widget *w, int key, struct ui *ui)
         break;
     case PA_KILL:
         if (!p->can_signal) {
-            snprintf(p->msg, sizeof p->msg, "signals can be sent in local mode only");
+            snprintf(p->msg, sizeof p->msg,
+                     "no signals to remote hosts: smtop sends signals in local mode only");
             break;
         }
         if (p->norder == 0)

@@ -1,8 +1,8 @@
 /* procs_panel.h: the process panel, with htop's habits.
  *
  * A widget over an array of struct sm_proc (every process of this machine in local
- * mode; a sample's top-N list can be fed the same way): columns PID USER S CPU% RES
- * THR TIME+ COMMAND, sorted by a column (P, M, T, < and >, F6 for a menu, I to invert),
+ * mode; an agent's sample's top processes in server mode): columns PID USER S CPU% RES
+ * THR TIME+ START COMMAND, sorted by a column (P, M, T, < and >, F6 for a menu, I to invert),
  * filtered (F4 or \), searched incrementally (F3 or /, F3 again for the next match),
  * shown as a tree (F5 or t), following one process (F), and signalled (F9 or k: a
  * signal menu, then a confirmation; only when made with can_signal, i.e. local mode).
@@ -28,6 +28,7 @@ enum procs_sort {
     PS_RSS,
     PS_THREADS,
     PS_TIME,
+    PS_START, /* start time: newest first */
     PS_COMMAND,
     PS_NCOLS
 };

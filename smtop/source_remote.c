@@ -58,6 +58,7 @@ source_remote_new(struct model *m, const struct smtop_opts *o, struct lws_contex
     src->c = c;
     src->state = CLIENT_CONNECTING;
     src->url = sm_xstrdup(o->server);
+    sm_depth_sample_init(&src->depth.d);
     return src;
 }
 
@@ -68,6 +69,7 @@ source_remote_free(struct source_remote *src)
         return;
     client_free(src->c);
     remote_history_free(src);
+    sm_depth_sample_done(&src->depth.d);
     free(src->seen);
     free(src->url);
     free(src->state_text);

@@ -78,4 +78,18 @@ const struct remote_history *source_remote_history(struct source_remote *src, in
  * draw. */
 void source_remote_series_list(struct source_remote *src, int host_id);
 
+struct sm_sample;
+struct sm_depth_sample;
+/* The host depth sections of s (processes, sensors, pressure, cgroups, GPUs) into d
+ * (initialised; its lists are reused), in the collector's types: d->have has a bit for
+ * each family the sample carries. What the wire does not carry is left unknown: a
+ * process's CPU time is -1, a cgroup's path is "". */
+void source_remote_depth_from_sample(const struct sm_sample *s, struct sm_depth_sample *d);
+/* The host depth of host_id's latest sample, converted when that sample changed (then
+ * *gen, when not NULL, gets a new value); NULL when the host has no sample or its sample
+ * carries none of it (an agent of the original system). Valid until the next call. No
+ * I/O: callable from a draw. */
+const struct sm_depth_sample *source_remote_depth(struct source_remote *src, int host_id,
+                                                  unsigned long *gen);
+
 #endif

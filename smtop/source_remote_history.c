@@ -150,29 +150,61 @@ source_remote_series_list(struct source_remote *src, int host_id)
     src->list.asked = now;
 }
 
+/* Whether c may stand in a series query as it is (the server's label alphabet). */
+static int
+plain_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '/' || c == '-';
+}
+
 /* "cpu.core.usage{core=3}" -> "name=cpu.core.usage&core=3" (labels as the server filters
- * them). Characters outside the server's label alphabet make the series unfetchable. */
+ * them); the space, ':', '@' and '+' of a label value (a sensor's "Package id 0", a GPU's
+ * "0000:03:00.0", a unit's "user@1000.service") are percent-encoded. Any other character
+ * outside the server's label alphabet makes the series unfetchable (-1). */
 static int
 series_query(const char *series, char *out, size_t len)
 {
     const char *brace = strchr(series, '{');
-    int n;
-    if (brace == NULL) {
-        n = snprintf(out, len, "name=%s", series);
-    } else {
-        const char *eq = strchr(brace, '=');
-        size_t blen = strlen(brace);
-        if (eq == NULL || brace[blen - 1] != '}')
-            return -1;
-        n = snprintf(out, len, "name=%.*s&%.*s=%.*s", (int)(brace - series), series,
-                     (int)(eq - brace - 1), brace + 1, (int)(brace + blen - 1 - eq - 1), eq + 1);
-    }
+    size_t nlen = brace ? (size_t)(brace - series) : strlen(series);
+    const char *eq = brace ? strchr(brace, '=') : NULL;
+    size_t blen = brace ? strlen(brace) : 0;
+    if (brace && (eq == NULL || brace[blen - 1] != '}' || eq == brace + 1))
+        return -1;
+    size_t o = 0;
+    int n = snprintf(out, len, "name=%.*s", (int)nlen, series);
     if (n < 0 || (size_t)n >= len)
         return -1;
-    for (const char *p = out; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              strchr("._/-=&", *p)))
+    o = (size_t)n;
+    for (size_t i = 0; i < nlen; i++)
+        if (!plain_char(series[i]))
             return -1;
+    if (brace == NULL)
+        return 0;
+    const char *key = brace + 1, *val = eq + 1, *vend = brace + blen - 1;
+    if (val == vend || o + 1 + (size_t)(eq - key) + 1 >= len)
+        return -1;
+    out[o++] = '&';
+    for (const char *p = key; p < eq; p++) {
+        if (!plain_char(*p))
+            return -1;
+        out[o++] = *p;
+    }
+    out[o++] = '=';
+    for (const char *p = val; p < vend; p++) {
+        if (plain_char(*p)) {
+            if (o + 1 >= len)
+                return -1;
+            out[o++] = *p;
+        } else if (*p == ' ' || *p == ':' || *p == '@' || *p == '+') {
+            if (o + 3 >= len)
+                return -1;
+            o += (size_t)snprintf(out + o, len - o, "%%%02X", (unsigned char)*p);
+        } else {
+            return -1;
+        }
+    }
+    out[o] = '\0';
     return 0;
 }
 

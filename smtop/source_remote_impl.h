@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "client.h"
+#include "collect/depth.h"
 #include "model.h"
 #include "source_remote.h"
 
@@ -21,6 +22,15 @@ struct hist_slot {
     double asked;    /* monotonic time of the request */
     double used;     /* last asked for by a view (for eviction) */
     struct remote_history h;
+};
+
+/* The host depth of the host a view last asked for, converted once per sample. */
+struct remote_depth {
+    int valid, host_id;
+    double timestamp; /* of the sample converted */
+    uint64_t seq;
+    unsigned long gen; /* bumped at each conversion */
+    struct sm_depth_sample d;
 };
 
 struct source_remote {
@@ -45,6 +55,7 @@ struct source_remote {
         uint64_t req_id; /* pending, 0 when none */
         double asked, fetched;
     } list;
+    struct remote_depth depth;
 };
 
 /* Free the history cache's points (source_remote_free). */

@@ -40,9 +40,9 @@ const struct view_entry views[] = {
     {"help", "Help", 1, help_keys, view_help_new, 0, 0},
     {"host", "Host", 2, host_keys, view_host_new, 0, 0},
     {"history", "History", 3, history_keys, view_history_new, 0, 0},
-    {"processes", "Processes (host view, local mode)", 0, procs_keys, NULL, 0, 0},
-    {"services", "Services", 7, services_keys, view_services_new, 0, 1},
+    {"processes", "Processes (host view)", 0, procs_keys, NULL, 0, 0},
     {"fleet", "Fleet", 4, fleet_keys, view_fleet_new, 1, 0},
+    {"services", "Services", 7, services_keys, view_services_new, 0, 0},
 };
 const size_t nviews = sizeof views / sizeof views[0];
 

@@ -1,6 +1,7 @@
 /* view_fleet.c: server mode's first view: one row per agent (name, state, CPU with a
- * per-core strip, load, memory, fullest filesystem, network, last seen), sortable by any
- * column, filtered with /, problem hosts standing out; Enter opens the host view. */
+ * per-core strip, load, memory, fullest filesystem, hottest temperature and busiest GPU
+ * when some host has them, network, last seen), sortable by any column shown, filtered
+ * with /, problem hosts standing out; Enter opens the host view. */
 #include "config.h"
 
 #include <math.h>
@@ -71,6 +72,7 @@ struct fleet_view {
     int sel_id; /* the selected agent, kept selected when rows move */
     int page;
     int col_x[FLEET_NCOLS]; /* header x of each shown column (-1: hidden) */
+    int any[FLEET_NCOLS];   /* the column has something to show (fleet_col_any) */
     struct fleet_row *rows;
     size_t nrows, rows_cap;
 };
@@ -144,12 +146,12 @@ fleet_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     }
     /* Columns: drop the least important until a name of 8 fits; a strip of the cores
      * after CPU% when there is room to spare. */
-    int wd[FLEET_NCOLS] = {0, 7, 5, 5, 5, 5, 7, 7, 5};
+    int wd[FLEET_NCOLS] = {0, 7, 5, 5, 5, 5, 4, 5, 7, 7, 5};
     int show[FLEET_NCOLS];
     for (int c = 0; c < FLEET_NCOLS; c++)
-        show[c] = 1;
-    static const enum fleet_col drop[] = {FLEET_TX,    FLEET_RX,   FLEET_LOAD,
-                                          FLEET_STATE, FLEET_SEEN, FLEET_DISK};
+        show[c] = v->any[c] = fleet_col_any(ui->model, (enum fleet_col)c);
+    static const enum fleet_col drop[] = {FLEET_TX,   FLEET_RX,    FLEET_LOAD, FLEET_GPU,
+                                          FLEET_TEMP, FLEET_STATE, FLEET_SEEN, FLEET_DISK};
     int fixed = 0;
     for (size_t d = 0;; d++) {
         fixed = 0;
@@ -357,6 +359,8 @@ fleet_key(struct widget *w, int key, struct ui *ui)
     if (action < 0)
         return 0;
     refresh_rows(v, ui);
+    for (int c = 0; c < FLEET_NCOLS; c++)
+        v->any[c] = fleet_col_any(ui->model, (enum fleet_col)c);
     switch (action) {
     case F_UP:
         select_row(v, (long)v->sel - 1);
@@ -386,10 +390,14 @@ fleet_key(struct widget *w, int key, struct ui *ui)
         v->editing = 1;
         break;
     case F_SORT_NEXT:
-        v->sort = (enum fleet_col)((v->sort + 1) % FLEET_NCOLS);
-        break;
     case F_SORT_PREV:
-        v->sort = (enum fleet_col)((v->sort + FLEET_NCOLS - 1) % FLEET_NCOLS);
+        /* The next column shown (TEMP and GPU% are skipped when no host has them). */
+        for (int k = 0; k < FLEET_NCOLS; k++) {
+            v->sort = (enum fleet_col)((v->sort + (action == F_SORT_NEXT ? 1 : FLEET_NCOLS - 1)) %
+                                       FLEET_NCOLS);
+            if (v->any[v->sort])
+                break;
+        }
         break;
     case F_INVERT:
         v->desc = !v->desc;

@@ -13,6 +13,8 @@
 #include "xmalloc.h"
 
 #define LIST_WIDTH 34
+#define LIST_WIDE 48 /* the list on a screen of LIST_WIDE_SCREEN columns or more */
+#define LIST_WIDE_SCREEN 140
 #define LIST_MIN_SCREEN 90
 
 static const struct {
@@ -48,7 +50,31 @@ struct history_view {
     struct graph *graph;
     const struct model_host *cur;
     char applied[MODEL_SERIES_LEN]; /* the last ui->history_series acted on */
+    int list_w;                     /* columns of the list this frame */
 };
+
+/* A series name in at most width columns: whole when it fits; else, for a labelled one,
+ * its label key dropped and its value cut on the left, since the end of a label tells
+ * series apart ("temp.celsius{...0000/Package id 0}", "cgroup.cpu_percent{...er.service}").
+ * Bytes, not columns: labels are sanitized UTF-8, and a cut never splits a character. */
+static void
+short_name(char *buf, size_t len, const char *name, size_t width)
+{
+    size_t n = strlen(name);
+    const char *brace = strchr(name, '{'), *eq = brace ? strchr(brace, '=') : NULL;
+    if (n <= width || eq == NULL || name[n - 1] != '}') {
+        snprintf(buf, len, "%s", name);
+        return;
+    }
+    const char *dots = fmt_utf8() ? "\xe2\x80\xa6" : "~"; /* U+2026 HORIZONTAL ELLIPSIS */
+    size_t head = (size_t)(brace - name) + 1, room = head + 2 < width ? width - head - 2 : 0;
+    const char *val = eq + 1, *end = name + n - 1;
+    const char *from = (size_t)(end - val) > room ? end - room : val;
+    while (from < end && ((unsigned char)*from & 0xc0) == 0x80)
+        from++;
+    snprintf(buf, len, "%.*s%s%.*s}", (int)head, name, from > val ? dots : "", (int)(end - from),
+             from);
+}
 
 static void
 list_cell(void *arg, size_t row, size_t col, char *buf, size_t len, attr_t *attr)
@@ -56,7 +82,7 @@ list_cell(void *arg, size_t row, size_t col, char *buf, size_t len, attr_t *attr
     const struct history_view *v = arg;
     (void)col;
     (void)attr;
-    snprintf(buf, len, "%s", v->cur->series[row].name);
+    short_name(buf, len, v->cur->series[row].name, (size_t)(v->list_w > 1 ? v->list_w - 1 : 1));
 }
 
 /* Point the list's selection at ui->history_series (when it names a series). */
@@ -91,11 +117,12 @@ history_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     if (v->list->sel >= v->list->nrows)
         v->list->sel = v->list->nrows - 1;
     int gx = w->x, gw = w->w;
+    v->list_w = w->w >= LIST_WIDE_SCREEN ? LIST_WIDE : LIST_WIDTH;
     if (w->w >= LIST_MIN_SCREEN) {
-        widget_resize(&v->list->w, w->y, w->x, w->h, LIST_WIDTH);
+        widget_resize(&v->list->w, w->y, w->x, w->h, v->list_w);
         widget_draw(&v->list->w, win, ui);
-        gx += LIST_WIDTH + 1;
-        gw -= LIST_WIDTH + 1;
+        gx += v->list_w + 1;
+        gw -= v->list_w + 1;
     }
     const struct model_series *s = &v->cur->series[v->list->sel];
     double span = windows[v->window].seconds;
@@ -156,7 +183,8 @@ history_key(struct widget *w, int key, struct ui *ui)
     int action = key_lookup(history_keys, key);
     v->cur = model_host_find(ui->model, ui->host_id);
     v->list->nrows = v->cur ? v->cur->nseries : 0;
-    if (key == KEY_MOUSE && w->w >= LIST_MIN_SCREEN && ui->mouse_x < w->x + LIST_WIDTH) {
+    if (key == KEY_MOUSE && w->w >= LIST_MIN_SCREEN &&
+        ui->mouse_x < w->x + (w->w >= LIST_WIDE_SCREEN ? LIST_WIDE : LIST_WIDTH)) {
         /* A click in the list picks that metric (row 0 is the header). */
         int row = ui->mouse_y - w->y - 1;
         if (row >= 0 && v->list->top + (size_t)row < v->list->nrows)

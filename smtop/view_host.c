@@ -1,6 +1,8 @@
 /* view_host.c: one host: every core with its frequency and history, memory, filesystems,
- * disks, interfaces, facts and uptime. Lines scroll when the terminal is short; the
- * selected line's metric opens in the history view with Enter. */
+ * disks, interfaces, facts and uptime; temperatures, fans, pressure, GPUs and the process
+ * panel where the host has them (this machine's in local mode, the agent's latest sample's
+ * in server mode). Lines scroll when the terminal is short; the selected line's metric
+ * opens in the history view with Enter. */
 #include "config.h"
 
 #include <math.h>
@@ -11,6 +13,7 @@
 #include "collect/depth.h"
 #include "format.h"
 #include "procs_panel.h"
+#include "source_remote.h"
 #include "views.h"
 #include "xmalloc.h"
 
@@ -35,6 +38,7 @@ enum line_kind {
     L_NET_HEAD,
     L_NET,
     L_TEMP,
+    L_FAN,
     L_PSI,
     L_GPU,
 };
@@ -85,18 +89,28 @@ struct host_view {
     struct graph *spark;
     struct graph *graph; /* total CPU under the lines when there is room */
     struct table *fs, *disks, *nets;
-    struct procs_panel *procs; /* local mode: the process panel under the lines */
-    unsigned long depth_gen;   /* ui->depth_gen the panel was fed at */
-    int lines_h;               /* rows of the lines (the rest is the panel's) */
-    int side_w;                /* columns right of the meters taken by the CPU graph (0: none) */
+    struct procs_panel *procs; /* the process panel under the lines (no signals remotely) */
+    unsigned long depth_gen;   /* the depth generation the panel was fed at */
+    /* This frame's host depth: this machine's latest read (local mode) or the agent's
+     * latest sample's (server mode); NULL when there is none. */
+    const struct sm_depth_sample *depth;
+    unsigned long depth_now; /* its generation */
+    int show_procs;          /* the panel is shown: local mode, or the sample lists processes */
+    int remote;              /* server mode */
+    int lines_h;             /* rows of the lines (the rest is the panel's) */
+    int side_w;              /* columns right of the meters taken by the CPU graph (0: none) */
 };
 
 /* Rows the process panel keeps at least, when the screen has them. */
 #define PANEL_MIN_ROWS 10
 
+/* Lines that open a history graph with Enter; the host depth ones in server mode only
+ * (the server stores their series, local mode keeps none). */
 static int
-selectable(enum line_kind k)
+selectable(const struct host_view *v, enum line_kind k)
 {
+    if (k == L_TEMP || k == L_FAN || k == L_PSI || k == L_GPU)
+        return v->remote;
     return k == L_CPU || k == L_CORES || k == L_LOAD || k == L_MEM || k == L_SWAP || k == L_FS ||
            k == L_DISK || k == L_NET;
 }
@@ -109,6 +123,22 @@ add_line(struct host_view *v, enum line_kind kind, size_t idx)
         v->lines = sm_xreallocarray(v->lines, v->cap, sizeof *v->lines);
     }
     v->lines[v->nlines++] = (struct line){kind, idx};
+}
+
+/* This frame's host depth into v->depth, and whether the process panel shows. An
+ * agent of the original system sends none: its host view has the lines only. */
+static void
+fetch_depth(struct host_view *v, const struct ui *ui)
+{
+    if (ui->remote == NULL) {
+        v->depth = ui->depth;
+        v->depth_now = ui->depth_gen;
+        v->show_procs = v->procs != NULL;
+        return;
+    }
+    v->depth = source_remote_depth(ui->remote, ui->host_id, &v->depth_now);
+    v->show_procs =
+        v->procs != NULL && v->depth != NULL && (v->depth->have & (1u << SM_DEPTH_PROCS));
 }
 
 /* The lines of host h at the view's width. */
@@ -151,12 +181,18 @@ build(struct host_view *v, const struct model_host *h, const struct ui *ui)
         add_line(v, L_MEM, 0);
     if (s->have & (SM_HAVE_SWAP | SM_HAVE_MEM))
         add_line(v, L_SWAP, 0);
-    /* Local mode: temperatures, pressure and GPUs where this machine has them. */
-    const struct sm_depth_sample *d = ui->remote == NULL ? ui->depth : NULL;
+    /* Temperatures, fans, pressure and GPUs where the host has them. */
+    const struct sm_depth_sample *d = v->depth;
+    (void)ui;
     if (d != NULL) {
         for (size_t i = 0; i < d->sensors.n; i++)
             if (d->sensors.v[i].kind == SM_SENSOR_TEMP) {
                 add_line(v, L_TEMP, 0);
+                break;
+            }
+        for (size_t i = 0; i < d->sensors.n; i++)
+            if (d->sensors.v[i].kind == SM_SENSOR_FAN) {
+                add_line(v, L_FAN, 0);
                 break;
             }
         if (d->have & (1u << SM_DEPTH_PSI))
@@ -194,7 +230,7 @@ fix_selection(struct host_view *v, int dir)
     }
     if (v->sel >= v->nlines)
         v->sel = v->nlines - 1;
-    while (!selectable(v->lines[v->sel].kind)) {
+    while (!selectable(v, v->lines[v->sel].kind)) {
         if (dir >= 0 && v->sel + 1 < v->nlines)
             v->sel++;
         else if (v->sel > 0) {
@@ -208,7 +244,7 @@ fix_selection(struct host_view *v, int dir)
     if (v->sel < v->top)
         v->top = v->sel;
     /* Show a section's header with its first row. */
-    if (v->sel == v->top && v->top > 0 && !selectable(v->lines[v->top - 1].kind) &&
+    if (v->sel == v->top && v->top > 0 && !selectable(v, v->lines[v->top - 1].kind) &&
         v->lines[v->top - 1].kind != L_FACTS)
         v->top--;
     if (v->top > 0 && v->sel <= 1)
@@ -249,6 +285,34 @@ line_series(const struct host_view *v, const struct line *l, char *buf, size_t l
         break;
     case L_NET:
         snprintf(buf, len, "net.rx_bytes_per_s{iface=%s}", s->net.ifaces[l->idx].name);
+        break;
+    case L_TEMP:
+    case L_FAN: {
+        /* The hottest temperature (as the meter shows it), the first fan. */
+        const struct sm_sample_sensor *pick = NULL;
+        const char *kind = l->kind == L_TEMP ? "temp" : "fan";
+        for (size_t i = 0; i < s->nsensors; i++) {
+            const struct sm_sample_sensor *e = &s->sensors[i];
+            if (strcmp(e->kind, kind) == 0 &&
+                (pick == NULL || (l->kind == L_TEMP && e->celsius > pick->celsius)))
+                pick = e;
+        }
+        if (pick != NULL)
+            snprintf(buf, len, "%s{sensor=%s/%s}", l->kind == L_TEMP ? "temp.celsius" : "fan.rpm",
+                     pick->chip, pick->label);
+        else
+            buf[0] = '\0';
+        break;
+    }
+    case L_PSI:
+        snprintf(buf, len, "psi.cpu.some_avg10");
+        break;
+    case L_GPU:
+        if (l->idx < s->ngpus)
+            snprintf(buf, len, "gpu.busy_percent{gpu=%s}",
+                     s->gpus[l->idx].id[0] ? s->gpus[l->idx].id : s->gpus[l->idx].name);
+        else
+            buf[0] = '\0';
         break;
     default:
         buf[0] = '\0';
@@ -455,7 +519,8 @@ layout(struct host_view *v, const struct ui *ui)
 {
     int h = v->w.h;
     v->lines_h = h;
-    if (v->procs == NULL || ui->remote != NULL)
+    (void)ui;
+    if (!v->show_procs)
         return;
     int pmin = h >= 2 * PANEL_MIN_ROWS ? PANEL_MIN_ROWS : h / 2;
     int lh = (int)v->nlines < h - pmin ? (int)v->nlines : h - pmin;
@@ -467,7 +532,7 @@ layout(struct host_view *v, const struct ui *ui)
 static void
 draw_temp(struct host_view *v, WINDOW *win, const struct ui *ui, int y, int sel)
 {
-    const struct sm_sensor_list *l = &ui->depth->sensors;
+    const struct sm_sensor_list *l = &v->depth->sensors;
     const struct sm_sensor *hot = NULL;
     for (size_t i = 0; i < l->n; i++)
         if (l->v[i].kind == SM_SENSOR_TEMP && (hot == NULL || l->v[i].value > hot->value))
@@ -490,11 +555,25 @@ draw_temp(struct host_view *v, WINDOW *win, const struct ui *ui, int y, int sel)
     }
 }
 
+/* Fans: each as "label RPM", in the order of the sample. */
+static void
+draw_fans(const struct host_view *v, WINDOW *win, const struct ui *ui, int y, int x, int wd,
+          int sel)
+{
+    const struct sm_sensor_list *l = &v->depth->sensors;
+    int end = x + wd;
+    x += put_text(win, y, x, wd, sel ? ui->theme.select : ui->theme.label, "Fans  ");
+    for (size_t i = 0; i < l->n && x < end - 8; i++)
+        if (l->v[i].kind == SM_SENSOR_FAN)
+            x += put_fmt(win, y, x, end - x, ui->theme.normal, " %s %.0f RPM ", l->v[i].label,
+                         l->v[i].value);
+}
+
 /* Pressure: the share of the last 10 s some task waited for CPU, memory or IO. */
 static void
-draw_psi(WINDOW *win, const struct ui *ui, int y, int x, int wd, int sel)
+draw_psi(const struct host_view *v, WINDOW *win, const struct ui *ui, int y, int x, int wd, int sel)
 {
-    const struct sm_psi *p = &ui->depth->psi;
+    const struct sm_psi *p = &v->depth->psi;
     const struct theme *th = &ui->theme;
     int end = x + wd;
     x += put_text(win, y, x, wd, sel ? th->select : th->label, "PSI   ");
@@ -519,9 +598,9 @@ draw_psi(WINDOW *win, const struct ui *ui, int y, int x, int wd, int sel)
 static void
 draw_gpu(struct host_view *v, WINDOW *win, const struct ui *ui, int y, size_t i, int sel)
 {
-    if (i >= ui->depth->gpus.n)
+    if (i >= v->depth->gpus.n)
         return;
-    const struct sm_gpu *g = &ui->depth->gpus.v[i];
+    const struct sm_gpu *g = &v->depth->gpus.v[i];
     char label[32], text[96], a[32], b[32];
     snprintf(label, sizeof label, "GPU%-2zu ", i);
     int n = 0;
@@ -548,14 +627,15 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     struct host_view *v = (struct host_view *)w;
     const struct theme *th = &ui->theme;
     v->cur = model_host_find(ui->model, ui->host_id);
+    fetch_depth(v, ui);
     build(v, v->cur, ui);
     layout(v, ui);
     fix_selection(v, 1);
-    if (v->procs != NULL && ui->depth != NULL && ui->depth_gen != v->depth_gen) {
-        v->depth_gen = ui->depth_gen;
-        procs_panel_set(v->procs, ui->depth->procs.v, ui->depth->procs.n);
+    if (v->show_procs && v->depth != NULL && v->depth_now != v->depth_gen) {
+        v->depth_gen = v->depth_now;
+        procs_panel_set(v->procs, v->depth->procs.v, v->depth->procs.n);
     }
-    if (v->procs != NULL) {
+    if (v->show_procs) {
         widget_resize(procs_panel_widget(v->procs), w->y + v->lines_h, w->x, w->h - v->lines_h,
                       w->w);
         widget_draw(procs_panel_widget(v->procs), win, ui);
@@ -566,9 +646,9 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     }
     const struct sm_sample *s = &v->cur->last;
     char a[32], b[32], text[96];
-    /* Local mode: the CPU history goes right of the meters from Load down (the panel
-     * takes the room under the lines). */
-    int side = v->procs != NULL && w->w > 90;
+    /* With the process panel, the CPU history goes right of the meters from Load down
+     * (the panel takes the room under the lines). */
+    int side = v->show_procs && w->w > 90;
     v->side_w = side ? w->w / 2 : 0;
     int gy0 = -1, gy1 = -1;
     for (int r = 0; r < v->lines_h && v->top + (size_t)r < v->nlines; r++) {
@@ -577,7 +657,7 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
         int y = w->y + r, sel = li == v->sel;
         if (l->kind == L_LOAD || (gy0 >= 0 && gy1 == y - 1 &&
                                   (l->kind == L_MEM || l->kind == L_SWAP || l->kind == L_TEMP ||
-                                   l->kind == L_PSI || l->kind == L_GPU))) {
+                                   l->kind == L_FAN || l->kind == L_PSI || l->kind == L_GPU))) {
             if (gy0 < 0)
                 gy0 = y;
             gy1 = y;
@@ -638,8 +718,11 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
         case L_TEMP:
             draw_temp(v, win, ui, y, sel);
             break;
+        case L_FAN:
+            draw_fans(v, win, ui, y, w->x, v->side_w ? v->side_w : w->w, sel);
+            break;
         case L_PSI:
-            draw_psi(win, ui, y, w->x, v->side_w ? v->side_w : w->w, sel);
+            draw_psi(v, win, ui, y, w->x, v->side_w ? v->side_w : w->w, sel);
             break;
         case L_GPU:
             draw_gpu(v, win, ui, y, l->idx, sel);
@@ -690,7 +773,7 @@ host_draw(struct widget *w, WINDOW *win, const struct ui *ui)
         widget_draw(&g->w, win, ui);
     }
     int used = (int)(v->nlines - v->top);
-    if (v->procs == NULL && used < w->h - 6 && w->w >= 30) {
+    if (!v->show_procs && used < w->h - 6 && w->w >= 30) {
         const struct model_series *cpu = model_series_find(v->cur, "cpu.usage");
         struct graph *g = v->graph;
         int sub = th->graph == GRAPH_BRAILLE ? 2 : 1;
@@ -713,7 +796,8 @@ static int
 host_key(struct widget *w, int key, struct ui *ui)
 {
     struct host_view *v = (struct host_view *)w;
-    if (v->procs != NULL) {
+    fetch_depth(v, ui);
+    if (v->show_procs) {
         /* The panel takes its own keys, every key while a prompt or menu is open, and
          * the arrows while it has the focus. */
         int nav = key == KEY_UP || key == KEY_DOWN || key == KEY_PPAGE || key == KEY_NPAGE ||
@@ -734,17 +818,17 @@ host_key(struct widget *w, int key, struct ui *ui)
     build(v, v->cur, ui);
     if (key == KEY_MOUSE) {
         /* A click selects a line; a click on the selected line opens it. */
-        if (v->procs != NULL) {
+        if (v->show_procs) {
             int r = procs_panel_click(v->procs, ui->mouse_y, ui->mouse_x);
             if (r)
                 return r;
         }
         if (ui->mouse_y < w->y || ui->mouse_y >= w->y + (v->lines_h > 0 ? v->lines_h : w->h))
             return 0;
-        if (v->procs != NULL)
+        if (v->show_procs)
             procs_panel_focus(v->procs, 0);
         size_t li = v->top + (size_t)(ui->mouse_y - w->y);
-        if (li >= v->nlines || !selectable(v->lines[li].kind))
+        if (li >= v->nlines || !selectable(v, v->lines[li].kind))
             return HANDLED;
         if (li != v->sel) {
             v->sel = li;
@@ -759,14 +843,14 @@ host_key(struct widget *w, int key, struct ui *ui)
         /* Step over headers and blanks upwards. */
         while (v->sel > 0) {
             v->sel--;
-            if (selectable(v->lines[v->sel].kind))
+            if (selectable(v, v->lines[v->sel].kind))
                 break;
         }
         dir = -1;
         break;
     case H_DOWN:
         for (size_t i = v->sel + 1; i < v->nlines; i++) {
-            if (selectable(v->lines[i].kind)) {
+            if (selectable(v, v->lines[i].kind)) {
                 v->sel = i;
                 break;
             }
@@ -820,9 +904,10 @@ struct widget *
 view_host_new(struct ui *ui)
 {
     struct host_view *v = sm_xcalloc(1, sizeof *v);
-    /* Local mode: this machine's processes under the meters, signals allowed. */
-    if (ui->remote == NULL)
-        v->procs = procs_panel_new(1);
+    /* The processes under the meters: this machine's, signals allowed; in server mode the
+     * agent's top processes, no signals (smtop does not reach into remote hosts). */
+    v->procs = procs_panel_new(ui->remote == NULL);
+    v->remote = ui->remote != NULL;
     v->w.cls = &host_class;
     v->per_row = 1;
     v->meter = meter_new();

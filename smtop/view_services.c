@@ -1,6 +1,7 @@
-/* view_services.c: systemd services and containers of this machine from the cgroup v2
- * tree (lib/collect/cgroup.h), busiest first: CPU, memory, IO rates and task counts.
- * Local mode only; the cgroup reader starts when the view is first opened. */
+/* view_services.c: systemd services and containers, busiest first: CPU, memory, IO rates
+ * and task counts. Local mode: this machine's cgroup v2 tree (lib/collect/cgroup.h), its
+ * reader started when the view is first opened. Server mode: the cgroups of the selected
+ * agent's latest sample (source_remote_depth). */
 #include "config.h"
 
 #include <stdio.h>
@@ -8,7 +9,9 @@
 #include <string.h>
 
 #include "collect/cgroup.h"
+#include "collect/depth.h"
 #include "format.h"
+#include "source_remote.h"
 #include "views.h"
 #include "xmalloc.h"
 
@@ -47,7 +50,8 @@ cmp_busiest(const void *x, const void *y)
         return a->cpu_percent < b->cpu_percent ? 1 : -1;
     if (a->mem_bytes != b->mem_bytes)
         return a->mem_bytes < b->mem_bytes ? 1 : -1;
-    return strcmp(a->path, b->path);
+    int c = strcmp(a->path, b->path); /* a remote host's groups have no path */
+    return c ? c : strcmp(a->name, b->name);
 }
 
 static void
@@ -97,10 +101,20 @@ services_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     const struct theme *th = &ui->theme;
     const struct sm_cgroup_list *l = ui->cgroups;
     if (ui->remote != NULL) {
-        put_text(win, w->y, w->x, w->w, th->dim, "services and containers: local mode only");
-        return;
-    }
-    if (l == NULL) {
+        const struct model_host *h = model_host_find(ui->model, ui->host_id);
+        const struct sm_depth_sample *d = source_remote_depth(ui->remote, ui->host_id, NULL);
+        l = d != NULL && (d->have & (1u << SM_DEPTH_CGROUPS)) ? &d->cgroups : NULL;
+        if (l == NULL) {
+            int x = w->x + put_text(win, w->y, w->x, w->w, th->title, "Services and containers");
+            if (h != NULL)
+                put_fmt(win, w->y, x, w->x + w->w - x, th->normal, "  %s", h->name);
+            put_text(win, w->y + 1, w->x, w->w, th->dim,
+                     h == NULL       ? "no agent selected (pick one in the fleet view)"
+                     : !h->have_last ? "waiting for the agent's first sample..."
+                                     : "this agent sends no services or containers");
+            return;
+        }
+    } else if (l == NULL) {
         put_text(win, w->y, w->x, w->w, th->title, "Services and containers");
         put_text(win, w->y + 1, w->x, w->w, th->dim,
                  ui->cgroups_unavailable ? "no cgroup v2 tree on this machine"
@@ -117,6 +131,10 @@ services_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     qsort(v->order, l->n, sizeof *v->order, cmp_busiest);
     v->list = l;
     int x = w->x + put_text(win, w->y, w->x, w->w, th->title, "Services and containers");
+    if (ui->remote != NULL) {
+        const struct model_host *h = model_host_find(ui->model, ui->host_id);
+        x += put_fmt(win, w->y, x, w->x + w->w - x, th->normal, "  %s", h ? h->name : "?");
+    }
     x += put_fmt(win, w->y, x, w->x + w->w - x, th->dim, "  %zu groups, busiest first", l->n);
     if (l->ntruncated)
         put_fmt(win, w->y, x, w->x + w->w - x, th->warn, "  (%zu more not shown)", l->ntruncated);
@@ -131,7 +149,12 @@ services_key(struct widget *w, int key, struct ui *ui)
     struct services_view *v = (struct services_view *)w;
     if (key_lookup(services_keys, key) < 0)
         return 0;
-    v->table->nrows = ui->cgroups ? ui->cgroups->n : 0;
+    const struct sm_cgroup_list *l = ui->cgroups;
+    if (ui->remote != NULL) {
+        const struct sm_depth_sample *d = source_remote_depth(ui->remote, ui->host_id, NULL);
+        l = d != NULL && (d->have & (1u << SM_DEPTH_CGROUPS)) ? &d->cgroups : NULL;
+    }
+    v->table->nrows = l ? l->n : 0;
     return widget_key(&v->table->w, key, ui) | HANDLED;
 }
 
@@ -153,6 +176,6 @@ view_services_new(struct ui *ui)
     struct services_view *v = sm_xcalloc(1, sizeof *v);
     v->w.cls = &services_class;
     v->table = table_new(cols, NCOLS, cell, v);
-    ui->want_cgroups = 1;
+    ui->want_cgroups = ui->remote == NULL;
     return &v->w;
 }

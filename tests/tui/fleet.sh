@@ -103,7 +103,17 @@ cap | grep -E "^(db1|web1) " | head -1 | grep -q "^db1" || fail "name ascending:
 keys D
 screen "DISK%▼"
 cap | grep -E "^(db1|web1) " | head -1 | grep -q "^db1" || fail "disk descending: $(cap)"
-pass "sorting by name both ways and by disk"
+# When no agent sends a temperature or a GPU (this machine has no hwmon, no GPU): no
+# TEMP or GPU% column, and > steps from DISK% to RX/s over them.
+if ! grep -Eq '"(sensors|gpus)"' "$T/web.json"; then
+    cap | grep -E "^NAME" | grep -Eq "TEMP|GPU%" &&
+        fail "TEMP or GPU% shown with no agent having them: $(cap)"
+    keys '>'
+    screen "RX/s▼"
+    keys '<'
+    screen "DISK%▼"
+fi
+pass "sorting by name both ways and by disk; no TEMP or GPU% column without them"
 
 # 3. Filter: / web Enter shows only web1; Esc clears.
 keys / w e b Enter

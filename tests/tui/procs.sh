@@ -60,6 +60,9 @@ wait_for 'Search: _'
 keys -l "smtop/smtop -d 0.5"
 keys Enter
 wait_for "^ *$me root .*smtop/smtop -d 0.5"
+# START: started a moment ago, so the hour and minute.
+screen | grep -Eq "^ *$me root .* [0-9]{2}:[0-9]{2} [^ ]*smtop/smtop -d 0.5" ||
+    fail "no START time for smtop's own process: $(screen)"
 pass "the panel lists smtop's own process ($me)"
 
 # Sort keys: the marked column and the order follow.
@@ -74,8 +77,10 @@ wait_for 'TIME\+▼'
 sleep 0.6
 panel_rows | head -n 3 | grep -q . || fail "no rows under T"
 keys '>'
+wait_for 'START▼'
+keys '>'
 wait_for 'Command▲'
-keys '<' '<'
+keys '<' '<' '<'
 wait_for 'THR▼'
 column 6 | descending || { screen >&2; fail "<: THR not in descending order"; }
 keys I

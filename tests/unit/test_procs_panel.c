@@ -91,6 +91,8 @@ main(void)
     ok(procs_panel_sort(p, &asc) == PS_THREADS && !asc, "<: the column on the left, descending");
     widget_key(w, '>', NULL);
     widget_key(w, '>', NULL);
+    ok(procs_panel_sort(p, &asc) == PS_START && !asc, ">: START, newest first");
+    widget_key(w, '>', NULL);
     ok(procs_panel_sort(p, &asc) == PS_COMMAND && asc, ">: Command, ascending");
     widget_key(w, '>', NULL);
     ok(procs_panel_sort(p, &asc) == PS_PID && asc, ">: wraps to PID");
