@@ -197,6 +197,18 @@ sm_sample_depth_to_json(const struct sm_sample *s, cJSON *o)
     enc_list(o, &gpus_list, s->gpus, s->ngpus, sizeof *s->gpus, 0);
 }
 
+cJSON *
+sm_sample_procs_to_json(const struct sm_sample *s)
+{
+    if (!(s->have & SM_HAVE_PROCS))
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    enc_list(o, &procs_list, s->procs, s->nprocs, sizeof *s->procs, 1);
+    cJSON *a = cJSON_DetachItemFromObjectCaseSensitive(o, procs_list.key);
+    cJSON_Delete(o);
+    return a;
+}
+
 /*---------------------------------------------------------------- decoding */
 
 __attribute__((format(printf, 4, 5))) static enum sm_rc
