@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handler.h"
 #include "http.h"
 #include "json.h"
 #include "sample.h"
@@ -27,6 +28,7 @@ struct ingest {
     char *labels;
     size_t llen, lcap;
     char *host_json, *latest_json;
+    char **procs; /* per sample: its process snapshot (JSON), or NULL */
 };
 
 static void
@@ -35,6 +37,9 @@ ingest_free(struct store_batch *b)
     struct ingest *in = (struct ingest *)b;
     if (!in)
         return;
+    for (size_t i = 0; in->procs && i < in->b.nsamples; i++)
+        cJSON_free(in->procs[i]);
+    free(in->procs);
     free(in->b.samples);
     free(in->points);
     free(in->label_off);
@@ -89,6 +94,24 @@ static void
 sample_points(struct ingest *in, const struct sm_sample *s)
 {
     sm_series_each(s, 0, table_point, in);
+}
+
+/* The sample's process list as the snapshot the store keeps for its minute (store.h,
+ * "Process snapshots"): none when it has no process. */
+static void
+sample_procs(struct ingest *in, size_t i, const struct sm_sample *s)
+{
+    if (!(s->have & SM_HAVE_PROCS) || s->nprocs == 0)
+        return;
+    cJSON *a = sm_sample_procs_to_json(s);
+    double cpu = 0;
+    for (size_t k = 0; k < s->nprocs; k++)
+        if (isfinite(s->procs[k].cpu_percent))
+            cpu += s->procs[k].cpu_percent;
+    in->procs[i] = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    in->b.samples[i].procs_json = in->procs[i];
+    in->b.samples[i].procs_cpu = cpu;
 }
 
 /* Decode item i (-1: the single sample) into s; cause names the field. */
@@ -158,6 +181,8 @@ ingest(struct call *c, char **cause)
     }
     in->b.samples = sm_xcalloc(n, sizeof *in->b.samples);
     in->b.nsamples = n;
+    if (c->env->process_snapshots)
+        in->procs = sm_xcalloc(n, sizeof *in->procs);
     size_t *first = sm_xcalloc(n, sizeof *first);
     const cJSON *item = samples ? samples->child : root;
     const cJSON *newest = NULL;
@@ -177,6 +202,8 @@ ingest(struct call *c, char **cause)
         sample_points(in, &s);
         in->b.samples[i].ts_ms = llround(s.timestamp * 1000.0);
         in->b.samples[i].npoints = in->npoints - first[i];
+        if (in->procs)
+            sample_procs(in, i, &s);
         if (s.timestamp > newest_ts) {
             newest_ts = s.timestamp;
             newest = item;
