@@ -287,6 +287,7 @@ remote_procs_reply(struct source_remote *src, struct client_event *ev)
 {
     struct remote_procs *p = &src->procs.p;
     src->procs.req_id = 0;
+    src->procs.fetched = sm_mono_now();
     p->status = ev->status ? ev->status : -1;
     p->n = 0;
     p->ts = 0;
@@ -318,8 +319,12 @@ source_remote_procs(struct source_remote *src, int host_id, double at)
     double now = sm_mono_now();
     int64_t minute = (int64_t)floor(at / 60.0);
     int same = p->host_id == host_id && p->minute == minute;
-    /* One request at a time; a lost reply is asked again after 30 s. */
-    if (same && (src->procs.req_id == 0 || now - src->procs.asked < 30))
+    /* A minute that may still be filling (this one or the last) is asked again every
+     * 10 s; one request at a time, and a lost reply is asked again after 30 s. */
+    int filling = (minute + 2) * 60.0 > sm_wall_now() && now - src->procs.fetched > 10;
+    if (same && src->procs.req_id == 0 && !filling)
+        return p;
+    if (same && src->procs.req_id != 0 && now - src->procs.asked < 30)
         return p;
     char path[96];
     /* The end of the minute: the server answers that minute or the newest before it. */

@@ -49,7 +49,7 @@ struct source_remote {
     struct {
         struct remote_procs p;
         uint64_t req_id; /* pending, 0 when none */
-        double asked;
+        double asked, fetched;
     } procs;
 };
 
