@@ -4,7 +4,7 @@
 # the busiest sample's list of the minute at or before `at`, 404 for an empty span and
 # for another user's agent, 400 naming the field for bad parameters; snapshots past
 # their retention go at the next maintenance round; process_snapshots_max_mb = 0 keeps
-# none; bad settings stop the start with exit 2 naming the key. Prints the bytes of a
+# none (and removes those stored); bad settings stop the start with exit 2 naming the key. Prints the bytes of a
 # stored 10-process snapshot.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
@@ -123,17 +123,27 @@ expect 200 '"hotproc"'
 pass "retention removes what is past 24 hours, and nothing younger"
 stop_server
 
-# Off: process_snapshots_max_mb = 0 keeps none (and the samples are stored).
+# Off: process_snapshots_max_mb = 0 keeps none: a new agent's samples are stored without
+# them, and the maintenance round removes those stored before.
 printf 'process_snapshots_max_mb = 0\n' >"$T/off.conf"
 start_server --config "$T/off.conf"
-"$PY" -c 'import json,sys; b=json.load(open(sys.argv[1])); [s.__setitem__("timestamp", s["timestamp"] + 7) for s in b["samples"]]; print(json.dumps(b))' \
-    "$T/batch.json" >"$T/batch2.json"
-before=$(sql "SELECT count(*) FROM proc_snapshots")
-req POST /ingest -H "X-Agent-Token: $TOK" -H "$J" --data-binary @"$T/batch2.json"
+login tina 'tina+password+1'
+AUTH="Authorization: Bearer $ACCESS"
+add_agent "$AUTH" web2
+req POST /ingest -H "X-Agent-Token: $AGENT_TOKEN" -H "$J" --data-binary @"$T/batch.json"
 expect 200 '"stored":6'
-[ "$(sql "SELECT count(*) FROM proc_snapshots")" = "$before" ] || fail "snapshots written while off"
+[ "$(sql "SELECT count(*) FROM proc_snapshots WHERE agent_id = $AGENT_ID")" = 0 ] ||
+    fail "snapshots written while off"
+req GET "/history/$AGENT_ID/processes?at=$((M + 30))" -H "$AUTH"
+expect 404 'no process snapshot'
+i=0
+while [ "$(sql "SELECT count(*) FROM proc_snapshots")" != 0 ]; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || fail "the stored snapshots were not removed with a cap of 0"
+    sleep 0.1
+done
 stop_server
-pass "process_snapshots_max_mb = 0 stores none"
+pass "process_snapshots_max_mb = 0 stores none and removes those stored"
 
 # Bad settings: exit 2, naming the key.
 for kv in 'process_snapshots_max_mb = -1' 'process_snapshots_max_mb = lots' \
