@@ -227,6 +227,10 @@ void sm_sample_psi_init(struct sm_sample *s);
 void sm_sample_depth_to_json(const struct sm_sample *s, struct cJSON *o);
 enum sm_rc sm_sample_depth_from_json(const struct cJSON *obj, struct sm_sample *s,
                                      char **cause) SM_MUST_CHECK;
+/* The "processes" array alone as compact JSON text, the members and values that
+ * sm_sample_depth_to_json writes (allocated: free() it), or NULL when the sample has no
+ * process list. Written directly, about ten times faster than through cJSON. */
+char *sm_sample_procs_json(const struct sm_sample *s);
 
 /* Whether s has a value: all the SM_HAVE_* bits in have and none of the SM_MISS_* bits
  * in miss (sm_sample_has(s, SM_HAVE_FREQ, SM_MISS_FREQ_CUR): the current frequency). */

@@ -197,6 +197,134 @@ sm_sample_depth_to_json(const struct sm_sample *s, cJSON *o)
     enc_list(o, &gpus_list, s->gpus, s->ngpus, sizeof *s->gpus, 0);
 }
 
+/* A growing text buffer for sm_sample_procs_json. */
+struct tbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static void
+tb_put(struct tbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        while (b->len + n + 1 > b->cap)
+            b->cap = b->cap ? b->cap * 2 : 4096;
+        b->p = sm_xreallocarray(b->p, b->cap, 1);
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void
+tb_str(struct tbuf *b, const char *s)
+{
+    tb_put(b, "\"", 1);
+    for (const char *run = s;; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c != '\0' && c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        tb_put(b, run, (size_t)(s - run));
+        if (c == '\0')
+            break;
+        char esc[8];
+        int n = c == '"'    ? snprintf(esc, sizeof esc, "\\\"")
+                : c == '\\' ? snprintf(esc, sizeof esc, "\\\\")
+                            : snprintf(esc, sizeof esc, "\\u%04x", c);
+        tb_put(b, esc, (size_t)n);
+        run = s + 1;
+    }
+    tb_put(b, "\"", 1);
+}
+
+/* v in decimal at the end of buf[32]; returns where it starts. */
+static char *
+dec_u64(uint64_t v, char *end)
+{
+    *--end = '\0';
+    do
+        *--end = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return end;
+}
+
+/* A value rounded to 2 decimals, written as printf's %.15g writes it (no trailing zero)
+ * for magnitudes under 1e13, and by snprintf past that. Returns its length. */
+static int
+dec_2(double v, char out[40])
+{
+    double r = round(v * 100.0);
+    if (!(fabs(r) < 1e15))
+        return snprintf(out, 40, "%.15g", r / 100.0);
+    int neg = r < 0;
+    uint64_t x = (uint64_t)(neg ? -r : r);
+    char tmp[32], *p = dec_u64(x / 100, tmp + sizeof tmp);
+    int n = 0;
+    if (neg && x != 0)
+        out[n++] = '-';
+    size_t l = strlen(p);
+    memcpy(out + n, p, l);
+    n += (int)l;
+    unsigned f = (unsigned)(x % 100);
+    if (f) {
+        out[n++] = '.';
+        out[n++] = (char)('0' + f / 10);
+        if (f % 10)
+            out[n++] = (char)('0' + f % 10);
+    }
+    out[n] = '\0';
+    return n;
+}
+
+char *
+sm_sample_procs_json(const struct sm_sample *s)
+{
+    if (!(s->have & SM_HAVE_PROCS))
+        return NULL;
+    const struct list *l = &procs_list;
+    struct tbuf b = {NULL, 0, 0};
+    tb_put(&b, "[", 1);
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const char *base = (const char *)&s->procs[i];
+        int first = 1;
+        tb_put(&b, i ? ",{" : "{", i ? 2 : 1);
+        for (size_t k = 0; k < l->nfields; k++) {
+            const struct field *f = &l->fields[k];
+            const char *p = base + f->off;
+            char num[40];
+            int n = -1;
+            if (f->kind == F_STR) {
+                if (*p == '\0' && !f->required)
+                    continue;
+            } else if (f->kind == F_WHOLE) {
+                int64_t v = *(const int64_t *)(const void *)p;
+                if (v < 0)
+                    continue;
+                char tmp[32], *d = dec_u64((uint64_t)v, tmp + sizeof tmp);
+                n = (int)strlen(d);
+                memcpy(num, d, (size_t)n + 1);
+            } else {
+                double v = *(const double *)(const void *)p;
+                if (!isfinite(v))
+                    continue;
+                n = dec_2(v, num); /* 2 decimals, as sm_sample_depth_to_json writes them */
+            }
+            if (!first)
+                tb_put(&b, ",", 1);
+            first = 0;
+            tb_str(&b, f->key);
+            tb_put(&b, ":", 1);
+            if (f->kind == F_STR)
+                tb_str(&b, p);
+            else
+                tb_put(&b, num, (size_t)n);
+        }
+        tb_put(&b, "}", 1);
+    }
+    tb_put(&b, "]", 1);
+    return b.p;
+}
+
 /*---------------------------------------------------------------- decoding */
 
 __attribute__((format(printf, 4, 5))) static enum sm_rc

@@ -36,6 +36,7 @@ struct handler_env {
     uint8_t metrics_token_hash[32];          /* crypto_generichash of that token */
     const char *telegram_api_base;           /* alert channels: the Telegram Bot API base URL */
     const struct sm_netallow *webhook_allow; /* private networks channels may reach */
+    int process_snapshots;                   /* ingest keeps process snapshots (store.h) */
     /* Services, each safe on any thread. */
     struct auth *auth;         /* keys and token lifetimes, read-only once serving */
     struct ratelimit *rl;      /* login and test-message limits */

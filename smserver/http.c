@@ -16,7 +16,7 @@
 
 static const struct route *const route_tables[] = {routes_auth,   routes_agents,  routes_ingest,
                                                    routes_health, routes_history, routes_metrics,
-                                                   routes_alerts};
+                                                   routes_alerts, routes_procs};
 
 /* Match one path against a pattern; {id} takes a positive decimal number. */
 static int

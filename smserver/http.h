@@ -119,6 +119,7 @@ extern const struct route routes_health[];
 extern const struct route routes_history[];
 extern const struct route routes_metrics[];
 extern const struct route routes_alerts[];
+extern const struct route routes_procs[];
 
 /* Find the route for (method, path); NULL when none. *wrong_method is set when the path
  * is an API path but not for this method (405). *id receives {id}. */

@@ -103,6 +103,26 @@ dir_exists(const char *path)
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+/* The process snapshot settings of the configuration file (NULL: the default); a bad
+ * value stops the start with a usage error that names the key. */
+static void
+procs_settings(const char *file, const char *hours, const char *mb, struct server_config *cfg)
+{
+    double h = PROCS_RETENTION_HOURS_DEFAULT, m = PROCS_MAX_MB_DEFAULT;
+    if (hours && sm_parse_double(hours, 1, PROCS_RETENTION_HOURS_MAX, &h) != 0)
+        sm_die(SM_EXIT_USAGE,
+               "%s: process_snapshots_retention_hours: %s: must be a number of hours"
+               " from 1 to %d",
+               file, hours, PROCS_RETENTION_HOURS_MAX);
+    if (mb && sm_parse_double(mb, 0, PROCS_MAX_MB_MAX, &m) != 0)
+        sm_die(SM_EXIT_USAGE,
+               "%s: process_snapshots_max_mb: %s: must be a number of MiB from 0"
+               " (no snapshots) to %d",
+               file, mb, PROCS_MAX_MB_MAX);
+    cfg->procs_keep_s = (int64_t)(h * 3600);
+    cfg->procs_max_bytes = (int64_t)(m * 1048576);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -167,6 +187,7 @@ main(int argc, char **argv)
     char *c_listen = NULL, *c_state = NULL, *c_db = NULL, *c_www = NULL, *c_level = NULL;
     char *c_origins = NULL, *c_metrics_token = NULL, *c_telegram = NULL, *c_allow = NULL;
     char *c_tls_cert = NULL, *c_tls_key = NULL;
+    char *c_procs_hours = NULL, *c_procs_mb = NULL;
     int metrics_agent_series = 0;
     double raw_days = 7, minute_days = 90, hour_days = 730;
     const struct sm_conf_key keys[] = {
@@ -185,6 +206,8 @@ main(int argc, char **argv)
         {"webhook_allow_private", SM_CONF_STRING, &c_allow, 0, 0, NULL},
         {"tls_cert", SM_CONF_STRING, &c_tls_cert, 0, 0, NULL},
         {"tls_key", SM_CONF_STRING, &c_tls_key, 0, 0, NULL},
+        {"process_snapshots_retention_hours", SM_CONF_STRING, &c_procs_hours, 0, 0, NULL},
+        {"process_snapshots_max_mb", SM_CONF_STRING, &c_procs_mb, 0, 0, NULL},
     };
     char *cause = NULL;
     enum sm_rc rc =
@@ -233,6 +256,9 @@ main(int argc, char **argv)
     cfg.retain_minute_s = minute_days * 86400;
     cfg.retain_hour_s = hour_days * 86400;
     cfg.metrics_agent_series = metrics_agent_series;
+    procs_settings(config ? config : DEFAULT_CONFIG, c_procs_hours, c_procs_mb, &cfg);
+    free(c_procs_hours);
+    free(c_procs_mb);
     cfg.metrics_token_file = c_metrics_token && c_metrics_token[0] ? c_metrics_token : NULL;
     if (c_telegram && strncmp(c_telegram, "http://", 7) != 0 &&
         strncmp(c_telegram, "https://", 8) != 0)

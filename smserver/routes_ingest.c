@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handler.h"
 #include "http.h"
 #include "json.h"
 #include "sample.h"
@@ -27,6 +28,15 @@ struct ingest {
     char *labels;
     size_t llen, lcap;
     char *host_json, *latest_json;
+    char **procs; /* per sample: its process snapshot (JSON), or NULL */
+};
+
+/* The sample of the batch whose snapshot stands for the current run's minute. */
+struct procs_best {
+    int have;
+    int64_t minute;
+    double cpu;
+    size_t i;
 };
 
 static void
@@ -35,6 +45,9 @@ ingest_free(struct store_batch *b)
     struct ingest *in = (struct ingest *)b;
     if (!in)
         return;
+    for (size_t i = 0; in->procs && i < in->b.nsamples; i++)
+        free(in->procs[i]);
+    free(in->procs);
     free(in->b.samples);
     free(in->points);
     free(in->label_off);
@@ -89,6 +102,35 @@ static void
 sample_points(struct ingest *in, const struct sm_sample *s)
 {
     sm_series_each(s, 0, table_point, in);
+}
+
+/* The sample's process list as the snapshot the store keeps for its minute (store.h,
+ * "Process snapshots"): none when it has no process. Only a sample that can win its
+ * minute is encoded (encoding is most of a snapshot's cost): of a run of samples of one
+ * minute in the batch, one busier than the run's best so far, whose own snapshot is then
+ * dropped. The store still keeps the busiest over every batch. */
+static void
+sample_procs(struct ingest *in, size_t i, const struct sm_sample *s, struct procs_best *best)
+{
+    if (!(s->have & SM_HAVE_PROCS) || s->nprocs == 0)
+        return;
+    double cpu = 0;
+    for (size_t k = 0; k < s->nprocs; k++)
+        if (isfinite(s->procs[k].cpu_percent))
+            cpu += s->procs[k].cpu_percent;
+    int64_t ms = in->b.samples[i].ts_ms;
+    int64_t minute = ms >= 0 ? ms / 60000 : -((-(ms + 1)) / 60000) - 1;
+    if (best->have && best->minute == minute) {
+        if (cpu <= best->cpu)
+            return;
+        free(in->procs[best->i]);
+        in->procs[best->i] = NULL;
+        in->b.samples[best->i].procs_json = NULL;
+    }
+    in->procs[i] = sm_sample_procs_json(s);
+    in->b.samples[i].procs_json = in->procs[i];
+    in->b.samples[i].procs_cpu = cpu;
+    *best = (struct procs_best){1, minute, cpu, i};
 }
 
 /* Decode item i (-1: the single sample) into s; cause names the field. */
@@ -158,6 +200,9 @@ ingest(struct call *c, char **cause)
     }
     in->b.samples = sm_xcalloc(n, sizeof *in->b.samples);
     in->b.nsamples = n;
+    struct procs_best best = {0, 0, 0, 0};
+    if (c->env->process_snapshots)
+        in->procs = sm_xcalloc(n, sizeof *in->procs);
     size_t *first = sm_xcalloc(n, sizeof *first);
     const cJSON *item = samples ? samples->child : root;
     const cJSON *newest = NULL;
@@ -177,6 +222,8 @@ ingest(struct call *c, char **cause)
         sample_points(in, &s);
         in->b.samples[i].ts_ms = llround(s.timestamp * 1000.0);
         in->b.samples[i].npoints = in->npoints - first[i];
+        if (in->procs)
+            sample_procs(in, i, &s, &best);
         if (s.timestamp > newest_ts) {
             newest_ts = s.timestamp;
             newest = item;

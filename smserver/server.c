@@ -52,6 +52,8 @@
 #define MAINT_INTERVAL_S 10   /* history rollups */
 #define RETAIN_EVERY 6        /* retention every this many rollup rounds */
 #define RETAIN_BATCH 64       /* series per retention transaction */
+#define PROCS_BATCH 256       /* process snapshots per retention transaction */
+#define PROCS_ROUNDS 16       /* and transactions per retention round */
 #define ALERTS_GRACE_S 30.0   /* after a start, agents silent this long are offline */
 /* Largest single send() of a reply. libwebsockets' default is 4 KiB, the rest held in
  * its buffer and sent a piece per writable event: most history replies went out so. */
@@ -149,6 +151,35 @@ add_agent(const struct store_agent *a, void *arg)
     free(latest);
 }
 
+/* Process snapshots past their retention or over their size cap go, PROCS_BATCH rows
+ * per transaction and at most PROCS_ROUNDS transactions per call (store.h). A backend
+ * without snapshots says so once. */
+static void
+procs_retain(struct server *srv, struct store *st, int64_t now, int *warned)
+{
+    size_t total = 0;
+    for (int i = 0; i < PROCS_ROUNDS; i++) {
+        size_t deleted = 0;
+        char *cause = NULL;
+        enum sm_rc rc =
+            store_procs_retain(st, now, srv->cfg->procs_keep_s, srv->cfg->procs_max_bytes,
+                               PROCS_BATCH, &deleted, &cause);
+        if (rc != SM_OK) {
+            if (!*warned || rc != SM_EUNAVAIL)
+                sm_log(SM_LOG_WARN, "process snapshots: retention: %s",
+                       cause ? cause : sm_rc_str(rc));
+            *warned = 1;
+            free(cause);
+            break;
+        }
+        total += deleted;
+        if (deleted < PROCS_BATCH)
+            break;
+    }
+    if (total > 0)
+        sm_log(SM_LOG_DEBUG, "process snapshots: retention removed %zu", total);
+}
+
 /* Roll up and enforce retention off the event loop and off the ingest writer; pick up
  * the alert rules the admin CLI changed. */
 static void *
@@ -159,6 +190,7 @@ maint_main(void *arg)
     const struct history_retention ret = {srv->cfg->retain_raw_s, srv->cfg->retain_minute_s,
                                           srv->cfg->retain_hour_s};
     unsigned round = 0;
+    int procs_warned = 0;
     pthread_mutex_lock(&srv->maint_mu);
     while (!srv->maint_stop && st) {
         pthread_mutex_unlock(&srv->maint_mu);
@@ -170,9 +202,11 @@ maint_main(void *arg)
                 break;
         if (srv->alerts)
             events_rules_read(srv, st);
-        if (round++ % RETAIN_EVERY == 0 &&
+        if (round % RETAIN_EVERY == 0 &&
             store_retain(st, now, &ret, RETAIN_BATCH, &deleted) == SM_OK && deleted > 0)
             sm_log(SM_LOG_DEBUG, "history: retention removed %zu rows", deleted);
+        if (round++ % RETAIN_EVERY == 0)
+            procs_retain(srv, st, now, &procs_warned);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += MAINT_INTERVAL_S;
@@ -330,6 +364,7 @@ server_start(const struct server_config *cfg)
                                     .metrics_agent_series = cfg->metrics_agent_series,
                                     .telegram_api_base = cfg->telegram_api_base,
                                     .webhook_allow = cfg->webhook_allow,
+                                    .process_snapshots = cfg->procs_max_bytes > 0,
                                     .auth = &srv->auth,
                                     .rl = &srv->rl,
                                     .stats = &srv->stats,

@@ -22,6 +22,12 @@
 
 struct sm_netallow;
 
+/* Process snapshots (store.h): how long they are kept and how much of them. */
+#define PROCS_RETENTION_HOURS_DEFAULT 24
+#define PROCS_RETENTION_HOURS_MAX 8784 /* a leap year */
+#define PROCS_MAX_MB_DEFAULT 256
+#define PROCS_MAX_MB_MAX 1048576
+
 /* Read-only configuration, filled by main. */
 struct server_config {
     char listen_addr[64]; /* numeric IPv4/IPv6 address */
@@ -35,6 +41,8 @@ struct server_config {
     double retain_raw_s;    /* history retention per tier */
     double retain_minute_s;
     double retain_hour_s;
+    int64_t procs_keep_s;           /* process snapshots: retention */
+    int64_t procs_max_bytes;        /* and size cap; 0: none are stored */
     int metrics_agent_series;       /* /metrics also gives each agent's latest values */
     const char *metrics_token_file; /* /metrics needs this bearer token (else loopback) */
     const char *telegram_api_base;  /* alert channels: the Telegram Bot API base URL */

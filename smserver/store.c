@@ -314,3 +314,40 @@ store_count(struct store *st, int64_t *samples, int64_t *points)
 {
     return st->backend->count(st, samples, points);
 }
+
+/* A member this backend leaves NULL: say so rather than crash. */
+static enum sm_rc
+unsupported(const struct store *st, const char *what, char **cause)
+{
+    if (cause)
+        *cause = sm_xasprintf("%s: not supported by the %s backend", what, st->backend->name);
+    return SM_EUNAVAIL;
+}
+
+enum sm_rc
+store_procs_at(struct store *st, int64_t user_id, int64_t agent_id, int64_t at_ms, int64_t window_s,
+               struct store_procs *out, char **cause)
+{
+    if (!st->backend->procs_at)
+        return unsupported(st, "process snapshots", cause);
+    return st->backend->procs_at(st, user_id, agent_id, at_ms, window_s, out, cause);
+}
+
+enum sm_rc
+store_procs_retain(struct store *st, int64_t now_ms, int64_t keep_s, int64_t max_bytes,
+                   size_t batch, size_t *deleted, char **cause)
+{
+    *deleted = 0;
+    if (!st->backend->procs_retain)
+        return unsupported(st, "process snapshots", cause);
+    return st->backend->procs_retain(st, now_ms, keep_s, max_bytes, batch, deleted, cause);
+}
+
+enum sm_rc
+store_procs_usage(struct store *st, int64_t *count, int64_t *bytes, char **cause)
+{
+    *count = *bytes = 0;
+    if (!st->backend->procs_usage)
+        return unsupported(st, "process snapshots", cause);
+    return st->backend->procs_usage(st, count, bytes, cause);
+}

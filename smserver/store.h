@@ -89,6 +89,11 @@ struct store_sample {
     int64_t ts_ms; /* unix milliseconds: (agent, ts_ms) identifies the sample */
     size_t npoints;
     struct store_point *points;
+    /* The sample's process list as JSON array text (borrowed), or NULL: none, or process
+     * snapshots are off. procs_cpu: the list's CPU percent summed, which picks the
+     * minute's snapshot (see store_procs_at). */
+    const char *procs_json;
+    double procs_cpu;
 };
 
 /* What one /ingest request writes for one agent. */
@@ -191,6 +196,32 @@ enum sm_rc store_rollup(struct store *st, int64_t now_ms, size_t budget,
                         size_t *work) SM_MUST_CHECK;
 enum sm_rc store_retain(struct store *st, int64_t now_ms, const struct history_retention *r,
                         size_t batch, size_t *deleted) SM_MUST_CHECK;
+
+/* Process snapshots (issue 20, "time travel"). store_batch_write keeps, per agent and
+ * minute, the process list of the minute's busiest sample (the highest procs_cpu; the
+ * earlier on a tie), in the same savepoint as its sample. A backend without them leaves
+ * the member NULL and these calls are SM_EUNAVAIL with a cause that says so (the batch
+ * write ignores procs_json). */
+#define STORE_PROCS_WINDOW_MAX_S 3600 /* how far back store_procs_at may look */
+
+struct store_procs {
+    int64_t ts_ms; /* the sample the snapshot comes from */
+    char *json;    /* the "processes" array as JSON text; owned, free() it */
+};
+
+/* The snapshot of the user's agent for the newest minute at or before at_ms, and no
+ * older than window_s seconds before at_ms; SM_ENOTFOUND when there is none or the agent
+ * is not the user's. Any thread with its own connection. */
+enum sm_rc store_procs_at(struct store *st, int64_t user_id, int64_t agent_id, int64_t at_ms,
+                          int64_t window_s, struct store_procs *out, char **cause) SM_MUST_CHECK;
+/* Maintenance: delete snapshots older than keep_s seconds before now_ms, then the oldest
+ * while all of them hold more than max_bytes of JSON; at most batch rows per call, in one
+ * transaction. *deleted counts them. */
+enum sm_rc store_procs_retain(struct store *st, int64_t now_ms, int64_t keep_s, int64_t max_bytes,
+                              size_t batch, size_t *deleted, char **cause) SM_MUST_CHECK;
+/* How many snapshots are stored and their JSON bytes (tests, the benchmark). */
+enum sm_rc store_procs_usage(struct store *st, int64_t *count, int64_t *bytes,
+                             char **cause) SM_MUST_CHECK;
 
 /* The newest point of every series of every agent, ordered by series name, then agent,
  * then labels (GET /metrics). agent and user are the names. */

@@ -86,6 +86,12 @@ struct store_backend {
                                void *arg);
     enum sm_rc (*alert_active)(struct store *st, int64_t user_id, store_event_fn fn, void *arg);
     enum sm_rc (*count)(struct store *st, int64_t *samples, int64_t *points);
+    /* Process snapshots; NULL in a backend that does not keep them. */
+    enum sm_rc (*procs_at)(struct store *st, int64_t user_id, int64_t agent_id, int64_t at_ms,
+                           int64_t window_s, struct store_procs *out, char **cause);
+    enum sm_rc (*procs_retain)(struct store *st, int64_t now_ms, int64_t keep_s, int64_t max_bytes,
+                               size_t batch, size_t *deleted, char **cause);
+    enum sm_rc (*procs_usage)(struct store *st, int64_t *count, int64_t *bytes, char **cause);
 };
 
 /* The embedded default (store_sqlite.c): claims every string, as a file path. */

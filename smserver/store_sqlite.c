@@ -453,6 +453,7 @@ store_sqlite_free(struct store *base)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    sq_procs_done(st);
     if (st->db && sqlite3_close(st->db) != SQLITE_OK)
         sm_log(SM_LOG_WARN, "database: close: %s", sqlite3_errmsg(st->db));
     sq_cache_clear(st);
@@ -547,4 +548,7 @@ const struct store_backend store_sqlite_backend = {
     .alert_events = store_sqlite_alert_events,
     .alert_active = store_sqlite_alert_active,
     .count = store_sqlite_count,
+    .procs_at = store_sqlite_procs_at,
+    .procs_retain = store_sqlite_procs_retain,
+    .procs_usage = store_sqlite_procs_usage,
 };

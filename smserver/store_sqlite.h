@@ -7,7 +7,8 @@
  * table), store_sqlite_schema.c (migrations), store_sqlite_auth.c (users and refresh
  * tokens), store_sqlite_agents.c, store_sqlite_ingest.c (group commit and the series
  * cache), store_sqlite_history.c (queries, rollups, retention, latest values) and
- * store_sqlite_alerts.c (rules, channels, events). */
+ * store_sqlite_alerts.c (rules, channels, events), store_sqlite_procs.c (process
+ * snapshots). */
 #ifndef SM_SMSERVER_STORE_SQLITE_H
 #define SM_SMSERVER_STORE_SQLITE_H
 
@@ -98,6 +99,8 @@ struct recent_series {
     int64_t id;
 };
 
+#define SQ_PROCS_STMTS 6 /* statements of store_sqlite_procs.c */
+
 struct store_sqlite {
     struct store base; /* first: the backend table (store_backend.h) */
     sqlite3 *db;
@@ -116,6 +119,7 @@ struct store_sqlite {
     size_t pairs_cap;
     uint8_t *blob;
     size_t blob_cap;
+    sqlite3_stmt *procs_stmt[SQ_PROCS_STMTS]; /* store_sqlite_procs.c's, prepared on first use */
 };
 
 /* The SQLite connection behind a store handle of this backend. */
@@ -156,6 +160,14 @@ void sq_copy_text(char *dst, size_t dstsz, sqlite3_stmt *s, int col);
 
 /* Bring the schema to this version (store_sqlite_schema.c). */
 enum sm_rc sq_migrate(struct store_sqlite *st, char **cause) SM_MUST_CHECK;
+/* Process snapshots (store_sqlite_procs.c): the migration that adds their table; write
+ * the sample's snapshot (none when smp->procs_json is NULL) in the current transaction;
+ * finalize the file's statements (before the connection closes). */
+extern const char sq_procs_schema_sql[];
+enum sm_rc sq_procs_write(struct store_sqlite *st, int64_t agent_id, const struct store_sample *smp,
+                          char **cause) SM_MUST_CHECK;
+void sq_procs_done(struct store_sqlite *st);
+
 /* Forget the writer's series ids (after a rollback they may be gone). */
 void sq_cache_clear(struct store_sqlite *st);
 
@@ -234,5 +246,13 @@ enum sm_rc store_sqlite_alert_events(struct store *st, int64_t rule_id, size_t l
 enum sm_rc store_sqlite_alert_active(struct store *st, int64_t user_id, store_event_fn fn,
                                      void *arg) SM_MUST_CHECK;
 enum sm_rc store_sqlite_count(struct store *st, int64_t *samples, int64_t *points) SM_MUST_CHECK;
+enum sm_rc store_sqlite_procs_at(struct store *st, int64_t user_id, int64_t agent_id, int64_t at_ms,
+                                 int64_t window_s, struct store_procs *out,
+                                 char **cause) SM_MUST_CHECK;
+enum sm_rc store_sqlite_procs_retain(struct store *st, int64_t now_ms, int64_t keep_s,
+                                     int64_t max_bytes, size_t batch, size_t *deleted,
+                                     char **cause) SM_MUST_CHECK;
+enum sm_rc store_sqlite_procs_usage(struct store *st, int64_t *count, int64_t *bytes,
+                                    char **cause) SM_MUST_CHECK;
 
 #endif

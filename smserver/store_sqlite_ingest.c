@@ -266,6 +266,8 @@ batch_write(struct store_sqlite *st, const struct store_batch *b, size_t *stored
             continue;
         }
         (*stored)++;
+        if ((rc = sq_procs_write(st, b->agent_id, smp, cause)) != SM_OK)
+            return rc;
         /* Back-filled samples come in runs: mark each (agent, minute) once. */
         int64_t minute = smp->ts_ms / 60000;
         if (smp->ts_ms < st->watermark &&

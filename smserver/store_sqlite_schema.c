@@ -70,6 +70,8 @@ static const struct migration {
      * sample instead of one per point. pack_points copies the points rows into the
      * blobs, then points goes. */
     {"ALTER TABLE samples ADD COLUMN data BLOB NOT NULL DEFAULT x'0100';", pack_points},
+    /* 5: process snapshots, one per agent and minute (store_sqlite_procs.c). */
+    {sq_procs_schema_sql, NULL},
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 

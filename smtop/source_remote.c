@@ -220,6 +220,8 @@ on_event(void *arg, struct client_event *ev)
     case CLIENT_EV_REPLY:
         if (ev->req_id != 0 && ev->req_id == src->list.req_id)
             remote_series_reply(src, ev);
+        else if (ev->req_id != 0 && ev->req_id == src->procs.req_id)
+            remote_procs_reply(src, ev);
         else
             remote_history_reply(src, ev);
         break;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "client.h"
+#include "collect/proc.h"
 #include "model.h"
 #include "smtop.h"
 
@@ -91,5 +92,24 @@ void source_remote_depth_from_sample(const struct sm_sample *s, struct sm_depth_
  * I/O: callable from a draw. */
 const struct sm_depth_sample *source_remote_depth(struct source_remote *src, int host_id,
                                                   unsigned long *gen);
+
+/* The stored process snapshot of a past minute (GET /history/{id}/processes), for the
+ * history view's cursor. */
+#define REMOTE_PROCS_MAX 64 /* processes taken from one snapshot */
+struct remote_procs {
+    int host_id;
+    int64_t minute;    /* the minute asked for: unix seconds / 60 */
+    int status;        /* 200, 404 (no snapshot in that span), other: an error; 0 asking */
+    double ts;         /* unix seconds of the sample the snapshot comes from */
+    unsigned gen;      /* bumped by every reply applied */
+    size_t n;          /* processes in v */
+    struct sm_proc *v; /* REMOTE_PROCS_MAX entries */
+};
+
+/* The snapshot of host for the minute holding unix time at (or the newest before it,
+ * within the server's window): the cached answer, and a request queued (no I/O here)
+ * when it is for another host or minute. The reply lands in a later drain. No I/O:
+ * callable from a draw. */
+const struct remote_procs *source_remote_procs(struct source_remote *src, int host_id, double at);
 
 #endif

@@ -1,11 +1,13 @@
 /* source_remote_history.c: history fetched from the server for the views (GET
- * /history/{id}/series?...), cached per series, and the list of stored series per host. */
+ * /history/{id}/series?...), cached per series, the list of stored series per host, and
+ * the process snapshot of one past minute (GET /history/{id}/processes). */
 #include "config.h"
 
 #include "source_remote.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,8 @@ remote_history_free(struct source_remote *src)
         free(h->ring.t);
         free(h->ring.v);
     }
+    free(src->procs.p.v);
+    src->procs.p.v = NULL;
 }
 
 int
@@ -260,4 +264,113 @@ source_remote_history(struct source_remote *src, int host_id, const char *series
         }
     }
     return &s->h;
+}
+
+/* A whole number member of o, or dflt when absent or not a number. */
+static double
+num(const cJSON *o, const char *key, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : dflt;
+}
+
+static void
+str(char *dst, size_t len, const cJSON *o, const char *key)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+    snprintf(dst, len, "%s", v ? v : "");
+}
+
+/* One entry of a snapshot's "processes" (statusmonitor(7)) as a row of the panel;
+ * 0 when it is not one (no pid or no name). The panel filters control bytes. */
+static int
+proc_from_json(const cJSON *o, struct sm_proc *p)
+{
+    memset(p, 0, sizeof *p);
+    double pid = num(o, "pid", -1);
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
+    if (!cJSON_IsObject(o) || pid < 1 || pid > INT32_MAX || !name)
+        return 0;
+    p->pid = (int32_t)pid;
+    double ppid = num(o, "ppid", 0);
+    p->ppid = ppid >= 0 && ppid <= INT32_MAX ? (int32_t)ppid : 0;
+    str(p->user, sizeof p->user, o, "user");
+    char st[4];
+    str(st, sizeof st, o, "state");
+    p->state = st[0] ? st[0] : '?';
+    snprintf(p->comm, sizeof p->comm, "%s", name);
+    str(p->cmdline, sizeof p->cmdline, o, "cmdline");
+    p->have_cmdline = p->cmdline[0] != '\0';
+    p->cpu_percent = num(o, "cpu_percent", 0);
+    double rss = num(o, "rss_bytes", 0), thr = num(o, "threads", 0);
+    p->rss = rss > 0 && rss < 1.8e19 ? (uint64_t)rss : 0;
+    p->rss_exact = 1;
+    p->threads = thr > 0 && thr <= UINT32_MAX ? (uint32_t)thr : 0;
+    p->read_bps = num(o, "read_bytes_per_s", 0);
+    p->write_bps = num(o, "write_bytes_per_s", 0);
+    p->have_io = cJSON_GetObjectItemCaseSensitive(o, "read_bytes_per_s") != NULL;
+    p->start_time = num(o, "start_time", 0);
+    p->nice = 0;
+    return 1;
+}
+
+void
+remote_procs_reply(struct source_remote *src, struct client_event *ev)
+{
+    struct remote_procs *p = &src->procs.p;
+    src->procs.req_id = 0;
+    src->procs.fetched = sm_mono_now();
+    p->status = ev->status ? ev->status : -1;
+    p->n = 0;
+    p->ts = 0;
+    p->gen++;
+    src->m->generation++;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(ev->body, "processes");
+    if (ev->status != 200 || !cJSON_IsArray(list)) {
+        if (ev->status == 200)
+            p->status = -1; /* not the reply of a server that keeps snapshots */
+        return;
+    }
+    p->ts = num(ev->body, "ts", 0);
+    if (!p->v)
+        p->v = sm_xcalloc(REMOTE_PROCS_MAX, sizeof *p->v);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, list)
+    {
+        if (p->n == REMOTE_PROCS_MAX)
+            break;
+        if (proc_from_json(x, &p->v[p->n]))
+            p->n++;
+    }
+}
+
+const struct remote_procs *
+source_remote_procs(struct source_remote *src, int host_id, double at)
+{
+    struct remote_procs *p = &src->procs.p;
+    double now = sm_mono_now();
+    int64_t minute = (int64_t)floor(at / 60.0);
+    int same = p->host_id == host_id && p->minute == minute;
+    /* A minute that may still be filling (this one or the last) is asked again every
+     * 10 s; one request at a time, and a lost reply is asked again after 30 s. */
+    int filling = (minute + 2) * 60.0 > sm_wall_now() && now - src->procs.fetched > 10;
+    if (same && src->procs.req_id == 0 && !filling)
+        return p;
+    if (same && src->procs.req_id != 0 && now - src->procs.asked < 30)
+        return p;
+    char path[96];
+    /* The end of the minute: the server answers that minute or the newest before it. */
+    snprintf(path, sizeof path, "/history/%d/processes?at=%lld", host_id,
+             (long long)(minute * 60 + 59));
+    if (!same) {
+        p->host_id = host_id;
+        p->minute = minute;
+        p->status = 0;
+        p->n = 0;
+        p->ts = 0;
+        p->gen++;
+    }
+    src->procs.req_id = client_get(src->c, path);
+    src->procs.asked = now;
+    return p;
 }

@@ -56,6 +56,12 @@ struct source_remote {
         double asked, fetched;
     } list;
     struct remote_depth depth;
+    /* The process snapshot of one past minute (GET /history/{id}/processes). */
+    struct {
+        struct remote_procs p;
+        uint64_t req_id; /* pending, 0 when none */
+        double asked, fetched;
+    } procs;
 };
 
 /* Free the history cache's points (source_remote_free). */
@@ -64,6 +70,8 @@ void remote_history_free(struct source_remote *src);
 void remote_history_reply(struct source_remote *src, struct client_event *ev);
 /* A reply to GET /history/{id}/series: the host's stored series declared in the model. */
 void remote_series_reply(struct source_remote *src, struct client_event *ev);
+/* A reply to GET /history/{id}/processes: the snapshot replaces the cached one. */
+void remote_procs_reply(struct source_remote *src, struct client_event *ev);
 /* GET /alerts and /alerts/active answered: they replace the alerts known. */
 void remote_alerts_reply(struct source_remote *src, struct client_event *ev);
 /* One {"type":"alert",...} from the stream applied to the model. */

@@ -9,6 +9,7 @@
 
 #include "format.h"
 #include "source_remote.h"
+#include "view_history_procs.h"
 #include "views.h"
 #include "xmalloc.h"
 
@@ -23,7 +24,26 @@ static const struct {
 } windows[] = {{300, "5m"}, {3600, "1h"}, {86400, "24h"}, {7 * 86400, "7d"}};
 #define NWINDOWS (sizeof windows / sizeof windows[0])
 
-enum history_action { Y_UP, Y_DOWN, Y_PGUP, Y_PGDN, Y_BACK, Y_FWD, Y_LIVE, Y_W1, Y_W2, Y_W3, Y_W4 };
+enum history_action {
+    Y_UP,
+    Y_DOWN,
+    Y_PGUP,
+    Y_PGDN,
+    Y_BACK,
+    Y_FWD,
+    Y_LIVE,
+    Y_W1,
+    Y_W2,
+    Y_W3,
+    Y_W4,
+    /* The time cursor and its processes (view_history_procs.c), in the order of enum
+     * history_procs_action. */
+    Y_PROCS,
+    Y_CUR_BACK,
+    Y_CUR_FWD,
+    Y_CUR_BACK10,
+    Y_CUR_FWD10,
+};
 
 const struct key_binding history_keys[] = {
     {KEY_UP, "Up", Y_UP, "previous metric"},
@@ -37,6 +57,11 @@ const struct key_binding history_keys[] = {
     {'2', "2", Y_W2, "show the last hour"},
     {'3', "3", Y_W3, "show the last 24 hours"},
     {'4', "4", Y_W4, "show the last 7 days"},
+    {'p', "p", Y_PROCS, "a time cursor and the top processes of its minute (server mode)"},
+    {'[', "[", Y_CUR_BACK, "the time cursor a minute back"},
+    {']', "]", Y_CUR_FWD, "the time cursor a minute forward"},
+    {'{', "{", Y_CUR_BACK10, "the time cursor ten minutes back"},
+    {'}', "}", Y_CUR_FWD10, "the time cursor ten minutes forward"},
     {0, NULL, 0, NULL},
 };
 
@@ -48,6 +73,7 @@ struct history_view {
     double offset; /* seconds before now at the right edge (0: live) */
     struct table *list;
     struct graph *graph;
+    struct history_procs *procs; /* the time cursor and its processes */
     const struct model_host *cur;
     char applied[MODEL_SERIES_LEN]; /* the last ui->history_series acted on */
     int list_w;                     /* columns of the list this frame */
@@ -118,8 +144,9 @@ history_draw(struct widget *w, WINDOW *win, const struct ui *ui)
         v->list->sel = v->list->nrows - 1;
     int gx = w->x, gw = w->w;
     v->list_w = w->w >= LIST_WIDE_SCREEN ? LIST_WIDE : LIST_WIDTH;
+    int ph = history_procs_height(v->procs, w->h), gh = w->h - ph; /* the panel's rows */
     if (w->w >= LIST_MIN_SCREEN) {
-        widget_resize(&v->list->w, w->y, w->x, w->h, v->list_w);
+        widget_resize(&v->list->w, w->y, w->x, gh, v->list_w);
         widget_draw(&v->list->w, win, ui);
         gx += v->list_w + 1;
         gw -= v->list_w + 1;
@@ -172,8 +199,11 @@ history_draw(struct widget *w, WINDOW *win, const struct ui *ui)
     g->t1 = t1;
     g->ymax = 0;
     g->step = step;
-    widget_resize(&g->w, w->y + 2, gx, w->h - 2, gw);
+    widget_resize(&g->w, w->y + 2, gx, gh - 2, gw);
     widget_draw(&g->w, win, ui);
+    /* The plot is right of the graph's 9 columns of labels, above its time axis. */
+    history_procs_draw(v->procs, win, ui, t0, t1, w->y + 2, gx + 9, gh - 3, gw - 9, w->y + gh, w->x,
+                       ph, w->w);
 }
 
 static int
@@ -194,6 +224,11 @@ history_key(struct widget *w, int key, struct ui *ui)
     if (action < 0)
         return 0;
     double span = windows[v->window].seconds;
+    if (action >= Y_PROCS) {
+        double t1 = ui->now - v->offset;
+        return history_procs_key(v->procs, (enum history_procs_action)(action - Y_PROCS), ui,
+                                 t1 - span, t1);
+    }
     switch (action) {
     case Y_UP:
         return widget_key(&v->list->w, KEY_UP, ui) | HANDLED | REDRAW;
@@ -230,6 +265,7 @@ history_free(struct widget *w)
     struct history_view *v = (struct history_view *)w;
     widget_free(&v->list->w);
     widget_free(&v->graph->w);
+    history_procs_free(v->procs);
     free(v);
 }
 
@@ -244,5 +280,6 @@ view_history_new(struct ui *ui)
     v->w.cls = &history_class;
     v->list = table_new(list_cols, 1, list_cell, v);
     v->graph = graph_new(1);
+    v->procs = history_procs_new();
     return &v->w;
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """post_samples.py: post N samples as one agent over one keep-alive connection.
 
-usage: post_samples.py URL TOKENFILE N [--start T] [--step S] [--ifaces K]
+usage: post_samples.py URL TOKENFILE N [--start T] [--step S] [--ifaces K] [--procs P]
 
-Sample i has timestamp START + i * STEP (default: now - N * STEP, 1 s apart) and K
-network interfaces (to make it large). Prints the number of 200 replies; exits 1 if
+Sample i has timestamp START + i * STEP (default: now - N * STEP, 1 s apart), K
+network interfaces (to make it large) and P processes (a "processes" array as
+smagent sends it). Prints the number of 200 replies; exits 1 if
 any reply was not 200. The token is read from a file, never from argv.
 """
 import argparse
@@ -21,6 +22,7 @@ ap.add_argument("n", type=int)
 ap.add_argument("--start", type=float)
 ap.add_argument("--step", type=float, default=1.0)
 ap.add_argument("--ifaces", type=int, default=0)
+ap.add_argument("--procs", type=int, default=0)
 a = ap.parse_args()
 token = open(a.token_file).read().strip()
 u = urllib.parse.urlparse(a.url)
@@ -34,6 +36,13 @@ for i in range(a.n):
          "network": {"bytes_sent": i, "bytes_recv": 2 * i,
                      "interfaces": [{"name": "if%05d" % k, "rx_bytes_per_s": k, "tx_bytes_per_s": k}
                                     for k in range(a.ifaces)]}}
+    if a.procs:
+        s["processes"] = [{"pid": 1000 + k, "ppid": 1, "user": "www-data", "state": "S",
+                           "name": "worker%02d" % k,
+                           "cmdline": "/usr/sbin/worker%02d --config /etc/worker.conf" % k,
+                           "cpu_percent": float((i * 13 + k * 7) % 100), "rss_bytes": 52428800 + k,
+                           "threads": 4, "start_time": 1765000000.0 + k}
+                          for k in range(a.procs)]
     conn.request("POST", "/ingest", json.dumps(s),
                  {"X-Agent-Token": token, "Content-Type": "application/json"})
     r = conn.getresponse()

@@ -19,6 +19,7 @@ const struct route routes_health[] = NO_ROUTES;
 const struct route routes_history[] = NO_ROUTES;
 const struct route routes_metrics[] = NO_ROUTES;
 const struct route routes_alerts[] = NO_ROUTES;
+const struct route routes_procs[] = NO_ROUTES;
 
 int
 main(void)

@@ -388,9 +388,52 @@ test_copy(void)
     sm_sample_done(&a);
 }
 
+/* sm_sample_procs_json writes what sm_sample_depth_to_json writes for "processes", as
+ * valid JSON whatever the strings hold (quotes, backslashes, control bytes, UTF-8). */
+static void
+test_procs_json(void)
+{
+    struct sm_sample s;
+    sm_sample_init(&s);
+    ok(sm_sample_procs_json(&s) == NULL, "procs json: no process list, no text");
+    fill(&s);
+    struct sm_sample_proc *p = sm_sample_add_proc(&s);
+    p->pid = 99;
+    snprintf(p->name, sizeof p->name, "a\"b\\c");
+    snprintf(p->cmdline, sizeof p->cmdline, "x\ty\x01z \xe2\x9c\x93 \"q\"");
+    p->cpu_percent = 0.1 + 0.2;
+    p->rss = 9007199254740993LL; /* beyond a double's exact integers */
+    char *text = sm_sample_procs_json(&s);
+    cJSON *got = text ? cJSON_Parse(text) : NULL;
+    cJSON *o = cJSON_CreateObject();
+    sm_sample_depth_to_json(&s, o);
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(o, "processes");
+    ok(got && cJSON_IsArray(got) && cJSON_GetArraySize(got) == 3, "procs json parses: %s",
+       text ? text : "(null)");
+    /* Compare all but the one whole number a double cannot hold. */
+    cJSON *g2 = got ? cJSON_GetArrayItem(got, 2) : NULL;
+    const cJSON *rss = g2 ? cJSON_GetObjectItemCaseSensitive(g2, "rss_bytes") : NULL;
+    ok(text && strstr(text, "\"rss_bytes\":9007199254740993") != NULL && rss,
+       "procs json: whole numbers are exact");
+    if (g2)
+        cJSON_DeleteItemFromObjectCaseSensitive(g2, "rss_bytes");
+    cJSON *w2 = cJSON_GetArrayItem(want, 2);
+    cJSON_DeleteItemFromObjectCaseSensitive(w2, "rss_bytes");
+    ok(got && cJSON_Compare(got, want, 1), "procs json equals the cJSON encoding");
+    const char *cmd =
+        g2 ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g2, "cmdline")) : NULL;
+    ok(cmd && strcmp(cmd, "x\ty\x01z \xe2\x9c\x93 \"q\"") == 0,
+       "procs json: control bytes, quotes and UTF-8 come back as they were");
+    cJSON_Delete(got);
+    cJSON_Delete(o);
+    free(text);
+    sm_sample_done(&s);
+}
+
 int
 main(void)
 {
+    test_procs_json();
     test_copy();
     test_round_trip();
     test_caps();
