@@ -141,6 +141,22 @@ pq_change(struct store_pg *st, const char *what, const char *sql, const struct p
 }
 
 enum sm_rc
+pg_one(struct store_pg *st, const char *what, enum sm_rc none, const char *sql,
+       const struct pq_args *a, pq_row_fn read, void *out)
+{
+    PGresult *r;
+    enum sm_rc rc = pq_run(st, what, sql, a, &r, NULL);
+    if (rc != SM_OK)
+        return rc;
+    if (PQntuples(r) == 1)
+        read(r, 0, out);
+    else
+        rc = none;
+    PQclear(r);
+    return rc;
+}
+
+enum sm_rc
 pq_begin(struct store_pg *st)
 {
     enum sm_rc rc = pq_run(st, "begin", "BEGIN", NULL, NULL, NULL);

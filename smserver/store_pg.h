@@ -52,6 +52,12 @@ enum sm_rc pq_run(struct store_pg *st, const char *what, const char *sql, const 
 /* pq_run for a statement that changes rows: SM_ENOTFOUND when it changed none. */
 enum sm_rc pq_change(struct store_pg *st, const char *what, const char *sql,
                      const struct pq_args *a);
+/* Fills out from row `row` of a result (a pg_one reader). */
+typedef void (*pq_row_fn)(const PGresult *r, int row, void *out);
+/* pq_run for a query of at most one row: SM_OK with read(result, 0, out) called when it
+ * answers one row, `none` when it answers none (or more than one). what as in pq_run. */
+enum sm_rc pg_one(struct store_pg *st, const char *what, enum sm_rc none, const char *sql,
+                  const struct pq_args *a, pq_row_fn read, void *out);
 /* BEGIN / COMMIT / ROLLBACK of a transaction of one function. */
 enum sm_rc pq_begin(struct store_pg *st);
 enum sm_rc pq_commit(struct store_pg *st);
