@@ -206,6 +206,12 @@ fail:
 
 /* ------------------------------------------------------------------ agents */
 
+static void
+read_id(const PGresult *r, int row, void *out)
+{
+    *(int64_t *)out = pq_get_int(r, row, 0);
+}
+
 #define AGENT_COLS "id, user_id, name, created, COALESCE(last_seen, 0), host"
 
 static void
@@ -289,16 +295,44 @@ store_pg_agent_list(struct store *base, int64_t user_id, store_agent_fn fn, void
     return SM_OK;
 }
 
-/* Schema 1 has no samples, series or alert tables yet; when a migration adds them,
- * this deletes their rows in the same statement's transaction. */
+/* The agent with its samples (no foreign key: store_pg_ingest.c), rollup rows and
+ * dirty marks, in one transaction; series and the newest sample go with the agent row
+ * (ON DELETE CASCADE). */
 enum sm_rc
 store_pg_agent_delete(struct store *base, int64_t user_id, int64_t id)
 {
+    struct store_pg *st = pg(base);
     struct pq_args a = {0};
     pq_int(&a, id);
     pq_int(&a, user_id);
-    return pq_change(pg(base), "delete agent", "DELETE FROM agents WHERE id = $1 AND user_id = $2",
-                     &a);
+    struct pq_args one = {0};
+    pq_int(&one, id);
+    enum sm_rc rc = pq_begin(st);
+    if (rc != SM_OK)
+        return rc;
+    int64_t found = 0;
+    if ((rc = pg_one(st, "find agent", SM_ENOTFOUND,
+                     "SELECT id FROM agents WHERE id = $1 AND user_id = $2 FOR UPDATE", &a, read_id,
+                     &found)) != SM_OK ||
+        (rc = pq_run(st, "delete samples", "DELETE FROM samples WHERE agent_id = $1", &one, NULL,
+                     NULL)) != SM_OK ||
+        (rc = pq_run(st, "delete rollups",
+                     "DELETE FROM rollup_1m WHERE series_id IN"
+                     " (SELECT id FROM series WHERE agent_id = $1)",
+                     &one, NULL, NULL)) != SM_OK ||
+        (rc = pq_run(st, "delete rollups",
+                     "DELETE FROM rollup_1h WHERE series_id IN"
+                     " (SELECT id FROM series WHERE agent_id = $1)",
+                     &one, NULL, NULL)) != SM_OK ||
+        (rc = pq_run(st, "delete dirty minutes", "DELETE FROM rollup_dirty WHERE agent_id = $1",
+                     &one, NULL, NULL)) != SM_OK ||
+        (rc = pq_change(st, "delete agent", "DELETE FROM agents WHERE id = $1 AND user_id = $2",
+                        &a)) != SM_OK)
+        goto fail;
+    return pq_commit(st);
+fail:
+    pq_rollback(st);
+    return rc;
 }
 
 enum sm_rc
