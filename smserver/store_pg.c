@@ -355,8 +355,10 @@ pg_open(const char *db, struct store **out, char **cause)
 {
     const char *gate = getenv(STORE_PG_TEST_ENV);
     if (!gate || strcmp(gate, "1") != 0) {
-        *cause = sm_xstrdup("PostgreSQL storage is not available yet in this smserver"
-                            " (issue 21): use a SQLite database path");
+        /* Users, agents, ingest and history work; what is missing is named. */
+        *cause = sm_xstrdup("PostgreSQL storage is not available yet in this smserver:"
+                            " alert rules, notification channels and alert events are not"
+                            " implemented on it (issue 21); use a SQLite database path");
         return SM_EINVAL;
     }
     struct store_pg *st = sm_xcalloc(1, sizeof *st);
