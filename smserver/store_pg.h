@@ -1,7 +1,8 @@
 /* store_pg.h: what the files of the PostgreSQL backend share (store_pg*.c only; the
  * rest of the server sees store.h). store_pg.c holds the connection, the bound-query
  * helpers, the schema migrations and the backend table; store_pg_auth.c users, refresh
- * tokens and agents. */
+ * tokens and agents; store_pg_ingest.c the samples schema, batch writes, newest values
+ * and counts; store_pg_history.c history queries, rollups and retention. */
 #ifndef SM_SMSERVER_STORE_PG_H
 #define SM_SMSERVER_STORE_PG_H
 
@@ -15,10 +16,13 @@
  * backend is incomplete: tests only ("1" enables). */
 #define STORE_PG_TEST_ENV "SM_STORE_PG_TEST"
 
+struct pg_ingest; /* the writer's caches (store_pg_ingest.c) */
+
 struct store_pg {
     struct store base; /* first: store.c finds the table through it */
     PGconn *conn;
-    int in_tx; /* between pq_begin and pq_commit/pq_rollback: never reconnect there */
+    int in_tx;             /* between pq_begin and pq_commit/pq_rollback: never reconnect there */
+    struct pg_ingest *ing; /* NULL until the first batch write */
 };
 
 /* The parameters of one bound statement: every value travels apart from the SQL text
@@ -52,6 +56,12 @@ enum sm_rc pq_run(struct store_pg *st, const char *what, const char *sql, const 
 /* pq_run for a statement that changes rows: SM_ENOTFOUND when it changed none. */
 enum sm_rc pq_change(struct store_pg *st, const char *what, const char *sql,
                      const struct pq_args *a);
+/* Fills out from row `row` of a result (a pg_one reader). */
+typedef void (*pq_row_fn)(const PGresult *r, int row, void *out);
+/* pq_run for a query of at most one row: SM_OK with read(result, 0, out) called when it
+ * answers one row, `none` when it answers none (or more than one). what as in pq_run. */
+enum sm_rc pg_one(struct store_pg *st, const char *what, enum sm_rc none, const char *sql,
+                  const struct pq_args *a, pq_row_fn read, void *out);
 /* BEGIN / COMMIT / ROLLBACK of a transaction of one function. */
 enum sm_rc pq_begin(struct store_pg *st);
 enum sm_rc pq_commit(struct store_pg *st);
@@ -89,5 +99,35 @@ enum sm_rc store_pg_agent_set_token(struct store *base, int64_t user_id, int64_t
                                     const uint8_t token_hash[STORE_HASH_LEN]);
 enum sm_rc store_pg_agent_by_token(struct store *base, const uint8_t hash[STORE_HASH_LEN],
                                    struct store_agent *out);
+
+/* store_pg_ingest.c. The SQL of the samples schema (a migration of store_pg.c). */
+extern const char store_pg_ingest_schema[];
+/* The advisory lock that orders group commits (shared) and rollup steps (exclusive): a
+ * rollup step sees every sample committed before it and no group commit straddles it,
+ * so the watermark a group reads at its begin stays true until its commit. */
+#define STORE_PG_ROLLUP_LOCK "1936552823"
+#define STORE_PG_DAY_MS 86400000LL
+enum sm_rc store_pg_begin(struct store *base);
+enum sm_rc store_pg_commit(struct store *base);
+void store_pg_rollback(struct store *base);
+/* Forget the writer's caches (after a rollback, and at close). */
+void store_pg_ingest_free(struct store_pg *st);
+/* Make the day partition of samples that holds day (unix ms / STORE_PG_DAY_MS). */
+enum sm_rc store_pg_day(struct store_pg *st, int64_t day);
+enum sm_rc store_pg_batch_write(struct store *base, const struct store_batch *b, size_t *stored,
+                                size_t *duplicates, char **cause);
+enum sm_rc store_pg_series_list(struct store *base, int64_t agent_id, store_series_fn fn,
+                                void *arg);
+enum sm_rc store_pg_latest(struct store *base, int64_t agent_id, char **json);
+enum sm_rc store_pg_latest_points(struct store *base, store_point_fn fn, void *arg);
+enum sm_rc store_pg_count(struct store *base, int64_t *samples, int64_t *points);
+
+/* store_pg_history.c */
+enum sm_rc store_pg_history_query(struct store *base, int64_t agent_id, const char *name,
+                                  const char *labels, int64_t start_ms, int64_t stop_ms,
+                                  size_t points, struct history_result *out);
+enum sm_rc store_pg_rollup(struct store *base, int64_t now_ms, size_t budget, size_t *work);
+enum sm_rc store_pg_retain(struct store *base, int64_t now_ms, const struct history_retention *r,
+                           size_t batch, size_t *deleted);
 
 #endif

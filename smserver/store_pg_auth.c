@@ -14,8 +14,9 @@
 /* ------------------------------------------------------------------ users */
 
 static void
-read_user(const PGresult *r, int row, struct store_user *u)
+read_user(const PGresult *r, int row, void *out)
 {
+    struct store_user *u = out;
     u->id = pq_get_int(r, row, 0);
     pq_get_text(u->name, sizeof u->name, r, row, 1);
     pq_get_text(u->pwhash, sizeof u->pwhash, r, row, 2);
@@ -45,28 +46,14 @@ store_pg_user_add(struct store *base, const char *name, const char *pwhash, int6
     return SM_OK;
 }
 
-/* Run a query of at most one user row. */
-static enum sm_rc
-user_one(struct store *base, const char *sql, const struct pq_args *a, struct store_user *out)
-{
-    PGresult *r;
-    enum sm_rc rc = pq_run(pg(base), "find user", sql, a, &r, NULL);
-    if (rc != SM_OK)
-        return rc;
-    if (PQntuples(r) == 1)
-        read_user(r, 0, out);
-    else
-        rc = SM_ENOTFOUND;
-    PQclear(r);
-    return rc;
-}
-
 enum sm_rc
 store_pg_user_by_name(struct store *base, const char *name, struct store_user *out)
 {
     struct pq_args a = {0};
     pq_text(&a, name);
-    return user_one(base, "SELECT id, name, pwhash, created FROM users WHERE name = $1", &a, out);
+    return pg_one(pg(base), "find user", SM_ENOTFOUND,
+                  "SELECT id, name, pwhash, created FROM users WHERE name = $1", &a, read_user,
+                  out);
 }
 
 enum sm_rc
@@ -74,7 +61,8 @@ store_pg_user_by_id(struct store *base, int64_t id, struct store_user *out)
 {
     struct pq_args a = {0};
     pq_int(&a, id);
-    return user_one(base, "SELECT id, name, pwhash, created FROM users WHERE id = $1", &a, out);
+    return pg_one(pg(base), "find user", SM_ENOTFOUND,
+                  "SELECT id, name, pwhash, created FROM users WHERE id = $1", &a, read_user, out);
 }
 
 enum sm_rc
@@ -218,11 +206,18 @@ fail:
 
 /* ------------------------------------------------------------------ agents */
 
+static void
+read_id(const PGresult *r, int row, void *out)
+{
+    *(int64_t *)out = pq_get_int(r, row, 0);
+}
+
 #define AGENT_COLS "id, user_id, name, created, COALESCE(last_seen, 0), host"
 
 static void
-read_agent(const PGresult *r, int row, struct store_agent *a)
+read_agent(const PGresult *r, int row, void *out)
 {
+    struct store_agent *a = out;
     a->id = pq_get_int(r, row, 0);
     a->user_id = pq_get_int(r, row, 1);
     pq_get_text(a->name, sizeof a->name, r, row, 2);
@@ -256,30 +251,15 @@ store_pg_agent_add(struct store *base, int64_t user_id, const char *name,
     return SM_OK;
 }
 
-static enum sm_rc
-agent_one(struct store *base, enum sm_rc none, const char *sql, const struct pq_args *a,
-          struct store_agent *out)
-{
-    PGresult *r;
-    enum sm_rc rc = pq_run(pg(base), "find agent", sql, a, &r, NULL);
-    if (rc != SM_OK)
-        return rc;
-    if (PQntuples(r) == 1)
-        read_agent(r, 0, out);
-    else
-        rc = none;
-    PQclear(r);
-    return rc;
-}
-
 enum sm_rc
 store_pg_agent_get(struct store *base, int64_t user_id, int64_t id, struct store_agent *out)
 {
     struct pq_args a = {0};
     pq_int(&a, id);
     pq_int(&a, user_id);
-    return agent_one(base, SM_ENOTFOUND,
-                     "SELECT " AGENT_COLS " FROM agents WHERE id = $1 AND user_id = $2", &a, out);
+    return pg_one(pg(base), "find agent", SM_ENOTFOUND,
+                  "SELECT " AGENT_COLS " FROM agents WHERE id = $1 AND user_id = $2", &a,
+                  read_agent, out);
 }
 
 enum sm_rc
@@ -288,8 +268,8 @@ store_pg_agent_by_token(struct store *base, const uint8_t hash[STORE_HASH_LEN],
 {
     struct pq_args a = {0};
     pq_blob(&a, hash, STORE_HASH_LEN);
-    return agent_one(base, SM_EAUTH, "SELECT " AGENT_COLS " FROM agents WHERE token_hash = $1", &a,
-                     out);
+    return pg_one(pg(base), "find agent", SM_EAUTH,
+                  "SELECT " AGENT_COLS " FROM agents WHERE token_hash = $1", &a, read_agent, out);
 }
 
 enum sm_rc
@@ -315,16 +295,44 @@ store_pg_agent_list(struct store *base, int64_t user_id, store_agent_fn fn, void
     return SM_OK;
 }
 
-/* Schema 1 has no samples, series or alert tables yet; when a migration adds them,
- * this deletes their rows in the same statement's transaction. */
+/* The agent with its samples (no foreign key: store_pg_ingest.c), rollup rows and
+ * dirty marks, in one transaction; series and the newest sample go with the agent row
+ * (ON DELETE CASCADE). */
 enum sm_rc
 store_pg_agent_delete(struct store *base, int64_t user_id, int64_t id)
 {
+    struct store_pg *st = pg(base);
     struct pq_args a = {0};
     pq_int(&a, id);
     pq_int(&a, user_id);
-    return pq_change(pg(base), "delete agent", "DELETE FROM agents WHERE id = $1 AND user_id = $2",
-                     &a);
+    struct pq_args one = {0};
+    pq_int(&one, id);
+    enum sm_rc rc = pq_begin(st);
+    if (rc != SM_OK)
+        return rc;
+    int64_t found = 0;
+    if ((rc = pg_one(st, "find agent", SM_ENOTFOUND,
+                     "SELECT id FROM agents WHERE id = $1 AND user_id = $2 FOR UPDATE", &a, read_id,
+                     &found)) != SM_OK ||
+        (rc = pq_run(st, "delete samples", "DELETE FROM samples WHERE agent_id = $1", &one, NULL,
+                     NULL)) != SM_OK ||
+        (rc = pq_run(st, "delete rollups",
+                     "DELETE FROM rollup_1m WHERE series_id IN"
+                     " (SELECT id FROM series WHERE agent_id = $1)",
+                     &one, NULL, NULL)) != SM_OK ||
+        (rc = pq_run(st, "delete rollups",
+                     "DELETE FROM rollup_1h WHERE series_id IN"
+                     " (SELECT id FROM series WHERE agent_id = $1)",
+                     &one, NULL, NULL)) != SM_OK ||
+        (rc = pq_run(st, "delete dirty minutes", "DELETE FROM rollup_dirty WHERE agent_id = $1",
+                     &one, NULL, NULL)) != SM_OK ||
+        (rc = pq_change(st, "delete agent", "DELETE FROM agents WHERE id = $1 AND user_id = $2",
+                        &a)) != SM_OK)
+        goto fail;
+    return pq_commit(st);
+fail:
+    pq_rollback(st);
+    return rc;
 }
 
 enum sm_rc

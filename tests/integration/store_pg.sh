@@ -1,6 +1,7 @@
 #!/bin/sh
 # store_pg.sh: the store cases of tests/unit/test_store_pg against a private PostgreSQL
-# cluster (pg_lib.sh) as well as SQLite. Skips when PostgreSQL is not installed.
+# cluster (pg_lib.sh) as well as SQLite (users, tokens, agents, ingest, history,
+# retention), and the day partitions left in the cluster. Skips when PostgreSQL is not installed.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 pg_start
@@ -10,4 +11,13 @@ SM_TEST_PG=$PG_CONNINFO "$top_builddir/tests/unit/test_store_pg" >"$T/tap" 2>&1 
 }
 grep -q '^ok [0-9]* - postgresql: its name is free again' "$T/tap" ||
     fail "the PostgreSQL cases did not run"
+grep -q '^ok [0-9]* - postgresql: the hour rollups outlive the raw points' "$T/tap" ||
+    fail "the PostgreSQL history cases did not run"
+# The day partitions: the ingest case wrote on two days, retention dropped the older.
+parts=$(psql -XAtq -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'samples'::regclass") ||
+    fail "psql failed"
+[ "$parts" -ge 3 ] || fail "expected the day partitions made ahead, found $parts"
+psql -XAtq -c "SELECT relname FROM pg_class WHERE relname = 'samples_d' || (1800000000000 / 86400000 - 3)" |
+    grep -q . && fail "the partition of the day past retention is still there"
+sed -n 's/^ok [0-9]* - \(postgresql: .*rollup.*\)/ok: \1/p' "$T/tap"
 grep -c '^ok' "$T/tap" | sed 's/^/ok: /; s/$/ store checks passed on SQLite and PostgreSQL/'

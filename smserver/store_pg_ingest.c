@@ -1,0 +1,665 @@
+/* store_pg_ingest.c: the samples schema, group commit, batch writes, newest values and
+ * counts of the PostgreSQL backend (store_pg.h).
+ *
+ * The model is SQLite's (history.h): series(agent, name, labels) get ids; a sample is
+ * one row of samples(agent_id, ts ms) holding its points as two arrays of the same
+ * length, series ids (ascending, each once) and values, so an ingest writes one row per
+ * sample and rollups unnest them in SQL. samples is partitioned by range of ts, one
+ * partition per UTC day (samples_d<day>, day = ts / 86400000), made ahead of time by
+ * maintenance (store_pg_rollup) and by the writer for a day it has not seen made yet;
+ * retention drops whole partitions. The newest sample of each agent in full is kept in
+ * latest, as on SQLite. Samples that arrive behind the rollup watermark mark their
+ * minute in rollup_dirty, as on SQLite; the advisory lock STORE_PG_ROLLUP_LOCK keeps
+ * that watermark true for a whole group commit, across instances.
+ *
+ * Every value is a bound parameter; the only SQL made at run time is made inside the
+ * database by sm_samples_day() from an integer, with format()'s quoting. */
+#include "config.h"
+
+#include "store_pg.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+/* Migration of the samples schema: self-contained, so that it can take any number in
+ * store_pg.c's list. */
+const char store_pg_ingest_schema[] =
+    /* Floor division (ts may in principle be negative; / truncates toward zero). */
+    "CREATE FUNCTION sm_fdiv(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE"
+    " PARALLEL SAFE AS 'SELECT CASE WHEN a >= 0 THEN a / b ELSE -((b - 1 - a) / b) END';"
+    "CREATE TABLE series(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " agent_id bigint NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
+    " name text NOT NULL, labels text NOT NULL, UNIQUE(agent_id, name, labels));"
+    /* No foreign key on samples (a check per row costs ingest; partitions make it
+     * dearer): agent_delete removes them. */
+    "CREATE TABLE samples(agent_id bigint NOT NULL, ts bigint NOT NULL,"
+    " sids bigint[] NOT NULL, vals double precision[] NOT NULL,"
+    " PRIMARY KEY(agent_id, ts)) PARTITION BY RANGE (ts);"
+    "CREATE TABLE latest(agent_id bigint PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,"
+    " ts bigint NOT NULL, sample text NOT NULL);"
+    "CREATE TABLE rollup_1m(series_id bigint NOT NULL, bucket bigint NOT NULL, n bigint NOT NULL,"
+    " sum double precision NOT NULL, min double precision NOT NULL,"
+    " max double precision NOT NULL, PRIMARY KEY(series_id, bucket));"
+    "CREATE INDEX rollup_1m_bucket ON rollup_1m(bucket);"
+    "CREATE TABLE rollup_1h(series_id bigint NOT NULL, bucket bigint NOT NULL, n bigint NOT NULL,"
+    " sum double precision NOT NULL, min double precision NOT NULL,"
+    " max double precision NOT NULL, PRIMARY KEY(series_id, bucket));"
+    "CREATE INDEX rollup_1h_bucket ON rollup_1h(bucket);"
+    "CREATE TABLE rollup_dirty(agent_id bigint NOT NULL, bucket bigint NOT NULL,"
+    " PRIMARY KEY(agent_id, bucket));"
+    "CREATE TABLE rollup_state(k text PRIMARY KEY, v bigint NOT NULL);"
+    "INSERT INTO rollup_state VALUES ('minute_done', 0), ('dirty_seen', 0), ('dirty_wait', 0);"
+    /* The partition of one day, made when missing; two instances making it at once
+     * both succeed. */
+    "CREATE FUNCTION sm_samples_day(day bigint) RETURNS void LANGUAGE plpgsql AS $f$"
+    " BEGIN"
+    "  EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF samples"
+    " FOR VALUES FROM (%L) TO (%L)', 'samples_d' || day, day * 86400000, (day + 1) * 86400000);"
+    " EXCEPTION WHEN duplicate_table OR unique_violation THEN NULL;"
+    " END $f$;"
+    /* Drop the partitions that end at or before cut, oldest first, at most most of them;
+     * returns how many samples they held. */
+    "CREATE FUNCTION sm_samples_drop(cut bigint, most int) RETURNS bigint LANGUAGE plpgsql"
+    " AS $f$ DECLARE p record; n bigint := 0; k bigint;"
+    " BEGIN"
+    "  FOR p IN SELECT c.relname AS rel,"
+    "   substring(c.relname from '^samples_d(-?[0-9]+)$')::bigint AS day"
+    "   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+    "   WHERE i.inhparent = 'samples'::regclass ORDER BY 2 LIMIT most LOOP"
+    "   EXIT WHEN p.day IS NULL OR (p.day + 1) * 86400000 > cut;"
+    "   EXECUTE format('SELECT count(*) FROM %I', p.rel) INTO k;"
+    "   EXECUTE format('DROP TABLE %I', p.rel);"
+    "   n := n + k;"
+    "  END LOOP;"
+    "  RETURN n;"
+    " END $f$;";
+
+/* ------------------------------------------------------------------ the writer's caches */
+
+struct series_slot {
+    char *key; /* "agent\x1fname\x1flabels"; NULL = free */
+    int64_t id;
+};
+
+struct agent_count {
+    int64_t agent_id, count;
+};
+
+struct tagged {
+    int64_t series;
+    double value;
+    size_t pos;
+};
+
+#define DAYS_KNOWN 8
+
+struct pg_ingest {
+    struct series_slot *cache;
+    size_t cache_cap, cache_len;
+    struct agent_count *counts;
+    size_t ncounts, counts_cap;
+    int64_t days[DAYS_KNOWN]; /* day partitions known to exist (a ring) */
+    size_t ndays, day_next;
+    int64_t watermark; /* minute_done at store_pg_begin */
+    int64_t noted_agent, noted_minute;
+    int warned_cap;
+    /* scratch, kept between batches */
+    struct tagged *pairs;
+    size_t pairs_cap;
+};
+
+static struct pg_ingest *
+ingest(struct store_pg *st)
+{
+    if (!st->ing)
+        st->ing = sm_xcalloc(1, sizeof *st->ing);
+    return st->ing;
+}
+
+/* Forget what a rollback undid: series ids, counts and partitions made in it. */
+static void
+ingest_forget(struct store_pg *st)
+{
+    struct pg_ingest *g = st->ing;
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->cache_cap; i++)
+        free(g->cache[i].key);
+    free(g->cache);
+    g->cache = NULL;
+    g->cache_cap = g->cache_len = 0;
+    g->ncounts = 0;
+    g->ndays = g->day_next = 0;
+    g->noted_agent = 0;
+}
+
+void
+store_pg_ingest_free(struct store_pg *st)
+{
+    if (!st->ing)
+        return;
+    ingest_forget(st);
+    free(st->ing->counts);
+    free(st->ing->pairs);
+    free(st->ing);
+    st->ing = NULL;
+}
+
+static uint64_t
+hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static struct series_slot *
+cache_slot(struct pg_ingest *g, const char *key)
+{
+    size_t mask = g->cache_cap - 1;
+    for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
+        if (!g->cache[i].key || strcmp(g->cache[i].key, key) == 0)
+            return &g->cache[i];
+}
+
+static void
+cache_put(struct pg_ingest *g, const char *key, int64_t id)
+{
+    if ((g->cache_len + 1) * 2 > g->cache_cap) {
+        struct series_slot *old = g->cache;
+        size_t oldcap = g->cache_cap;
+        g->cache_cap = oldcap ? oldcap * 2 : 256;
+        g->cache = sm_xcalloc(g->cache_cap, sizeof *g->cache);
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].key)
+                *cache_slot(g, old[i].key) = old[i];
+        free(old);
+    }
+    struct series_slot *e = cache_slot(g, key);
+    if (!e->key) {
+        e->key = sm_xstrdup(key);
+        g->cache_len++;
+    }
+    e->id = id;
+}
+
+/* The series count of agent (-1 = not read yet). */
+static struct agent_count *
+count_of(struct pg_ingest *g, int64_t agent_id)
+{
+    for (size_t i = 0; i < g->ncounts; i++)
+        if (g->counts[i].agent_id == agent_id)
+            return &g->counts[i];
+    g->counts = sm_xgrow(g->counts, &g->counts_cap, g->ncounts + 1, sizeof *g->counts);
+    g->counts[g->ncounts] = (struct agent_count){agent_id, -1};
+    return &g->counts[g->ncounts++];
+}
+
+static void
+read_i64(const PGresult *r, int row, void *out)
+{
+    *(int64_t *)out = pq_get_int(r, row, 0);
+}
+
+/* The id of series (agent, name, labels), made when new; *id = 0 when the agent is at
+ * STORE_SERIES_CAP. */
+static enum sm_rc
+series_id(struct store_pg *st, int64_t agent_id, const char *name, const char *labels, int64_t *id,
+          char **cause)
+{
+    struct pg_ingest *g = st->ing;
+    char key[STORE_METRIC_MAX + STORE_LABELS_MAX + 64];
+    int kn = snprintf(key, sizeof key, "%" PRId64 "\x1f%s\x1f%s", agent_id, name, labels);
+    int cacheable = kn > 0 && (size_t)kn < sizeof key;
+    if (cacheable && g->cache_cap) {
+        struct series_slot *e = cache_slot(g, key);
+        if (e->key) {
+            *id = e->id;
+            return SM_OK;
+        }
+    }
+    struct pq_args a = {0};
+    pq_int(&a, agent_id);
+    pq_text(&a, name);
+    pq_text(&a, labels);
+    static const char find[] =
+        "SELECT id FROM series WHERE agent_id = $1 AND name = $2 AND labels = $3";
+    enum sm_rc rc = pg_one(st, "find series", SM_ENOTFOUND, find, &a, read_i64, id);
+    if (rc == SM_ENOTFOUND) {
+        struct agent_count *c = count_of(g, agent_id);
+        if (c->count < 0) {
+            struct pq_args ca = {0};
+            pq_int(&ca, agent_id);
+            if ((rc = pg_one(st, "count series", SM_EIO,
+                             "SELECT count(*) FROM series WHERE agent_id = $1", &ca, read_i64,
+                             &c->count)) != SM_OK)
+                return rc;
+        }
+        if (c->count >= STORE_SERIES_CAP) {
+            if (!g->warned_cap)
+                sm_log(SM_LOG_WARN, "agent %" PRId64 " reached %d series: new series are dropped",
+                       agent_id, STORE_SERIES_CAP);
+            g->warned_cap = 1;
+            *id = 0;
+            return SM_OK;
+        }
+        /* Another instance may make the same series at once: then its id is read. */
+        rc = pg_one(st, "add series", SM_ENOTFOUND,
+                    "INSERT INTO series(agent_id, name, labels) VALUES ($1, $2, $3)"
+                    " ON CONFLICT DO NOTHING RETURNING id",
+                    &a, read_i64, id);
+        if (rc == SM_ENOTFOUND)
+            rc = pg_one(st, "find series", SM_EIO, find, &a, read_i64, id);
+        if (rc == SM_OK)
+            c->count++;
+    }
+    if (rc != SM_OK) {
+        if (cause)
+            *cause = sm_xstrdup("postgresql: cannot resolve a series");
+        return rc;
+    }
+    if (cacheable)
+        cache_put(g, key, *id);
+    return SM_OK;
+}
+
+enum sm_rc
+store_pg_day(struct store_pg *st, int64_t day)
+{
+    struct pg_ingest *g = ingest(st);
+    for (size_t i = 0; i < g->ndays; i++)
+        if (g->days[i] == day)
+            return SM_OK;
+    struct pq_args a = {0};
+    pq_int(&a, day);
+    enum sm_rc rc = pq_run(st, "make day partition", "SELECT sm_samples_day($1)", &a, NULL, NULL);
+    if (rc != SM_OK)
+        return rc;
+    g->days[g->day_next] = day;
+    g->day_next = (g->day_next + 1) % DAYS_KNOWN;
+    if (g->ndays < DAYS_KNOWN)
+        g->ndays++;
+    return SM_OK;
+}
+
+/* ------------------------------------------------------------------ group commit */
+
+static void
+read_begin(const PGresult *r, int row, void *out)
+{
+    *(int64_t *)out = pq_get_int(r, row, 1);
+}
+
+enum sm_rc
+store_pg_begin(struct store *base)
+{
+    struct store_pg *st = pg(base);
+    struct pg_ingest *g = ingest(st);
+    enum sm_rc rc = pq_begin(st);
+    if (rc != SM_OK)
+        return rc;
+    /* Shared: group commits of every instance run side by side, rollup steps between. */
+    g->watermark = 0;
+    rc = pg_one(st, "begin", SM_EIO,
+                "SELECT pg_advisory_xact_lock_shared(" STORE_PG_ROLLUP_LOCK "),"
+                " (SELECT v FROM rollup_state WHERE k = 'minute_done')",
+                NULL, read_begin, &g->watermark);
+    if (rc != SM_OK) {
+        store_pg_rollback(base);
+        return rc;
+    }
+    g->noted_agent = 0;
+    return SM_OK;
+}
+
+enum sm_rc
+store_pg_commit(struct store *base)
+{
+    struct store_pg *st = pg(base);
+    enum sm_rc rc = pq_commit(st);
+    if (rc != SM_OK) {
+        ingest_forget(st);
+        pq_rollback(st);
+    }
+    return rc;
+}
+
+void
+store_pg_rollback(struct store *base)
+{
+    struct store_pg *st = pg(base);
+    ingest_forget(st);
+    pq_rollback(st);
+}
+
+/* ------------------------------------------------------------------ batch writes */
+
+/* A growing text buffer for array literals. */
+struct text {
+    char *s;
+    size_t len, cap;
+};
+
+static void __attribute__((format(printf, 2, 3))) text_add(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[64];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    t->s = sm_xgrow(t->s, &t->cap, t->len + (size_t)n + 1, 1);
+    memcpy(t->s + t->len, tmp, (size_t)n + 1);
+    t->len += (size_t)n;
+}
+
+static int
+tagged_cmp(const void *a, const void *b)
+{
+    const struct tagged *x = a, *y = b;
+    if (x->series != y->series)
+        return (x->series > y->series) - (x->series < y->series);
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+struct ts_pos {
+    int64_t ts;
+    size_t i;
+};
+
+static int
+ts_cmp(const void *a, const void *b)
+{
+    const struct ts_pos *x = a, *y = b;
+    if (x->ts != y->ts)
+        return (x->ts > y->ts) - (x->ts < y->ts);
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Mark in dup[] the samples of b that are already stored, or that repeat an earlier
+ * sample of the same batch: they are duplicates and create nothing, not even series. */
+static enum sm_rc
+find_duplicates(struct store_pg *st, const struct store_batch *b, char *dup, char **cause)
+{
+    struct ts_pos *order = sm_xreallocarray(NULL, b->nsamples, sizeof *order);
+    for (size_t i = 0; i < b->nsamples; i++)
+        order[i] = (struct ts_pos){b->samples[i].ts_ms, i};
+    qsort(order, b->nsamples, sizeof *order, ts_cmp);
+    struct text list = {0};
+    text_add(&list, "{");
+    for (size_t i = 0; i < b->nsamples; i++) {
+        if (i > 0 && order[i].ts == order[i - 1].ts) {
+            dup[order[i].i] = 1;
+            continue;
+        }
+        text_add(&list, "%s%" PRId64, list.len > 1 ? "," : "", order[i].ts);
+    }
+    text_add(&list, "}");
+    struct pq_args a = {0};
+    pq_int(&a, b->agent_id);
+    pq_text(&a, list.s);
+    PGresult *r;
+    enum sm_rc rc = pq_run(st, "find samples",
+                           "SELECT ts FROM samples WHERE agent_id = $1 AND ts = ANY($2::bigint[])",
+                           &a, &r, cause);
+    free(list.s);
+    if (rc == SM_OK) {
+        for (int k = 0; k < PQntuples(r); k++) {
+            struct ts_pos key = {pq_get_int(r, k, 0), 0};
+            /* The first of that ts in order (i = 0 sorts first among equals). */
+            size_t lo = 0, hi = b->nsamples;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (order[mid].ts < key.ts)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (size_t j = lo; j < b->nsamples && order[j].ts == key.ts; j++)
+                dup[order[j].i] = 1;
+        }
+        PQclear(r);
+    }
+    free(order);
+    return rc;
+}
+
+/* Write one sample that is not a duplicate: its series ids, then its row. SM_ENOTFOUND
+ * when another connection stored the same (agent, ts) meanwhile. */
+static enum sm_rc
+write_sample(struct store_pg *st, const struct store_batch *b, const struct store_sample *smp,
+             char **cause)
+{
+    struct pg_ingest *g = st->ing;
+    enum sm_rc rc = store_pg_day(st, smp->ts_ms / STORE_PG_DAY_MS -
+                                         (smp->ts_ms < 0 && smp->ts_ms % STORE_PG_DAY_MS != 0));
+    if (rc != SM_OK)
+        return rc;
+    g->pairs = sm_xgrow(g->pairs, &g->pairs_cap, smp->npoints + 1, sizeof *g->pairs);
+    size_t np = 0;
+    for (size_t j = 0; j < smp->npoints; j++) {
+        const struct store_point *p = &smp->points[j];
+        int64_t sid;
+        if ((rc = series_id(st, b->agent_id, p->name, p->labels, &sid, cause)) != SM_OK)
+            return rc;
+        if (sid > 0 && isfinite(p->value))
+            g->pairs[np++] = (struct tagged){sid, p->value, j};
+    }
+    /* By series id, each once (the first given), as SQLite's point blob. */
+    qsort(g->pairs, np, sizeof *g->pairs, tagged_cmp);
+    struct text ids = {0}, vals = {0};
+    text_add(&ids, "{");
+    text_add(&vals, "{");
+    for (size_t j = 0, k = 0; j < np; j++) {
+        if (j > 0 && g->pairs[j].series == g->pairs[j - 1].series)
+            continue;
+        text_add(&ids, "%s%" PRId64, k ? "," : "", g->pairs[j].series);
+        text_add(&vals, "%s%.17g", k ? "," : "", g->pairs[j].value);
+        k++;
+    }
+    text_add(&ids, "}");
+    text_add(&vals, "}");
+    struct pq_args a = {0};
+    pq_int(&a, b->agent_id);
+    pq_int(&a, smp->ts_ms);
+    pq_text(&a, ids.s);
+    pq_text(&a, vals.s);
+    PGresult *r;
+    rc = pq_run(st, "add sample",
+                "INSERT INTO samples(agent_id, ts, sids, vals) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT DO NOTHING",
+                &a, &r, cause);
+    free(ids.s);
+    free(vals.s);
+    if (rc != SM_OK)
+        return rc;
+    if (strcmp(PQcmdTuples(r), "1") != 0)
+        rc = SM_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+static enum sm_rc
+batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, size_t *dups,
+            char **cause)
+{
+    struct pg_ingest *g = st->ing;
+    char *dup = sm_xcalloc(b->nsamples ? b->nsamples : 1, 1);
+    enum sm_rc rc = b->nsamples ? find_duplicates(st, b, dup, cause) : SM_OK;
+    for (size_t i = 0; i < b->nsamples && rc == SM_OK; i++) {
+        const struct store_sample *smp = &b->samples[i];
+        if (dup[i]) {
+            (*dups)++;
+            continue;
+        }
+        rc = write_sample(st, b, smp, cause);
+        if (rc == SM_ENOTFOUND) {
+            (*dups)++;
+            rc = SM_OK;
+            continue;
+        }
+        if (rc != SM_OK)
+            break;
+        (*stored)++;
+        /* Behind the watermark: its minute is rolled up again. Runs of back-filled
+         * samples mark each (agent, minute) once. */
+        int64_t minute = smp->ts_ms / 60000 - (smp->ts_ms < 0 && smp->ts_ms % 60000 != 0);
+        if (smp->ts_ms < g->watermark &&
+            (g->noted_agent != b->agent_id || g->noted_minute != minute)) {
+            struct pq_args a = {0};
+            pq_int(&a, b->agent_id);
+            pq_int(&a, minute);
+            pq_int(&a, b->now * 1000);
+            rc = pq_run(st, "mark late minute",
+                        "WITH d AS (INSERT INTO rollup_dirty(agent_id, bucket) VALUES ($1, $2)"
+                        " ON CONFLICT DO NOTHING)"
+                        " INSERT INTO rollup_state(k, v) VALUES ('dirty_seen', $3)"
+                        " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                        &a, NULL, cause);
+            g->noted_agent = b->agent_id;
+            g->noted_minute = minute;
+        }
+    }
+    free(dup);
+    if (rc != SM_OK)
+        return rc;
+    struct pq_args a = {0};
+    pq_int(&a, b->agent_id);
+    pq_int(&a, b->now);
+    pq_text(&a, b->host_json);
+    pq_int(&a, b->latest_ts_ms);
+    pq_text(&a, b->latest_json);
+    int64_t seen = 0;
+    rc = pg_one(st, "update agent", SM_EIO,
+                "WITH a AS (UPDATE agents SET last_seen = $2, host = COALESCE($3, host)"
+                " WHERE id = $1 RETURNING id),"
+                " l AS (INSERT INTO latest(agent_id, ts, sample) SELECT id, $4, $5 FROM a"
+                " WHERE $5::text IS NOT NULL ON CONFLICT (agent_id) DO UPDATE"
+                " SET ts = excluded.ts, sample = excluded.sample WHERE excluded.ts >= latest.ts)"
+                " SELECT count(*) FROM a",
+                &a, read_i64, &seen);
+    if (rc == SM_OK && seen == 0) {
+        if (cause)
+            *cause = sm_xstrdup("agent was deleted");
+        return SM_EAUTH;
+    }
+    if (rc != SM_OK && cause && !*cause)
+        *cause = sm_xstrdup("postgresql: cannot update the agent");
+    return rc;
+}
+
+enum sm_rc
+store_pg_batch_write(struct store *base, const struct store_batch *b, size_t *stored,
+                     size_t *duplicates, char **cause)
+{
+    struct store_pg *st = pg(base);
+    ingest(st);
+    *stored = *duplicates = 0;
+    enum sm_rc rc = pq_run(st, "savepoint", "SAVEPOINT batch", NULL, NULL, cause);
+    if (rc != SM_OK)
+        return rc;
+    rc = batch_write(st, b, stored, duplicates, cause);
+    if (rc != SM_OK) {
+        /* Undo this batch alone; the series and partitions it made are gone with it. */
+        if (pq_run(st, "rollback to", "ROLLBACK TO SAVEPOINT batch", NULL, NULL, NULL) != SM_OK ||
+            pq_run(st, "release", "RELEASE SAVEPOINT batch", NULL, NULL, NULL) != SM_OK)
+            sm_log(SM_LOG_WARN, "postgresql: rollback to savepoint failed");
+        ingest_forget(st);
+        *stored = *duplicates = 0;
+        return rc;
+    }
+    return pq_run(st, "release", "RELEASE SAVEPOINT batch", NULL, NULL, cause);
+}
+
+/* ------------------------------------------------------------------ reading */
+
+enum sm_rc
+store_pg_series_list(struct store *base, int64_t agent_id, store_series_fn fn, void *arg)
+{
+    struct pq_args a = {0};
+    pq_int(&a, agent_id);
+    PGresult *r;
+    /* Byte order, as SQLite's. */
+    enum sm_rc rc = pq_run(pg(base), "list series",
+                           "SELECT name, labels FROM series WHERE agent_id = $1"
+                           " ORDER BY name COLLATE \"C\", labels COLLATE \"C\"",
+                           &a, &r, NULL);
+    if (rc != SM_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++)
+        fn(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), arg);
+    PQclear(r);
+    return SM_OK;
+}
+
+static void
+read_strdup(const PGresult *r, int row, void *out)
+{
+    *(char **)out = sm_xstrdup(PQgetvalue(r, row, 0));
+}
+
+enum sm_rc
+store_pg_latest(struct store *base, int64_t agent_id, char **json)
+{
+    struct pq_args a = {0};
+    pq_int(&a, agent_id);
+    /* Any failure reads as "none", as a missing row does (SQLite does the same). */
+    if (pg_one(pg(base), "latest sample", SM_ENOTFOUND,
+               "SELECT sample FROM latest WHERE agent_id = $1", &a, read_strdup, json) != SM_OK)
+        return SM_ENOTFOUND;
+    return SM_OK;
+}
+
+enum sm_rc
+store_pg_latest_points(struct store *base, store_point_fn fn, void *arg)
+{
+    PGresult *r;
+    /* The newest sample of each agent (one index seek per partition), its points
+     * unnested, in the order of store.h. */
+    enum sm_rc rc = pq_run(pg(base), "latest points",
+                           "SELECT a.id, a.name, u.name, s.name, s.labels, x.v FROM agents a"
+                           " JOIN users u ON u.id = a.user_id CROSS JOIN LATERAL"
+                           " (SELECT sids, vals FROM samples WHERE agent_id = a.id"
+                           " ORDER BY ts DESC LIMIT 1) n CROSS JOIN LATERAL"
+                           " unnest(n.sids, n.vals) AS x(sid, v) JOIN series s ON s.id = x.sid"
+                           " ORDER BY s.name COLLATE \"C\", a.id, s.labels COLLATE \"C\"",
+                           NULL, &r, NULL);
+    if (rc != SM_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++)
+        fn(pq_get_int(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+           PQgetvalue(r, i, 4), strtod(PQgetvalue(r, i, 5), NULL), arg);
+    PQclear(r);
+    return SM_OK;
+}
+
+static void
+read_counts(const PGresult *r, int row, void *out)
+{
+    int64_t *v = out;
+    v[0] = pq_get_int(r, row, 0);
+    v[1] = pq_get_int(r, row, 1);
+}
+
+enum sm_rc
+store_pg_count(struct store *base, int64_t *samples, int64_t *points)
+{
+    int64_t v[2] = {0, 0};
+    enum sm_rc rc = pg_one(pg(base), "count", SM_EIO,
+                           "SELECT count(*), COALESCE(sum(cardinality(sids)), 0) FROM samples",
+                           NULL, read_counts, v);
+    *samples = v[0];
+    *points = v[1];
+    return rc;
+}
