@@ -86,7 +86,17 @@ struct store_backend {
                                void *arg);
     enum sm_rc (*alert_active)(struct store *st, int64_t user_id, store_event_fn fn, void *arg);
     enum sm_rc (*count)(struct store *st, int64_t *samples, int64_t *points);
+    int (*leader)(struct store *st, enum store_role role);
+    /* NULL when the backend keeps no shared rate limits (store_limit_check). */
+    enum sm_rc (*limit_check)(struct store *st, const char *kind, const char *key, int limit,
+                              double window, double now, int *wait);
+    enum sm_rc (*limit_fail)(struct store *st, const char *kind, const char *key, double window,
+                             double now);
+    enum sm_rc (*limit_reset)(struct store *st, const char *kind, const char *key);
 };
+
+/* The leader member of a backend that serves one instance only: always 1. */
+int store_leader_always(struct store *st, enum store_role role);
 
 /* The embedded default (store_sqlite.c): claims every string, as a file path. */
 extern const struct store_backend store_sqlite_backend;

@@ -547,4 +547,5 @@ const struct store_backend store_sqlite_backend = {
     .alert_events = store_sqlite_alert_events,
     .alert_active = store_sqlite_alert_active,
     .count = store_sqlite_count,
+    .leader = store_leader_always,
 };
