@@ -164,7 +164,7 @@ maint_main(void *arg)
     const struct history_retention ret = {srv->cfg->retain_raw_s, srv->cfg->retain_minute_s,
                                           srv->cfg->retain_hour_s};
     unsigned round = 0;
-    int lead_maint = 0;
+    int lead_maint = -1; /* unknown: the first answer is logged */
     double next_maint = 0;
     pthread_mutex_lock(&srv->maint_mu);
     while (!srv->maint_stop && st && lead) {
@@ -173,8 +173,9 @@ maint_main(void *arg)
             events_leader_check(srv, lead, st);
         int now_maint = store_leader(lead, STORE_LEAD_MAINTENANCE);
         if (now_maint != lead_maint)
-            sm_log(SM_LOG_INFO, "leadership: this instance %s rollups and retention",
-                   now_maint ? "now runs" : "no longer runs");
+            sm_log(SM_LOG_INFO, "leadership: %s",
+                   now_maint ? "this instance runs rollups and retention"
+                             : "another instance runs rollups and retention");
         lead_maint = now_maint;
         if (sm_mono_now() >= next_maint) {
             next_maint = sm_mono_now() + MAINT_INTERVAL_S;
@@ -384,6 +385,9 @@ server_start(const struct server_config *cfg)
     /* One instance (SQLite) always leads. With several, this says whether another one
      * leads now; the maintenance thread keeps asking on a connection of its own. */
     srv->lead_alerts = srv->lead_alerts_seen = store_leader(st, STORE_LEAD_ALERTS);
+    sm_log(SM_LOG_INFO, "leadership: %s",
+           srv->lead_alerts ? "this instance evaluates the alert rules"
+                            : "another instance evaluates the alert rules");
     store_free(st);
     srv->stream = (struct stream_env){
         .hub = srv->hub, .verify = stream_verify, .verify_arg = srv, .origins = cfg->ws_origins};

@@ -278,7 +278,8 @@ events_leader_check(struct server *srv, struct store *lead, struct store *st)
         j->ev.data = x;
     }
     srv->lead_alerts_seen = now_lead;
-    sm_log(SM_LOG_INFO, "leadership: this instance %s the alert rules",
-           now_lead ? "now evaluates" : "no longer evaluates");
+    sm_log(SM_LOG_INFO, "leadership: %s",
+           now_lead ? "this instance evaluates the alert rules"
+                    : "another instance evaluates the alert rules");
     done_push(srv, j);
 }
