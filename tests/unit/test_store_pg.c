@@ -752,6 +752,30 @@ pg_bad_input(const char *conninfo)
     PQfinish(c);
 }
 
+/* Leadership ends with the leader's session: the next connection to ask takes it at
+ * once (a dead instance's session ends the same way). */
+static void
+pg_leader_handover(const char *conninfo)
+{
+    struct store *a = NULL, *b = NULL;
+    char *cause = NULL;
+    if (!ok(store_open(conninfo, &a, &cause) == SM_OK && store_open(conninfo, &b, &cause) == SM_OK,
+            "two connections for the handover")) {
+        free(cause);
+        store_free(a);
+        return;
+    }
+    /* The case table's connections are closed: nobody leads. */
+    ok(store_leader(a, STORE_LEAD_MAINTENANCE) == 1 && store_leader(b, STORE_LEAD_MAINTENANCE) == 0,
+       "one of two connections leads");
+    for (int i = 0; i < 3; i++)
+        (void)store_leader(a, STORE_LEAD_MAINTENANCE);
+    store_free(a);
+    ok(store_leader(b, STORE_LEAD_MAINTENANCE) == 1,
+       "when the leader's session ends, the other takes over at its next ask");
+    store_free(b);
+}
+
 int
 main(void)
 {
@@ -770,6 +794,7 @@ main(void)
     const char *conninfo = getenv("SM_TEST_PG");
     if (conninfo && *conninfo) {
         run_cases("postgresql", conninfo);
+        pg_leader_handover(conninfo);
         pg_bad_input(conninfo);
     } else {
         diag("SM_TEST_PG not set: PostgreSQL cases skipped (tests/integration/store_pg.sh runs "
