@@ -297,6 +297,12 @@ alerts_restore(struct alerts *a, const struct store_alert_event *e)
 }
 
 void
+alerts_states_reset(struct alerts *a)
+{
+    states_drop_if(a, drop_all, 0);
+}
+
+void
 alerts_rule_remove(struct alerts *a, int64_t rule_id, double now)
 {
     for (size_t i = 0; i < a->nrules; i++) {

@@ -54,6 +54,9 @@ void alerts_free(struct alerts *a);
 void alerts_rule_put(struct alerts *a, const struct store_rule *r, double now);
 /* Restore a state recorded before a restart (pending or firing). */
 void alerts_restore(struct alerts *a, const struct store_alert_event *e);
+/* Forget every state (the rules stay), before restoring what another instance, which
+ * led the alerts until now, recorded. */
+void alerts_states_reset(struct alerts *a);
 /* Remove a rule. Its alerts end as when it changes (firing ones resolve, with their
  * notification; pending ones go inactive), so subscribers hear of it at once. */
 void alerts_rule_remove(struct alerts *a, int64_t rule_id, double now);

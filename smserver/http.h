@@ -72,9 +72,12 @@ enum call_ev {
     CALL_EV_AGENT_SEEN, /* an agent wrote samples: the stream learns it if it is new to it */
     CALL_EV_AGENT_REMOVED,
     CALL_EV_LOGOUT,
-    CALL_EV_RULE_PUT,  /* data: the struct store_rule added or changed */
-    CALL_EV_RULE_DEL,  /* agent_id: the rule's id */
-    CALL_EV_RULES_SYNC /* data: struct rules_snapshot, every rule in the database */
+    CALL_EV_RULE_PUT,   /* data: the struct store_rule added or changed */
+    CALL_EV_RULE_DEL,   /* agent_id: the rule's id */
+    CALL_EV_RULES_SYNC, /* data: struct rules_snapshot, every rule in the database */
+    /* agent_id 1: this instance leads the alerts from now on, data: struct
+     * events_snapshot, the alerts active now; agent_id 0: it no longer does. */
+    CALL_EV_LEAD_ALERTS
 };
 struct call_event {
     enum call_ev kind;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "migrate.h"
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
@@ -46,6 +47,7 @@ usage(void)
            "       smserver alert add --user NAME [--state-dir DIR | --db PATH]   (rule JSON on "
            "stdin)\n"
            "       smserver alert delete --user NAME ID [--state-dir DIR | --db PATH]\n"
+           "       smserver migrate --from PATH.db --to POSTGRESQL\n"
            "\n"
            "Store and serve the samples of smagent: the REST API, the web page and the\n"
            "database, on one port.\n"
@@ -131,6 +133,8 @@ main(int argc, char **argv)
     store_init(); /* before any other database call */
     if (admin_is_command(argc, argv))
         return admin_main(argc, argv, SM_LOCALSTATEDIR);
+    if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+        return migrate_main(argc - 1, argv + 1);
 
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},    {"state-dir", required_argument, NULL, 's'},

@@ -13,6 +13,7 @@
 
 #include "alerts.h"
 #include "auth.h"
+#include "ratelimit_db.h"
 #include "cli.h"
 #include "http.h"
 #include "notify.h"
@@ -626,13 +627,14 @@ channels_test(struct call *c, char **cause)
     /* A test sends to a URL of the user's choosing: not as fast as they can ask. */
     char key[24];
     snprintf(key, sizeof key, "%" PRId64, c->user_id);
-    int wait = ratelimit_check(c->env->rl, "notify-test", key, ALERT_TESTS_PER_WINDOW, c->now);
+    int wait =
+        ratelimit_check_st(c->env->rl, c->st, "notify-test", key, ALERT_TESTS_PER_WINDOW, c->now);
     if (wait > 0) {
         *cause = sm_xasprintf("Too many test notifications; try again in %d seconds", wait);
         c->resp->retry_after = wait;
         return SM_EBUSY;
     }
-    ratelimit_fail(c->env->rl, "notify-test", key, c->now);
+    ratelimit_fail_st(c->env->rl, c->st, "notify-test", key, c->now);
     if (!c->env->notifier || notifier_push_test(c->env->notifier, c->user_id, ch.id) != SM_OK) {
         *cause = sm_xstrdup("notifications are busy, try again later");
         return SM_EBUSY;

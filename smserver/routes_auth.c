@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "ratelimit_db.h"
 #include "http.h"
 #include "handler.h"
 #include "store.h"
@@ -160,9 +161,12 @@ do_token(struct call *c, char **cause)
     /* The user's failures from this address (the name cannot hold a newline). */
     char user_addr[STORE_NAME_MAX + sizeof c->req->peer + 2];
     snprintf(user_addr, sizeof user_addr, "%s\n%s", name, c->req->peer);
-    int wait = ratelimit_check(c->env->rl, "user", user_addr, LOGIN_FAILS_PER_USER, c->now);
-    int wait_all = ratelimit_check(c->env->rl, "user-all", name, LOGIN_FAILS_PER_USER_ALL, c->now);
-    int wait_addr = ratelimit_check(c->env->rl, "addr", c->req->peer, LOGIN_FAILS_PER_ADDR, c->now);
+    int wait =
+        ratelimit_check_st(c->env->rl, c->st, "user", user_addr, LOGIN_FAILS_PER_USER, c->now);
+    int wait_all =
+        ratelimit_check_st(c->env->rl, c->st, "user-all", name, LOGIN_FAILS_PER_USER_ALL, c->now);
+    int wait_addr =
+        ratelimit_check_st(c->env->rl, c->st, "addr", c->req->peer, LOGIN_FAILS_PER_ADDR, c->now);
     if (wait_all > wait)
         wait = wait_all;
     if (wait_addr > wait)
@@ -180,14 +184,14 @@ do_token(struct call *c, char **cause)
     /* Unknown users are verified against a dummy hash: the same cost either way. */
     int good = auth_password_verify(rc == SM_OK ? u.pwhash : c->env->auth->dummy_hash, password);
     if (rc != SM_OK || !good) {
-        ratelimit_fail(c->env->rl, "user", user_addr, c->now);
-        ratelimit_fail(c->env->rl, "user-all", name, c->now);
-        ratelimit_fail(c->env->rl, "addr", c->req->peer, c->now);
+        ratelimit_fail_st(c->env->rl, c->st, "user", user_addr, c->now);
+        ratelimit_fail_st(c->env->rl, c->st, "user-all", name, c->now);
+        ratelimit_fail_st(c->env->rl, c->st, "addr", c->req->peer, c->now);
         *cause = sm_xstrdup("Incorrect username or password");
         rc = SM_EAUTH;
         goto out;
     }
-    ratelimit_reset(c->env->rl, "user", user_addr);
+    ratelimit_reset_st(c->env->rl, c->st, "user", user_addr);
     rc = issue_tokens(c, u.id, NULL, NULL);
 out:
     sodium_memzero(password, sizeof password);

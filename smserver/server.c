@@ -50,6 +50,7 @@
 #define SHUTDOWN_GRACE_S 4.0
 #define TICK_US (1000 * 1000) /* live stream: offline agents, expired tokens */
 #define MAINT_INTERVAL_S 10   /* history rollups */
+#define LEAD_POLL_S 3         /* leadership asked for: a dead leader's jobs move within it */
 #define RETAIN_EVERY 6        /* retention every this many rollup rounds */
 #define RETAIN_BATCH 64       /* series per retention transaction */
 #define PROCS_BATCH 256       /* process snapshots per retention transaction */
@@ -132,7 +133,7 @@ on_tick(lws_sorted_usec_list_t *sul)
         srv->alerts_started = 1;
         hub_each_agent(srv->hub, events_offline_at_start, srv);
     }
-    if (srv->alerts)
+    if (srv->alerts && srv->lead_alerts)
         alerts_tick(srv->alerts, sm_wall_now());
     stats_tick(srv);
     stream_kick(srv->hub);
@@ -181,40 +182,58 @@ procs_retain(struct server *srv, struct store *st, int64_t now, int *warned)
 }
 
 /* Roll up and enforce retention off the event loop and off the ingest writer; pick up
- * the alert rules the admin CLI changed. */
+ * the alert rules the admin CLI (or another instance) changed. With several instances
+ * on one database, only the one that leads maintenance rolls up and deletes, and only
+ * the one that leads the alerts evaluates them (store_leader, asked every LEAD_POLL_S on
+ * a connection of its own, so a dead instance's jobs move within that). */
 static void *
 maint_main(void *arg)
 {
     struct server *srv = arg;
     struct store *st = thread_store(srv, "history");
+    struct store *lead = st ? thread_store(srv, "leadership") : NULL;
     const struct history_retention ret = {srv->cfg->retain_raw_s, srv->cfg->retain_minute_s,
                                           srv->cfg->retain_hour_s};
     unsigned round = 0;
     int procs_warned = 0;
+    int lead_maint = -1; /* unknown: the first answer is logged */
+    double next_maint = 0;
     pthread_mutex_lock(&srv->maint_mu);
-    while (!srv->maint_stop && st) {
+    while (!srv->maint_stop && st && lead) {
         pthread_mutex_unlock(&srv->maint_mu);
-        size_t work = 0, deleted = 0;
-        int64_t now = (int64_t)(sm_wall_now() * 1000);
-        /* A few steps at most per round so a long catch-up never holds the lock long. */
-        for (int i = 0; i < 8; i++)
-            if (store_rollup(st, now, 256, &work) != SM_OK || work == 0)
-                break;
         if (srv->alerts)
-            events_rules_read(srv, st);
-        if (round % RETAIN_EVERY == 0 &&
-            store_retain(st, now, &ret, RETAIN_BATCH, &deleted) == SM_OK && deleted > 0)
-            sm_log(SM_LOG_DEBUG, "history: retention removed %zu rows", deleted);
-        if (round++ % RETAIN_EVERY == 0)
-            procs_retain(srv, st, now, &procs_warned);
+            events_leader_check(srv, lead, st);
+        int now_maint = store_leader(lead, STORE_LEAD_MAINTENANCE);
+        if (now_maint != lead_maint)
+            sm_log(SM_LOG_INFO, "leadership: %s",
+                   now_maint ? "this instance runs rollups and retention"
+                             : "another instance runs rollups and retention");
+        lead_maint = now_maint;
+        if (sm_mono_now() >= next_maint) {
+            next_maint = sm_mono_now() + MAINT_INTERVAL_S;
+            size_t work = 0, deleted = 0;
+            int64_t now = (int64_t)(sm_wall_now() * 1000);
+            /* A few steps at most per round so a long catch-up never holds the lock long. */
+            for (int i = 0; lead_maint && i < 8; i++)
+                if (store_rollup(st, now, 256, &work) != SM_OK || work == 0)
+                    break;
+            if (srv->alerts)
+                events_rules_read(srv, st);
+            if (lead_maint && round++ % RETAIN_EVERY == 0) {
+                if (store_retain(st, now, &ret, RETAIN_BATCH, &deleted) == SM_OK && deleted > 0)
+                    sm_log(SM_LOG_DEBUG, "history: retention removed %zu rows", deleted);
+                procs_retain(srv, st, now, &procs_warned);
+            }
+        }
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += MAINT_INTERVAL_S;
+        until.tv_sec += LEAD_POLL_S;
         pthread_mutex_lock(&srv->maint_mu);
         if (!srv->maint_stop)
             pthread_cond_timedwait(&srv->maint_cv, &srv->maint_mu, &until);
     }
     pthread_mutex_unlock(&srv->maint_mu);
+    store_free(lead);
     store_free(st);
     return NULL;
 }
@@ -398,6 +417,12 @@ server_start(const struct server_config *cfg)
     if (store_rule_list(st, 0, events_load_rule, srv->alerts) != SM_OK ||
         store_alert_active(st, 0, events_restore_state, srv->alerts) != SM_OK)
         sm_log(SM_LOG_WARN, "alerts: could not load the rules");
+    /* One instance (SQLite) always leads. With several, this says whether another one
+     * leads now; the maintenance thread keeps asking on a connection of its own. */
+    srv->lead_alerts = srv->lead_alerts_seen = store_leader(st, STORE_LEAD_ALERTS);
+    sm_log(SM_LOG_INFO, "leadership: %s",
+           srv->lead_alerts ? "this instance evaluates the alert rules"
+                            : "another instance evaluates the alert rules");
     store_free(st);
     srv->stream = (struct stream_env){
         .hub = srv->hub, .verify = stream_verify, .verify_arg = srv, .origins = cfg->ws_origins};

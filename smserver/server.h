@@ -102,6 +102,11 @@ struct server {
     /* Bumped on the event loop by every rule change made through the API; a rule list
      * read by the maintenance thread before a change is stale and not applied. */
     _Atomic uint64_t rules_epoch;
+    /* Several instances on one database: this one evaluates the alert rules (and sends
+     * their notifications) only while it leads them (store_leader). Event loop thread;
+     * the maintenance thread tells it of a change (events_leader_check). */
+    int lead_alerts;
+    int lead_alerts_seen; /* maintenance thread: the last leadership it reported */
     struct notifier *notifier;
     /* What handlers see of all this (struct call's env). */
     struct handler_env env;

@@ -12,6 +12,7 @@
 
 #include "alerts.h"
 #include "clock.h"
+#include "log.h"
 #include "notify.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -57,7 +58,7 @@ void
 events_agent_status(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
 {
     struct server *srv = arg;
-    if (srv->alerts)
+    if (srv->alerts && srv->lead_alerts)
         alerts_status(srv->alerts, agent_id, user_id, online, last_seen, sm_wall_now());
 }
 
@@ -80,7 +81,7 @@ void
 events_offline_at_start(int64_t agent_id, int64_t user_id, int online, double last_seen, void *arg)
 {
     struct server *srv = arg;
-    if (!online && last_seen > 0)
+    if (!online && last_seen > 0 && srv->lead_alerts)
         alerts_status(srv->alerts, agent_id, user_id, 0, last_seen, sm_wall_now());
 }
 
@@ -89,7 +90,7 @@ static void
 rule_put(struct server *srv, const struct store_rule *r)
 {
     alerts_rule_put(srv->alerts, r, sm_wall_now());
-    if (strcmp(r->metric, ALERTS_OFFLINE) == 0) {
+    if (strcmp(r->metric, ALERTS_OFFLINE) == 0 && srv->lead_alerts) {
         struct offline_ctx x = {srv, r};
         hub_each_agent(srv->hub, offline_one, &x);
     }
@@ -130,6 +131,25 @@ events_restore_state(const struct store_alert_event *e, void *arg)
     alerts_restore(arg, e);
 }
 
+/* The alerts active when this instance took the lead of the alerts. */
+struct events_snapshot {
+    size_t n;
+    struct store_alert_event events[]; /* one allocation: freed with the job */
+};
+
+/* Start or stop evaluating. A new leader starts from what the previous one recorded, so
+ * that an alert it already notified is not notified again. Event loop thread. */
+static void
+lead_apply(struct server *srv, int lead, const struct events_snapshot *x)
+{
+    srv->lead_alerts = lead;
+    if (!lead)
+        return;
+    alerts_states_reset(srv->alerts);
+    for (size_t i = 0; x && i < x->n; i++)
+        alerts_restore(srv->alerts, &x->events[i]);
+}
+
 /* Tell the live stream what a finished job changed. Event loop thread. */
 void
 events_apply(struct server *srv, const struct job *j)
@@ -144,7 +164,7 @@ events_apply(struct server *srv, const struct job *j)
     if (j->batch && j->fresh && j->resp.status == 200 && j->batch->latest_json)
         hub_publish(srv->hub, j->batch->agent_id, j->batch->latest_json, j->batch->host_json,
                     sm_wall_now());
-    if (j->batch && j->fresh && j->resp.status == 200 && srv->alerts)
+    if (j->batch && j->fresh && j->resp.status == 200 && srv->alerts && srv->lead_alerts)
         alerts_batch(srv->alerts, j->batch, sm_wall_now());
     switch (j->ev.kind) {
     case CALL_EV_AGENT_ADDED:
@@ -168,6 +188,10 @@ events_apply(struct server *srv, const struct job *j)
     case CALL_EV_RULES_SYNC:
         if (srv->alerts && j->ev.data)
             rules_sync(srv, j->ev.data);
+        break;
+    case CALL_EV_LEAD_ALERTS:
+        if (srv->alerts)
+            lead_apply(srv, j->ev.agent_id != 0, j->ev.data);
         break;
     case CALL_EV_LOGOUT:
         hub_revoke_user(srv->hub, j->ev.user_id);
@@ -212,5 +236,50 @@ events_rules_read(struct server *srv, struct store *st)
     j->internal = 1;
     j->ev.kind = CALL_EV_RULES_SYNC;
     j->ev.data = x;
+    done_push(srv, j);
+}
+
+struct event_list {
+    size_t n, cap;
+    struct store_alert_event *events;
+};
+
+static void
+list_event(const struct store_alert_event *e, void *arg)
+{
+    struct event_list *l = arg;
+    l->events = sm_xgrow(l->events, &l->cap, l->n + 1, sizeof *l->events);
+    l->events[l->n++] = *e;
+}
+
+void
+events_leader_check(struct server *srv, struct store *lead, struct store *st)
+{
+    int now_lead = store_leader(lead, STORE_LEAD_ALERTS);
+    if (now_lead == srv->lead_alerts_seen)
+        return;
+    struct job *j = sm_xcalloc(1, sizeof *j);
+    j->internal = 1;
+    j->ev.kind = CALL_EV_LEAD_ALERTS;
+    j->ev.agent_id = now_lead;
+    if (now_lead) {
+        struct event_list l = {0};
+        if (store_alert_active(st, 0, list_event, &l) != SM_OK) {
+            /* Not without the states: the next round tries again. */
+            free(l.events);
+            free(j);
+            return;
+        }
+        struct events_snapshot *x = sm_xmalloc(sizeof *x + l.n * sizeof x->events[0]);
+        x->n = l.n;
+        if (l.n)
+            memcpy(x->events, l.events, l.n * sizeof x->events[0]);
+        free(l.events);
+        j->ev.data = x;
+    }
+    srv->lead_alerts_seen = now_lead;
+    sm_log(SM_LOG_INFO, "leadership: %s",
+           now_lead ? "this instance evaluates the alert rules"
+                    : "another instance evaluates the alert rules");
     done_push(srv, j);
 }

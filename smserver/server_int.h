@@ -117,5 +117,8 @@ void events_restore_state(const struct store_alert_event *e, void *arg);
 void events_apply(struct server *srv, const struct job *j);
 /* Read every rule and queue them for the event loop. Maintenance thread. */
 void events_rules_read(struct server *srv, struct store *st);
+/* Ask lead whether this instance leads the alerts; on a change, tell the event loop
+ * (with the active alerts, read through st, when it now leads). Maintenance thread. */
+void events_leader_check(struct server *srv, struct store *lead, struct store *st);
 
 #endif

@@ -351,3 +351,43 @@ store_procs_usage(struct store *st, int64_t *count, int64_t *bytes, char **cause
         return unsupported(st, "process snapshots", cause);
     return st->backend->procs_usage(st, count, bytes, cause);
 }
+
+int
+store_leader(struct store *st, enum store_role role)
+{
+    return st->backend->leader(st, role);
+}
+
+enum sm_rc
+store_limit_check(struct store *st, const char *kind, const char *key, int limit, double window,
+                  double now, int *wait)
+{
+    *wait = 0;
+    if (!st->backend->limit_check)
+        return SM_ENOTFOUND;
+    return st->backend->limit_check(st, kind, key, limit, window, now, wait);
+}
+
+enum sm_rc
+store_limit_fail(struct store *st, const char *kind, const char *key, double window, double now)
+{
+    if (!st->backend->limit_fail)
+        return SM_ENOTFOUND;
+    return st->backend->limit_fail(st, kind, key, window, now);
+}
+
+enum sm_rc
+store_limit_reset(struct store *st, const char *kind, const char *key)
+{
+    if (!st->backend->limit_reset)
+        return SM_ENOTFOUND;
+    return st->backend->limit_reset(st, kind, key);
+}
+
+int
+store_leader_always(struct store *st, enum store_role role)
+{
+    (void)st;
+    (void)role;
+    return 1;
+}

@@ -314,6 +314,31 @@ enum sm_rc store_alert_events(struct store *st, int64_t rule_id, size_t limit, s
 enum sm_rc store_alert_active(struct store *st, int64_t user_id, store_event_fn fn,
                               void *arg) SM_MUST_CHECK;
 
+/* ------------------------------------------------------------------ several instances */
+
+/* The jobs that exactly one smserver instance runs when several share one database. */
+enum store_role {
+    STORE_LEAD_MAINTENANCE, /* rollups, retention */
+    STORE_LEAD_ALERTS,      /* evaluating alert rules, sending their notifications */
+};
+/* 1 when this connection leads role now, 0 when another connection does (or the database
+ * cannot be reached). Call it again at least every few seconds: it takes the leadership
+ * when nobody holds it, and keeps it while this connection lives. PostgreSQL: a
+ * session-level advisory lock, so a dead instance's leadership ends with its session;
+ * use a connection of its own, which nothing else runs long transactions on. SQLite
+ * (one instance): always 1. */
+int store_leader(struct store *st, enum store_role role);
+
+/* Failure counts per (kind, key) in a fixed window of window seconds, kept in the
+ * database so that every instance sees every instance's failures. SM_ENOTFOUND when
+ * the backend keeps none (SQLite: one instance; the process's own limiter counts).
+ * check: *wait is 0 when key may try again, else the seconds to wait (>= 1). */
+enum sm_rc store_limit_check(struct store *st, const char *kind, const char *key, int limit,
+                             double window, double now, int *wait) SM_MUST_CHECK;
+enum sm_rc store_limit_fail(struct store *st, const char *kind, const char *key, double window,
+                            double now) SM_MUST_CHECK;
+enum sm_rc store_limit_reset(struct store *st, const char *kind, const char *key) SM_MUST_CHECK;
+
 /* Counts for tests and /health: samples and points stored. */
 enum sm_rc store_count(struct store *st, int64_t *samples, int64_t *points) SM_MUST_CHECK;
 

@@ -92,7 +92,17 @@ struct store_backend {
     enum sm_rc (*procs_retain)(struct store *st, int64_t now_ms, int64_t keep_s, int64_t max_bytes,
                                size_t batch, size_t *deleted, char **cause);
     enum sm_rc (*procs_usage)(struct store *st, int64_t *count, int64_t *bytes, char **cause);
+    int (*leader)(struct store *st, enum store_role role);
+    /* NULL when the backend keeps no shared rate limits (store_limit_check). */
+    enum sm_rc (*limit_check)(struct store *st, const char *kind, const char *key, int limit,
+                              double window, double now, int *wait);
+    enum sm_rc (*limit_fail)(struct store *st, const char *kind, const char *key, double window,
+                             double now);
+    enum sm_rc (*limit_reset)(struct store *st, const char *kind, const char *key);
 };
+
+/* The leader member of a backend that serves one instance only: always 1. */
+int store_leader_always(struct store *st, enum store_role role);
 
 /* The embedded default (store_sqlite.c): claims every string, as a file path. */
 extern const struct store_backend store_sqlite_backend;

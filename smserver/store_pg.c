@@ -17,8 +17,10 @@
  *  - history (store_pg_history.c): queries with SQLite's tiers and bucket shapes,
  *    rollups to 1 min and 1 h computed in SQL, retention that drops whole day
  *    partitions and deletes rollup rows.
- * What is not: alert rules, channels and events (they return SM_EIO and log that they
- * are not implemented). Because of that, store_open refuses PostgreSQL strings, naming
+ *  - alert rules, channels and events (store_pg_alerts.c); leadership of the jobs one
+ *    instance runs and the shared rate limiter (store_pg_cluster.c).
+ * What is not: process snapshots (NULL members: store.c answers "not supported"). Because
+ * the backend is not yet complete, store_open refuses PostgreSQL strings, naming
  * what is missing, unless the test-only environment variable SM_STORE_PG_TEST=1 is set
  * (tests/unit/test_store_pg.c, tests/integration/store_pg*.sh); no user reaches this
  * file.
@@ -248,6 +250,8 @@ static const char *const migrations[] = {
     /* 2: series, samples partitioned by day, newest samples, rollup tiers
      * (store_pg_ingest.c). */
     store_pg_ingest_schema,
+    /* 3: alert rules, channels, events; the shared rate limiter (store_pg_alerts.c). */
+    store_pg_alerts_schema,
 };
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
 /* The advisory lock every migrating connection takes (any constant; "smsv"). */
@@ -355,9 +359,9 @@ pg_open(const char *db, struct store **out, char **cause)
 {
     const char *gate = getenv(STORE_PG_TEST_ENV);
     if (!gate || strcmp(gate, "1") != 0) {
-        /* Users, agents, ingest and history work; what is missing is named. */
+        /* Users, agents, ingest, history and alerts work; what is missing is named. */
         *cause = sm_xstrdup("PostgreSQL storage is not available yet in this smserver:"
-                            " alert rules, notification channels and alert events are not"
+                            " process snapshots and the live stream across instances are not"
                             " implemented on it (issue 21); use a SQLite database path");
         return SM_EINVAL;
     }
@@ -416,112 +420,6 @@ pg_check(struct store *base, char **cause)
     return rc;
 }
 
-/* ------------------------------------------------------------------ not implemented */
-
-static enum sm_rc
-missing(const char *what)
-{
-    sm_log(SM_LOG_ERROR, "postgresql: %s is not implemented yet (issue 21)", what);
-    return SM_EIO;
-}
-
-static enum sm_rc
-pg_rule_add(struct store *base, struct store_rule *r)
-{
-    return missing("alert rules");
-}
-
-static enum sm_rc
-pg_rule_update(struct store *base, const struct store_rule *r)
-{
-    return missing("alert rules");
-}
-
-static enum sm_rc
-pg_rule_get(struct store *base, int64_t user_id, int64_t id, struct store_rule *out)
-{
-    return missing("alert rules");
-}
-
-static enum sm_rc
-pg_rule_list(struct store *base, int64_t user_id, store_rule_fn fn, void *arg)
-{
-    return missing("alert rules");
-}
-
-static enum sm_rc
-pg_rule_delete(struct store *base, int64_t user_id, int64_t id)
-{
-    return missing("alert rules");
-}
-
-static enum sm_rc
-pg_rule_count(struct store *base, int64_t user_id, int64_t *n)
-{
-    return missing("alert rules");
-}
-
-static enum sm_rc
-pg_channel_add(struct store *base, struct store_channel *c)
-{
-    return missing("channels");
-}
-
-static enum sm_rc
-pg_channel_get(struct store *base, int64_t user_id, int64_t id, struct store_channel *out)
-{
-    return missing("channels");
-}
-
-static enum sm_rc
-pg_channel_list(struct store *base, int64_t user_id, store_channel_fn fn, void *arg)
-{
-    return missing("channels");
-}
-
-static enum sm_rc
-pg_channel_delete(struct store *base, int64_t user_id, int64_t id)
-{
-    return missing("channels");
-}
-
-static enum sm_rc
-pg_channel_set_secret(struct store *base, int64_t user_id, int64_t id, const uint8_t *secret,
-                      size_t len)
-{
-    return missing("channels");
-}
-
-static enum sm_rc
-pg_channel_count(struct store *base, int64_t user_id, int64_t *n)
-{
-    return missing("channels");
-}
-
-static enum sm_rc
-pg_alert_event_add(struct store *base, const struct store_alert_event *e)
-{
-    return missing("alert events");
-}
-
-static enum sm_rc
-pg_alert_events_prune(struct store *base, int64_t before, int64_t rule_id, int64_t keep)
-{
-    return missing("alert events");
-}
-
-static enum sm_rc
-pg_alert_events(struct store *base, int64_t rule_id, size_t limit, store_event_fn fn, void *arg)
-{
-    return missing("alert events");
-}
-
-static enum sm_rc
-pg_alert_active(struct store *base, int64_t user_id, store_event_fn fn, void *arg)
-{
-    return missing("alert events");
-}
-
 const struct store_backend store_pg_backend = {
     .name = "postgresql",
     .claims = pg_claims,
@@ -553,21 +451,25 @@ const struct store_backend store_pg_backend = {
     .rollup = store_pg_rollup,
     .retain = store_pg_retain,
     .latest_points = store_pg_latest_points,
-    .rule_add = pg_rule_add,
-    .rule_update = pg_rule_update,
-    .rule_get = pg_rule_get,
-    .rule_list = pg_rule_list,
-    .rule_delete = pg_rule_delete,
-    .rule_count = pg_rule_count,
-    .channel_add = pg_channel_add,
-    .channel_get = pg_channel_get,
-    .channel_list = pg_channel_list,
-    .channel_delete = pg_channel_delete,
-    .channel_set_secret = pg_channel_set_secret,
-    .channel_count = pg_channel_count,
-    .alert_event_add = pg_alert_event_add,
-    .alert_events_prune = pg_alert_events_prune,
-    .alert_events = pg_alert_events,
-    .alert_active = pg_alert_active,
+    .rule_add = store_pg_rule_add,
+    .rule_update = store_pg_rule_update,
+    .rule_get = store_pg_rule_get,
+    .rule_list = store_pg_rule_list,
+    .rule_delete = store_pg_rule_delete,
+    .rule_count = store_pg_rule_count,
+    .channel_add = store_pg_channel_add,
+    .channel_get = store_pg_channel_get,
+    .channel_list = store_pg_channel_list,
+    .channel_delete = store_pg_channel_delete,
+    .channel_set_secret = store_pg_channel_set_secret,
+    .channel_count = store_pg_channel_count,
+    .alert_event_add = store_pg_alert_event_add,
+    .alert_events_prune = store_pg_alert_events_prune,
+    .alert_events = store_pg_alert_events,
+    .alert_active = store_pg_alert_active,
     .count = store_pg_count,
+    .leader = store_pg_leader,
+    .limit_check = store_pg_limit_check,
+    .limit_fail = store_pg_limit_fail,
+    .limit_reset = store_pg_limit_reset,
 };

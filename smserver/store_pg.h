@@ -2,7 +2,8 @@
  * rest of the server sees store.h). store_pg.c holds the connection, the bound-query
  * helpers, the schema migrations and the backend table; store_pg_auth.c users, refresh
  * tokens and agents; store_pg_ingest.c the samples schema, batch writes, newest values
- * and counts; store_pg_history.c history queries, rollups and retention. */
+ * and counts; store_pg_history.c history queries, rollups and retention; store_pg_alerts.c
+ * alert rules, channels and events; store_pg_cluster.c leadership and shared rate limits. */
 #ifndef SM_SMSERVER_STORE_PG_H
 #define SM_SMSERVER_STORE_PG_H
 
@@ -27,7 +28,7 @@ struct store_pg {
 
 /* The parameters of one bound statement: every value travels apart from the SQL text
  * (PQexecParams), never pasted into it. Integers go as text, hashes as binary. */
-#define PQ_MAXARGS 8
+#define PQ_MAXARGS 16
 struct pq_args {
     int n;
     const char *val[PQ_MAXARGS];
@@ -129,5 +130,37 @@ enum sm_rc store_pg_history_query(struct store *base, int64_t agent_id, const ch
 enum sm_rc store_pg_rollup(struct store *base, int64_t now_ms, size_t budget, size_t *work);
 enum sm_rc store_pg_retain(struct store *base, int64_t now_ms, const struct history_retention *r,
                            size_t batch, size_t *deleted);
+/* store_pg_alerts.c */
+extern const char store_pg_alerts_schema[];
+enum sm_rc store_pg_rule_add(struct store *base, struct store_rule *r);
+enum sm_rc store_pg_rule_update(struct store *base, const struct store_rule *r);
+enum sm_rc store_pg_rule_get(struct store *base, int64_t user_id, int64_t id,
+                             struct store_rule *out);
+enum sm_rc store_pg_rule_list(struct store *base, int64_t user_id, store_rule_fn fn, void *arg);
+enum sm_rc store_pg_rule_delete(struct store *base, int64_t user_id, int64_t id);
+enum sm_rc store_pg_rule_count(struct store *base, int64_t user_id, int64_t *n);
+enum sm_rc store_pg_channel_add(struct store *base, struct store_channel *c);
+enum sm_rc store_pg_channel_get(struct store *base, int64_t user_id, int64_t id,
+                                struct store_channel *out);
+enum sm_rc store_pg_channel_list(struct store *base, int64_t user_id, store_channel_fn fn,
+                                 void *arg);
+enum sm_rc store_pg_channel_delete(struct store *base, int64_t user_id, int64_t id);
+enum sm_rc store_pg_channel_set_secret(struct store *base, int64_t user_id, int64_t id,
+                                       const uint8_t *secret, size_t len);
+enum sm_rc store_pg_channel_count(struct store *base, int64_t user_id, int64_t *n);
+enum sm_rc store_pg_alert_event_add(struct store *base, const struct store_alert_event *e);
+enum sm_rc store_pg_alert_events_prune(struct store *base, int64_t before, int64_t rule_id,
+                                       int64_t keep);
+enum sm_rc store_pg_alert_events(struct store *base, int64_t rule_id, size_t limit,
+                                 store_event_fn fn, void *arg);
+enum sm_rc store_pg_alert_active(struct store *base, int64_t user_id, store_event_fn fn, void *arg);
+
+/* store_pg_cluster.c */
+int store_pg_leader(struct store *base, enum store_role role);
+enum sm_rc store_pg_limit_check(struct store *base, const char *kind, const char *key, int limit,
+                                double window, double now, int *wait);
+enum sm_rc store_pg_limit_fail(struct store *base, const char *kind, const char *key, double window,
+                               double now);
+enum sm_rc store_pg_limit_reset(struct store *base, const char *kind, const char *key);
 
 #endif

@@ -551,4 +551,5 @@ const struct store_backend store_sqlite_backend = {
     .procs_at = store_sqlite_procs_at,
     .procs_retain = store_sqlite_procs_retain,
     .procs_usage = store_sqlite_procs_usage,
+    .leader = store_leader_always,
 };
