@@ -310,7 +310,7 @@ case_agents(struct store *st, struct store *other)
 #define T0 (NOW * 1000) /* an hour boundary */
 
 static int64_t
-agent(struct store *st, int64_t uid, const char *name, int seed)
+agent(struct store *st, int64_t uid, const char *name, int seed) /* seed: unique in the file */
 {
     uint8_t t[STORE_HASH_LEN];
     fill(t, sizeof t, seed);
@@ -376,7 +376,7 @@ on_point(int64_t agent_id, const char *agent, const char *user, const char *name
 static void
 case_ingest(struct store *st, struct store *other)
 {
-    int64_t uid = user(st, "i_gina"), aid = agent(st, uid, "i_web", 31);
+    int64_t uid = user(st, "i_gina"), aid = agent(st, uid, "i_web", 51);
     int64_t s0 = 0, p0 = 0, s1 = 0, p1 = 0;
     ok(aid > 0 && store_count(st, &s0, &p0) == SM_OK, "%s: ingest: an agent, counts read", backend);
     /* Points out of name order, a repeated series (the first is kept), a non-finite value
@@ -447,7 +447,7 @@ case_ingest(struct store *st, struct store *other)
        ps.order);
 
     /* A batch of a deleted agent fails alone: the group's other batch commits. */
-    int64_t gone = agent(st, uid, "i_gone", 32);
+    int64_t gone = agent(st, uid, "i_gone", 52);
     ok(gone > 0 && store_agent_delete(st, uid, gone) == SM_OK, "%s: an agent deleted", backend);
     struct store_sample one[] = {{T0 + 4000, 2, pb}};
     struct store_batch bg = {.agent_id = gone, .now = NOW, .nsamples = 1, .samples = one};
@@ -466,7 +466,7 @@ case_ingest(struct store *st, struct store *other)
     ok(store_count(st, &s3, &p3) == SM_OK && s3 - s0 == 6, "%s: 6 samples stored in all (%lld)",
        backend, (long long)(s3 - s0));
     /* Deleting the agent deletes its samples. */
-    int64_t tmp = agent(st, uid, "i_tmp", 33);
+    int64_t tmp = agent(st, uid, "i_tmp", 53);
     struct store_batch bt = {.agent_id = tmp, .now = NOW, .nsamples = 2, .samples = smp};
     ok(tmp > 0 && write1(st, &bt, &stored, &dups) == SM_OK && stored == 2 &&
            store_agent_delete(st, uid, tmp) == SM_OK && store_count(st, &s2, &p2) == SM_OK &&
@@ -534,7 +534,7 @@ buckets_right(const struct history_result *r, int64_t start, int64_t stop, int *
 static void
 case_history(struct store *st, struct store *other)
 {
-    int64_t uid = user(st, "h_hank"), aid = agent(st, uid, "h_db", 41);
+    int64_t uid = user(st, "h_hank"), aid = agent(st, uid, "h_db", 61);
     struct store_sample *smp = calloc(NPOINTS, sizeof *smp);
     struct store_point *pts = calloc(NPOINTS, sizeof *pts);
     for (int i = 0; i < NPOINTS; i++) {
