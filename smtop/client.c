@@ -251,7 +251,7 @@ client_free(struct client *c)
     }
     client_wipe_free(c->access);
     free(c->login_why);
-    free(c->rx);
+    sm_buf_done(&c->rx);
     free(c->known);
     free(c->base);
     free(c->user);

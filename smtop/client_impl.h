@@ -7,6 +7,7 @@
 #include <libwebsockets.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "client.h"
 
 #define CLIENT_TOKEN_MAX 512 /* longest token accepted from the server or a file */
@@ -68,8 +69,7 @@ struct client {
     uint64_t sent_gen;
     int send_auth, send_subscribe;
     int waiting_token; /* no access token yet: connect when the refresh brings one */
-    char *rx;
-    size_t rx_len, rx_cap;
+    struct sm_buf rx;  /* a stream message, capped (client_ws.c) at each connect */
     int rx_toobig;
     char close_why[128];
     int64_t *known;
