@@ -8,6 +8,7 @@
 #include <libwebsockets.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "client.h"
 #include "rc.h"
 
@@ -33,9 +34,8 @@ struct req {
     int lock_fd; /* REQ_REFRESH: the token file lock, held until the reply */
     struct lws *wsi;
     lws_sorted_usec_list_t sul_timeout;
-    int status; /* HTTP status, 0 until the headers came */
-    char *rx;
-    size_t rx_len, rx_cap;
+    int status;       /* HTTP status, 0 until the headers came */
+    struct sm_buf rx; /* the reply body; wiped (the replies of /token and /refresh hold tokens) */
     int done;
     char *fail;             /* why there is no reply, or NULL */
     struct ev_node *alerts; /* REQ_ALERTS*: the event being built */
