@@ -66,7 +66,9 @@ sm_buf_reserve(struct sm_buf *b, size_t n)
     size_t need = b->len + n + 1; /* <= max + 1 <= SIZE_MAX */
     if (need <= b->alloc)
         return SM_OK;
-    size_t a = b->alloc ? b->alloc : BUF_FIRST;
+    /* The first block fits need exactly (a body whose length was announced); later
+     * ones double, so n appends cost O(n) copies. */
+    size_t a = b->alloc ? b->alloc : (need > BUF_FIRST ? need : BUF_FIRST);
     while (a < need)
         a = a > SIZE_MAX / 2 ? need : a * 2;
     if (a > b->max + 1)
