@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "xmalloc.h"
 
@@ -594,7 +595,7 @@ struct sm_http_client {
     struct sm_http_url url;
     char *host_header;
     long connect_ms, total_ms;
-    size_t body_max, in_max;
+    size_t body_max;
     int fd;
     int reused;  /* fd was kept from a previous request */
     int retried; /* the request was already resent once on a new connection */
@@ -606,8 +607,7 @@ struct sm_http_client {
     struct lookup *look;
     char *req; /* request head + body; may hold a token: wiped */
     size_t req_len, req_off;
-    char *in;
-    size_t in_len, in_cap;
+    struct sm_buf in; /* the reply, capped at the head and a chunked body_max, twice */
     double deadline, connect_deadline;
     char error[160];
 };
@@ -673,7 +673,8 @@ sm_http_client_new(const char *url, long connect_ms, long total_ms, size_t body_
     c->total_ms = total_ms;
     c->body_max = body_max;
     /* Room for the head and a chunked body's framing. */
-    c->in_max = SM_HTTP_HEAD_MAX * 2 + (body_max > SIZE_MAX / 4 ? SIZE_MAX / 4 : body_max) * 2;
+    sm_buf_init(&c->in,
+                SM_HTTP_HEAD_MAX * 2 + (body_max > SIZE_MAX / 4 ? SIZE_MAX / 4 : body_max) * 2, 0);
     c->fd = -1;
     return c;
 }
@@ -688,7 +689,7 @@ sm_http_client_free(struct sm_http_client *c)
     wipe_req(c);
     if (c->ai)
         freeaddrinfo(c->ai);
-    free(c->in);
+    sm_buf_done(&c->in);
     free(c->host_header);
     sm_http_url_done(&c->url);
     free(c);
@@ -837,7 +838,7 @@ sm_http_start(struct sm_http_client *c, const char *method, const char *headers,
         w[i] = '\0';
     free(head);
     c->req_off = 0;
-    c->in_len = 0;
+    sm_buf_reset(&c->in);
     c->retried = 0;
     c->error[0] = '\0';
     c->deadline = sm_mono_now() + (double)c->total_ms / 1000;
@@ -856,7 +857,7 @@ sm_http_start(struct sm_http_client *c, const char *method, const char *headers,
 static int
 retry_fresh(struct sm_http_client *c)
 {
-    if (!c->reused || c->retried || c->in_len > 0)
+    if (!c->reused || c->retried || c->in.len > 0)
         return 0;
     c->retried = 1;
     c->req_off = 0;
@@ -903,17 +904,12 @@ static void
 step_recv(struct sm_http_client *c, struct sm_http_reply *r)
 {
     for (;;) {
-        if (c->in_cap - c->in_len < 4096) {
-            if (c->in_cap >= c->in_max) {
-                fail(c, "%s", "the reply is larger than the cap");
-                return;
-            }
-            c->in_cap = c->in_cap ? c->in_cap * 2 : 8192;
-            if (c->in_cap > c->in_max)
-                c->in_cap = c->in_max;
-            c->in = sm_xreallocarray(c->in, c->in_cap, 1);
+        /* Read at least 4 KiB at a time; fewer than that left under the cap is too big. */
+        if (sm_buf_reserve(&c->in, 4096) != SM_OK) {
+            fail(c, "%s", "the reply is larger than the cap");
+            return;
         }
-        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.alloc - c->in.len - 1, 0);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             return;
         if (n < 0) {
@@ -924,15 +920,15 @@ step_recv(struct sm_http_client *c, struct sm_http_reply *r)
         }
         if (n == 0 && retry_fresh(c))
             return;
-        if (n == 0 && c->in_len == 0) {
+        if (n == 0 && c->in.len == 0) {
             fail(c, "the server closed the connection without a reply");
             return;
         }
-        c->in_len += (size_t)n;
+        sm_buf_added(&c->in, (size_t)n);
         const char *why = "";
         size_t used = 0;
-        int rc =
-            sm_http_reply_parse(c->in, c->in_len, n == 0, c->body_max, time(NULL), r, &used, &why);
+        int rc = sm_http_reply_parse(c->in.data, c->in.len, n == 0, c->body_max, time(NULL), r,
+                                     &used, &why);
         if (rc == 0)
             continue;
         if (rc < 0) {
@@ -940,7 +936,7 @@ step_recv(struct sm_http_client *c, struct sm_http_reply *r)
             return;
         }
         /* No pipelining: bytes after the reply mean the connection is out of step. */
-        if (!r->keep_alive || n == 0 || used != c->in_len)
+        if (!r->keep_alive || n == 0 || used != c->in.len)
             close_conn(c);
         c->reused = 0;
         c->state = C_DONE;
