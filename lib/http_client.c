@@ -605,8 +605,8 @@ struct sm_http_client {
      * server never stalls the caller's loop (smagent's schedule). Allocated: a lookup
      * that cannot be cancelled still writes to it, and is then left to finish. */
     struct lookup *look;
-    char *req; /* request head + body; may hold a token: wiped */
-    size_t req_len, req_off;
+    struct sm_buf req; /* request head + body; may hold a token: wiped */
+    size_t req_off;
     struct sm_buf in; /* the reply, capped at the head and a chunked body_max, twice */
     double deadline, connect_deadline;
     char error[160];
@@ -615,14 +615,8 @@ struct sm_http_client {
 static void
 wipe_req(struct sm_http_client *c)
 {
-    if (c->req) {
-        volatile char *p = c->req;
-        for (size_t i = 0; i < c->req_len; i++)
-            p[i] = '\0';
-        free(c->req);
-    }
-    c->req = NULL;
-    c->req_len = c->req_off = 0;
+    sm_buf_reset(&c->req); /* wiped; the memory is kept for the next request */
+    c->req_off = 0;
 }
 
 /* Drop the lookup in progress, if any. */
@@ -655,6 +649,7 @@ struct sm_http_client *
 sm_http_client_new(const char *url, long connect_ms, long total_ms, size_t body_max, char **cause)
 {
     struct sm_http_client *c = sm_xcalloc(1, sizeof *c);
+    sm_buf_init(&c->req, SIZE_MAX, SM_BUF_WIPE);
     if (sm_http_url_parse(url, &c->url, cause) != SM_OK) {
         free(c);
         return NULL;
@@ -686,7 +681,7 @@ sm_http_client_free(struct sm_http_client *c)
         return;
     close_conn(c);
     resolve_drop(c);
-    wipe_req(c);
+    sm_buf_done(&c->req); /* wiped */
     if (c->ai)
         freeaddrinfo(c->ai);
     sm_buf_done(&c->in);
@@ -819,24 +814,19 @@ sm_http_start(struct sm_http_client *c, const char *method, const char *headers,
 {
     wipe_req(c);
     const char *path = c->url.path;
-    char *head =
-        sm_xasprintf("%s %s%s HTTP/1.1\r\nHost: %s\r\n%s", method, path[0] == '/' ? "" : "/", path,
-                     c->host_header, headers ? headers : "");
-    char clen[48] = "";
-    if (body_len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
-        snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", body_len);
-    size_t hl = strlen(head), cl = strlen(clen);
-    c->req_len = hl + cl + 2 + body_len;
-    c->req = sm_xmalloc(c->req_len);
-    memcpy(c->req, head, hl);
-    memcpy(c->req + hl, clen, cl);
-    memcpy(c->req + hl + cl, "\r\n", 2);
-    if (body_len)
-        memcpy(c->req + hl + cl + 2, body, body_len);
-    volatile char *w = head;
-    for (size_t i = 0; i < hl; i++)
-        w[i] = '\0';
-    free(head);
+    /* Room for a usual head and the body at once: one allocation, no wiped copies. */
+    enum sm_rc rc = sm_buf_reserve(&c->req, body_len + 1024);
+    if (rc == SM_OK)
+        rc = sm_buf_addf(&c->req, "%s %s%s HTTP/1.1\r\nHost: %s\r\n%s", method,
+                         path[0] == '/' ? "" : "/", path, c->host_header, headers ? headers : "");
+    if (rc == SM_OK && (body_len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0))
+        rc = sm_buf_addf(&c->req, "Content-Length: %zu\r\n", body_len);
+    if (rc == SM_OK)
+        rc = sm_buf_add(&c->req, "\r\n", 2);
+    if (rc == SM_OK)
+        rc = sm_buf_add(&c->req, body, body_len);
+    if (rc != SM_OK)
+        abort(); /* not reached: the request buffer has no cap */
     c->req_off = 0;
     sm_buf_reset(&c->in);
     c->retried = 0;
@@ -885,8 +875,8 @@ step_connect(struct sm_http_client *c)
 static void
 step_send(struct sm_http_client *c)
 {
-    while (c->req_off < c->req_len) {
-        ssize_t n = send(c->fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
+    while (c->req_off < c->req.len) {
+        ssize_t n = send(c->fd, c->req.data + c->req_off, c->req.len - c->req_off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 return;
