@@ -183,6 +183,7 @@ enum sm_rc
 client_new(const struct client_options *opt, struct client **out, char **cause)
 {
     struct client *c = sm_xcalloc(1, sizeof *c);
+    STAILQ_INIT(&c->events);
     *out = NULL;
     if (opt->user == NULL || opt->user[0] == '\0' || strlen(opt->user) > 128) {
         *cause = sm_xstrdup("--user: must be 1 to 128 characters");
@@ -242,12 +243,11 @@ client_free(struct client *c)
         c->done_head = r->next;
         req_free(r);
     }
-    struct ev_node *n = c->ev_head;
-    while (n) {
-        struct ev_node *next = n->next;
+    struct ev_node *n;
+    while ((n = STAILQ_FIRST(&c->events)) != NULL) {
+        STAILQ_REMOVE_HEAD(&c->events, link);
         event_done(&n->ev);
         free(n);
-        n = next;
     }
     client_wipe_free(c->access);
     free(c->login_why);

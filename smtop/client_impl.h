@@ -6,6 +6,7 @@
 
 #include <libwebsockets.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "buf.h"
 #include "client.h"
@@ -36,7 +37,7 @@ struct client {
     char *host_header;
 
     /* Events for the UI. */
-    struct ev_node *ev_head, *ev_tail;
+    STAILQ_HEAD(ev_queue, ev_node) events; /* oldest first */
     size_t ev_count;
     uint64_t ev_dropped;
 
