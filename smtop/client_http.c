@@ -88,8 +88,7 @@ req_finish(struct req *r, const char *fail)
     struct client *c = r->c;
     if (c->cur == r)
         c->cur = NULL;
-    r->next = c->done_head;
-    c->done_head = r;
+    STAILQ_INSERT_TAIL(&c->done, r, link);
     lws_sul_schedule(c->ctx, 0, &c->sul_done, rest_done, 1);
 }
 

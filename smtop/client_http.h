@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "buf.h"
 #include "client.h"
@@ -39,7 +40,7 @@ struct req {
     int done;
     char *fail;             /* why there is no reply, or NULL */
     struct ev_node *alerts; /* REQ_ALERTS*: the event being built */
-    struct req *next;
+    STAILQ_ENTRY(req) link; /* in the client's queue, or its finished list */
 };
 
 /* The "detail" of an error reply, or a generic text. */

@@ -51,8 +51,8 @@ struct client {
 
     /* REST: one request in flight at a time; the others wait in the queue. */
     struct req *cur;
-    struct req *req_head, *req_tail;
-    struct req *done_head; /* finished, handled at the next sul_done */
+    STAILQ_HEAD(req_queue, req) reqs; /* waiting; the first runs next */
+    struct req_queue done;            /* finished, handled (oldest first) at the next sul_done */
     lws_sorted_usec_list_t sul_done, sul_rest;
     uint64_t next_id;
     int agents_pending;
