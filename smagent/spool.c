@@ -328,10 +328,7 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
         if (*end != '\0' || errno != 0 || fstatat(sp->dirfd, e->d_name, &st, 0) != 0 ||
             !S_ISREG(st.st_mode))
             continue;
-        if (sp->nsegs == sp->segcap) {
-            sp->segcap = sp->segcap ? sp->segcap * 2 : 16;
-            sp->segs = sm_xreallocarray(sp->segs, sp->segcap, sizeof *sp->segs);
-        }
+        sp->segs = sm_xgrow(sp->segs, &sp->segcap, sp->nsegs + 1, sizeof *sp->segs);
         sp->segs[sp->nsegs++] = (struct seg){.no = no, .size = (uint64_t)st.st_size};
         sp->total += (uint64_t)st.st_size;
     }
@@ -424,10 +421,7 @@ new_segment(struct spool *sp)
     if (fd < 0)
         return SM_EIO;
     (void)fsync(sp->dirfd); /* the new name survives a crash */
-    if (sp->nsegs == sp->segcap) {
-        sp->segcap = sp->segcap ? sp->segcap * 2 : 16;
-        sp->segs = sm_xreallocarray(sp->segs, sp->segcap, sizeof *sp->segs);
-    }
+    sp->segs = sm_xgrow(sp->segs, &sp->segcap, sp->nsegs + 1, sizeof *sp->segs);
     sp->segs[sp->nsegs++] = (struct seg){.no = no, .size = 0};
     sp->wfd = fd;
     if (sp->nsegs == 1 && sp->cur_seg != no) {
