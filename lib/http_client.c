@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "xmalloc.h"
 
@@ -594,7 +595,7 @@ struct sm_http_client {
     struct sm_http_url url;
     char *host_header;
     long connect_ms, total_ms;
-    size_t body_max, in_max;
+    size_t body_max;
     int fd;
     int reused;  /* fd was kept from a previous request */
     int retried; /* the request was already resent once on a new connection */
@@ -604,10 +605,9 @@ struct sm_http_client {
      * server never stalls the caller's loop (smagent's schedule). Allocated: a lookup
      * that cannot be cancelled still writes to it, and is then left to finish. */
     struct lookup *look;
-    char *req; /* request head + body; may hold a token: wiped */
-    size_t req_len, req_off;
-    char *in;
-    size_t in_len, in_cap;
+    struct sm_buf req; /* request head + body; may hold a token: wiped */
+    size_t req_off;
+    struct sm_buf in; /* the reply, capped at the head and a chunked body_max, twice */
     double deadline, connect_deadline;
     char error[160];
 };
@@ -615,14 +615,8 @@ struct sm_http_client {
 static void
 wipe_req(struct sm_http_client *c)
 {
-    if (c->req) {
-        volatile char *p = c->req;
-        for (size_t i = 0; i < c->req_len; i++)
-            p[i] = '\0';
-        free(c->req);
-    }
-    c->req = NULL;
-    c->req_len = c->req_off = 0;
+    sm_buf_reset(&c->req); /* wiped; the memory is kept for the next request */
+    c->req_off = 0;
 }
 
 /* Drop the lookup in progress, if any. */
@@ -655,6 +649,7 @@ struct sm_http_client *
 sm_http_client_new(const char *url, long connect_ms, long total_ms, size_t body_max, char **cause)
 {
     struct sm_http_client *c = sm_xcalloc(1, sizeof *c);
+    sm_buf_init(&c->req, SIZE_MAX, SM_BUF_WIPE);
     if (sm_http_url_parse(url, &c->url, cause) != SM_OK) {
         free(c);
         return NULL;
@@ -673,7 +668,8 @@ sm_http_client_new(const char *url, long connect_ms, long total_ms, size_t body_
     c->total_ms = total_ms;
     c->body_max = body_max;
     /* Room for the head and a chunked body's framing. */
-    c->in_max = SM_HTTP_HEAD_MAX * 2 + (body_max > SIZE_MAX / 4 ? SIZE_MAX / 4 : body_max) * 2;
+    sm_buf_init(&c->in,
+                SM_HTTP_HEAD_MAX * 2 + (body_max > SIZE_MAX / 4 ? SIZE_MAX / 4 : body_max) * 2, 0);
     c->fd = -1;
     return c;
 }
@@ -685,10 +681,10 @@ sm_http_client_free(struct sm_http_client *c)
         return;
     close_conn(c);
     resolve_drop(c);
-    wipe_req(c);
+    sm_buf_done(&c->req); /* wiped */
     if (c->ai)
         freeaddrinfo(c->ai);
-    free(c->in);
+    sm_buf_done(&c->in);
     free(c->host_header);
     sm_http_url_done(&c->url);
     free(c);
@@ -818,26 +814,21 @@ sm_http_start(struct sm_http_client *c, const char *method, const char *headers,
 {
     wipe_req(c);
     const char *path = c->url.path;
-    char *head =
-        sm_xasprintf("%s %s%s HTTP/1.1\r\nHost: %s\r\n%s", method, path[0] == '/' ? "" : "/", path,
-                     c->host_header, headers ? headers : "");
-    char clen[48] = "";
-    if (body_len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
-        snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", body_len);
-    size_t hl = strlen(head), cl = strlen(clen);
-    c->req_len = hl + cl + 2 + body_len;
-    c->req = sm_xmalloc(c->req_len);
-    memcpy(c->req, head, hl);
-    memcpy(c->req + hl, clen, cl);
-    memcpy(c->req + hl + cl, "\r\n", 2);
-    if (body_len)
-        memcpy(c->req + hl + cl + 2, body, body_len);
-    volatile char *w = head;
-    for (size_t i = 0; i < hl; i++)
-        w[i] = '\0';
-    free(head);
+    /* Room for a usual head and the body at once: one allocation, no wiped copies. */
+    enum sm_rc rc = sm_buf_reserve(&c->req, body_len + 1024);
+    if (rc == SM_OK)
+        rc = sm_buf_addf(&c->req, "%s %s%s HTTP/1.1\r\nHost: %s\r\n%s", method,
+                         path[0] == '/' ? "" : "/", path, c->host_header, headers ? headers : "");
+    if (rc == SM_OK && (body_len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0))
+        rc = sm_buf_addf(&c->req, "Content-Length: %zu\r\n", body_len);
+    if (rc == SM_OK)
+        rc = sm_buf_add(&c->req, "\r\n", 2);
+    if (rc == SM_OK)
+        rc = sm_buf_add(&c->req, body, body_len);
+    if (rc != SM_OK)
+        abort(); /* not reached: the request buffer has no cap */
     c->req_off = 0;
-    c->in_len = 0;
+    sm_buf_reset(&c->in);
     c->retried = 0;
     c->error[0] = '\0';
     c->deadline = sm_mono_now() + (double)c->total_ms / 1000;
@@ -856,7 +847,7 @@ sm_http_start(struct sm_http_client *c, const char *method, const char *headers,
 static int
 retry_fresh(struct sm_http_client *c)
 {
-    if (!c->reused || c->retried || c->in_len > 0)
+    if (!c->reused || c->retried || c->in.len > 0)
         return 0;
     c->retried = 1;
     c->req_off = 0;
@@ -884,8 +875,8 @@ step_connect(struct sm_http_client *c)
 static void
 step_send(struct sm_http_client *c)
 {
-    while (c->req_off < c->req_len) {
-        ssize_t n = send(c->fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
+    while (c->req_off < c->req.len) {
+        ssize_t n = send(c->fd, c->req.data + c->req_off, c->req.len - c->req_off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 return;
@@ -903,17 +894,12 @@ static void
 step_recv(struct sm_http_client *c, struct sm_http_reply *r)
 {
     for (;;) {
-        if (c->in_cap - c->in_len < 4096) {
-            if (c->in_cap >= c->in_max) {
-                fail(c, "%s", "the reply is larger than the cap");
-                return;
-            }
-            c->in_cap = c->in_cap ? c->in_cap * 2 : 8192;
-            if (c->in_cap > c->in_max)
-                c->in_cap = c->in_max;
-            c->in = sm_xreallocarray(c->in, c->in_cap, 1);
+        /* Read at least 4 KiB at a time; fewer than that left under the cap is too big. */
+        if (sm_buf_reserve(&c->in, 4096) != SM_OK) {
+            fail(c, "%s", "the reply is larger than the cap");
+            return;
         }
-        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.alloc - c->in.len - 1, 0);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             return;
         if (n < 0) {
@@ -924,15 +910,15 @@ step_recv(struct sm_http_client *c, struct sm_http_reply *r)
         }
         if (n == 0 && retry_fresh(c))
             return;
-        if (n == 0 && c->in_len == 0) {
+        if (n == 0 && c->in.len == 0) {
             fail(c, "the server closed the connection without a reply");
             return;
         }
-        c->in_len += (size_t)n;
+        sm_buf_added(&c->in, (size_t)n);
         const char *why = "";
         size_t used = 0;
-        int rc =
-            sm_http_reply_parse(c->in, c->in_len, n == 0, c->body_max, time(NULL), r, &used, &why);
+        int rc = sm_http_reply_parse(c->in.data, c->in.len, n == 0, c->body_max, time(NULL), r,
+                                     &used, &why);
         if (rc == 0)
             continue;
         if (rc < 0) {
@@ -940,7 +926,7 @@ step_recv(struct sm_http_client *c, struct sm_http_reply *r)
             return;
         }
         /* No pipelining: bytes after the reply mean the connection is out of step. */
-        if (!r->keep_alive || n == 0 || used != c->in_len)
+        if (!r->keep_alive || n == 0 || used != c->in.len)
             close_conn(c);
         c->reused = 0;
         c->state = C_DONE;

@@ -231,6 +231,10 @@ enum sm_rc sm_sample_depth_from_json(const struct cJSON *obj, struct sm_sample *
  * sm_sample_depth_to_json writes (allocated: free() it), or NULL when the sample has no
  * process list. Written directly, about ten times faster than through cJSON. */
 char *sm_sample_procs_json(const struct sm_sample *s);
+/* The decoders' one error shape (sample_json.c, sample_depth.c): set *cause
+ * (allocated) to "PATH: message" and return rc. */
+enum sm_rc sm_sample_fail(char **cause, enum sm_rc rc, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Whether s has a value: all the SM_HAVE_* bits in have and none of the SM_MISS_* bits
  * in miss (sm_sample_has(s, SM_HAVE_FREQ, SM_MISS_FREQ_CUR): the current frequency). */

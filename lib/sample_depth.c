@@ -327,18 +327,6 @@ sm_sample_procs_json(const struct sm_sample *s)
 
 /*---------------------------------------------------------------- decoding */
 
-__attribute__((format(printf, 4, 5))) static enum sm_rc
-fail(char **cause, enum sm_rc rc, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = sm_xvasprintf(fmt, ap);
-    va_end(ap);
-    *cause = sm_xasprintf("%s: %s", path, msg);
-    free(msg);
-    return rc;
-}
-
 /* Member key of obj, or NULL when absent or JSON null (null means unknown). */
 static const cJSON *
 member(const cJSON *obj, const char *key)
@@ -363,14 +351,16 @@ dec_entry(const cJSON *it, const struct list *l, size_t idx, void *base, char **
 {
     char fp[96];
     if (!cJSON_IsObject(it))
-        return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, NULL), "must be an object");
+        return sm_sample_fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, NULL),
+                              "must be an object");
     for (size_t i = 0; i < l->nfields; i++) {
         const struct field *f = &l->fields[i];
         char *p = (char *)base + f->off;
         const cJSON *m = member(it, f->key);
         if (m == NULL) {
             if (f->required)
-                return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key), "missing");
+                return sm_sample_fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
+                                      "missing");
             continue;
         }
         if (f->kind == F_STR) {
@@ -381,26 +371,26 @@ dec_entry(const cJSON *it, const struct list *l, size_t idx, void *base, char **
                 if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f)
                     ctl = 1;
             if (v == NULL || ctl || (f->required && len == 0))
-                return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
-                            "must be a %sstring without control characters",
-                            f->required ? "non-empty " : "");
+                return sm_sample_fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
+                                      "must be a %sstring without control characters",
+                                      f->required ? "non-empty " : "");
             if (len >= f->size)
-                return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
-                            "longer than %zu bytes", f->size - 1);
+                return sm_sample_fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
+                                      "longer than %zu bytes", f->size - 1);
             memcpy(p, v, len + 1);
             continue;
         }
         double v = cJSON_IsNumber(m) ? m->valuedouble : (double)NAN;
         if (f->kind == F_WHOLE) {
             if (!isfinite(v) || v < f->min || v >= f->max || floor(v) != v)
-                return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
-                            "must be a whole number from %.0f to %" PRIu64, f->min,
-                            (uint64_t)f->max - 1);
+                return sm_sample_fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
+                                      "must be a whole number from %.0f to %" PRIu64, f->min,
+                                      (uint64_t)f->max - 1);
             *(int64_t *)(void *)p = (int64_t)v;
         } else {
             if (!isfinite(v) || v < f->min || v > f->max)
-                return fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
-                            "must be a number from %g to %g", f->min, f->max);
+                return sm_sample_fail(cause, SM_EINVAL, epath(fp, sizeof fp, l, idx, f->key),
+                                      "must be a number from %g to %g", f->min, f->max);
             *(double *)(void *)p = v;
         }
     }
@@ -416,11 +406,11 @@ dec_array(const cJSON *root, const struct list *l, const cJSON **arr, char **cau
     if (a == NULL)
         return SM_OK;
     if (!cJSON_IsArray(a))
-        return fail(cause, SM_EINVAL, l->key, "must be an array");
+        return sm_sample_fail(cause, SM_EINVAL, l->key, "must be an array");
     size_t n = 0;
     for (const cJSON *c = a->child; c != NULL; c = c->next)
         if (++n > l->cap)
-            return fail(cause, SM_EINVAL, l->key, "more than %zu entries", l->cap);
+            return sm_sample_fail(cause, SM_EINVAL, l->key, "more than %zu entries", l->cap);
     *arr = a;
     return SM_OK;
 }
@@ -465,15 +455,18 @@ sensors_decode(const cJSON *root, struct sm_sample *s, char **cause)
         if ((rc = dec_entry(c, &sensors_list, i, e, cause)))
             return rc;
         if (!one_of(e->kind, kinds, 2))
-            return fail(cause, SM_EINVAL, epath(path, sizeof path, &sensors_list, i, NULL),
-                        "kind must be \"temp\" or \"fan\"");
+            return sm_sample_fail(cause, SM_EINVAL,
+                                  epath(path, sizeof path, &sensors_list, i, NULL),
+                                  "kind must be \"temp\" or \"fan\"");
         if (strchr(e->chip, '/') != NULL) /* the label "chip/label" splits at the first */
-            return fail(cause, SM_EINVAL, epath(path, sizeof path, &sensors_list, i, NULL),
-                        "chip must not contain '/'");
+            return sm_sample_fail(cause, SM_EINVAL,
+                                  epath(path, sizeof path, &sensors_list, i, NULL),
+                                  "chip must not contain '/'");
         int temp = e->kind[0] == 't';
         if (!isfinite(temp ? e->celsius : e->rpm))
-            return fail(cause, SM_EINVAL, epath(path, sizeof path, &sensors_list, i, NULL),
-                        "a %s needs %s", e->kind, temp ? "celsius" : "rpm");
+            return sm_sample_fail(cause, SM_EINVAL,
+                                  epath(path, sizeof path, &sensors_list, i, NULL), "a %s needs %s",
+                                  e->kind, temp ? "celsius" : "rpm");
         if (temp)
             e->rpm = (double)NAN;
         else
@@ -481,8 +474,9 @@ sensors_decode(const cJSON *root, struct sm_sample *s, char **cause)
         for (size_t j = 0; j + 1 < s->nsensors; j++)
             if (strcmp(s->sensors[j].chip, e->chip) == 0 &&
                 strcmp(s->sensors[j].label, e->label) == 0)
-                return fail(cause, SM_EINVAL, epath(path, sizeof path, &sensors_list, i, NULL),
-                            "sensor \"%s/%s\" appears twice", e->chip, e->label);
+                return sm_sample_fail(cause, SM_EINVAL,
+                                      epath(path, sizeof path, &sensors_list, i, NULL),
+                                      "sensor \"%s/%s\" appears twice", e->chip, e->label);
     }
     return SM_OK;
 }
@@ -495,7 +489,7 @@ psi_decode(const cJSON *root, struct sm_sample *s, char **cause)
     if (p == NULL)
         return SM_OK;
     if (!cJSON_IsObject(p))
-        return fail(cause, SM_EINVAL, "pressure", "must be an object");
+        return sm_sample_fail(cause, SM_EINVAL, "pressure", "must be an object");
     sm_sample_psi_init(s);
     for (int r = 0; r < 3; r++) {
         const cJSON *res = member(p, psi_keys[r]);
@@ -503,7 +497,7 @@ psi_decode(const cJSON *root, struct sm_sample *s, char **cause)
             continue;
         snprintf(path, sizeof path, "pressure.%s", psi_keys[r]);
         if (!cJSON_IsObject(res))
-            return fail(cause, SM_EINVAL, path, "must be an object");
+            return sm_sample_fail(cause, SM_EINVAL, path, "must be an object");
         for (int k = 0; k < 2; k++) {
             const cJSON *m = member(res, psi_lines[k]);
             if (m == NULL)
@@ -511,7 +505,7 @@ psi_decode(const cJSON *root, struct sm_sample *s, char **cause)
             double v = cJSON_IsNumber(m) ? m->valuedouble : (double)NAN;
             snprintf(path, sizeof path, "pressure.%s.%s", psi_keys[r], psi_lines[k]);
             if (!isfinite(v) || v < 0 || v > 100)
-                return fail(cause, SM_EINVAL, path, "must be a number from 0 to 100");
+                return sm_sample_fail(cause, SM_EINVAL, path, "must be a number from 0 to 100");
             s->psi[r][k] = v;
         }
     }
@@ -533,12 +527,14 @@ cgroups_decode(const cJSON *root, struct sm_sample *s, char **cause)
         if ((rc = dec_entry(c, &cgroups_list, i, e, cause)))
             return rc;
         if (!one_of(e->kind, kinds, NF(kinds)))
-            return fail(cause, SM_EINVAL, epath(path, sizeof path, &cgroups_list, i, NULL),
-                        "kind must be service, docker, podman, containerd or lxc");
+            return sm_sample_fail(cause, SM_EINVAL,
+                                  epath(path, sizeof path, &cgroups_list, i, NULL),
+                                  "kind must be service, docker, podman, containerd or lxc");
         for (size_t j = 0; j + 1 < s->ncgroups; j++)
             if (strcmp(s->cgroups[j].name, e->name) == 0)
-                return fail(cause, SM_EINVAL, epath(path, sizeof path, &cgroups_list, i, NULL),
-                            "name \"%s\" appears twice", e->name);
+                return sm_sample_fail(cause, SM_EINVAL,
+                                      epath(path, sizeof path, &cgroups_list, i, NULL),
+                                      "name \"%s\" appears twice", e->name);
     }
     return SM_OK;
 }
@@ -560,8 +556,9 @@ gpus_decode(const cJSON *root, struct sm_sample *s, char **cause)
         for (size_t j = 0; j + 1 < s->ngpus; j++) {
             const struct sm_sample_gpu *o = &s->gpus[j];
             if (strcmp(o->id[0] ? o->id : o->name, key) == 0)
-                return fail(cause, SM_EINVAL, epath(path, sizeof path, &gpus_list, i, NULL),
-                            "GPU \"%s\" appears twice", key);
+                return sm_sample_fail(cause, SM_EINVAL,
+                                      epath(path, sizeof path, &gpus_list, i, NULL),
+                                      "GPU \"%s\" appears twice", key);
         }
     }
     return SM_OK;

@@ -32,15 +32,14 @@ struct dec {
     char **cause;
 };
 
-/* Set the cause to "PATH: message" and return rc. */
-__attribute__((format(printf, 4, 5))) static enum sm_rc
-fail(struct dec *d, enum sm_rc rc, const char *path, const char *fmt, ...)
+enum sm_rc
+sm_sample_fail(char **cause, enum sm_rc rc, const char *path, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *msg = sm_xvasprintf(fmt, ap);
     va_end(ap);
-    *d->cause = sm_xasprintf("%s: %s", path, msg);
+    *cause = sm_xasprintf("%s: %s", path, msg);
     free(msg);
     return rc;
 }
@@ -87,10 +86,12 @@ num_item(struct dec *d, const cJSON *it, const char *path, double min, double ma
     double v = cJSON_IsNumber(it) ? it->valuedouble : (double)NAN;
     if (kind == NUM_WHOLE) {
         if (!isfinite(v) || v < min || v >= max || floor(v) != v)
-            return fail(d, SM_EINVAL, path, "must be a whole number from %.0f to %" PRIu64, min,
-                        (uint64_t)max - 1);
+            return sm_sample_fail(d->cause, SM_EINVAL, path,
+                                  "must be a whole number from %.0f to %" PRIu64, min,
+                                  (uint64_t)max - 1);
     } else if (!isfinite(v) || v < min || v > max) {
-        return fail(d, SM_EINVAL, path, "must be a number from %g to %g", min, max);
+        return sm_sample_fail(d->cause, SM_EINVAL, path, "must be a number from %g to %g", min,
+                              max);
     }
     *out = v;
     return SM_OK;
@@ -119,7 +120,7 @@ pct_item(struct dec *d, const cJSON *it, const char *path, double *out)
 {
     double v = cJSON_IsNumber(it) ? it->valuedouble : (double)NAN;
     if (!isfinite(v) || v < -SM_PERCENT_SLACK || v > 100.0 + SM_PERCENT_SLACK)
-        return fail(d, SM_EINVAL, path, "must be a number from 0 to 100");
+        return sm_sample_fail(d->cause, SM_EINVAL, path, "must be a number from 0 to 100");
     *out = v < 0 ? 0 : v > 100 ? 100 : v;
     return SM_OK;
 }
@@ -174,7 +175,7 @@ str(struct dec *d, const cJSON *obj, const char *parent, const char *key, char *
     join(path, sizeof path, parent, key);
     if (it == NULL) {
         if (required)
-            return fail(d, SM_EINVAL, path, "missing (must be a string)");
+            return sm_sample_fail(d->cause, SM_EINVAL, path, "missing (must be a string)");
         return SM_OK;
     }
     const char *v = cJSON_IsString(it) ? it->valuestring : NULL;
@@ -184,9 +185,9 @@ str(struct dec *d, const cJSON *obj, const char *parent, const char *key, char *
         if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
             ctl = 1;
     if (v == NULL || len >= dstsz || ctl || (nonempty && len == 0))
-        return fail(d, SM_EINVAL, path, "must be a %sstring of at most %zu bytes%s",
-                    nonempty ? "non-empty " : "", dstsz - 1,
-                    ctl ? " without control characters" : "");
+        return sm_sample_fail(
+            d->cause, SM_EINVAL, path, "must be a %sstring of at most %zu bytes%s",
+            nonempty ? "non-empty " : "", dstsz - 1, ctl ? " without control characters" : "");
     memcpy(dst, v, len + 1);
     return SM_OK;
 }
@@ -201,7 +202,8 @@ obj_member(struct dec *d, const cJSON *obj, const char *parent, const char *key,
     if (it == NULL)
         return SM_OK;
     if (!cJSON_IsObject(it))
-        return fail(d, SM_EINVAL, join(path, sizeof path, parent, key), "must be an object");
+        return sm_sample_fail(d->cause, SM_EINVAL, join(path, sizeof path, parent, key),
+                              "must be an object");
     *out = it;
     return SM_OK;
 }
@@ -219,11 +221,11 @@ arr_member(struct dec *d, const cJSON *obj, const char *parent, const char *key,
         return SM_OK;
     join(path, sizeof path, parent, key);
     if (!cJSON_IsArray(it))
-        return fail(d, SM_EINVAL, path, "must be an array");
+        return sm_sample_fail(d->cause, SM_EINVAL, path, "must be an array");
     size_t count = 0;
     for (const cJSON *c = it->child; c != NULL; c = c->next)
         if (++count > cap)
-            return fail(d, SM_ETOOBIG, path, "more than %zu entries", cap);
+            return sm_sample_fail(d->cause, SM_ETOOBIG, path, "more than %zu entries", cap);
     *out = it;
     *n = count;
     return SM_OK;
@@ -243,8 +245,8 @@ cpu_cores(struct dec *d, const cJSON *cpu, struct sm_sample *s)
         (rc = arr_member(d, cpu, "cpu", "per_core_freq", SM_MAX_CORES, &freq, &nf)))
         return rc;
     if (nf > nu)
-        return fail(d, SM_EINVAL, "cpu.per_core_freq",
-                    "has %zu entries but cpu.per_core_usage has %zu", nf, nu);
+        return sm_sample_fail(d->cause, SM_EINVAL, "cpu.per_core_freq",
+                              "has %zu entries but cpu.per_core_usage has %zu", nf, nu);
     if (usage == NULL)
         return SM_OK;
     struct sm_core *cores = sm_sample_cores(s, nu);
@@ -298,8 +300,8 @@ cpu_freq(struct dec *d, const cJSON *cpu, struct sm_sample *s)
                 return rc;
         }
     } else {
-        return fail(d, SM_EINVAL, "cpu.freq",
-                    "must be an object {current, min, max} or an array of 3 numbers");
+        return sm_sample_fail(d->cause, SM_EINVAL, "cpu.freq",
+                              "must be an object {current, min, max} or an array of 3 numbers");
     }
     int cur = s->cpu.freq_cur >= FREQ_KNOWN;
     int range = s->cpu.freq_min >= FREQ_KNOWN && s->cpu.freq_max >= FREQ_KNOWN;
@@ -325,7 +327,7 @@ cpu_load(struct dec *d, const cJSON *cpu, struct sm_sample *s)
     if (l == NULL || (cJSON_IsArray(l) && l->child == NULL))
         return SM_OK;
     if (!cJSON_IsArray(l) || cJSON_GetArraySize(l) != 3)
-        return fail(d, SM_EINVAL, "cpu.load_avg", "must be an array of 3 numbers");
+        return sm_sample_fail(d->cause, SM_EINVAL, "cpu.load_avg", "must be an array of 3 numbers");
     int i = 0;
     for (const cJSON *c = l->child; c != NULL; c = c->next, i++) {
         snprintf(path, sizeof path, "cpu.load_avg[%d]", i);
@@ -431,7 +433,7 @@ fs_decode(struct dec *d, const cJSON *p, const char *path, struct sm_fs *f)
 {
     enum sm_rc rc;
     if (!cJSON_IsObject(p))
-        return fail(d, SM_EINVAL, path, "must be an object");
+        return sm_sample_fail(d->cause, SM_EINVAL, path, "must be an object");
     if ((rc = str(d, p, path, "device", f->device, sizeof f->device, 0, 0)) ||
         (rc = str(d, p, path, "mountpoint", f->mount, sizeof f->mount, 1, 1)) ||
         (rc = str(d, p, path, "fstype", f->fstype, sizeof f->fstype, 0, 0)) ||
@@ -464,7 +466,8 @@ disk_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
                 return rc;
             for (size_t j = 0; j < i; j++)
                 if (strcmp(s->fs[j].mount, f->mount) == 0)
-                    return fail(d, SM_EINVAL, path, "mountpoint \"%s\" appears twice", f->mount);
+                    return sm_sample_fail(d->cause, SM_EINVAL, path,
+                                          "mountpoint \"%s\" appears twice", f->mount);
         }
     } else if (member(disk, "percent") != NULL || member(disk, "total") != NULL) {
         /* The original README's flat disk: one filesystem, taken to be "/". */
@@ -497,7 +500,7 @@ disk_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
         for (const cJSON *p = devs->child; p != NULL; p = p->next, i++) {
             snprintf(path, sizeof path, "disk.devices[%zu]", i);
             if (!cJSON_IsObject(p))
-                return fail(d, SM_EINVAL, path, "must be an object");
+                return sm_sample_fail(d->cause, SM_EINVAL, path, "must be an object");
             struct sm_disk *k = sm_sample_add_disk(s);
             if ((rc = str(d, p, path, "name", k->name, sizeof k->name, 1, 1)) ||
                 (rc = rate(d, p, path, "read_bytes_per_s", &k->read_bps, NULL)) ||
@@ -506,7 +509,8 @@ disk_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
                 return rc;
             for (size_t j = 0; j < i; j++)
                 if (strcmp(s->disks[j].name, k->name) == 0)
-                    return fail(d, SM_EINVAL, path, "name \"%s\" appears twice", k->name);
+                    return sm_sample_fail(d->cause, SM_EINVAL, path, "name \"%s\" appears twice",
+                                          k->name);
         }
     }
     if ((s->have & SM_HAVE_DISK_IO) && !have_read)
@@ -562,7 +566,7 @@ net_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
     for (const cJSON *p = ifs->child; p != NULL; p = p->next, i++) {
         snprintf(path, sizeof path, "network.interfaces[%zu]", i);
         if (!cJSON_IsObject(p))
-            return fail(d, SM_EINVAL, path, "must be an object");
+            return sm_sample_fail(d->cause, SM_EINVAL, path, "must be an object");
         struct sm_iface *f = sm_sample_add_iface(s);
         if ((rc = str(d, p, path, "name", f->name, sizeof f->name, 1, 1)) ||
             (rc = rate(d, p, path, "rx_bytes_per_s", &f->rx_bps, NULL)) ||
@@ -572,7 +576,8 @@ net_decode(struct dec *d, const cJSON *root, struct sm_sample *s)
             return rc;
         for (size_t j = 0; j < i; j++)
             if (strcmp(nt->ifaces[j].name, f->name) == 0)
-                return fail(d, SM_EINVAL, path, "name \"%s\" appears twice", f->name);
+                return sm_sample_fail(d->cause, SM_EINVAL, path, "name \"%s\" appears twice",
+                                      f->name);
     }
     return SM_OK;
 }
@@ -595,14 +600,15 @@ timestamp_decode(struct dec *d, const cJSON *root, double now, struct sm_sample 
                sm_time_parse_iso(t->valuestring, 1, &v) == SM_OK) {
         ;
     } else {
-        return fail(d, SM_EINVAL, "timestamp", "must be unix seconds or an ISO 8601 string");
+        return sm_sample_fail(d->cause, SM_EINVAL, "timestamp",
+                              "must be unix seconds or an ISO 8601 string");
     }
     /* Stored to the millisecond: a value that rounds to 0 ms is 1970 itself. */
     if (!isfinite(v) || round(v * 1000.0) < 1.0)
-        return fail(d, SM_EINVAL, "timestamp", "must be after 1970");
+        return sm_sample_fail(d->cause, SM_EINVAL, "timestamp", "must be after 1970");
     if (v > now + MAX_FUTURE)
-        return fail(d, SM_EINVAL, "timestamp", "in the future (more than %.0f s after now)",
-                    MAX_FUTURE);
+        return sm_sample_fail(d->cause, SM_EINVAL, "timestamp",
+                              "in the future (more than %.0f s after now)", MAX_FUTURE);
     s->timestamp = v;
     return SM_OK;
 }
@@ -615,7 +621,7 @@ sm_sample_from_json(const cJSON *obj, double now, struct sm_sample *s, char **ca
 
     sm_sample_clear(s);
     if (!cJSON_IsObject(obj))
-        return fail(&d, SM_EINVAL, "sample", "must be an object");
+        return sm_sample_fail(d.cause, SM_EINVAL, "sample", "must be an object");
     if ((rc = timestamp_decode(&d, obj, now, s)) ||
         (rc = u64(&d, obj, NULL, "seq", &s->seq, NULL)) || (rc = cpu_decode(&d, obj, s)) ||
         (rc = mem_decode(&d, obj, s)) || (rc = disk_decode(&d, obj, s)) ||
@@ -644,7 +650,7 @@ sm_host_from_json(const cJSON *obj, struct sm_host *h, char **cause)
 
     memset(h, 0, sizeof *h);
     if (!cJSON_IsObject(obj))
-        return fail(&d, SM_EINVAL, "host", "must be an object");
+        return sm_sample_fail(d.cause, SM_EINVAL, "host", "must be an object");
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if ((rc = str(&d, obj, "host", strs[i].key, (char *)h + strs[i].off, strs[i].size, 0, 0)))
             return rc;

@@ -222,7 +222,7 @@ start_spooled(struct agent *a)
     }
     const char **rec = sm_xcalloc(a->batch.n, sizeof *rec);
     for (size_t i = 0; i < a->batch.n; i++)
-        rec[i] = a->batch.buf + a->batch.off[i];
+        rec[i] = a->batch.buf.data + a->batch.off[i];
     size_t blen;
     char *body = batch_body(a, rec, a->batch.len, a->batch.n, &blen);
     free(rec);

@@ -328,10 +328,7 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
         if (*end != '\0' || errno != 0 || fstatat(sp->dirfd, e->d_name, &st, 0) != 0 ||
             !S_ISREG(st.st_mode))
             continue;
-        if (sp->nsegs == sp->segcap) {
-            sp->segcap = sp->segcap ? sp->segcap * 2 : 16;
-            sp->segs = sm_xreallocarray(sp->segs, sp->segcap, sizeof *sp->segs);
-        }
+        sp->segs = sm_xgrow(sp->segs, &sp->segcap, sp->nsegs + 1, sizeof *sp->segs);
         sp->segs[sp->nsegs++] = (struct seg){.no = no, .size = (uint64_t)st.st_size};
         sp->total += (uint64_t)st.st_size;
     }
@@ -424,10 +421,7 @@ new_segment(struct spool *sp)
     if (fd < 0)
         return SM_EIO;
     (void)fsync(sp->dirfd); /* the new name survives a crash */
-    if (sp->nsegs == sp->segcap) {
-        sp->segcap = sp->segcap ? sp->segcap * 2 : 16;
-        sp->segs = sm_xreallocarray(sp->segs, sp->segcap, sizeof *sp->segs);
-    }
+    sp->segs = sm_xgrow(sp->segs, &sp->segcap, sp->nsegs + 1, sizeof *sp->segs);
     sp->segs[sp->nsegs++] = (struct seg){.no = no, .size = 0};
     sp->wfd = fd;
     if (sp->nsegs == 1 && sp->cur_seg != no) {
@@ -517,7 +511,7 @@ batch_push(struct spool_batch *b, size_t len)
         b->end_seg = sm_xreallocarray(b->end_seg, b->ncap, sizeof *b->end_seg);
         b->end_off = sm_xreallocarray(b->end_off, b->ncap, sizeof *b->end_off);
     }
-    b->off[b->n] = b->used;
+    b->off[b->n] = b->buf.len;
     b->len[b->n] = len;
 }
 
@@ -525,7 +519,7 @@ enum sm_rc
 spool_peek(struct spool *sp, size_t max_n, size_t max_bytes, struct spool_batch *b)
 {
     b->n = 0;
-    b->used = 0;
+    sm_buf_reset(&b->buf);
     uint64_t seg = sp->cur_seg, off = sp->cur_off;
     size_t i = seg_index(sp, seg);
     unsigned char h[HDR];
@@ -555,16 +549,14 @@ spool_peek(struct spool *sp, size_t max_n, size_t max_bytes, struct spool_batch 
             }
             continue;
         }
-        if (b->n > 0 && b->used + len > max_bytes)
+        if (b->n > 0 && b->buf.len + len > max_bytes)
             break;
-        if (b->used + len + 1 > b->cap) {
-            b->cap = (b->used + len + 1) * 2;
-            b->buf = sm_xreallocarray(b->buf, b->cap, 1);
-        }
-        if (pread_full(fd, b->buf + b->used, len, off + HDR) != (ssize_t)len)
+        if (sm_buf_reserve(&b->buf, len) != SM_OK)
+            abort(); /* not reached: the buffer has no cap (len is under SPOOL_RECORD_MAX) */
+        if (pread_full(fd, b->buf.data + b->buf.len, len, off + HDR) != (ssize_t)len)
             return SM_EIO;
         off += HDR + len;
-        if (spool_crc32(b->buf + b->used, len) != get32(h + 4)) {
+        if (spool_crc32(b->buf.data + b->buf.len, len) != get32(h + 4)) {
             sp->corrupt++;
             if (b->n == 0) {
                 sp->cur_seg = seg;
@@ -577,7 +569,7 @@ spool_peek(struct spool *sp, size_t max_n, size_t max_bytes, struct spool_batch 
         b->end_seg[b->n] = seg;
         b->end_off[b->n] = off;
         b->n++;
-        b->used += len;
+        sm_buf_added(&b->buf, len);
     }
     if (b->n == 0 && normalize(sp))
         write_cursor(sp);
@@ -630,12 +622,13 @@ void
 spool_batch_init(struct spool_batch *b)
 {
     memset(b, 0, sizeof *b);
+    sm_buf_init(&b->buf, SIZE_MAX, 0);
 }
 
 void
 spool_batch_done(struct spool_batch *b)
 {
-    free(b->buf);
+    sm_buf_done(&b->buf);
     free(b->off);
     free(b->len);
     free(b->end_seg);

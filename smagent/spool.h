@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "rc.h"
 
 /* The largest record accepted (a sample is a few KiB). */
@@ -30,10 +31,10 @@
 
 struct spool;
 
-/* Records read by spool_peek, in order: record i is buf[off[i] .. off[i] + len[i]). */
+/* Records read by spool_peek, in order: record i is buf.data[off[i] .. off[i] + len[i]),
+ * and buf.len bytes in all. */
 struct spool_batch {
-    char *buf;
-    size_t used, cap;
+    struct sm_buf buf; /* no cap of its own: spool_peek's max_bytes plus one record */
     size_t n, ncap;
     size_t *off, *len;
     uint64_t *end_seg, *end_off; /* position just after record i */

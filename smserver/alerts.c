@@ -274,10 +274,7 @@ alerts_rule_put(struct alerts *a, const struct store_rule *r, double now)
     if (old)
         rule_end(a, old, now);
     if (!old) {
-        if (a->nrules == a->rules_cap) {
-            a->rules_cap = a->rules_cap ? a->rules_cap * 2 : 32;
-            a->rules = sm_xreallocarray(a->rules, a->rules_cap, sizeof *a->rules);
-        }
+        a->rules = sm_xgrow(a->rules, &a->rules_cap, a->nrules + 1, sizeof *a->rules);
         old = &a->rules[a->nrules++];
     }
     *old = *r;

@@ -68,10 +68,7 @@ req_free(struct req *r)
 {
     if (!r)
         return;
-    if (r->body) {
-        sodium_memzero(r->body, r->cap); /* it may hold a password */
-        free(r->body);
-    }
+    sm_buf_done(&r->body); /* wiped: it may hold a password */
     sodium_memzero(r, sizeof *r);
     free(r);
 }
@@ -81,25 +78,7 @@ req_append(struct req *r, const void *data, size_t len)
 {
     if (len == 0)
         return SM_OK; /* libwebsockets may pass NULL, 0 (fuzz_http) */
-    if (len > HTTP_BODY_MAX - r->len)
-        return SM_ETOOBIG;
-    if (r->len + len + 1 > r->cap) {
-        size_t ncap = r->cap ? r->cap : 4096;
-        while (ncap < r->len + len + 1)
-            ncap *= 2;
-        char *nb = sm_xmalloc(ncap);
-        if (r->body) {
-            memcpy(nb, r->body, r->len);
-            sodium_memzero(r->body, r->cap);
-            free(r->body);
-        }
-        r->body = nb;
-        r->cap = ncap;
-    }
-    memcpy(r->body + r->len, data, len);
-    r->len += len;
-    r->body[r->len] = '\0';
-    return SM_OK;
+    return sm_buf_add(&r->body, data, len);
 }
 
 void
@@ -141,12 +120,12 @@ http_reply_error(struct resp *r, enum sm_rc rc, const char *detail)
 enum sm_rc
 http_body_object(const struct req *req, cJSON **out, char **cause)
 {
-    if (!req->body || req->len == 0) {
+    if (req->body.len == 0) {
         *cause = sm_xstrdup("body: a JSON object is required");
         return SM_EPARSE;
     }
     char *why = NULL;
-    enum sm_rc rc = sm_json_parse(req->body, req->len, HTTP_JSON_DEPTH, out, &why);
+    enum sm_rc rc = sm_json_parse(req->body.data, req->body.len, HTTP_JSON_DEPTH, out, &why);
     if (rc != SM_OK) {
         *cause = sm_xasprintf("body: %s", why ? why : "invalid JSON");
         free(why);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "rc.h"
 #include "store.h"
 
@@ -45,9 +46,8 @@ struct req {
     char query[HTTP_QUERY_MAX];
     const char *args[HTTP_QUERY_ARGS];
     int nargs;
-    int query_bad; /* too long or too many arguments */
-    char *body;    /* NUL-terminated; len bytes */
-    size_t len, cap;
+    int query_bad;       /* too long or too many arguments */
+    struct sm_buf body;  /* capped at HTTP_BODY_MAX, wiped (it may hold a password) */
     long content_length; /* -1 when absent */
 };
 

@@ -225,10 +225,7 @@ hub_agent_upsert(struct hub *h, int64_t agent_id, int64_t user_id, const char *n
 {
     struct hub_agent *a = agent_find(h, agent_id);
     if (a == NULL) {
-        if (h->nagents == h->agents_cap) {
-            h->agents_cap = h->agents_cap ? h->agents_cap * 2 : 16;
-            h->agents = sm_xreallocarray(h->agents, h->agents_cap, sizeof *h->agents);
-        }
+        h->agents = sm_xgrow(h->agents, &h->agents_cap, h->nagents + 1, sizeof *h->agents);
         a = &h->agents[h->nagents++];
         memset(a, 0, sizeof *a);
         a->id = agent_id;

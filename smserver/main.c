@@ -146,7 +146,8 @@ main(int argc, char **argv)
     const char *listen = NULL, *state = NULL, *db = NULL, *www = NULL, *config = NULL;
     const char *port_file = NULL, *level = NULL, *tls_cert = NULL, *tls_key = NULL;
     int ch;
-    while ((ch = getopt_long(argc, argv, "l:s:d:w:c:p:v:hV", opts, NULL)) != -1) {
+    opterr = 0; /* sm_usage_bad_option says what was wrong, as smagent and smtop do */
+    while ((ch = getopt_long(argc, argv, ":l:s:d:w:c:p:v:hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'l':
             listen = optarg;
@@ -181,11 +182,10 @@ main(int argc, char **argv)
         case 'V':
             sm_print_version();
         default:
-            sm_usage_error("unknown option");
+            sm_usage_bad_option(ch, argv);
         }
     }
-    if (optind < argc)
-        sm_usage_error("%s: unexpected argument", argv[optind]);
+    sm_usage_no_operands(argc, argv);
 
     /* The configuration file fills what the command line left unset. */
     char *c_listen = NULL, *c_state = NULL, *c_db = NULL, *c_www = NULL, *c_level = NULL;

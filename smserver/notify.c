@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -23,7 +24,7 @@
 
 /* A queued item: a state change to record (and maybe send), or a test. */
 struct item {
-    struct item *next;
+    STAILQ_ENTRY(item) link;
     struct alert_note note;
     int test;
     int64_t user_id, channel_id;
@@ -43,7 +44,7 @@ struct notifier {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct item *head, *tail;
+    STAILQ_HEAD(, item) items; /* state changes to record, oldest first */
     size_t len;
     int stop;
     atomic_int quit; /* set by notifier_stop: abort a transfer in flight */
@@ -537,11 +538,9 @@ notifier_main(void *arg)
     }
     pthread_mutex_lock(&n->mu);
     for (;;) {
-        if (n->head) {
-            struct item *it = n->head;
-            n->head = it->next;
-            if (!n->head)
-                n->tail = NULL;
+        struct item *it = STAILQ_FIRST(&n->items);
+        if (it) {
+            STAILQ_REMOVE_HEAD(&n->items, link);
             n->len--;
             size_t queued = n->len;
             int stopping = n->stop;
@@ -599,6 +598,7 @@ notifier_start(const char *db_path, const struct auth *auth, const char *telegra
                const struct sm_netallow *allow, double keep_s, struct server_stats *stats)
 {
     struct notifier *n = sm_xcalloc(1, sizeof *n);
+    STAILQ_INIT(&n->items);
     n->allow = allow;
     n->keep_s = keep_s;
     pthread_mutex_init(&n->mu, NULL);
@@ -648,11 +648,7 @@ enqueue(struct notifier *n, struct item *it)
         free(it);
         return -1;
     }
-    if (n->tail)
-        n->tail->next = it;
-    else
-        n->head = it;
-    n->tail = it;
+    STAILQ_INSERT_TAIL(&n->items, it, link);
     n->len++;
     pthread_cond_signal(&n->cv);
     pthread_mutex_unlock(&n->mu);

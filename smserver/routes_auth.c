@@ -113,9 +113,9 @@ static int
 is_form(const struct req *r)
 {
     size_t i = 0;
-    while (r->body && i < r->len && (r->body[i] == ' ' || r->body[i] == '\n'))
+    while (i < r->body.len && (r->body.data[i] == ' ' || r->body.data[i] == '\n'))
         i++;
-    if (r->body && i < r->len && r->body[i] == '{')
+    if (i < r->body.len && r->body.data[i] == '{')
         return 0;
     return strncasecmp(r->content_type, "application/x-www-form-urlencoded", 33) == 0;
 }
@@ -133,8 +133,8 @@ do_token(struct call *c, char **cause)
         } fields[] = {{"username", 0, sizeof name}, {"password", 1, sizeof password}};
         char *dst[] = {name, password};
         for (size_t i = 0; i < 2; i++) {
-            rc = http_form_get(c->req->body ? c->req->body : "", c->req->len, fields[i].key,
-                               dst[fields[i].off], fields[i].size);
+            rc = http_form_get(c->req->body.len ? c->req->body.data : "", c->req->body.len,
+                               fields[i].key, dst[fields[i].off], fields[i].size);
             if (rc != SM_OK) {
                 *cause = sm_xasprintf("%s: %s", fields[i].key,
                                       rc == SM_ENOTFOUND ? "field required"
@@ -207,8 +207,8 @@ get_refresh(struct call *c, char out[AUTH_TOKEN_LEN + 1], cJSON **body, char **c
     enum sm_rc rc;
     if (is_form(c->req)) {
         char buf[256];
-        rc = http_form_get(c->req->body ? c->req->body : "", c->req->len, "refresh_token", buf,
-                           sizeof buf);
+        rc = http_form_get(c->req->body.len ? c->req->body.data : "", c->req->body.len,
+                           "refresh_token", buf, sizeof buf);
         if (rc != SM_OK) {
             *cause = sm_xstrdup(rc == SM_ENOTFOUND ? "refresh_token: field required"
                                                    : "refresh_token: invalid");

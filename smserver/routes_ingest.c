@@ -5,10 +5,12 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "handler.h"
 #include "http.h"
 #include "json.h"
@@ -24,9 +26,8 @@ struct ingest {
     struct store_batch b; /* first: the writer frees through it */
     struct store_point *points;
     size_t npoints, pcap;
-    size_t *label_off; /* per point: offset into labels, fixed up at the end */
-    char *labels;
-    size_t llen, lcap;
+    size_t *label_off;    /* per point: offset into labels, fixed up at the end */
+    struct sm_buf labels; /* "key=value" strings, each with its NUL */
     char *host_json, *latest_json;
     char **procs; /* per sample: its process snapshot (JSON), or NULL */
 };
@@ -51,7 +52,7 @@ ingest_free(struct store_batch *b)
     free(in->b.samples);
     free(in->points);
     free(in->label_off);
-    free(in->labels);
+    sm_buf_done(&in->labels);
     cJSON_free(in->host_json);
     free(in->latest_json);
     free(in);
@@ -63,30 +64,25 @@ point(struct ingest *in, const char *name, double value, const char *lkey, const
 {
     if (!isfinite(value))
         return;
+    size_t klen = lkey ? strlen(lkey) : 0, vlen = lkey ? strlen(lval) : 0;
+    size_t need = (lkey ? klen + 1 + vlen : 0) + 1;
+    if (sm_buf_reserve(&in->labels, need) != SM_OK)
+        return; /* not reached: the labels come from a sample within the body cap */
     if (in->npoints == in->pcap) {
         in->pcap = in->pcap ? in->pcap * 2 : 256;
         in->points = sm_xreallocarray(in->points, in->pcap, sizeof *in->points);
         in->label_off = sm_xreallocarray(in->label_off, in->pcap, sizeof *in->label_off);
     }
-    size_t klen = lkey ? strlen(lkey) : 0, vlen = lkey ? strlen(lval) : 0;
-    size_t need = (lkey ? klen + 1 + vlen : 0) + 1;
-    if (in->llen + need > in->lcap) {
-        size_t ncap = in->lcap ? in->lcap : 1024;
-        while (in->llen + need > ncap)
-            ncap *= 2;
-        in->labels = sm_xreallocarray(in->labels, ncap, 1);
-        in->lcap = ncap;
-    }
-    in->label_off[in->npoints] = in->llen;
+    in->label_off[in->npoints] = in->labels.len;
     /* "key=value" (formatting with snprintf here was a visible share of ingest time). */
-    char *l = in->labels + in->llen;
+    char *l = in->labels.data + in->labels.len;
     if (lkey) {
         memcpy(l, lkey, klen);
         l[klen] = '=';
         memcpy(l + klen + 1, lval, vlen);
     }
     l[need - 1] = '\0';
-    in->llen += need;
+    sm_buf_added(&in->labels, need);
     in->points[in->npoints++] = (struct store_point){.name = name, .value = value};
 }
 
@@ -154,6 +150,7 @@ ingest(struct call *c, char **cause)
 {
     cJSON *root = NULL;
     struct ingest *in = sm_xcalloc(1, sizeof *in);
+    sm_buf_init(&in->labels, SIZE_MAX, 0); /* bounded by the body cap through the decoder */
     struct sm_sample s;
     sm_sample_init(&s);
     enum sm_rc rc = http_body_object(c->req, &root, cause);
@@ -233,7 +230,7 @@ ingest(struct call *c, char **cause)
     for (size_t i = 0; i < n; i++)
         in->b.samples[i].points = in->points ? in->points + first[i] : NULL;
     for (size_t k = 0; k < in->npoints; k++)
-        in->points[k].labels = in->labels + in->label_off[k];
+        in->points[k].labels = in->labels.data + in->label_off[k];
     free(first);
     /* The newest sample in full, for the live stream's first snapshot. */
     char *ignored = NULL;

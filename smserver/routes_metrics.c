@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "http.h"
 #include "handler.h"
 #include "store.h"
@@ -27,8 +28,7 @@
 #define PFX "statusmonitor_"
 
 struct out {
-    char *buf;
-    size_t len, cap;
+    struct sm_buf b; /* capped at METRICS_MAX with its NUL */
     int cut;
 };
 
@@ -39,24 +39,9 @@ out_printf(struct out *o, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *text = sm_xvasprintf(fmt, ap);
+    if (sm_buf_vaddf(&o->b, fmt, ap) != SM_OK)
+        o->cut = 1; /* the line is left out; shorter ones after it may still fit */
     va_end(ap);
-    size_t n = strlen(text);
-    if (o->len + n + 1 > METRICS_MAX) {
-        o->cut = 1;
-        free(text);
-        return;
-    }
-    if (o->len + n + 1 > o->cap) {
-        size_t ncap = o->cap ? o->cap : 8192;
-        while (ncap < o->len + n + 1)
-            ncap *= 2;
-        o->buf = sm_xreallocarray(o->buf, ncap, 1);
-        o->cap = ncap;
-    }
-    memcpy(o->buf + o->len, text, n + 1);
-    o->len += n;
-    free(text);
 }
 
 /* A family header: # HELP and # TYPE. */
@@ -228,7 +213,8 @@ metrics(struct call *c, char **cause)
     pthread_mutex_unlock(&env->stats->mu);
     struct handler_queues q;
     env->queue_depths(env->queue_arg, &q);
-    struct out o = {0};
+    struct out o = {.cut = 0};
+    sm_buf_init(&o.b, METRICS_MAX - 1, 0);
 
     family(&o, "build_info", "gauge", "The version of this smserver.");
     out_printf(&o, PFX "build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
@@ -290,7 +276,7 @@ metrics(struct call *c, char **cause)
     if (env->metrics_agent_series) {
         struct series_ctx x = {.o = &o};
         if ((rc = store_latest_points(c->st, one_point, &x)) != SM_OK) {
-            free(o.buf);
+            sm_buf_done(&o.b);
             *cause = sm_xstrdup("database unavailable");
             return rc;
         }
@@ -299,8 +285,8 @@ metrics(struct call *c, char **cause)
         out_printf(&o, "# cut: larger than %d bytes\n", METRICS_MAX);
     resp_done(c->resp);
     c->resp->status = 200;
-    c->resp->body = o.buf;
-    c->resp->len = o.len;
+    c->resp->len = o.b.len;
+    c->resp->body = sm_buf_take(&o.b);
     c->resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
     return SM_OK;
 }

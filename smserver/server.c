@@ -375,6 +375,7 @@ server_start(const struct server_config *cfg)
     char *cause = NULL;
     srv->cfg = cfg;
     pthread_mutex_init(&srv->done_mu, NULL);
+    STAILQ_INIT(&srv->done);
     pthread_mutex_init(&srv->stats.mu, NULL);
     pthread_mutex_init(&srv->maint_mu, NULL);
     pthread_cond_init(&srv->maint_cv, NULL);

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <libwebsockets.h>
 
@@ -56,11 +57,14 @@ struct job;
 struct alerts;
 struct notifier;
 
+struct job;
+STAILQ_HEAD(job_queue, job); /* oldest first */
+
 /* A queue served by threads (a worker pool or the writer). */
 struct pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct job *head, *tail;
+    struct job_queue jobs;
     size_t len, cap;
     int stop;
     int nthreads;
@@ -77,7 +81,7 @@ struct server {
     struct lws_protocols protocols[3]; /* http, the stream, the end mark */
     struct pool work, hash, writer;
     pthread_mutex_t done_mu;
-    struct job *done_head, *done_tail;
+    struct job_queue done;
     int inflight; /* jobs out of the event loop, and replies queued for drain_done;
                    * event loop thread only */
     char www_real[PATH_MAX];

@@ -18,7 +18,7 @@
 struct pss;
 
 struct job {
-    struct job *next;
+    STAILQ_ENTRY(job) link; /* in a pool's queue, a writer group or the done queue */
     const struct route *route;
     struct req *req;
     struct resp resp;

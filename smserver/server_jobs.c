@@ -41,12 +41,7 @@ void
 done_push(struct server *srv, struct job *j)
 {
     pthread_mutex_lock(&srv->done_mu);
-    j->next = NULL;
-    if (srv->done_tail)
-        srv->done_tail->next = j;
-    else
-        srv->done_head = j;
-    srv->done_tail = j;
+    STAILQ_INSERT_TAIL(&srv->done, j, link);
     pthread_mutex_unlock(&srv->done_mu);
     lws_cancel_service(srv->ctx);
 }
@@ -60,12 +55,7 @@ pool_push(struct pool *p, struct job *j)
         pthread_mutex_unlock(&p->mu);
         return SM_EBUSY;
     }
-    j->next = NULL;
-    if (p->tail)
-        p->tail->next = j;
-    else
-        p->head = j;
-    p->tail = j;
+    STAILQ_INSERT_TAIL(&p->jobs, j, link);
     p->len++;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
@@ -91,26 +81,23 @@ queue_depths(void *arg, struct handler_queues *out)
     out->hash = pool_depth(&srv->hash);
 }
 
-/* Take up to max jobs (waiting for one); NULL when stopped and empty. */
-static struct job *
-pool_take(struct pool *p, size_t max)
+/* Move up to max jobs (waiting for one) to the end of out; 0 when stopped and empty. */
+static size_t
+pool_take(struct pool *p, size_t max, struct job_queue *out)
 {
     pthread_mutex_lock(&p->mu);
-    while (!p->head && !p->stop)
+    while (STAILQ_EMPTY(&p->jobs) && !p->stop)
         pthread_cond_wait(&p->cv, &p->mu);
-    struct job *first = p->head, *last = NULL;
     size_t n = 0;
-    for (struct job *j = p->head; j && n < max; j = j->next, n++)
-        last = j;
-    if (last) {
-        p->head = last->next;
-        if (!p->head)
-            p->tail = NULL;
-        last->next = NULL;
-        p->len -= n;
+    struct job *j;
+    while (n < max && (j = STAILQ_FIRST(&p->jobs)) != NULL) {
+        STAILQ_REMOVE_HEAD(&p->jobs, link);
+        STAILQ_INSERT_TAIL(out, j, link);
+        n++;
     }
+    p->len -= n;
     pthread_mutex_unlock(&p->mu);
-    return first;
+    return n;
 }
 
 struct store *
@@ -205,9 +192,12 @@ worker_main(void *arg)
 {
     struct pool *p = arg;
     struct store *st = thread_store(p->srv, p->name);
-    struct job *j;
-    while ((j = pool_take(p, 1)))
+    struct job_queue q = STAILQ_HEAD_INITIALIZER(q);
+    while (pool_take(p, 1, &q)) {
+        struct job *j = STAILQ_FIRST(&q);
+        STAILQ_REMOVE_HEAD(&q, link);
         run_job(p->srv, st, j);
+    }
     store_free(st);
     return NULL;
 }
@@ -238,14 +228,16 @@ stats_commit(struct server *srv, double seconds, size_t njobs, size_t failed, si
 }
 
 static void
-writer_group(struct server *srv, struct store *st, struct job *group)
+writer_group(struct server *srv, struct store *st, struct job_queue *group)
 {
     double t0 = sm_mono_now();
     size_t ndups = 0, nfailed = 0;
     enum sm_rc rc = st ? store_begin(st) : SM_EUNAVAIL;
     enum sm_rc store_rc = rc; /* the storage's own failure, for /health */
     size_t nsamples = 0, njobs = 0;
-    for (struct job *j = group; j; j = j->next) {
+    struct job *j;
+    STAILQ_FOREACH(j, group, link)
+    {
         size_t stored = 0, dups = 0;
         char *cause = NULL;
         enum sm_rc brc = rc;
@@ -277,7 +269,8 @@ writer_group(struct server *srv, struct store *st, struct job *group)
     if (rc == SM_OK && (rc = store_commit(st)) != SM_OK) {
         sm_log(SM_LOG_ERROR, "ingest: commit failed: %s", sm_rc_str(rc));
         store_rc = rc;
-        for (struct job *j = group; j; j = j->next) {
+        STAILQ_FOREACH(j, group, link)
+        {
             http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
             j->resp.retry_after = 1;
             j->fresh = 0; /* nothing was stored: nothing to stream */
@@ -289,10 +282,9 @@ writer_group(struct server *srv, struct store *st, struct job *group)
     sm_log(SM_LOG_DEBUG, "committed %zu samples from %zu requests", nsamples, njobs);
     /* The batches go back with their jobs: the event loop publishes committed samples
      * (events_apply) and frees them. */
-    while (group) {
-        struct job *next = group->next;
-        done_push(srv, group);
-        group = next;
+    while ((j = STAILQ_FIRST(group)) != NULL) {
+        STAILQ_REMOVE_HEAD(group, link);
+        done_push(srv, j);
     }
 }
 
@@ -301,9 +293,9 @@ writer_main(void *arg)
 {
     struct pool *p = arg;
     struct store *st = thread_store(p->srv, "writer");
-    struct job *group;
-    while ((group = pool_take(p, WRITER_GROUP_MAX)))
-        writer_group(p->srv, st, group);
+    struct job_queue group = STAILQ_HEAD_INITIALIZER(group);
+    while (pool_take(p, WRITER_GROUP_MAX, &group))
+        writer_group(p->srv, st, &group); /* empties group */
     store_free(st);
     return NULL;
 }
@@ -313,6 +305,7 @@ pool_start(struct pool *p, struct server *srv, const char *name, int n, size_t c
            void *(*fn)(void *))
 {
     memset(p, 0, sizeof *p);
+    STAILQ_INIT(&p->jobs);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->srv = srv;

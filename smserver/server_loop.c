@@ -109,13 +109,14 @@ close_after_reply(struct lws *wsi)
 void
 drain_done(struct server *srv)
 {
+    struct job_queue q = STAILQ_HEAD_INITIALIZER(q);
     pthread_mutex_lock(&srv->done_mu);
-    struct job *j = srv->done_head;
-    srv->done_head = srv->done_tail = NULL;
+    STAILQ_CONCAT(&q, &srv->done);
     pthread_mutex_unlock(&srv->done_mu);
-    int any = j != NULL;
-    while (j) {
-        struct job *next = j->next;
+    int any = !STAILQ_EMPTY(&q);
+    struct job *j;
+    while ((j = STAILQ_FIRST(&q)) != NULL) {
+        STAILQ_REMOVE_HEAD(&q, link);
         if (!j->internal)
             srv->inflight--;
         events_apply(srv, j);
@@ -142,7 +143,6 @@ drain_done(struct server *srv)
                 close_after_reply(j->wsi);
         }
         job_free(j);
-        j = next;
     }
     if (any && srv->hub)
         stream_kick(srv->hub);

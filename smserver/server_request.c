@@ -117,6 +117,7 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
         return 0;
     }
     struct req *req = sm_xcalloc(1, sizeof *req);
+    sm_buf_init(&req->body, HTTP_BODY_MAX, SM_BUF_WIPE);
     req->method = HTTP_OTHER;
     req->content_length = -1;
     for (size_t i = 0; i < sizeof method_tokens / sizeof method_tokens[0]; i++) {
@@ -192,12 +193,9 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
         }
         req->content_length = v;
         pss->body_sent = v > 0;
-        if (v > 0 && v <= HTTP_BODY_MAX) {
-            /* One allocation for the announced body instead of doublings. */
-            req->body = sm_xmalloc((size_t)v + 1);
-            req->cap = (size_t)v + 1;
-            req->body[0] = '\0';
-        }
+        /* One allocation for the announced body instead of doublings. */
+        if (v > 0 && v <= HTTP_BODY_MAX && sm_buf_reserve(&req->body, (size_t)v) != SM_OK)
+            abort(); /* not reached: v is within the cap */
         if (v > HTTP_BODY_MAX) {
             reply_now(wsi, pss, SM_ETOOBIG, "body: larger than 1 MiB");
             pss->resp.close = 1;

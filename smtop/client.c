@@ -183,6 +183,9 @@ enum sm_rc
 client_new(const struct client_options *opt, struct client **out, char **cause)
 {
     struct client *c = sm_xcalloc(1, sizeof *c);
+    STAILQ_INIT(&c->events);
+    STAILQ_INIT(&c->reqs);
+    STAILQ_INIT(&c->done);
     *out = NULL;
     if (opt->user == NULL || opt->user[0] == '\0' || strlen(opt->user) > 128) {
         *cause = sm_xstrdup("--user: must be 1 to 128 characters");
@@ -232,26 +235,24 @@ client_free(struct client *c)
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     }
     req_free(c->cur);
-    while (c->req_head) {
-        struct req *r = c->req_head;
-        c->req_head = r->next;
+    struct req *r;
+    while ((r = STAILQ_FIRST(&c->reqs)) != NULL) {
+        STAILQ_REMOVE_HEAD(&c->reqs, link);
         req_free(r);
     }
-    while (c->done_head) {
-        struct req *r = c->done_head;
-        c->done_head = r->next;
+    while ((r = STAILQ_FIRST(&c->done)) != NULL) {
+        STAILQ_REMOVE_HEAD(&c->done, link);
         req_free(r);
     }
-    struct ev_node *n = c->ev_head;
-    while (n) {
-        struct ev_node *next = n->next;
+    struct ev_node *n;
+    while ((n = STAILQ_FIRST(&c->events)) != NULL) {
+        STAILQ_REMOVE_HEAD(&c->events, link);
         event_done(&n->ev);
         free(n);
-        n = next;
     }
     client_wipe_free(c->access);
     free(c->login_why);
-    free(c->rx);
+    sm_buf_done(&c->rx);
     free(c->known);
     free(c->base);
     free(c->user);

@@ -42,11 +42,7 @@ event_push(struct client *c, struct ev_node *n)
         free(n);
         return;
     }
-    if (c->ev_tail)
-        c->ev_tail->next = n;
-    else
-        c->ev_head = n;
-    c->ev_tail = n;
+    STAILQ_INSERT_TAIL(&c->events, n, link);
     c->ev_count++;
 }
 
@@ -74,8 +70,9 @@ event_error(struct client *c, const char *fmt, ...)
 size_t
 client_drain(struct client *c, client_event_fn cb, void *arg)
 {
-    struct ev_node *n = c->ev_head;
-    c->ev_head = c->ev_tail = NULL;
+    /* Take the queue: events the callbacks cause wait for the next drain. */
+    struct ev_queue q = STAILQ_HEAD_INITIALIZER(q);
+    STAILQ_CONCAT(&q, &c->events);
     c->ev_count = 0;
     uint64_t dropped = c->ev_dropped;
     c->ev_dropped = 0;
@@ -85,12 +82,12 @@ client_drain(struct client *c, client_event_fn cb, void *arg)
         cb(arg, &lag);
         count++;
     }
-    while (n) {
-        struct ev_node *next = n->next;
+    struct ev_node *n;
+    while ((n = STAILQ_FIRST(&q)) != NULL) {
+        STAILQ_REMOVE_HEAD(&q, link);
         cb(arg, &n->ev);
         event_done(&n->ev);
         free(n);
-        n = next;
         count++;
     }
     return count;

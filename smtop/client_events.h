@@ -3,11 +3,13 @@
 #ifndef SM_SMTOP_CLIENT_EVENTS_H
 #define SM_SMTOP_CLIENT_EVENTS_H
 
+#include <sys/queue.h>
+
 #include "client.h"
 
 struct ev_node {
     struct client_event ev;
-    struct ev_node *next;
+    STAILQ_ENTRY(ev_node) link;
 };
 
 /* Free what an event holds (not the event itself). */

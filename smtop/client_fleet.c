@@ -59,10 +59,7 @@ known_add(struct client *c, int64_t id)
 {
     if (known_has(c, id))
         return;
-    if (c->nknown == c->known_cap) {
-        c->known_cap = c->known_cap ? 2 * c->known_cap : 64;
-        c->known = sm_xreallocarray(c->known, c->known_cap, sizeof *c->known);
-    }
+    c->known = sm_xgrow(c->known, &c->known_cap, c->nknown + 1, sizeof *c->known);
     c->known[c->nknown++] = id;
 }
 

@@ -31,6 +31,7 @@ req_new(struct client *c, enum req_kind kind, const char *method, const char *pa
         int authed)
 {
     struct req *r = sm_xcalloc(1, sizeof *r);
+    sm_buf_init(&r->rx, CLIENT_BODY_MAX, SM_BUF_WIPE);
     r->c = c;
     r->kind = kind;
     r->method = method;
@@ -55,9 +56,7 @@ req_free(struct req *r)
     if (r->body)
         explicit_bzero(r->body, strlen(r->body));
     free(r->body);
-    if (r->rx) /* the reply of /token and /refresh holds tokens: wipe it */
-        explicit_bzero(r->rx, r->rx_len);
-    free(r->rx);
+    sm_buf_done(&r->rx); /* the reply of /token and /refresh holds tokens: wiped */
     free(r->fail);
     free(r->path);
     if (r->alerts) {
@@ -89,8 +88,7 @@ req_finish(struct req *r, const char *fail)
     struct client *c = r->c;
     if (c->cur == r)
         c->cur = NULL;
-    r->next = c->done_head;
-    c->done_head = r;
+    STAILQ_INSERT_TAIL(&c->done, r, link);
     lws_sul_schedule(c->ctx, 0, &c->sul_done, rest_done, 1);
 }
 
@@ -119,7 +117,7 @@ req_start(struct req *r)
     ci.method = r->method;
     ci.opaque_user_data = r;
     r->status = 0;
-    r->rx_len = 0;
+    sm_buf_reset(&r->rx);
     lws_sul_schedule(c->ctx, 0, &r->sul_timeout, on_req_timeout,
                      (lws_usec_t)(CLIENT_HTTP_TIMEOUT * 1e6));
     struct lws *wsi = lws_client_connect_via_info(&ci);
@@ -200,28 +198,12 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
         if (r == NULL)
             return -1;
-        if (r->rx_len + len > CLIENT_BODY_MAX) {
+        if (sm_buf_add(&r->rx, in, len) != SM_OK) { /* copies, never realloc: wiped */
             char why[96];
             snprintf(why, sizeof why, "%s: reply larger than %u bytes", r->path, CLIENT_BODY_MAX);
             req_finish(r, why);
             return -1;
         }
-        if (r->rx_len + len + 1 > r->rx_cap) { /* grow by doubling: replies come in pieces */
-            size_t cap = r->rx_cap ? r->rx_cap : 16384;
-            while (cap < r->rx_len + len + 1)
-                cap *= 2;
-            char *grown = sm_xmalloc(cap);
-            if (r->rx_len) /* copied, not realloc'd: the old buffer may hold tokens */
-                memcpy(grown, r->rx, r->rx_len);
-            if (r->rx)
-                explicit_bzero(r->rx, r->rx_cap);
-            free(r->rx);
-            r->rx = grown;
-            r->rx_cap = cap;
-        }
-        memcpy(r->rx + r->rx_len, in, len);
-        r->rx_len += len;
-        r->rx[r->rx_len] = '\0';
         return 0;
     case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
         if (r)
@@ -257,9 +239,9 @@ req_result(struct req *r, long *status, cJSON **json, char **cause)
         return SM_EIO;
     }
     *status = r->status;
-    if (r->rx_len > 0) {
+    if (r->rx.len > 0) {
         char *perr = NULL;
-        if (sm_json_parse(r->rx, r->rx_len, SM_JSON_MAX_DEPTH, json, &perr) != SM_OK) {
+        if (sm_json_parse(r->rx.data, r->rx.len, SM_JSON_MAX_DEPTH, json, &perr) != SM_OK) {
             *json = NULL;
             if (*status == 200) {
                 *cause = sm_xasprintf("%s: reply is not JSON: %s", r->path, perr);

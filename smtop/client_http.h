@@ -7,7 +7,9 @@
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
+#include "buf.h"
 #include "client.h"
 #include "rc.h"
 
@@ -33,13 +35,12 @@ struct req {
     int lock_fd; /* REQ_REFRESH: the token file lock, held until the reply */
     struct lws *wsi;
     lws_sorted_usec_list_t sul_timeout;
-    int status; /* HTTP status, 0 until the headers came */
-    char *rx;
-    size_t rx_len, rx_cap;
+    int status;       /* HTTP status, 0 until the headers came */
+    struct sm_buf rx; /* the reply body; wiped (the replies of /token and /refresh hold tokens) */
     int done;
     char *fail;             /* why there is no reply, or NULL */
     struct ev_node *alerts; /* REQ_ALERTS*: the event being built */
-    struct req *next;
+    STAILQ_ENTRY(req) link; /* in the client's queue, or its finished list */
 };
 
 /* The "detail" of an error reply, or a generic text. */

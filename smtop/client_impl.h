@@ -6,7 +6,9 @@
 
 #include <libwebsockets.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
+#include "buf.h"
 #include "client.h"
 
 #define CLIENT_TOKEN_MAX 512 /* longest token accepted from the server or a file */
@@ -35,7 +37,7 @@ struct client {
     char *host_header;
 
     /* Events for the UI. */
-    struct ev_node *ev_head, *ev_tail;
+    STAILQ_HEAD(ev_queue, ev_node) events; /* oldest first */
     size_t ev_count;
     uint64_t ev_dropped;
 
@@ -49,8 +51,8 @@ struct client {
 
     /* REST: one request in flight at a time; the others wait in the queue. */
     struct req *cur;
-    struct req *req_head, *req_tail;
-    struct req *done_head; /* finished, handled at the next sul_done */
+    STAILQ_HEAD(req_queue, req) reqs; /* waiting; the first runs next */
+    struct req_queue done;            /* finished, handled (oldest first) at the next sul_done */
     lws_sorted_usec_list_t sul_done, sul_rest;
     uint64_t next_id;
     int agents_pending;
@@ -68,8 +70,7 @@ struct client {
     uint64_t sent_gen;
     int send_auth, send_subscribe;
     int waiting_token; /* no access token yet: connect when the refresh brings one */
-    char *rx;
-    size_t rx_len, rx_cap;
+    struct sm_buf rx;  /* a stream message, capped (client_ws.c) at each connect */
     int rx_toobig;
     char close_why[128];
     int64_t *known;

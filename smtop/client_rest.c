@@ -26,19 +26,10 @@
 static void
 req_push(struct client *c, struct req *r, int at_head)
 {
-    if (at_head) {
-        r->next = c->req_head;
-        c->req_head = r;
-        if (c->req_tail == NULL)
-            c->req_tail = r;
-    } else {
-        r->next = NULL;
-        if (c->req_tail)
-            c->req_tail->next = r;
-        else
-            c->req_head = r;
-        c->req_tail = r;
-    }
+    if (at_head)
+        STAILQ_INSERT_HEAD(&c->reqs, r, link);
+    else
+        STAILQ_INSERT_TAIL(&c->reqs, r, link);
     rest_soon(c);
 }
 
@@ -126,17 +117,12 @@ void
 rest_done(lws_sorted_usec_list_t *sul)
 {
     struct client *c = lws_container_of(sul, struct client, sul_done);
-    /* Oldest first (the list is pushed at its head). */
-    struct req *list = NULL;
-    while (c->done_head) {
-        struct req *r = c->done_head;
-        c->done_head = r->next;
-        r->next = list;
-        list = r;
-    }
-    while (list) {
-        struct req *r = list;
-        list = r->next;
+    /* Oldest first; requests finished meanwhile wait for the next round. */
+    struct req_queue list = STAILQ_HEAD_INITIALIZER(list);
+    STAILQ_CONCAT(&list, &c->done);
+    struct req *r;
+    while ((r = STAILQ_FIRST(&list)) != NULL) {
+        STAILQ_REMOVE_HEAD(&list, link);
         req_done(c, r);
         req_free(r);
     }
@@ -197,12 +183,9 @@ rest_kick(struct client *c)
         c->cur = r;
         req_start(r);
     }
-    if (c->cur == NULL && c->req_head) {
-        struct req *r = c->req_head;
-        c->req_head = r->next;
-        if (c->req_head == NULL)
-            c->req_tail = NULL;
-        r->next = NULL;
+    if (c->cur == NULL && !STAILQ_EMPTY(&c->reqs)) {
+        struct req *r = STAILQ_FIRST(&c->reqs);
+        STAILQ_REMOVE_HEAD(&c->reqs, link);
         c->cur = r;
         req_start(r);
     }

@@ -56,7 +56,8 @@ ws_connect(lws_sorted_usec_list_t *sul)
     }
     c->waiting_token = 0;
     c->close_why[0] = '\0';
-    c->rx_len = 0;
+    sm_buf_done(&c->rx); /* zeroed by client_new, or a connection before */
+    sm_buf_init(&c->rx, CLIENT_MSG_MAX, 0);
     c->rx_toobig = 0;
     event_state(c, CLIENT_CONNECTING, 0, NULL);
     c->in_connect = 1;
@@ -113,27 +114,15 @@ stream_write(struct client *c, struct lws *wsi)
 static int
 stream_receive(struct client *c, struct lws *wsi, const void *in, size_t len)
 {
-    if (c->rx_len + len > CLIENT_MSG_MAX)
+    if (!c->rx_toobig && sm_buf_add(&c->rx, in, len) != SM_OK)
         c->rx_toobig = 1;
-    if (!c->rx_toobig) {
-        /* Grow by doubling up to the cap: most messages are a few kilobytes. */
-        if (c->rx_len + len + 1 > c->rx_cap) {
-            size_t cap = c->rx_cap ? c->rx_cap : 65536;
-            while (cap < c->rx_len + len + 1)
-                cap *= 2;
-            c->rx = sm_xreallocarray(c->rx, cap, 1);
-            c->rx_cap = cap;
-        }
-        memcpy(c->rx + c->rx_len, in, len);
-        c->rx_len += len;
-    }
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
         return 0;
     if (c->rx_toobig)
         event_error(c, "stream: a message larger than %u bytes was skipped", CLIENT_MSG_MAX);
     else
-        fleet_message(c, c->rx, c->rx_len);
-    c->rx_len = 0;
+        fleet_message(c, c->rx.data, c->rx.len);
+    sm_buf_reset(&c->rx);
     c->rx_toobig = 0;
     return 0;
 }

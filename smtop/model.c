@@ -109,10 +109,7 @@ model_alert_apply(struct model *m, const struct model_alert *a, const char *stat
     if (x == NULL) {
         if (m->nalerts == MODEL_ALERTS_MAX)
             return;
-        if (m->nalerts == m->alerts_cap) {
-            m->alerts_cap = m->alerts_cap ? 2 * m->alerts_cap : 16;
-            m->alerts = sm_xreallocarray(m->alerts, m->alerts_cap, sizeof *m->alerts);
-        }
+        m->alerts = sm_xgrow(m->alerts, &m->alerts_cap, m->nalerts + 1, sizeof *m->alerts);
         x = &m->alerts[m->nalerts++];
     }
     *x = *a;
@@ -168,10 +165,7 @@ model_host_get(struct model *m, int id)
     for (size_t i = 0; i < m->nhosts; i++)
         if (m->hosts[i]->id == id)
             return m->hosts[i];
-    if (m->nhosts == m->hosts_cap) {
-        m->hosts_cap = m->hosts_cap ? m->hosts_cap * 2 : 4;
-        m->hosts = sm_xreallocarray(m->hosts, m->hosts_cap, sizeof *m->hosts);
-    }
+    m->hosts = sm_xgrow(m->hosts, &m->hosts_cap, m->nhosts + 1, sizeof *m->hosts);
     struct model_host *h = sm_xcalloc(1, sizeof *h);
     h->id = id;
     sm_sample_init(&h->last);
@@ -418,10 +412,7 @@ series_get(struct model_host *h, const char *name)
             return &h->series[i];
         }
     }
-    if (h->nseries == h->series_cap) {
-        h->series_cap = h->series_cap ? h->series_cap * 2 : 32;
-        h->series = sm_xreallocarray(h->series, h->series_cap, sizeof *h->series);
-    }
+    h->series = sm_xgrow(h->series, &h->series_cap, h->nseries + 1, sizeof *h->series);
     struct model_series *s = &h->series[h->nseries++];
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);

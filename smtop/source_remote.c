@@ -179,10 +179,7 @@ on_event(void *arg, struct client_event *ev)
         if (!id)
             break;
         if (src->in_snapshot) {
-            if (src->nseen == src->seen_cap) {
-                src->seen_cap = src->seen_cap ? 2 * src->seen_cap : 64;
-                src->seen = sm_xreallocarray(src->seen, src->seen_cap, sizeof *src->seen);
-            }
+            src->seen = sm_xgrow(src->seen, &src->seen_cap, src->nseen + 1, sizeof *src->seen);
             src->seen[src->nseen++] = id;
         }
         if (ev->sample)

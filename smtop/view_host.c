@@ -118,10 +118,7 @@ selectable(const struct host_view *v, enum line_kind k)
 static void
 add_line(struct host_view *v, enum line_kind kind, size_t idx)
 {
-    if (v->nlines == v->cap) {
-        v->cap = v->cap ? v->cap * 2 : 64;
-        v->lines = sm_xreallocarray(v->lines, v->cap, sizeof *v->lines);
-    }
+    v->lines = sm_xgrow(v->lines, &v->cap, v->nlines + 1, sizeof *v->lines);
     v->lines[v->nlines++] = (struct line){kind, idx};
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # cli_usage.sh: the usage errors that end every option loop (lib/cli.c): an unknown
 # option, an option without its value and an argument left over each exit 2 with one
-# line that names what was wrong, for smagent and smtop alike.
+# line that names what was wrong, for smagent, smtop and smserver alike.
 . "$(dirname "$0")/lib.sh"
 
 # usage_is WANT PROG ARGS...: PROG ARGS exits 2 and its first stderr line is WANT.
@@ -30,3 +30,11 @@ usage_is "smagent: option '--interval' needs a value" "$SMAGENT" --once --interv
 usage_is "smagent: option '-t' needs a value" "$SMAGENT" --once -t
 usage_is "smagent: unexpected argument 'extra'" "$SMAGENT" --once extra
 pass "smagent: unknown option, missing value, extra argument"
+
+usage_is "smserver: unknown option '--no-such-option'" "$SMSERVER" --no-such-option
+usage_is "smserver: unknown option '-Z'" "$SMSERVER" -Z
+usage_is "smserver: option '--listen' needs a value" "$SMSERVER" --listen
+usage_is "smserver: option '-s' needs a value" "$SMSERVER" -s
+usage_is "smserver: option '--tls-cert' needs a value" "$SMSERVER" --tls-cert
+usage_is "smserver: unexpected argument 'extra'" "$SMSERVER" --state-dir "$T/none" extra
+pass "smserver: unknown option, missing value, extra argument"

@@ -15,21 +15,7 @@
 #include "xmalloc.h"
 
 #define NOW 1764064800.0
-
-static enum sm_rc
-decode(const char *text, struct sm_sample *s, char **cause)
-{
-    cJSON *v = NULL;
-    *cause = NULL;
-    enum sm_rc rc = sm_json_parse(text, strlen(text), SM_JSON_MAX_DEPTH, &v, cause);
-    if (rc != SM_OK) {
-        diag("test input does not parse: %s", *cause);
-        return SM_EINTERNAL;
-    }
-    rc = sm_sample_from_json(v, NOW, s, cause);
-    cJSON_Delete(v);
-    return rc;
-}
+#include "sample_util.h" /* after NOW: its decode() uses it */
 
 static void
 fill(struct sm_sample *s)
@@ -300,22 +286,6 @@ test_bad(void)
         free(cause);
     }
     sm_sample_done(&s);
-}
-
-struct got {
-    char text[4096];
-    size_t n;
-};
-
-static void
-collect(void *arg, const struct sm_series_def *def, const char *lval, double v)
-{
-    struct got *g = arg;
-    char name[256];
-    sm_series_format(name, sizeof name, def, lval);
-    int w = snprintf(g->text + g->n, sizeof g->text - g->n, "%s=%g\n", name, v);
-    if (w > 0 && (size_t)w < sizeof g->text - g->n)
-        g->n += (size_t)w;
 }
 
 static void

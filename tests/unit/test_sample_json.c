@@ -11,22 +11,7 @@
 #include "xmalloc.h"
 
 #define NOW 1764064800.0 /* 2025-11-25T10:00:00Z */
-
-/* Parse text strictly and decode it as a sample; returns the decoder's rc. */
-static enum sm_rc
-decode(const char *text, struct sm_sample *s, char **cause)
-{
-    cJSON *v = NULL;
-    *cause = NULL;
-    enum sm_rc rc = sm_json_parse(text, strlen(text), SM_JSON_MAX_DEPTH, &v, cause);
-    if (rc != SM_OK) {
-        diag("test input does not parse: %s", *cause);
-        return SM_EINTERNAL;
-    }
-    rc = sm_sample_from_json(v, NOW, s, cause);
-    cJSON_Delete(v);
-    return rc;
-}
+#include "sample_util.h" /* after NOW: its decode() uses it */
 
 /*---------------------------------------------------------------- round trip */
 

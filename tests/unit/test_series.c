@@ -7,25 +7,9 @@
 #include <string.h>
 
 #include "sample.h"
+#include "sample_util.h"
 #include "series.h"
 #include "tap.h"
-
-/* What a walk produced: "name{k=v}=value" lines. */
-struct got {
-    char text[8192];
-    size_t n;
-};
-
-static void
-collect(void *arg, const struct sm_series_def *def, const char *lval, double v)
-{
-    struct got *g = arg;
-    char name[128];
-    sm_series_format(name, sizeof name, def, lval);
-    int w = snprintf(g->text + g->n, sizeof g->text - g->n, "%s=%g\n", name, v);
-    if (w > 0 && (size_t)w < sizeof g->text - g->n)
-        g->n += (size_t)w;
-}
 
 static void
 fill(struct sm_sample *s)

@@ -46,7 +46,7 @@ seq_of(const struct spool_batch *b, size_t i)
     int v = -1;
     char tmp[64];
     size_t n = b->len[i] < sizeof tmp - 1 ? b->len[i] : sizeof tmp - 1;
-    memcpy(tmp, b->buf + b->off[i], n);
+    memcpy(tmp, b->buf.data + b->off[i], n);
     tmp[n] = '\0';
     if (sscanf(tmp, "{\"seq\":%d}", &v) != 1)
         return -1;
@@ -122,8 +122,8 @@ test_order_and_partial_consume(void)
     ok(spool_consume(sp, &b, 4) == SM_OK, "consume 4 of 10");
     ok(spool_peek(sp, 10, 1 << 20, &b) == SM_OK && seq_of(&b, 0) == 4,
        "the next peek starts after the consumed ones");
-    ok(spool_peek(sp, 1000, 40, &b) == SM_OK && b.n >= 1 && b.used <= 40,
-       "max_bytes bounds a batch (%zu records, %zu bytes)", b.n, b.used);
+    ok(spool_peek(sp, 1000, 40, &b) == SM_OK && b.n >= 1 && b.buf.len <= 40,
+       "max_bytes bounds a batch (%zu records, %zu bytes)", b.n, b.buf.len);
     ok(spool_peek(sp, 1000, 1, &b) == SM_OK && b.n == 1,
        "a batch holds at least one record even past max_bytes");
     spool_batch_done(&b);
