@@ -121,6 +121,8 @@ pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_a
         return SM_OK;
     }
     enum sm_rc rc = pq_code(st, r);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    sm_strlcpy(st->sqlstate, state ? state : "", sizeof st->sqlstate);
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(st->conn);
     size_t len = strlen(msg);
     while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))

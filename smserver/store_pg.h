@@ -24,6 +24,7 @@ struct store_pg {
     PGconn *conn;
     int in_tx;             /* between pq_begin and pq_commit/pq_rollback: never reconnect there */
     struct pg_ingest *ing; /* NULL until the first batch write */
+    char sqlstate[6];      /* of the last failed statement, "" when none */
 };
 
 /* The parameters of one bound statement: every value travels apart from the SQL text

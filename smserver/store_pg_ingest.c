@@ -108,7 +108,6 @@ struct pg_ingest {
     int64_t days[DAYS_KNOWN]; /* day partitions known to exist (a ring) */
     size_t ndays, day_next;
     int64_t watermark; /* minute_done at store_pg_begin */
-    int64_t noted_agent, noted_minute;
     int warned_cap;
     /* scratch, kept between batches */
     struct tagged *pairs;
@@ -137,7 +136,6 @@ ingest_forget(struct store_pg *st)
     g->cache_cap = g->cache_len = 0;
     g->ncounts = 0;
     g->ndays = g->day_next = 0;
-    g->noted_agent = 0;
 }
 
 void
@@ -209,6 +207,15 @@ static void
 read_i64(const PGresult *r, int row, void *out)
 {
     *(int64_t *)out = pq_get_int(r, row, 0);
+}
+
+/* Whether the id of series (agent, name, labels) is in the cache. */
+static int
+series_cached(struct pg_ingest *g, int64_t agent_id, const char *name, const char *labels)
+{
+    char key[STORE_METRIC_MAX + STORE_LABELS_MAX + 64];
+    int kn = snprintf(key, sizeof key, "%" PRId64 "\x1f%s\x1f%s", agent_id, name, labels);
+    return kn > 0 && (size_t)kn < sizeof key && g->cache_cap && cache_slot(g, key)->key;
 }
 
 /* The id of series (agent, name, labels), made when new; *id = 0 when the agent is at
@@ -318,7 +325,6 @@ store_pg_begin(struct store *base)
         store_pg_rollback(base);
         return rc;
     }
-    g->noted_agent = 0;
     return SM_OK;
 }
 
@@ -390,7 +396,7 @@ ts_cmp(const void *a, const void *b)
 /* Mark in dup[] the samples of b that are already stored, or that repeat an earlier
  * sample of the same batch: they are duplicates and create nothing, not even series. */
 static enum sm_rc
-find_duplicates(struct store_pg *st, const struct store_batch *b, char *dup, char **cause)
+find_duplicates(struct store_pg *st, const struct store_batch *b, char *dup, int ask, char **cause)
 {
     struct ts_pos *order = sm_xreallocarray(NULL, b->nsamples, sizeof *order);
     for (size_t i = 0; i < b->nsamples; i++)
@@ -406,6 +412,11 @@ find_duplicates(struct store_pg *st, const struct store_batch *b, char *dup, cha
         text_add(&list, "%s%" PRId64, list.len > 1 ? "," : "", order[i].ts);
     }
     text_add(&list, "}");
+    if (!ask) {
+        free(list.s);
+        free(order);
+        return SM_OK;
+    }
     struct pq_args a = {0};
     pq_int(&a, b->agent_id);
     pq_text(&a, list.s);
@@ -435,11 +446,12 @@ find_duplicates(struct store_pg *st, const struct store_batch *b, char *dup, cha
     return rc;
 }
 
-/* Write one sample that is not a duplicate: its series ids, then its row. SM_ENOTFOUND
- * when another connection stored the same (agent, ts) meanwhile. */
+/* Add the points of one sample that is not a duplicate to the batch's arrays: its
+ * series ids (resolved, made when new) and values, as array literals inside the text[]
+ * literals ids and vals. */
 static enum sm_rc
-write_sample(struct store_pg *st, const struct store_batch *b, const struct store_sample *smp,
-             char **cause)
+add_sample(struct store_pg *st, const struct store_batch *b, const struct store_sample *smp,
+           struct text *ids, struct text *vals, char **cause)
 {
     struct pg_ingest *g = st->ing;
     enum sm_rc rc = store_pg_day(st, smp->ts_ms / STORE_PG_DAY_MS -
@@ -458,35 +470,48 @@ write_sample(struct store_pg *st, const struct store_batch *b, const struct stor
     }
     /* By series id, each once (the first given), as SQLite's point blob. */
     qsort(g->pairs, np, sizeof *g->pairs, tagged_cmp);
-    struct text ids = {0}, vals = {0};
-    text_add(&ids, "{");
-    text_add(&vals, "{");
+    text_add(ids, "%s\"{", ids->len > 1 ? "," : "");
+    text_add(vals, "%s\"{", vals->len > 1 ? "," : "");
     for (size_t j = 0, k = 0; j < np; j++) {
         if (j > 0 && g->pairs[j].series == g->pairs[j - 1].series)
             continue;
-        text_add(&ids, "%s%" PRId64, k ? "," : "", g->pairs[j].series);
-        text_add(&vals, "%s%.17g", k ? "," : "", g->pairs[j].value);
+        text_add(ids, "%s%" PRId64, k ? "," : "", g->pairs[j].series);
+        text_add(vals, "%s%.17g", k ? "," : "", g->pairs[j].value);
         k++;
     }
-    text_add(&ids, "}");
-    text_add(&vals, "}");
-    struct pq_args a = {0};
-    pq_int(&a, b->agent_id);
-    pq_int(&a, smp->ts_ms);
-    pq_text(&a, ids.s);
-    pq_text(&a, vals.s);
-    PGresult *r;
-    rc = pq_run(st, "add sample",
-                "INSERT INTO samples(agent_id, ts, sids, vals) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT DO NOTHING",
-                &a, &r, cause);
-    free(ids.s);
-    free(vals.s);
-    if (rc != SM_OK)
-        return rc;
-    if (strcmp(PQcmdTuples(r), "1") != 0)
-        rc = SM_ENOTFOUND;
-    PQclear(r);
+    text_add(ids, "}\"");
+    text_add(vals, "}\"");
+    return SM_OK;
+}
+
+/* Mark the minutes of the stored samples behind the watermark (r: their ts) dirty. */
+static enum sm_rc
+mark_late(struct store_pg *st, const struct store_batch *b, const PGresult *r, char **cause)
+{
+    struct text mins = {0};
+    text_add(&mins, "{");
+    for (int k = 0; k < PQntuples(r); k++) {
+        int64_t ts = pq_get_int(r, k, 0);
+        if (ts < st->ing->watermark)
+            text_add(&mins, "%s%" PRId64, mins.len > 1 ? "," : "",
+                     ts / 60000 - (ts < 0 && ts % 60000 != 0));
+    }
+    text_add(&mins, "}");
+    enum sm_rc rc = SM_OK;
+    if (mins.len > 2) {
+        struct pq_args a = {0};
+        pq_int(&a, b->agent_id);
+        pq_text(&a, mins.s);
+        pq_int(&a, b->now * 1000);
+        rc = pq_run(st, "mark late minutes",
+                    "WITH d AS (INSERT INTO rollup_dirty(agent_id, bucket)"
+                    " SELECT DISTINCT $1::bigint, m FROM unnest($2::bigint[]) AS m"
+                    " ON CONFLICT DO NOTHING)"
+                    " INSERT INTO rollup_state(k, v) VALUES ('dirty_seen', $3)"
+                    " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                    &a, NULL, cause);
+    }
+    free(mins.s);
     return rc;
 }
 
@@ -496,42 +521,58 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
 {
     struct pg_ingest *g = st->ing;
     char *dup = sm_xcalloc(b->nsamples ? b->nsamples : 1, 1);
-    enum sm_rc rc = b->nsamples ? find_duplicates(st, b, dup, cause) : SM_OK;
+    /* A duplicate makes no series: when a sample needs a series not known yet, the
+     * stored ones are found first; otherwise the INSERT's ON CONFLICT tells. */
+    int known = 1;
+    for (size_t i = 0; i < b->nsamples && known; i++)
+        for (size_t j = 0; j < b->samples[i].npoints && known; j++)
+            known = series_cached(g, b->agent_id, b->samples[i].points[j].name,
+                                  b->samples[i].points[j].labels);
+    enum sm_rc rc = b->nsamples ? find_duplicates(st, b, dup, !known, cause) : SM_OK;
+    struct text tss = {0}, ids = {0}, vals = {0};
+    text_add(&tss, "{");
+    text_add(&ids, "{");
+    text_add(&vals, "{");
+    size_t nwrite = 0;
     for (size_t i = 0; i < b->nsamples && rc == SM_OK; i++) {
-        const struct store_sample *smp = &b->samples[i];
         if (dup[i]) {
             (*dups)++;
             continue;
         }
-        rc = write_sample(st, b, smp, cause);
-        if (rc == SM_ENOTFOUND) {
-            (*dups)++;
-            rc = SM_OK;
-            continue;
-        }
-        if (rc != SM_OK)
-            break;
-        (*stored)++;
-        /* Behind the watermark: its minute is rolled up again. Runs of back-filled
-         * samples mark each (agent, minute) once. */
-        int64_t minute = smp->ts_ms / 60000 - (smp->ts_ms < 0 && smp->ts_ms % 60000 != 0);
-        if (smp->ts_ms < g->watermark &&
-            (g->noted_agent != b->agent_id || g->noted_minute != minute)) {
-            struct pq_args a = {0};
-            pq_int(&a, b->agent_id);
-            pq_int(&a, minute);
-            pq_int(&a, b->now * 1000);
-            rc = pq_run(st, "mark late minute",
-                        "WITH d AS (INSERT INTO rollup_dirty(agent_id, bucket) VALUES ($1, $2)"
-                        " ON CONFLICT DO NOTHING)"
-                        " INSERT INTO rollup_state(k, v) VALUES ('dirty_seen', $3)"
-                        " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-                        &a, NULL, cause);
-            g->noted_agent = b->agent_id;
-            g->noted_minute = minute;
+        rc = add_sample(st, b, &b->samples[i], &ids, &vals, cause);
+        text_add(&tss, "%s%" PRId64, nwrite ? "," : "", b->samples[i].ts_ms);
+        nwrite++;
+    }
+    text_add(&tss, "}");
+    text_add(&ids, "}");
+    text_add(&vals, "}");
+    free(dup);
+    if (rc == SM_OK && nwrite > 0) {
+        /* All the batch's samples in one statement; RETURNING names those stored (one
+         * that another connection stored meanwhile is a duplicate). */
+        struct pq_args a = {0};
+        pq_int(&a, b->agent_id);
+        pq_text(&a, tss.s);
+        pq_text(&a, ids.s);
+        pq_text(&a, vals.s);
+        PGresult *r;
+        rc = pq_run(st, "add samples",
+                    "INSERT INTO samples(agent_id, ts, sids, vals) SELECT $1, u.ts,"
+                    " u.sids::bigint[], u.vals::double precision[] FROM"
+                    " unnest($2::bigint[], $3::text[], $4::text[]) AS u(ts, sids, vals)"
+                    " ON CONFLICT DO NOTHING RETURNING ts",
+                    &a, &r, cause);
+        if (rc == SM_OK) {
+            size_t n = (size_t)PQntuples(r);
+            *stored += n;
+            *dups += nwrite - n;
+            rc = mark_late(st, b, r, cause);
+            PQclear(r);
         }
     }
-    free(dup);
+    free(tss.s);
+    free(ids.s);
+    free(vals.s);
     if (rc != SM_OK)
         return rc;
     struct pq_args a = {0};
@@ -565,21 +606,32 @@ store_pg_batch_write(struct store *base, const struct store_batch *b, size_t *st
 {
     struct store_pg *st = pg(base);
     ingest(st);
-    *stored = *duplicates = 0;
-    enum sm_rc rc = pq_run(st, "savepoint", "SAVEPOINT batch", NULL, NULL, cause);
-    if (rc != SM_OK)
-        return rc;
-    rc = batch_write(st, b, stored, duplicates, cause);
-    if (rc != SM_OK) {
+    for (int attempt = 0;; attempt++) {
+        *stored = *duplicates = 0;
+        enum sm_rc rc = pq_run(st, "savepoint", "SAVEPOINT batch", NULL, NULL, cause);
+        if (rc != SM_OK)
+            return rc;
+        rc = batch_write(st, b, stored, duplicates, cause);
+        if (rc == SM_OK)
+            return pq_run(st, "release", "RELEASE SAVEPOINT batch", NULL, NULL, cause);
         /* Undo this batch alone; the series and partitions it made are gone with it. */
+        int no_partition = strcmp(st->sqlstate, "23514") == 0;
         if (pq_run(st, "rollback to", "ROLLBACK TO SAVEPOINT batch", NULL, NULL, NULL) != SM_OK ||
             pq_run(st, "release", "RELEASE SAVEPOINT batch", NULL, NULL, NULL) != SM_OK)
             sm_log(SM_LOG_WARN, "postgresql: rollback to savepoint failed");
         ingest_forget(st);
         *stored = *duplicates = 0;
+        /* A day partition this connection knew was dropped by retention meanwhile (the
+         * batch holds samples older than it): once more, making it again. */
+        if (attempt == 0 && no_partition) {
+            if (cause) {
+                free(*cause);
+                *cause = NULL;
+            }
+            continue;
+        }
         return rc;
     }
-    return pq_run(st, "release", "RELEASE SAVEPOINT batch", NULL, NULL, cause);
 }
 
 /* ------------------------------------------------------------------ reading */

@@ -607,6 +607,8 @@ case_history(struct store *st, struct store *other)
     struct store_batch bl = {.agent_id = aid, .now = stop / 1000, .nsamples = 1, .samples = &late};
     ok(write1(st, &bl, &stored, &dups) == SM_OK && stored == 1, "%s: a late sample stored",
        backend);
+    ok(write1(st, &bl, &stored, &dups) == SM_OK && stored == 0 && dups == 1,
+       "%s: sent again on the same connection: a duplicate", backend);
     rc = store_history_query(st, aid, "cpu.usage", "", H0, stop, 3, &r);
     ok(rc == SM_OK && r.n == 3 && r.b[0].n == 361 && r.b[0].max == 5000 && r.b[1].n == 360,
        "%s: the query sees it before the re-roll (n %lld, max %g)", backend,
@@ -647,6 +649,12 @@ case_history(struct store *st, struct store *other)
            r.b[0].n == 361,
        "%s: the hour rollups outlive the raw points", backend);
     history_result_done(&r);
+    /* A sample of the day that retention dropped, on the connection that had made its
+     * partition: stored all the same. */
+    struct store_sample past = {T0 - 3 * DAY_MS + 1000, 1, &late_p};
+    struct store_batch bp = {.agent_id = aid, .now = stop / 1000, .nsamples = 1, .samples = &past};
+    ok(write1(st, &bp, &stored, &dups) == SM_OK && stored == 1,
+       "%s: a sample of a day past retention is stored", backend);
     free(smp);
     free(pts);
 }
