@@ -149,9 +149,10 @@ draw_fbar(struct ui *ui, int y, int w)
         if (views[i].fkey <= 0 || (views[i].server_only && ui->remote == NULL) ||
             (views[i].local_only && ui->remote != NULL))
             continue;
+        const char *own = widget_fkey_label(ui->views[ui->view], views[i].fkey);
         x += put_fmt(stdscr, y, x, w - x, th->fkey, "F%d", views[i].fkey);
         x += put_fmt(stdscr, y, x, w - x, i == ui->view ? th->fbar | A_BOLD : th->fbar, "%-8s",
-                     views[i].label);
+                     own ? own : views[i].label);
     }
     x += put_text(stdscr, y, x, w - x, th->fkey, "F10");
     x += put_text(stdscr, y, x, w - x, th->fbar, "Quit ");
@@ -245,10 +246,12 @@ handle_key(struct app *a, int ch)
         ch = mouse_key(ui);
         if (ch == 0)
             return;
-        /* A click on a label of the function bar does what the label says, whatever
-         * the view binds that key to (the local host view's F3 searches, as htop's). */
+        /* A click on a label of the function bar does what the label says: the view's
+         * own action where the view relabels that key (the host view's F3 "Search"),
+         * else open the view the label names. */
         for (size_t i = 0; ch != KEY_MOUSE && i < nviews; i++)
-            if (views[i].fkey > 0 && ch == KEY_F(views[i].fkey)) {
+            if (views[i].fkey > 0 && ch == KEY_F(views[i].fkey) &&
+                widget_fkey_label(current(ui), views[i].fkey) == NULL) {
                 ui_open_view(ui, views[i].name);
                 return;
             }

@@ -894,8 +894,20 @@ host_free(struct widget *w)
     free(v);
 }
 
-static const struct widget_class host_class = {
-    .name = "host", .draw = host_draw, .key = host_key, .free = host_free};
+/* With the process panel on screen F3 searches it (host_key hands the panel the key
+ * before the view table sees it), so the bar says so; 'g' still opens the history. */
+static const char *
+host_fkey_label(const struct widget *w, int n)
+{
+    const struct host_view *v = (const struct host_view *)w;
+    return n == 3 && v->show_procs ? "Search" : NULL;
+}
+
+static const struct widget_class host_class = {.name = "host",
+                                               .draw = host_draw,
+                                               .key = host_key,
+                                               .free = host_free,
+                                               .fkey_label = host_fkey_label};
 
 struct widget *
 view_host_new(struct ui *ui)

@@ -95,6 +95,14 @@ widget_key(struct widget *w, int key, struct ui *ui)
     return w->cls->key(w, key, ui);
 }
 
+const char *
+widget_fkey_label(const struct widget *w, int n)
+{
+    if (w == NULL || w->cls->fkey_label == NULL)
+        return NULL;
+    return w->cls->fkey_label(w, n);
+}
+
 void
 widget_resize(struct widget *w, int y, int x, int h, int wd)
 {

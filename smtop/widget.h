@@ -39,6 +39,10 @@ struct widget_class {
     int (*key)(struct widget *w, int key, struct ui *ui);
     void (*resize)(struct widget *w, int y, int x, int h, int wd);
     void (*free)(struct widget *w);
+    /* The label the function bar shows for F-key n while this view is on screen, when
+     * the view binds that key itself (the host view's F3 searches its processes, as
+     * htop's), or NULL for the view table's label. May be NULL. */
+    const char *(*fkey_label)(const struct widget *w, int n);
 };
 
 struct widget {
@@ -63,6 +67,7 @@ enum graph_mode theme_graph_mode(enum graph_mode want);
 /* Dispatch through the class; each is a no-op when the class leaves it NULL. */
 void widget_draw(struct widget *w, WINDOW *win, const struct ui *ui);
 int widget_key(struct widget *w, int key, struct ui *ui);
+const char *widget_fkey_label(const struct widget *w, int n);
 void widget_resize(struct widget *w, int y, int x, int h, int wd);
 void widget_free(struct widget *w);
 

@@ -78,7 +78,7 @@ keys Escape
 wait_for "cpu$last "
 pass "Enter opens the selected metric's history; Esc returns"
 
-# Mouse: clicks on the function bar open views; a click selects a line, a second opens it.
+# Mouse: clicks on the function bar do what the labels say; a click selects a line, a second opens it.
 click 1 39
 wait_for 'smtop keys'
 click 12 39
@@ -90,10 +90,11 @@ click 2 $((memrow - 1))
 wait_for 'mem\.used_percent +last 5m'
 keys F2
 wait_for "cpu$last "
+# F3 beside the process panel is Search, and its label says so: a click searches.
 click 22 39
-wait_for 'last 5m, live'
-keys F2
-wait_for "cpu$last "
+wait_for 'Search: _'
+keys Escape
+wait_gone 'Search:'
 pass "mouse: function bar, select and open a line"
 
 # Resize down to 60x20 and 40x12, then back up: still drawing, no leftovers.

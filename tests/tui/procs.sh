@@ -119,6 +119,20 @@ keys Enter
 wait_gone 'Search:'
 pass "search (/ and F3) brings a process started by the test into view"
 
+# The function bar says what F3 does here, and a click on that label searches too; in
+# the history view F3 is History again.
+screen | tail -n 1 | grep -q 'F3Search' || fail "the bar does not label F3 Search: $(screen | tail -n 1)"
+screen | tail -n 1 | grep -q 'F3History' && fail "the bar still says F3History in the host view"
+click 22 49
+wait_for 'Search: _'
+keys Escape
+wait_gone 'Search:'
+keys g
+wait_for 'F3History'
+keys F2
+wait_for 'F3Search'
+pass "the function bar labels F3 Search beside the process panel; a click on it searches"
+
 # Filter: only the matching processes, counted; Esc in the prompt clears it.
 keys '\'
 keys -l "probe"
