@@ -30,6 +30,17 @@
  * it was first seen shows its new user within UID_EVERY reads. */
 #define UID_EVERY 8
 
+/* The fields of /proc/PID/stat this reader uses. */
+struct statline {
+    char state;
+    int32_t ppid;
+    unsigned flags;
+    uint64_t ticks, starttime, rss_pages;
+    int64_t nice;
+    uint32_t threads;
+    char comm[SM_PROC_COMM_LEN];
+};
+
 /* What is kept of a process between reads. */
 struct pstate {
     int32_t pid;
@@ -258,17 +269,6 @@ open_pid_file(struct sm_procs *p, int32_t pid, const char *name)
     snprintf(rel, sizeof rel, "%d/%s", (int)pid, name);
     return openat(p->rootfd, rel, O_RDONLY | O_CLOEXEC);
 }
-
-/* The fields of /proc/PID/stat this reader uses. */
-struct statline {
-    char state;
-    int32_t ppid;
-    unsigned flags;
-    uint64_t ticks, starttime, rss_pages;
-    int64_t nice;
-    uint32_t threads;
-    char comm[SM_PROC_COMM_LEN];
-};
 
 /* Parse "pid (comm) state ppid ...". The comm may hold spaces, parentheses and
  * newlines: it ends at the last ')' of the line. 0 or -1. */
