@@ -236,6 +236,78 @@ test_fixture(void)
     unstage();
 }
 
+/* SM_PROCS_LAZY, as the agent reads: stat only for processes whose schedstat moved
+ * (or that have several threads), and sm_procs_complete re-reading stat and reading
+ * the io rates of the selected few. */
+static void
+test_lazy(void)
+{
+    const char *proc = stage("procs");
+    char cmd[1400];
+    snprintf(
+        cmd, sizeof cmd,
+        "cd '%s' && printf '5000 0 1\\n' > 1/schedstat && printf '9000 0 1\\n' > 100/schedstat "
+        "&& printf '7000 0 1\\n' > 106/schedstat && printf '1 0 1\\n' > 110/schedstat && "
+        "mkdir 110/io",
+        proc);
+    run(cmd);
+    struct sm_procs *p = sm_procs_new(proc);
+    struct sm_proc_list l, sel;
+    sm_proc_list_init(&l);
+    sm_proc_list_init(&sel);
+    ok(sm_procs_read_at(p, 100.0, SM_PROCS_LAZY, &l) == SM_OK, "lazy t0: read");
+    ok(l.n == 10, "lazy t0: 10 processes listed (got %zu)", l.n);
+    const struct sm_proc *pr = find(&l, 1);
+    ok_near(pr ? pr->cpu_percent : -1, 100.0 * 8.0 / (1000.0 - 0.1), 1e-6,
+            "lazy t0: first read is stat's, the average since start");
+    sm_procs_select(&l, 100, &sel);
+    sm_procs_complete(p, &sel);
+    pr = find(&sel, 106);
+    ok(pr && !pr->have_io, "complete: the first io read of a process gives no rate yet");
+
+    advance("procs");
+    /* pid 1 has run (its stat says so) but its schedstat has not moved: the lazy read
+     * believes schedstat. Its state changed too, which complete sees. */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && printf '7100 0 2\\n' > 106/schedstat && c=$(sed 's/) S /) D /' 1/stat) "
+             "&& printf '%%s\\n' \"$c\" > 1/stat",
+             proc);
+    run(cmd);
+    ok(sm_procs_read_at(p, 102.0, SM_PROCS_LAZY, &l) == SM_OK, "lazy t1: read");
+    pr = find(&l, 1);
+    ok(pr && pr->cpu_percent == 0 && pr->cpu_seconds == 8.0 && pr->state == 'S',
+       "schedstat unmoved: stat not read, the last read's fields");
+    pr = find(&l, 100);
+    ok_near(pr ? pr->cpu_percent : -1, 150.0, 1e-6,
+            "several threads: stat read whatever the main thread's schedstat says");
+    pr = find(&l, 106);
+    ok(pr && pr->rss == 300 * (uint64_t)sysconf(_SC_PAGESIZE), "schedstat moved: stat read");
+    pr = find(&l, 105);
+    ok(pr && strcmp(pr->comm, "newjob") == 0, "lazy: a reused pid is the new process");
+    pr = find(&l, 200);
+    ok_near(pr ? pr->cpu_percent : -1, 50.0, 1e-6, "lazy: a process born between reads");
+    ok(find(&l, 107) == NULL, "lazy: an exited process is gone");
+
+    sm_procs_select(&l, 100, &sel);
+    sm_procs_complete(p, &sel);
+    pr = find(&sel, 1);
+    ok(pr && pr->state == 'D', "complete re-reads stat when the lazy read did not");
+    ok(pr && !pr->have_io, "complete: no io file, no io rates");
+    ok(pr && strcmp(pr->cmdline, "/sbin/init splash") == 0, "complete: the command line");
+    pr = find(&sel, 110);
+    ok(pr && !pr->have_io, "complete: an unreadable io file, no io rates");
+    pr = find(&sel, 106);
+    ok(pr && pr->have_io, "complete: io rates where io is readable");
+    ok_near(pr ? pr->read_bps : -1, 524288.0, 1e-6, "complete: io read bytes/s since the last");
+    ok_near(pr ? pr->write_bps : -1, 1048576.0, 1e-6, "complete: io write bytes/s since the last");
+    ok(pr && pr->rss_exact, "complete: the exact RSS");
+
+    sm_proc_list_done(&sel);
+    sm_proc_list_done(&l);
+    sm_procs_free(p);
+    unstage();
+}
+
 static void
 test_hidepid(void)
 {
@@ -363,6 +435,7 @@ main(void)
         srcdir = ".";
     test_sanitize();
     test_fixture();
+    test_lazy();
     test_hidepid();
     test_host();
     return tap_done();
