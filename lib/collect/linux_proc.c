@@ -29,6 +29,10 @@
  * path lookup costs as much as the statm read): a daemon that drops privileges after
  * it was first seen shows its new user within UID_EVERY reads. */
 #define UID_EVERY 8
+/* SM_PROCS_LAZY: a process found not to have run at IDLE_AFTER reads in a row is then
+ * looked at (schedstat) every IDLE_EVERY reads only, spread over the reads by pid. */
+#define IDLE_AFTER 2
+#define IDLE_EVERY 4
 
 /* The fields of /proc/PID/stat this reader uses. */
 struct statline {
@@ -58,6 +62,8 @@ struct pstate {
     int have_sched;       /* sched_ns is set */
     struct statline last; /* the stat fields of the last read */
     int stale;            /* this read took last without reading stat (SM_PROCS_LAZY) */
+    int unchecked;        /* ... nor schedstat: when and ticks are of the last check */
+    unsigned idle;        /* lazy reads in a row that found it had not run */
     char *cmd;            /* command line as last read (sanitized), or NULL */
     int cmd_trunc;
     char cmd_comm[SM_PROC_COMM_LEN]; /* comm when cmd was read: an exec changes both */
@@ -79,6 +85,7 @@ struct sm_procs {
     uint64_t pagesize;
     size_t fd_budget; /* files kept open at most */
     double mono;      /* of the last read, for sm_procs_complete's rates */
+    unsigned nreads;
     size_t nopen;
 
     struct pstate *st, *next; /* sorted by pid; next is the scratch of the merge */
@@ -536,6 +543,7 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
         return SM_EUNAVAIL;
     out->nskipped = over;
     p->mono = mono;
+    p->nreads++;
     double uptime = read_uptime(p);
 
     /* Merge the sorted pids with the sorted previous state into p->next. */
@@ -560,8 +568,13 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
          * schedstat costs a third of stat. Its first read and a multi-threaded one
          * (schedstat is the main thread's only) read stat. */
         struct statline sl;
-        s->stale = 0;
-        if (flags & SM_PROCS_LAZY) {
+        s->stale = s->unchecked = 0;
+        if ((flags & SM_PROCS_LAZY) && s->have_sched && s->have_prev && s->last.threads == 1 &&
+            s->idle >= IDLE_AFTER && (p->nreads + (unsigned)pid) % IDLE_EVERY != 0) {
+            /* Long idle: not looked at this time. A process that wakes up shows within
+             * IDLE_EVERY reads, its CPU % then over the time since it was last seen. */
+            s->stale = s->unchecked = 1;
+        } else if (flags & SM_PROCS_LAZY) {
             uint64_t ns;
             int had = s->have_sched;
             s->have_sched = 0;
@@ -570,6 +583,7 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
                 s->sched_ns = ns;
                 s->have_sched = 1;
             }
+            s->idle = s->stale ? s->idle + 1 : 0;
         }
         if (s->stale) {
             sl = s->last;
@@ -641,7 +655,8 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
         s->starttime = sl.starttime;
         s->ticks = sl.ticks;
         s->last = sl;
-        s->when = mono;
+        if (!s->unchecked)
+            s->when = mono;
         s->have_prev = 1;
         /* Over the budget, do not keep this one's files open. */
         if (p->nopen > p->fd_budget)
@@ -775,8 +790,17 @@ sm_procs_complete(struct sm_procs *p, struct sm_proc_list *l)
                 pr->nice = (int)sl.nice;
                 pr->rss = sl.rss_pages > UINT64_MAX / p->pagesize ? UINT64_MAX
                                                                   : sl.rss_pages * p->pagesize;
+                pr->threads = sl.threads;
+                pr->cpu_seconds = (double)sl.ticks / p->hz;
+                double dt = p->mono - s->when;
+                if (sl.ticks > s->ticks && dt > 0) { /* it ran after all */
+                    pr->cpu_percent = 100.0 * (double)(sl.ticks - s->ticks) / p->hz / dt;
+                    s->idle = 0;
+                }
+                s->ticks = sl.ticks;
+                s->when = p->mono;
                 s->last = sl;
-                s->stale = 0;
+                s->stale = s->unchecked = 0;
             }
         }
         if (!pr->have_cmdline)
