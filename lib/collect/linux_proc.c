@@ -276,7 +276,11 @@ list_pids(struct sm_procs *p, size_t *over)
         p->pids[p->npids++] = (int32_t)v;
     }
     closedir(d);
-    if (p->npids > 1)
+    /* /proc lists pids in order: sort only when this one did not. */
+    size_t i = 1;
+    while (i < p->npids && p->pids[i - 1] < p->pids[i])
+        i++;
+    if (i < p->npids)
         qsort(p->pids, p->npids, sizeof *p->pids, cmp_pid);
     return 0;
 }
