@@ -7,7 +7,8 @@
 # types, when they are installed. Prints CPU seconds per minute, peak RSS, the ratios
 # of the agent with processes to each of the others, and the bytes of the sample JSON
 # each agent's server keeps (the latest sample). Target (issue 20): processes on, at
-# most 0.08 CPU s/min and 5 MiB peak RSS.
+# most 0.08 CPU s/min and 5 MiB peak RSS. SMAGENT_BASE=PATH adds another smagent binary
+# (a build of an earlier commit) with processes = 10, beside, for a before/after ratio.
 # Usage: bench_agent_depth.sh [SECONDS]   (default 30)
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -23,7 +24,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 . "$(dirname "$0")/agent_lib.sh"
 
-bench_server on off
+BASE=${SMAGENT_BASE:-}
+if [ -n "$BASE" ]; then bench_server on off base; else bench_server on off; fi
 # About 200 processes, as in the issue's target.
 n=$(ls -d /proc/[0-9]* 2>/dev/null | wc -l)
 while [ "$n" -lt 200 ]; do
@@ -33,8 +35,12 @@ while [ "$n" -lt 200 ]; do
 done
 printf 'processes = 10\n' >"$T/on.conf"
 printf 'processes = 0\nsensors = no\npressure = no\ncgroups = no\ngpus = no\n' >"$T/off.conf"
-for a in on off; do
-    "$SMAGENT" --server "$URL" --token-file "$T/$a.token" --interval 1 --spool "$T/$a.spool" \
+cp "$T/on.conf" "$T/base.conf"
+PID_base=
+for a in on off ${BASE:+base}; do
+    bin=$SMAGENT
+    [ "$a" != base ] || bin=$BASE
+    "$bin" --server "$URL" --token-file "$T/$a.token" --interval 1 --spool "$T/$a.spool" \
         -c "$T/$a.conf" --log-level info 2>"$T/$a.log" &
     eval "PID_$a=$!"
     PIDS="$PIDS $!"
@@ -67,11 +73,13 @@ viewer btop "btop --utf-force"
 sleep 5
 on0=$(cpu "$PID_on")
 off0=$(cpu "$PID_off")
+[ -z "$PID_base" ] || base0=$(cpu "$PID_base")
 [ -z "$PID_htop" ] || h0=$(cpu_all "$PID_htop")
 [ -z "$PID_btop" ] || b0=$(cpu_all "$PID_btop")
 sleep "$SECS"
 on1=$(cpu "$PID_on")
 off1=$(cpu "$PID_off")
+[ -z "$PID_base" ] || base1=$(cpu "$PID_base")
 [ -z "$PID_htop" ] || h1=$(cpu_all "$PID_htop")
 [ -z "$PID_btop" ] || b1=$(cpu_all "$PID_btop")
 nproc=$(ls -d /proc/[0-9]* 2>/dev/null | wc -l)
@@ -85,6 +93,12 @@ printf '  smagent processes=10, all families %8s CPU s/min  peak RSS %5d KiB (ta
     "$con" "$hon"
 printf '  smagent processes=0, no families   %8s CPU s/min  peak RSS %5d KiB\n' "$coff" "$(hwm "$PID_off")"
 printf '  ratio on/off %s\n' "$(ratio "$con" "$coff")"
+if [ -n "$PID_base" ]; then
+    cbase=$(permin "$base0" "$base1")
+    printf '  SMAGENT_BASE processes=10          %8s CPU s/min  peak RSS %5d KiB\n' "$cbase" \
+        "$(hwm "$PID_base")"
+    printf '  ratio on/base %s\n' "$(ratio "$con" "$cbase")"
+fi
 if [ -n "$PID_htop" ]; then
     ch=$(permin "$h0" "$h1")
     printf '  htop -d 10                         %8s CPU s/min  peak RSS %5d KiB\n' "$ch" "$(hwm "$PID_htop")"
@@ -99,8 +113,8 @@ if [ -n "$PID_btop" ]; then
 else
     echo "  btop: not installed (or no script(1)), skipped"
 fi
-kill -TERM "$PID_on" "$PID_off"
-wait "$PID_on" "$PID_off" || true
+kill -TERM "$PID_on" "$PID_off" $PID_base
+wait "$PID_on" "$PID_off" $PID_base || true
 if command -v python3 >/dev/null 2>&1; then
     python3 - "$T/state/statusmonitor.db" <<'PY'
 import sqlite3, sys
