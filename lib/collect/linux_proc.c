@@ -573,7 +573,7 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
          * (schedstat is the main thread's only) read stat. */
         struct statline sl;
         s->stale = s->unchecked = 0;
-        if ((flags & SM_PROCS_LAZY) && s->have_sched && s->have_prev && s->last.threads == 1 &&
+        if ((flags & SM_PROCS_LAZY) && s->have_prev && (s->have_sched || s->last.threads > 1) &&
             s->idle >= IDLE_AFTER && (p->nreads + (unsigned)pid) % IDLE_EVERY != 0) {
             /* Long idle: not looked at this time. A process that wakes up shows within
              * IDLE_EVERY reads, its CPU % then over the time since it was last seen. */
@@ -587,7 +587,6 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
                 s->sched_ns = ns;
                 s->have_sched = 1;
             }
-            s->idle = s->stale ? s->idle + 1 : 0;
         }
         if (s->stale) {
             sl = s->last;
@@ -597,6 +596,10 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
             continue;
         }
         int fresh = !s->have_prev || sl.starttime != s->starttime;
+        /* Idle: no CPU tick since the last look (schedstat's word, or stat's for a
+         * process of several threads). */
+        if ((flags & SM_PROCS_LAZY) && !s->unchecked)
+            s->idle = !fresh && sl.ticks == s->ticks ? s->idle + 1 : 0;
         if (fresh || (!s->stale && ++s->uid_age >= UID_EVERY)) {
             struct stat dst;
             char rel[64];

@@ -32,8 +32,9 @@ enum sm_procs_flag {
                                   * may be some pages off */
     SM_PROCS_LAZY = 1 << 3,      /* /proc/PID/schedstat first (kept open): a single-threaded
                                   * process that has not run since the last read keeps
-                                  * that read's stat fields unread (its CPU % is 0); one
-                                  * found idle at 2 reads in a row is then looked at every
+                                  * that read's stat fields unread (its CPU % is 0); a
+                                  * process (of any number of threads) found without a
+                                  * CPU tick at 2 reads in a row is then looked at every
                                   * 4th read only (it shows within 4 reads of waking, its
                                   * CPU % over the time since it was last looked at). For a
                                   * caller that completes what it keeps (sm_procs_complete),

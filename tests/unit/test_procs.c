@@ -302,30 +302,36 @@ test_lazy(void)
     ok_near(pr ? pr->write_bps : -1, 1048576.0, 1e-6, "complete: io write bytes/s since the last");
     ok(pr && pr->rss_exact, "complete: the exact RSS");
 
-    /* Idle at every read from here: after 2 such reads, pid 1 is looked at every 4th
-     * read only. Then it runs 1 s of CPU: a read within 4 sees it, and its rate is over
-     * the time since it was last looked at, never more than it ran. */
+    /* Idle at every read from here: after 2 such reads, pid 1 (by schedstat) and pid
+     * 100 (4 threads, by stat's CPU ticks) are looked at every 4th read only. Then pid
+     * 1 runs 1 s of CPU and pid 100 4 s: a read within 4 sees each, its rate over the
+     * 4 s since it was last looked at (25 % and 100 %; a look at every read would give
+     * 100 % and 400 %). */
     double t = 102.0;
     for (int i = 0; i < 6; i++) {
         t += 1.0;
         ok(sm_procs_read_at(p, t, SM_PROCS_LAZY, &l) == SM_OK, "idle read %d", i);
     }
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && printf '6000 0 3\\n' > 1/schedstat && c=$(sed 's/ 650 350 / 750 350 /' "
-             "1/stat) && printf '%%s\\n' \"$c\" > 1/stat",
-             proc);
+    snprintf(
+        cmd, sizeof cmd,
+        "cd '%s' && printf '6000 0 3\\n' > 1/schedstat && c=$(sed 's/ 650 350 / 750 350 /' "
+        "1/stat) && printf '%%s\\n' \"$c\" > 1/stat && c=$(sed 's/ 400 0 0 0 20 / 800 0 0 0 20 /' "
+        "100/stat) && printf '%%s\\n' \"$c\" > 100/stat",
+        proc);
     run(cmd);
-    int seen = 0;
-    double pct = -1;
-    for (int i = 0; i < 4 && !seen; i++) {
+    double pct1 = 0, pct100 = 0;
+    for (int i = 0; i < 4; i++) {
         t += 1.0;
         ok(sm_procs_read_at(p, t, SM_PROCS_LAZY, &l) == SM_OK, "waking read %d", i);
         pr = find(&l, 1);
-        seen = pr && pr->cpu_percent > 0;
-        pct = pr ? pr->cpu_percent : -1;
+        if (pr && pr->cpu_percent > 0 && pct1 == 0)
+            pct1 = pr->cpu_percent;
+        pr = find(&l, 100);
+        if (pr && pr->cpu_percent > 0 && pct100 == 0)
+            pct100 = pr->cpu_percent;
     }
-    ok(seen, "a long idle process that runs shows within 4 reads");
-    ok(pct > 0 && pct <= 100.0 + 1e-9, "its rate over the time since last looked at (%g %%)", pct);
+    ok_near(pct1, 25.0, 1e-6, "long idle, one thread: seen within 4 reads, rate over 4 s");
+    ok_near(pct100, 100.0, 1e-6, "long idle, 4 threads: seen within 4 reads, rate over 4 s");
 
     sm_proc_list_done(&sel);
     sm_proc_list_done(&l);
