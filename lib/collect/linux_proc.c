@@ -64,7 +64,9 @@ struct pstate {
     int stale;            /* this read took last without reading stat (SM_PROCS_LAZY) */
     int unchecked;        /* ... nor schedstat: when and ticks are of the last check */
     unsigned idle;        /* lazy reads in a row that found it had not run */
-    char *cmd;            /* command line as last read (sanitized), or NULL */
+    uint64_t statm_pages; /* statm's resident pages at the last complete */
+    int have_statm;
+    char *cmd; /* command line as last read (sanitized), or NULL */
     int cmd_trunc;
     char cmd_comm[SM_PROC_COMM_LEN]; /* comm when cmd was read: an exec changes both */
     uint32_t uid;                    /* owner of /proc/PID at the last look */
@@ -190,6 +192,7 @@ forget(struct sm_procs *p, struct pstate *s)
         p->nopen--;
     }
     s->have_sched = 0;
+    s->have_statm = 0;
     s->io_denied = 0;
     free(s->cmd);
     s->cmd = NULL;
@@ -788,7 +791,26 @@ sm_procs_complete(struct sm_procs *p, struct sm_proc_list *l)
                 read_cmdline(p, pr->pid, pr);
             continue;
         }
-        if (s->stale) {
+        /* Found by schedstat not to have run since its last look (by the read, or here
+         * for one the read did not look at): it has done no IO, and its RSS moved only
+         * if the kernel reclaimed, its parent only if that exited. Such a pick is read
+         * again every IDLE_EVERY reads only (when the read looks at it). */
+        int quiet = 0;
+        if (s->stale && s->have_statm && s->have_sched && s->last.threads == 1 &&
+            (p->nreads + (unsigned)pr->pid) % IDLE_EVERY != 0) {
+            uint64_t ns;
+            quiet = !s->unchecked || (read_sched(p, s, &ns) == 0 && ns == s->sched_ns);
+        }
+        if (quiet) {
+            pr->rss = s->statm_pages > UINT64_MAX / p->pagesize ? UINT64_MAX
+                                                                : s->statm_pages * p->pagesize;
+            pr->rss_exact = 1;
+            if (!pr->have_io && s->have_io_prev) {
+                pr->have_io = 1;
+                pr->read_bps = pr->write_bps = 0;
+            }
+        }
+        if (s->stale && !quiet) {
             /* Taken from the last read: its parent, state and RSS may have moved. */
             struct statline sl;
             if (read_statline(p, s, &sl) == 0 && sl.starttime == s->starttime) {
@@ -817,9 +839,11 @@ sm_procs_complete(struct sm_procs *p, struct sm_proc_list *l)
             if (read_statm(p, s, &pages) == 0) {
                 pr->rss = pages > UINT64_MAX / p->pagesize ? UINT64_MAX : pages * p->pagesize;
                 pr->rss_exact = 1;
+                s->statm_pages = pages;
+                s->have_statm = 1;
             }
         }
-        if (!pr->have_io) {
+        if (!pr->have_io && !quiet) {
             /* The first read of a process's io gives no rate: the field stays absent. */
             int had = s->have_io_prev;
             read_io(p, s, pr, p->mono);

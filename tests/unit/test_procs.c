@@ -333,6 +333,26 @@ test_lazy(void)
     ok_near(pct1, 25.0, 1e-6, "long idle, one thread: seen within 4 reads, rate over 4 s");
     ok_near(pct100, 100.0, 1e-6, "long idle, 4 threads: seen within 4 reads, rate over 4 s");
 
+    /* pid 106 has not run since t1: as a pick, complete keeps its last exact RSS and
+     * gives io rates of 0 without reading, and reads it all again within 4 reads. */
+    snprintf(cmd, sizeof cmd, "cd '%s' && printf '1000 400 10 1 0 100 0\\n' > 106/statm", proc);
+    run(cmd);
+    int old_rss = 0, new_rss = 0, io_zero = 1;
+    for (int i = 0; i < 4; i++) {
+        t += 1.0;
+        ok(sm_procs_read_at(p, t, SM_PROCS_LAZY, &l) == SM_OK, "quiet read %d", i);
+        sm_procs_select(&l, 100, &sel);
+        sm_procs_complete(p, &sel);
+        pr = find(&sel, 106);
+        uint64_t pg = pr ? pr->rss / (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+        old_rss += pg == 350;
+        new_rss += pg == 400;
+        io_zero = io_zero && pr && pr->have_io && pr->read_bps == 0 && pr->write_bps == 0;
+    }
+    ok(old_rss > 0 && new_rss > 0 && old_rss + new_rss == 4,
+       "a quiet pick: its last RSS kept (%d reads), read again within 4 (%d)", old_rss, new_rss);
+    ok(io_zero, "a quiet pick: io rates 0 (no IO without running)");
+
     sm_proc_list_done(&sel);
     sm_proc_list_done(&l);
     sm_procs_free(p);
