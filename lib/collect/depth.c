@@ -129,7 +129,7 @@ read_procs(struct sm_depth *d, double mono, struct sm_depth_sample *out)
 {
     if (d->opts.top_n == 0)
         return sm_procs_read_at(d->procs, mono, d->opts.proc_flags, &out->procs);
-    enum sm_rc rc = sm_procs_read_at(d->procs, mono, d->opts.proc_flags, &d->all);
+    enum sm_rc rc = sm_procs_read_at(d->procs, mono, d->opts.proc_flags | SM_PROCS_LAZY, &d->all);
     if (rc != SM_OK)
         return rc;
     sm_procs_select(&d->all, d->opts.top_n, &out->procs);

@@ -30,7 +30,8 @@ struct sm_depth_opts {
     unsigned readers;     /* bit 1 << enum sm_depth_reader for each wanted; 0 means all */
     unsigned proc_flags;  /* enum sm_procs_flag for the full read */
     size_t top_n;         /* 0: every process (smtop); n: the agent's top n by CPU and by
-                           * RSS, completed with command line and exact RSS */
+                           * RSS from a lazy read (SM_PROCS_LAZY), completed with
+                           * command line, exact RSS and io rates (sm_procs_complete) */
     const char *nvml_lib; /* NULL: libnvidia-ml.so.1; "": no NVML */
     const char *docker_root, *podman_root; /* NULL: the defaults of cgroup.h */
 };

@@ -29,6 +29,21 @@
  * path lookup costs as much as the statm read): a daemon that drops privileges after
  * it was first seen shows its new user within UID_EVERY reads. */
 #define UID_EVERY 8
+/* SM_PROCS_LAZY: a process found not to have run at IDLE_AFTER reads in a row is then
+ * looked at (schedstat) every IDLE_EVERY reads only, spread over the reads by pid. */
+#define IDLE_AFTER 2
+#define IDLE_EVERY 4
+
+/* The fields of /proc/PID/stat this reader uses. */
+struct statline {
+    char state;
+    int32_t ppid;
+    unsigned flags;
+    uint64_t ticks, starttime, rss_pages;
+    int64_t nice;
+    uint32_t threads;
+    char comm[SM_PROC_COMM_LEN];
+};
 
 /* What is kept of a process between reads. */
 struct pstate {
@@ -36,12 +51,21 @@ struct pstate {
     int fd;             /* /proc/PID/stat, or -1 when over the open-file budget */
     int mfd;            /* /proc/PID/statm, the same */
     int iofd;           /* /proc/PID/io, the same */
+    int sfd;            /* /proc/PID/schedstat (SM_PROCS_LAZY), the same */
     int io_denied;      /* io cannot be opened (another user's process): not retried */
     uint64_t starttime; /* clock ticks after boot: with the pid, the process identity */
     uint64_t ticks;     /* utime + stime at the last read */
     uint64_t rd, wr;    /* io counters at the last read */
     int have_prev, have_io_prev;
-    double when;
+    double when, io_when;
+    uint64_t sched_ns;    /* schedstat's run time at the last read (SM_PROCS_LAZY) */
+    int have_sched;       /* sched_ns is set */
+    struct statline last; /* the stat fields of the last read */
+    int stale;            /* this read took last without reading stat (SM_PROCS_LAZY) */
+    int unchecked;        /* ... nor schedstat: when and ticks are of the last check */
+    unsigned idle;        /* lazy reads in a row that found it had not run */
+    uint64_t statm_pages; /* statm's resident pages at the last complete */
+    int have_statm;
     char *cmd; /* command line as last read (sanitized), or NULL */
     int cmd_trunc;
     char cmd_comm[SM_PROC_COMM_LEN]; /* comm when cmd was read: an exec changes both */
@@ -62,6 +86,8 @@ struct sm_procs {
     double hz;
     uint64_t pagesize;
     size_t fd_budget; /* files kept open at most */
+    double mono;      /* of the last read, for sm_procs_complete's rates */
+    unsigned nreads;
     size_t nopen;
 
     struct pstate *st, *next; /* sorted by pid; next is the scratch of the merge */
@@ -160,6 +186,13 @@ forget(struct sm_procs *p, struct pstate *s)
         s->iofd = -1;
         p->nopen--;
     }
+    if (s->sfd >= 0) {
+        close(s->sfd);
+        s->sfd = -1;
+        p->nopen--;
+    }
+    s->have_sched = 0;
+    s->have_statm = 0;
     s->io_denied = 0;
     free(s->cmd);
     s->cmd = NULL;
@@ -246,29 +279,45 @@ list_pids(struct sm_procs *p, size_t *over)
         p->pids[p->npids++] = (int32_t)v;
     }
     closedir(d);
-    if (p->npids > 1)
+    /* /proc lists pids in order: sort only when this one did not. */
+    size_t i = 1;
+    while (i < p->npids && p->pids[i - 1] < p->pids[i])
+        i++;
+    if (i < p->npids)
         qsort(p->pids, p->npids, sizeof *p->pids, cmp_pid);
     return 0;
+}
+
+/* "PID" or "PID/name" into rel[64] (snprintf costs more than the openat here). */
+static void
+pid_path(char *rel, int32_t pid, const char *name)
+{
+    char digits[12];
+    size_t n = 0, o = 0;
+    uint32_t v = pid < 0 ? 0 : (uint32_t)pid;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+        rel[o++] = digits[--n];
+    if (name != NULL) {
+        rel[o++] = '/';
+        size_t len = strlen(name);
+        if (len > 64 - 1 - o)
+            len = 64 - 1 - o;
+        memcpy(rel + o, name, len);
+        o += len;
+    }
+    rel[o] = '\0';
 }
 
 static int
 open_pid_file(struct sm_procs *p, int32_t pid, const char *name)
 {
     char rel[64];
-    snprintf(rel, sizeof rel, "%d/%s", (int)pid, name);
+    pid_path(rel, pid, name);
     return openat(p->rootfd, rel, O_RDONLY | O_CLOEXEC);
 }
-
-/* The fields of /proc/PID/stat this reader uses. */
-struct statline {
-    char state;
-    int32_t ppid;
-    unsigned flags;
-    uint64_t ticks, starttime, rss_pages;
-    int64_t nice;
-    uint32_t threads;
-    char comm[SM_PROC_COMM_LEN];
-};
 
 /* Parse "pid (comm) state ppid ...". The comm may hold spaces, parentheses and
  * newlines: it ends at the last ')' of the line. 0 or -1. */
@@ -276,12 +325,7 @@ static int
 parse_stat(const char *buf, size_t len, struct statline *out)
 {
     const char *open = memchr(buf, '(', len);
-    const char *close = NULL;
-    for (size_t i = len; i > 0; i--)
-        if (buf[i - 1] == ')') {
-            close = buf + i - 1;
-            break;
-        }
+    const char *close = memrchr(buf, ')', len);
     if (open == NULL || close == NULL || close < open || close + 2 >= buf + len)
         return -1;
     sm_cu_sanitize(out->comm, sizeof out->comm, open + 1, (size_t)(close - open - 1));
@@ -357,14 +401,40 @@ read_io(struct sm_procs *p, struct pstate *s, struct sm_proc *out, double mono)
     w += 13;
     uint64_t rd = sm_cu_parse_u64(&r), wr = sm_cu_parse_u64(&w);
     out->have_io = 1;
-    double dt = mono - s->when;
+    double dt = mono - s->io_when;
     if (s->have_io_prev && dt > 0) {
         out->read_bps = rd >= s->rd ? (double)(rd - s->rd) / dt : 0;
         out->write_bps = wr >= s->wr ? (double)(wr - s->wr) / dt : 0;
     }
     s->rd = rd;
     s->wr = wr;
+    s->io_when = mono;
     s->have_io_prev = 1;
+}
+
+/* The run time of s's main thread from schedstat, in ns. 0, or -1 (no schedstat, or
+ * the process is gone: the caller reads stat, which tells which). */
+static int
+read_sched(struct sm_procs *p, struct pstate *s, uint64_t *ns)
+{
+    char buf[128];
+    if (s->sfd < 0) {
+        s->sfd = open_pid_file(p, s->pid, "schedstat");
+        if (s->sfd < 0)
+            return -1;
+        p->nopen++;
+    }
+    ssize_t n = sm_cu_pread(s->sfd, buf, sizeof buf);
+    const char *q = buf;
+    if (n > 0 && *q >= '0' && *q <= '9') {
+        *ns = sm_cu_parse_u64(&q);
+        if (*q == ' ')
+            return 0;
+    }
+    close(s->sfd);
+    s->sfd = -1;
+    p->nopen--;
+    return -1;
 }
 
 /* Read the command line of pid into out: arguments joined with spaces, sanitized. */
@@ -479,6 +549,8 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
     if (list_pids(p, &over) != 0)
         return SM_EUNAVAIL;
     out->nskipped = over;
+    p->mono = mono;
+    p->nreads++;
     double uptime = read_uptime(p);
 
     /* Merge the sorted pids with the sorted previous state into p->next. */
@@ -494,19 +566,47 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
         } else {
             memset(s, 0, sizeof *s);
             s->pid = pid;
-            s->fd = s->mfd = s->iofd = -1;
+            s->fd = s->mfd = s->iofd = s->sfd = -1;
         }
+        /* SM_PROCS_LAZY: a single-threaded process whose run time has not moved since
+         * the last read has not run, so its stat fields are those of that read (its
+         * CPU time, state, name, threads; its RSS and parent may have changed without
+         * it running: the caller re-reads the few it keeps, see sm_procs_complete).
+         * schedstat costs a third of stat. Its first read and a multi-threaded one
+         * (schedstat is the main thread's only) read stat. */
         struct statline sl;
-        if (read_statline(p, s, &sl) != 0) {
+        s->stale = s->unchecked = 0;
+        if ((flags & SM_PROCS_LAZY) && s->have_prev && (s->have_sched || s->last.threads > 1) &&
+            s->idle >= IDLE_AFTER && (p->nreads + (unsigned)pid) % IDLE_EVERY != 0) {
+            /* Long idle: not looked at this time. A process that wakes up shows within
+             * IDLE_EVERY reads, its CPU % then over the time since it was last seen. */
+            s->stale = s->unchecked = 1;
+        } else if (flags & SM_PROCS_LAZY) {
+            uint64_t ns;
+            int had = s->have_sched;
+            s->have_sched = 0;
+            if ((!s->have_prev || s->last.threads == 1) && read_sched(p, s, &ns) == 0) {
+                s->stale = had && s->have_prev && ns == s->sched_ns;
+                s->sched_ns = ns;
+                s->have_sched = 1;
+            }
+        }
+        if (s->stale) {
+            sl = s->last;
+        } else if (read_statline(p, s, &sl) != 0) {
             forget(p, s);
             out->nskipped++;
             continue;
         }
         int fresh = !s->have_prev || sl.starttime != s->starttime;
-        if (fresh || ++s->uid_age >= UID_EVERY) {
+        /* Idle: no CPU tick since the last look (schedstat's word, or stat's for a
+         * process of several threads). */
+        if ((flags & SM_PROCS_LAZY) && !s->unchecked)
+            s->idle = !fresh && sl.ticks == s->ticks ? s->idle + 1 : 0;
+        if (fresh || (!s->stale && ++s->uid_age >= UID_EVERY)) {
             struct stat dst;
-            char rel[32];
-            snprintf(rel, sizeof rel, "%d", (int)pid);
+            char rel[64];
+            pid_path(rel, pid, NULL);
             if (fstatat(p->rootfd, rel, &dst, 0) != 0) {
                 forget(p, s);
                 out->nskipped++;
@@ -528,7 +628,8 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
         int exact = (flags & SM_PROCS_EXACT_RSS) && read_statm(p, s, &pages) == 0;
         if (!exact) {
             pages = sl.rss_pages;
-            if (s->mfd >= 0) {
+            /* The lazy reader's caller keeps statm open for the few it completes. */
+            if (s->mfd >= 0 && !(flags & SM_PROCS_LAZY)) {
                 close(s->mfd);
                 s->mfd = -1;
                 p->nopen--;
@@ -563,7 +664,9 @@ sm_procs_read_at(struct sm_procs *p, double mono, unsigned flags, struct sm_proc
             cmdline_cached(p, s, pr);
         s->starttime = sl.starttime;
         s->ticks = sl.ticks;
-        s->when = mono;
+        s->last = sl;
+        if (!s->unchecked)
+            s->when = mono;
         s->have_prev = 1;
         /* Over the budget, do not keep this one's files open. */
         if (p->nopen > p->fd_budget)
@@ -588,30 +691,43 @@ sm_procs_read(struct sm_procs *p, unsigned flags, struct sm_proc_list *out)
     return sm_procs_read_at(p, sm_mono_now(), flags, out);
 }
 
-/* qsort context: plain C has no qsort_r, so the index sort carries its list. */
-struct order {
-    const struct sm_proc *v;
-    size_t i;
-};
-
+/* Orders of the selection: 1 when a comes before b. Ties go by pid, so both orders
+ * are total and the selection does not depend on the list's order. */
 static int
-by_cpu(const void *a, const void *b)
+before_cpu(const struct sm_proc *a, const struct sm_proc *b)
 {
-    const struct order *x = a, *y = b;
-    double cx = x->v[x->i].cpu_percent, cy = y->v[y->i].cpu_percent;
-    if (cx != cy)
-        return cx < cy ? 1 : -1;
-    return (x->v[x->i].pid > y->v[y->i].pid) - (x->v[x->i].pid < y->v[y->i].pid);
+    if (a->cpu_percent != b->cpu_percent)
+        return a->cpu_percent > b->cpu_percent;
+    return a->pid < b->pid;
 }
 
 static int
-by_rss(const void *a, const void *b)
+before_rss(const struct sm_proc *a, const struct sm_proc *b)
 {
-    const struct order *x = a, *y = b;
-    uint64_t rx = x->v[x->i].rss, ry = y->v[y->i].rss;
-    if (rx != ry)
-        return rx < ry ? 1 : -1;
-    return (x->v[x->i].pid > y->v[y->i].pid) - (x->v[x->i].pid < y->v[y->i].pid);
+    if (a->rss != b->rss)
+        return a->rss > b->rss;
+    return a->pid < b->pid;
+}
+
+/* The k first of all by before() into top[] (indices), in order: one pass keeping a
+ * sorted array of k, cheaper than sorting the whole list for a k of 10. */
+static size_t
+top_k(const struct sm_proc_list *all, size_t k,
+      int (*before)(const struct sm_proc *, const struct sm_proc *), size_t *top)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < all->n; i++) {
+        const struct sm_proc *pr = &all->v[i];
+        if (n == k && !before(pr, &all->v[top[k - 1]]))
+            continue;
+        size_t j = n < k ? n++ : k - 1;
+        while (j > 0 && before(pr, &all->v[top[j - 1]])) {
+            top[j] = top[j - 1];
+            j--;
+        }
+        top[j] = i;
+    }
+    return n;
 }
 
 void
@@ -621,22 +737,47 @@ sm_procs_select(const struct sm_proc_list *all, size_t n, struct sm_proc_list *o
     out->nskipped = 0;
     if (n == 0 || all->n == 0)
         return;
-    struct order *o = sm_xreallocarray(NULL, all->n, sizeof *o);
-    unsigned char *take = sm_xcalloc(all->n, 1);
-    for (size_t i = 0; i < all->n; i++)
-        o[i] = (struct order){all->v, i};
     size_t k = n < all->n ? n : all->n;
-    qsort(o, all->n, sizeof *o, by_rss);
-    for (size_t i = 0; i < k; i++)
-        take[o[i].i] = 1;
-    qsort(o, all->n, sizeof *o, by_cpu);
-    for (size_t i = 0; i < k; i++)
-        take[o[i].i] = 1;
-    for (size_t i = 0; i < all->n; i++)
-        if (take[o[i].i])
-            *list_add(out) = all->v[o[i].i];
-    free(take);
-    free(o);
+    size_t *idx = sm_xreallocarray(NULL, 2 * k, sizeof *idx);
+    size_t ncpu = top_k(all, k, before_cpu, idx);
+    size_t nrss = top_k(all, k, before_rss, idx + ncpu);
+    /* The union, highest CPU first: the RSS picks not among the CPU ones, inserted by
+     * CPU into the CPU order. */
+    size_t m = ncpu;
+    for (size_t r = ncpu; r < ncpu + nrss; r++) {
+        size_t i = idx[r];
+        int dup = 0;
+        for (size_t c = 0; c < ncpu && !dup; c++)
+            dup = idx[c] == i;
+        if (dup)
+            continue;
+        size_t j = m++;
+        while (j > 0 && before_cpu(&all->v[i], &all->v[idx[j - 1]])) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+    for (size_t i = 0; i < m; i++)
+        *list_add(out) = all->v[idx[i]];
+    free(idx);
+}
+
+/* The state kept for pid, or NULL (p->st is sorted by pid). */
+static struct pstate *
+find_state(struct sm_procs *p, int32_t pid)
+{
+    size_t lo = 0, hi = p->nst;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->st[mid].pid < pid)
+            lo = mid + 1;
+        else if (p->st[mid].pid > pid)
+            hi = mid;
+        else
+            return &p->st[mid];
+    }
+    return NULL;
 }
 
 void
@@ -644,19 +785,70 @@ sm_procs_complete(struct sm_procs *p, struct sm_proc_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         struct sm_proc *pr = &l->v[i];
+        struct pstate *s = find_state(p, pr->pid);
+        if (s == NULL) {
+            if (!pr->have_cmdline)
+                read_cmdline(p, pr->pid, pr);
+            continue;
+        }
+        /* Found by schedstat not to have run since its last look (by the read, or here
+         * for one the read did not look at): it has done no IO, and its RSS moved only
+         * if the kernel reclaimed, its parent only if that exited. Such a pick is read
+         * again every IDLE_EVERY reads only (when the read looks at it). */
+        int quiet = 0;
+        if (s->stale && s->have_statm && s->have_sched && s->last.threads == 1 &&
+            (p->nreads + (unsigned)pr->pid) % IDLE_EVERY != 0) {
+            uint64_t ns;
+            quiet = !s->unchecked || (read_sched(p, s, &ns) == 0 && ns == s->sched_ns);
+        }
+        if (quiet) {
+            pr->rss = s->statm_pages > UINT64_MAX / p->pagesize ? UINT64_MAX
+                                                                : s->statm_pages * p->pagesize;
+            pr->rss_exact = 1;
+            if (!pr->have_io && s->have_io_prev) {
+                pr->have_io = 1;
+                pr->read_bps = pr->write_bps = 0;
+            }
+        }
+        if (s->stale && !quiet) {
+            /* Taken from the last read: its parent, state and RSS may have moved. */
+            struct statline sl;
+            if (read_statline(p, s, &sl) == 0 && sl.starttime == s->starttime) {
+                pr->ppid = sl.ppid;
+                pr->state = sl.state;
+                pr->nice = (int)sl.nice;
+                pr->rss = sl.rss_pages > UINT64_MAX / p->pagesize ? UINT64_MAX
+                                                                  : sl.rss_pages * p->pagesize;
+                pr->threads = sl.threads;
+                pr->cpu_seconds = (double)sl.ticks / p->hz;
+                double dt = p->mono - s->when;
+                if (sl.ticks > s->ticks && dt > 0) { /* it ran after all */
+                    pr->cpu_percent = 100.0 * (double)(sl.ticks - s->ticks) / p->hz / dt;
+                    s->idle = 0;
+                }
+                s->ticks = sl.ticks;
+                s->when = p->mono;
+                s->last = sl;
+                s->stale = s->unchecked = 0;
+            }
+        }
         if (!pr->have_cmdline)
-            read_cmdline(p, pr->pid, pr);
+            cmdline_cached(p, s, pr);
         if (!pr->rss_exact) {
-            struct pstate tmp = {.pid = pr->pid, .fd = -1, .mfd = -1, .iofd = -1};
             uint64_t pages;
-            size_t before = p->nopen;
-            if (read_statm(p, &tmp, &pages) == 0) {
+            if (read_statm(p, s, &pages) == 0) {
                 pr->rss = pages > UINT64_MAX / p->pagesize ? UINT64_MAX : pages * p->pagesize;
                 pr->rss_exact = 1;
+                s->statm_pages = pages;
+                s->have_statm = 1;
             }
-            if (tmp.mfd >= 0)
-                close(tmp.mfd);
-            p->nopen = before;
+        }
+        if (!pr->have_io && !quiet) {
+            /* The first read of a process's io gives no rate: the field stays absent. */
+            int had = s->have_io_prev;
+            read_io(p, s, pr, p->mono);
+            if (!had)
+                pr->have_io = 0;
         }
     }
 }

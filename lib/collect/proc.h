@@ -30,6 +30,15 @@ enum sm_procs_flag {
     SM_PROCS_EXACT_RSS = 1 << 2, /* /proc/PID/statm (kept open): RSS as ps shows it; without
                                   * it, stat's field, which recent kernels keep per CPU and
                                   * may be some pages off */
+    SM_PROCS_LAZY = 1 << 3,      /* /proc/PID/schedstat first (kept open): a single-threaded
+                                  * process that has not run since the last read keeps
+                                  * that read's stat fields unread (its CPU % is 0); a
+                                  * process (of any number of threads) found without a
+                                  * CPU tick at 2 reads in a row is then looked at every
+                                  * 4th read only (it shows within 4 reads of waking, its
+                                  * CPU % over the time since it was last looked at). For a
+                                  * caller that completes what it keeps (sm_procs_complete),
+                                  * as its parent and RSS may have moved meanwhile */
 };
 
 struct sm_proc {
@@ -83,10 +92,14 @@ enum sm_rc sm_procs_read(struct sm_procs *p, unsigned flags,
  * copied into out (cleared first), highest CPU first. n == 0 gives an empty list. */
 void sm_procs_select(const struct sm_proc_list *all, size_t n, struct sm_proc_list *out);
 
-/* Read what a cheap read left out, for the entries of l only: the command line (when
- * not read yet) and the exact RSS (when not exact yet). For the agent: read every
- * process with flags 0, sm_procs_select a few, complete those. An entry whose process
- * is gone meanwhile keeps what it has. */
+/* Read what a cheap read left out, for the entries of l only, taken from the last
+ * read: stat again when SM_PROCS_LAZY left it unread, the command line (when not read
+ * yet; cached as with SM_PROCS_CMDLINE), the exact RSS (when not exact yet), and the
+ * io rates (when not read yet) where /proc/PID/io is readable, since the last
+ * complete or read that read them: the first read of a process's io gives no rate and
+ * leaves have_io 0. For the agent: read every process with SM_PROCS_LAZY,
+ * sm_procs_select a few, complete those. An entry whose process is gone meanwhile
+ * keeps what it has. */
 void sm_procs_complete(struct sm_procs *p, struct sm_proc_list *l);
 
 /* The name for uid from the passwd database, cached per reader; the decimal uid when

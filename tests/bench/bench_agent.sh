@@ -19,24 +19,10 @@ PIDS=
 cleanup() { for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done; rm -rf "$T"; }
 trap cleanup EXIT INT TERM
 
-printf 'bench password\n' | "$SMSERVER" user add bench --state-dir "$T/state" >/dev/null
-"$SMSERVER" agent add --user bench agent --state-dir "$T/state" |
-    sed 's/.*"token":"\([^"]*\)".*/\1/' >"$T/token"
-"$SMSERVER" agent add --user bench python --state-dir "$T/state" |
-    sed 's/.*"token":"\([^"]*\)".*/\1/' >"$T/pytoken"
-chmod 600 "$T/token" "$T/pytoken"
-"$SMSERVER" --listen 127.0.0.1:0 --state-dir "$T/state" --port-file "$T/port" \
-    --log-level warn 2>"$T/server.log" &
-PIDS="$PIDS $!"
-i=0
-while [ ! -s "$T/port" ]; do
-    i=$((i + 1))
-    [ $i -lt 200 ] || { cat "$T/server.log" >&2; exit 1; }
-    sleep 0.05
-done
-URL=http://127.0.0.1:$(cat "$T/port")
+. "$(dirname "$0")/agent_lib.sh"
+bench_server agent python
 
-"$SMAGENT" --server "$URL" --token-file "$T/token" --interval 1 --spool "$T/spool" \
+"$SMAGENT" --server "$URL" --token-file "$T/agent.token" --interval 1 --spool "$T/spool" \
     --log-level info 2>"$T/agent.log" &
 APID=$!
 PIDS="$PIDS $APID"
@@ -84,22 +70,10 @@ while True:
     except Exception as e:
         print("baseline post failed:", e, file=sys.stderr)
 PYEOF
-    "$PY" "$T/baseline.py" "$URL" "$T/pytoken" 2>"$T/baseline.log" &
+    "$PY" "$T/baseline.py" "$URL" "$T/python.token" 2>"$T/baseline.log" &
     BPID=$!
     PIDS="$PIDS $BPID"
 fi
-
-# cpu PID: CPU seconds so far, to the microsecond (the scheduler's sum_exec_runtime, in
-# ms; both programs are single-threaded), or from /proc/PID/stat in clock ticks.
-tck=$(getconf CLK_TCK)
-cpu() {
-    if [ -r "/proc/$1/sched" ] && grep -q sum_exec_runtime "/proc/$1/sched"; then
-        awk '/^se.sum_exec_runtime/ { printf "%.6f\n", $3 / 1000 }' "/proc/$1/sched"
-    else
-        awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / t }' "/proc/$1/stat"
-    fi
-}
-hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 # Steady state: start-up (libraries, TLS init, python imports) is left out by reading
 # the CPU clocks after a warm-up; then both loops sample once a second for SECS.

@@ -236,6 +236,129 @@ test_fixture(void)
     unstage();
 }
 
+/* SM_PROCS_LAZY, as the agent reads: stat only for processes whose schedstat moved
+ * (or that have several threads), and sm_procs_complete re-reading stat and reading
+ * the io rates of the selected few. */
+static void
+test_lazy(void)
+{
+    const char *proc = stage("procs");
+    char cmd[1400];
+    snprintf(
+        cmd, sizeof cmd,
+        "cd '%s' && printf '5000 0 1\\n' > 1/schedstat && printf '9000 0 1\\n' > 100/schedstat "
+        "&& printf '7000 0 1\\n' > 106/schedstat && printf '1 0 1\\n' > 110/schedstat && "
+        "mkdir 110/io",
+        proc);
+    run(cmd);
+    struct sm_procs *p = sm_procs_new(proc);
+    struct sm_proc_list l, sel;
+    sm_proc_list_init(&l);
+    sm_proc_list_init(&sel);
+    ok(sm_procs_read_at(p, 100.0, SM_PROCS_LAZY, &l) == SM_OK, "lazy t0: read");
+    ok(l.n == 10, "lazy t0: 10 processes listed (got %zu)", l.n);
+    const struct sm_proc *pr = find(&l, 1);
+    ok_near(pr ? pr->cpu_percent : -1, 100.0 * 8.0 / (1000.0 - 0.1), 1e-6,
+            "lazy t0: first read is stat's, the average since start");
+    sm_procs_select(&l, 100, &sel);
+    sm_procs_complete(p, &sel);
+    pr = find(&sel, 106);
+    ok(pr && !pr->have_io, "complete: the first io read of a process gives no rate yet");
+
+    advance("procs");
+    /* pid 1 has run (its stat says so) but its schedstat has not moved: the lazy read
+     * believes schedstat. Its state changed too, which complete sees. */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && printf '7100 0 2\\n' > 106/schedstat && c=$(sed 's/) S /) D /' 1/stat) "
+             "&& printf '%%s\\n' \"$c\" > 1/stat",
+             proc);
+    run(cmd);
+    ok(sm_procs_read_at(p, 102.0, SM_PROCS_LAZY, &l) == SM_OK, "lazy t1: read");
+    pr = find(&l, 1);
+    ok(pr && pr->cpu_percent == 0 && pr->cpu_seconds == 8.0 && pr->state == 'S',
+       "schedstat unmoved: stat not read, the last read's fields");
+    pr = find(&l, 100);
+    ok_near(pr ? pr->cpu_percent : -1, 150.0, 1e-6,
+            "several threads: stat read whatever the main thread's schedstat says");
+    pr = find(&l, 106);
+    ok(pr && pr->rss == 300 * (uint64_t)sysconf(_SC_PAGESIZE), "schedstat moved: stat read");
+    pr = find(&l, 105);
+    ok(pr && strcmp(pr->comm, "newjob") == 0, "lazy: a reused pid is the new process");
+    pr = find(&l, 200);
+    ok_near(pr ? pr->cpu_percent : -1, 50.0, 1e-6, "lazy: a process born between reads");
+    ok(find(&l, 107) == NULL, "lazy: an exited process is gone");
+
+    sm_procs_select(&l, 100, &sel);
+    sm_procs_complete(p, &sel);
+    pr = find(&sel, 1);
+    ok(pr && pr->state == 'D', "complete re-reads stat when the lazy read did not");
+    ok(pr && !pr->have_io, "complete: no io file, no io rates");
+    ok(pr && strcmp(pr->cmdline, "/sbin/init splash") == 0, "complete: the command line");
+    pr = find(&sel, 110);
+    ok(pr && !pr->have_io, "complete: an unreadable io file, no io rates");
+    pr = find(&sel, 106);
+    ok(pr && pr->have_io, "complete: io rates where io is readable");
+    ok_near(pr ? pr->read_bps : -1, 524288.0, 1e-6, "complete: io read bytes/s since the last");
+    ok_near(pr ? pr->write_bps : -1, 1048576.0, 1e-6, "complete: io write bytes/s since the last");
+    ok(pr && pr->rss_exact, "complete: the exact RSS");
+
+    /* Idle at every read from here: after 2 such reads, pid 1 (by schedstat) and pid
+     * 100 (4 threads, by stat's CPU ticks) are looked at every 4th read only. Then pid
+     * 1 runs 1 s of CPU and pid 100 4 s: a read within 4 sees each, its rate over the
+     * 4 s since it was last looked at (25 % and 100 %; a look at every read would give
+     * 100 % and 400 %). */
+    double t = 102.0;
+    for (int i = 0; i < 6; i++) {
+        t += 1.0;
+        ok(sm_procs_read_at(p, t, SM_PROCS_LAZY, &l) == SM_OK, "idle read %d", i);
+    }
+    snprintf(
+        cmd, sizeof cmd,
+        "cd '%s' && printf '6000 0 3\\n' > 1/schedstat && c=$(sed 's/ 650 350 / 750 350 /' "
+        "1/stat) && printf '%%s\\n' \"$c\" > 1/stat && c=$(sed 's/ 400 0 0 0 20 / 800 0 0 0 20 /' "
+        "100/stat) && printf '%%s\\n' \"$c\" > 100/stat",
+        proc);
+    run(cmd);
+    double pct1 = 0, pct100 = 0;
+    for (int i = 0; i < 4; i++) {
+        t += 1.0;
+        ok(sm_procs_read_at(p, t, SM_PROCS_LAZY, &l) == SM_OK, "waking read %d", i);
+        pr = find(&l, 1);
+        if (pr && pr->cpu_percent > 0 && pct1 == 0)
+            pct1 = pr->cpu_percent;
+        pr = find(&l, 100);
+        if (pr && pr->cpu_percent > 0 && pct100 == 0)
+            pct100 = pr->cpu_percent;
+    }
+    ok_near(pct1, 25.0, 1e-6, "long idle, one thread: seen within 4 reads, rate over 4 s");
+    ok_near(pct100, 100.0, 1e-6, "long idle, 4 threads: seen within 4 reads, rate over 4 s");
+
+    /* pid 106 has not run since t1: as a pick, complete keeps its last exact RSS and
+     * gives io rates of 0 without reading, and reads it all again within 4 reads. */
+    snprintf(cmd, sizeof cmd, "cd '%s' && printf '1000 400 10 1 0 100 0\\n' > 106/statm", proc);
+    run(cmd);
+    int old_rss = 0, new_rss = 0, io_zero = 1;
+    for (int i = 0; i < 4; i++) {
+        t += 1.0;
+        ok(sm_procs_read_at(p, t, SM_PROCS_LAZY, &l) == SM_OK, "quiet read %d", i);
+        sm_procs_select(&l, 100, &sel);
+        sm_procs_complete(p, &sel);
+        pr = find(&sel, 106);
+        uint64_t pg = pr ? pr->rss / (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+        old_rss += pg == 350;
+        new_rss += pg == 400;
+        io_zero = io_zero && pr && pr->have_io && pr->read_bps == 0 && pr->write_bps == 0;
+    }
+    ok(old_rss > 0 && new_rss > 0 && old_rss + new_rss == 4,
+       "a quiet pick: its last RSS kept (%d reads), read again within 4 (%d)", old_rss, new_rss);
+    ok(io_zero, "a quiet pick: io rates 0 (no IO without running)");
+
+    sm_proc_list_done(&sel);
+    sm_proc_list_done(&l);
+    sm_procs_free(p);
+    unstage();
+}
+
 static void
 test_hidepid(void)
 {
@@ -363,6 +486,7 @@ main(void)
         srcdir = ".";
     test_sanitize();
     test_fixture();
+    test_lazy();
     test_hidepid();
     test_host();
     return tap_done();

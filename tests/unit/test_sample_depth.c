@@ -400,10 +400,70 @@ test_procs_json(void)
     sm_sample_done(&s);
 }
 
+/* The encoder writes numbers itself (not through cJSON's printf): the text of each
+ * kind of value, and what decodes from it. */
+static void
+test_numbers(void)
+{
+    static const struct {
+        double v;
+        const char *text;
+    } nums[] = {
+        {71.7, "\"cpu_percent\":71.7,"},
+        {150.25, "\"cpu_percent\":150.25,"},
+        {0.004, "\"cpu_percent\":0,"},
+        {12, "\"cpu_percent\":12,"},
+        {0.05, "\"cpu_percent\":0.05,"},
+        {99.999, "\"cpu_percent\":100,"},
+        {1796609352.96, "\"start_time\":1796609352.96}"},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        struct sm_sample a, b;
+        char *cause = NULL;
+        sm_sample_init(&a);
+        sm_sample_init(&b);
+        a.timestamp = NOW;
+        a.have |= SM_HAVE_PROCS;
+        struct sm_sample_proc *p = sm_sample_add_proc(&a);
+        p->pid = 1;
+        snprintf(p->name, sizeof p->name, "x");
+        if (strstr(nums[i].text, "start_time"))
+            p->start_time = nums[i].v;
+        else
+            p->cpu_percent = nums[i].v;
+        p->rss = 123456789012345678; /* past the 15 digits cJSON prints a double with */
+        char *text = sm_sample_encode(&a);
+        ok(strstr(text, nums[i].text) != NULL, "%g encodes as %s", nums[i].v, nums[i].text);
+        ok(strstr(text, "\"rss_bytes\":123456789012345678") != NULL, "a large whole number exact");
+        enum sm_rc rc = decode(text, &b, &cause);
+        double back = b.nprocs != 1                        ? (double)NAN
+                      : strstr(nums[i].text, "start_time") ? b.procs[0].start_time
+                                                           : b.procs[0].cpu_percent;
+        ok(rc == SM_OK && b.nprocs == 1 && fabs(back - nums[i].v) < 0.006,
+           "%g decodes back within a cent (%s)", nums[i].v, cause ? cause : "ok");
+        free(cause);
+        free(text);
+        sm_sample_done(&a);
+        sm_sample_done(&b);
+    }
+    struct sm_sample a;
+    sm_sample_init(&a);
+    sm_sample_psi_init(&a);
+    a.psi[0][SM_PSI_SOME] = 2.5;
+    a.psi[0][SM_PSI_FULL] = 1e14; /* past 1e13: cJSON's own printing */
+    char *text = sm_sample_encode(&a);
+    ok(strstr(text, "\"some_avg10\":2.5") != NULL &&
+           strstr(text, "\"full_avg10\":100000000000000") != NULL,
+       "pressure lines; a huge value through cJSON (%s)", text);
+    free(text);
+    sm_sample_done(&a);
+}
+
 int
 main(void)
 {
     test_procs_json();
+    test_numbers();
     test_copy();
     test_round_trip();
     test_caps();
