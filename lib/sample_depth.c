@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "xmalloc.h"
 
 #define U63 9223372036854775808.0
@@ -174,32 +175,41 @@ whole_item(int64_t v)
     return cJSON_CreateRaw(buf);
 }
 
-/* v rounded to 2 decimals as JSON, the text cJSON prints for it ("12", "71.7",
+/* v rounded to 2 decimals, the text cJSON prints for it ("12", "71.7",
  * "1796609352.96") without its printf and sscanf round trip per number, which was
- * most of the agent's encoding time. From 1e13 on (cJSON's 15 significant digits
- * would drop the cents) and for non-finite values, cJSON's own. */
-static cJSON *
-num_item(double v)
+ * most of the agent's encoding time: its length in out, or 0 from 1e13 on (cJSON's 15
+ * significant digits would drop the cents) and for non-finite values, where the
+ * callers fall back to printf's %.15g. */
+static size_t
+fmt_cents(char out[32], double v)
 {
     double r = round(v * 100.0);
     if (!(fabs(r) < 1e15))
-        return cJSON_CreateNumber(r / 100.0);
+        return 0;
     int64_t c = (int64_t)r;
-    char buf[32];
     size_t o = 0;
     if (c < 0) {
-        buf[o++] = '-';
+        out[o++] = '-';
         c = -c;
     }
-    o += fmt_u64(buf + o, (uint64_t)(c / 100));
+    o += fmt_u64(out + o, (uint64_t)(c / 100));
     int frac = (int)(c % 100);
     if (frac != 0) {
-        buf[o++] = '.';
-        buf[o++] = (char)('0' + frac / 10);
+        out[o++] = '.';
+        out[o++] = (char)('0' + frac / 10);
         if (frac % 10 != 0)
-            buf[o++] = (char)('0' + frac % 10);
+            out[o++] = (char)('0' + frac % 10);
     }
-    buf[o] = '\0';
+    out[o] = '\0';
+    return o;
+}
+
+static cJSON *
+num_item(double v)
+{
+    char buf[32];
+    if (fmt_cents(buf, v) == 0)
+        return cJSON_CreateNumber(round(v * 100.0) / 100.0);
     return cJSON_CreateRaw(buf);
 }
 
@@ -257,83 +267,36 @@ sm_sample_depth_to_json(const struct sm_sample *s, cJSON *o)
     enc_list(o, &gpus_list, s->gpus, s->ngpus, sizeof *s->gpus, 0);
 }
 
-/* A growing text buffer for sm_sample_procs_json. */
-struct tbuf {
-    char *p;
-    size_t len, cap;
-};
+/* The most text sm_sample_procs_json writes; the caps on processes and command lines
+ * keep a snapshot far below it (64 processes of at most about 3 KiB escaped). */
+#define PROCS_JSON_MAX (1u << 20)
 
 static void
-tb_put(struct tbuf *b, const char *s, size_t n)
+tb_put(struct sm_buf *b, const char *s, size_t n, int *bad)
 {
-    if (b->len + n + 1 > b->cap) {
-        while (b->len + n + 1 > b->cap)
-            b->cap = b->cap ? b->cap * 2 : 4096;
-        b->p = sm_xreallocarray(b->p, b->cap, 1);
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    if (sm_buf_add(b, s, n) != SM_OK)
+        *bad = 1;
 }
 
 static void
-tb_str(struct tbuf *b, const char *s)
+tb_str(struct sm_buf *b, const char *s, int *bad)
 {
-    tb_put(b, "\"", 1);
+    tb_put(b, "\"", 1, bad);
     for (const char *run = s;; s++) {
         unsigned char c = (unsigned char)*s;
         if (c != '\0' && c != '"' && c != '\\' && c >= 0x20)
             continue;
-        tb_put(b, run, (size_t)(s - run));
+        tb_put(b, run, (size_t)(s - run), bad);
         if (c == '\0')
             break;
         char esc[8];
         int n = c == '"'    ? snprintf(esc, sizeof esc, "\\\"")
                 : c == '\\' ? snprintf(esc, sizeof esc, "\\\\")
                             : snprintf(esc, sizeof esc, "\\u%04x", c);
-        tb_put(b, esc, (size_t)n);
+        tb_put(b, esc, (size_t)n, bad);
         run = s + 1;
     }
-    tb_put(b, "\"", 1);
-}
-
-/* v in decimal at the end of buf[32]; returns where it starts. */
-static char *
-dec_u64(uint64_t v, char *end)
-{
-    *--end = '\0';
-    do
-        *--end = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    return end;
-}
-
-/* A value rounded to 2 decimals, written as printf's %.15g writes it (no trailing zero)
- * for magnitudes under 1e13, and by snprintf past that. Returns its length. */
-static int
-dec_2(double v, char out[40])
-{
-    double r = round(v * 100.0);
-    if (!(fabs(r) < 1e15))
-        return snprintf(out, 40, "%.15g", r / 100.0);
-    int neg = r < 0;
-    uint64_t x = (uint64_t)(neg ? -r : r);
-    char tmp[32], *p = dec_u64(x / 100, tmp + sizeof tmp);
-    int n = 0;
-    if (neg && x != 0)
-        out[n++] = '-';
-    size_t l = strlen(p);
-    memcpy(out + n, p, l);
-    n += (int)l;
-    unsigned f = (unsigned)(x % 100);
-    if (f) {
-        out[n++] = '.';
-        out[n++] = (char)('0' + f / 10);
-        if (f % 10)
-            out[n++] = (char)('0' + f % 10);
-    }
-    out[n] = '\0';
-    return n;
+    tb_put(b, "\"", 1, bad);
 }
 
 char *
@@ -342,17 +305,19 @@ sm_sample_procs_json(const struct sm_sample *s)
     if (!(s->have & SM_HAVE_PROCS))
         return NULL;
     const struct list *l = &procs_list;
-    struct tbuf b = {NULL, 0, 0};
-    tb_put(&b, "[", 1);
+    struct sm_buf b;
+    int bad = 0;
+    sm_buf_init(&b, PROCS_JSON_MAX, 0);
+    tb_put(&b, "[", 1, &bad);
     for (size_t i = 0; i < s->nprocs; i++) {
         const char *base = (const char *)&s->procs[i];
         int first = 1;
-        tb_put(&b, i ? ",{" : "{", i ? 2 : 1);
+        tb_put(&b, i ? ",{" : "{", i ? 2 : 1, &bad);
         for (size_t k = 0; k < l->nfields; k++) {
             const struct field *f = &l->fields[k];
             const char *p = base + f->off;
             char num[40];
-            int n = -1;
+            size_t n = 0;
             if (f->kind == F_STR) {
                 if (*p == '\0' && !f->required)
                     continue;
@@ -360,29 +325,33 @@ sm_sample_procs_json(const struct sm_sample *s)
                 int64_t v = *(const int64_t *)(const void *)p;
                 if (v < 0)
                     continue;
-                char tmp[32], *d = dec_u64((uint64_t)v, tmp + sizeof tmp);
-                n = (int)strlen(d);
-                memcpy(num, d, (size_t)n + 1);
+                n = fmt_u64(num, (uint64_t)v);
             } else {
                 double v = *(const double *)(const void *)p;
                 if (!isfinite(v))
                     continue;
-                n = dec_2(v, num); /* 2 decimals, as sm_sample_depth_to_json writes them */
+                /* 2 decimals, as sm_sample_depth_to_json writes them */
+                if ((n = fmt_cents(num, v)) == 0)
+                    n = (size_t)snprintf(num, sizeof num, "%.15g", round(v * 100.0) / 100.0);
             }
             if (!first)
-                tb_put(&b, ",", 1);
+                tb_put(&b, ",", 1, &bad);
             first = 0;
-            tb_str(&b, f->key);
-            tb_put(&b, ":", 1);
+            tb_str(&b, f->key, &bad);
+            tb_put(&b, ":", 1, &bad);
             if (f->kind == F_STR)
-                tb_str(&b, p);
+                tb_str(&b, p, &bad);
             else
-                tb_put(&b, num, (size_t)n);
+                tb_put(&b, num, n, &bad);
         }
-        tb_put(&b, "}", 1);
+        tb_put(&b, "}", 1, &bad);
     }
-    tb_put(&b, "]", 1);
-    return b.p;
+    tb_put(&b, "]", 1, &bad);
+    if (bad) { /* not reached within the caps: no snapshot rather than a cut one */
+        sm_buf_done(&b);
+        return NULL;
+    }
+    return sm_buf_take(&b);
 }
 
 /*---------------------------------------------------------------- decoding */
