@@ -70,6 +70,11 @@ static const struct migration {
      * sample instead of one per point. pack_points copies the points rows into the
      * blobs, then points goes. */
     {"ALTER TABLE samples ADD COLUMN data BLOB NOT NULL DEFAULT x'0100';", pack_points},
+    /* 5: sealed chunks of raw points (history.h, "Chunks"; the SQL is history_chunk.c's
+     * history_chunk_schema_sql). Only the tables are made here: the sample rows of an
+     * existing database are sealed later by the maintenance job, a window at a time
+     * (history_seal), never at open. */
+    {history_chunk_schema_sql, NULL},
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
