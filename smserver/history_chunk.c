@@ -433,6 +433,41 @@ oldest_raw(sqlite3 *db, int64_t agent, int64_t *ts, int *later)
     return rc;
 }
 
+static int64_t
+pragma_i64(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t v = -1;
+    if (prepare(db, sql, &s) != SM_OK)
+        return -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* With incremental auto-vacuum (new databases), give the free pages that sealed rows left
+ * back to the file system, keeping a sixteenth of the file free for the open windows'
+ * rows to grow into; at most SEAL_VACUUM_PAGES a step. */
+#define SEAL_VACUUM_PAGES 8192
+static void
+give_back_pages(sqlite3 *db)
+{
+    if (pragma_i64(db, "PRAGMA auto_vacuum") != 2)
+        return;
+    int64_t free_pages = pragma_i64(db, "PRAGMA freelist_count");
+    int64_t pages = pragma_i64(db, "PRAGMA page_count");
+    int64_t extra = free_pages - pages / 16;
+    if (free_pages < 0 || pages < 0 || extra <= 0)
+        return;
+    if (extra > SEAL_VACUUM_PAGES)
+        extra = SEAL_VACUUM_PAGES;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)extra);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        sm_log(SM_LOG_DEBUG, "history: incremental vacuum: %s", sqlite3_errmsg(db));
+}
+
 enum sm_rc
 history_seal(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
 {
@@ -508,9 +543,11 @@ history_seal(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
         rc = step_rc(db, sqlite3_errcode(db));
         goto fail;
     }
-    if (*work)
+    if (*work) {
         sm_log(SM_LOG_DEBUG, "history: sealed %zu windows: %zu samples, %zu points", *work, samples,
                points);
+        give_back_pages(db);
+    }
     return SM_OK;
 fail:
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

@@ -423,7 +423,10 @@ store_sqlite_open(const char *path, struct store **out, char **cause)
     sqlite3_extended_result_codes(st->db, 0);
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+             /* Incremental vacuum gives back the pages of sealed rows (history_seal); it
+              * takes effect only in a new database (an existing one reuses them). */
+             "PRAGMA auto_vacuum = INCREMENTAL;"
+             " PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
              " PRAGMA journal_size_limit = %d; PRAGMA temp_store = MEMORY;",
              JOURNAL_SIZE_LIMIT);
     if ((rc = sq_exec_sql(st, pragmas, cause)) != SM_OK)
