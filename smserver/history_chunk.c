@@ -449,7 +449,7 @@ pragma_i64(sqlite3 *db, const char *sql)
 /* With incremental auto-vacuum (new databases), give the free pages that sealed rows left
  * back to the file system, keeping a sixteenth of the file free for the open windows'
  * rows to grow into; at most SEAL_VACUUM_PAGES a step. */
-#define SEAL_VACUUM_PAGES 8192
+#define SEAL_VACUUM_PAGES 2048
 static void
 give_back_pages(sqlite3 *db)
 {
