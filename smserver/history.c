@@ -810,11 +810,9 @@ history_retain(sqlite3 *db, int64_t now_ms, const struct history_retention *r, s
         if (rc == SM_OK)
             rc = exec_i64(db, "DELETE FROM rollup_1h WHERE series_id = ?1 AND bucket < ?2", 2, a3);
         *deleted += (size_t)sqlite3_changes(db);
-        /* The series' sealed raw points. */
-        if (rc == SM_OK)
-            rc = history_chunks_retain_series(db, ids[i], raw_cut, deleted);
     }
-    /* The sealed sample times, agent by agent, at the end of a pass. */
+    /* The sealed raw points, agent by agent (a window's series and sample times
+     * together), at the end of a pass. */
     if (rc == SM_OK && n < batch) {
         sqlite3_stmt *ag;
         if (sqlite3_prepare_v2(db,

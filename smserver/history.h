@@ -14,11 +14,14 @@
  *
  * Chunks (history_chunk.c): once a two-hour window of an agent is rolled up and the agent
  * has a newer sample, the maintenance step history_seal moves the window's sample rows
- * into compressed chunks (chunk.h), one per series: chunks(series_id, t0, t1, n, data)
- * with t0/t1 the first and last point's time and n the count; and the sample times into
- * chunk_samples(agent_id, t0, t1, n, data), which is what finds a resent sample once its
- * row is gone. A sample that comes in late for a sealed window is a row again until the
- * next seal merges it in. Raw reads (queries, re-rolls) read the chunks and the rows.
+ * into compressed chunks (chunk.h), one per series: chunks(series_id, t0, t1, n, ix,
+ * data) with t0/t1 the first and last point's time and n the count; and the sample times
+ * into chunk_samples(agent_id, t0, t1, n, data), which is what finds a resent sample once
+ * its row is gone. With ix = 1 (a window's times fit one chunk) a series chunk holds the
+ * positions of its points in the window's sample times instead of timestamps: the
+ * agent's series share one column of times (about 0.4 bytes a point less). A sample that comes in
+ * late for a sealed window is a row again until the next seal merges it in. Raw reads (queries,
+ * re-rolls) read the chunks and the rows.
  *
  * Threads: functions take a connection; the rollup and retention steps run on the
  * writer thread (they write), queries on workers (read-only connections are fine). */
@@ -137,10 +140,9 @@ int history_agent_sealed(struct sqlite3 *db, int64_t agent, int64_t lo, int64_t 
 enum sm_rc history_seal(struct sqlite3 *db, int64_t now_ms, size_t budget,
                         size_t *work) SM_MUST_CHECK;
 
-/* Retention inside the caller's transaction: drop the sealed points of series (or the
- * sealed sample times of agent) older than cut. *deleted counts chunks changed. */
-enum sm_rc history_chunks_retain_series(struct sqlite3 *db, int64_t series, int64_t cut,
-                                        size_t *deleted) SM_MUST_CHECK;
+/* Retention inside the caller's transaction: drop agent's sealed points and sample
+ * times older than cut (whole windows; the window across the cut is sealed again
+ * without them, or kept whole when it is damaged). *deleted counts chunks changed. */
 enum sm_rc history_chunks_retain_agent(struct sqlite3 *db, int64_t agent, int64_t cut,
                                        size_t *deleted) SM_MUST_CHECK;
 

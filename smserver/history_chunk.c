@@ -21,7 +21,8 @@
 
 const char history_chunk_schema_sql[] =
     "CREATE TABLE chunks(series_id INTEGER NOT NULL, t0 INTEGER NOT NULL, t1 INTEGER NOT NULL,"
-    " n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(series_id, t0)) WITHOUT ROWID;"
+    " n INTEGER NOT NULL, ix INTEGER NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY(series_id, t0)) WITHOUT ROWID;"
     "CREATE TABLE chunk_samples(agent_id INTEGER NOT NULL, t0 INTEGER NOT NULL,"
     " t1 INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY(agent_id, t0)) WITHOUT ROWID;";
@@ -61,18 +62,103 @@ prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s)
 
 /* ------------------------------------------------------------------ reading */
 
-/* Feed fn the points of one chunk that fall in [lo, hi). SM_EIO when it is damaged. */
+/* The sample times of an agent's windows, decoded once per call: what the points of an
+ * index chunk (chunks.ix = 1) are positions in. */
+struct times_cache {
+    int64_t agent;
+    struct window_times {
+        int64_t w0;
+        int64_t *t; /* NULL: the window has no single chunk of times (damaged) */
+        size_t n;
+    } * w;
+    size_t nw, cap;
+};
+
+static void
+times_done(struct times_cache *c)
+{
+    for (size_t i = 0; i < c->nw; i++)
+        free(c->w[i].t);
+    free(c->w);
+    memset(c, 0, sizeof *c);
+}
+
+/* The sample times of agent's window w0 (its one chunk_samples row); SM_EIO when there
+ * is not exactly one or it is damaged. */
+static enum sm_rc
+times_get(sqlite3 *db, struct times_cache *c, int64_t agent, int64_t w0, const int64_t **t,
+          size_t *n)
+{
+    if (c->agent != agent) {
+        times_done(c);
+        c->agent = agent;
+    }
+    for (size_t i = 0; i < c->nw; i++)
+        if (c->w[i].w0 == w0) {
+            *t = c->w[i].t;
+            *n = c->w[i].n;
+            return c->w[i].t ? SM_OK : SM_EIO;
+        }
+    c->w = sm_xgrow(c->w, &c->cap, c->nw + 1, sizeof *c->w);
+    struct window_times *w = &c->w[c->nw++];
+    *w = (struct window_times){w0, NULL, 0};
+    sqlite3_stmt *s;
+    enum sm_rc rc = prepare(db,
+                            "SELECT data FROM chunk_samples WHERE agent_id = ?1 AND t0 >= ?2"
+                            " AND t0 < ?3 LIMIT 2",
+                            &s);
+    if (rc != SM_OK)
+        return rc;
+    sqlite3_bind_int64(s, 1, agent);
+    sqlite3_bind_int64(s, 2, w0);
+    sqlite3_bind_int64(s, 3, w0 + HISTORY_CHUNK_WINDOW_MS);
+    struct chunk_point *pts = NULL;
+    size_t np = 0;
+    rc = SM_EIO;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(s, 0);
+        int len = sqlite3_column_bytes(s, 0);
+        if (blob && len > 0 && chunk_decode(blob, (size_t)len, &pts, &np) == SM_OK &&
+            sqlite3_step(s) == SQLITE_DONE)
+            rc = SM_OK;
+    }
+    sqlite3_finalize(s);
+    if (rc == SM_OK) {
+        w->t = sm_xreallocarray(NULL, np ? np : 1, sizeof *w->t);
+        for (size_t i = 0; i < np; i++)
+            w->t[i] = pts[i].t;
+        w->n = np;
+    } else {
+        sm_log(SM_LOG_WARN, "history: no readable sample times of agent %lld at %lld",
+               (long long)agent, (long long)w0);
+    }
+    free(pts);
+    *t = w->t;
+    *n = w->n;
+    return rc;
+}
+
+/* Feed fn the points of one chunk that fall in [lo, hi); with times, the chunk's
+ * timestamps are positions in them. SM_EIO when it is damaged. */
 static enum sm_rc
 chunk_feed(const void *blob, int len, int64_t key, int64_t t0, int64_t lo, int64_t hi,
-           history_point_fn fn, void *arg)
+           const int64_t *times, size_t ntimes, history_point_fn fn, void *arg)
 {
     struct chunk_iter it;
     struct chunk_point p;
     int k = -1;
     if (blob && len > 0 && chunk_iter_init(&it, blob, (size_t)len) == SM_OK) {
-        while ((k = chunk_iter_next(&it, &p)) == 1)
+        while ((k = chunk_iter_next(&it, &p)) == 1) {
+            if (times) {
+                if (p.t >= (int64_t)ntimes) {
+                    k = -1;
+                    break;
+                }
+                p.t = times[p.t];
+            }
             if (p.t >= lo && p.t < hi)
                 fn(arg, key, p.t, p.v);
+        }
     }
     if (k != 0) {
         sm_log(SM_LOG_WARN, "history: damaged chunk (series or agent %lld, from %lld)",
@@ -80,6 +166,23 @@ chunk_feed(const void *blob, int len, int64_t key, int64_t t0, int64_t lo, int64
         return SM_EIO;
     }
     return SM_OK;
+}
+
+/* One row of chunks (series_id, t0, ix, data from column col) fed to fn. */
+static enum sm_rc
+chunk_row(sqlite3 *db, sqlite3_stmt *s, int col, int64_t agent, struct times_cache *c, int64_t lo,
+          int64_t hi, history_point_fn fn, void *arg)
+{
+    int64_t series = sqlite3_column_int64(s, col), t0 = sqlite3_column_int64(s, col + 1);
+    const int64_t *times = NULL;
+    size_t ntimes = 0;
+    if (sqlite3_column_int64(s, col + 2) != 0) {
+        enum sm_rc rc = times_get(db, c, agent, history_window_of(t0), &times, &ntimes);
+        if (rc != SM_OK)
+            return rc;
+    }
+    return chunk_feed(sqlite3_column_blob(s, col + 3), sqlite3_column_bytes(s, col + 3), series, t0,
+                      lo, hi, times, ntimes, fn, arg);
 }
 
 enum sm_rc
@@ -90,8 +193,9 @@ history_chunks_read(sqlite3 *db, int64_t series, int64_t lo, int64_t hi, history
         return SM_OK;
     sqlite3_stmt *s;
     enum sm_rc rc = prepare(db,
-                            "SELECT t0, data FROM chunks WHERE series_id = ?1 AND t0 >= ?2"
-                            " AND t0 < ?3 AND t1 >= ?4",
+                            "SELECT c.series_id, c.t0, c.ix, c.data, s.agent_id FROM chunks c"
+                            " JOIN series s ON s.id = c.series_id WHERE c.series_id = ?1"
+                            " AND c.t0 >= ?2 AND c.t0 < ?3 AND c.t1 >= ?4",
                             &s);
     if (rc != SM_OK)
         return rc;
@@ -99,16 +203,17 @@ history_chunks_read(sqlite3 *db, int64_t series, int64_t lo, int64_t hi, history
     sqlite3_bind_int64(s, 2, history_window_of(lo));
     sqlite3_bind_int64(s, 3, hi);
     sqlite3_bind_int64(s, 4, lo);
+    struct times_cache c = {0};
     int step;
     while (rc == SM_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
         if (chunks)
             (*chunks)++;
-        rc = chunk_feed(sqlite3_column_blob(s, 1), sqlite3_column_bytes(s, 1), series,
-                        sqlite3_column_int64(s, 0), lo, hi, fn, arg);
+        rc = chunk_row(db, s, 0, sqlite3_column_int64(s, 4), &c, lo, hi, fn, arg);
     }
     if (rc == SM_OK)
         rc = step_rc(db, step);
     sqlite3_finalize(s);
+    times_done(&c);
     return rc;
 }
 
@@ -121,9 +226,9 @@ history_agent_chunks_read(sqlite3 *db, int64_t agent, int64_t lo, int64_t hi, hi
     /* Series first, then a range of each one's chunks (CROSS JOIN fixes the loop order). */
     sqlite3_stmt *s;
     enum sm_rc rc = prepare(db,
-                            "SELECT c.series_id, c.t0, c.data FROM series s CROSS JOIN chunks c"
-                            " ON c.series_id = s.id AND c.t0 >= ?2 AND c.t0 < ?3 AND c.t1 >= ?4"
-                            " WHERE s.agent_id = ?1",
+                            "SELECT c.series_id, c.t0, c.ix, c.data FROM series s CROSS JOIN"
+                            " chunks c ON c.series_id = s.id AND c.t0 >= ?2 AND c.t0 < ?3"
+                            " AND c.t1 >= ?4 WHERE s.agent_id = ?1",
                             &s);
     if (rc != SM_OK)
         return rc;
@@ -131,13 +236,14 @@ history_agent_chunks_read(sqlite3 *db, int64_t agent, int64_t lo, int64_t hi, hi
     sqlite3_bind_int64(s, 2, history_window_of(lo));
     sqlite3_bind_int64(s, 3, hi);
     sqlite3_bind_int64(s, 4, lo);
+    struct times_cache c = {0};
     int step;
     while (rc == SM_OK && (step = sqlite3_step(s)) == SQLITE_ROW)
-        rc = chunk_feed(sqlite3_column_blob(s, 2), sqlite3_column_bytes(s, 2),
-                        sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), lo, hi, fn, arg);
+        rc = chunk_row(db, s, 0, agent, &c, lo, hi, fn, arg);
     if (rc == SM_OK)
         rc = step_rc(db, step);
     sqlite3_finalize(s);
+    times_done(&c);
     return rc;
 }
 
@@ -189,18 +295,44 @@ seal_cmp(const void *a, const void *b)
     return (x->t > y->t) - (x->t < y->t);
 }
 
+/* The position of t in times[0..n), or -1. */
+static int64_t
+time_index(const int64_t *times, size_t n, int64_t t)
+{
+    size_t a = 0, b = n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (times[m] < t)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < n && times[a] == t ? (int64_t)a : -1;
+}
+
 /* Write the points p[0..n) of one key (sorted by time, no duplicate time) as chunks of at
- * most CHUNK_MAX_POINTS into ins (key, t0, t1, n, data). */
+ * most CHUNK_MAX_POINTS into ins (key, t0, t1, n, data[, ix]). With times (the window's
+ * sample times, in one chunk of times) and ix_col, the chunk keeps the positions of its
+ * points in times instead of their timestamps (ix = 1): the agent's series share one
+ * column of timestamps. */
 static enum sm_rc
-write_chunks(sqlite3 *db, sqlite3_stmt *ins, const struct seal_point *p, size_t n)
+write_chunks(sqlite3 *db, sqlite3_stmt *ins, const struct seal_point *p, size_t n,
+             const int64_t *times, size_t ntimes, int ix_col)
 {
     struct chunk_point *pts =
         sm_xreallocarray(NULL, n < CHUNK_MAX_POINTS ? n : CHUNK_MAX_POINTS, sizeof *pts);
     enum sm_rc rc = SM_OK;
     for (size_t i = 0; i < n && rc == SM_OK;) {
         size_t k = n - i < CHUNK_MAX_POINTS ? n - i : CHUNK_MAX_POINTS;
-        for (size_t j = 0; j < k; j++)
-            pts[j] = (struct chunk_point){p[i + j].t, p[i + j].v};
+        int ix = ix_col && times && k == n;
+        for (size_t j = 0; j < k; j++) {
+            int64_t at = ix ? time_index(times, ntimes, p[i + j].t) : -1;
+            ix = ix && at >= 0;
+            pts[j] = (struct chunk_point){ix ? at : p[i + j].t, p[i + j].v};
+        }
+        if (ix_col && times && k == n && !ix) /* a point off the times: real timestamps */
+            for (size_t j = 0; j < k; j++)
+                pts[j].t = p[i + j].t;
         uint8_t *buf = NULL;
         size_t len = 0;
         struct chunk_builder b;
@@ -214,10 +346,12 @@ write_chunks(sqlite3 *db, sqlite3_stmt *ins, const struct seal_point *p, size_t 
         if (rc == SM_OK) {
             sqlite3_reset(ins);
             sqlite3_bind_int64(ins, 1, p[i].key);
-            sqlite3_bind_int64(ins, 2, pts[0].t);
-            sqlite3_bind_int64(ins, 3, pts[k - 1].t);
+            sqlite3_bind_int64(ins, 2, p[i].t);
+            sqlite3_bind_int64(ins, 3, p[i + k - 1].t);
             sqlite3_bind_int64(ins, 4, (sqlite3_int64)k);
             sqlite3_bind_blob(ins, 5, buf, (int)len, SQLITE_STATIC);
+            if (ix_col)
+                sqlite3_bind_int64(ins, 6, ix);
             rc = step_rc(db, sqlite3_step(ins));
             sqlite3_clear_bindings(ins);
         } else {
@@ -251,9 +385,11 @@ count2(sqlite3 *db, const char *sql, int64_t a, int64_t b, int64_t c)
  * chunks sealed before (late samples), merged into new chunks, checked by counts, then
  * the raw rows go. Inside the caller's transaction. */
 static enum sm_rc
-seal_window(sqlite3 *db, int64_t agent, int64_t w0, size_t *samples_out, size_t *points_out)
+seal_window(sqlite3 *db, int64_t agent, int64_t w0, int64_t lo, size_t *samples_out,
+            size_t *points_out)
 {
-    int64_t w1 = w0 + HISTORY_CHUNK_WINDOW_MS;
+    int64_t w1 = w0 + HISTORY_CHUNK_WINDOW_MS, from = lo > w0 ? lo : w0;
+    int64_t *tarr = NULL;
     struct seal_buf pts = {0}, times = {0};
     sqlite3_stmt *s = NULL, *ins = NULL;
     size_t bad = 0, raw_samples = 0;
@@ -264,7 +400,7 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, size_t *samples_out, size_t 
     if (rc != SM_OK)
         return rc;
     sqlite3_bind_int64(s, 1, agent);
-    sqlite3_bind_int64(s, 2, w0);
+    sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, w1);
     struct history_pair *pairs = NULL;
     size_t pcap = 0;
@@ -294,7 +430,7 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, size_t *samples_out, size_t 
     size_t from_raw = pts.n;
     /* What was sealed before in this window. */
     if (rc == SM_OK)
-        rc = history_agent_chunks_read(db, agent, w0, w1, seal_add, &pts);
+        rc = history_agent_chunks_read(db, agent, from, w1, seal_add, &pts);
     if (rc == SM_OK && (rc = prepare(db,
                                      "SELECT t0, data FROM chunk_samples WHERE agent_id = ?1"
                                      " AND t0 >= ?2 AND t0 < ?3",
@@ -304,7 +440,7 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, size_t *samples_out, size_t 
         sqlite3_bind_int64(s, 3, w1);
         while (rc == SM_OK && (step = sqlite3_step(s)) == SQLITE_ROW)
             rc = chunk_feed(sqlite3_column_blob(s, 1), sqlite3_column_bytes(s, 1), agent,
-                            sqlite3_column_int64(s, 0), w0, w1, seal_add, &times);
+                            sqlite3_column_int64(s, 0), from, w1, NULL, 0, seal_add, &times);
         if (rc == SM_OK)
             rc = step_rc(db, step);
         sqlite3_finalize(s);
@@ -344,14 +480,22 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, size_t *samples_out, size_t 
         rc = step_rc(db, sqlite3_step(s));
         sqlite3_finalize(s);
     }
+    /* The series keep positions in the window's sample times when those fit one chunk. */
+    if (ntimes > 0 && ntimes <= CHUNK_MAX_POINTS) {
+        tarr = sm_xreallocarray(NULL, ntimes, sizeof *tarr);
+        for (size_t i = 0; i < ntimes; i++)
+            tarr[i] = times.p[i].t;
+    }
     if (rc == SM_OK)
-        rc = prepare(
-            db, "INSERT INTO chunks(series_id, t0, t1, n, data) VALUES (?1, ?2, ?3, ?4, ?5)", &ins);
+        rc = prepare(db,
+                     "INSERT INTO chunks(series_id, t0, t1, n, data, ix)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     &ins);
     for (size_t i = 0; i < npts && rc == SM_OK;) {
         size_t e = i + 1;
         while (e < npts && pts.p[e].key == pts.p[i].key)
             e++;
-        rc = write_chunks(db, ins, pts.p + i, e - i);
+        rc = write_chunks(db, ins, pts.p + i, e - i, tarr, tarr ? ntimes : 0, 1);
         i = e;
     }
     sqlite3_finalize(ins);
@@ -362,7 +506,7 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, size_t *samples_out, size_t 
                      " VALUES (?1, ?2, ?3, ?4, ?5)",
                      &ins);
     if (rc == SM_OK && ntimes)
-        rc = write_chunks(db, ins, times.p, ntimes);
+        rc = write_chunks(db, ins, times.p, ntimes, NULL, 0, 0);
     sqlite3_finalize(ins);
     if (rc != SM_OK)
         goto out;
@@ -389,11 +533,17 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, size_t *samples_out, size_t 
                       &s)) != SM_OK)
         goto out;
     sqlite3_bind_int64(s, 1, agent);
-    sqlite3_bind_int64(s, 2, w0);
+    sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, w1);
     rc = step_rc(db, sqlite3_step(s));
     if (rc == SM_OK && (size_t)sqlite3_changes(db) != raw_samples)
         rc = SM_EIO; /* cannot happen inside one transaction; refuse rather than guess */
+    if (rc == SM_OK && from > w0) { /* retention: the rows before lo go unsealed */
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 2, w0);
+        sqlite3_bind_int64(s, 3, from);
+        rc = step_rc(db, sqlite3_step(s));
+    }
     sqlite3_finalize(s);
     if (bad)
         sm_log(SM_LOG_WARN, "history: %zu malformed sample blobs of agent %lld sealed empty", bad,
@@ -403,6 +553,7 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, size_t *samples_out, size_t 
 out:
     free(pts.p);
     free(times.p);
+    free(tarr);
     return rc;
 }
 
@@ -517,7 +668,7 @@ history_seal(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
                 rc = step_rc(db, sqlite3_errcode(db));
                 break;
             }
-            rc = seal_window(db, agent, w0, &samples, &points);
+            rc = seal_window(db, agent, w0, INT64_MIN, &samples, &points);
             if (rc == SM_EBUSY || rc == SM_EINTERNAL)
                 break;
             if (rc != SM_OK) {
@@ -557,77 +708,62 @@ fail:
 
 /* ------------------------------------------------------------------ retention */
 
-/* Trim one table's chunks of key older than cut: whole chunks go, the one across the cut
- * is encoded again without its older points. */
+/* Delete agent's chunks (series and sample times) with t0 in [a, b). */
 static enum sm_rc
-retain_key(sqlite3 *db, const char *table, const char *keycol, int64_t key, int64_t cut,
-           size_t *deleted)
+drop_windows(sqlite3 *db, int64_t agent, int64_t a, int64_t b, size_t *deleted)
 {
-    char sql[256];
-    sqlite3_stmt *s;
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE %s = ?1 AND t0 < ?2 AND t1 < ?2", table,
-             keycol);
-    enum sm_rc rc = prepare(db, sql, &s);
-    if (rc != SM_OK)
-        return rc;
-    sqlite3_bind_int64(s, 1, key);
-    sqlite3_bind_int64(s, 2, cut);
-    rc = step_rc(db, sqlite3_step(s));
-    *deleted += (size_t)sqlite3_changes(db);
-    sqlite3_finalize(s);
-    if (rc != SM_OK)
-        return rc;
-    snprintf(sql, sizeof sql, "SELECT t0, data FROM %s WHERE %s = ?1 AND t0 < ?2 AND t1 >= ?2",
-             table, keycol);
-    if ((rc = prepare(db, sql, &s)) != SM_OK)
-        return rc;
-    sqlite3_bind_int64(s, 1, key);
-    sqlite3_bind_int64(s, 2, cut);
-    struct seal_buf keep = {0};
-    int64_t old_t0 = 0;
-    int found = 0, step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        found = 1;
-        old_t0 = sqlite3_column_int64(s, 0);
-        rc = chunk_feed(sqlite3_column_blob(s, 1), sqlite3_column_bytes(s, 1), key, old_t0, cut,
-                        INT64_MAX, seal_add, &keep);
-        if (rc == SM_EIO) {
-            /* Damaged: kept as it is until all of it is older than the cut. */
-            found = 0;
-            rc = SM_OK;
-        }
-    } else {
-        rc = step_rc(db, step);
+    static const char *const sql[] = {
+        "DELETE FROM chunks WHERE series_id IN (SELECT id FROM series WHERE agent_id = ?1)"
+        " AND t0 >= ?2 AND t0 < ?3",
+        "DELETE FROM chunk_samples WHERE agent_id = ?1 AND t0 >= ?2 AND t0 < ?3",
+    };
+    enum sm_rc rc = SM_OK;
+    for (int i = 0; i < 2 && rc == SM_OK; i++) {
+        sqlite3_stmt *s;
+        if ((rc = prepare(db, sql[i], &s)) != SM_OK)
+            break;
+        sqlite3_bind_int64(s, 1, agent);
+        sqlite3_bind_int64(s, 2, a);
+        sqlite3_bind_int64(s, 3, b);
+        rc = step_rc(db, sqlite3_step(s));
+        *deleted += (size_t)sqlite3_changes(db);
+        sqlite3_finalize(s);
     }
-    sqlite3_finalize(s);
-    if (rc == SM_OK && found) {
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE %s = ?1 AND t0 = ?2", table, keycol);
-        if ((rc = prepare(db, sql, &s)) == SM_OK) {
-            sqlite3_bind_int64(s, 1, key);
-            sqlite3_bind_int64(s, 2, old_t0);
-            rc = step_rc(db, sqlite3_step(s));
-            sqlite3_finalize(s);
-        }
-        snprintf(sql, sizeof sql, "INSERT INTO %s(%s, t0, t1, n, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-                 table, keycol);
-        if (rc == SM_OK && keep.n && (rc = prepare(db, sql, &s)) == SM_OK) {
-            rc = write_chunks(db, s, keep.p, keep.n);
-            sqlite3_finalize(s);
-        }
-        (*deleted)++;
-    }
-    free(keep.p);
     return rc;
-}
-
-enum sm_rc
-history_chunks_retain_series(sqlite3 *db, int64_t series, int64_t cut, size_t *deleted)
-{
-    return retain_key(db, "chunks", "series_id", series, cut, deleted);
 }
 
 enum sm_rc
 history_chunks_retain_agent(sqlite3 *db, int64_t agent, int64_t cut, size_t *deleted)
 {
-    return retain_key(db, "chunk_samples", "agent_id", agent, cut, deleted);
+    /* Windows wholly older than the cut go whole; the one across it is sealed again from
+     * the cut on (the series' positions follow its trimmed sample times). */
+    int64_t oldest = count2(db, "SELECT min(t0) FROM chunk_samples WHERE agent_id = ?1 AND ?2 = ?3",
+                            agent, 0, 0);
+    if (oldest < 0 || oldest >= cut)
+        return SM_OK;
+    int64_t wc = history_window_of(cut);
+    enum sm_rc rc = drop_windows(db, agent, INT64_MIN, wc, deleted);
+    if (rc != SM_OK)
+        return rc;
+    int64_t in_cut = count2(db,
+                            "SELECT count(*) FROM chunk_samples WHERE agent_id = ?1 AND t0 >= ?2"
+                            " AND t0 < ?3",
+                            agent, wc, cut);
+    if (in_cut <= 0)
+        return SM_OK;
+    size_t samples = 0, points = 0;
+    if (sqlite3_exec(db, "SAVEPOINT trim", NULL, NULL, NULL) != SQLITE_OK)
+        return step_rc(db, sqlite3_errcode(db));
+    rc = seal_window(db, agent, wc, cut, &samples, &points);
+    if (rc == SM_OK) {
+        (*deleted)++;
+    } else if (rc != SM_EBUSY && rc != SM_EINTERNAL) {
+        /* Damaged: kept as it is until all of it is older than the cut. */
+        sqlite3_exec(db, "ROLLBACK TO trim", NULL, NULL, NULL);
+        sm_log(SM_LOG_WARN, "history: agent %lld's window at %lld kept whole by retention",
+               (long long)agent, (long long)wc);
+        rc = SM_OK;
+    }
+    sqlite3_exec(db, "RELEASE trim", NULL, NULL, NULL);
+    return rc;
 }

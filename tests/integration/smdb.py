@@ -166,10 +166,21 @@ def connect(path):
                    [(sid, ts, v) for ts, data in rows for sid, v in decode(data)])
     has_chunks = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'chunks'").fetchone()[0]
     if has_chunks:
-        for sid, n, data in db.execute('SELECT series_id, n, data FROM chunks').fetchall():
+        # ix = 1: the chunk's times are positions in its window's sample times.
+        times = {}
+        for agent, t0, data in db.execute('SELECT agent_id, t0, data FROM chunk_samples'):
+            times.setdefault((agent, t0 // 7200000), []).append([t for t, _ in decode_chunk(data)])
+        for sid, agent, t0, n, ix, data in db.execute(
+                'SELECT c.series_id, s.agent_id, c.t0, c.n, c.ix, c.data FROM chunks c'
+                ' JOIN series s ON s.id = c.series_id').fetchall():
             pts = decode_chunk(data)
             if len(pts) != n:
                 raise ValueError('chunk count %d, header %d' % (n, len(pts)))
+            if ix:
+                w = times.get((agent, t0 // 7200000), [])
+                if len(w) != 1 or any(i >= len(w[0]) for i, _ in pts):
+                    raise ValueError('chunk positions without their sample times')
+                pts = [(w[0][i], v) for i, v in pts]
             db.executemany('INSERT INTO temp.raw_points VALUES (?, ?, ?)',
                            [(sid, t, v) for t, v in pts])
     return db

@@ -364,8 +364,9 @@ main(void)
     history_result_done(&r);
     check_raw(st, ag.id, 2, START_MS, START_MS + 600000, INT64_MIN,
               "an intact series still answers");
-    snprintf(sql, sizeof sql, "UPDATE chunk_samples SET data = x'01' WHERE agent_id = %lld",
-             (long long)ag2.id);
+    snprintf(sql, sizeof sql,
+             "UPDATE chunk_samples SET data = x'01' WHERE agent_id = %lld AND t0 < %lld",
+             (long long)ag2.id, (long long)(first_w + HISTORY_CHUNK_WINDOW_MS));
     sql_exec(sql);
     int64_t t2 = START_MS + STEP_MS;
     ok(write_samples(st, ag2.id, &t2, 1, &stored, &dups) == SM_EIO,
@@ -393,12 +394,14 @@ main(void)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM samples WHERE agent_id = %lld AND ts >= %lld",
              (long long)ag.id, (long long)cut);
     int64_t rows = sql_count(sql);
-    int64_t want_left = late_t >= cut;
+    /* Agent 1's window across the cut has a damaged chunk (above): kept whole. */
+    int64_t wc = history_window_of(cut);
+    int64_t want_left = late_t >= wc;
     for (size_t i = 0; i < n; i++)
-        want_left += ts[i] >= cut && ts[i] < open_w;
+        want_left += ts[i] >= wc && ts[i] < open_w;
     ok(left == want_left && rows > 0,
-       "retention: agent 1 keeps %lld sealed sample times (want %lld)", (long long)left,
-       (long long)want_left);
+       "retention: agent 1 keeps %lld sealed sample times (want %lld: its damaged window whole)",
+       (long long)left, (long long)want_left);
 
     /* An agent's removal takes its chunks. */
     ok(store_agent_delete(st, u.id, ag2.id) == SM_OK, "agent 2 deleted");
