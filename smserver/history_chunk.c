@@ -20,9 +20,11 @@
 #define SEAL_STEP_S 0.1
 
 const char history_chunk_schema_sql[] =
+    /* A rowid table: its leaves take up to a page of a chunk and the rest goes to full
+     * overflow pages, where an index b-tree (WITHOUT ROWID) keeps under a quarter of a
+     * page in the leaf and left a fifth of the pages empty. */
     "CREATE TABLE chunks(series_id INTEGER NOT NULL, t0 INTEGER NOT NULL, t1 INTEGER NOT NULL,"
-    " n INTEGER NOT NULL, ix INTEGER NOT NULL, data BLOB NOT NULL,"
-    " PRIMARY KEY(series_id, t0)) WITHOUT ROWID;"
+    " n INTEGER NOT NULL, ix INTEGER NOT NULL, data BLOB NOT NULL, UNIQUE(series_id, t0));"
     "CREATE TABLE chunk_samples(agent_id INTEGER NOT NULL, t0 INTEGER NOT NULL,"
     " t1 INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY(agent_id, t0)) WITHOUT ROWID;";
@@ -364,7 +366,7 @@ write_chunks(sqlite3 *db, sqlite3_stmt *ins, const struct seal_point *p, size_t 
     return rc;
 }
 
-/* Count of a one-value query with two int64 arguments (-1 on failure). */
+/* The one value of a query with three int64 arguments (-1 on failure). */
 static int64_t
 count2(sqlite3 *db, const char *sql, int64_t a, int64_t b, int64_t c)
 {

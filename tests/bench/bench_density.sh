@@ -157,7 +157,7 @@ free_bytes=$(sqlite3 "$DB" 'SELECT (SELECT freelist_count FROM pragma_freelist_c
 awk -v n="$npoints" -v total="$db_bytes" -v s="$ingest_s" -v w="$rollup_wait" -v sw="$seal_wait" -v fr="$free_bytes" '
     { b[$1] = $2 }
     /^rollup_/ { roll += $2; next }
-    $1 == "chunks" { ch += $2; next }
+    $1 == "chunks" || $1 == "sqlite_autoindex_chunks_1" { ch += $2; next }
     $1 == "chunk_samples" { ct += $2; next }
     $1 == "samples" || $1 == "sqlite_autoindex_samples_1" { raw += $2; next }
     { other += $2 }
