@@ -5,7 +5,8 @@ point blob (smserver/history.h); closed windows are sealed into compressed chunk
 chunks(series_id, t0, t1, n, data) (smserver/chunk.h). connect() opens the database and
 adds a temporary table raw_points(series_id, ts, value), one row per point of both,
 decoded here independently of the server's C decoders; a malformed blob or a damaged
-chunk raises ValueError, so a test that reads it fails.
+chunk raises ValueError, so a test that reads it fails. It adds raw_samples(agent_id, ts)
+too: every stored sample, a row or sealed (chunk_samples).
 
     python3 smdb.py DB QUERY    prints the rows, columns separated by '|'
 """
@@ -164,8 +165,15 @@ def connect(path):
     rows = db.execute('SELECT ts, data FROM samples').fetchall()
     db.executemany('INSERT INTO temp.raw_points VALUES (?, ?, ?)',
                    [(sid, ts, v) for ts, data in rows for sid, v in decode(data)])
+    db.execute('CREATE TEMP TABLE raw_samples(agent_id INTEGER, ts INTEGER)')
+    db.execute('INSERT INTO temp.raw_samples SELECT agent_id, ts FROM samples')
     has_chunks = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'chunks'").fetchone()[0]
     if has_chunks:
+        for agent, n, data in db.execute('SELECT agent_id, n, data FROM chunk_samples').fetchall():
+            pts = decode_chunk(data)
+            if len(pts) != n:
+                raise ValueError('sample times count %d, header %d' % (n, len(pts)))
+            db.executemany('INSERT INTO temp.raw_samples VALUES (?, ?)', [(agent, t) for t, _ in pts])
         # ix = 1: the chunk's times are positions in its window's sample times.
         times = {}
         for agent, t0, data in db.execute('SELECT agent_id, t0, data FROM chunk_samples'):
