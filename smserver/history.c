@@ -397,12 +397,123 @@ flush_minute(sqlite3 *db, sqlite3_stmt *ins, const struct minute_acc *acc, size_
     return SM_OK;
 }
 
+/* The minutes of one hour of one agent being re-rolled from rows and chunks. */
+struct hour_acc {
+    int64_t *ids; /* the agent's series ids, ascending */
+    size_t nids;
+    int64_t hour0;          /* the hour's first millisecond */
+    struct minute_acc *acc; /* nids * 60: [series index * 60 + minute of the hour] */
+};
+
+static void
+hour_add(void *arg, int64_t series, int64_t t, double v)
+{
+    struct hour_acc *h = arg;
+    size_t a = 0, b = h->nids;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (h->ids[m] < series)
+            a = m + 1;
+        else
+            b = m;
+    }
+    int64_t off = (t - h->hour0) / MINUTE_MS;
+    if (a == h->nids || h->ids[a] != series || off < 0 || off >= 60)
+        return;
+    struct minute_acc *x = &h->acc[a * 60 + (size_t)off];
+    if (x->n == 0) {
+        *x = (struct minute_acc){series, 1, v, v, v};
+        return;
+    }
+    x->n++;
+    x->sum += v;
+    x->min = v < x->min ? v : x->min;
+    x->max = v > x->max ? v : x->max;
+}
+
+/* rollup_raw for a range that sealed chunks touch: an hour at a time, the rows and the
+ * chunks into one table of the agent's series by minute. */
+static enum sm_rc
+rollup_merged(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
+{
+    sqlite3_stmt *ids = NULL, *sel = NULL, *ins = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT id FROM series WHERE agent_id = ?1 ORDER BY id", -1, &ids,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT ts, data FROM samples WHERE agent_id = ?1 AND ts >= ?2"
+                           " AND ts < ?3",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO rollup_1m VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        sm_log(SM_LOG_ERROR, "history: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(ids);
+        sqlite3_finalize(sel);
+        return SM_EINTERNAL;
+    }
+    struct hour_acc h = {0};
+    size_t cap = 0;
+    sqlite3_bind_int64(ids, 1, agent_id);
+    while (sqlite3_step(ids) == SQLITE_ROW) {
+        h.ids = sm_xgrow(h.ids, &cap, h.nids + 1, sizeof *h.ids);
+        h.ids[h.nids++] = sqlite3_column_int64(ids, 0);
+    }
+    sqlite3_finalize(ids);
+    h.acc = sm_xcalloc(h.nids ? h.nids * 60 : 1, sizeof *h.acc);
+    enum sm_rc rc = SM_OK;
+    int bad = 0;
+    for (int64_t hour = floor_div(lo, HOUR_MS) * HOUR_MS; hour < hi && rc == SM_OK;
+         hour += HOUR_MS) {
+        int64_t a = lo > hour ? lo : hour, b = hi < hour + HOUR_MS ? hi : hour + HOUR_MS;
+        h.hour0 = hour;
+        memset(h.acc, 0, (h.nids ? h.nids * 60 : 1) * sizeof *h.acc);
+        sqlite3_reset(sel);
+        sqlite3_bind_int64(sel, 1, agent_id);
+        sqlite3_bind_int64(sel, 2, a);
+        sqlite3_bind_int64(sel, 3, b);
+        int step;
+        while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+            int64_t ts = sqlite3_column_int64(sel, 0);
+            const uint8_t *blob = sqlite3_column_blob(sel, 1);
+            size_t len = (size_t)sqlite3_column_bytes(sel, 1), count;
+            struct blob_reader r;
+            struct history_pair p;
+            if (history_blob_check(blob, len, &count) != SM_OK || !blob_open(&r, blob, len)) {
+                bad++;
+                continue;
+            }
+            while (blob_next(&r, &p) == 1)
+                hour_add(&h, p.series, ts, p.value);
+        }
+        if (step != SQLITE_DONE) {
+            sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(db));
+            rc = step == SQLITE_BUSY || step == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
+        }
+        if (rc == SM_OK)
+            rc = history_agent_chunks_read(db, agent_id, a, b, hour_add, &h);
+        for (int64_t m = 0; m < 60 && rc == SM_OK; m++)
+            for (size_t i = 0; i < h.nids && rc == SM_OK; i++)
+                if (h.acc[i * 60 + (size_t)m].n > 0)
+                    rc = flush_minute(db, ins, &h.acc[i * 60 + (size_t)m], 1, hour / MINUTE_MS + m);
+    }
+    if (bad)
+        sm_log(SM_LOG_WARN, "history: %d malformed sample blobs of agent %lld skipped", bad,
+               (long long)agent_id);
+    free(h.ids);
+    free(h.acc);
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
 /* Write (replace) the minute rows of one agent's series for the raw samples in
  * [lo, hi): the sample rows in time order, each blob merged into the minute's
- * aggregates kept sorted by series id (the blobs are sorted too). */
+ * aggregates kept sorted by series id (the blobs are sorted too). Ranges with sealed
+ * chunks go through rollup_merged. */
 static enum sm_rc
 rollup_raw(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
 {
+    if (history_agent_sealed(db, agent_id, lo, hi))
+        return rollup_merged(db, agent_id, lo, hi);
     sqlite3_stmt *sel = NULL, *ins = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT ts, data FROM samples WHERE agent_id = ?1 AND ts >= ?2"
@@ -700,6 +811,27 @@ history_retain(sqlite3 *db, int64_t now_ms, const struct history_retention *r, s
             rc = exec_i64(db, "DELETE FROM rollup_1h WHERE series_id = ?1 AND bucket < ?2", 2, a3);
         *deleted += (size_t)sqlite3_changes(db);
     }
+    /* The sealed raw points, agent by agent (a window's series and sample times
+     * together), at the end of a pass. */
+    if (rc == SM_OK && n < batch) {
+        sqlite3_stmt *ag;
+        if (sqlite3_prepare_v2(db,
+                               "SELECT agent_id FROM chunk_samples WHERE agent_id > ?1"
+                               " ORDER BY agent_id LIMIT 1",
+                               -1, &ag, NULL) != SQLITE_OK) {
+            rc = SM_EINTERNAL;
+        } else {
+            for (int64_t agent = 0; rc == SM_OK;) {
+                sqlite3_reset(ag);
+                sqlite3_bind_int64(ag, 1, agent);
+                if (sqlite3_step(ag) != SQLITE_ROW)
+                    break;
+                agent = sqlite3_column_int64(ag, 0);
+                rc = history_chunks_retain_agent(db, agent, raw_cut, deleted);
+            }
+            sqlite3_finalize(ag);
+        }
+    }
     /* The raw tier (the samples, with their points) at the end of a pass over the
      * series, agent by agent: each a range of samples' key. */
     if (rc == SM_OK && n < batch) {
@@ -745,6 +877,13 @@ history_forget_agent(sqlite3 *db, int64_t agent_id)
                       1, a);
     if (rc == SM_OK)
         rc = exec_i64(db, "DELETE FROM rollup_dirty WHERE agent_id = ?1", 1, a);
+    if (rc == SM_OK)
+        rc = exec_i64(db,
+                      "DELETE FROM chunks WHERE series_id IN"
+                      " (SELECT id FROM series WHERE agent_id = ?1)",
+                      1, a);
+    if (rc == SM_OK)
+        rc = exec_i64(db, "DELETE FROM chunk_samples WHERE agent_id = ?1", 1, a);
     return rc;
 }
 
@@ -795,6 +934,13 @@ accumulate(struct query *q, int64_t t, int64_t n, double sum, double mn, double 
     q->sum[i] += sum;
 }
 
+static void
+query_point(void *arg, int64_t series, int64_t t, double v)
+{
+    (void)series;
+    accumulate(arg, t, 1, v, v, v);
+}
+
 /* Raw points of the series in [lo, hi): the agent's sample rows, each one's value of
  * the series when it has one. */
 static enum sm_rc
@@ -825,7 +971,13 @@ read_raw(struct query *q, int64_t lo, int64_t hi)
     sqlite3_finalize(s);
     if (bad)
         sm_log(SM_LOG_WARN, "history: %d malformed sample blobs skipped", bad);
-    return rc == SQLITE_DONE ? SM_OK : SM_EIO;
+    if (rc != SQLITE_DONE)
+        return SM_EIO;
+    /* Then the sealed points: a damaged chunk fails the query (SM_EIO). */
+    size_t chunks = 0;
+    enum sm_rc r = history_chunks_read(q->db, q->series, lo, hi, query_point, q, &chunks);
+    q->out->rows_read += chunks;
+    return r;
 }
 
 static enum sm_rc
@@ -909,6 +1061,10 @@ history_query(sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms,
     q.sum = sm_xcalloc(nb, sizeof *q.sum);
     out->width_ms = width;
 
+    /* One read transaction: rows and chunks from the same snapshot, so a seal that
+     * commits meanwhile is seen wholly or not at all. */
+    int own_txn =
+        sqlite3_get_autocommit(db) && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     int64_t w = 0;
     enum sm_rc rc = state_get(db, "minute_done", &w);
     if (rc == SM_OK) {
@@ -953,6 +1109,10 @@ history_query(sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms,
     }
     free(q.acc);
     free(q.sum);
+    if (own_txn)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SM_OK)
+        history_result_done(out);
     return rc;
 }
 

@@ -12,6 +12,17 @@
  * Queries answer [W, stop) from raw points and [start, W) from the coarsest tier whose
  * bucket fits the requested width, so a 7-day query reads thousands of rows.
  *
+ * Chunks (history_chunk.c): once a two-hour window of an agent is rolled up and the agent
+ * has a newer sample, the maintenance step history_seal moves the window's sample rows
+ * into compressed chunks (chunk.h), one per series: chunks(series_id, t0, t1, n, ix,
+ * data) with t0/t1 the first and last point's time and n the count; and the sample times
+ * into chunk_samples(agent_id, t0, t1, n, data), which is what finds a resent sample once
+ * its row is gone. With ix = 1 (a window's times fit one chunk) a series chunk holds the
+ * positions of its points in the window's sample times instead of timestamps: the
+ * agent's series share one column of times (about 0.4 bytes a point less). A sample that comes in
+ * late for a sealed window is a row again until the next seal merges it in. Raw reads (queries,
+ * re-rolls) read the chunks and the rows.
+ *
  * Threads: functions take a connection; the rollup and retention steps run on the
  * writer thread (they write), queries on workers (read-only connections are fine). */
 #ifndef SM_SMSERVER_HISTORY_H
@@ -98,5 +109,41 @@ enum sm_rc history_series_find(struct sqlite3 *db, int64_t agent_id, const char 
  * Buckets without data are left out. */
 enum sm_rc history_query(struct sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms,
                          size_t points, struct history_result *out) SM_MUST_CHECK;
+
+/* ------------------------------------------------------------------ chunks */
+
+/* Raw points are sealed in windows of this length, aligned to the epoch. */
+#define HISTORY_CHUNK_WINDOW_MS 7200000LL
+
+/* The SQL that creates the chunk tables (one schema migration of the store). */
+extern const char history_chunk_schema_sql[];
+
+/* The start of the window that holds t. */
+int64_t history_window_of(int64_t t);
+
+/* Receives one sealed point: key is the series id (the agent id for sample times). */
+typedef void (*history_point_fn)(void *arg, int64_t key, int64_t t, double v);
+
+/* Call fn for every sealed point of series in [lo, hi), chunk by chunk in time order;
+ * *chunks (when not NULL) counts the chunks read. SM_EIO when a chunk is damaged. */
+enum sm_rc history_chunks_read(struct sqlite3 *db, int64_t series, int64_t lo, int64_t hi,
+                               history_point_fn fn, void *arg, size_t *chunks) SM_MUST_CHECK;
+/* The same for every series of agent (series by series). */
+enum sm_rc history_agent_chunks_read(struct sqlite3 *db, int64_t agent, int64_t lo, int64_t hi,
+                                     history_point_fn fn, void *arg) SM_MUST_CHECK;
+/* Whether agent has sealed samples in [lo, hi) (1 when that cannot be read). */
+int history_agent_sealed(struct sqlite3 *db, int64_t agent, int64_t lo, int64_t hi);
+
+/* Maintenance: seal at most budget windows (about 0.1 s of work at most) in one
+ * transaction; each window's counts are checked before its rows go, and a failed check
+ * leaves it raw (SM_EIO). Resumable: the rows left are the state. *work counts windows. */
+enum sm_rc history_seal(struct sqlite3 *db, int64_t now_ms, size_t budget,
+                        size_t *work) SM_MUST_CHECK;
+
+/* Retention inside the caller's transaction: drop agent's sealed points and sample
+ * times older than cut (whole windows; the window across the cut is sealed again
+ * without them, or kept whole when it is damaged). *deleted counts chunks changed. */
+enum sm_rc history_chunks_retain_agent(struct sqlite3 *db, int64_t agent, int64_t cut,
+                                       size_t *deleted) SM_MUST_CHECK;
 
 #endif

@@ -99,7 +99,13 @@ static const struct stmt_def stmt_defs[S_COUNT] = {
     [S_SAVEPOINT] = {"savepoint", "", "SAVEPOINT batch"},
     [S_RELEASE] = {"release", "", "RELEASE batch"},
     [S_ROLLBACK_TO] = {"rollback to", "", "ROLLBACK TO batch"},
-    [S_COUNT_SAMPLES] = {"count", "", "SELECT count(*) FROM samples"},
+    [S_COUNT_SAMPLES] = {"count", "",
+                         "SELECT (SELECT count(*) FROM samples) +"
+                         " (SELECT coalesce(sum(n), 0) FROM chunk_samples)"},
+    [S_COUNT_CHUNK_POINTS] = {"count", "", "SELECT coalesce(sum(n), 0) FROM chunks"},
+    [S_SEALED_FIND] = {"find sealed sample", "ii",
+                       "SELECT t0, t1, n, data FROM chunk_samples WHERE agent_id = ?1"
+                       " AND t0 <= ?2 ORDER BY t0 DESC LIMIT 1"},
     [S_COUNT_POINTS] = {"count", "", "SELECT data FROM samples"},
     [S_WATERMARK] = {"watermark", "", "SELECT v FROM rollup_state WHERE k = 'minute_done'"},
     [S_LATEST_GET] = {"latest sample", "i", "SELECT sample FROM latest WHERE agent_id = ?1"},
@@ -417,7 +423,10 @@ store_sqlite_open(const char *path, struct store **out, char **cause)
     sqlite3_extended_result_codes(st->db, 0);
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+             /* Incremental vacuum gives back the pages of sealed rows (history_seal); it
+              * takes effect only in a new database (an existing one reuses them). */
+             "PRAGMA auto_vacuum = INCREMENTAL;"
+             " PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
              " PRAGMA journal_size_limit = %d; PRAGMA temp_store = MEMORY;",
              JOURNAL_SIZE_LIMIT);
     if ((rc = sq_exec_sql(st, pragmas, cause)) != SM_OK)
@@ -459,6 +468,7 @@ store_sqlite_free(struct store *base)
     sq_cache_clear(st);
     free(st->pairs);
     free(st->blob);
+    free(st->sealed_ts);
     free(st);
 }
 

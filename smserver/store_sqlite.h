@@ -54,6 +54,8 @@ enum stmt_id {
     S_ROLLBACK_TO,
     S_COUNT_SAMPLES,
     S_COUNT_POINTS,
+    S_COUNT_CHUNK_POINTS,
+    S_SEALED_FIND,
     S_WATERMARK,
     S_LATEST_GET,
     S_SERIES_LIST,
@@ -120,6 +122,11 @@ struct store_sqlite {
     uint8_t *blob;
     size_t blob_cap;
     sqlite3_stmt *procs_stmt[SQ_PROCS_STMTS]; /* store_sqlite_procs.c's, prepared on first use */
+    /* The sealed sample times last read for duplicate checks (history.h, "Chunks"):
+     * agent, window key and count, so a re-sealed window is read again. */
+    int64_t sealed_agent, sealed_t0, sealed_n;
+    int64_t *sealed_ts;
+    size_t sealed_len, sealed_cap;
 };
 
 /* The SQLite connection behind a store handle of this backend. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunk.h"
 #include "history.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -218,6 +219,68 @@ recent_set(struct store_sqlite *st, size_t j, const struct store_point *p, int64
     r->id = id;
 }
 
+static void
+read_sealed_row(sqlite3_stmt *s, void *out)
+{
+    struct store_sqlite *st = out;
+    int64_t t0 = sqlite3_column_int64(s, 0), n = sqlite3_column_int64(s, 2);
+    st->sealed_len = 0;
+    st->sealed_t0 = t0;
+    st->sealed_n = n;
+    struct chunk_point *pts = NULL;
+    size_t np = 0;
+    const void *blob = sqlite3_column_blob(s, 3);
+    int len = sqlite3_column_bytes(s, 3);
+    if (!blob || len <= 0 || chunk_decode(blob, (size_t)len, &pts, &np) != SM_OK) {
+        st->sealed_n = -1; /* damaged: the caller refuses the sample */
+        return;
+    }
+    st->sealed_ts = sm_xgrow(st->sealed_ts, &st->sealed_cap, np ? np : 1, sizeof *st->sealed_ts);
+    for (size_t i = 0; i < np; i++)
+        st->sealed_ts[i] = pts[i].t;
+    st->sealed_len = np;
+    free(pts);
+}
+
+/* Whether a sample of agent at ts is in its sealed chunks (history.h, "Chunks"): SM_OK
+ * when it is, SM_ENOTFOUND when not, SM_EIO when the chunk that would hold it is damaged.
+ * One seek per sample; the decoded times are kept while the chunk stays the same. */
+static enum sm_rc
+sealed_has(struct store_sqlite *st, int64_t agent, int64_t ts, char **cause)
+{
+    sqlite3_stmt *s = sq_bind(st, S_SEALED_FIND, agent, ts);
+    int step = sqlite3_step(s);
+    if (step != SQLITE_ROW) {
+        enum sm_rc rc = sq_done(st, S_SEALED_FIND, step, cause);
+        return rc == SM_OK ? SM_ENOTFOUND : rc;
+    }
+    int64_t t0 = sqlite3_column_int64(s, 0), t1 = sqlite3_column_int64(s, 1),
+            n = sqlite3_column_int64(s, 2);
+    if (ts > t1) {
+        sqlite3_reset(s);
+        return SM_ENOTFOUND;
+    }
+    if (st->sealed_agent != agent || st->sealed_t0 != t0 || st->sealed_n != n) {
+        st->sealed_agent = agent;
+        read_sealed_row(s, st);
+    }
+    sqlite3_reset(s);
+    if (st->sealed_n < 0) {
+        st->sealed_agent = 0;
+        *cause = sm_xstrdup("damaged sealed chunk of sample times");
+        return SM_EIO;
+    }
+    size_t a = 0, b = st->sealed_len;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (st->sealed_ts[m] < ts)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < st->sealed_len && st->sealed_ts[a] == ts ? SM_OK : SM_ENOTFOUND;
+}
+
 static enum sm_rc
 batch_write(struct store_sqlite *st, const struct store_batch *b, size_t *stored, size_t *dups,
             char **cause)
@@ -229,6 +292,9 @@ batch_write(struct store_sqlite *st, const struct store_batch *b, size_t *stored
         int64_t one = 0;
         rc = sq_one(st, cause, SM_ENOTFOUND, sq_read_i64, &one, S_SAMPLE_EXISTS, b->agent_id,
                     smp->ts_ms);
+        /* Its row may have been sealed into a chunk (history.h, "Chunks"). */
+        if (rc == SM_ENOTFOUND)
+            rc = sealed_has(st, b->agent_id, smp->ts_ms, cause);
         if (rc == SM_OK) {
             (*dups)++;
             continue;
@@ -333,5 +399,12 @@ store_sqlite_count(struct store *base, int64_t *samples, int64_t *points)
             SM_OK)
             *points += (int64_t)n;
     }
-    return sq_done(st, S_COUNT_POINTS, step, NULL);
+    enum sm_rc rc2 = sq_done(st, S_COUNT_POINTS, step, NULL);
+    if (rc2 != SM_OK)
+        return rc2;
+    /* And the sealed points. */
+    int64_t sealed = 0;
+    rc2 = sq_one(st, NULL, SM_EIO, sq_read_i64, &sealed, S_COUNT_CHUNK_POINTS);
+    *points += sealed;
+    return rc2;
 }

@@ -72,6 +72,11 @@ static const struct migration {
     {"ALTER TABLE samples ADD COLUMN data BLOB NOT NULL DEFAULT x'0100';", pack_points},
     /* 5: process snapshots, one per agent and minute (store_sqlite_procs.c). */
     {sq_procs_schema_sql, NULL},
+    /* 6: sealed chunks of raw points (history.h, "Chunks"; the SQL is history_chunk.c's
+     * history_chunk_schema_sql). Only the tables are made here: the sample rows of an
+     * existing database are sealed later by the maintenance job, a window at a time
+     * (history_seal), never at open. */
+    {history_chunk_schema_sql, NULL},
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -1,7 +1,9 @@
 #!/bin/sh
-# bench_density.sh: bytes per stored point of smserver today, of the chunk codec
+# bench_density.sh: bytes per stored point of smserver (raw points sealed in chunks,
+# open rows, rollups and the rest reported apart), of the chunk codec alone
 # (smserver/chunk.c) and, on the same points, of VictoriaMetrics and a Prometheus TSDB;
-# ingest points/s and the p50 of a -24h history query for smserver and VictoriaMetrics.
+# ingest points/s and the p50 of -24h and -7d history queries for smserver and
+# VictoriaMetrics.
 #
 # The data: smagent -i 1 on this machine records SM_DENSITY_RECORD seconds (default 90)
 # of real samples into a stand-in for /ingest (density.py record); density.py replay
@@ -107,22 +109,38 @@ while [ "$(sqlite3 "$DB" 'SELECT count(*) FROM rollup_dirty' 2>/dev/null || echo
     sleep 0.1
 done
 rollup_wait=$(awk -v i=$i 'BEGIN { printf "%.1f", i / 10 }')
+# Then until every closed window is sealed into chunks (history_seal, up to 300 s): only
+# the newest window's samples stay rows.
+i=0
+open_sql="SELECT count(*) FROM samples WHERE ts < (SELECT max(ts) FROM samples) / 7200000 * 7200000"
+while [ "$(sqlite3 "$DB" "$open_sql" 2>/dev/null || echo 1)" != 0 ]; do
+    i=$((i + 1))
+    [ $i -lt 3000 ] || { say "windows still unsealed after 300 s"; break; }
+    sleep 0.1
+done
+seal_wait=$(awk -v i=$i 'BEGIN { printf "%.1f", i / 10 }')
 
 # The -24h history of cpu.usage (the original /history/{id}/cpu endpoint), QUERIES times.
 ACCESS=$(curl -sf -X POST "$URL/token" -H 'Content-Type: application/json' \
     -d '{"username":"bench","password":"bench password"}' |
     sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 AID=$(curl -sf "$URL/agents" -H "Authorization: Bearer $ACCESS" | sed 's/^\[{"id":\([0-9]*\).*/\1/')
-q=0
-: >"$T/sm.times"
-while [ $q -lt "$QUERIES" ]; do
-    curl -sf -o "$T/sm.reply" -w '%{time_total}\n' -H "Authorization: Bearer $ACCESS" \
-        "$URL/history/$AID/series?name=cpu.usage&start=-24h&points=500" >>"$T/sm.times"
-    q=$((q + 1))
+# The same for -7d (the data holds a day: the week's query reads the hour tier).
+for range in 24h 7d; do
+    q=0
+    : >"$T/sm.times.$range"
+    while [ $q -lt "$QUERIES" ]; do
+        curl -sf -o "$T/sm.reply.$range" -w '%{time_total}\n' -H "Authorization: Bearer $ACCESS" \
+            "$URL/history/$AID/series?name=cpu.usage&start=-$range&points=500" >>"$T/sm.times.$range"
+        q=$((q + 1))
+    done
 done
 sm_buckets=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print("%d buckets from the %s tier" % (len(r["data"]), r["tier"]))' \
-    "$T/sm.reply" 2>/dev/null || echo '?')
-sm_p50=$(p50_ms <"$T/sm.times")
+    "$T/sm.reply.24h" 2>/dev/null || echo '?')
+sm_buckets7=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print("%d buckets from the %s tier" % (len(r["data"]), r["tier"]))' \
+    "$T/sm.reply.7d" 2>/dev/null || echo '?')
+sm_p50=$(p50_ms <"$T/sm.times.24h")
+sm_p50_7=$(p50_ms <"$T/sm.times.7d")
 kill -TERM "$SPID"
 wait "$SPID" || true
 
@@ -135,18 +153,22 @@ npoints=$(sed -n 's/^export points \([0-9]*\) series.*/\1/p' "$T/export")
 nseries=$(sed -n 's/^export points [0-9]* series \([0-9]*\)/\1/p' "$T/export")
 [ "${npoints:-0}" -gt 0 ] || { say "no points stored"; cat "$T/server.log" >&2; exit 1; }
 say "$SECONDS_ samples, $nseries series, $npoints points"
-awk -v n="$npoints" -v total="$db_bytes" -v s="$ingest_s" -v w="$rollup_wait" '
+free_bytes=$(sqlite3 "$DB" 'SELECT (SELECT freelist_count FROM pragma_freelist_count) * (SELECT page_size FROM pragma_page_size)')
+awk -v n="$npoints" -v total="$db_bytes" -v s="$ingest_s" -v w="$rollup_wait" -v sw="$seal_wait" -v fr="$free_bytes" '
     { b[$1] = $2 }
     /^rollup_/ { roll += $2; next }
+    $1 == "chunks" || $1 == "sqlite_autoindex_chunks_1" { ch += $2; next }
+    $1 == "chunk_samples" { ct += $2; next }
     $1 == "samples" || $1 == "sqlite_autoindex_samples_1" { raw += $2; next }
     { other += $2 }
     END {
-        printf "smserver: %.2f bytes/point (file %d bytes): raw samples %.2f, rollups %.2f, rest (series, index, free pages) %.2f\n", total / n, total, raw / n, roll / n, other / n
-        printf "smserver: ingest %d points/s (%.1f s through POST /ingest, then rollups done %.1f s later)\n", n / s, s, w
+        printf "smserver: %.2f bytes/point (file %d bytes): chunks %.2f, sample times %.3f, open rows %.2f, rollups %.2f, rest (series, index, pointer maps) %.2f, free pages %.2f\n", total / n, total, ch / n, ct / n, raw / n, roll / n, (other - fr) / n, fr / n
+        printf "smserver: ingest %d points/s (%.1f s through POST /ingest, then rollups done %.1f s and chunks sealed %.1f s later)\n", n / s, s, w, sw
     }' "$T/dbstat" | tee "$T/sm.figures"
 sm_bpp=$(awk -v n="$npoints" -v t="$db_bytes" 'BEGIN { printf "%.3f", t / n }')
 sm_pps=$(awk -v n="$npoints" -v s="$ingest_s" 'BEGIN { printf "%d", n / s }')
 say "smserver: -24h query of cpu.usage ($sm_buckets) p50 $sm_p50 ms over $QUERIES"
+say "smserver: -7d query of cpu.usage ($sm_buckets7) p50 $sm_p50_7 ms over $QUERIES"
 
 #---------------------------------------------------------------- the chunk codec
 "$CHUNK" "$T/points.tsv" 3600 7200 21600 >"$T/chunk"
@@ -186,18 +208,22 @@ if command -v victoria-metrics >/dev/null 2>&1; then
         [ $i -lt 100 ] || { say "VictoriaMetrics: only ${got:-0} of $npoints points searchable"; break; }
         sleep 0.1
     done
-    step=$((86400 / 500))
-    q=0
-    : >"$T/vm.times"
-    while [ $q -lt "$QUERIES" ]; do
-        now=$(date +%s)
-        curl -sf -o "$T/vm.reply" -w '%{time_total}\n' "http://127.0.0.1:$VMPORT/api/v1/query_range" \
-            --data-urlencode 'query=avg_over_time(cpu_usage{agent="bench"}['"$step"'s])' \
-            --data-urlencode "start=$((now - 86400))" --data-urlencode "end=$now" \
-            --data-urlencode "step=$step" >>"$T/vm.times"
-        q=$((q + 1))
+    for span in 86400 604800; do
+        step=$((span / 500))
+        q=0
+        : >"$T/vm.times.$span"
+        while [ $q -lt "$QUERIES" ]; do
+            now=$(date +%s)
+            curl -sf -o "$T/vm.reply" -w '%{time_total}\n' "http://127.0.0.1:$VMPORT/api/v1/query_range" \
+                --data-urlencode 'query=avg_over_time(cpu_usage{agent="bench"}['"$step"'s])' \
+                --data-urlencode "start=$((now - span))" --data-urlencode "end=$now" \
+                --data-urlencode "step=$step" >>"$T/vm.times.$span"
+            q=$((q + 1))
+        done
     done
-    vm_p50=$(p50_ms <"$T/vm.times")
+    step=$((86400 / 500))
+    vm_p50=$(p50_ms <"$T/vm.times.86400")
+    vm_p50_7=$(p50_ms <"$T/vm.times.604800")
     # Measured once it has stopped: a flush alone leaves recent parts in memory, a
     # clean stop writes everything.
     kill -TERM "$VPID"
@@ -212,6 +238,7 @@ if command -v victoria-metrics >/dev/null 2>&1; then
         printf "VictoriaMetrics: %.2f bytes/point (data and indexdb after a forced flush and a clean stop): data %.2f, indexdb %.2f; whole directory %d bytes\n", (d + x) / n, d / n, x / n, t
         printf "VictoriaMetrics: ingest %d points/s (%.1f s through /api/v1/import)\n", n / s, s }'
     say "VictoriaMetrics: -24h query_range of cpu_usage (step ${step}s) p50 $vm_p50 ms over $QUERIES"
+    say "VictoriaMetrics: -7d query_range of cpu_usage (step $((604800 / 500))s) p50 $vm_p50_7 ms over $QUERIES"
 else
     say "victoria-metrics is not installed (Debian package victoria-metrics): no VictoriaMetrics figures"
 fi
@@ -236,9 +263,9 @@ fi
 #---------------------------------------------------------------- summary
 if [ -n "$vm_bpp" ]; then
     awk -v sm="$sm_bpp" -v ch="$chunk_bpp" -v vm="$vm_bpp" -v pr="$prom_bpp" -v smq="$sm_p50" \
-        -v vmq="$vm_p50" -v sp="$sm_pps" -v vp="$(awk -v n="$npoints" -v s="$vm_s" 'BEGIN { printf "%d", n / s }')" 'BEGIN {
+        -v vmq="$vm_p50" -v smq7="$sm_p50_7" -v vmq7="$vm_p50_7" -v sp="$sm_pps" -v vp="$(awk -v n="$npoints" -v s="$vm_s" 'BEGIN { printf "%d", n / s }')" 'BEGIN {
         printf "density: bytes/point vs VictoriaMetrics: smserver %.2fx, chunk codec (2 h) %.2fx", sm / vm, ch / vm
         if (pr != "") printf ", Prometheus %.2fx", pr / vm
         printf " (goal: smserver <= 1.00x)\n"
-        printf "density: ingest points/s smserver/VictoriaMetrics %.2f; -24h query p50 smserver/VictoriaMetrics %.2f (goal <= 2)\n", sp / vp, smq / vmq }'
+        printf "density: ingest points/s smserver/VictoriaMetrics %.2f; query p50 smserver/VictoriaMetrics: -24h %.2f, -7d %.2f (goal <= 2)\n", sp / vp, smq / vmq, smq7 / vmq7 }'
 fi

@@ -66,7 +66,8 @@ db = smdb.connect(sys.argv[1])
 assert db.execute('pragma integrity_check').fetchone()[0] == 'ok', 'integrity_check'
 acked = [int(l) for l in open(sys.argv[2])]
 assert len(acked) == len(set(acked)), 'client acked a timestamp twice'
-stored = {r[0]: r[1] for r in db.execute('select ts, count(*) from samples group by ts')}
+# raw_samples: rows and sealed sample times (a window that closed is sealed by now).
+stored = {r[0]: r[1] for r in db.execute('select ts, count(*) from raw_samples group by ts')}
 missing = [t for t in acked if stored.get(t, 0) != 1]
 assert not missing, '%d of %d acknowledged samples missing, e.g. %s' % (len(missing), len(acked), missing[:3])
 # Each stored sample has all of its points.

@@ -49,11 +49,12 @@ v=$(sql "select value from raw_points p join series s on s.id = p.series_id wher
 [ "$v" = 15.0 ] || fail "cpu.core.usage{core=1} is '$v'"
 v=$(sql "select value from raw_points p join series s on s.id = p.series_id where s.name = 'load.15' and p.ts = $ts")
 [ "$v" = 0.3 ] || fail "load.15 is '$v'"
-# The points are packed in their sample's row (schema 4): no table of points.
+# The points are packed in their sample's row (schema 4; chunks come with 6): no table
+# of points.
 [ "$(sql "select count(*) from sqlite_master where name = 'points'")" = 0 ] ||
     fail "a points table exists"
-# Schema 4 or later (5 adds process snapshots).
-[ "$(sql "pragma user_version")" -ge 4 ] || fail "schema version is before 4"
+# Schema 6 or later (5 adds process snapshots, 6 chunks).
+[ "$(sql "pragma user_version")" -ge 6 ] || fail "schema version is below 6"
 pass "original agent shape"
 
 # 3. the original README's shape (no timestamp: stamped on arrival)

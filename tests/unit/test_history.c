@@ -65,7 +65,8 @@ setup(void)
         "INSERT INTO series VALUES(1, 7, 'const', ''), (2, 7, 'sine', ''),"
         " (3, 8, 'other', 'core=0');";
     if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, history_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(db, history_schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, history_chunk_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
         abort();
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     for (int64_t t = START_MS; t < END_MS; t += STEP_MS) {
