@@ -712,7 +712,7 @@ fail:
 
 /* Delete agent's chunks (series and sample times) with t0 in [a, b). */
 static enum sm_rc
-drop_windows(sqlite3 *db, int64_t agent, int64_t a, int64_t b, size_t *deleted)
+drop_windows(sqlite3 *db, int64_t agent, int64_t a, int64_t b)
 {
     static const char *const sql[] = {
         "DELETE FROM chunks WHERE series_id IN (SELECT id FROM series WHERE agent_id = ?1)"
@@ -728,11 +728,12 @@ drop_windows(sqlite3 *db, int64_t agent, int64_t a, int64_t b, size_t *deleted)
         sqlite3_bind_int64(s, 2, a);
         sqlite3_bind_int64(s, 3, b);
         rc = step_rc(db, sqlite3_step(s));
-        *deleted += (size_t)sqlite3_changes(db);
         sqlite3_finalize(s);
     }
     return rc;
 }
+
+static enum sm_rc trim_window(sqlite3 *db, int64_t agent, int64_t wc, int64_t cut);
 
 enum sm_rc
 history_chunks_retain_agent(sqlite3 *db, int64_t agent, int64_t cut, size_t *deleted)
@@ -743,10 +744,28 @@ history_chunks_retain_agent(sqlite3 *db, int64_t agent, int64_t cut, size_t *del
                             agent, 0, 0);
     if (oldest < 0 || oldest >= cut)
         return SM_OK;
+    /* *deleted counts samples, as the raw tier's retention does: the agent's samples
+     * (rows and sealed) before and after, since a re-seal also moves the window's rows
+     * from the cut on into its chunks. */
+    static const char agent_samples[] =
+        "SELECT (SELECT count(*) FROM samples WHERE agent_id = ?1) +"
+        " (SELECT coalesce(sum(n), 0) FROM chunk_samples WHERE agent_id = ?1) WHERE ?2 = ?3";
+    int64_t before = count2(db, agent_samples, agent, 0, 0);
     int64_t wc = history_window_of(cut);
-    enum sm_rc rc = drop_windows(db, agent, INT64_MIN, wc, deleted);
-    if (rc != SM_OK)
-        return rc;
+    enum sm_rc rc = drop_windows(db, agent, INT64_MIN, wc);
+    if (rc == SM_OK)
+        rc = trim_window(db, agent, wc, cut);
+    int64_t after = count2(db, agent_samples, agent, 0, 0);
+    if (before >= 0 && after >= 0 && before > after)
+        *deleted += (size_t)(before - after);
+    return rc;
+}
+
+/* Seal the window at wc again from the cut on, when it holds sealed samples before it. */
+static enum sm_rc
+trim_window(sqlite3 *db, int64_t agent, int64_t wc, int64_t cut)
+{
+    enum sm_rc rc;
     int64_t in_cut = count2(db,
                             "SELECT count(*) FROM chunk_samples WHERE agent_id = ?1 AND t0 >= ?2"
                             " AND t0 < ?3",
@@ -757,9 +776,7 @@ history_chunks_retain_agent(sqlite3 *db, int64_t agent, int64_t cut, size_t *del
     if (sqlite3_exec(db, "SAVEPOINT trim", NULL, NULL, NULL) != SQLITE_OK)
         return step_rc(db, sqlite3_errcode(db));
     rc = seal_window(db, agent, wc, cut, &samples, &points);
-    if (rc == SM_OK) {
-        (*deleted)++;
-    } else if (rc != SM_EBUSY && rc != SM_EINTERNAL) {
+    if (rc != SM_OK && rc != SM_EBUSY && rc != SM_EINTERNAL) {
         /* Damaged: kept as it is until all of it is older than the cut. */
         sqlite3_exec(db, "ROLLBACK TO trim", NULL, NULL, NULL);
         sm_log(SM_LOG_WARN, "history: agent %lld's window at %lld kept whole by retention",
