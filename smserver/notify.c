@@ -46,7 +46,8 @@ struct notifier {
     struct item *head, *tail;
     size_t len;
     int stop;
-    atomic_int quit; /* set by notifier_stop: abort a transfer in flight */
+    atomic_int quit;     /* set by notifier_stop: abort a transfer in flight */
+    atomic_int checking; /* a channel's address check is running (notify_target_check) */
     /* Notifications to send, oldest first (notifier thread only). */
     struct delivery *outbox;
     size_t outbox_len;
@@ -283,12 +284,31 @@ guard_setopt(CURL *h, const char *url, struct guard *g)
     return 0;
 }
 
+static enum sm_rc check_target(const struct sm_netallow *allow, const char *url, const char *field,
+                               char **cause);
+
 enum sm_rc
-notify_target_check(const struct sm_netallow *allow, const char *url, const char *field,
-                    char **cause)
+notify_target_check(struct notifier *n, const struct sm_netallow *allow, const char *url,
+                    const char *field, char **cause)
 {
     if (allow && allow->all)
         return SM_OK;
+    int expected = 0;
+    if (n && !atomic_compare_exchange_strong(&n->checking, &expected, 1)) {
+        *cause = sm_xasprintf("%s: another channel's address is being checked, try again in a "
+                              "few seconds",
+                              field);
+        return SM_EBUSY;
+    }
+    enum sm_rc rc = check_target(allow, url, field, cause);
+    if (n)
+        atomic_store(&n->checking, 0);
+    return rc;
+}
+
+static enum sm_rc
+check_target(const struct sm_netallow *allow, const char *url, const char *field, char **cause)
+{
     /* libcurl out of memory is the server's trouble, not the URL's: 503, try again. */
     CURL *h = curl_easy_init();
     struct guard g;
@@ -297,7 +317,7 @@ notify_target_check(const struct sm_netallow *allow, const char *url, const char
     g.probe = 1;
     if (!h || guard_setopt(h, url, &g) != 0 ||
         curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L) != CURLE_OK) {
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)NOTIFY_CHECK_TIMEOUT_S) != CURLE_OK) {
         curl_easy_cleanup(h);
         *cause = sm_xasprintf("%s: cannot check the address now, try again later", field);
         return SM_ENOMEM;
