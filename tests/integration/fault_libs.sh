@@ -10,7 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
 need python3 curl openssl
-python3 -c 'import websockets' 2>/dev/null || skip "python3-websockets is not installed"
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import websockets' 2>/dev/null ||
+    skip "/usr/bin/python3 with python3-websockets is not installed"
 mkdir "$T/tls"
 make_tls "$T/tls"
 /usr/bin/python3 "$top_srcdir/tests/integration/fault_libs.py" "$SMSERVER" "$SMAGENT" \
