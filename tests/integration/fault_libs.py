@@ -54,6 +54,19 @@ def die(msg):
     sys.exit(1)
 
 
+LIVE = []  # processes to end if this script stops early (die, an exception)
+
+
+def end_live():
+    for p in LIVE:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(end_live)
+
+
 class Server:
     def __init__(self, state, fault=None, tag="run", args=()):
         self.state = state
@@ -69,6 +82,7 @@ class Server:
                                    "--port-file", pf, "--config", CONF, "--log-level", "info"]
                                   + list(args),
                                   stdout=open(self.log, "w"), stderr=subprocess.STDOUT, env=env)
+        LIVE.append(self.p)
         for _ in range(400):
             if os.path.exists(pf) and os.path.getsize(pf) > 0:
                 break
@@ -316,6 +330,7 @@ def run_agent(n, tag):
                           tokf, "--ca-file", os.path.join(TLS, "ca.pem"), "--interval",
                           "1", "--spool", spool, "--log-level", "debug"],
                          stdout=open(alog, "w"), stderr=subprocess.STDOUT, env=env)
+    LIVE.append(a)
     want = BASE_SAMPLES + (1 if n == NEVER else 2)
     for _ in range(300):
         if a.poll() is not None or samples(state) >= want:
