@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault_alloc.h"
 #include "xmalloc.h"
 
 /* Loaded once per process, like libcurl's own global state. */
 static struct curl_dl dl;
 static int loaded;
+static const char *fault_lib; /* the test hook is on (CURL_DL_FAULT_ENV) */
 
 static const struct {
     const char *name;
@@ -65,10 +67,24 @@ curl_dl_get(char **cause)
         /* POSIX: a function's address from dlsym is stored as a function pointer. */
         memcpy((char *)&t + symbols[i].off, &p, sizeof p);
     }
-    if (t.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    static const char *const libs[] = {"curl", NULL};
+    int fault = sm_fault_parse(CURL_DL_FAULT_ENV, libs, &fault_lib);
+    void *gim = fault > 0 ? dlsym(h, "curl_global_init_mem") : NULL;
+    memcpy(&t.global_init_mem, &gim, sizeof gim);
+    if (fault < 0 || (fault > 0 && !gim)) {
+        *cause = sm_xasprintf("%s: cannot be used here", CURL_DL_FAULT_ENV);
+        fault_lib = NULL;
+        return NULL;
+    }
+    CURLcode rc = fault > 0 ? t.global_init_mem(CURL_GLOBAL_DEFAULT, sm_fault_malloc, sm_fault_free,
+                                                sm_fault_realloc, sm_fault_strdup, sm_fault_calloc)
+                            : t.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
         *cause = sm_xstrdup("libcurl could not be initialised");
         return NULL;
     }
+    if (fault > 0)
+        sm_fault_arm();
     dl = t;
     loaded = 1;
     return &dl;
@@ -80,4 +96,7 @@ curl_dl_done(void)
     if (loaded)
         dl.global_cleanup();
     loaded = 0;
+    if (fault_lib)
+        sm_fault_report(fault_lib);
+    fault_lib = NULL;
 }

@@ -13,6 +13,10 @@
 /* The libcurl functions the sender calls. */
 struct curl_dl {
     CURLcode (*global_init)(long flags);
+    /* Only looked up when CURL_DL_FAULT_ENV is set (the test hook), else NULL. */
+    CURLcode (*global_init_mem)(long flags, curl_malloc_callback m, curl_free_callback f,
+                                curl_realloc_callback r, curl_strdup_callback s,
+                                curl_calloc_callback c);
     void (*global_cleanup)(void);
     CURL *(*easy_init)(void);
     CURLcode (*easy_setopt)(CURL *e, CURLoption opt, ...);
@@ -31,6 +35,10 @@ struct curl_dl {
     CURLMsg *(*multi_info_read)(CURLM *m, int *left);
 };
 
+/* For the test suite only: "curl:N" makes the Nth allocation libcurl asks for after its
+ * initialisation fail, once (lib/fault_alloc.h), and curl_dl_done log it. */
+#define CURL_DL_FAULT_ENV "SMAGENT_FAULT_ALLOC"
+
 /* The library name dlopen is given (SM_LIBCURL in the environment overrides it). */
 #define CURL_DL_SONAME "libcurl.so.4"
 
@@ -38,7 +46,8 @@ struct curl_dl {
  * NULL with an allocated *cause when it cannot be loaded (the cause says so and names
  * the package). Main thread only. */
 const struct curl_dl *curl_dl_get(char **cause);
-/* curl_global_cleanup when libcurl was loaded (the library stays mapped). */
+/* curl_global_cleanup when libcurl was loaded (the library stays mapped), and the test
+ * hook's report when it is on. */
 void curl_dl_done(void);
 
 #endif

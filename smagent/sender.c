@@ -104,10 +104,20 @@ tls_new(struct sender *s, const char *url, const char *token, const char *ca_fil
         return -1;
     }
     char *tok = sm_xasprintf("X-Agent-Token: %s", token);
-    s->headers = C->slist_append(NULL, "Content-Type: application/json");
-    s->headers = C->slist_append(s->headers, tok);
-    /* No "Expect: 100-continue" round trip. */
-    s->headers = C->slist_append(s->headers, "Expect:");
+    /* No "Expect: 100-continue" round trip. A header libcurl could not add (out of
+     * memory: curl_slist_append returns NULL and leaves the list as it was) fails the
+     * set-up, rather than losing the list or sending without the header. */
+    const char *const hdrs[] = {"Content-Type: application/json", tok, "Expect:"};
+    for (size_t i = 0; i < sizeof hdrs / sizeof hdrs[0]; i++) {
+        struct curl_slist *l = C->slist_append(s->headers, hdrs[i]);
+        if (!l) {
+            wipe(tok);
+            free(tok);
+            *cause = sm_xstrdup("libcurl: out of memory");
+            return -1;
+        }
+        s->headers = l;
+    }
     wipe(tok);
     free(tok);
     CURL *e = s->easy;

@@ -47,7 +47,8 @@ struct notifier {
     STAILQ_HEAD(, item) items; /* state changes to record, oldest first */
     size_t len;
     int stop;
-    atomic_int quit; /* set by notifier_stop: abort a transfer in flight */
+    atomic_int quit;     /* set by notifier_stop: abort a transfer in flight */
+    atomic_int checking; /* a channel's address check is running (notify_target_check) */
     /* Notifications to send, oldest first (notifier thread only). */
     struct delivery *outbox;
     size_t outbox_len;
@@ -260,44 +261,74 @@ open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 }
 
 /* The options every request to a receiver gets: no proxy from the environment (the
- * proxy's address would be the one checked), no redirect, http(s) only, the guard. */
-static void
+ * proxy's address would be the one checked), no redirect, http(s) only, the guard.
+ * -1 when one could not be set (libcurl copies strings: out of memory); the handle must
+ * then not be used, or it would go out with the guard missing a part (a proxy from the
+ * environment, any protocol, no URL). */
+static int
 guard_setopt(CURL *h, const char *url, struct guard *g)
 {
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
+    if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L) != CURLE_OK ||
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 #else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) !=
+            CURLE_OK ||
 #endif
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, g);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, g) != CURLE_OK)
+        return -1;
+    return 0;
 }
 
+static enum sm_rc check_target(const struct sm_netallow *allow, const char *url, const char *field,
+                               char **cause);
+
 enum sm_rc
-notify_target_check(const struct sm_netallow *allow, const char *url, const char *field,
-                    char **cause)
+notify_target_check(struct notifier *n, const struct sm_netallow *allow, const char *url,
+                    const char *field, char **cause)
 {
     if (allow && allow->all)
         return SM_OK;
-    CURL *h = curl_easy_init();
-    if (!h) {
-        *cause = sm_xasprintf("%s: cannot check the address now, try again later", field);
+    int expected = 0;
+    if (n && !atomic_compare_exchange_strong(&n->checking, &expected, 1)) {
+        *cause = sm_xasprintf("%s: another channel's address is being checked, try again in a "
+                              "few seconds",
+                              field);
         return SM_EBUSY;
     }
+    enum sm_rc rc = check_target(allow, url, field, cause);
+    if (n)
+        atomic_store(&n->checking, 0);
+    return rc;
+}
+
+static enum sm_rc
+check_target(const struct sm_netallow *allow, const char *url, const char *field, char **cause)
+{
+    /* libcurl out of memory is the server's trouble, not the URL's: 503, try again. */
+    CURL *h = curl_easy_init();
     struct guard g;
     memset(&g, 0, sizeof g);
     g.allow = allow;
     g.probe = 1;
-    guard_setopt(h, url, &g);
-    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
+    if (!h || guard_setopt(h, url, &g) != 0 ||
+        curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)NOTIFY_CHECK_TIMEOUT_S) != CURLE_OK) {
+        curl_easy_cleanup(h);
+        *cause = sm_xasprintf("%s: cannot check the address now, try again later", field);
+        return SM_ENOMEM;
+    }
     CURLcode rc = curl_easy_perform(h);
     curl_easy_cleanup(h);
+    if (rc == CURLE_OUT_OF_MEMORY && !g.refused) {
+        *cause = sm_xasprintf("%s: cannot check the address now, try again later", field);
+        return SM_ENOMEM;
+    }
     if (g.refused) {
         *cause = sm_xasprintf("%s: the host resolves to %s (%s), an address smserver does not "
                               "send to unless webhook_allow_private in smserver.conf allows it",
@@ -323,19 +354,21 @@ static int
 post(struct notifier *n, const char *url, const char *body, struct curl_slist *hdrs, long *status,
      struct guard *g)
 {
+    /* An option libcurl could not take (out of memory): try again later. */
     CURL *h = curl_easy_init();
-    if (!h)
+    if (!h || guard_setopt(h, url, g) != 0 ||
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body)) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)NOTIFY_TIMEOUT_S) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "smserver/" PACKAGE_VERSION) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, n) != CURLE_OK) {
+        curl_easy_cleanup(h);
         return 1;
-    guard_setopt(h, url, g);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)NOTIFY_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "smserver/" PACKAGE_VERSION);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, n);
+    }
     CURLcode rc = curl_easy_perform(h);
     *status = 0;
     if (rc == CURLE_OK)
@@ -368,14 +401,28 @@ attempt(struct notifier *n, struct delivery *d)
                ch.id);
         return -1;
     }
+    /* A header libcurl could not add (out of memory) is retried later, never sent
+     * without: curl_slist_append returns NULL and leaves the list as it was. */
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    if (!hdrs) {
+        sodium_memzero(secret, sizeof secret);
+        d->attempts++;
+        return 1;
+    }
     char *url = NULL, *body = NULL;
     if (strcmp(ch.kind, "webhook") == 0) {
         char sig[65];
         notify_sign(secret, d->payload, strlen(d->payload), sig);
         char *hdr = sm_xasprintf(NOTIFY_SIGNATURE_HEADER ": sha256=%s", sig);
-        hdrs = curl_slist_append(hdrs, hdr);
+        struct curl_slist *more = curl_slist_append(hdrs, hdr);
         free(hdr);
+        if (!more) {
+            curl_slist_free_all(hdrs);
+            sodium_memzero(secret, sizeof secret);
+            d->attempts++;
+            return 1;
+        }
+        hdrs = more;
         url = sm_xstrdup(ch.url);
         body = sm_xstrdup(d->payload);
     } else {

@@ -18,10 +18,11 @@
 #include "store.h"
 
 #define NOTIFY_QUEUE_MAX 1024
-#define NOTIFY_OUTBOX_MAX 256   /* notifications waiting to be sent */
-#define NOTIFY_ATTEMPTS 8       /* tries per notification before giving up */
-#define NOTIFY_BACKOFF_MAX_S 60 /* the delay doubles from 1 s up to this */
-#define NOTIFY_TIMEOUT_S 10     /* per attempt */
+#define NOTIFY_OUTBOX_MAX 256    /* notifications waiting to be sent */
+#define NOTIFY_CHECK_TIMEOUT_S 5 /* a channel's address check, resolution included */
+#define NOTIFY_ATTEMPTS 8        /* tries per notification before giving up */
+#define NOTIFY_BACKOFF_MAX_S 60  /* the delay doubles from 1 s up to this */
+#define NOTIFY_TIMEOUT_S 10      /* per attempt */
 #define NOTIFY_SIGNATURE_HEADER "X-StatusMonitor-Signature"
 #define NOTIFY_EVENTS_KEEP 10000 /* state changes kept per rule */
 #define NOTIFY_PRUNE_EVERY 256   /* recorded changes between two prunes */
@@ -51,10 +52,12 @@ enum sm_rc notifier_push_test(struct notifier *n, int64_t user_id,
 /* Check a receiver's URL before a channel is made: libcurl resolves its host as it
  * would to send, and every address must be public or allowed by allow (NULL: none).
  * SM_EINVAL with an allocated *cause starting with "field: " when an address is refused,
- * the name does not resolve or the URL is unusable. Resolves (up to 5 s): call it on a
- * worker, never on the event loop. */
-enum sm_rc notify_target_check(const struct sm_netallow *allow, const char *url, const char *field,
-                               char **cause) SM_MUST_CHECK;
+ * the name does not resolve or the URL is unusable; SM_ENOMEM when libcurl ran out of
+ * memory. Resolves (up to NOTIFY_CHECK_TIMEOUT_S): call it on a worker, never on the
+ * event loop. One check at a time per notifier n (NULL: no limit), so that slow names
+ * hold at most one worker: SM_EBUSY with a *cause while another runs. Any thread. */
+enum sm_rc notify_target_check(struct notifier *n, const struct sm_netallow *allow, const char *url,
+                               const char *field, char **cause) SM_MUST_CHECK;
 
 /* Encrypt a channel secret for the store (out holds at least STORE_SECRET_MAX bytes).
  * SM_ETOOBIG when it does not fit. Any thread. */

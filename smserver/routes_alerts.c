@@ -483,7 +483,8 @@ channels_create(struct call *c, char **cause)
         sm_strlcpy(ch.url, s, sizeof ch.url);
         /* Not the server's own loopback, the cloud metadata service or a private net
          * (this runs on a worker: it resolves the name). */
-        if ((rc = notify_target_check(c->env->webhook_allow, ch.url, "url", cause)) != SM_OK)
+        if ((rc = notify_target_check(c->env->notifier, c->env->webhook_allow, ch.url, "url",
+                                      cause)) != SM_OK)
             goto out;
         uint8_t unused[STORE_HASH_LEN];
         auth_token_new(secret, unused); /* the signing secret, shown once */
@@ -503,8 +504,9 @@ channels_create(struct call *c, char **cause)
             rc = bad(cause, "bot_token: letters, digits, ':', '_' and '-' only");
             goto out;
         }
-        if ((rc = notify_target_check(c->env->webhook_allow, c->env->telegram_api_base,
-                                      "telegram_api_base", cause)) != SM_OK)
+        if ((rc = notify_target_check(c->env->notifier, c->env->webhook_allow,
+                                      c->env->telegram_api_base, "telegram_api_base", cause)) !=
+            SM_OK)
             goto out;
     } else {
         rc = bad(cause, "type: must be \"webhook\" or \"telegram\"");
@@ -537,6 +539,8 @@ channels_create(struct call *c, char **cause)
         cJSON_AddStringToObject(o, "secret", secret); /* shown this once */
     http_reply_json(c->resp, 201, o);
 out:
+    if (rc == SM_EBUSY) /* another channel's address check is running */
+        c->resp->retry_after = NOTIFY_CHECK_TIMEOUT_S;
     sodium_memzero(secret, sizeof secret);
     sodium_memzero(ch.secret, sizeof ch.secret);
     if (bot) {
