@@ -504,13 +504,9 @@ seg_index(const struct spool *sp, uint64_t no)
 static void
 batch_push(struct spool_batch *b, size_t len)
 {
-    if (b->n == b->ncap) {
-        b->ncap = b->ncap ? b->ncap * 2 : 32;
-        b->off = sm_xreallocarray(b->off, b->ncap, sizeof *b->off);
-        b->len = sm_xreallocarray(b->len, b->ncap, sizeof *b->len);
-        b->end_seg = sm_xreallocarray(b->end_seg, b->ncap, sizeof *b->end_seg);
-        b->end_off = sm_xreallocarray(b->end_off, b->ncap, sizeof *b->end_off);
-    }
+    b->off = sm_xgrow(b->off, &b->off_cap, b->n + 1, sizeof *b->off);
+    b->len = sm_xgrow(b->len, &b->len_cap, b->n + 1, sizeof *b->len);
+    b->end = sm_xgrow(b->end, &b->end_cap, b->n + 1, sizeof *b->end);
     b->off[b->n] = b->buf.len;
     b->len[b->n] = len;
 }
@@ -566,8 +562,7 @@ spool_peek(struct spool *sp, size_t max_n, size_t max_bytes, struct spool_batch 
             continue;
         }
         batch_push(b, len);
-        b->end_seg[b->n] = seg;
-        b->end_off[b->n] = off;
+        b->end[b->n] = (struct spool_pos){.seg = seg, .off = off};
         b->n++;
         sm_buf_added(&b->buf, len);
     }
@@ -583,8 +578,8 @@ spool_consume(struct spool *sp, const struct spool_batch *b, size_t n)
         return SM_OK;
     if (n > b->n)
         return SM_EINVAL;
-    sp->cur_seg = b->end_seg[n - 1];
-    sp->cur_off = b->end_off[n - 1];
+    sp->cur_seg = b->end[n - 1].seg;
+    sp->cur_off = b->end[n - 1].off;
     normalize(sp);
     write_cursor(sp);
     return SM_OK;
@@ -631,7 +626,6 @@ spool_batch_done(struct spool_batch *b)
     sm_buf_done(&b->buf);
     free(b->off);
     free(b->len);
-    free(b->end_seg);
-    free(b->end_off);
+    free(b->end);
     memset(b, 0, sizeof *b);
 }

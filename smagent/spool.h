@@ -31,13 +31,19 @@
 
 struct spool;
 
+/* A place in the spool: segment number and byte offset in it. */
+struct spool_pos {
+    uint64_t seg, off;
+};
+
 /* Records read by spool_peek, in order: record i is buf.data[off[i] .. off[i] + len[i]),
  * and buf.len bytes in all. */
 struct spool_batch {
     struct sm_buf buf; /* no cap of its own: spool_peek's max_bytes plus one record */
-    size_t n, ncap;
+    size_t n;
     size_t *off, *len;
-    uint64_t *end_seg, *end_off; /* position just after record i */
+    struct spool_pos *end;            /* position just after record i */
+    size_t off_cap, len_cap, end_cap; /* of each array (sm_xgrow), all at least n */
 };
 
 /* Open (creating with mode 0700 if needed) the spool in dir, capped at max_bytes
