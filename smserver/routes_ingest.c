@@ -27,6 +27,7 @@ struct ingest {
     struct store_point *points;
     size_t npoints, pcap;
     size_t *label_off;    /* per point: offset into labels, fixed up at the end */
+    size_t lcap;          /* of label_off (sm_xgrow, as pcap of points) */
     struct sm_buf labels; /* "key=value" strings, each with its NUL */
     char *host_json, *latest_json;
     char **procs; /* per sample: its process snapshot (JSON), or NULL */
@@ -68,11 +69,8 @@ point(struct ingest *in, const char *name, double value, const char *lkey, const
     size_t need = (lkey ? klen + 1 + vlen : 0) + 1;
     if (sm_buf_reserve(&in->labels, need) != SM_OK)
         return; /* not reached: the labels come from a sample within the body cap */
-    if (in->npoints == in->pcap) {
-        in->pcap = in->pcap ? in->pcap * 2 : 256;
-        in->points = sm_xreallocarray(in->points, in->pcap, sizeof *in->points);
-        in->label_off = sm_xreallocarray(in->label_off, in->pcap, sizeof *in->label_off);
-    }
+    in->points = sm_xgrow(in->points, &in->pcap, in->npoints + 1, sizeof *in->points);
+    in->label_off = sm_xgrow(in->label_off, &in->lcap, in->npoints + 1, sizeof *in->label_off);
     in->label_off[in->npoints] = in->labels.len;
     /* "key=value" (formatting with snprintf here was a visible share of ingest time). */
     char *l = in->labels.data + in->labels.len;
