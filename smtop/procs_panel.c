@@ -87,7 +87,7 @@ struct procs_panel {
     size_t n, cap;
     size_t *order; /* rows shown, in order */
     int *depth;    /* tree depth of each shown row */
-    size_t norder, order_cap;
+    size_t norder, order_cap, depth_cap;
     enum procs_sort sort;
     int ascending, tree;
     int32_t sel_pid, follow_pid;
@@ -261,11 +261,9 @@ add_children(struct procs_panel *p, const size_t *byparent, size_t k, int32_t pi
 static void
 rebuild(struct procs_panel *p)
 {
-    if (p->order_cap < p->n || !p->order) { /* never NULL: memcpy(NULL, ..., 0) is undefined */
-        p->order_cap = p->n ? p->n : 1;
-        p->order = sm_xreallocarray(p->order, p->order_cap, sizeof *p->order);
-        p->depth = sm_xreallocarray(p->depth, p->order_cap, sizeof *p->depth);
-    }
+    /* At least one: never NULL, as memcpy(NULL, ..., 0) is undefined. */
+    p->order = sm_xgrow(p->order, &p->order_cap, p->n ? p->n : 1, sizeof *p->order);
+    p->depth = sm_xgrow(p->depth, &p->depth_cap, p->n ? p->n : 1, sizeof *p->depth);
     size_t old_sel = p->table->sel;
     p->norder = 0;
     size_t k = 0;
@@ -895,10 +893,7 @@ procs_panel_set(struct procs_panel *p, const struct sm_proc *v, size_t n)
 {
     if (n > SM_PROC_MAX)
         n = SM_PROC_MAX;
-    if (p->cap < n) {
-        p->cap = n;
-        p->rows = sm_xreallocarray(p->rows, p->cap, sizeof *p->rows);
-    }
+    p->rows = sm_xgrow(p->rows, &p->cap, n, sizeof *p->rows);
     if (n > 0)
         memcpy(p->rows, v, n * sizeof *v);
     p->n = n;
