@@ -82,10 +82,7 @@ struct fleet_view {
 static void
 refresh_rows(struct fleet_view *v, const struct ui *ui)
 {
-    if (v->rows_cap < ui->model->nhosts) {
-        v->rows_cap = ui->model->nhosts + 16;
-        v->rows = sm_xreallocarray(v->rows, v->rows_cap, sizeof *v->rows);
-    }
+    v->rows = sm_xgrow(v->rows, &v->rows_cap, ui->model->nhosts, sizeof *v->rows);
     v->nrows = fleet_rows(ui->model, v->filter, v->sort, v->desc, ui->now, v->rows, v->rows_cap);
     for (size_t i = 0; i < v->nrows; i++)
         if (v->rows[i].h->id == v->sel_id)

@@ -121,10 +121,7 @@ services_draw(struct widget *w, WINDOW *win, const struct ui *ui)
                                          : "reading the cgroup tree...");
         return;
     }
-    if (v->cap < l->n) {
-        v->cap = l->n;
-        v->order = sm_xreallocarray(v->order, v->cap, sizeof *v->order);
-    }
+    v->order = sm_xgrow(v->order, &v->cap, l->n, sizeof *v->order);
     for (size_t i = 0; i < l->n; i++)
         v->order[i] = i;
     sort_list = l;
