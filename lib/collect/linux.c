@@ -88,14 +88,14 @@ struct sm_collector {
     struct core_state *cores;
     size_t present; /* number of possible CPU slots, from sys/devices/system/cpu/present */
 
-    size_t ndisks;
+    size_t ndisks, disks_cap;
     struct disk_state *disks;
-    size_t nifaces;
+    size_t nifaces, ifaces_cap;
     struct iface_state *ifaces;
 
     char **nodev_fs; /* filesystem types marked nodev in /proc/filesystems */
-    size_t nnodev;
-    size_t nmounts;
+    size_t nnodev, nodev_cap;
+    size_t nmounts, mounts_cap;
     struct mount_entry *mounts;
     int mounts_loaded;
 };
@@ -274,7 +274,7 @@ load_nodev(struct sm_collector *c)
             continue;
         const char *name = skip_space(p + 5);
         const char *end = skip_word(name);
-        c->nodev_fs = sm_xreallocarray(c->nodev_fs, c->nnodev + 1, sizeof *c->nodev_fs);
+        c->nodev_fs = sm_xgrow(c->nodev_fs, &c->nodev_cap, c->nnodev + 1, sizeof *c->nodev_fs);
         c->nodev_fs[c->nnodev++] = sm_xstrndup(name, (size_t)(end - name));
     }
 }
@@ -649,7 +649,7 @@ load_mounts(struct sm_collector *c)
             continue;
         copy_field(m.mount, sizeof m.mount, f[4], (size_t)(skip_word(f[4]) - f[4]));
         copy_field(m.device, sizeof m.device, src, (size_t)(src_end - src));
-        c->mounts = sm_xreallocarray(c->mounts, c->nmounts + 1, sizeof *c->mounts);
+        c->mounts = sm_xgrow(c->mounts, &c->mounts_cap, c->nmounts + 1, sizeof *c->mounts);
         sm_strlcpy(devids[c->nmounts], devid, sizeof devids[0]);
         c->mounts[c->nmounts++] = m;
     }
@@ -693,7 +693,7 @@ disk_lookup(struct sm_collector *c, const char *name, size_t len)
             return &c->disks[i];
     if (c->ndisks >= SM_MAX_DISKS * 4 || len >= SM_NAME_LEN)
         return NULL;
-    c->disks = sm_xreallocarray(c->disks, c->ndisks + 1, sizeof *c->disks);
+    c->disks = sm_xgrow(c->disks, &c->disks_cap, c->ndisks + 1, sizeof *c->disks);
     struct disk_state *d = &c->disks[c->ndisks++];
     memset(d, 0, sizeof *d);
     memcpy(d->name, name, len);
@@ -759,7 +759,7 @@ iface_lookup(struct sm_collector *c, const char *name, size_t len)
             return &c->ifaces[i];
     if (c->nifaces >= SM_MAX_IFACES * 4 || len >= SM_NAME_LEN)
         return NULL;
-    c->ifaces = sm_xreallocarray(c->ifaces, c->nifaces + 1, sizeof *c->ifaces);
+    c->ifaces = sm_xgrow(c->ifaces, &c->ifaces_cap, c->nifaces + 1, sizeof *c->ifaces);
     struct iface_state *f = &c->ifaces[c->nifaces++];
     memset(f, 0, sizeof *f);
     memcpy(f->name, name, len);
