@@ -191,7 +191,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (b.n == 0)
             break;
         for (size_t i = 0; i < b.n; i++) {
-            const char *rec = b.buf + b.off[i];
+            const char *rec = b.buf.data + b.off[i];
             if (b.len[i] > SPOOL_RECORD_MAX || !framed_somewhere(segs, nsegs, rec, b.len[i]))
                 abort(); /* a record that is not in the input */
             if (!have_cursor) {
@@ -212,7 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char probe[] = "{\"timestamp\":1}";
     if (spool_append(sp, probe, sizeof probe - 1) != SM_OK ||
         spool_peek(sp, 4, 64 * 1024, &b) != SM_OK || b.n != 1 || b.len[0] != sizeof probe - 1 ||
-        memcmp(b.buf + b.off[0], probe, sizeof probe - 1) != 0)
+        memcmp(b.buf.data + b.off[0], probe, sizeof probe - 1) != 0)
         abort();
     spool_batch_done(&b);
     spool_close(sp);
