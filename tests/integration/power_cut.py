@@ -4,6 +4,7 @@ after every restart that every sample it acknowledged is on the "disk".
 
 usage: power_cut.py SMSERVER STATE_DIR SHADOW_DIR LIBPOWERCUT AGENTS_FILE ROUNDS
                     [--seed S] [--lie]
+       power_cut.py selftest LIBPOWERCUT DIR SHADOW_DIR
 
 smserver runs with libpowercut.so preloaded on STATE_DIR (see powercut.c): the layer
 keeps in SHADOW_DIR what a power cut would leave, only what was fsynced. Each round: start
@@ -19,6 +20,9 @@ violation.
 --lie: one round with SM_POWERCUT_LIE=1 (syncs succeed and make nothing durable). The
 check must then find acknowledged samples lost: exits 0 when it does, 1 when it does not
 (the test could not see a loss).
+
+selftest: the layer's own cases on an empty DIR (what a sync keeps, what it drops: bytes
+written after a sync, a name never synced, a rename not synced, a truncation synced).
 """
 import argparse
 import http.client
@@ -32,6 +36,86 @@ import subprocess
 import sys
 import threading
 import time
+
+
+def cut(state, shadow):
+    """Replace the state directory's files by the durable image; return what was dropped
+    over the files other than the -shm index (written through mmap, not modelled): the
+    names lost, the names whose bytes differ, and how many 512-byte blocks differ."""
+    image = {}
+    with open(os.path.join(shadow, "map")) as f:
+        for line in f:
+            fid, mode, name = line.rstrip("\n").split(" ", 2)
+            image[name] = (os.path.join(shadow, "data", fid), int(mode, 8))
+    lost_names, differ, nbytes = [], [], 0
+    for name in os.listdir(state):
+        p = os.path.join(state, name)
+        if not os.path.isfile(p) or os.path.islink(p):
+            continue
+        if not name.endswith("-shm"):
+            if name not in image:
+                lost_names.append(name)
+            else:
+                live = open(p, "rb").read()
+                dur = open(image[name][0], "rb").read()
+                if live != dur:
+                    differ.append(name)
+                    n = max(len(live), len(dur))
+                    live, dur = live.ljust(n, b"\0"), dur.ljust(n, b"\0")
+                    nbytes += sum(1 for i in range(0, n, 512) if live[i:i + 512] != dur[i:i + 512])
+        os.unlink(p)
+    for name, (src, mode) in image.items():
+        dst = os.path.join(state, name)
+        shutil.copyfile(src, dst)
+        os.chmod(dst, mode)
+    return lost_names, differ, nbytes
+
+
+SELFTEST_CHILD = r"""
+import os, sys
+d = sys.argv[1]
+W = os.O_WRONLY | os.O_CREAT
+dfd = os.open(d, os.O_RDONLY)
+fa = os.open(d + "/a", W, 0o600)  # new, synced, name synced: kept as of its sync
+os.write(fa, b"synced")
+os.fsync(fa)
+fg = os.open(d + "/g", W, 0o600)  # new, name synced, bytes never synced: empty
+os.write(fg, b"ggg")
+os.unlink(d + "/h")  # unlinked before the directory sync: gone
+os.fsync(dfd)
+os.write(fa, b"-unsynced")  # after the sync: dropped
+fb = os.open(d + "/b", W, 0o600)  # bytes synced, name not: gone
+os.write(fb, b"bbb")
+os.fdatasync(fb)
+os.rename(d + "/c", d + "/c2")  # not synced: c keeps its old bytes, c2 is not there
+fe = os.open(d + "/e", os.O_RDWR)  # truncated and synced: short
+os.ftruncate(fe, 2)
+os.fsync(fe)
+ff = os.open(d + "/f", os.O_RDWR)  # overwritten, not synced: as it was
+os.pwrite(ff, b"X", 1)
+os._exit(0)  # the power goes: no close, no clean-up
+"""
+
+
+def selftest(lib, state, shadow):
+    """The layer's own cases: run a child under it, cut, compare with what must remain."""
+    for name, data in (("c", b"old"), ("e", b"eeee"), ("f", b"ffff"), ("h", b"hhh")):
+        with open(os.path.join(state, name), "wb") as f:
+            f.write(data)
+    env = dict(os.environ, LD_PRELOAD=lib, SM_POWERCUT_DIR=state, SM_POWERCUT_SHADOW=shadow)
+    subprocess.run([sys.executable, "-c", SELFTEST_CHILD, state], env=env, check=True)
+    cut(state, shadow)
+    got = {n: open(os.path.join(state, n), "rb").read() for n in sorted(os.listdir(state))}
+    want = {"a": b"synced", "c": b"old", "e": b"ee", "f": b"ffff", "g": b""}
+    if got != want:
+        print("FAIL: after the cut %r, not %r" % (got, want), file=sys.stderr)
+        sys.exit(1)
+    print("selftest: after the cut %s" % " ".join("%s=%r" % kv for kv in got.items()))
+
+
+if len(sys.argv) == 5 and sys.argv[1] == "selftest":
+    selftest(*sys.argv[2:])
+    sys.exit(0)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("smserver")
@@ -140,39 +224,6 @@ def start_server(lie):
     die("smserver did not write its port file")
 
 
-def cut():
-    """Replace the state directory's files by the durable image; return what was dropped
-    over the files other than the -shm index (written through mmap, not modelled): the
-    names lost, the names whose bytes differ, and how many 512-byte blocks differ."""
-    image = {}
-    with open(os.path.join(a.shadow, "map")) as f:
-        for line in f:
-            fid, mode, name = line.rstrip("\n").split(" ", 2)
-            image[name] = (os.path.join(a.shadow, "data", fid), int(mode, 8))
-    lost_names, differ, nbytes = [], [], 0
-    for name in os.listdir(a.state):
-        p = os.path.join(a.state, name)
-        if not os.path.isfile(p) or os.path.islink(p):
-            continue
-        if not name.endswith("-shm"):
-            if name not in image:
-                lost_names.append(name)
-            else:
-                live = open(p, "rb").read()
-                dur = open(image[name][0], "rb").read()
-                if live != dur:
-                    differ.append(name)
-                    n = max(len(live), len(dur))
-                    live, dur = live.ljust(n, b"\0"), dur.ljust(n, b"\0")
-                    nbytes += sum(1 for i in range(0, n, 512) if live[i:i + 512] != dur[i:i + 512])
-        os.unlink(p)
-    for name, (src, mode) in image.items():
-        dst = os.path.join(a.state, name)
-        shutil.copyfile(src, dst)
-        os.chmod(dst, mode)
-    return lost_names, differ, nbytes
-
-
 def check(round_no, want):
     c = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True, timeout=30,
                         isolation_level=None)
@@ -220,7 +271,7 @@ for round_no in range(1, rounds + 1):
     srv.wait()
     with mu:
         want = set(acked)  # every acknowledgement came before the kill
-    names, differ, blocks = cut()
+    names, differ, blocks = cut(a.state, a.shadow)
     srv = start_server(False)
     err, found = check(round_no, want)
     print("round %d: acked=%d found=%d; the cut dropped names [%s], blocks of [%s]: %d"

@@ -5,7 +5,8 @@
 # FAULT_KILLS): four agents post, smserver is SIGKILLed at a random moment, the state
 # directory is replaced by its durable image, smserver starts on it; every sample
 # acknowledged before the cut must be stored once and integrity_check must say ok
-# (power_cut.py does the work; POWER_CUT_SEED repeats a run). Then one round on a disk
+# (power_cut.py does the work; POWER_CUT_SEED repeats a run). First the layer's own
+# cases (power_cut.py selftest); last one round on a disk
 # that acknowledges syncs it does not do (SM_POWERCUT_LIE=1) must lose acknowledged
 # samples: the check can see a loss.
 #
@@ -25,6 +26,12 @@
 
 LIBPOWERCUT=$top_builddir/tests/integration/libpowercut.so
 [ -f "$LIBPOWERCUT" ] || fail "$LIBPOWERCUT is not built (make check builds it)"
+
+# The layer's own cases first: what a sync keeps and what the cut drops.
+mkdir -m 700 "$T/self" "$T/self-shadow"
+"$PY" "$(dirname "$0")/power_cut.py" selftest "$LIBPOWERCUT" "$T/self" "$T/self-shadow" ||
+    fail "the power-cut layer keeps or drops the wrong things"
+pass "layer: synced bytes and names kept; unsynced bytes, names, renames dropped"
 
 printf 'pw-123456\n' | "$SMSERVER" user add u --state-dir "$SM_STATE" >/dev/null
 for a in a1 a2 a3 a4; do
