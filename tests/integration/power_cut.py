@@ -5,6 +5,7 @@ after every restart that every sample it acknowledged is on the "disk".
 usage: power_cut.py SMSERVER STATE_DIR SHADOW_DIR LIBPOWERCUT AGENTS_FILE ROUNDS
                     [--seed S] [--lie]
        power_cut.py selftest LIBPOWERCUT DIR SHADOW_DIR
+       power_cut.py cut DIR SHADOW_DIR
 
 smserver runs with libpowercut.so preloaded on STATE_DIR (see powercut.c): the layer
 keeps in SHADOW_DIR what a power cut would leave, only what was fsynced. Each round: start
@@ -20,6 +21,8 @@ violation.
 --lie: one round with SM_POWERCUT_LIE=1 (syncs succeed and make nothing durable). The
 check must then find acknowledged samples lost: exits 0 when it does, 1 when it does not
 (the test could not see a loss).
+
+cut: replace DIR's files by the durable image in SHADOW_DIR, once.
 
 selftest: the layer's own cases on an empty DIR (what a sync keeps, what it drops: bytes
 written after a sync, a name never synced, a rename not synced, a truncation synced).
@@ -115,6 +118,11 @@ def selftest(lib, state, shadow):
 
 if len(sys.argv) == 5 and sys.argv[1] == "selftest":
     selftest(*sys.argv[2:])
+    sys.exit(0)
+if len(sys.argv) == 4 and sys.argv[1] == "cut":
+    names, differ, blocks = cut(*sys.argv[2:])
+    print("the cut dropped names [%s], blocks of [%s]: %d" % (" ".join(names), " ".join(differ),
+                                                              blocks))
     sys.exit(0)
 
 ap = argparse.ArgumentParser()
