@@ -25,7 +25,8 @@ check must then find acknowledged samples lost: exits 0 when it does, 1 when it 
 cut: replace DIR's files by the durable image in SHADOW_DIR, once.
 
 selftest: the layer's own cases on an empty DIR (what a sync keeps, what it drops: bytes
-written after a sync, a name never synced, a rename not synced, a truncation synced).
+written after a sync, a name never synced, a rename not synced, a truncation synced, an
+open with O_TRUNC).
 """
 import argparse
 import http.client
@@ -96,20 +97,25 @@ os.ftruncate(fe, 2)
 os.fsync(fe)
 ff = os.open(d + "/f", os.O_RDWR)  # overwritten, not synced: as it was
 os.pwrite(ff, b"X", 1)
+ft = os.open(d + "/t", os.O_WRONLY | os.O_TRUNC)  # emptied, grown, synced: zeros
+os.ftruncate(ft, 4)
+os.fsync(ft)
 os._exit(0)  # the power goes: no close, no clean-up
 """
 
 
 def selftest(lib, state, shadow):
     """The layer's own cases: run a child under it, cut, compare with what must remain."""
-    for name, data in (("c", b"old"), ("e", b"eeee"), ("f", b"ffff"), ("h", b"hhh")):
+    for name, data in (("c", b"old"), ("e", b"eeee"), ("f", b"ffff"), ("h", b"hhh"),
+                       ("t", b"tttttt")):
         with open(os.path.join(state, name), "wb") as f:
             f.write(data)
     env = dict(os.environ, LD_PRELOAD=lib, SM_POWERCUT_DIR=state, SM_POWERCUT_SHADOW=shadow)
     subprocess.run([sys.executable, "-c", SELFTEST_CHILD, state], env=env, check=True)
     cut(state, shadow)
     got = {n: open(os.path.join(state, n), "rb").read() for n in sorted(os.listdir(state))}
-    want = {"a": b"synced", "c": b"old", "e": b"ee", "f": b"ffff", "g": b""}
+    want = {"a": b"synced", "c": b"old", "e": b"ee", "f": b"ffff", "g": b"",
+            "t": b"\0\0\0\0"}
     if got != want:
         print("FAIL: after the cut %r, not %r" % (got, want), file=sys.stderr)
         sys.exit(1)

@@ -10,7 +10,8 @@
  * - At start the layer takes the live directory as durable: each regular file is copied to
  *   the shadow and the map lists them (what earlier processes left counts as synced).
  * - write, pwrite, writev, pwritev (and the 64 variants) record the range they wrote in
- *   the file's record; ftruncate, truncate and fallocate record a size change.
+ *   the file's record; ftruncate, truncate and open with O_TRUNC record a size change
+ *   (fallocate only grows a file, and a sync copies the live size).
  * - fsync or fdatasync of a file copies the ranges written since its last sync (and its
  *   size) from the live file to its durable copy: after a sync, the durable bytes of the
  *   whole file are the live bytes at the time of the sync.
@@ -30,7 +31,8 @@
  *
  * Not modelled: writes through mmap (SQLite's -shm index, which it rebuilds from the WAL
  * at the first open after the last connection is gone), files in subdirectories, dup'd
- * descriptors (dup, fcntl F_DUPFD), O_TMPFILE and linkat, torn or reordered writes
+ * descriptors (dup, fcntl F_DUPFD), O_TMPFILE and linkat, sendfile, splice and
+ * copy_file_range into a file, hole punching, torn or reordered writes
  * inside one sync, the drive's own cache, other processes. Only the process that loaded
  * the layer first acts; a child after fork passes through. */
 #define _GNU_SOURCE
@@ -344,21 +346,39 @@ pc_init(void)
     pthread_mutex_unlock(&pc.mu);
 }
 
-/* After an open of PATH (relative to DIRFD) returned FD: track it if it is in the live
- * directory. */
 static void
-opened(int atfd, const char *path, int fd)
+resized(struct pc_file *f, off_t len)
 {
-    if (fd < 0 || fd >= PC_MAX_FD || !active())
+    if (f && (f->trunc < 0 || len < f->trunc))
+        f->trunc = len;
+}
+
+/* After an open of PATH (relative to ATFD) with FLAGS returned FD: track it if it is in
+ * the live directory. */
+static void
+opened(int atfd, const char *path, int flags, int fd)
+{
+    if (fd < 0 || !active())
         return;
     struct stat sb;
+    int live = is_live_dir(atfd, path) || live_name(atfd, path);
+    if (fd >= PC_MAX_FD) {
+        if (!live)
+            return;
+        errno = EMFILE;
+        pc_die(path); /* untracked writes would make the image wrong */
+    }
     pthread_mutex_lock(&pc.mu);
-    if (is_live_dir(atfd, path))
+    if (is_live_dir(atfd, path)) {
         pc.fd_file[fd] = -1;
-    else if (live_name(atfd, path) && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
-        pc.fd_file[fd] = (int)(file_get(sb.st_dev, sb.st_ino) - pc.files) + 1;
-    else
+    } else if (live && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        struct pc_file *f = file_get(sb.st_dev, sb.st_ino);
+        pc.fd_file[fd] = (int)(f - pc.files) + 1;
+        if (flags & O_TRUNC)
+            resized(f, 0);
+    } else {
         pc.fd_file[fd] = 0;
+    }
     pthread_mutex_unlock(&pc.mu);
 }
 
@@ -381,13 +401,6 @@ wrote(int fd, off_t at, ssize_t n)
         }
     }
     pthread_mutex_unlock(&pc.mu);
-}
-
-static void
-resized(struct pc_file *f, off_t len)
-{
-    if (f && (f->trunc < 0 || len < f->trunc))
-        f->trunc = len;
 }
 
 /* Before unlink or rename over PATH: the file it names when that is the last link of a
@@ -455,7 +468,7 @@ open(const char *path, int flags, ...)
     va_end(ap);
     RESOLVE(open);
     int fd = real_open(path, flags, mode);
-    opened(AT_FDCWD, path, fd);
+    opened(AT_FDCWD, path, flags, fd);
     return fd;
 }
 
@@ -468,7 +481,7 @@ open64(const char *path, int flags, ...)
     va_end(ap);
     RESOLVE(open);
     int fd = real_open(path, flags, mode);
-    opened(AT_FDCWD, path, fd);
+    opened(AT_FDCWD, path, flags, fd);
     return fd;
 }
 
@@ -481,7 +494,7 @@ openat(int atfd, const char *path, int flags, ...)
     va_end(ap);
     RESOLVE(openat);
     int fd = real_openat(atfd, path, flags, mode);
-    opened(atfd, path, fd);
+    opened(atfd, path, flags, fd);
     return fd;
 }
 
@@ -494,7 +507,7 @@ openat64(int atfd, const char *path, int flags, ...)
     va_end(ap);
     RESOLVE(openat);
     int fd = real_openat(atfd, path, flags, mode);
-    opened(atfd, path, fd);
+    opened(atfd, path, flags, fd);
     return fd;
 }
 
