@@ -12,7 +12,8 @@ keeps in SHADOW_DIR what a power cut would leave, only what was fsynced. Each ro
 smserver, let the agents (one thread each, batches of 1-4 samples, resent until a 200, as
 smagent does) post, SIGKILL smserver at a random moment 0.05-1.5 s later, then "cut": the
 state directory's files are replaced by the durable image (the names of the last
-directory sync, with the bytes of each file's last sync). smserver starts again under the
+directory sync, with the bytes of each file's last sync; in even rounds also a random half
+of the writes made since, in order, as a disk that wrote some dirty pages back). smserver starts again under the
 layer on that image; a read-only connection then checks that every sample acknowledged
 before the kill is stored once, that nothing never sent is stored, and PRAGMA
 integrity_check. Prints one line per round and a summary; exits 1 on the first
@@ -35,6 +36,7 @@ import os
 import random
 import shutil
 import signal
+import struct
 import sqlite3
 import subprocess
 import sys
@@ -42,15 +44,52 @@ import threading
 import time
 
 
-def cut(state, shadow):
-    """Replace the state directory's files by the durable image; return what was dropped
-    over the files other than the -shm index (written through mmap, not modelled): the
-    names lost, the names whose bytes differ, and how many 512-byte blocks differ."""
+def pending(path):
+    """The writes and size changes logged since a file's last sync: (offset, bytes) or
+    (size, None), in order (struct pc_pending in powercut.c)."""
+    out = []
+    with open(path, "rb") as f:
+        buf = f.read()
+    i = 0
+    while i + 16 <= len(buf):
+        off, n = struct.unpack_from("=qq", buf, i)
+        i += 16
+        if n < 0:
+            out.append((off, None))
+        else:
+            out.append((off, buf[i:i + n]))
+            i += n
+    return out
+
+
+def cut(state, shadow, some=None):
+    """Replace the state directory's files by the durable image: the names of the last
+    directory sync, the bytes of each file's last sync; with SOME (a random.Random), also
+    each write or size change made since that sync with odds 1/2, in their order (the
+    disk wrote some dirty pages back, not others). Returns, over the files other than the
+    -shm index (written through mmap, not modelled), the names lost, the names whose
+    bytes differ from the live ones, how many 512-byte blocks differ, and how many of the
+    unsynced writes were kept and dropped."""
     image = {}
     with open(os.path.join(shadow, "map")) as f:
         for line in f:
             fid, mode, name = line.rstrip("\n").split(" ", 2)
-            image[name] = (os.path.join(shadow, "data", fid), int(mode, 8))
+            data = bytearray(open(os.path.join(shadow, "data", fid), "rb").read())
+            image[name] = (data, int(mode, 8), os.path.join(shadow, "pending", fid))
+    kept = dropped = 0
+    for name, (data, _, pend) in image.items():
+        for off, b in pending(pend) if os.path.exists(pend) else []:
+            if some is None or some.random() >= 0.5:
+                dropped += 1
+                continue
+            kept += 1
+            if b is None:
+                del data[off:]
+                data.extend(bytes(off - len(data)))
+            else:
+                if len(data) < off:
+                    data.extend(bytes(off - len(data)))
+                data[off:off + len(b)] = b
     lost_names, differ, nbytes = [], [], 0
     for name in os.listdir(state):
         p = os.path.join(state, name)
@@ -61,18 +100,20 @@ def cut(state, shadow):
                 lost_names.append(name)
             else:
                 live = open(p, "rb").read()
-                dur = open(image[name][0], "rb").read()
+                dur = bytes(image[name][0])
                 if live != dur:
                     differ.append(name)
                     n = max(len(live), len(dur))
                     live, dur = live.ljust(n, b"\0"), dur.ljust(n, b"\0")
                     nbytes += sum(1 for i in range(0, n, 512) if live[i:i + 512] != dur[i:i + 512])
         os.unlink(p)
-    for name, (src, mode) in image.items():
+    for name, (data, mode, _) in image.items():
         dst = os.path.join(state, name)
-        shutil.copyfile(src, dst)
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(dst, mode)
-    return lost_names, differ, nbytes
+    return lost_names, differ, nbytes, kept, dropped
 
 
 SELFTEST_CHILD = r"""
@@ -112,6 +153,21 @@ def selftest(lib, state, shadow):
             f.write(data)
     env = dict(os.environ, LD_PRELOAD=lib, SM_POWERCUT_DIR=state, SM_POWERCUT_SHADOW=shadow)
     subprocess.run([sys.executable, "-c", SELFTEST_CHILD, state], env=env, check=True)
+    # A cut that keeps every unsynced write, on a copy: the live bytes under the synced names.
+    shutil.copytree(state, state + ".all")
+    shutil.copytree(shadow, shadow + ".all")
+
+    class All:
+        def random(self):
+            return 0.0
+    cut(state + ".all", shadow + ".all", All())
+    got = {n: open(os.path.join(state + ".all", n), "rb").read()
+           for n in sorted(os.listdir(state + ".all"))}
+    want = {"a": b"synced-unsynced", "c": b"old", "e": b"ee", "f": b"fXff", "g": b"ggg",
+            "t": b"\0\0\0\0"}
+    if got != want:
+        print("FAIL: after a cut keeping every write %r, not %r" % (got, want), file=sys.stderr)
+        sys.exit(1)
     cut(state, shadow)
     got = {n: open(os.path.join(state, n), "rb").read() for n in sorted(os.listdir(state))}
     want = {"a": b"synced", "c": b"old", "e": b"ee", "f": b"ffff", "g": b"",
@@ -126,7 +182,7 @@ if len(sys.argv) == 5 and sys.argv[1] == "selftest":
     selftest(*sys.argv[2:])
     sys.exit(0)
 if len(sys.argv) == 4 and sys.argv[1] == "cut":
-    names, differ, blocks = cut(*sys.argv[2:])
+    names, differ, blocks, _, _ = cut(*sys.argv[2:])
     print("the cut dropped names [%s], blocks of [%s]: %d" % (" ".join(names), " ".join(differ),
                                                               blocks))
     sys.exit(0)
@@ -272,7 +328,7 @@ threads = [threading.Thread(target=agent_loop, args=(int(i), tok, base_ms), daem
            for i, tok in agents]
 for t in threads:
     t.start()
-total_acked = total_found = 0
+total_acked = total_found = total_kept = 0
 for round_no in range(1, rounds + 1):
     before = stats["ok"]
     deadline = time.time() + 30
@@ -285,13 +341,18 @@ for round_no in range(1, rounds + 1):
     srv.wait()
     with mu:
         want = set(acked)  # every acknowledgement came before the kill
-    names, differ, blocks = cut(a.state, a.shadow)
+    # Odd rounds keep nothing unsynced, even ones a random half of the unsynced writes.
+    some = random.Random(rng.random()) if round_no % 2 == 0 and not a.lie else None
+    names, differ, blocks, kept, dropped = cut(a.state, a.shadow, some)
     srv = start_server(False)
     err, found = check(round_no, want)
-    print("round %d: acked=%d found=%d; the cut dropped names [%s], blocks of [%s]: %d"
-          % (round_no, len(want), found, " ".join(names), " ".join(differ), blocks))
+    print("round %d: acked=%d found=%d; the cut kept %d and dropped %d unsynced writes;"
+          " lost names [%s], blocks of [%s]: %d"
+          % (round_no, len(want), found, kept, dropped, " ".join(names), " ".join(differ),
+             blocks))
     sys.stdout.flush()
     total_acked, total_found = len(want), found
+    total_kept += kept
     if err and a.lie:
         stop.set()
         srv.kill()
@@ -309,6 +370,7 @@ if a.lie:
     print("FAIL: with syncs that make nothing durable, no acknowledged sample was lost "
           "(seed %d)" % seed, file=sys.stderr)
     sys.exit(1)
-print("cuts=%d posts=%d acked_posts=%d failed_posts=%d acked_samples=%d found=%d lost=0 "
-      "integrity=ok seed=%d" % (rounds, stats["posts"], stats["ok"], stats["failed"],
-                                total_acked, total_found, seed))
+print("cuts=%d posts=%d acked_posts=%d failed_posts=%d unsynced_writes_kept=%d "
+      "acked_samples=%d found=%d lost=0 integrity=ok seed=%d"
+      % (rounds, stats["posts"], stats["ok"], stats["failed"], total_kept, total_acked,
+         total_found, seed))

@@ -15,6 +15,9 @@
  * - fsync or fdatasync of a file copies the ranges written since its last sync (and its
  *   size) from the live file to its durable copy: after a sync, the durable bytes of the
  *   whole file are the live bytes at the time of the sync.
+ * - Every write and size change since a file's last sync is also logged, in order, in
+ *   shadow/pending/ID (emptied by the sync), so that the cut may also keep some of them:
+ *   a disk writes dirty pages back whenever it likes.
  * - Names are directory data: a new file, a rename or an unlink becomes durable only when
  *   the directory itself is fsynced (POSIX; SQLite does this after creating a WAL or a
  *   journal). fsync or fdatasync of the live directory rewrites the map from the
@@ -62,6 +65,13 @@ struct pc_file {
     unsigned id;
     off_t lo, hi; /* bytes written since the last sync: [lo, hi) */
     off_t trunc;  /* smallest size set since the last sync, or -1 */
+    int pend;     /* shadow/pending/ID, open for appending */
+};
+
+/* A record of shadow/pending/ID: a write of LEN bytes at OFF (the bytes follow), or with
+ * LEN -1 a new size OFF; the file holds what was done since the last sync, in order. */
+struct pc_pending {
+    int64_t off, len;
 };
 
 static struct {
@@ -209,6 +219,10 @@ file_get(dev_t dev, ino_t ino)
     if (fd < 0)
         pc_die(p);
     real_close(fd);
+    snprintf(p, sizeof p, "%s/pending/%u", pc.shadow, f->id);
+    f->pend = real_open(p, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (f->pend < 0)
+        pc_die(p);
     return f;
 }
 
@@ -271,6 +285,24 @@ sync_file(int fd, struct pc_file *f)
     real_close(src);
     f->lo = f->hi = 0;
     f->trunc = -1;
+    if (real_ftruncate(f->pend, 0) != 0)
+        pc_die("pending");
+}
+
+/* Append to F's pending log what was just done (see struct pc_pending). Call with pc.mu
+ * held. */
+static void
+log_pending(struct pc_file *f, off_t off, int64_t len, const struct iovec *iov, int cnt)
+{
+    struct pc_pending h = {.off = off, .len = len};
+    if (real_write(f->pend, &h, sizeof h) != (ssize_t)sizeof h)
+        pc_die("pending");
+    for (int i = 0; i < cnt && len > 0; i++) {
+        size_t n = iov[i].iov_len < (size_t)len ? iov[i].iov_len : (size_t)len;
+        if (n && real_write(f->pend, iov[i].iov_base, n) != (ssize_t)n)
+            pc_die("pending");
+        len -= (int64_t)n;
+    }
 }
 
 /* The durable names become the live directory's entries of now (after a sync of the
@@ -339,6 +371,15 @@ pc_init(void)
         if (e->d_name[0] != '.')
             real_unlinkat(dirfd(d), e->d_name, 0);
     closedir(d);
+    snprintf(p, sizeof p, "%s/pending", pc.shadow);
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
+        pc_die(p);
+    if (!(d = opendir(p)))
+        pc_die(p);
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            real_unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
     pc.pid = getpid();
     pc.on = 1;
     pthread_mutex_lock(&pc.mu);
@@ -349,8 +390,11 @@ pc_init(void)
 static void
 resized(struct pc_file *f, off_t len)
 {
-    if (f && (f->trunc < 0 || len < f->trunc))
+    if (!f)
+        return;
+    if (f->trunc < 0 || len < f->trunc)
         f->trunc = len;
+    log_pending(f, len, -1, NULL, 0);
 }
 
 /* After an open of PATH (relative to ATFD) with FLAGS returned FD: track it if it is in
@@ -383,7 +427,7 @@ opened(int atfd, const char *path, int flags, int fd)
 }
 
 static void
-wrote(int fd, off_t at, ssize_t n)
+wrote(int fd, off_t at, ssize_t n, const struct iovec *iov, int cnt)
 {
     if (n <= 0 || !active())
         return;
@@ -399,6 +443,7 @@ wrote(int fd, off_t at, ssize_t n)
             f->lo = at < f->lo ? at : f->lo;
             f->hi = at + n > f->hi ? at + n : f->hi;
         }
+        log_pending(f, at, n, iov, cnt);
     }
     pthread_mutex_unlock(&pc.mu);
 }
@@ -427,6 +472,7 @@ dropped(int drop, const struct stat *sb, int rc)
             for (int fd = 0; fd < PC_MAX_FD; fd++)
                 if (pc.fd_file[fd] == i + 1)
                     goto keep;
+            real_close(pc.files[i].pend);
             pc.files[i].used = 0;
         }
 keep:
@@ -528,7 +574,7 @@ write(int fd, const void *buf, size_t n)
 {
     RESOLVE(write);
     ssize_t r = real_write(fd, buf, n);
-    wrote(fd, -1, r);
+    wrote(fd, -1, r, &(struct iovec){(void *)buf, n}, 1);
     return r;
 }
 
@@ -537,7 +583,7 @@ pwrite(int fd, const void *buf, size_t n, off_t at)
 {
     RESOLVE(pwrite);
     ssize_t r = real_pwrite(fd, buf, n, at);
-    wrote(fd, at, r);
+    wrote(fd, at, r, &(struct iovec){(void *)buf, n}, 1);
     return r;
 }
 
@@ -546,7 +592,7 @@ pwrite64(int fd, const void *buf, size_t n, off_t at)
 {
     RESOLVE(pwrite64);
     ssize_t r = real_pwrite64(fd, buf, n, at);
-    wrote(fd, at, r);
+    wrote(fd, at, r, &(struct iovec){(void *)buf, n}, 1);
     return r;
 }
 
@@ -555,7 +601,7 @@ writev(int fd, const struct iovec *iov, int cnt)
 {
     RESOLVE(writev);
     ssize_t r = real_writev(fd, iov, cnt);
-    wrote(fd, -1, r);
+    wrote(fd, -1, r, iov, cnt);
     return r;
 }
 
@@ -564,7 +610,7 @@ pwritev(int fd, const struct iovec *iov, int cnt, off_t at)
 {
     RESOLVE(pwritev);
     ssize_t r = real_pwritev(fd, iov, cnt, at);
-    wrote(fd, at, r);
+    wrote(fd, at, r, iov, cnt);
     return r;
 }
 
@@ -573,7 +619,7 @@ pwritev64(int fd, const struct iovec *iov, int cnt, off_t at)
 {
     RESOLVE(pwritev64);
     ssize_t r = real_pwritev64(fd, iov, cnt, at);
-    wrote(fd, at, r);
+    wrote(fd, at, r, iov, cnt);
     return r;
 }
 
