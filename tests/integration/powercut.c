@@ -35,9 +35,12 @@
  * Not modelled: writes through mmap (SQLite's -shm index, which it rebuilds from the WAL
  * at the first open after the last connection is gone), files in subdirectories, dup'd
  * descriptors (dup, fcntl F_DUPFD), O_TMPFILE and linkat, sendfile, splice and
- * copy_file_range into a file, hole punching, torn or reordered writes
- * inside one sync, the drive's own cache, other processes. Only the process that loaded
- * the layer first acts; a child after fork passes through. */
+ * copy_file_range into a file, hole punching, torn writes, overlapping writes landing out
+ * of order, the drive's own cache, other processes. Files are matched by the absolute
+ * path SM_POWERCUT_DIR gives (a relative one is made absolute at start), or relative to
+ * a descriptor of the directory: another spelling of the path (a symbolic link, "..",
+ * relative to the working directory) is not seen. Only the
+ * process that loaded the layer first acts; a child after fork passes through. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -344,6 +347,20 @@ sync_dir(int copy)
         pc_die(map);
 }
 
+/* Remove the files of the shadow's directory PATH. */
+static void
+empty_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        pc_die(path);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            real_unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+}
+
 __attribute__((constructor)) static void
 pc_init(void)
 {
@@ -351,8 +368,14 @@ pc_init(void)
     const char *dir = getenv("SM_POWERCUT_DIR"), *shadow = getenv("SM_POWERCUT_SHADOW");
     if (!dir || !*dir || !shadow || !*shadow)
         return;
-    if (!realpath(dir, pc.dir))
+    /* An absolute path is kept as given (the process names its files through it); a
+     * relative one is made absolute. */
+    if (dir[0] == '/' && strlen(dir) < sizeof pc.dir)
+        memcpy(pc.dir, dir, strlen(dir) + 1);
+    else if (!realpath(dir, pc.dir))
         pc_die(dir);
+    for (size_t n = strlen(pc.dir); n > 1 && pc.dir[n - 1] == '/'; n--)
+        pc.dir[n - 1] = 0;
     if (!realpath(shadow, pc.shadow))
         pc_die(shadow);
     pc.dirlen = strlen(pc.dir);
@@ -362,24 +385,12 @@ pc_init(void)
     snprintf(p, sizeof p, "%s/data", pc.shadow);
     if (mkdir(p, 0700) != 0 && errno != EEXIST)
         pc_die(p);
-    /* Old durable copies are dropped: this start's image replaces them. */
-    DIR *d = opendir(p);
-    if (!d)
-        pc_die(p);
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            real_unlinkat(dirfd(d), e->d_name, 0);
-    closedir(d);
+    /* Old durable copies and logs are dropped: this start's image replaces them. */
+    empty_dir(p);
     snprintf(p, sizeof p, "%s/pending", pc.shadow);
     if (mkdir(p, 0700) != 0 && errno != EEXIST)
         pc_die(p);
-    if (!(d = opendir(p)))
-        pc_die(p);
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            real_unlinkat(dirfd(d), e->d_name, 0);
-    closedir(d);
+    empty_dir(p);
     pc.pid = getpid();
     pc.on = 1;
     pthread_mutex_lock(&pc.mu);
