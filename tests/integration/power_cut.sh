@@ -34,10 +34,6 @@ mkdir -m 700 "$T/self" "$T/self-shadow"
     fail "the power-cut layer keeps or drops the wrong things"
 pass "layer: synced bytes and names kept; unsynced bytes, names, renames dropped or (all) kept"
 
-# A fresh state directory: smserver creates the database and its signing secret itself,
-# on the layer. A user, an agent and a sample, each acknowledged, then the cut: after
-# it the user's access token still verifies (the secret's name and bytes survived),
-# the agent's token still works and the sample is there.
 # start_layered [ARGS...]: smserver on $SM_STATE under the layer (shadow $SM_STATE-shadow).
 start_layered() {
     rm -f "$T/port"
@@ -58,6 +54,10 @@ cut_now() {
     "$PY" "$(dirname "$0")/power_cut.py" cut "$SM_STATE" "$SM_STATE-shadow" || fail "cut"
 }
 
+# A fresh state directory: smserver creates the database and its signing secret itself,
+# on the layer. A user, an agent and a sample, each acknowledged, then the cut: after
+# it the user's access token still verifies (the secret's name and bytes survived),
+# the agent's token still works and the sample is there.
 mkdir -m 700 "$T/fresh" "$T/fresh-shadow"
 SM_STATE=$T/fresh
 SM_LOG=$T/fresh.log
