@@ -42,6 +42,22 @@ env_long(const char *name, long def, long min, long max, char **cause)
     return out;
 }
 
+/* Sync DIR so that the name of a file just created in it survives a power cut (syncing
+ * the file keeps its bytes, not its name). A filesystem that cannot sync a directory
+ * (EINVAL) is let be, as SQLite does. Returns 0 or -1 with errno set. */
+static int
+sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd) == 0 || errno == EINVAL ? 0 : -1;
+    int err = errno;
+    close(fd);
+    errno = err;
+    return rc;
+}
+
 /* Read or create state_dir/secret.key. */
 static enum sm_rc
 secret_file(struct auth *a, const char *state_dir, char **cause)
@@ -53,7 +69,8 @@ secret_file(struct auth *a, const char *state_dir, char **cause)
         uint8_t key[SECRET_FILE_LEN];
         randombytes_buf(key, sizeof key);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0 || write(fd, key, sizeof key) != (ssize_t)sizeof key || fsync(fd) != 0) {
+        if (fd < 0 || write(fd, key, sizeof key) != (ssize_t)sizeof key || fsync(fd) != 0 ||
+            sync_dir(state_dir) != 0) {
             *cause = sm_xasprintf("%s: %s", path, strerror(errno));
             rc = SM_EIO;
         } else {
