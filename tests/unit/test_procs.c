@@ -1,5 +1,6 @@
 /* test_procs.c: the process list reader on fixture trees (tests/fixtures/make_procs.py)
- * and on this host, compared with ps(1) at the same moment. */
+ * and on this host, compared with ps(1) and psutil (the original agent's library,
+ * python3-psutil) at the same moment. */
 #include "config.h"
 
 #include <signal.h>
@@ -398,6 +399,27 @@ ps_of(int pid, double *rss_kib, double *pcpu)
     return n == 2 ? 0 : -1;
 }
 
+/* psutil's view of pid (Debian's python3-psutil, under /usr/bin/python3: the PATH's
+ * python3 may be another): RSS in KiB and the CPU seconds since start (psutil's start
+ * time comes from a boot time in whole seconds, too coarse for a percentage of a
+ * 4-second-old process); 0 or -1 when psutil is missing or the process is gone. */
+static int
+psutil_of(int pid, double *rss_kib, double *cpu_s)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c 'import psutil; p = psutil.Process(%d); "
+             "t = p.cpu_times(); print(p.memory_info().rss // 1024, t.user + t.system)' "
+             "2>/dev/null",
+             pid);
+    FILE *f = popen(cmd, "r");
+    if (f == NULL)
+        return -1;
+    int n = fscanf(f, "%lf %lf", rss_kib, cpu_s);
+    pclose(f);
+    return n == 2 ? 0 : -1;
+}
+
 static void
 test_host(void)
 {
@@ -442,7 +464,13 @@ test_host(void)
     got = got && ps_of(busy, &rss1, &pcpu1) == 0;
     double t3 = sm_mono_now();
     got = got && ps_of(idle, &idle_kib, &idle_cpu) == 0;
+    /* And psutil, the original agent's library, right after. */
+    double pu_rss = -1, pu_cpu = -1, pu_idle_kib = -1, pu_idle_cpu = -1;
+    int pu = psutil_of(busy, &pu_rss, &pu_cpu) == 0;
+    double t4 = sm_mono_now();
+    pu = pu && psutil_of(idle, &pu_idle_kib, &pu_idle_cpu) == 0;
     double age = tr0 - born, drift0 = 100.0 * (tr1 - t0) / age, drift1 = 100.0 * (t3 - tr0) / age;
+    double gain_pu = t4 - tr0; /* CPU seconds one thread can gain meanwhile */
     const struct sm_proc *b = find(&l, busy), *i = find(&l, idle);
     ok(got && b && i, "host: both children seen by the reader and by ps");
     if (got && b && i) {
@@ -458,6 +486,15 @@ test_host(void)
            "host: busy CPU %% within 1 point of ps (%.1f; ps %.1f before, %.1f after; "
            "drift bounds %.2f, %.2f)",
            c, pcpu0, pcpu1, drift0, drift1);
+        ok(pu, "host: psutil sees both children (python3-psutil)");
+        ok(pu && i->rss == (uint64_t)pu_idle_kib * 1024 && b->rss == (uint64_t)pu_rss * 1024,
+           "host: RSS equals psutil's (%llu vs %.0f KiB; busy %llu vs %.0f)",
+           (unsigned long long)i->rss / 1024, pu_idle_kib, (unsigned long long)b->rss / 1024,
+           pu_rss);
+        ok(pu && pu_cpu >= b->cpu_seconds - 0.02 && pu_cpu <= b->cpu_seconds + gain_pu + 0.02,
+           "host: busy CPU time agrees with psutil's (%.2f s; psutil %.2f s a moment later, "
+           "at most %.2f s on)",
+           b->cpu_seconds, pu_cpu, gain_pu);
         ok(b->state == 'R' || b->state == 'S', "host: busy child running");
         ok(b->ppid == getpid() && b->have_io && b->uid == (uint32_t)geteuid(),
            "host: ppid, io readable for one's own child, uid");
