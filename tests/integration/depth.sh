@@ -2,8 +2,9 @@
 # depth.sh: host depth (processes, sensors, pressure, cgroups, GPUs) through a real
 # server: a sample with every family is stored, its series are listed by
 # /history/{id}/series and exported by /metrics, the newest sample keeps its
-# processes; an over-cap or bad sample is a 400 naming the field with nothing written;
-# a real smagent --once on this host sends the process section and is accepted.
+# processes, alert rules on its series fire; an over-cap or bad sample is a 400 naming
+# the field with nothing written; a real smagent --once on this host sends the process
+# section and is accepted.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
 J='Content-Type: application/json'
@@ -80,6 +81,35 @@ printf '%s' "$latest" >"$T/latest.json"
 [ "$(json "$T/latest.json" 'j["processes"][0]["cmdline"]')" = "nginx: worker process été" ] ||
     fail "command line in the latest sample: $latest"
 pass "the latest sample keeps the processes"
+
+# Alert rules on the depth series work as on any other: one on each family fires on
+# the next sample; one whose threshold the sample does not pass stays quiet.
+rule() { # METRIC THRESHOLD
+    "$PY" -c 'import json, sys; print(json.dumps({"name": "depth " + sys.argv[1],
+        "metric": sys.argv[1], "op": ">", "threshold": float(sys.argv[2])}))' "$1" "$2" >"$T/rule.json"
+    req POST /alerts -H "$AUTH" -H "$J" --data-binary @"$T/rule.json"
+    expect 201
+    field id
+}
+R_TEMP=$(rule 'temp.celsius{sensor=coretemp-isa-0000/Package id 0}' 50)
+R_PSI=$(rule 'psi.memory.full_avg10' 0.5)
+R_CG=$(rule 'cgroup.cpu_percent{cgroup=nginx.service}' 10)
+R_GPU=$(rule 'gpu.power_watts{gpu=0000:03:00.0}' 70)
+R_QUIET=$(rule 'temp.celsius{sensor=coretemp-isa-0000/Package id 0}' 60)
+"$PY" - "$T/depth.json" >"$T/depth2.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["timestamp"] += 2
+print(json.dumps(s))
+PY
+req POST /ingest -H "X-Agent-Token: $TOK" -H "$J" --data-binary @"$T/depth2.json"
+expect 200 '"stored":1'
+firing() { req GET "/alerts/$1/events" -H "$AUTH" && grep -q '"state":"firing"' "$T/body"; }
+for r in $R_TEMP $R_PSI $R_CG $R_GPU; do
+    wait_for "rule $r firing" firing "$r"
+done
+firing "$R_QUIET" && fail "a temperature rule above the sample's value fired: $(cat "$T/body")"
+pass "alert rules on temperature, pressure, cgroup and GPU series fire like any other"
 
 # Over a cap, or a bad member, in a batch whose first sample is good: 400 naming the
 # field, and nothing of the request written.
