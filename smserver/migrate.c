@@ -269,17 +269,7 @@ check_step(PGconn *dst, const struct step *st, struct tally *t, char **cause)
 static int
 is_postgresql(const char *db)
 {
-    if (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0)
-        return 1;
-    if (!strchr(db, '='))
-        return 0;
-    char *err = NULL;
-    PQconninfoOption *o = PQconninfoParse(db, &err);
-    PQfreemem(err);
-    if (!o)
-        return 0;
-    PQconninfoFree(o);
-    return 1;
+    return strcmp(store_backend_of(db), "postgresql") == 0;
 }
 
 int

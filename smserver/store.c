@@ -38,6 +38,15 @@ store_open(const char *db, struct store **out, char **cause)
     return SM_EINVAL;
 }
 
+const char *
+store_backend_of(const char *db)
+{
+    for (size_t i = 0; i < NBACKENDS; i++)
+        if (backends[i]->claims(db))
+            return backends[i]->name;
+    return "";
+}
+
 void
 store_agent_done(struct store_agent *a)
 {

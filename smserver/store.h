@@ -118,6 +118,9 @@ void store_init(void);
  * SQLite: db is a file path, created with mode 0600; WAL, synchronous=FULL,
  * busy_timeout, foreign_keys and journal_size_limit are set. */
 enum sm_rc store_open(const char *db, struct store **out, char **cause) SM_MUST_CHECK;
+/* The name of the backend store_open would use for db ("postgresql", "sqlite"),
+ * without opening anything. */
+const char *store_backend_of(const char *db);
 /* Close; NULL is a no-op. */
 void store_free(struct store *st);
 /* "ok" when the database answers, for /health: SM_OK or SM_EUNAVAIL. */
