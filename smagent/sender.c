@@ -144,6 +144,12 @@ tls_new(struct sender *s, const char *url, const char *token, const char *ca_fil
         rc = C->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     if (!rc)
         rc = C->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    /* No TLS session cache: the agent keeps one connection open, so resumption saves a
+     * handshake only after a reconnect, and Debian's libcurl 7.88.1 frees twice when an
+     * allocation fails while it stores the server's TLS 1.3 session ticket
+     * (tests/integration/fault_libs.py, the agent case). */
+    if (!rc)
+        rc = C->easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     if (!rc)
         rc = C->easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (!rc)
