@@ -471,6 +471,7 @@ const struct store_backend store_pg_backend = {
     .alert_active = store_pg_alert_active,
     .count = store_pg_count,
     .leader = store_pg_leader,
+    .listen = store_pg_listen,
     .limit_check = store_pg_limit_check,
     .limit_fail = store_pg_limit_fail,
     .limit_reset = store_pg_limit_reset,

@@ -25,6 +25,7 @@ struct store_pg {
     int in_tx;             /* between pq_begin and pq_commit/pq_rollback: never reconnect there */
     struct pg_ingest *ing; /* NULL until the first batch write */
     char sqlstate[6];      /* of the last failed statement, "" when none */
+    int listening;         /* LISTEN sm_samples done in this session (store_pg_stream.c) */
 };
 
 /* The parameters of one bound statement: every value travels apart from the SQL text
@@ -163,5 +164,13 @@ enum sm_rc store_pg_limit_check(struct store *base, const char *kind, const char
 enum sm_rc store_pg_limit_fail(struct store *base, const char *kind, const char *key, double window,
                                double now);
 enum sm_rc store_pg_limit_reset(struct store *base, const char *kind, const char *key);
+
+/* store_pg_stream.c: the live stream across instances. This process's id in the
+ * announcements (random, the same for all its connections). */
+const char *store_pg_origin(void);
+/* Announce b (a batch that stored new samples) to the other instances: a NOTIFY in
+ * the current transaction, sent only if it commits. */
+enum sm_rc store_pg_notify(struct store_pg *st, const struct store_batch *b, char **cause);
+enum sm_rc store_pg_listen(struct store *base, int timeout_ms, store_remote_fn fn, void *arg);
 
 #endif

@@ -76,19 +76,21 @@ pg_start() {
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# start_inst NAME: an smserver on the cluster, its state and log in $T/NAME; sets
-# NAME_PID and NAME_PORT. Every instance signs tokens with the same key: the first
-# one's, copied before the others start.
+# start_inst NAME [OPTION...]: an smserver on the cluster, its state and log in
+# $T/NAME, with the options given; sets NAME_PID and NAME_PORT. Every instance signs
+# tokens with the same key: the first one's, copied before the others start.
 start_inst() {
     n=$1
+    shift
+    : "${PG_FIRST_INST:=$n}"
     mkdir -p "$T/$n"
     rm -f "$T/$n/port"
-    if [ -f "$T/a/state/secret.key" ] && [ ! -f "$T/$n/state/secret.key" ]; then
+    if [ -f "$T/$PG_FIRST_INST/state/secret.key" ] && [ ! -f "$T/$n/state/secret.key" ]; then
         mkdir -m 0700 -p "$T/$n/state"
-        cp -p "$T/a/state/secret.key" "$T/$n/state/secret.key"
+        cp -p "$T/$PG_FIRST_INST/state/secret.key" "$T/$n/state/secret.key"
     fi
     "$SMSERVER" --listen 127.0.0.1:0 --state-dir "$T/$n/state" --db "$PG_CONNINFO" \
-        --port-file "$T/$n/port" --log-level info >>"$T/$n/log" 2>&1 &
+        --port-file "$T/$n/port" --log-level info "$@" >>"$T/$n/log" 2>&1 &
     eval "${n}_PID=$!"
     i=0
     while [ ! -s "$T/$n/port" ]; do
