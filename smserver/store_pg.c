@@ -254,6 +254,8 @@ static const char *const migrations[] = {
     store_pg_ingest_schema,
     /* 3: alert rules, channels, events; the shared rate limiter (store_pg_alerts.c). */
     store_pg_alerts_schema,
+    /* 4: process snapshots, one per agent and minute (store_pg_procs.c). */
+    store_pg_procs_schema,
 };
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
 /* The advisory lock every migrating connection takes (any constant; "smsv"). */
@@ -470,6 +472,9 @@ const struct store_backend store_pg_backend = {
     .alert_events = store_pg_alert_events,
     .alert_active = store_pg_alert_active,
     .count = store_pg_count,
+    .procs_at = store_pg_procs_at,
+    .procs_retain = store_pg_procs_retain,
+    .procs_usage = store_pg_procs_usage,
     .leader = store_pg_leader,
     .listen = store_pg_listen,
     .limit_check = store_pg_limit_check,

@@ -165,6 +165,17 @@ enum sm_rc store_pg_limit_fail(struct store *base, const char *kind, const char 
                                double now);
 enum sm_rc store_pg_limit_reset(struct store *base, const char *kind, const char *key);
 
+/* store_pg_procs.c. The SQL of the process snapshots' table (a migration of store_pg.c). */
+extern const char store_pg_procs_schema[];
+/* Keep the snapshots of b's new samples (the minute's busiest); before the samples
+ * themselves are written, in the batch's savepoint. */
+enum sm_rc store_pg_procs_write(struct store_pg *st, const struct store_batch *b, char **cause);
+enum sm_rc store_pg_procs_at(struct store *base, int64_t user_id, int64_t agent_id, int64_t at_ms,
+                             int64_t window_s, struct store_procs *out, char **cause);
+enum sm_rc store_pg_procs_retain(struct store *base, int64_t now_ms, int64_t keep_s,
+                                 int64_t max_bytes, size_t batch, size_t *deleted, char **cause);
+enum sm_rc store_pg_procs_usage(struct store *base, int64_t *count, int64_t *bytes, char **cause);
+
 /* store_pg_stream.c: the live stream across instances. This process's id in the
  * announcements (random, the same for all its connections). */
 const char *store_pg_origin(void);
