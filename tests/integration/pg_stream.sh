@@ -3,7 +3,8 @@
 # private PostgreSQL cluster (pg_lib.sh), through LISTEN/NOTIFY. Agents post to
 # instance a; a viewer on b receives every sample once, and a viewer on a receives
 # each once too (not its own again from the database); the latency from a's reply to
-# each viewer is printed (tests/bench/bench_pg_stream.sh measures it at 200 agents).
+# each viewer is printed (tests/bench/bench_pg_stream.sh measures it at 200 agents:
+# PG_STREAM_AGENTS, PG_STREAM_SECONDS, and PG_STREAM_REPORT, a file for the figures).
 # Instance b leads the alerts: a rule fires on b from samples posted to a, and its
 # notification reaches the webhook receiver once.
 . "$(dirname "$0")/lib.sh"
@@ -58,6 +59,7 @@ done
     "ws://127.0.0.1:$a_PORT/ws" "ws://127.0.0.1:$b_PORT/ws" "$T/alice.tok" "$T/agents" \
     --seconds "$SECONDS_RUN" >"$T/stream.json" || fail "pg_stream.py failed: $(cat "$T/stream.json")"
 r=$(cat "$T/stream.json")
+[ -z "${PG_STREAM_REPORT:-}" ] || cp "$T/stream.json" "$PG_STREAM_REPORT"
 want=$((NAGENTS * SECONDS_RUN))
 "$PY" - "$T/stream.json" "$want" <<'PYEOF' || fail "stream across instances: $r (want $want of each)"
 import json, sys
