@@ -5,9 +5,9 @@
  * Backends. store.c hands every call to the backend that store_open chose: a const
  * table of functions (store_backend.h), one per backend file. store_sqlite.c is the
  * embedded default and takes every string as a file path. store_pg.c (PostgreSQL, for
- * postgresql:// URIs and libpq connection strings) goes before it in store.c's list;
- * it is incomplete, and its open refuses every string outside the tests (store_pg.c
- * says what it implements). Nothing that calls these functions changes.
+ * postgresql:// URIs and libpq connection strings) goes before it in store.c's list
+ * and implements every member, for several instances sharing one database (store_pg.c
+ * says how). Nothing that calls these functions changes.
  *
  * What every backend keeps, whatever its database:
  *  - Durable at commit. When store_commit returns SM_OK, every batch written since

@@ -108,8 +108,7 @@ int store_leader_always(struct store *st, enum store_role role);
 
 /* The embedded default (store_sqlite.c): claims every string, as a file path. */
 extern const struct store_backend store_sqlite_backend;
-/* PostgreSQL on libpq (store_pg.c): postgresql:// URIs and libpq connection strings;
- * incomplete, and refused by its open outside the tests. */
+/* PostgreSQL on libpq (store_pg.c): postgresql:// URIs and libpq connection strings. */
 extern const struct store_backend store_pg_backend;
 
 #endif

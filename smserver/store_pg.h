@@ -13,10 +13,6 @@
 
 #include "store_backend.h"
 
-/* The environment variable that lets store_open take PostgreSQL strings while the
- * backend is incomplete: tests only ("1" enables). */
-#define STORE_PG_TEST_ENV "SM_STORE_PG_TEST"
-
 struct pg_ingest; /* the writer's caches (store_pg_ingest.c) */
 
 struct store_pg {

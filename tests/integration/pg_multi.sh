@@ -12,9 +12,6 @@
 need haproxy curl
 [ -r "$top_srcdir/share/examples/haproxy.cfg" ] || fail "no share/examples/haproxy.cfg"
 pg_start
-# The PostgreSQL backend is incomplete (store_pg.c): tests only.
-SM_STORE_PG_TEST=1
-export SM_STORE_PG_TEST
 WS="$PY $(dirname "$0")/wsclient.py"
 
 _kill_insts() {

@@ -12,9 +12,6 @@
 . "$(dirname "$0")/pg_lib.sh"
 need curl
 pg_start
-# The PostgreSQL backend is incomplete (store_pg.c): tests only.
-SM_STORE_PG_TEST=1
-export SM_STORE_PG_TEST
 J='Content-Type: application/json'
 NAGENTS=${PG_STREAM_AGENTS:-20}
 SECONDS_RUN=${PG_STREAM_SECONDS:-3}

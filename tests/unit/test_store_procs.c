@@ -247,7 +247,6 @@ main(void)
     /* PostgreSQL: a database of its own (tests/integration/store_pg.sh). */
     const char *conninfo = getenv("SM_TEST_PG_PROCS");
     if (conninfo && *conninfo) {
-        setenv("SM_STORE_PG_TEST", "1", 1);
         run_cases("postgresql", conninfo);
     } else {
         diag("SM_TEST_PG_PROCS not set: PostgreSQL cases skipped (tests/integration/store_pg.sh "
