@@ -69,6 +69,13 @@ PYEOF
 lat() { json "$T/stream.json" "'p50 %s ms, p99 %s ms, max %s ms' % (j['$1']['p50_ms'], j['$1']['p99_ms'], j['$1']['max_ms'])"; }
 pass "$want samples posted to a: each reached b's viewer once ($(lat b)) and a's once ($(lat a))"
 
+# Bad input on the channel: anyone who may connect can NOTIFY it. A payload that is not
+# the stream's, one too long for its fields, and one naming an agent that does not
+# exist are ignored; the listeners go on (the next case streams through b's).
+for p in 'garbage' 'ffffffffffffffff 1 2 3' "ffffffffffffffff 1 2 3 4 5" \
+    "$(printf 'x%.0s' $(seq 1 300)) 1 2 3 4" 'ffffffffffffffff 999999 0 0 0'; do
+    psql -XAtq -c "SELECT pg_notify('sm_samples', '$p')" >/dev/null || fail "psql failed"
+done
 # A viewer that subscribes by id on b, to an agent b has seen only through a.
 AID=$(head -1 "$T/agents" | cut -d' ' -f1)
 ATOK=$(cat "$T/agent1.tok")
@@ -83,7 +90,8 @@ CODE=$(curl -s -o "$T/sbody" -w '%{http_code}' -H "X-Agent-Token: $ATOK" -H "$J"
 wait "$WSPID" || true
 grep -q "\"type\": \"sample\", \"agent_id\": $AID" "$T/ws1.out" && grep -q "$NOW.25" "$T/ws1.out" ||
     fail "b's viewer of agent $AID did not receive the sample posted to a: $(cat "$T/ws1.out")"
-pass "a viewer subscribed by id on b receives the agent's sample posted to a"
+kill -0 "$a_PID" && kill -0 "$b_PID" || fail "an instance died"
+pass "foreign payloads on the channel ignored; a viewer subscribed by id on b receives the agent's sample posted to a"
 
 # ---- the alerts: a rule made on b (the leader) fires from samples posted to a; one
 # notification, from b only.
