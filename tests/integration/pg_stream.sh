@@ -125,3 +125,30 @@ on b
 req GET "/alerts/$RULE/events" -H "$AA"
 expect 200 '"firing"'
 pass "a rule on b (the leader) fired from samples posted to a; notified once"
+
+# agent.offline on b judges the agents that report to a: agent 2 (silent since the
+# stream case, seen by b only through a) is offline on b, so its rule fires; a sample
+# posted to a brings it back on b and the alert resolves. One notification each.
+AID2=$(sed -n 2p "$T/agents" | cut -d' ' -f1)
+req POST /alerts -H "$AA" -H "$J" -d "{\"name\":\"host2 down\",\"metric\":\"agent.offline\",
+    \"for_seconds\":1,\"agent_id\":$AID2,\"channel_id\":$CH}"
+expect 201
+OFF=$(field id)
+notes() { "$PY" -c "
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    b = json.loads(json.loads(line)['body'])
+    n += b.get('state') == sys.argv[2] and b['rule']['id'] == $OFF
+print(n)" "$RLOG" "$1"; }
+off_fired() { [ "$(notes firing)" -ge 1 ]; }
+WAIT_TRIES=400 wait_for "the offline rule to fire on b" off_fired
+CODE=$(curl -s -o "$T/sbody" -w '%{http_code}' -H "X-Agent-Token: $(cat "$T/agent2.tok")" -H "$J" \
+    -d "{\"timestamp\":$(date +%s),\"cpu\":{\"usage_percent\":5}}" "http://127.0.0.1:$a_PORT/ingest")
+[ "$CODE" = 200 ] || fail "ingest: $CODE $(cat "$T/sbody")"
+off_resolved() { [ "$(notes resolved)" -ge 1 ]; }
+wait_for "the offline rule to resolve on b" off_resolved
+sleep 2
+[ "$(notes firing)" = 1 ] && [ "$(notes resolved)" = 1 ] ||
+    fail "offline notifications: $(notes firing) firing, $(notes resolved) resolved: $(cat "$RLOG")"
+pass "agent.offline on b (the leader) fires for an agent of a and resolves when it posts to a; notified once each"
