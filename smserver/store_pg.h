@@ -21,7 +21,8 @@ struct store_pg {
     int in_tx;             /* between pq_begin and pq_commit/pq_rollback: never reconnect there */
     struct pg_ingest *ing; /* NULL until the first batch write */
     char sqlstate[6];      /* of the last failed statement, "" when none */
-    int listening;         /* LISTEN sm_samples done in this session (store_pg_stream.c) */
+    int listening;         /* the backend PID that LISTENs to sm_samples, 0 when none
+                            * (store_pg_stream.c) */
 };
 
 /* The parameters of one bound statement: every value travels apart from the SQL text

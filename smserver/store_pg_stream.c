@@ -168,13 +168,15 @@ enum sm_rc
 store_pg_listen(struct store *base, int timeout_ms, store_remote_fn fn, void *arg)
 {
     struct store_pg *st = pg(base);
-    if (PQstatus(st->conn) != CONNECTION_OK)
-        st->listening = 0; /* pq_run connects again; LISTEN went with the old session */
+    /* LISTEN belongs to a session: after a reconnect (here or inside any pq_run, which
+     * makes a lost connection again) the backend differs and it is said again. */
+    if (PQstatus(st->conn) != CONNECTION_OK || PQbackendPID(st->conn) != st->listening)
+        st->listening = 0;
     if (!st->listening) {
         enum sm_rc rc = pq_run(st, "listen", "LISTEN sm_samples", NULL, NULL, NULL);
         if (rc != SM_OK)
             return rc;
-        st->listening = 1;
+        st->listening = PQbackendPID(st->conn);
     }
     if (!PQconsumeInput(st->conn)) {
         st->listening = 0;

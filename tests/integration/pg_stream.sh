@@ -152,3 +152,22 @@ sleep 2
 [ "$(notes firing)" = 1 ] && [ "$(notes resolved)" = 1 ] ||
     fail "offline notifications: $(notes firing) firing, $(notes resolved) resolved: $(cat "$RLOG")"
 pass "agent.offline on b (the leader) fires for an agent of a and resolves when it posts to a; notified once each"
+
+# The listeners' sessions end (as when PostgreSQL restarts or a proxy drops them): each
+# listener connects and LISTENs again, and the stream goes on.
+n=$(psql -XAtq -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+    WHERE query LIKE 'LISTEN sm_samples%' OR query LIKE 'SELECT n.ts, s.name%'
+       OR query LIKE 'SELECT a.user_id, a.name, a.host%'") || fail "psql failed"
+[ "$n" -ge 2 ] || fail "expected two listener sessions, terminated $n"
+wait_for "b to listen again" log_has "$T/b/log" "listening to the other instances again"
+$PY "$top_srcdir/tests/integration/wsclient.py" "ws://127.0.0.1:$b_PORT/ws" --token-file "$T/alice.tok" \
+    --subscribe "$AID" --count 1 --count-type sample --seconds 10 >"$T/ws2.out" &
+WSPID=$!
+wait_for "the viewer's snapshot" grep -q '"type": "snapshot"' "$T/ws2.out"
+NOW=$(date +%s)
+CODE=$(curl -s -o "$T/sbody" -w '%{http_code}' -H "X-Agent-Token: $ATOK" -H "$J" \
+    -d "{\"timestamp\":$NOW.75,\"cpu\":{\"usage_percent\":12}}" "http://127.0.0.1:$a_PORT/ingest")
+[ "$CODE" = 200 ] || fail "ingest: $CODE $(cat "$T/sbody")"
+wait "$WSPID" || true
+grep -q "$NOW.75" "$T/ws2.out" || fail "no sample on b after its listener reconnected: $(cat "$T/ws2.out")"
+pass "the listeners' sessions terminated: both LISTEN again ($n sessions) and b streams a's samples"
