@@ -339,6 +339,10 @@ server_free(struct server *srv)
         pthread_mutex_unlock(&srv->maint_mu);
         pthread_join(srv->maint, NULL);
     }
+    if (srv->listener_started) {
+        atomic_store(&srv->listen_stop, 1);
+        pthread_join(srv->listener, NULL);
+    }
     if (srv->ctx) {
         lws_sul_cancel(&srv->tick);
         pool_stop(&srv->work);
@@ -426,6 +430,7 @@ server_start(const struct server_config *cfg)
     sm_log(SM_LOG_INFO, "leadership: %s",
            srv->lead_alerts ? "this instance evaluates the alert rules"
                             : "another instance evaluates the alert rules");
+    int listen = store_can_listen(st);
     store_free(st);
     srv->stream = (struct stream_env){
         .hub = srv->hub, .verify = stream_verify, .verify_arg = srv, .origins = cfg->ws_origins};
@@ -495,6 +500,15 @@ server_start(const struct server_config *cfg)
         goto fail;
     }
     srv->maint_started = 1;
+    /* Several instances on one database: the batches the others commit. */
+    if (listen) {
+        if (pthread_create(&srv->listener, NULL, listen_main, srv) != 0) {
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            sm_log(SM_LOG_ERROR, "cannot start threads");
+            goto fail;
+        }
+        srv->listener_started = 1;
+    }
     srv->env.notifier = srv->notifier;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, TICK_US);

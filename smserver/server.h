@@ -95,6 +95,10 @@ struct server {
     pthread_mutex_t maint_mu;
     pthread_cond_t maint_cv;
     int maint_stop;
+    /* The live stream across instances (server_listen.c), on a shared database only. */
+    pthread_t listener;
+    int listener_started;
+    _Atomic int listen_stop;
     /* GET /metrics. */
     struct server_stats stats;
     uint64_t rate_total[STATS_RATE_WINDOW]; /* samples committed, one slot per tick */

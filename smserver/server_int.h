@@ -121,4 +121,8 @@ void events_rules_read(struct server *srv, struct store *st);
  * (with the active alerts, read through st, when it now leads). Maintenance thread. */
 void events_leader_check(struct server *srv, struct store *lead, struct store *st);
 
+/* server_listen.c: the thread that receives the batches the other instances commit
+ * (store_listen) and hands them to the event loop as internal jobs. */
+void *listen_main(void *arg);
+
 #endif

@@ -5,6 +5,7 @@
 
 #include "store.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "store_backend.h"
@@ -365,6 +366,55 @@ int
 store_leader(struct store *st, enum store_role role)
 {
     return st->backend->leader(st, role);
+}
+
+int
+store_can_listen(struct store *st)
+{
+    return st->backend->listen != NULL;
+}
+
+enum sm_rc
+store_listen(struct store *st, int timeout_ms, store_remote_fn fn, void *arg)
+{
+    if (!st->backend->listen)
+        return SM_EUNAVAIL;
+    return st->backend->listen(st, timeout_ms, fn, arg);
+}
+
+/* The strings of a batch are const for its readers; store_listen allocated them. */
+static void
+free_const(const void *p)
+{
+    free((void *)(uintptr_t)p);
+}
+
+/* Every string and array of a store_remote is an allocation of its own. */
+void
+store_remote_batch_free(struct store_batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->nsamples; i++) {
+        for (size_t j = 0; j < b->samples[i].npoints; j++) {
+            free_const(b->samples[i].points[j].name);
+            free_const(b->samples[i].points[j].labels);
+        }
+        free(b->samples[i].points);
+    }
+    free(b->samples);
+    free_const(b->host_json);
+    free_const(b->latest_json);
+    free(b);
+}
+
+void
+store_remote_free(struct store_remote *r)
+{
+    if (!r)
+        return;
+    store_remote_batch_free(r->batch);
+    free(r);
 }
 
 enum sm_rc

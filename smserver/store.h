@@ -5,9 +5,9 @@
  * Backends. store.c hands every call to the backend that store_open chose: a const
  * table of functions (store_backend.h), one per backend file. store_sqlite.c is the
  * embedded default and takes every string as a file path. store_pg.c (PostgreSQL, for
- * postgresql:// URIs and libpq connection strings) goes before it in store.c's list;
- * it is incomplete, and its open refuses every string outside the tests (store_pg.c
- * says what it implements). Nothing that calls these functions changes.
+ * postgresql:// URIs and libpq connection strings) goes before it in store.c's list
+ * and implements every member, for several instances sharing one database (store_pg.c
+ * says how). Nothing that calls these functions changes.
  *
  * What every backend keeps, whatever its database:
  *  - Durable at commit. When store_commit returns SM_OK, every batch written since
@@ -331,6 +331,29 @@ enum store_role {
  * use a connection of its own, which nothing else runs long transactions on. SQLite
  * (one instance): always 1. */
 int store_leader(struct store *st, enum store_role role);
+
+/* The live stream across instances. On a backend several instances share, every batch
+ * write that stores new samples also announces the batch to the other instances; the
+ * announcement is delivered only when its transaction commits. store_listen waits at
+ * most timeout_ms, on a connection of its own used by nothing else (one thread), for
+ * announcements, and calls fn on that thread once per batch committed by ANOTHER process
+ * (never this process's own), with what the database holds of it: the agent's owner and
+ * name, its host facts, its newest sample in full when that batch brought it
+ * (latest_json, else NULL), and the points of the batch's samples (the newest 64 at
+ * most). fn owns r and frees it with store_remote_free. SM_EUNAVAIL when the backend has
+ * no stream (store_can_listen 0: SQLite, one instance) or the connection is lost; the
+ * next call connects again, and what was announced meanwhile is not delivered. */
+struct store_remote {
+    int64_t user_id;
+    char name[STORE_NAME_MAX + 1];
+    struct store_batch *batch;
+};
+typedef void (*store_remote_fn)(struct store_remote *r, void *arg);
+int store_can_listen(struct store *st);
+enum sm_rc store_listen(struct store *st, int timeout_ms, store_remote_fn fn, void *arg);
+void store_remote_free(struct store_remote *r);
+/* Free a store_remote's batch alone (the caller took it out of r). */
+void store_remote_batch_free(struct store_batch *b);
 
 /* Failure counts per (kind, key) in a fixed window of window seconds, kept in the
  * database so that every instance sees every instance's failures. SM_ENOTFOUND when

@@ -93,6 +93,8 @@ struct store_backend {
                                size_t batch, size_t *deleted, char **cause);
     enum sm_rc (*procs_usage)(struct store *st, int64_t *count, int64_t *bytes, char **cause);
     int (*leader)(struct store *st, enum store_role role);
+    /* NULL when one instance only ever uses the database (store_listen). */
+    enum sm_rc (*listen)(struct store *st, int timeout_ms, store_remote_fn fn, void *arg);
     /* NULL when the backend keeps no shared rate limits (store_limit_check). */
     enum sm_rc (*limit_check)(struct store *st, const char *kind, const char *key, int limit,
                               double window, double now, int *wait);
@@ -106,8 +108,7 @@ int store_leader_always(struct store *st, enum store_role role);
 
 /* The embedded default (store_sqlite.c): claims every string, as a file path. */
 extern const struct store_backend store_sqlite_backend;
-/* PostgreSQL on libpq (store_pg.c): postgresql:// URIs and libpq connection strings;
- * incomplete, and refused by its open outside the tests. */
+/* PostgreSQL on libpq (store_pg.c): postgresql:// URIs and libpq connection strings. */
 extern const struct store_backend store_pg_backend;
 
 #endif

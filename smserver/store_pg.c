@@ -1,6 +1,5 @@
-/* store_pg.c: the PostgreSQL backend of store.h, on libpq (store_pg.h). INCOMPLETE.
- *
- * What is implemented (issue 21):
+/* store_pg.c: the PostgreSQL backend of store.h, on libpq (store_pg.h): every member,
+ * for one or several smserver instances sharing one database (issue 21):
  *  - claims: "postgresql://" and "postgres://" URIs, and libpq connection strings
  *    ("host=... dbname=...", "service=..."), which libpq itself must parse.
  *  - open: connects, then migrates the schema by version (table schema_version, one
@@ -19,11 +18,9 @@
  *    partitions and deletes rollup rows.
  *  - alert rules, channels and events (store_pg_alerts.c); leadership of the jobs one
  *    instance runs and the shared rate limiter (store_pg_cluster.c).
- * What is not: process snapshots (NULL members: store.c answers "not supported"). Because
- * the backend is not yet complete, store_open refuses PostgreSQL strings, naming
- * what is missing, unless the test-only environment variable SM_STORE_PG_TEST=1 is set
- * (tests/unit/test_store_pg.c, tests/integration/store_pg*.sh); no user reaches this
- * file.
+ *  - process snapshots (store_pg_procs.c, schema version 4).
+ *  - the live stream across instances (store_pg_stream.c): each batch announced by
+ *    NOTIFY at commit, read back by the other instances' listeners.
  *
  * Every value reaches PostgreSQL as a bound parameter (PQexecParams); no SQL text is
  * ever built from data. Passwords: the database string is never logged nor put in an
@@ -254,6 +251,8 @@ static const char *const migrations[] = {
     store_pg_ingest_schema,
     /* 3: alert rules, channels, events; the shared rate limiter (store_pg_alerts.c). */
     store_pg_alerts_schema,
+    /* 4: process snapshots, one per agent and minute (store_pg_procs.c). */
+    store_pg_procs_schema,
 };
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
 /* The advisory lock every migrating connection takes (any constant; "smsv"). */
@@ -359,14 +358,6 @@ pg_free(struct store *base)
 static enum sm_rc
 pg_open(const char *db, struct store **out, char **cause)
 {
-    const char *gate = getenv(STORE_PG_TEST_ENV);
-    if (!gate || strcmp(gate, "1") != 0) {
-        /* Users, agents, ingest, history and alerts work; what is missing is named. */
-        *cause = sm_xstrdup("PostgreSQL storage is not available yet in this smserver:"
-                            " process snapshots and the live stream across instances are not"
-                            " implemented on it (issue 21); use a SQLite database path");
-        return SM_EINVAL;
-    }
     struct store_pg *st = sm_xcalloc(1, sizeof *st);
     st->base.backend = &store_pg_backend;
     st->conn = PQconnectdb(db);
@@ -470,7 +461,11 @@ const struct store_backend store_pg_backend = {
     .alert_events = store_pg_alert_events,
     .alert_active = store_pg_alert_active,
     .count = store_pg_count,
+    .procs_at = store_pg_procs_at,
+    .procs_retain = store_pg_procs_retain,
+    .procs_usage = store_pg_procs_usage,
     .leader = store_pg_leader,
+    .listen = store_pg_listen,
     .limit_check = store_pg_limit_check,
     .limit_fail = store_pg_limit_fail,
     .limit_reset = store_pg_limit_reset,

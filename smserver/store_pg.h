@@ -13,10 +13,6 @@
 
 #include "store_backend.h"
 
-/* The environment variable that lets store_open take PostgreSQL strings while the
- * backend is incomplete: tests only ("1" enables). */
-#define STORE_PG_TEST_ENV "SM_STORE_PG_TEST"
-
 struct pg_ingest; /* the writer's caches (store_pg_ingest.c) */
 
 struct store_pg {
@@ -25,6 +21,8 @@ struct store_pg {
     int in_tx;             /* between pq_begin and pq_commit/pq_rollback: never reconnect there */
     struct pg_ingest *ing; /* NULL until the first batch write */
     char sqlstate[6];      /* of the last failed statement, "" when none */
+    int listening;         /* the backend PID that LISTENs to sm_samples, 0 when none
+                            * (store_pg_stream.c) */
 };
 
 /* The parameters of one bound statement: every value travels apart from the SQL text
@@ -163,5 +161,24 @@ enum sm_rc store_pg_limit_check(struct store *base, const char *kind, const char
 enum sm_rc store_pg_limit_fail(struct store *base, const char *kind, const char *key, double window,
                                double now);
 enum sm_rc store_pg_limit_reset(struct store *base, const char *kind, const char *key);
+
+/* store_pg_procs.c. The SQL of the process snapshots' table (a migration of store_pg.c). */
+extern const char store_pg_procs_schema[];
+/* Keep the snapshots of b's new samples (the minute's busiest); before the samples
+ * themselves are written, in the batch's savepoint. */
+enum sm_rc store_pg_procs_write(struct store_pg *st, const struct store_batch *b, char **cause);
+enum sm_rc store_pg_procs_at(struct store *base, int64_t user_id, int64_t agent_id, int64_t at_ms,
+                             int64_t window_s, struct store_procs *out, char **cause);
+enum sm_rc store_pg_procs_retain(struct store *base, int64_t now_ms, int64_t keep_s,
+                                 int64_t max_bytes, size_t batch, size_t *deleted, char **cause);
+enum sm_rc store_pg_procs_usage(struct store *base, int64_t *count, int64_t *bytes, char **cause);
+
+/* store_pg_stream.c: the live stream across instances. This process's id in the
+ * announcements (random, the same for all its connections). */
+const char *store_pg_origin(void);
+/* Announce b (a batch that stored new samples) to the other instances: a NOTIFY in
+ * the current transaction, sent only if it commits. */
+enum sm_rc store_pg_notify(struct store_pg *st, const struct store_batch *b, char **cause);
+enum sm_rc store_pg_listen(struct store *base, int timeout_ms, store_remote_fn fn, void *arg);
 
 #endif

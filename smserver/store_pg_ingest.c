@@ -611,7 +611,11 @@ store_pg_batch_write(struct store *base, const struct store_batch *b, size_t *st
         enum sm_rc rc = pq_run(st, "savepoint", "SAVEPOINT batch", NULL, NULL, cause);
         if (rc != SM_OK)
             return rc;
-        rc = batch_write(st, b, stored, duplicates, cause);
+        rc = store_pg_procs_write(st, b, cause); /* first: it tells new samples from resent */
+        if (rc == SM_OK)
+            rc = batch_write(st, b, stored, duplicates, cause);
+        if (rc == SM_OK && *stored) /* the live stream of the other instances */
+            rc = store_pg_notify(st, b, cause);
         if (rc == SM_OK)
             return pq_run(st, "release", "RELEASE SAVEPOINT batch", NULL, NULL, cause);
         /* Undo this batch alone; the series and partitions it made are gone with it. */

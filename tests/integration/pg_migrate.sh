@@ -11,8 +11,6 @@
 . "$(dirname "$0")/pg_lib.sh"
 need curl
 pg_start
-SM_STORE_PG_TEST=1
-export SM_STORE_PG_TEST
 J='Content-Type: application/json'
 
 # ---- usage errors: exit 2 with the usage line; a missing file exits 1 naming it.

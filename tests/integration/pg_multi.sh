@@ -12,36 +12,8 @@
 need haproxy curl
 [ -r "$top_srcdir/share/examples/haproxy.cfg" ] || fail "no share/examples/haproxy.cfg"
 pg_start
-# The PostgreSQL backend is incomplete (store_pg.c): tests only.
-SM_STORE_PG_TEST=1
-export SM_STORE_PG_TEST
 WS="$PY $(dirname "$0")/wsclient.py"
 
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# start_inst NAME: an smserver on the cluster, its state and log in $T/NAME; sets
-# NAME_PID and NAME_PORT. Every instance signs tokens with the same key: the first
-# one's, copied before the others start.
-start_inst() {
-    n=$1
-    mkdir -p "$T/$n"
-    rm -f "$T/$n/port"
-    if [ -f "$T/a/state/secret.key" ] && [ ! -f "$T/$n/state/secret.key" ]; then
-        mkdir -m 0700 -p "$T/$n/state"
-        cp -p "$T/a/state/secret.key" "$T/$n/state/secret.key"
-    fi
-    "$SMSERVER" --listen 127.0.0.1:0 --state-dir "$T/$n/state" --db "$PG_CONNINFO" \
-        --port-file "$T/$n/port" --log-level info >>"$T/$n/log" 2>&1 &
-    eval "${n}_PID=$!"
-    i=0
-    while [ ! -s "$T/$n/port" ]; do
-        kill -0 "$(eval echo \$${n}_PID)" 2>/dev/null || { cat "$T/$n/log" >&2; fail "instance $n did not start"; }
-        i=$((i + 1))
-        [ $i -lt 400 ] || fail "instance $n wrote no port file"
-        sleep 0.05
-    done
-    eval "${n}_PORT=$(cat "$T/$n/port")"
-}
 _kill_insts() {
     for p in ${a_PID:-} ${b_PID:-} ${lb_PID:-}; do kill -KILL "$p" 2>/dev/null || true; done
 }

@@ -9,6 +9,16 @@ SM_TEST_PG=$PG_CONNINFO "$top_builddir/tests/unit/test_store_pg" >"$T/tap" 2>&1 
     cat "$T/tap" >&2
     fail "test_store_pg failed against PostgreSQL"
 }
+# Process snapshots: test_store_procs's cases on a database of their own.
+"$PG_BIN/createdb" -h "$PG_SOCK" -U smtest smprocs || fail "createdb smprocs failed"
+SM_TEST_PG_PROCS="host=$PG_SOCK port=5432 user=smtest dbname=smprocs" \
+    "$top_builddir/tests/unit/test_store_procs" >"$T/tap_procs" 2>&1 || {
+    cat "$T/tap_procs" >&2
+    fail "test_store_procs failed against PostgreSQL"
+}
+grep -q '^ok [0-9]* - postgresql: its snapshots went with it' "$T/tap_procs" ||
+    fail "the PostgreSQL process snapshot cases did not run"
+pass "process snapshots: $(grep -c '^ok' "$T/tap_procs") checks passed on SQLite and PostgreSQL"
 grep -q '^ok [0-9]* - postgresql: its name is free again' "$T/tap" ||
     fail "the PostgreSQL cases did not run"
 grep -q '^ok [0-9]* - postgresql: the hour rollups outlive the raw points' "$T/tap" ||

@@ -3,10 +3,10 @@
  * PostgreSQL when SM_TEST_PG holds a libpq connection string (tests/integration/
  * store_pg.sh starts a private cluster and sets it); then samples (batch writes,
  * duplicates, newest values, counts), history (tiers, rollups, late samples) and
- * retention, with the same expectations on both. Also: PostgreSQL strings are
- * refused by store_open until the backend is complete, a connection error names no
- * password, and a database of a newer schema is refused. Alert rules, channels and
- * events; leadership and shared rate limits (PostgreSQL only; SQLite has one
+ * retention, with the same expectations on both. Also: PostgreSQL strings are the
+ * PostgreSQL backend's (never taken as SQLite file paths) and open with no switch, a
+ * connection error names no password, and a database of a newer schema is refused. Alert rules,
+ * channels and events; leadership and shared rate limits (PostgreSQL only; SQLite has one
  * instance). */
 #include "config.h"
 
@@ -1026,28 +1026,30 @@ contains(const char *s, const char *part)
     return s && strstr(s, part) != NULL;
 }
 
-/* PostgreSQL strings are the PostgreSQL backend's; until it is complete, store_open
- * refuses them unless the test-only variable is set, naming what is missing. */
+/* PostgreSQL strings are the PostgreSQL backend's: with no server behind them the error
+ * is PostgreSQL's, never a SQLite file made under that name. The former test-only switch
+ * (SM_STORE_PG_TEST, gone) changes nothing: it is unset here. */
 static void
-pg_gate(void)
+pg_claimed(void)
 {
     static const char *const strings[] = {
-        "postgresql://localhost/sm",
-        "postgres://u@db.example/sm",
-        "host=/tmp dbname=sm",
-        "service=sm",
+        "postgresql:///sm?host=/nonexistent/dir",
+        "postgres://u@/sm?host=/nonexistent/dir",
+        "host=/nonexistent/dir dbname=sm",
+        "service=sm_no_such_service",
     };
     unsetenv("SM_STORE_PG_TEST");
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         struct store *st = NULL;
         char *cause = NULL;
-        ok(store_open(strings[i], &st, &cause) == SM_EINVAL && st == NULL &&
-               contains(cause, "not available yet") && contains(cause, "process snapshots"),
-           "refused without the test switch: %s", strings[i]);
+        enum sm_rc rc = store_open(strings[i], &st, &cause);
+        ok(rc != SM_OK && st == NULL && contains(cause, "postgresql") &&
+               !contains(cause, "not available") && access(strings[i], F_OK) != 0,
+           "the PostgreSQL backend's, not a file: %s", strings[i]);
         diag("cause: %s", cause ? cause : "none");
         free(cause);
+        store_free(st);
     }
-    setenv("SM_STORE_PG_TEST", "1", 1);
 }
 
 static void
@@ -1155,7 +1157,7 @@ main(void)
 
     run_cases("sqlite", path);
 
-    pg_gate();
+    pg_claimed();
     const char *conninfo = getenv("SM_TEST_PG");
     if (conninfo && *conninfo) {
         run_cases("postgresql", conninfo);

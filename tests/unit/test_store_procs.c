@@ -1,4 +1,5 @@
-/* test_store_procs.c: process snapshots through store.h on SQLite: one per agent and
+/* test_store_procs.c: process snapshots through store.h on SQLite, and on PostgreSQL
+ * when SM_TEST_PG_PROCS names a fresh database (store_pg.sh): one per agent and
  * minute (the busiest sample's), written with its sample and undone with it, found at
  * or before a time within a window, only for the agent's owner, removed by age and by
  * size in bounded batches; and a backend without them says so. */
@@ -104,22 +105,18 @@ usage(struct store *st, int64_t *count, int64_t *bytes)
 /* A backend that keeps no snapshots: its members are NULL. */
 static const struct store_backend bare_backend = {.name = "bare"};
 
-int
-main(void)
+/* Every case on one backend's fresh database. */
+static void
+run_cases(const char *name, const char *db)
 {
-    char dir[] = "/tmp/test_store_procs.XXXXXX";
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    char path[512];
-    snprintf(path, sizeof path, "%s/db", dir);
-    sm_log_set_level(SM_LOG_ERROR);
-    store_init();
     struct store *st = NULL;
     char *cause = NULL;
-    if (!ok(store_open(path, &st, &cause) == SM_OK, "store opened (%s)", cause ? cause : "ok"))
-        return tap_done();
+    diag("%s", name);
+    if (!ok(store_open(db, &st, &cause) == SM_OK, "%s: store opened (%s)", name,
+            cause ? cause : "ok")) {
+        free(cause);
+        return;
+    }
     int64_t alice = add_user(st, "alice"), bob = add_user(st, "bob");
     int64_t a1 = add_agent(st, alice, "web1"), b1 = add_agent(st, bob, "db1");
     ok(alice && bob && a1 && b1, "two users with an agent each");
@@ -230,12 +227,38 @@ main(void)
     /* Deleting the agent deletes its snapshots. */
     ok(store_agent_delete(st, alice, a1) == SM_OK, "alice's agent deleted");
     usage(st, &count, &bytes);
-    ok(count == 0, "its snapshots went with it (%" PRId64 " left)", count);
+    ok(count == 0, "%s: its snapshots went with it (%" PRId64 " left)", name, count);
+    store_free(st);
+}
+
+int
+main(void)
+{
+    char dir[] = "/tmp/test_store_procs.XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/db", dir);
+    sm_log_set_level(SM_LOG_ERROR);
+    store_init();
+    run_cases("sqlite", path);
+    /* PostgreSQL: a database of its own (tests/integration/store_pg.sh). */
+    const char *conninfo = getenv("SM_TEST_PG_PROCS");
+    if (conninfo && *conninfo) {
+        run_cases("postgresql", conninfo);
+    } else {
+        diag("SM_TEST_PG_PROCS not set: PostgreSQL cases skipped (tests/integration/store_pg.sh "
+             "runs them)");
+    }
 
     /* A backend without snapshots: a clear error, no crash. */
+    char *cause = NULL;
+    size_t deleted = 0;
     struct store bare = {&bare_backend};
     struct store_procs sp;
-    rc = store_procs_at(&bare, 1, 1, 0, 0, &sp, &cause);
+    enum sm_rc rc = store_procs_at(&bare, 1, 1, 0, 0, &sp, &cause);
     ok(rc == SM_EUNAVAIL && cause && strstr(cause, "not supported by the bare backend"),
        "a NULL member: \"%s\"", cause ? cause : "");
     free(cause);
@@ -244,7 +267,6 @@ main(void)
        "retain on a backend without snapshots");
     free(cause);
 
-    store_free(st);
     unlink(path);
     char wal[600];
     snprintf(wal, sizeof wal, "%s-wal", path);
