@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "series_cache.h"
 #include "xmalloc.h"
 
 /* Migration of the samples schema: self-contained, so that it can take any number in
@@ -83,15 +84,6 @@ const char store_pg_ingest_schema[] =
 
 /* ------------------------------------------------------------------ the writer's caches */
 
-struct series_slot {
-    char *key; /* "agent\x1fname\x1flabels"; NULL = free */
-    int64_t id;
-};
-
-struct agent_count {
-    int64_t agent_id, count;
-};
-
 struct tagged {
     int64_t series;
     double value;
@@ -101,11 +93,8 @@ struct tagged {
 #define DAYS_KNOWN 8
 
 struct pg_ingest {
-    struct series_slot *cache;
-    size_t cache_cap, cache_len;
-    struct agent_count *counts;
-    size_t ncounts, counts_cap;
-    int64_t days[DAYS_KNOWN]; /* day partitions known to exist (a ring) */
+    struct series_cache cache; /* series ids and counts */
+    int64_t days[DAYS_KNOWN];  /* day partitions known to exist (a ring) */
     size_t ndays, day_next;
     int64_t watermark; /* minute_done at store_pg_begin */
     int warned_cap;
@@ -129,12 +118,7 @@ ingest_forget(struct store_pg *st)
     struct pg_ingest *g = st->ing;
     if (!g)
         return;
-    for (size_t i = 0; i < g->cache_cap; i++)
-        free(g->cache[i].key);
-    free(g->cache);
-    g->cache = NULL;
-    g->cache_cap = g->cache_len = 0;
-    g->ncounts = 0;
+    series_cache_clear(&g->cache);
     g->ndays = g->day_next = 0;
 }
 
@@ -144,78 +128,15 @@ store_pg_ingest_free(struct store_pg *st)
     if (!st->ing)
         return;
     ingest_forget(st);
-    free(st->ing->counts);
     free(st->ing->pairs);
     free(st->ing);
     st->ing = NULL;
-}
-
-static uint64_t
-hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static struct series_slot *
-cache_slot(struct pg_ingest *g, const char *key)
-{
-    size_t mask = g->cache_cap - 1;
-    for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
-        if (!g->cache[i].key || strcmp(g->cache[i].key, key) == 0)
-            return &g->cache[i];
-}
-
-static void
-cache_put(struct pg_ingest *g, const char *key, int64_t id)
-{
-    if ((g->cache_len + 1) * 2 > g->cache_cap) {
-        struct series_slot *old = g->cache;
-        size_t oldcap = g->cache_cap;
-        g->cache_cap = oldcap ? oldcap * 2 : 256;
-        g->cache = sm_xcalloc(g->cache_cap, sizeof *g->cache);
-        for (size_t i = 0; i < oldcap; i++)
-            if (old[i].key)
-                *cache_slot(g, old[i].key) = old[i];
-        free(old);
-    }
-    struct series_slot *e = cache_slot(g, key);
-    if (!e->key) {
-        e->key = sm_xstrdup(key);
-        g->cache_len++;
-    }
-    e->id = id;
-}
-
-/* The series count of agent (-1 = not read yet). */
-static struct agent_count *
-count_of(struct pg_ingest *g, int64_t agent_id)
-{
-    for (size_t i = 0; i < g->ncounts; i++)
-        if (g->counts[i].agent_id == agent_id)
-            return &g->counts[i];
-    g->counts = sm_xgrow(g->counts, &g->counts_cap, g->ncounts + 1, sizeof *g->counts);
-    g->counts[g->ncounts] = (struct agent_count){agent_id, -1};
-    return &g->counts[g->ncounts++];
 }
 
 static void
 read_i64(const PGresult *r, int row, void *out)
 {
     *(int64_t *)out = pq_get_int(r, row, 0);
-}
-
-/* Whether the id of series (agent, name, labels) is in the cache. */
-static int
-series_cached(struct pg_ingest *g, int64_t agent_id, const char *name, const char *labels)
-{
-    char key[STORE_METRIC_MAX + STORE_LABELS_MAX + 64];
-    int kn = snprintf(key, sizeof key, "%" PRId64 "\x1f%s\x1f%s", agent_id, name, labels);
-    return kn > 0 && (size_t)kn < sizeof key && g->cache_cap && cache_slot(g, key)->key;
 }
 
 /* The id of series (agent, name, labels), made when new; *id = 0 when the agent is at
@@ -225,16 +146,8 @@ series_id(struct store_pg *st, int64_t agent_id, const char *name, const char *l
           char **cause)
 {
     struct pg_ingest *g = st->ing;
-    char key[STORE_METRIC_MAX + STORE_LABELS_MAX + 64];
-    int kn = snprintf(key, sizeof key, "%" PRId64 "\x1f%s\x1f%s", agent_id, name, labels);
-    int cacheable = kn > 0 && (size_t)kn < sizeof key;
-    if (cacheable && g->cache_cap) {
-        struct series_slot *e = cache_slot(g, key);
-        if (e->key) {
-            *id = e->id;
-            return SM_OK;
-        }
-    }
+    if (series_cache_get(&g->cache, agent_id, name, labels, id))
+        return SM_OK;
     struct pq_args a = {0};
     pq_int(&a, agent_id);
     pq_text(&a, name);
@@ -243,16 +156,16 @@ series_id(struct store_pg *st, int64_t agent_id, const char *name, const char *l
         "SELECT id FROM series WHERE agent_id = $1 AND name = $2 AND labels = $3";
     enum sm_rc rc = pg_one(st, "find series", SM_ENOTFOUND, find, &a, read_i64, id);
     if (rc == SM_ENOTFOUND) {
-        struct agent_count *c = count_of(g, agent_id);
-        if (c->count < 0) {
+        int64_t *count = series_cache_count(&g->cache, agent_id);
+        if (*count < 0) {
             struct pq_args ca = {0};
             pq_int(&ca, agent_id);
             if ((rc = pg_one(st, "count series", SM_EIO,
                              "SELECT count(*) FROM series WHERE agent_id = $1", &ca, read_i64,
-                             &c->count)) != SM_OK)
+                             count)) != SM_OK)
                 return rc;
         }
-        if (c->count >= STORE_SERIES_CAP) {
+        if (*count >= STORE_SERIES_CAP) {
             if (!g->warned_cap)
                 sm_log(SM_LOG_WARN, "agent %" PRId64 " reached %d series: new series are dropped",
                        agent_id, STORE_SERIES_CAP);
@@ -268,15 +181,14 @@ series_id(struct store_pg *st, int64_t agent_id, const char *name, const char *l
         if (rc == SM_ENOTFOUND)
             rc = pg_one(st, "find series", SM_EIO, find, &a, read_i64, id);
         if (rc == SM_OK)
-            c->count++;
+            (*count)++;
     }
     if (rc != SM_OK) {
         if (cause)
             *cause = sm_xstrdup("postgresql: cannot resolve a series");
         return rc;
     }
-    if (cacheable)
-        cache_put(g, key, *id);
+    series_cache_put(&g->cache, agent_id, name, labels, *id);
     return SM_OK;
 }
 
@@ -526,8 +438,8 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
     int known = 1;
     for (size_t i = 0; i < b->nsamples && known; i++)
         for (size_t j = 0; j < b->samples[i].npoints && known; j++)
-            known = series_cached(g, b->agent_id, b->samples[i].points[j].name,
-                                  b->samples[i].points[j].labels);
+            known = series_cache_get(&g->cache, b->agent_id, b->samples[i].points[j].name,
+                                     b->samples[i].points[j].labels, NULL);
     enum sm_rc rc = b->nsamples ? find_duplicates(st, b, dup, !known, cause) : SM_OK;
     struct text tss = {0}, ids = {0}, vals = {0};
     text_add(&tss, "{");
