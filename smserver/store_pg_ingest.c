@@ -96,7 +96,9 @@ struct pg_ingest {
     struct series_cache cache; /* series ids and counts */
     int64_t days[DAYS_KNOWN];  /* day partitions known to exist (a ring) */
     size_t ndays, day_next;
-    int64_t watermark; /* minute_done at store_pg_begin */
+    int64_t watermark;  /* minute_done at store_pg_begin */
+    int savepoint_open; /* the last batch's savepoint, released by the next batch or COMMIT */
+    int sp;             /* which of the two savepoint names is the newest */
     int warned_cap;
     /* scratch, kept between batches */
     struct tagged *pairs;
@@ -229,6 +231,7 @@ store_pg_begin(struct store *base)
         return rc;
     /* Shared: group commits of every instance run side by side, rollup steps between. */
     g->watermark = 0;
+    g->savepoint_open = 0;
     rc = pg_one(st, "begin", SM_EIO,
                 "SELECT pg_advisory_xact_lock_shared(" STORE_PG_ROLLUP_LOCK "),"
                 " (SELECT v FROM rollup_state WHERE k = 'minute_done')",
@@ -396,37 +399,45 @@ add_sample(struct store_pg *st, const struct store_batch *b, const struct store_
     return SM_OK;
 }
 
-/* Mark the minutes of the stored samples behind the watermark (r: their ts) dirty. */
-static enum sm_rc
-mark_late(struct store_pg *st, const struct store_batch *b, const PGresult *r, char **cause)
+/* Whether the batch's day partition is known to exist. */
+static int
+day_known(const struct pg_ingest *g, int64_t ts_ms)
 {
-    struct text mins = {0};
-    text_add(&mins, "{");
-    for (int k = 0; k < PQntuples(r); k++) {
-        int64_t ts = pq_get_int(r, k, 0);
-        if (ts < st->ing->watermark)
-            text_add(&mins, "%s%" PRId64, mins.len > 1 ? "," : "",
-                     ts / 60000 - (ts < 0 && ts % 60000 != 0));
-    }
-    text_add(&mins, "}");
-    enum sm_rc rc = SM_OK;
-    if (mins.len > 2) {
-        struct pq_args a = {0};
-        pq_int(&a, b->agent_id);
-        pq_text(&a, mins.s);
-        pq_int(&a, b->now * 1000);
-        rc = pq_run(st, "mark late minutes",
-                    "WITH d AS (INSERT INTO rollup_dirty(agent_id, bucket)"
-                    " SELECT DISTINCT $1::bigint, m FROM unnest($2::bigint[]) AS m"
-                    " ON CONFLICT DO NOTHING)"
-                    " INSERT INTO rollup_state(k, v) VALUES ('dirty_seen', $3)"
-                    " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-                    &a, NULL, cause);
-    }
-    free(mins.s);
-    return rc;
+    int64_t day = ts_ms / STORE_PG_DAY_MS - (ts_ms < 0 && ts_ms % STORE_PG_DAY_MS != 0);
+    for (size_t i = 0; i < g->ndays; i++)
+        if (g->days[i] == day)
+            return 1;
+    return 0;
 }
 
+/* Savepoints take turns between two names, so that a batch's ROLLBACK TO never reaches
+ * the savepoint of the batch before it: when this batch's savepoint was not made, the
+ * name it would have had is already released, the ROLLBACK TO fails, and the whole
+ * group transaction fails instead of losing a batch it would report stored. */
+static const char *const sp_make[2] = {"SAVEPOINT batch_a", "SAVEPOINT batch_b"};
+static const char *const sp_release[2] = {"RELEASE SAVEPOINT batch_a", "RELEASE SAVEPOINT batch_b"};
+static const char *const sp_undo[2] = {"ROLLBACK TO SAVEPOINT batch_a",
+                                       "ROLLBACK TO SAVEPOINT batch_b"};
+
+/* The statements that open this batch's savepoint (after releasing the last batch's):
+ * run before the batch's first statement, or in the pipeline of its writes. */
+static size_t
+savepoint_stmts(struct pg_ingest *g, struct pq_stmt *s)
+{
+    size_t n = 0;
+    if (g->savepoint_open) {
+        s[n++] = (struct pq_stmt){.what = "release", .sql = sp_release[g->sp]};
+        g->sp ^= 1;
+    }
+    s[n++] = (struct pq_stmt){.what = "savepoint", .sql = sp_make[g->sp]};
+    g->savepoint_open = 1;
+    return n;
+}
+
+/* Write batch b inside the group transaction, under a savepoint of its own that the
+ * caller rolls back to on failure. When every series and day partition of b is known
+ * (the usual case), the whole batch is one round trip: savepoint, samples (with their
+ * late minutes) and the agent's row in one pipeline. */
 static enum sm_rc
 batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, size_t *dups,
             char **cause)
@@ -435,12 +446,25 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
     char *dup = sm_xcalloc(b->nsamples ? b->nsamples : 1, 1);
     /* A duplicate makes no series: when a sample needs a series not known yet, the
      * stored ones are found first; otherwise the INSERT's ON CONFLICT tells. */
-    int known = 1;
-    for (size_t i = 0; i < b->nsamples && known; i++)
+    int known = 1, days = 1;
+    for (size_t i = 0; i < b->nsamples && known; i++) {
+        days = days && day_known(g, b->samples[i].ts_ms);
         for (size_t j = 0; j < b->samples[i].npoints && known; j++)
             known = series_cache_get(&g->cache, b->agent_id, b->samples[i].points[j].name,
                                      b->samples[i].points[j].labels, NULL);
-    enum sm_rc rc = b->nsamples ? find_duplicates(st, b, dup, !known, cause) : SM_OK;
+    }
+    struct pq_stmt stmts[5];
+    size_t nst = savepoint_stmts(g, stmts);
+    enum sm_rc rc = SM_OK;
+    if (!known || !days) {
+        /* Statements come before the writes: the savepoint first, alone. */
+        rc = pq_pipeline(st, stmts, nst, cause);
+        for (size_t i = 0; i < nst; i++)
+            PQclear(stmts[i].res);
+        nst = 0;
+    }
+    if (rc == SM_OK && b->nsamples)
+        rc = find_duplicates(st, b, dup, !known, cause);
     struct text tss = {0}, ids = {0}, vals = {0};
     text_add(&tss, "{");
     text_add(&ids, "{");
@@ -459,57 +483,68 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
     text_add(&ids, "}");
     text_add(&vals, "}");
     free(dup);
-    if (rc == SM_OK && nwrite > 0) {
-        /* All the batch's samples in one statement; RETURNING names those stored (one
-         * that another connection stored meanwhile is a duplicate). */
-        struct pq_args a = {0};
-        pq_int(&a, b->agent_id);
-        pq_text(&a, tss.s);
-        pq_text(&a, ids.s);
-        pq_text(&a, vals.s);
-        PGresult *r;
-        rc = pq_run(st, "add samples",
-                    "INSERT INTO samples(agent_id, ts, sids, vals) SELECT $1, u.ts,"
-                    " u.sids::bigint[], u.vals::double precision[] FROM"
-                    " unnest($2::bigint[], $3::text[], $4::text[]) AS u(ts, sids, vals)"
-                    " ON CONFLICT DO NOTHING RETURNING ts",
-                    &a, &r, cause);
-        if (rc == SM_OK) {
-            size_t n = (size_t)PQntuples(r);
-            *stored += n;
-            *dups += nwrite - n;
-            rc = mark_late(st, b, r, cause);
-            PQclear(r);
-        }
-    }
+    /* All the batch's samples in one statement; RETURNING names those stored (one that
+     * another connection stored meanwhile is a duplicate). Those behind the watermark
+     * mark their minutes dirty in the same statement. */
+    struct pq_args ia = {0}, aa = {0};
+    pq_int(&ia, b->agent_id);
+    pq_text(&ia, tss.s);
+    pq_text(&ia, ids.s);
+    pq_text(&ia, vals.s);
+    pq_int(&ia, g->watermark);
+    pq_int(&ia, b->now * 1000);
+    size_t ins = nst;
+    if (nwrite > 0)
+        stmts[nst++] = (struct pq_stmt){
+            .what = "add samples",
+            .sql = "WITH ins AS (INSERT INTO samples(agent_id, ts, sids, vals) SELECT $1, u.ts,"
+                   " u.sids::bigint[], u.vals::double precision[] FROM"
+                   " unnest($2::bigint[], $3::text[], $4::text[]) AS u(ts, sids, vals)"
+                   " ON CONFLICT DO NOTHING RETURNING ts),"
+                   " d AS (INSERT INTO rollup_dirty(agent_id, bucket)"
+                   " SELECT DISTINCT $1::bigint, sm_fdiv(ts, 60000) FROM ins WHERE ts < $5"
+                   " ON CONFLICT DO NOTHING),"
+                   " s AS (INSERT INTO rollup_state(k, v) SELECT 'dirty_seen', $6::bigint"
+                   " WHERE EXISTS (SELECT 1 FROM ins WHERE ts < $5)"
+                   " ON CONFLICT (k) DO UPDATE SET v = excluded.v)"
+                   " SELECT ts FROM ins",
+            .a = &ia};
+    pq_int(&aa, b->agent_id);
+    pq_int(&aa, b->now);
+    pq_text(&aa, b->host_json);
+    pq_int(&aa, b->latest_ts_ms);
+    pq_text(&aa, b->latest_json);
+    size_t upd = nst;
+    stmts[nst++] = (struct pq_stmt){
+        .what = "update agent",
+        .sql = "WITH a AS (UPDATE agents SET last_seen = $2, host = COALESCE($3, host)"
+               " WHERE id = $1 RETURNING id),"
+               " l AS (INSERT INTO latest(agent_id, ts, sample) SELECT id, $4, $5 FROM a"
+               " WHERE $5::text IS NOT NULL ON CONFLICT (agent_id) DO UPDATE"
+               " SET ts = excluded.ts, sample = excluded.sample WHERE excluded.ts >= latest.ts)"
+               " SELECT count(*) FROM a",
+        .a = &aa};
+    if (rc == SM_OK)
+        rc = pq_pipeline(st, stmts, nst, cause);
     free(tss.s);
     free(ids.s);
     free(vals.s);
     if (rc != SM_OK)
         return rc;
-    struct pq_args a = {0};
-    pq_int(&a, b->agent_id);
-    pq_int(&a, b->now);
-    pq_text(&a, b->host_json);
-    pq_int(&a, b->latest_ts_ms);
-    pq_text(&a, b->latest_json);
-    int64_t seen = 0;
-    rc = pg_one(st, "update agent", SM_EIO,
-                "WITH a AS (UPDATE agents SET last_seen = $2, host = COALESCE($3, host)"
-                " WHERE id = $1 RETURNING id),"
-                " l AS (INSERT INTO latest(agent_id, ts, sample) SELECT id, $4, $5 FROM a"
-                " WHERE $5::text IS NOT NULL ON CONFLICT (agent_id) DO UPDATE"
-                " SET ts = excluded.ts, sample = excluded.sample WHERE excluded.ts >= latest.ts)"
-                " SELECT count(*) FROM a",
-                &a, read_i64, &seen);
-    if (rc == SM_OK && seen == 0) {
+    if (nwrite > 0) {
+        size_t n = (size_t)PQntuples(stmts[ins].res);
+        *stored += n;
+        *dups += nwrite - n;
+    }
+    int64_t seen = PQntuples(stmts[upd].res) == 1 ? pq_get_int(stmts[upd].res, 0, 0) : 0;
+    for (size_t i = 0; i < nst; i++)
+        PQclear(stmts[i].res);
+    if (seen == 0) {
         if (cause)
             *cause = sm_xstrdup("agent was deleted");
         return SM_EAUTH;
     }
-    if (rc != SM_OK && cause && !*cause)
-        *cause = sm_xstrdup("postgresql: cannot update the agent");
-    return rc;
+    return SM_OK;
 }
 
 enum sm_rc
@@ -520,17 +555,22 @@ store_pg_batch_write(struct store *base, const struct store_batch *b, size_t *st
     ingest(st);
     for (int attempt = 0;; attempt++) {
         *stored = *duplicates = 0;
-        enum sm_rc rc = pq_run(st, "savepoint", "SAVEPOINT batch", NULL, NULL, cause);
-        if (rc != SM_OK)
-            return rc;
-        rc = batch_write(st, b, stored, duplicates, cause);
+        /* The savepoint stays open after a success: the next batch or COMMIT releases it,
+         * in the same round trip as its own work. */
+        enum sm_rc rc = batch_write(st, b, stored, duplicates, cause);
         if (rc == SM_OK)
-            return pq_run(st, "release", "RELEASE SAVEPOINT batch", NULL, NULL, cause);
+            return SM_OK;
         /* Undo this batch alone; the series and partitions it made are gone with it. */
         int no_partition = strcmp(st->sqlstate, "23514") == 0;
-        if (pq_run(st, "rollback to", "ROLLBACK TO SAVEPOINT batch", NULL, NULL, NULL) != SM_OK ||
-            pq_run(st, "release", "RELEASE SAVEPOINT batch", NULL, NULL, NULL) != SM_OK)
+        struct pq_stmt undo[] = {
+            {.what = "rollback to", .sql = sp_undo[st->ing->sp]},
+            {.what = "release", .sql = sp_release[st->ing->sp]},
+        };
+        if (pq_pipeline(st, undo, 2, NULL) != SM_OK)
             sm_log(SM_LOG_WARN, "postgresql: rollback to savepoint failed");
+        PQclear(undo[0].res);
+        PQclear(undo[1].res);
+        st->ing->savepoint_open = 0;
         ingest_forget(st);
         *stored = *duplicates = 0;
         /* A day partition this connection knew was dropped by retention meanwhile (the
