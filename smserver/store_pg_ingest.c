@@ -92,6 +92,71 @@ struct tagged {
 
 #define DAYS_KNOWN 8
 
+/* A one-dimensional array in PostgreSQL's binary format (array_recv's): ndim, has-nulls
+ * flag, element type, then the length and lower bound of the dimension, then each
+ * element as its length and its bytes, all big-endian. Sent as a binary parameter, so
+ * that no value is formatted as text or parsed again: doubles arrive bit for bit. */
+struct bin_array {
+    uint8_t *p;
+    size_t len, cap;
+    uint32_t n, oid;
+};
+
+#define OID_INT4 23
+#define OID_INT8 20
+#define OID_FLOAT8 701
+#define ARRAY_HEAD 20 /* the header of a one-dimensional array */
+
+static void
+put_be(uint8_t *p, uint64_t v, int size)
+{
+    for (int i = size - 1; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void
+arr_start(struct bin_array *a, uint32_t oid)
+{
+    a->p = sm_xgrow(a->p, &a->cap, ARRAY_HEAD, 1);
+    a->len = ARRAY_HEAD;
+    a->n = 0;
+    a->oid = oid;
+}
+
+/* Append one element of size 4 or 8 bytes (its bits in v). */
+static void
+arr_add(struct bin_array *a, uint64_t v, int size)
+{
+    a->p = sm_xgrow(a->p, &a->cap, a->len + 4 + (size_t)size, 1);
+    put_be(a->p + a->len, (uint64_t)size, 4);
+    put_be(a->p + a->len + 4, v, size);
+    a->len += 4 + (size_t)size;
+    a->n++;
+}
+
+static void
+arr_add_f64(struct bin_array *a, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, sizeof v);
+    arr_add(a, v, 8);
+}
+
+/* Fill in the header; an empty array is one of no dimensions. */
+static void
+arr_finish(struct bin_array *a)
+{
+    put_be(a->p, a->n ? 1 : 0, 4);
+    put_be(a->p + 4, 0, 4);
+    put_be(a->p + 8, a->oid, 4);
+    if (!a->n) {
+        a->len = 12;
+        return;
+    }
+    put_be(a->p + 12, a->n, 4);
+    put_be(a->p + 16, 1, 4);
+}
+
 struct pg_ingest {
     struct series_cache cache; /* series ids and counts */
     int64_t days[DAYS_KNOWN];  /* day partitions known to exist (a ring) */
@@ -103,6 +168,7 @@ struct pg_ingest {
     /* scratch, kept between batches */
     struct tagged *pairs;
     size_t pairs_cap;
+    struct bin_array tss, sids, vals, offs, cnts;
 };
 
 static struct pg_ingest *
@@ -131,6 +197,11 @@ store_pg_ingest_free(struct store_pg *st)
         return;
     ingest_forget(st);
     free(st->ing->pairs);
+    free(st->ing->tss.p);
+    free(st->ing->sids.p);
+    free(st->ing->vals.p);
+    free(st->ing->offs.p);
+    free(st->ing->cnts.p);
     free(st->ing);
     st->ing = NULL;
 }
@@ -362,11 +433,11 @@ find_duplicates(struct store_pg *st, const struct store_batch *b, char *dup, int
 }
 
 /* Add the points of one sample that is not a duplicate to the batch's arrays: its
- * series ids (resolved, made when new) and values, as array literals inside the text[]
- * literals ids and vals. */
+ * timestamp, its series ids (resolved, made when new) and values appended to the flat
+ * arrays, and where they start and how many there are. */
 static enum sm_rc
 add_sample(struct store_pg *st, const struct store_batch *b, const struct store_sample *smp,
-           struct text *ids, struct text *vals, char **cause)
+           char **cause)
 {
     struct pg_ingest *g = st->ing;
     enum sm_rc rc = store_pg_day(st, smp->ts_ms / STORE_PG_DAY_MS -
@@ -385,17 +456,16 @@ add_sample(struct store_pg *st, const struct store_batch *b, const struct store_
     }
     /* By series id, each once (the first given), as SQLite's point blob. */
     qsort(g->pairs, np, sizeof *g->pairs, tagged_cmp);
-    text_add(ids, "%s\"{", ids->len > 1 ? "," : "");
-    text_add(vals, "%s\"{", vals->len > 1 ? "," : "");
-    for (size_t j = 0, k = 0; j < np; j++) {
+    uint32_t first = g->sids.n;
+    for (size_t j = 0; j < np; j++) {
         if (j > 0 && g->pairs[j].series == g->pairs[j - 1].series)
             continue;
-        text_add(ids, "%s%" PRId64, k ? "," : "", g->pairs[j].series);
-        text_add(vals, "%s%.17g", k ? "," : "", g->pairs[j].value);
-        k++;
+        arr_add(&g->sids, (uint64_t)g->pairs[j].series, 8);
+        arr_add_f64(&g->vals, g->pairs[j].value);
     }
-    text_add(ids, "}\"");
-    text_add(vals, "}\"");
+    arr_add(&g->tss, (uint64_t)smp->ts_ms, 8);
+    arr_add(&g->offs, first, 4);
+    arr_add(&g->cnts, g->sids.n - first, 4);
     return SM_OK;
 }
 
@@ -465,41 +535,47 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
     }
     if (rc == SM_OK && b->nsamples)
         rc = find_duplicates(st, b, dup, !known, cause);
-    struct text tss = {0}, ids = {0}, vals = {0};
-    text_add(&tss, "{");
-    text_add(&ids, "{");
-    text_add(&vals, "{");
+    arr_start(&g->tss, OID_INT8);
+    arr_start(&g->sids, OID_INT8);
+    arr_start(&g->vals, OID_FLOAT8);
+    arr_start(&g->offs, OID_INT4);
+    arr_start(&g->cnts, OID_INT4);
     size_t nwrite = 0;
     for (size_t i = 0; i < b->nsamples && rc == SM_OK; i++) {
         if (dup[i]) {
             (*dups)++;
             continue;
         }
-        rc = add_sample(st, b, &b->samples[i], &ids, &vals, cause);
-        text_add(&tss, "%s%" PRId64, nwrite ? "," : "", b->samples[i].ts_ms);
+        rc = add_sample(st, b, &b->samples[i], cause);
         nwrite++;
     }
-    text_add(&tss, "}");
-    text_add(&ids, "}");
-    text_add(&vals, "}");
+    arr_finish(&g->tss);
+    arr_finish(&g->sids);
+    arr_finish(&g->vals);
+    arr_finish(&g->offs);
+    arr_finish(&g->cnts);
     free(dup);
-    /* All the batch's samples in one statement; RETURNING names those stored (one that
-     * another connection stored meanwhile is a duplicate). Those behind the watermark
-     * mark their minutes dirty in the same statement. */
+    /* All the batch's samples in one statement, each row's arrays a slice of the flat
+     * ones; RETURNING names those stored (one that another connection stored meanwhile
+     * is a duplicate). Those behind the watermark mark their minutes dirty in the same
+     * statement. */
     struct pq_args ia = {0}, aa = {0};
     pq_int(&ia, b->agent_id);
-    pq_text(&ia, tss.s);
-    pq_text(&ia, ids.s);
-    pq_text(&ia, vals.s);
+    pq_blob(&ia, g->tss.p, g->tss.len);
+    pq_blob(&ia, g->sids.p, g->sids.len);
+    pq_blob(&ia, g->vals.p, g->vals.len);
     pq_int(&ia, g->watermark);
     pq_int(&ia, b->now * 1000);
+    pq_blob(&ia, g->offs.p, g->offs.len);
+    pq_blob(&ia, g->cnts.p, g->cnts.len);
     size_t ins = nst;
     if (nwrite > 0)
         stmts[nst++] = (struct pq_stmt){
             .what = "add samples",
             .sql = "WITH ins AS (INSERT INTO samples(agent_id, ts, sids, vals) SELECT $1, u.ts,"
-                   " u.sids::bigint[], u.vals::double precision[] FROM"
-                   " unnest($2::bigint[], $3::text[], $4::text[]) AS u(ts, sids, vals)"
+                   " ($3::bigint[])[u.o + 1 : u.o + u.c],"
+                   " ($4::double precision[])[u.o + 1 : u.o + u.c] FROM"
+                   " unnest($2::bigint[], $7::int[], $8::int[]) AS u(ts, o, c)"
                    " ON CONFLICT DO NOTHING RETURNING ts),"
                    " d AS (INSERT INTO rollup_dirty(agent_id, bucket)"
                    " SELECT DISTINCT $1::bigint, sm_fdiv(ts, 60000) FROM ins WHERE ts < $5"
@@ -526,9 +602,6 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
         .a = &aa};
     if (rc == SM_OK)
         rc = pq_pipeline(st, stmts, nst, cause);
-    free(tss.s);
-    free(ids.s);
-    free(vals.s);
     if (rc != SM_OK)
         return rc;
     if (nwrite > 0) {
