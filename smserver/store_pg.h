@@ -28,7 +28,8 @@ struct store_pg {
 };
 
 /* The parameters of one bound statement: every value travels apart from the SQL text
- * (PQexecParams), never pasted into it. Integers go as text, hashes as binary. */
+ * (PQexecParams), never pasted into it. Integers go as text, hashes and the ingest
+ * writer's arrays as binary. */
 #define PQ_MAXARGS 16
 struct pq_args {
     int n;

@@ -297,16 +297,24 @@ store_pg_begin(struct store *base)
 {
     struct store_pg *st = pg(base);
     struct pg_ingest *g = ingest(st);
-    enum sm_rc rc = pq_begin(st);
-    if (rc != SM_OK)
-        return rc;
-    /* Shared: group commits of every instance run side by side, rollup steps between. */
+    /* Shared: group commits of every instance run side by side, rollup steps between.
+     * BEGIN and the lock in one round trip. */
     g->watermark = 0;
     g->savepoint_open = 0;
-    rc = pg_one(st, "begin", SM_EIO,
-                "SELECT pg_advisory_xact_lock_shared(" STORE_PG_ROLLUP_LOCK "),"
-                " (SELECT v FROM rollup_state WHERE k = 'minute_done')",
-                NULL, read_begin, &g->watermark);
+    struct pq_stmt s[] = {
+        {.what = "begin", .sql = "BEGIN"},
+        {.what = "begin",
+         .sql = "SELECT pg_advisory_xact_lock_shared(" STORE_PG_ROLLUP_LOCK "),"
+                " (SELECT v FROM rollup_state WHERE k = 'minute_done')"},
+    };
+    enum sm_rc rc = pq_pipeline(st, s, 2, NULL);
+    st->in_tx = 1; /* until the rollback below, or the group's commit */
+    if (rc == SM_OK && PQntuples(s[1].res) == 1)
+        read_begin(s[1].res, 0, &g->watermark);
+    else if (rc == SM_OK)
+        rc = SM_EIO;
+    PQclear(s[0].res);
+    PQclear(s[1].res);
     if (rc != SM_OK) {
         store_pg_rollback(base);
         return rc;
