@@ -114,8 +114,8 @@ state_put(sqlite3 *db, const char *k, int64_t v)
     return rc == SQLITE_DONE ? SM_OK : rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
 }
 
-static int64_t
-floor_div(int64_t a, int64_t b)
+int64_t
+history_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
@@ -461,7 +461,7 @@ rollup_merged(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
     h.acc = sm_xcalloc(h.nids ? h.nids * 60 : 1, sizeof *h.acc);
     enum sm_rc rc = SM_OK;
     int bad = 0;
-    for (int64_t hour = floor_div(lo, HOUR_MS) * HOUR_MS; hour < hi && rc == SM_OK;
+    for (int64_t hour = history_floor_div(lo, HOUR_MS) * HOUR_MS; hour < hi && rc == SM_OK;
          hour += HOUR_MS) {
         int64_t a = lo > hour ? lo : hour, b = hi < hour + HOUR_MS ? hi : hour + HOUR_MS;
         h.hour0 = hour;
@@ -534,7 +534,7 @@ rollup_raw(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
     enum sm_rc rc = SM_OK;
     int step, bad = 0;
     while (rc == SM_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
-        int64_t m = floor_div(sqlite3_column_int64(sel, 0), MINUTE_MS);
+        int64_t m = history_floor_div(sqlite3_column_int64(sel, 0), MINUTE_MS);
         if (m != minute) {
             rc = flush_minute(db, ins, acc, n, minute);
             n = 0;
@@ -639,10 +639,10 @@ rollup_dirty(sqlite3 *db, size_t budget, size_t *work)
     double t0 = sm_mono_now();
     size_t i = 0;
     while (i < n && rc == SM_OK && (i == 0 || sm_mono_now() - t0 < HISTORY_DIRTY_STEP_S)) {
-        int64_t agent = todo[i][0], hour = floor_div(todo[i][1], 60);
+        int64_t agent = todo[i][0], hour = history_floor_div(todo[i][1], 60);
         size_t g = i; /* this agent's dirty minutes of this hour: todo[i, e) */
         size_t e = i;
-        while (e < n && todo[e][0] == agent && floor_div(todo[e][1], 60) == hour)
+        while (e < n && todo[e][0] == agent && history_floor_div(todo[e][1], 60) == hour)
             e++;
         for (size_t j = g; j < e && rc == SM_OK;) {
             size_t k = j + 1; /* a run of consecutive minutes: todo[j, k) */
@@ -718,7 +718,7 @@ history_rollup(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
     int64_t w;
     if ((rc = state_get(db, "minute_done", &w)) != SM_OK)
         goto fail;
-    int64_t target = floor_div(now_ms - HISTORY_LATE_GRACE_MS, MINUTE_MS) * MINUTE_MS;
+    int64_t target = history_floor_div(now_ms - HISTORY_LATE_GRACE_MS, MINUTE_MS) * MINUTE_MS;
     if (w == 0) {
         /* First run: start at the oldest raw sample instead of 1970. */
         sqlite3_stmt *s;
@@ -739,7 +739,7 @@ history_rollup(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
         if (rc != SM_ENOTFOUND)
             goto fail;
         rc = SM_OK;
-        w = oldest == INT64_MAX ? target : floor_div(oldest, MINUTE_MS) * MINUTE_MS;
+        w = oldest == INT64_MAX ? target : history_floor_div(oldest, MINUTE_MS) * MINUTE_MS;
     }
     if (target > w) {
         int64_t end = target - w > ROLLUP_WINDOW_MS ? w + ROLLUP_WINDOW_MS : target;
@@ -752,7 +752,8 @@ history_rollup(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
         if (rc == SM_ENOTFOUND)
             rc = SM_OK;
         if (rc == SM_OK)
-            rc = rollup_hours(db, 0, floor_div(w, HOUR_MS), floor_div(end - 1, HOUR_MS) + 1);
+            rc = rollup_hours(db, 0, history_floor_div(w, HOUR_MS),
+                              history_floor_div(end - 1, HOUR_MS) + 1);
         if (rc == SM_OK)
             rc = state_set(db, "minute_done", end);
         if (rc != SM_OK)
@@ -799,8 +800,8 @@ history_retain(sqlite3 *db, int64_t now_ms, const struct history_retention *r, s
         ids[n++] = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     int64_t raw_cut = now_ms - (int64_t)(r->raw_s * 1000);
-    int64_t min_cut = floor_div(now_ms - (int64_t)(r->minute_s * 1000), MINUTE_MS);
-    int64_t hour_cut = floor_div(now_ms - (int64_t)(r->hour_s * 1000), HOUR_MS);
+    int64_t min_cut = history_floor_div(now_ms - (int64_t)(r->minute_s * 1000), MINUTE_MS);
+    int64_t hour_cut = history_floor_div(now_ms - (int64_t)(r->hour_s * 1000), HOUR_MS);
     if ((rc = exec_i64(db, "BEGIN IMMEDIATE", 0, NULL)) != SM_OK)
         goto out;
     for (size_t i = 0; i < n && rc == SM_OK; i++) {
@@ -912,26 +913,15 @@ history_series_find(sqlite3 *db, int64_t agent_id, const char *name, const char 
 
 struct query {
     sqlite3 *db;
-    int64_t series, agent, start, width;
+    int64_t series, agent;
     struct history_result *out;
-    struct history_bucket *acc; /* points accumulators; n == 0 means empty */
-    double *sum;
-    size_t nb;
+    struct history_acc acc;
 };
 
 static void
 accumulate(struct query *q, int64_t t, int64_t n, double sum, double mn, double mx)
 {
-    int64_t i = (t - q->start) / q->width;
-    if (i < 0 || (size_t)i >= q->nb || n <= 0)
-        return;
-    struct history_bucket *b = &q->acc[i];
-    if (b->n == 0 || mn < b->min)
-        b->min = mn;
-    if (b->n == 0 || mx > b->max)
-        b->max = mx;
-    b->n += n;
-    q->sum[i] += sum;
+    history_acc_add(&q->acc, (t - q->acc.origin) / q->acc.width, n, sum, mn, mx);
 }
 
 static void
@@ -980,9 +970,13 @@ read_raw(struct query *q, int64_t lo, int64_t hi)
     return r;
 }
 
+/* A history_read_fn: the rows of one tier in [lo, hi). */
 static enum sm_rc
-read_tier(struct query *q, enum history_tier tier, int64_t lo, int64_t hi)
+read_tier(void *arg, enum history_tier tier, int64_t lo, int64_t hi)
 {
+    struct query *q = arg;
+    if (tier == HISTORY_RAW)
+        return read_raw(q, lo, hi);
     static const char *const sql[] = {
         [HISTORY_MINUTE] = "SELECT bucket, n, sum, min, max FROM rollup_1m"
                            " WHERE series_id = ?1 AND bucket >= ?2 AND bucket < ?3",
@@ -1009,30 +1003,47 @@ read_tier(struct query *q, enum history_tier tier, int64_t lo, int64_t hi)
 
 /* Cover [lo, hi) with whole buckets of tier and the edges with finer tiers. */
 static enum sm_rc
-cover(struct query *q, enum history_tier tier, int64_t lo, int64_t hi)
+cover(enum history_tier tier, int64_t lo, int64_t hi, history_read_fn read, void *arg)
 {
     if (lo >= hi)
         return SM_OK;
     if (tier == HISTORY_RAW)
-        return read_raw(q, lo, hi);
+        return read(arg, HISTORY_RAW, lo, hi);
     int64_t size = tier == HISTORY_HOUR ? HOUR_MS : MINUTE_MS;
-    int64_t a = floor_div(lo + size - 1, size) * size, b = floor_div(hi, size) * size;
+    int64_t a = history_floor_div(lo + size - 1, size) * size,
+            b = history_floor_div(hi, size) * size;
     enum history_tier finer = tier == HISTORY_HOUR ? HISTORY_MINUTE : HISTORY_RAW;
     if (a >= b)
-        return cover(q, finer, lo, hi);
-    enum sm_rc rc = cover(q, finer, lo, a);
+        return cover(finer, lo, hi, read, arg);
+    enum sm_rc rc = cover(finer, lo, a, read, arg);
     if (rc == SM_OK)
-        rc = read_tier(q, tier, a, b);
+        rc = read(arg, tier, a, b);
     if (rc == SM_OK)
-        rc = cover(q, finer, b, hi);
+        rc = cover(finer, b, hi, read, arg);
     return rc;
 }
 
 enum sm_rc
-history_query(sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms, size_t points,
-              struct history_result *out)
+history_read_range(enum history_tier tier, int64_t start_ms, int64_t stop_ms, int64_t raw_from,
+                   history_read_fn read, void *arg)
+{
+    int64_t split = raw_from < start_ms ? start_ms : raw_from > stop_ms ? stop_ms : raw_from;
+    enum sm_rc rc = SM_OK;
+    if (tier != HISTORY_RAW)
+        rc = cover(tier, start_ms, split, read, arg);
+    else
+        split = start_ms;
+    if (rc == SM_OK && split < stop_ms)
+        rc = read(arg, HISTORY_RAW, split, stop_ms);
+    return rc;
+}
+
+enum sm_rc
+history_acc_init(struct history_acc *acc, int64_t start_ms, int64_t stop_ms, size_t points,
+                 struct history_result *out)
 {
     memset(out, 0, sizeof *out);
+    memset(acc, 0, sizeof *acc);
     if (points == 0 || points > HISTORY_POINTS_MAX || stop_ms <= start_ms)
         return SM_EINVAL;
     int64_t span = stop_ms - start_ms;
@@ -1049,24 +1060,76 @@ history_query(sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms,
     int64_t origin;
     size_t nb;
     for (;;) {
-        origin = unit > 1 ? floor_div(start_ms, width) * width : start_ms;
+        origin = unit > 1 ? history_floor_div(start_ms, width) * width : start_ms;
         nb = (size_t)((stop_ms - origin + width - 1) / width);
         if (nb <= points)
             break;
         width += unit > 1 ? unit : width / 16 + 1;
     }
-    struct query q = {
-        .db = db, .series = series_id, .start = origin, .width = width, .out = out, .nb = nb};
-    q.acc = sm_xcalloc(nb, sizeof *q.acc);
-    q.sum = sm_xcalloc(nb, sizeof *q.sum);
+    acc->origin = origin;
+    acc->width = width;
+    acc->nb = nb;
+    acc->b = sm_xcalloc(nb, sizeof *acc->b);
+    acc->sum = sm_xcalloc(nb, sizeof *acc->sum);
     out->width_ms = width;
+    return SM_OK;
+}
 
+void
+history_acc_add(struct history_acc *acc, int64_t i, int64_t n, double sum, double mn, double mx)
+{
+    if (i < 0 || (size_t)i >= acc->nb || n <= 0)
+        return;
+    struct history_bucket *b = &acc->b[i];
+    if (b->n == 0 || mn < b->min)
+        b->min = mn;
+    if (b->n == 0 || mx > b->max)
+        b->max = mx;
+    b->n += n;
+    acc->sum[i] += sum;
+}
+
+void
+history_acc_finish(struct history_acc *acc, int64_t start_ms, struct history_result *out)
+{
+    out->b = sm_xcalloc(acc->nb ? acc->nb : 1, sizeof *out->b);
+    for (size_t i = 0; i < acc->nb; i++) {
+        if (acc->b[i].n == 0)
+            continue;
+        struct history_bucket *b = &out->b[out->n++];
+        *b = acc->b[i];
+        b->t = acc->origin + (int64_t)i * acc->width;
+        if (b->t < start_ms)
+            b->t = start_ms;
+        b->avg = acc->sum[i] / (double)acc->b[i].n;
+    }
+    history_acc_done(acc);
+}
+
+void
+history_acc_done(struct history_acc *acc)
+{
+    free(acc->b);
+    free(acc->sum);
+    acc->b = NULL;
+    acc->sum = NULL;
+    acc->nb = 0;
+}
+
+enum sm_rc
+history_query(sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms, size_t points,
+              struct history_result *out)
+{
+    struct query q = {.db = db, .series = series_id, .out = out};
+    enum sm_rc rc = history_acc_init(&q.acc, start_ms, stop_ms, points, out);
+    if (rc != SM_OK)
+        return rc;
     /* One read transaction: rows and chunks from the same snapshot, so a seal that
      * commits meanwhile is seen wholly or not at all. */
     int own_txn =
         sqlite3_get_autocommit(db) && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     int64_t w = 0;
-    enum sm_rc rc = state_get(db, "minute_done", &w);
+    rc = state_get(db, "minute_done", &w);
     if (rc == SM_OK) {
         sqlite3_stmt *s;
         if (sqlite3_prepare_v2(db, "SELECT agent_id FROM series WHERE id = ?1", -1, &s, NULL) ==
@@ -1086,29 +1149,12 @@ history_query(sqlite3 *db, int64_t series_id, int64_t start_ms, int64_t stop_ms,
                 w = sqlite3_column_int64(s, 0) * MINUTE_MS;
             sqlite3_finalize(s);
         }
-        int64_t split = w < start_ms ? start_ms : w > stop_ms ? stop_ms : w;
-        if (out->tier != HISTORY_RAW)
-            rc = cover(&q, out->tier, start_ms, split);
-        else
-            split = start_ms;
-        if (rc == SM_OK)
-            rc = read_raw(&q, split, stop_ms);
+        rc = history_read_range(out->tier, start_ms, stop_ms, w, read_tier, &q);
     }
-    if (rc == SM_OK) {
-        out->b = sm_xcalloc(nb, sizeof *out->b);
-        for (size_t i = 0; i < nb; i++) {
-            if (q.acc[i].n == 0)
-                continue;
-            struct history_bucket *b = &out->b[out->n++];
-            *b = q.acc[i];
-            b->t = origin + (int64_t)i * width;
-            if (b->t < start_ms)
-                b->t = start_ms;
-            b->avg = q.sum[i] / (double)q.acc[i].n;
-        }
-    }
-    free(q.acc);
-    free(q.sum);
+    if (rc == SM_OK)
+        history_acc_finish(&q.acc, start_ms, out);
+    else
+        history_acc_done(&q.acc);
     if (own_txn)
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (rc != SM_OK)

@@ -96,6 +96,27 @@ pq_code(struct store_pg *st, const PGresult *r)
     return SM_EIO;
 }
 
+/* The code of failed result r (NULL: the connection's error) of statement what, its
+ * SQLSTATE kept in st->sqlstate, logged and put in *cause; r is cleared. */
+static enum sm_rc
+pq_fail(struct store_pg *st, const char *what, PGresult *r, char **cause)
+{
+    enum sm_rc rc = pq_code(st, r);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    sm_strlcpy(st->sqlstate, state ? state : "", sizeof st->sqlstate);
+    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(st->conn);
+    size_t len = strlen(msg);
+    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+        len--;
+    /* The message names the statement and what PostgreSQL said; never a parameter. */
+    if (rc != SM_ECONFLICT)
+        sm_log(SM_LOG_WARN, "postgresql: %s: %.*s", what, (int)len, msg);
+    if (cause)
+        *cause = sm_xasprintf("postgresql: %s: %.*s", what, (int)len, msg);
+    PQclear(r);
+    return rc;
+}
+
 enum sm_rc
 pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a,
        PGresult **res, char **cause)
@@ -117,20 +138,7 @@ pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_a
             PQclear(r);
         return SM_OK;
     }
-    enum sm_rc rc = pq_code(st, r);
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    sm_strlcpy(st->sqlstate, state ? state : "", sizeof st->sqlstate);
-    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(st->conn);
-    size_t len = strlen(msg);
-    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
-        len--;
-    /* The message names the statement and what PostgreSQL said; never a parameter. */
-    if (rc != SM_ECONFLICT)
-        sm_log(SM_LOG_WARN, "postgresql: %s: %.*s", what, (int)len, msg);
-    if (cause)
-        *cause = sm_xasprintf("postgresql: %s: %.*s", what, (int)len, msg);
-    PQclear(r);
-    return rc;
+    return pq_fail(st, what, r, cause);
 }
 
 enum sm_rc
@@ -144,6 +152,66 @@ pq_change(struct store_pg *st, const char *what, const char *sql, const struct p
     if (n[0] == '0' && n[1] == '\0')
         rc = SM_ENOTFOUND;
     PQclear(r);
+    return rc;
+}
+
+enum sm_rc
+pq_pipeline(struct store_pg *st, struct pq_stmt *s, size_t n, char **cause)
+{
+    for (size_t i = 0; i < n; i++)
+        s[i].res = NULL;
+    if (PQstatus(st->conn) != CONNECTION_OK && !st->in_tx)
+        PQreset(st->conn);
+    if (PQenterPipelineMode(st->conn) != 1)
+        return pq_fail(st, n ? s[0].what : "pipeline", NULL, cause);
+    enum sm_rc rc = SM_OK;
+    size_t sent = 0;
+    while (sent < n &&
+           PQsendQueryParams(st->conn, s[sent].sql, s[sent].a ? s[sent].a->n : 0, NULL,
+                             s[sent].a ? s[sent].a->val : NULL, s[sent].a ? s[sent].a->len : NULL,
+                             s[sent].a ? s[sent].a->fmt : NULL, 0))
+        sent++;
+    int synced = PQpipelineSync(st->conn);
+    /* A statement that could not be sent fails the pipeline (the connection is broken,
+     * or libpq is out of memory); what was sent is still read back to the sync. */
+    if (sent < n)
+        rc = pq_fail(st, s[sent].what, NULL, cause);
+    else if (!synced)
+        rc = pq_fail(st, "pipeline", NULL, cause);
+    /* One result (then NULL) per statement, in order; after a failure the rest are
+     * PGRES_PIPELINE_ABORTED; then the sync. */
+    for (size_t i = 0; synced && i <= sent; i++) {
+        PGresult *r = PQgetResult(st->conn);
+        ExecStatusType t = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (i == sent) {
+            if (t != PGRES_PIPELINE_SYNC && rc == SM_OK)
+                rc = pq_fail(st, "pipeline", r, cause);
+            else
+                PQclear(r);
+            break;
+        }
+        if (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK) {
+            s[i].res = r;
+        } else if (t == PGRES_PIPELINE_ABORTED) {
+            PQclear(r);
+        } else {
+            if (rc == SM_OK)
+                rc = pq_fail(st, s[i].what, r, cause);
+            else
+                PQclear(r);
+            if (!r)
+                break; /* the connection is gone: nothing more comes */
+        }
+        PGresult *end = PQgetResult(st->conn); /* the NULL after each statement's result */
+        if (end)
+            PQclear(end);
+    }
+    (void)PQexitPipelineMode(st->conn);
+    if (rc != SM_OK)
+        for (size_t i = 0; i < n; i++) {
+            PQclear(s[i].res);
+            s[i].res = NULL;
+        }
     return rc;
 }
 

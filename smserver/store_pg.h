@@ -26,7 +26,8 @@ struct store_pg {
 };
 
 /* The parameters of one bound statement: every value travels apart from the SQL text
- * (PQexecParams), never pasted into it. Integers go as text, hashes as binary. */
+ * (PQexecParams), never pasted into it. Integers go as text, hashes and the ingest
+ * writer's arrays as binary. */
 #define PQ_MAXARGS 16
 struct pq_args {
     int n;
@@ -56,6 +57,18 @@ enum sm_rc pq_run(struct store_pg *st, const char *what, const char *sql, const 
 /* pq_run for a statement that changes rows: SM_ENOTFOUND when it changed none. */
 enum sm_rc pq_change(struct store_pg *st, const char *what, const char *sql,
                      const struct pq_args *a);
+/* One statement of a pipeline: res is its result when it ran (the caller PQclear()s it). */
+struct pq_stmt {
+    const char *what, *sql;
+    const struct pq_args *a;
+    PGresult *res;
+};
+/* Run the n statements of s in one round trip (libpq's pipeline mode), in order, each as
+ * pq_run would. SM_OK when all succeeded, each s[i].res then set; otherwise the code of
+ * the first that failed (logged and in *cause as pq_run does), the statements after it
+ * not run, and no result kept. Inside a transaction, a failure aborts it as in pq_run. */
+enum sm_rc pq_pipeline(struct store_pg *st, struct pq_stmt *s, size_t n,
+                       char **cause) SM_MUST_CHECK;
 /* Fills out from row `row` of a result (a pg_one reader). */
 typedef void (*pq_row_fn)(const PGresult *r, int row, void *out);
 /* pq_run for a query of at most one row: SM_OK with read(result, 0, out) called when it

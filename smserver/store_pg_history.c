@@ -34,13 +34,6 @@
 /* Day partitions made ahead of the clock. */
 #define DAYS_AHEAD 2
 
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 static void
 read_i64(const PGresult *r, int row, void *out)
 {
@@ -173,9 +166,9 @@ rollup_dirty(struct store_pg *st, size_t budget, size_t *work)
     double t0 = sm_mono_now();
     size_t i = 0;
     while (i < n && rc == SM_OK && (i == 0 || sm_mono_now() - t0 < DIRTY_STEP_S)) {
-        int64_t agent = todo[i][0], hour = floor_div(todo[i][1], 60);
+        int64_t agent = todo[i][0], hour = history_floor_div(todo[i][1], 60);
         size_t g = i, e = i;
-        while (e < n && todo[e][0] == agent && floor_div(todo[e][1], 60) == hour)
+        while (e < n && todo[e][0] == agent && history_floor_div(todo[e][1], 60) == hour)
             e++;
         for (size_t j = g; j < e && rc == SM_OK;) {
             size_t k = j + 1;
@@ -226,7 +219,7 @@ store_pg_rollup(struct store *base, int64_t now_ms, size_t budget, size_t *work)
     *work = 0;
     /* Partitions ahead of the clock (maintenance makes them; the writer only when one is
      * missing), each outside the step's lock. */
-    int64_t today = floor_div(now_ms, STORE_PG_DAY_MS);
+    int64_t today = history_floor_div(now_ms, STORE_PG_DAY_MS);
     enum sm_rc rc = SM_OK;
     for (int64_t d = today; d <= today + DAYS_AHEAD && rc == SM_OK; d++)
         rc = store_pg_day(st, d);
@@ -240,20 +233,20 @@ store_pg_rollup(struct store *base, int64_t now_ms, size_t budget, size_t *work)
     int64_t w;
     if ((rc = state_get(st, "minute_done", &w)) != SM_OK)
         goto fail;
-    int64_t target = floor_div(now_ms - HISTORY_LATE_GRACE_MS, MINUTE_MS) * MINUTE_MS;
+    int64_t target = history_floor_div(now_ms - HISTORY_LATE_GRACE_MS, MINUTE_MS) * MINUTE_MS;
     if (w == 0) {
         /* First run: start at the oldest raw sample instead of 1970. */
         int64_t oldest = INT64_MAX;
         if ((rc = pg_one(st, "oldest sample", SM_EIO, "SELECT min(ts) FROM samples", NULL,
                          read_oldest, &oldest)) != SM_OK)
             goto fail;
-        w = oldest == INT64_MAX ? target : floor_div(oldest, MINUTE_MS) * MINUTE_MS;
+        w = oldest == INT64_MAX ? target : history_floor_div(oldest, MINUTE_MS) * MINUTE_MS;
     }
     if (target > w) {
         int64_t end = target - w > ROLLUP_WINDOW_MS ? w + ROLLUP_WINDOW_MS : target;
         if ((rc = rollup_raw(st, 0, w, end)) != SM_OK ||
-            (rc = rollup_hours(st, 0, floor_div(w, HOUR_MS), floor_div(end - 1, HOUR_MS) + 1)) !=
-                SM_OK ||
+            (rc = rollup_hours(st, 0, history_floor_div(w, HOUR_MS),
+                               history_floor_div(end - 1, HOUR_MS) + 1)) != SM_OK ||
             (rc = state_put(st, "minute_done", end)) != SM_OK)
             goto fail;
         *work += (size_t)((end - w) / MINUTE_MS);
@@ -300,8 +293,8 @@ store_pg_retain(struct store *base, int64_t now_ms, const struct history_retenti
     (void)batch; /* the budget is rows per tier (RETAIN_ROWS), not series */
     *deleted = 0;
     int64_t raw_cut = now_ms - (int64_t)(r->raw_s * 1000);
-    int64_t min_cut = floor_div(now_ms - (int64_t)(r->minute_s * 1000), MINUTE_MS);
-    int64_t hour_cut = floor_div(now_ms - (int64_t)(r->hour_s * 1000), HOUR_MS);
+    int64_t min_cut = history_floor_div(now_ms - (int64_t)(r->minute_s * 1000), MINUTE_MS);
+    int64_t hour_cut = history_floor_div(now_ms - (int64_t)(r->hour_s * 1000), HOUR_MS);
     /* Whole days first: a partition that ends at or before the cut is dropped. */
     struct pq_args a = {0};
     pq_int(&a, raw_cut);
@@ -335,11 +328,9 @@ store_pg_retain(struct store *base, int64_t now_ms, const struct history_retenti
 
 struct query {
     struct store_pg *st;
-    int64_t series, agent, start, width;
+    int64_t series, agent;
     struct history_result *out;
-    struct history_bucket *acc;
-    double *sum;
-    size_t nb;
+    struct history_acc acc;
 };
 
 /* Merge the rows of a grouped read: (bucket index, n, sum, min, max, rows read). */
@@ -351,19 +342,10 @@ read_groups(struct query *q, const char *what, const char *sql, const struct pq_
     if (rc != SM_OK)
         return rc;
     for (int row = 0; row < PQntuples(r); row++) {
-        int64_t i = pq_get_int(r, row, 0), n = pq_get_int(r, row, 1);
         q->out->rows_read += (size_t)pq_get_int(r, row, 5);
-        if (i < 0 || (size_t)i >= q->nb || n <= 0)
-            continue;
-        double sum = strtod(PQgetvalue(r, row, 2), NULL);
-        double mn = strtod(PQgetvalue(r, row, 3), NULL), mx = strtod(PQgetvalue(r, row, 4), NULL);
-        struct history_bucket *b = &q->acc[i];
-        if (b->n == 0 || mn < b->min)
-            b->min = mn;
-        if (b->n == 0 || mx > b->max)
-            b->max = mx;
-        b->n += n;
-        q->sum[i] += sum;
+        history_acc_add(&q->acc, pq_get_int(r, row, 0), pq_get_int(r, row, 1),
+                        strtod(PQgetvalue(r, row, 2), NULL), strtod(PQgetvalue(r, row, 3), NULL),
+                        strtod(PQgetvalue(r, row, 4), NULL));
     }
     PQclear(r);
     return SM_OK;
@@ -381,8 +363,8 @@ read_raw(struct query *q, int64_t lo, int64_t hi)
     pq_int(&a, q->series);
     pq_int(&a, lo);
     pq_int(&a, hi);
-    pq_int(&a, q->start);
-    pq_int(&a, q->width);
+    pq_int(&a, q->acc.origin);
+    pq_int(&a, q->acc.width);
     return read_groups(q, "history raw",
                        "SELECT (ts - $5) / $6, count(v), sum(v), min(v), max(v), count(*) FROM"
                        " (SELECT ts, vals[array_position(sids, $2::bigint)] AS v FROM samples"
@@ -390,17 +372,21 @@ read_raw(struct query *q, int64_t lo, int64_t hi)
                        &a);
 }
 
+/* A history_read_fn: the rows of one tier in [lo, hi), grouped by output bucket. */
 static enum sm_rc
-read_tier(struct query *q, enum history_tier tier, int64_t lo, int64_t hi)
+read_tier(void *arg, enum history_tier tier, int64_t lo, int64_t hi)
 {
+    struct query *q = arg;
+    if (tier == HISTORY_RAW)
+        return read_raw(q, lo, hi);
     int64_t size = tier == HISTORY_HOUR ? HOUR_MS : MINUTE_MS;
     struct pq_args a = {0};
     pq_int(&a, q->series);
     pq_int(&a, lo / size);
     pq_int(&a, hi / size);
     pq_int(&a, size);
-    pq_int(&a, q->start);
-    pq_int(&a, q->width);
+    pq_int(&a, q->acc.origin);
+    pq_int(&a, q->acc.width);
     if (tier == HISTORY_HOUR)
         return read_groups(q, "history hours",
                            "SELECT (bucket * $4 - $5) / $6, sum(n), sum(sum), min(min), max(max),"
@@ -412,27 +398,6 @@ read_tier(struct query *q, enum history_tier tier, int64_t lo, int64_t hi)
                        " count(*) FROM rollup_1m WHERE series_id = $1 AND bucket >= $2"
                        " AND bucket < $3 GROUP BY 1",
                        &a);
-}
-
-/* Cover [lo, hi) with whole buckets of tier and the edges with finer tiers. */
-static enum sm_rc
-cover(struct query *q, enum history_tier tier, int64_t lo, int64_t hi)
-{
-    if (lo >= hi)
-        return SM_OK;
-    if (tier == HISTORY_RAW)
-        return read_raw(q, lo, hi);
-    int64_t size = tier == HISTORY_HOUR ? HOUR_MS : MINUTE_MS;
-    int64_t a = floor_div(lo + size - 1, size) * size, b = floor_div(hi, size) * size;
-    enum history_tier finer = tier == HISTORY_HOUR ? HISTORY_MINUTE : HISTORY_RAW;
-    if (a >= b)
-        return cover(q, finer, lo, hi);
-    enum sm_rc rc = cover(q, finer, lo, a);
-    if (rc == SM_OK)
-        rc = read_tier(q, tier, a, b);
-    if (rc == SM_OK)
-        rc = cover(q, finer, b, hi);
-    return rc;
 }
 
 /* What a query starts from: the series, its agent, the watermark, and the agent's
@@ -470,62 +435,18 @@ store_pg_history_query(struct store *base, int64_t agent_id, const char *name, c
                            &a, read_series_state, &ss);
     if (rc != SM_OK)
         return rc;
-    if (points == 0 || points > HISTORY_POINTS_MAX || stop_ms <= start_ms)
-        return SM_EINVAL;
-    /* The answer's shape, exactly as history.c's history_query. */
-    int64_t span = stop_ms - start_ms;
-    int64_t width = (span + (int64_t)points - 1) / (int64_t)points;
-    if (width < 1000)
-        width = 1000;
-    out->tier = width >= HOUR_MS ? HISTORY_HOUR : width >= MINUTE_MS ? HISTORY_MINUTE : HISTORY_RAW;
-    int64_t unit = out->tier == HISTORY_HOUR     ? HOUR_MS
-                   : out->tier == HISTORY_MINUTE ? MINUTE_MS
-                                                 : 1;
-    width = (width + unit - 1) / unit * unit;
-    int64_t origin;
-    size_t nb;
-    for (;;) {
-        origin = unit > 1 ? floor_div(start_ms, width) * width : start_ms;
-        nb = (size_t)((stop_ms - origin + width - 1) / width);
-        if (nb <= points)
-            break;
-        width += unit > 1 ? unit : width / 16 + 1;
-    }
-    struct query q = {.st = st,
-                      .series = ss.id,
-                      .agent = ss.agent,
-                      .start = origin,
-                      .width = width,
-                      .out = out,
-                      .nb = nb};
-    q.acc = sm_xcalloc(nb, sizeof *q.acc);
-    q.sum = sm_xcalloc(nb, sizeof *q.sum);
-    out->width_ms = width;
+    /* The answer's shape and the reads, exactly as history.c's history_query. */
+    struct query q = {.st = st, .series = ss.id, .agent = ss.agent, .out = out};
+    if ((rc = history_acc_init(&q.acc, start_ms, stop_ms, points, out)) != SM_OK)
+        return rc;
     /* Dirty minutes are read raw until they are re-rolled. */
     int64_t w = ss.watermark;
     if (ss.dirty != INT64_MAX && ss.dirty * MINUTE_MS < w)
         w = ss.dirty * MINUTE_MS;
-    int64_t split = w < start_ms ? start_ms : w > stop_ms ? stop_ms : w;
-    if (out->tier != HISTORY_RAW)
-        rc = cover(&q, out->tier, start_ms, split);
-    else
-        split = start_ms;
+    rc = history_read_range(out->tier, start_ms, stop_ms, w, read_tier, &q);
     if (rc == SM_OK)
-        rc = read_raw(&q, split, stop_ms);
-    if (rc == SM_OK) {
-        out->b = sm_xcalloc(nb, sizeof *out->b);
-        for (size_t i = 0; i < nb; i++) {
-            if (q.acc[i].n == 0)
-                continue;
-            struct history_bucket *b = &out->b[out->n++];
-            *b = q.acc[i];
-            b->t = origin + (int64_t)i * width;
-            if (b->t < start_ms)
-                b->t = start_ms;
-            b->avg = q.sum[i] / (double)q.acc[i].n;
-        }
-    }
-    free(q.acc);
-    free(q.sum);
+        history_acc_finish(&q.acc, start_ms, out);
+    else
+        history_acc_done(&q.acc);
     return rc;
 }

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "series_cache.h"
 #include "xmalloc.h"
 
 /* Migration of the samples schema: self-contained, so that it can take any number in
@@ -83,15 +84,6 @@ const char store_pg_ingest_schema[] =
 
 /* ------------------------------------------------------------------ the writer's caches */
 
-struct series_slot {
-    char *key; /* "agent\x1fname\x1flabels"; NULL = free */
-    int64_t id;
-};
-
-struct agent_count {
-    int64_t agent_id, count;
-};
-
 struct tagged {
     int64_t series;
     double value;
@@ -100,18 +92,83 @@ struct tagged {
 
 #define DAYS_KNOWN 8
 
+/* A one-dimensional array in PostgreSQL's binary format (array_recv's): ndim, has-nulls
+ * flag, element type, then the length and lower bound of the dimension, then each
+ * element as its length and its bytes, all big-endian. Sent as a binary parameter, so
+ * that no value is formatted as text or parsed again: doubles arrive bit for bit. */
+struct bin_array {
+    uint8_t *p;
+    size_t len, cap;
+    uint32_t n, oid;
+};
+
+#define OID_INT4 23
+#define OID_INT8 20
+#define OID_FLOAT8 701
+#define ARRAY_HEAD 20 /* the header of a one-dimensional array */
+
+static void
+put_be(uint8_t *p, uint64_t v, int size)
+{
+    for (int i = size - 1; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void
+arr_start(struct bin_array *a, uint32_t oid)
+{
+    a->p = sm_xgrow(a->p, &a->cap, ARRAY_HEAD, 1);
+    a->len = ARRAY_HEAD;
+    a->n = 0;
+    a->oid = oid;
+}
+
+/* Append one element of size 4 or 8 bytes (its bits in v). */
+static void
+arr_add(struct bin_array *a, uint64_t v, int size)
+{
+    a->p = sm_xgrow(a->p, &a->cap, a->len + 4 + (size_t)size, 1);
+    put_be(a->p + a->len, (uint64_t)size, 4);
+    put_be(a->p + a->len + 4, v, size);
+    a->len += 4 + (size_t)size;
+    a->n++;
+}
+
+static void
+arr_add_f64(struct bin_array *a, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, sizeof v);
+    arr_add(a, v, 8);
+}
+
+/* Fill in the header; an empty array is one of no dimensions. */
+static void
+arr_finish(struct bin_array *a)
+{
+    put_be(a->p, a->n ? 1 : 0, 4);
+    put_be(a->p + 4, 0, 4);
+    put_be(a->p + 8, a->oid, 4);
+    if (!a->n) {
+        a->len = 12;
+        return;
+    }
+    put_be(a->p + 12, a->n, 4);
+    put_be(a->p + 16, 1, 4);
+}
+
 struct pg_ingest {
-    struct series_slot *cache;
-    size_t cache_cap, cache_len;
-    struct agent_count *counts;
-    size_t ncounts, counts_cap;
-    int64_t days[DAYS_KNOWN]; /* day partitions known to exist (a ring) */
+    struct series_cache cache; /* series ids and counts */
+    int64_t days[DAYS_KNOWN];  /* day partitions known to exist (a ring) */
     size_t ndays, day_next;
-    int64_t watermark; /* minute_done at store_pg_begin */
+    int64_t watermark;  /* minute_done at store_pg_begin */
+    int savepoint_open; /* the last batch's savepoint, released by the next batch or COMMIT */
+    int sp;             /* which of the two savepoint names is the newest */
     int warned_cap;
     /* scratch, kept between batches */
     struct tagged *pairs;
     size_t pairs_cap;
+    struct bin_array tss, sids, vals, offs, cnts;
 };
 
 static struct pg_ingest *
@@ -129,12 +186,7 @@ ingest_forget(struct store_pg *st)
     struct pg_ingest *g = st->ing;
     if (!g)
         return;
-    for (size_t i = 0; i < g->cache_cap; i++)
-        free(g->cache[i].key);
-    free(g->cache);
-    g->cache = NULL;
-    g->cache_cap = g->cache_len = 0;
-    g->ncounts = 0;
+    series_cache_clear(&g->cache);
     g->ndays = g->day_next = 0;
 }
 
@@ -144,78 +196,20 @@ store_pg_ingest_free(struct store_pg *st)
     if (!st->ing)
         return;
     ingest_forget(st);
-    free(st->ing->counts);
     free(st->ing->pairs);
+    free(st->ing->tss.p);
+    free(st->ing->sids.p);
+    free(st->ing->vals.p);
+    free(st->ing->offs.p);
+    free(st->ing->cnts.p);
     free(st->ing);
     st->ing = NULL;
-}
-
-static uint64_t
-hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static struct series_slot *
-cache_slot(struct pg_ingest *g, const char *key)
-{
-    size_t mask = g->cache_cap - 1;
-    for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
-        if (!g->cache[i].key || strcmp(g->cache[i].key, key) == 0)
-            return &g->cache[i];
-}
-
-static void
-cache_put(struct pg_ingest *g, const char *key, int64_t id)
-{
-    if ((g->cache_len + 1) * 2 > g->cache_cap) {
-        struct series_slot *old = g->cache;
-        size_t oldcap = g->cache_cap;
-        g->cache_cap = oldcap ? oldcap * 2 : 256;
-        g->cache = sm_xcalloc(g->cache_cap, sizeof *g->cache);
-        for (size_t i = 0; i < oldcap; i++)
-            if (old[i].key)
-                *cache_slot(g, old[i].key) = old[i];
-        free(old);
-    }
-    struct series_slot *e = cache_slot(g, key);
-    if (!e->key) {
-        e->key = sm_xstrdup(key);
-        g->cache_len++;
-    }
-    e->id = id;
-}
-
-/* The series count of agent (-1 = not read yet). */
-static struct agent_count *
-count_of(struct pg_ingest *g, int64_t agent_id)
-{
-    for (size_t i = 0; i < g->ncounts; i++)
-        if (g->counts[i].agent_id == agent_id)
-            return &g->counts[i];
-    g->counts = sm_xgrow(g->counts, &g->counts_cap, g->ncounts + 1, sizeof *g->counts);
-    g->counts[g->ncounts] = (struct agent_count){agent_id, -1};
-    return &g->counts[g->ncounts++];
 }
 
 static void
 read_i64(const PGresult *r, int row, void *out)
 {
     *(int64_t *)out = pq_get_int(r, row, 0);
-}
-
-/* Whether the id of series (agent, name, labels) is in the cache. */
-static int
-series_cached(struct pg_ingest *g, int64_t agent_id, const char *name, const char *labels)
-{
-    char key[STORE_METRIC_MAX + STORE_LABELS_MAX + 64];
-    int kn = snprintf(key, sizeof key, "%" PRId64 "\x1f%s\x1f%s", agent_id, name, labels);
-    return kn > 0 && (size_t)kn < sizeof key && g->cache_cap && cache_slot(g, key)->key;
 }
 
 /* The id of series (agent, name, labels), made when new; *id = 0 when the agent is at
@@ -225,16 +219,8 @@ series_id(struct store_pg *st, int64_t agent_id, const char *name, const char *l
           char **cause)
 {
     struct pg_ingest *g = st->ing;
-    char key[STORE_METRIC_MAX + STORE_LABELS_MAX + 64];
-    int kn = snprintf(key, sizeof key, "%" PRId64 "\x1f%s\x1f%s", agent_id, name, labels);
-    int cacheable = kn > 0 && (size_t)kn < sizeof key;
-    if (cacheable && g->cache_cap) {
-        struct series_slot *e = cache_slot(g, key);
-        if (e->key) {
-            *id = e->id;
-            return SM_OK;
-        }
-    }
+    if (series_cache_get(&g->cache, agent_id, name, labels, id))
+        return SM_OK;
     struct pq_args a = {0};
     pq_int(&a, agent_id);
     pq_text(&a, name);
@@ -243,16 +229,16 @@ series_id(struct store_pg *st, int64_t agent_id, const char *name, const char *l
         "SELECT id FROM series WHERE agent_id = $1 AND name = $2 AND labels = $3";
     enum sm_rc rc = pg_one(st, "find series", SM_ENOTFOUND, find, &a, read_i64, id);
     if (rc == SM_ENOTFOUND) {
-        struct agent_count *c = count_of(g, agent_id);
-        if (c->count < 0) {
+        int64_t *count = series_cache_count(&g->cache, agent_id);
+        if (*count < 0) {
             struct pq_args ca = {0};
             pq_int(&ca, agent_id);
             if ((rc = pg_one(st, "count series", SM_EIO,
                              "SELECT count(*) FROM series WHERE agent_id = $1", &ca, read_i64,
-                             &c->count)) != SM_OK)
+                             count)) != SM_OK)
                 return rc;
         }
-        if (c->count >= STORE_SERIES_CAP) {
+        if (*count >= STORE_SERIES_CAP) {
             if (!g->warned_cap)
                 sm_log(SM_LOG_WARN, "agent %" PRId64 " reached %d series: new series are dropped",
                        agent_id, STORE_SERIES_CAP);
@@ -268,15 +254,14 @@ series_id(struct store_pg *st, int64_t agent_id, const char *name, const char *l
         if (rc == SM_ENOTFOUND)
             rc = pg_one(st, "find series", SM_EIO, find, &a, read_i64, id);
         if (rc == SM_OK)
-            c->count++;
+            (*count)++;
     }
     if (rc != SM_OK) {
         if (cause)
             *cause = sm_xstrdup("postgresql: cannot resolve a series");
         return rc;
     }
-    if (cacheable)
-        cache_put(g, key, *id);
+    series_cache_put(&g->cache, agent_id, name, labels, *id);
     return SM_OK;
 }
 
@@ -312,15 +297,24 @@ store_pg_begin(struct store *base)
 {
     struct store_pg *st = pg(base);
     struct pg_ingest *g = ingest(st);
-    enum sm_rc rc = pq_begin(st);
-    if (rc != SM_OK)
-        return rc;
-    /* Shared: group commits of every instance run side by side, rollup steps between. */
+    /* Shared: group commits of every instance run side by side, rollup steps between.
+     * BEGIN and the lock in one round trip. */
     g->watermark = 0;
-    rc = pg_one(st, "begin", SM_EIO,
-                "SELECT pg_advisory_xact_lock_shared(" STORE_PG_ROLLUP_LOCK "),"
-                " (SELECT v FROM rollup_state WHERE k = 'minute_done')",
-                NULL, read_begin, &g->watermark);
+    g->savepoint_open = 0;
+    struct pq_stmt s[] = {
+        {.what = "begin", .sql = "BEGIN"},
+        {.what = "begin",
+         .sql = "SELECT pg_advisory_xact_lock_shared(" STORE_PG_ROLLUP_LOCK "),"
+                " (SELECT v FROM rollup_state WHERE k = 'minute_done')"},
+    };
+    enum sm_rc rc = pq_pipeline(st, s, 2, NULL);
+    st->in_tx = 1; /* until the rollback below, or the group's commit */
+    if (rc == SM_OK && PQntuples(s[1].res) == 1)
+        read_begin(s[1].res, 0, &g->watermark);
+    else if (rc == SM_OK)
+        rc = SM_EIO;
+    PQclear(s[0].res);
+    PQclear(s[1].res);
     if (rc != SM_OK) {
         store_pg_rollback(base);
         return rc;
@@ -447,11 +441,11 @@ find_duplicates(struct store_pg *st, const struct store_batch *b, char *dup, int
 }
 
 /* Add the points of one sample that is not a duplicate to the batch's arrays: its
- * series ids (resolved, made when new) and values, as array literals inside the text[]
- * literals ids and vals. */
+ * timestamp, its series ids (resolved, made when new) and values appended to the flat
+ * arrays, and where they start and how many there are. */
 static enum sm_rc
 add_sample(struct store_pg *st, const struct store_batch *b, const struct store_sample *smp,
-           struct text *ids, struct text *vals, char **cause)
+           char **cause)
 {
     struct pg_ingest *g = st->ing;
     enum sm_rc rc = store_pg_day(st, smp->ts_ms / STORE_PG_DAY_MS -
@@ -470,51 +464,58 @@ add_sample(struct store_pg *st, const struct store_batch *b, const struct store_
     }
     /* By series id, each once (the first given), as SQLite's point blob. */
     qsort(g->pairs, np, sizeof *g->pairs, tagged_cmp);
-    text_add(ids, "%s\"{", ids->len > 1 ? "," : "");
-    text_add(vals, "%s\"{", vals->len > 1 ? "," : "");
-    for (size_t j = 0, k = 0; j < np; j++) {
+    uint32_t first = g->sids.n;
+    for (size_t j = 0; j < np; j++) {
         if (j > 0 && g->pairs[j].series == g->pairs[j - 1].series)
             continue;
-        text_add(ids, "%s%" PRId64, k ? "," : "", g->pairs[j].series);
-        text_add(vals, "%s%.17g", k ? "," : "", g->pairs[j].value);
-        k++;
+        arr_add(&g->sids, (uint64_t)g->pairs[j].series, 8);
+        arr_add_f64(&g->vals, g->pairs[j].value);
     }
-    text_add(ids, "}\"");
-    text_add(vals, "}\"");
+    arr_add(&g->tss, (uint64_t)smp->ts_ms, 8);
+    arr_add(&g->offs, first, 4);
+    arr_add(&g->cnts, g->sids.n - first, 4);
     return SM_OK;
 }
 
-/* Mark the minutes of the stored samples behind the watermark (r: their ts) dirty. */
-static enum sm_rc
-mark_late(struct store_pg *st, const struct store_batch *b, const PGresult *r, char **cause)
+/* Whether the batch's day partition is known to exist. */
+static int
+day_known(const struct pg_ingest *g, int64_t ts_ms)
 {
-    struct text mins = {0};
-    text_add(&mins, "{");
-    for (int k = 0; k < PQntuples(r); k++) {
-        int64_t ts = pq_get_int(r, k, 0);
-        if (ts < st->ing->watermark)
-            text_add(&mins, "%s%" PRId64, mins.len > 1 ? "," : "",
-                     ts / 60000 - (ts < 0 && ts % 60000 != 0));
-    }
-    text_add(&mins, "}");
-    enum sm_rc rc = SM_OK;
-    if (mins.len > 2) {
-        struct pq_args a = {0};
-        pq_int(&a, b->agent_id);
-        pq_text(&a, mins.s);
-        pq_int(&a, b->now * 1000);
-        rc = pq_run(st, "mark late minutes",
-                    "WITH d AS (INSERT INTO rollup_dirty(agent_id, bucket)"
-                    " SELECT DISTINCT $1::bigint, m FROM unnest($2::bigint[]) AS m"
-                    " ON CONFLICT DO NOTHING)"
-                    " INSERT INTO rollup_state(k, v) VALUES ('dirty_seen', $3)"
-                    " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-                    &a, NULL, cause);
-    }
-    free(mins.s);
-    return rc;
+    int64_t day = ts_ms / STORE_PG_DAY_MS - (ts_ms < 0 && ts_ms % STORE_PG_DAY_MS != 0);
+    for (size_t i = 0; i < g->ndays; i++)
+        if (g->days[i] == day)
+            return 1;
+    return 0;
 }
 
+/* Savepoints take turns between two names, so that a batch's ROLLBACK TO never reaches
+ * the savepoint of the batch before it: when this batch's savepoint was not made, the
+ * name it would have had is already released, the ROLLBACK TO fails, and the whole
+ * group transaction fails instead of losing a batch it would report stored. */
+static const char *const sp_make[2] = {"SAVEPOINT batch_a", "SAVEPOINT batch_b"};
+static const char *const sp_release[2] = {"RELEASE SAVEPOINT batch_a", "RELEASE SAVEPOINT batch_b"};
+static const char *const sp_undo[2] = {"ROLLBACK TO SAVEPOINT batch_a",
+                                       "ROLLBACK TO SAVEPOINT batch_b"};
+
+/* The statements that open this batch's savepoint (after releasing the last batch's):
+ * run before the batch's first statement, or in the pipeline of its writes. */
+static size_t
+savepoint_stmts(struct pg_ingest *g, struct pq_stmt *s)
+{
+    size_t n = 0;
+    if (g->savepoint_open) {
+        s[n++] = (struct pq_stmt){.what = "release", .sql = sp_release[g->sp]};
+        g->sp ^= 1;
+    }
+    s[n++] = (struct pq_stmt){.what = "savepoint", .sql = sp_make[g->sp]};
+    g->savepoint_open = 1;
+    return n;
+}
+
+/* Write batch b inside the group transaction, under a savepoint of its own that the
+ * caller rolls back to on failure. When every series and day partition of b is known
+ * (the usual case), the whole batch is one round trip: savepoint, samples (with their
+ * late minutes) and the agent's row in one pipeline. */
 static enum sm_rc
 batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, size_t *dups,
             char **cause)
@@ -523,81 +524,115 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
     char *dup = sm_xcalloc(b->nsamples ? b->nsamples : 1, 1);
     /* A duplicate makes no series: when a sample needs a series not known yet, the
      * stored ones are found first; otherwise the INSERT's ON CONFLICT tells. */
-    int known = 1;
-    for (size_t i = 0; i < b->nsamples && known; i++)
+    int known = 1, days = 1;
+    for (size_t i = 0; i < b->nsamples && known; i++) {
+        days = days && day_known(g, b->samples[i].ts_ms);
         for (size_t j = 0; j < b->samples[i].npoints && known; j++)
-            known = series_cached(g, b->agent_id, b->samples[i].points[j].name,
-                                  b->samples[i].points[j].labels);
-    enum sm_rc rc = b->nsamples ? find_duplicates(st, b, dup, !known, cause) : SM_OK;
-    struct text tss = {0}, ids = {0}, vals = {0};
-    text_add(&tss, "{");
-    text_add(&ids, "{");
-    text_add(&vals, "{");
+            known = series_cache_get(&g->cache, b->agent_id, b->samples[i].points[j].name,
+                                     b->samples[i].points[j].labels, NULL);
+    }
+    int procs = 0;
+    for (size_t i = 0; i < b->nsamples && !procs; i++)
+        procs = b->samples[i].procs_json != NULL;
+    struct pq_stmt stmts[5];
+    size_t nst = savepoint_stmts(g, stmts);
+    enum sm_rc rc = SM_OK;
+    if (!known || !days || procs) {
+        /* Statements come before the writes: the savepoint first, alone. */
+        rc = pq_pipeline(st, stmts, nst, cause);
+        for (size_t i = 0; i < nst; i++)
+            PQclear(stmts[i].res);
+        nst = 0;
+    }
+    /* Process snapshots first, in the savepoint: they tell a resent sample (stored
+     * already) from a new one by the samples not written yet. */
+    if (rc == SM_OK && procs)
+        rc = store_pg_procs_write(st, b, cause);
+    if (rc == SM_OK && b->nsamples)
+        rc = find_duplicates(st, b, dup, !known, cause);
+    arr_start(&g->tss, OID_INT8);
+    arr_start(&g->sids, OID_INT8);
+    arr_start(&g->vals, OID_FLOAT8);
+    arr_start(&g->offs, OID_INT4);
+    arr_start(&g->cnts, OID_INT4);
     size_t nwrite = 0;
     for (size_t i = 0; i < b->nsamples && rc == SM_OK; i++) {
         if (dup[i]) {
             (*dups)++;
             continue;
         }
-        rc = add_sample(st, b, &b->samples[i], &ids, &vals, cause);
-        text_add(&tss, "%s%" PRId64, nwrite ? "," : "", b->samples[i].ts_ms);
+        rc = add_sample(st, b, &b->samples[i], cause);
         nwrite++;
     }
-    text_add(&tss, "}");
-    text_add(&ids, "}");
-    text_add(&vals, "}");
+    arr_finish(&g->tss);
+    arr_finish(&g->sids);
+    arr_finish(&g->vals);
+    arr_finish(&g->offs);
+    arr_finish(&g->cnts);
     free(dup);
-    if (rc == SM_OK && nwrite > 0) {
-        /* All the batch's samples in one statement; RETURNING names those stored (one
-         * that another connection stored meanwhile is a duplicate). */
-        struct pq_args a = {0};
-        pq_int(&a, b->agent_id);
-        pq_text(&a, tss.s);
-        pq_text(&a, ids.s);
-        pq_text(&a, vals.s);
-        PGresult *r;
-        rc = pq_run(st, "add samples",
-                    "INSERT INTO samples(agent_id, ts, sids, vals) SELECT $1, u.ts,"
-                    " u.sids::bigint[], u.vals::double precision[] FROM"
-                    " unnest($2::bigint[], $3::text[], $4::text[]) AS u(ts, sids, vals)"
-                    " ON CONFLICT DO NOTHING RETURNING ts",
-                    &a, &r, cause);
-        if (rc == SM_OK) {
-            size_t n = (size_t)PQntuples(r);
-            *stored += n;
-            *dups += nwrite - n;
-            rc = mark_late(st, b, r, cause);
-            PQclear(r);
-        }
-    }
-    free(tss.s);
-    free(ids.s);
-    free(vals.s);
+    /* All the batch's samples in one statement, each row's arrays a slice of the flat
+     * ones; RETURNING names those stored (one that another connection stored meanwhile
+     * is a duplicate). Those behind the watermark mark their minutes dirty in the same
+     * statement. */
+    struct pq_args ia = {0}, aa = {0};
+    pq_int(&ia, b->agent_id);
+    pq_blob(&ia, g->tss.p, g->tss.len);
+    pq_blob(&ia, g->sids.p, g->sids.len);
+    pq_blob(&ia, g->vals.p, g->vals.len);
+    pq_int(&ia, g->watermark);
+    pq_int(&ia, b->now * 1000);
+    pq_blob(&ia, g->offs.p, g->offs.len);
+    pq_blob(&ia, g->cnts.p, g->cnts.len);
+    size_t ins = nst;
+    if (nwrite > 0)
+        stmts[nst++] = (struct pq_stmt){
+            .what = "add samples",
+            .sql = "WITH ins AS (INSERT INTO samples(agent_id, ts, sids, vals) SELECT $1, u.ts,"
+                   " ($3::bigint[])[u.o + 1 : u.o + u.c],"
+                   " ($4::double precision[])[u.o + 1 : u.o + u.c] FROM"
+                   " unnest($2::bigint[], $7::int[], $8::int[]) AS u(ts, o, c)"
+                   " ON CONFLICT DO NOTHING RETURNING ts),"
+                   " d AS (INSERT INTO rollup_dirty(agent_id, bucket)"
+                   " SELECT DISTINCT $1::bigint, sm_fdiv(ts, 60000) FROM ins WHERE ts < $5"
+                   " ON CONFLICT DO NOTHING),"
+                   " s AS (INSERT INTO rollup_state(k, v) SELECT 'dirty_seen', $6::bigint"
+                   " WHERE EXISTS (SELECT 1 FROM ins WHERE ts < $5)"
+                   " ON CONFLICT (k) DO UPDATE SET v = excluded.v)"
+                   " SELECT ts FROM ins",
+            .a = &ia};
+    pq_int(&aa, b->agent_id);
+    pq_int(&aa, b->now);
+    pq_text(&aa, b->host_json);
+    pq_int(&aa, b->latest_ts_ms);
+    pq_text(&aa, b->latest_json);
+    size_t upd = nst;
+    stmts[nst++] = (struct pq_stmt){
+        .what = "update agent",
+        .sql = "WITH a AS (UPDATE agents SET last_seen = $2, host = COALESCE($3, host)"
+               " WHERE id = $1 RETURNING id),"
+               " l AS (INSERT INTO latest(agent_id, ts, sample) SELECT id, $4, $5 FROM a"
+               " WHERE $5::text IS NOT NULL ON CONFLICT (agent_id) DO UPDATE"
+               " SET ts = excluded.ts, sample = excluded.sample WHERE excluded.ts >= latest.ts)"
+               " SELECT count(*) FROM a",
+        .a = &aa};
+    if (rc == SM_OK)
+        rc = pq_pipeline(st, stmts, nst, cause);
     if (rc != SM_OK)
         return rc;
-    struct pq_args a = {0};
-    pq_int(&a, b->agent_id);
-    pq_int(&a, b->now);
-    pq_text(&a, b->host_json);
-    pq_int(&a, b->latest_ts_ms);
-    pq_text(&a, b->latest_json);
-    int64_t seen = 0;
-    rc = pg_one(st, "update agent", SM_EIO,
-                "WITH a AS (UPDATE agents SET last_seen = $2, host = COALESCE($3, host)"
-                " WHERE id = $1 RETURNING id),"
-                " l AS (INSERT INTO latest(agent_id, ts, sample) SELECT id, $4, $5 FROM a"
-                " WHERE $5::text IS NOT NULL ON CONFLICT (agent_id) DO UPDATE"
-                " SET ts = excluded.ts, sample = excluded.sample WHERE excluded.ts >= latest.ts)"
-                " SELECT count(*) FROM a",
-                &a, read_i64, &seen);
-    if (rc == SM_OK && seen == 0) {
+    if (nwrite > 0) {
+        size_t n = (size_t)PQntuples(stmts[ins].res);
+        *stored += n;
+        *dups += nwrite - n;
+    }
+    int64_t seen = PQntuples(stmts[upd].res) == 1 ? pq_get_int(stmts[upd].res, 0, 0) : 0;
+    for (size_t i = 0; i < nst; i++)
+        PQclear(stmts[i].res);
+    if (seen == 0) {
         if (cause)
             *cause = sm_xstrdup("agent was deleted");
         return SM_EAUTH;
     }
-    if (rc != SM_OK && cause && !*cause)
-        *cause = sm_xstrdup("postgresql: cannot update the agent");
-    return rc;
+    return SM_OK;
 }
 
 enum sm_rc
@@ -608,21 +643,24 @@ store_pg_batch_write(struct store *base, const struct store_batch *b, size_t *st
     ingest(st);
     for (int attempt = 0;; attempt++) {
         *stored = *duplicates = 0;
-        enum sm_rc rc = pq_run(st, "savepoint", "SAVEPOINT batch", NULL, NULL, cause);
-        if (rc != SM_OK)
-            return rc;
-        rc = store_pg_procs_write(st, b, cause); /* first: it tells new samples from resent */
-        if (rc == SM_OK)
-            rc = batch_write(st, b, stored, duplicates, cause);
+        /* The savepoint stays open after a success: the next batch or COMMIT releases it,
+         * in the same round trip as its own work. */
+        enum sm_rc rc = batch_write(st, b, stored, duplicates, cause);
         if (rc == SM_OK && *stored) /* the live stream of the other instances */
             rc = store_pg_notify(st, b, cause);
         if (rc == SM_OK)
-            return pq_run(st, "release", "RELEASE SAVEPOINT batch", NULL, NULL, cause);
+            return SM_OK;
         /* Undo this batch alone; the series and partitions it made are gone with it. */
         int no_partition = strcmp(st->sqlstate, "23514") == 0;
-        if (pq_run(st, "rollback to", "ROLLBACK TO SAVEPOINT batch", NULL, NULL, NULL) != SM_OK ||
-            pq_run(st, "release", "RELEASE SAVEPOINT batch", NULL, NULL, NULL) != SM_OK)
+        struct pq_stmt undo[] = {
+            {.what = "rollback to", .sql = sp_undo[st->ing->sp]},
+            {.what = "release", .sql = sp_release[st->ing->sp]},
+        };
+        if (pq_pipeline(st, undo, 2, NULL) != SM_OK)
             sm_log(SM_LOG_WARN, "postgresql: rollback to savepoint failed");
+        PQclear(undo[0].res);
+        PQclear(undo[1].res);
+        st->ing->savepoint_open = 0;
         ingest_forget(st);
         *stored = *duplicates = 0;
         /* A day partition this connection knew was dropped by retention meanwhile (the

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "history.h"
+#include "series_cache.h"
 #include "store.h"
 #include "store_backend.h"
 
@@ -82,18 +83,6 @@ enum stmt_id {
     S_COUNT
 };
 
-/* Series id cache of the writer: (agent, name, labels) -> id, open addressing. */
-struct series_entry {
-    char *key; /* "agent\x1fname\x1flabels"; NULL = empty slot */
-    int64_t id;
-};
-
-/* Series count per agent, for the cap. */
-struct agent_count {
-    int64_t agent_id; /* 0 = empty slot */
-    int64_t count;
-};
-
 /* The series of the previous sample written, by position: consecutive samples of one
  * agent usually list the same series in the same order, which skips the hash lookup. */
 struct recent_series {
@@ -110,10 +99,7 @@ struct store_sqlite {
     struct recent_series *recent;
     size_t nrecent, recent_cap;
     sqlite3_stmt *stmt[S_COUNT];
-    struct series_entry *cache;
-    size_t cache_cap, cache_len;
-    struct agent_count *counts;
-    size_t counts_cap, counts_len;
+    struct series_cache cache; /* the writer's series ids and counts */
     int warned_cap;
     int64_t watermark; /* history: minutes before this are rolled up (read at begin) */
     int64_t noted_agent, noted_minute; /* the dirty minute marked last in this transaction */

@@ -32,14 +32,7 @@ void
 sq_cache_clear(struct store_sqlite *st)
 {
     recent_clear(st);
-    for (size_t i = 0; i < st->cache_cap; i++)
-        free(st->cache[i].key);
-    free(st->cache);
-    st->cache = NULL;
-    st->cache_cap = st->cache_len = 0;
-    free(st->counts);
-    st->counts = NULL;
-    st->counts_cap = st->counts_len = 0;
+    series_cache_clear(&st->cache);
 }
 
 /* ------------------------------------------------------------------ ingest */
@@ -80,109 +73,30 @@ store_sqlite_rollback(struct store *base)
         sm_log(SM_LOG_WARN, "database: rollback failed: %s", sqlite3_errmsg(st->db));
 }
 
-static uint64_t
-hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static struct series_entry *
-cache_slot(struct store_sqlite *st, const char *key)
-{
-    size_t mask = st->cache_cap - 1;
-    for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
-        if (!st->cache[i].key || strcmp(st->cache[i].key, key) == 0)
-            return &st->cache[i];
-}
-
-static void
-cache_put(struct store_sqlite *st, char *key, int64_t id)
-{
-    if ((st->cache_len + 1) * 2 > st->cache_cap) {
-        struct series_entry *old = st->cache;
-        size_t oldcap = st->cache_cap;
-        st->cache_cap = oldcap ? oldcap * 2 : 256;
-        st->cache = sm_xcalloc(st->cache_cap, sizeof *st->cache);
-        for (size_t i = 0; i < oldcap; i++)
-            if (old[i].key)
-                *cache_slot(st, old[i].key) = old[i];
-        free(old);
-    }
-    struct series_entry *e = cache_slot(st, key);
-    if (e->key) {
-        free(key);
-    } else {
-        e->key = key;
-        st->cache_len++;
-    }
-    e->id = id;
-}
-
-/* The series count slot of agent (created with count -1 = unknown). */
-static struct agent_count *
-count_slot(struct store_sqlite *st, int64_t agent_id)
-{
-    if ((st->counts_len + 1) * 2 > st->counts_cap) {
-        struct agent_count *old = st->counts;
-        size_t oldcap = st->counts_cap;
-        st->counts_cap = oldcap ? oldcap * 2 : 64;
-        st->counts = sm_xcalloc(st->counts_cap, sizeof *st->counts);
-        st->counts_len = 0;
-        for (size_t i = 0; i < oldcap; i++)
-            if (old[i].agent_id)
-                *count_slot(st, old[i].agent_id) = old[i];
-        free(old);
-    }
-    size_t mask = st->counts_cap - 1;
-    for (size_t i = ((uint64_t)agent_id * 11400714819323198485ULL >> 7) & mask;;
-         i = (i + 1) & mask) {
-        if (st->counts[i].agent_id == agent_id)
-            return &st->counts[i];
-        if (!st->counts[i].agent_id) {
-            st->counts[i].agent_id = agent_id;
-            st->counts[i].count = -1;
-            st->counts_len++;
-            return &st->counts[i];
-        }
-    }
-}
-
 /* The id of series (agent, name, labels), created when new. *id = 0 when the agent is
  * at its series cap. */
 static enum sm_rc
 series_id(struct store_sqlite *st, int64_t agent_id, const char *name, const char *labels,
           int64_t *id, char **cause)
 {
-    char key[STORE_NAME_MAX * 2 + 512];
-    snprintf(key, sizeof key, "%lld\x1f%s\x1f%s", (long long)agent_id, name, labels);
-    if (st->cache_cap) {
-        struct series_entry *e = cache_slot(st, key);
-        if (e->key) {
-            *id = e->id;
-            return SM_OK;
-        }
-    }
+    if (series_cache_get(&st->cache, agent_id, name, labels, id))
+        return SM_OK;
     enum sm_rc rc =
         sq_one(st, cause, SM_ENOTFOUND, sq_read_i64, id, S_SERIES_GET, agent_id, name, labels);
     if (rc == SM_OK) {
-        cache_put(st, sm_xstrdup(key), *id);
+        series_cache_put(&st->cache, agent_id, name, labels, *id);
         return SM_OK;
     }
     if (rc != SM_ENOTFOUND)
         return rc;
-    struct agent_count *c = count_slot(st, agent_id);
-    if (c->count < 0) {
+    int64_t *count = series_cache_count(&st->cache, agent_id);
+    if (*count < 0) {
         int64_t n = 0;
         if ((rc = sq_one(st, cause, SM_EIO, sq_read_i64, &n, S_SERIES_COUNT, agent_id)) != SM_OK)
             return rc;
-        c->count = n;
+        *count = n;
     }
-    if (c->count >= STORE_SERIES_CAP) {
+    if (*count >= STORE_SERIES_CAP) {
         if (!st->warned_cap)
             sm_log(SM_LOG_WARN, "agent %lld reached %d series: new series are dropped",
                    (long long)agent_id, STORE_SERIES_CAP);
@@ -193,8 +107,8 @@ series_id(struct store_sqlite *st, int64_t agent_id, const char *name, const cha
     if ((rc = sq_exec(st, cause, S_SERIES_ADD, agent_id, name, labels)) != SM_OK)
         return rc;
     *id = sqlite3_last_insert_rowid(st->db);
-    c->count++;
-    cache_put(st, sm_xstrdup(key), *id);
+    (*count)++;
+    series_cache_put(&st->cache, agent_id, name, labels, *id);
     return SM_OK;
 }
 

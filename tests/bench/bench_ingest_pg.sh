@@ -4,6 +4,9 @@
 # one run: 8 keep-alive clients sending batches of 8-core samples (bench_ingest client)
 # to each in turn; prints both rates and their ratio (goal: PostgreSQL >= 0.5 of
 # SQLite), and the bytes each backend uses per stored point.
+# With BENCH_PG_BASELINE=PATH (another build's smserver), that build runs on PostgreSQL
+# too, alternating with this one (old, new, old, new: each on a database of its own in
+# the same cluster), and the rates are printed side by side as a ratio.
 # Usage: bench_ingest_pg.sh [SECONDS]
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/integration/lib.sh"
@@ -22,13 +25,16 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || {
 }
 pg_start
 
-# run NAME DB: a user, an agent and a server on DB; the client's rate in $T/NAME.
+# run NAME DB [SMSERVER]: a user, an agent and a server on DB; the client's rate in
+# $T/NAME.
 run() {
-    printf 'bench password\n' | "$SMSERVER" user add bench --db "$2" >/dev/null
-    token=$("$SMSERVER" agent add --user bench "bench-$1" --db "$2" |
+    bin=${3:-$SMSERVER}
+    printf 'bench password\n' | "$bin" user add bench --db "$2" >/dev/null
+    token=$("$bin" agent add --user bench "bench-$1" --db "$2" |
         sed 's/.*"token":"\([^"]*\)".*/\1/')
     rm -f "$T/port"
-    "$SMSERVER" --listen 127.0.0.1:0 --state-dir "$T/state-$1" --db "$2" --port-file "$T/port" \
+    mkdir -p "$T/state-$1"
+    "$bin" --listen 127.0.0.1:0 --state-dir "$T/state-$1" --db "$2" --port-file "$T/port" \
         --log-level warn 2>"$T/log-$1" &
     PID=$!
     i=0
@@ -45,11 +51,25 @@ run() {
     sed -n "s/^server clients/$1: clients/p" "$T/rate-$1" >&2
     sed -n 's/^server samples_per_s //p' "$T/rate-$1"
 }
-mkdir -p "$T/state-sqlite" "$T/state-pg"
+mkdir -p "$T/state-sqlite"
 sq=$(run sqlite "$T/state-sqlite/statusmonitor.db")
 pgr=$(run pg "$PG_CONNINFO")
 awk -v p="$pgr" -v s="$sq" 'BEGIN {
     printf "ingest on PostgreSQL: %d durable samples/s, on SQLite %d in the same run: ratio %.2f (goal >= 0.50)\n", p, s, p / s }'
+if [ -n "${BENCH_PG_BASELINE:-}" ]; then
+    # Databases of their own, so that neither run finds the other's samples.
+    for k in 1 2; do
+        for b in old new; do
+            "$PG_BIN/createdb" -h "$PG_SOCK" -U smtest "sm_$b$k"
+        done
+    done
+    o1=$(run old1 "host=$PG_SOCK port=5432 user=smtest dbname=sm_old1" "$BENCH_PG_BASELINE")
+    n1=$(run new1 "host=$PG_SOCK port=5432 user=smtest dbname=sm_new1")
+    o2=$(run old2 "host=$PG_SOCK port=5432 user=smtest dbname=sm_old2" "$BENCH_PG_BASELINE")
+    n2=$(run new2 "host=$PG_SOCK port=5432 user=smtest dbname=sm_new2")
+    awk -v o1="$o1" -v o2="$o2" -v n1="$n1" -v n2="$n2" 'BEGIN {
+        printf "ingest on PostgreSQL, this build %d and %d samples/s, baseline build %d and %d, alternating: ratio %.2f\n", n1, n2, o1, o2, (n1 + n2) / (o1 + o2) }'
+fi
 
 # Bytes per point: PostgreSQL's samples partitions (heap, TOAST, indexes) over its
 # points; SQLite's file over its points.
