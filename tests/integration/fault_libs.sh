@@ -3,8 +3,7 @@
 # (curl_global_init_mem), the Nth allocation failing for every N over one full request
 # of each kind: an ingest, a login and a WebSocket subscription (libwebsockets), a
 # webhook delivery and a channel's address check (libcurl in smserver), and an agent's
-# post over https (libcurl in smagent; only by hand, `fault_libs.py ... agent`: libcurl
-# 7.88.1 itself crashes at two of its allocations). fault_libs.py does the work
+# post over https (libcurl in smagent). fault_libs.py does the work
 # and says what each run must show; under --enable-sanitizers each run's clean exit is
 # also LeakSanitizer's verdict.
 . "$(dirname "$0")/lib.sh"
