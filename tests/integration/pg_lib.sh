@@ -77,7 +77,9 @@ pg_start() {
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # start_inst NAME [OPTION...]: an smserver on the cluster, its state and log in
-# $T/NAME, with the options given; sets NAME_PID and NAME_PORT. Every instance signs
+# $T/NAME, with the options given; sets NAME_PID and NAME_PORT. It listens on
+# $PG_LISTEN when set (a fixed address, for an instance restarted behind a balancer),
+# else on a free port. Every instance signs
 # tokens with the same key: the first one's, copied before the others start.
 start_inst() {
     n=$1
@@ -89,7 +91,7 @@ start_inst() {
         mkdir -m 0700 -p "$T/$n/state"
         cp -p "$T/$PG_FIRST_INST/state/secret.key" "$T/$n/state/secret.key"
     fi
-    "$SMSERVER" --listen 127.0.0.1:0 --state-dir "$T/$n/state" --db "$PG_CONNINFO" \
+    "$SMSERVER" --listen "${PG_LISTEN:-127.0.0.1:0}" --state-dir "$T/$n/state" --db "$PG_CONNINFO" \
         --port-file "$T/$n/port" --log-level info "$@" >>"$T/$n/log" 2>&1 &
     eval "${n}_PID=$!"
     i=0
