@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pg_array.h"
 #include "series_cache.h"
 #include "xmalloc.h"
 
@@ -92,71 +93,6 @@ struct tagged {
 
 #define DAYS_KNOWN 8
 
-/* A one-dimensional array in PostgreSQL's binary format (array_recv's): ndim, has-nulls
- * flag, element type, then the length and lower bound of the dimension, then each
- * element as its length and its bytes, all big-endian. Sent as a binary parameter, so
- * that no value is formatted as text or parsed again: doubles arrive bit for bit. */
-struct bin_array {
-    uint8_t *p;
-    size_t len, cap;
-    uint32_t n, oid;
-};
-
-#define OID_INT4 23
-#define OID_INT8 20
-#define OID_FLOAT8 701
-#define ARRAY_HEAD 20 /* the header of a one-dimensional array */
-
-static void
-put_be(uint8_t *p, uint64_t v, int size)
-{
-    for (int i = size - 1; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static void
-arr_start(struct bin_array *a, uint32_t oid)
-{
-    a->p = sm_xgrow(a->p, &a->cap, ARRAY_HEAD, 1);
-    a->len = ARRAY_HEAD;
-    a->n = 0;
-    a->oid = oid;
-}
-
-/* Append one element of size 4 or 8 bytes (its bits in v). */
-static void
-arr_add(struct bin_array *a, uint64_t v, int size)
-{
-    a->p = sm_xgrow(a->p, &a->cap, a->len + 4 + (size_t)size, 1);
-    put_be(a->p + a->len, (uint64_t)size, 4);
-    put_be(a->p + a->len + 4, v, size);
-    a->len += 4 + (size_t)size;
-    a->n++;
-}
-
-static void
-arr_add_f64(struct bin_array *a, double d)
-{
-    uint64_t v;
-    memcpy(&v, &d, sizeof v);
-    arr_add(a, v, 8);
-}
-
-/* Fill in the header; an empty array is one of no dimensions. */
-static void
-arr_finish(struct bin_array *a)
-{
-    put_be(a->p, a->n ? 1 : 0, 4);
-    put_be(a->p + 4, 0, 4);
-    put_be(a->p + 8, a->oid, 4);
-    if (!a->n) {
-        a->len = 12;
-        return;
-    }
-    put_be(a->p + 12, a->n, 4);
-    put_be(a->p + 16, 1, 4);
-}
-
 struct pg_ingest {
     struct series_cache cache; /* series ids and counts */
     int64_t days[DAYS_KNOWN];  /* day partitions known to exist (a ring) */
@@ -168,7 +104,7 @@ struct pg_ingest {
     /* scratch, kept between batches */
     struct tagged *pairs;
     size_t pairs_cap;
-    struct bin_array tss, sids, vals, offs, cnts;
+    struct pg_array tss, sids, vals, offs, cnts;
 };
 
 static struct pg_ingest *
@@ -197,11 +133,11 @@ store_pg_ingest_free(struct store_pg *st)
         return;
     ingest_forget(st);
     free(st->ing->pairs);
-    free(st->ing->tss.p);
-    free(st->ing->sids.p);
-    free(st->ing->vals.p);
-    free(st->ing->offs.p);
-    free(st->ing->cnts.p);
+    pg_array_free(&st->ing->tss);
+    pg_array_free(&st->ing->sids);
+    pg_array_free(&st->ing->vals);
+    pg_array_free(&st->ing->offs);
+    pg_array_free(&st->ing->cnts);
     free(st->ing);
     st->ing = NULL;
 }
@@ -468,12 +404,12 @@ add_sample(struct store_pg *st, const struct store_batch *b, const struct store_
     for (size_t j = 0; j < np; j++) {
         if (j > 0 && g->pairs[j].series == g->pairs[j - 1].series)
             continue;
-        arr_add(&g->sids, (uint64_t)g->pairs[j].series, 8);
-        arr_add_f64(&g->vals, g->pairs[j].value);
+        pg_array_add(&g->sids, (uint64_t)g->pairs[j].series, 8);
+        pg_array_add_f64(&g->vals, g->pairs[j].value);
     }
-    arr_add(&g->tss, (uint64_t)smp->ts_ms, 8);
-    arr_add(&g->offs, first, 4);
-    arr_add(&g->cnts, g->sids.n - first, 4);
+    pg_array_add(&g->tss, (uint64_t)smp->ts_ms, 8);
+    pg_array_add(&g->offs, first, 4);
+    pg_array_add(&g->cnts, g->sids.n - first, 4);
     return SM_OK;
 }
 
@@ -550,11 +486,11 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
         rc = store_pg_procs_write(st, b, cause);
     if (rc == SM_OK && b->nsamples)
         rc = find_duplicates(st, b, dup, !known, cause);
-    arr_start(&g->tss, OID_INT8);
-    arr_start(&g->sids, OID_INT8);
-    arr_start(&g->vals, OID_FLOAT8);
-    arr_start(&g->offs, OID_INT4);
-    arr_start(&g->cnts, OID_INT4);
+    pg_array_start(&g->tss, PG_OID_INT8);
+    pg_array_start(&g->sids, PG_OID_INT8);
+    pg_array_start(&g->vals, PG_OID_FLOAT8);
+    pg_array_start(&g->offs, PG_OID_INT4);
+    pg_array_start(&g->cnts, PG_OID_INT4);
     size_t nwrite = 0;
     for (size_t i = 0; i < b->nsamples && rc == SM_OK; i++) {
         if (dup[i]) {
@@ -564,11 +500,11 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
         rc = add_sample(st, b, &b->samples[i], cause);
         nwrite++;
     }
-    arr_finish(&g->tss);
-    arr_finish(&g->sids);
-    arr_finish(&g->vals);
-    arr_finish(&g->offs);
-    arr_finish(&g->cnts);
+    pg_array_finish(&g->tss);
+    pg_array_finish(&g->sids);
+    pg_array_finish(&g->vals);
+    pg_array_finish(&g->offs);
+    pg_array_finish(&g->cnts);
     free(dup);
     /* All the batch's samples in one statement, each row's arrays a slice of the flat
      * ones; RETURNING names those stored (one that another connection stored meanwhile
