@@ -170,6 +170,10 @@ run_job(struct server *srv, struct store *st, struct job *j)
         if (rc == SM_EIO || rc == SM_EINTERNAL)
             sm_log(SM_LOG_ERROR, "%s: %s", j->req->path, cause ? cause : sm_rc_str(rc));
         http_reply_error(&j->resp, rc, cause);
+        /* Storage gone (PostgreSQL stopped, SQLite locked): the client may retry, and
+         * says so to agents and proxies, whatever route it was. */
+        if (j->resp.status == 503 && j->resp.retry_after <= 0)
+            j->resp.retry_after = 1;
         free(cause);
         if (c.batch && c.batch_free)
             c.batch_free(c.batch);
