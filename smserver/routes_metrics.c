@@ -193,13 +193,6 @@ metrics_allowed(struct call *c, char **cause)
     return SM_EFORBIDDEN;
 }
 
-static double
-file_size(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 ? (double)sb.st_size : 0;
-}
-
 static enum sm_rc
 metrics(struct call *c, char **cause)
 {
@@ -257,11 +250,15 @@ metrics(struct call *c, char **cause)
     family(&o, "agents", "gauge", "Agents known, by state.");
     out_printf(&o, PFX "agents{state=\"online\"} %zu\n", s.agents_online);
     out_printf(&o, PFX "agents{state=\"offline\"} %zu\n", s.agents - s.agents_online);
-    family(&o, "database_size_bytes", "gauge", "Size of the database file and its WAL.");
-    char *wal = sm_xasprintf("%s-wal", env->db_path);
-    out_printf(&o, PFX "database_size_bytes{file=\"db\"} %.0f\n", file_size(env->db_path));
-    out_printf(&o, PFX "database_size_bytes{file=\"wal\"} %.0f\n", file_size(wal));
-    free(wal);
+    /* The backend says: a PostgreSQL string is no file to stat. */
+    double db_bytes = 0, wal_bytes = -1;
+    if (store_size(c->st, &db_bytes, &wal_bytes) == SM_OK) {
+        family(&o, "database_size_bytes", "gauge",
+               "Size of the database (SQLite: the file and its WAL).");
+        out_printf(&o, PFX "database_size_bytes{file=\"db\"} %.0f\n", db_bytes);
+        if (wal_bytes >= 0)
+            out_printf(&o, PFX "database_size_bytes{file=\"wal\"} %.0f\n", wal_bytes);
+    }
     family(&o, "alerts", "gauge", "Alert states now, over every rule and agent.");
     out_printf(&o, PFX "alerts{state=\"pending\"} %zu\n", s.alerts_pending);
     out_printf(&o, PFX "alerts{state=\"firing\"} %zu\n", s.alerts_firing);

@@ -325,6 +325,12 @@ store_count(struct store *st, int64_t *samples, int64_t *points)
     return st->backend->count(st, samples, points);
 }
 
+enum sm_rc
+store_size(struct store *st, double *db_bytes, double *wal_bytes)
+{
+    return st->backend->size(st, db_bytes, wal_bytes);
+}
+
 /* A member this backend leaves NULL: say so rather than crash. */
 static enum sm_rc
 unsupported(const struct store *st, const char *what, char **cause)

@@ -222,6 +222,11 @@ enum sm_rc store_procs_at(struct store *st, int64_t user_id, int64_t agent_id, i
  * transaction. *deleted counts them. */
 enum sm_rc store_procs_retain(struct store *st, int64_t now_ms, int64_t keep_s, int64_t max_bytes,
                               size_t batch, size_t *deleted, char **cause) SM_MUST_CHECK;
+/* The database's size in bytes (GET /metrics): SQLite's file and its WAL; a
+ * PostgreSQL database's pg_database_size, *wal_bytes -1 (its WAL is the cluster's, not
+ * this database's). */
+enum sm_rc store_size(struct store *st, double *db_bytes, double *wal_bytes) SM_MUST_CHECK;
+
 /* How many snapshots are stored and their JSON bytes (tests, the benchmark). */
 enum sm_rc store_procs_usage(struct store *st, int64_t *count, int64_t *bytes,
                              char **cause) SM_MUST_CHECK;

@@ -86,6 +86,7 @@ struct store_backend {
                                void *arg);
     enum sm_rc (*alert_active)(struct store *st, int64_t user_id, store_event_fn fn, void *arg);
     enum sm_rc (*count)(struct store *st, int64_t *samples, int64_t *points);
+    enum sm_rc (*size)(struct store *st, double *db_bytes, double *wal_bytes);
     /* Process snapshots; NULL in a backend that does not keep them. */
     enum sm_rc (*procs_at)(struct store *st, int64_t user_id, int64_t agent_id, int64_t at_ms,
                            int64_t window_s, struct store_procs *out, char **cause);

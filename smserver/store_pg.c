@@ -529,6 +529,7 @@ const struct store_backend store_pg_backend = {
     .alert_events = store_pg_alert_events,
     .alert_active = store_pg_alert_active,
     .count = store_pg_count,
+    .size = store_pg_size,
     .procs_at = store_pg_procs_at,
     .procs_retain = store_pg_procs_retain,
     .procs_usage = store_pg_procs_usage,

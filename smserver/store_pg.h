@@ -134,6 +134,7 @@ enum sm_rc store_pg_series_list(struct store *base, int64_t agent_id, store_seri
 enum sm_rc store_pg_latest(struct store *base, int64_t agent_id, char **json);
 enum sm_rc store_pg_latest_points(struct store *base, store_point_fn fn, void *arg);
 enum sm_rc store_pg_count(struct store *base, int64_t *samples, int64_t *points);
+enum sm_rc store_pg_size(struct store *base, double *db_bytes, double *wal_bytes);
 
 /* store_pg_history.c */
 enum sm_rc store_pg_history_query(struct store *base, int64_t agent_id, const char *name,

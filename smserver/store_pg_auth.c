@@ -326,6 +326,10 @@ store_pg_agent_delete(struct store *base, int64_t user_id, int64_t id)
                      &one, NULL, NULL)) != SM_OK ||
         (rc = pq_run(st, "delete dirty minutes", "DELETE FROM rollup_dirty WHERE agent_id = $1",
                      &one, NULL, NULL)) != SM_OK ||
+        /* alert_events has no foreign key to agents (as in SQLite): an agent's alerts
+         * end with it, or they stay active for an agent that is gone. */
+        (rc = pq_run(st, "delete alert events", "DELETE FROM alert_events WHERE agent_id = $1",
+                     &one, NULL, NULL)) != SM_OK ||
         (rc = pq_change(st, "delete agent", "DELETE FROM agents WHERE id = $1 AND user_id = $2",
                         &a)) != SM_OK)
         goto fail;

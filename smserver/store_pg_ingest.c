@@ -682,6 +682,24 @@ read_counts(const PGresult *r, int row, void *out)
     v[1] = pq_get_int(r, row, 1);
 }
 
+static void
+read_size(const PGresult *r, int row, void *out)
+{
+    *(int64_t *)out = pq_get_int(r, row, 0);
+}
+
+/* The database's size; its WAL belongs to the whole cluster, so none is given. */
+enum sm_rc
+store_pg_size(struct store *base, double *db_bytes, double *wal_bytes)
+{
+    int64_t v = 0;
+    enum sm_rc rc = pg_one(pg(base), "size", SM_EIO, "SELECT pg_database_size(current_database())",
+                           NULL, read_size, &v);
+    *db_bytes = (double)v;
+    *wal_bytes = -1;
+    return rc;
+}
+
 enum sm_rc
 store_pg_count(struct store *base, int64_t *samples, int64_t *points)
 {

@@ -558,6 +558,7 @@ const struct store_backend store_sqlite_backend = {
     .alert_events = store_sqlite_alert_events,
     .alert_active = store_sqlite_alert_active,
     .count = store_sqlite_count,
+    .size = store_sqlite_size,
     .procs_at = store_sqlite_procs_at,
     .procs_retain = store_sqlite_procs_retain,
     .procs_usage = store_sqlite_procs_usage,

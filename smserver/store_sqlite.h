@@ -239,6 +239,7 @@ enum sm_rc store_sqlite_alert_events(struct store *st, int64_t rule_id, size_t l
 enum sm_rc store_sqlite_alert_active(struct store *st, int64_t user_id, store_event_fn fn,
                                      void *arg) SM_MUST_CHECK;
 enum sm_rc store_sqlite_count(struct store *st, int64_t *samples, int64_t *points) SM_MUST_CHECK;
+enum sm_rc store_sqlite_size(struct store *st, double *db_bytes, double *wal_bytes) SM_MUST_CHECK;
 enum sm_rc store_sqlite_procs_at(struct store *st, int64_t user_id, int64_t agent_id, int64_t at_ms,
                                  int64_t window_s, struct store_procs *out,
                                  char **cause) SM_MUST_CHECK;

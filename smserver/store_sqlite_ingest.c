@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chunk.h"
 #include "history.h"
@@ -294,6 +295,28 @@ store_sqlite_batch_write(struct store *base, const struct store_batch *b, size_t
         return rc;
     }
     return sq_exec(st, cause, S_RELEASE);
+}
+
+static double
+file_size(const char *path)
+{
+    struct stat sb;
+    return path && stat(path, &sb) == 0 ? (double)sb.st_size : 0;
+}
+
+/* The database file and its WAL, as the connection names them. */
+enum sm_rc
+store_sqlite_size(struct store *base, double *db_bytes, double *wal_bytes)
+{
+    const char *path = sqlite3_db_filename(sq(base)->db, "main");
+    *db_bytes = file_size(path);
+    *wal_bytes = 0;
+    if (path && *path) {
+        char *wal = sm_xasprintf("%s-wal", path);
+        *wal_bytes = file_size(wal);
+        free(wal);
+    }
+    return SM_OK;
 }
 
 enum sm_rc

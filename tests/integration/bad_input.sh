@@ -27,7 +27,8 @@ expect 200
 req POST /alerts -H "$A" -H "$J" -d '{"name":"cpu high","metric":"cpu.usage","op":">","threshold":90}'
 expect 201
 RULE=$(field id)
-snapshot() { sql "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM agents), (SELECT count(*) FROM samples), (SELECT count(*) FROM alert_rules), (SELECT count(*) FROM sqlite_master)"; }
+snapshot() { sql "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM agents), (SELECT count(*) FROM samples), (SELECT count(*) FROM alert_rules), (SELECT count(*) FROM sqlite_master)" \
+    "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM agents), (SELECT count(*) FROM samples), (SELECT count(*) FROM alert_rules), (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND NOT relispartition)"; }
 BEFORE=$(snapshot)
 alive() {
     CASE="alive after $1" req GET /health

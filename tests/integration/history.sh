@@ -118,6 +118,7 @@ long=$("$PY" -c 'print("&".join("a%d=1" % i for i in range(40)))')
 req GET "/history/$ID/series?$long" -H "$AUTH"
 CASE=many-args expect 400 "query:"
 [ "$(sql "SELECT count(*) FROM raw_points")" = "$before" ] || fail "data changed by bad queries"
-sql "PRAGMA integrity_check" | grep -qx ok || fail "integrity check"
+# The SQLite file's own check (PostgreSQL has none to run from here).
+on_pg || sql "PRAGMA integrity_check" | grep -qx ok || fail "integrity check"
 pass "injection battery: 400 naming the parameter, data intact"
 stop_server

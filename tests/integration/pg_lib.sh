@@ -72,7 +72,39 @@ pg_start() {
     PGDATABASE=smtest
     export PGDATABASE
     PG_CONNINFO="host=$PG_SOCK port=5432 user=smtest dbname=smtest"
+    # For tests/integration/smserver_pg, which runs in a process of its own.
+    export PG_BIN PG_DIR PG_SOCK
 }
+
+# pg_db_name PATH: the database of this cluster that stands for the SQLite file PATH
+# (SM_TEST_BACKEND=postgresql): a name made of PATH below $T, so that each state
+# directory of a test keeps a database of its own, as it would keep its own file.
+pg_db_name() {
+    case $1 in /*) _p=$1 ;; *) _p=$PWD/$1 ;; esac
+    _p=${_p#"$SM_TEST_ROOT"/}
+    _n=db_$(printf '%s' "$_p" | tr -c 'A-Za-z0-9' '_' | tr 'A-Z' 'a-z')
+    # PostgreSQL's names stop at 63 bytes: a long path keeps its end and a checksum.
+    [ ${#_n} -le 63 ] || _n=db_$(printf '%s' "$_p" | cksum | cut -d' ' -f1)_$(printf '%s' "$_n" | tail -c 40)
+    printf '%s\n' "$_n"
+}
+
+# pg_db_ensure NAME: create database NAME in the cluster unless it is there already.
+pg_db_ensure() {
+    [ ! -e "$PG_DIR/dbs/$1" ] || return 0
+    mkdir -p "$PG_DIR/dbs"
+    # Two smservers of one state directory may start together: the loser's "already
+    # exists" is no error, a database still missing after it is.
+    "$PG_BIN/createdb" -h "$PG_SOCK" -p 5432 -U smtest "$1" 2>"$PG_DIR/dbs/$1.err" ||
+        [ "$(psql -XAtq -h "$PG_SOCK" -p 5432 -U smtest -d smtest \
+            -c "SELECT count(*) FROM pg_database WHERE datname = '$1'")" = 1 ] || {
+        cat "$PG_DIR/dbs/$1.err" >&2
+        return 1
+    }
+    : >"$PG_DIR/dbs/$1"
+}
+
+# pg_db_conninfo NAME: the libpq string of database NAME in this cluster.
+pg_db_conninfo() { printf 'host=%s port=5432 user=smtest dbname=%s\n' "$PG_SOCK" "$1"; }
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -64,7 +64,10 @@ grep -q 'SECRET_KEY' "$T/err" || fail "a short SECRET_KEY: $(cat "$T/err")"
 start_server
 grep -q "listening on http://127.0.0.1:$PORT\$" "$SM_LOG" || fail "no listening line: $(cat "$SM_LOG")"
 [ "$(stat -c %a "$SM_STATE")" = 700 ] || fail "state dir is $(stat -c %a "$SM_STATE")"
-for f in statusmonitor.db statusmonitor.db-wal secret.key; do
+# On PostgreSQL the state directory holds the secret only.
+files="statusmonitor.db statusmonitor.db-wal secret.key"
+! on_pg || files=secret.key
+for f in $files; do
     [ "$(stat -c %a "$SM_STATE/$f")" = 600 ] || fail "$f is $(stat -c %a "$SM_STATE/$f")"
 done
 CASE="CLI agent token" req POST /ingest -H "X-Agent-Token: $TOKEN" -d '{"cpu":{"percent":5}}'

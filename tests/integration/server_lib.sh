@@ -5,6 +5,32 @@ PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 json() { "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
+# SM_TEST_BACKEND=postgresql (tests/integration/suite_pg.sh): the same test on a private
+# PostgreSQL cluster (pg_lib.sh), one per test, every smserver of the test on it through
+# smserver_pg, each state directory's database a database of the cluster.
+SM_BACKEND=${SM_TEST_BACKEND:-sqlite}
+case $SM_BACKEND in
+sqlite) ;;
+postgresql)
+    . "$top_srcdir/tests/integration/pg_lib.sh"
+    [ -n "${PG_CONNINFO:-}" ] || pg_start
+    SM_REAL_SMSERVER=$SMSERVER
+    SMSERVER=$top_srcdir/tests/integration/smserver_pg
+    SM_TEST_ROOT=$T
+    export SM_REAL_SMSERVER SM_TEST_ROOT
+    at_exit _pg_no_sqlite
+    ;;
+*) fail "SM_TEST_BACKEND=$SM_BACKEND: expected sqlite or postgresql" ;;
+esac
+# On PostgreSQL a SQLite database left in $T means a server that ran on SQLite after all:
+# suite_pg.sh counts it as a failure (the test's own status is settled by then).
+_pg_no_sqlite() {
+    _f=$(find "$T" \( -name '*.db' -o -name '*.db-wal' \) -print 2>/dev/null | head -3)
+    [ -z "$_f" ] || echo "$0: $_f" >>"${SM_PG_SUITE_LEAKS:-/dev/stderr}"
+}
+# on_pg: whether this run stores in PostgreSQL.
+on_pg() { [ "$SM_BACKEND" = postgresql ]; }
+
 SM_STATE=$T/state
 SM_LOG=$T/server.log
 SM_PID=
@@ -93,8 +119,18 @@ post_once() {
         -H 'Content-Type: application/json' --data-binary @"$T/once.json" "$URL/ingest"
 }
 
-# sql QUERY: run a query on the server's database with python's sqlite3; the raw points
-# packed in the samples are there as a table raw_points(series_id, ts, value) (smdb.py).
+# sql QUERY [PG-QUERY]: run a query on the server's database (that of $SM_STATE) and print
+# the rows, columns separated by '|': on SQLite with python's sqlite3, the raw points
+# packed in the samples there as a table raw_points(series_id, ts, value) (smdb.py); on
+# PostgreSQL with psql, raw_points a view of the samples' arrays. PG-QUERY, when given, is
+# the query in PostgreSQL's dialect where the two differ.
 sql() {
-    "$PY" "$top_srcdir/tests/integration/smdb.py" "$SM_STATE/statusmonitor.db" "$1"
+    if on_pg; then
+        psql -XAtq -v ON_ERROR_STOP=1 -d "$(pg_db_conninfo "$(pg_db_name "$SM_STATE/statusmonitor.db")")" \
+            -c "CREATE TEMP VIEW raw_points AS SELECT u.series_id, s.ts, u.value FROM samples s, unnest(s.sids, s.vals) AS u(series_id, value)" \
+            -c "CREATE TEMP VIEW raw_samples AS SELECT agent_id, ts FROM samples" \
+            -c "${2:-$1}"
+    else
+        "$PY" "$top_srcdir/tests/integration/smdb.py" "$SM_STATE/statusmonitor.db" "$1"
+    fi
 }
