@@ -5,7 +5,11 @@
 # inside it) and every smserver of the test stores there (smserver_pg). A test that
 # fails fails this one; one that skips is reported (a tool it needs is missing). Each
 # test must leave no SQLite database behind: that would mean it ran on SQLite after all.
-# SM_PG_SUITE="
+# SM_PG_SUITE="a.sh b.sh" runs only those.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg_lib.sh"
+pg_find_bin
+PG_SUITE="
 server_auth.sh server_agents.sh server_ingest.sh server_http.sh server_cli.sh
 server_canary.sh server_durability.sh server_pipeline.sh http_edges.sh pipeline_hostile.sh
 stream.sh history.sh metrics.sh alerts.sh alerts_cli.sh webhook_ssrf.sh depth.sh
