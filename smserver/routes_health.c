@@ -9,9 +9,11 @@
 #include "handler.h"
 #include "store.h"
 
-/* Why ingest is being refused, from the last group commit; NULL when it was not. */
+/* Why ingest is being refused, from the last group commit; NULL when it was not. db is
+ * what the database answered just now: SM_EUNAVAIL from a database that answers is a full
+ * disk (SQLITE_FULL, or PostgreSQL's disk_full), from one that does not, the outage. */
 static const char *
-ingest_trouble(struct server_stats *stats)
+ingest_trouble(struct server_stats *stats, enum sm_rc db)
 {
     pthread_mutex_lock(&stats->mu);
     enum sm_rc rc = stats->ingest_store_rc;
@@ -19,8 +21,8 @@ ingest_trouble(struct server_stats *stats)
     switch (rc) {
     case SM_OK:
         return NULL;
-    case SM_EUNAVAIL: /* a full disk (SQLITE_FULL, see sq_error) or no database */
-        return "refused: disk full";
+    case SM_EUNAVAIL:
+        return db == SM_OK ? "refused: disk full" : "refused: database unavailable";
     case SM_EBUSY:
         return "refused: database locked";
     default:
@@ -32,7 +34,7 @@ static enum sm_rc
 health(struct call *c, char **cause)
 {
     enum sm_rc db = store_ping(c->st);
-    const char *ingest = c->env ? ingest_trouble(c->env->stats) : NULL;
+    const char *ingest = c->env ? ingest_trouble(c->env->stats, db) : NULL;
     int ok = db == SM_OK && !ingest;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");

@@ -88,6 +88,7 @@ for n in a b; do
     req GET /health -m 20
     expect 503 '"degraded"'
     grep -q '"db":"unavailable"' "$T/body" || fail "/health on $n: $(cat "$T/body")"
+    ! grep -q 'disk full' "$T/body" || fail "/health on $n calls the outage a full disk: $(cat "$T/body")"
 done
 pass "/health on both instances: 503 degraded, db unavailable"
 spooled() { n=$(grep -c "spooled the sample of" "$1" 2>/dev/null) || :; [ "${n:-0}" -ge 2 ]; }
