@@ -112,6 +112,10 @@ http_reply_error(struct resp *r, enum sm_rc rc, const char *detail)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "detail", detail ? detail : sm_rc_str(rc));
     http_reply_json(r, sm_rc_http(rc), o);
+    /* A 503 (storage locked or gone, PostgreSQL stopped, shutting down) may be retried,
+     * whatever route it was: say so to agents and proxies unless the handler said when. */
+    if (r->status == 503 && retry_after <= 0)
+        retry_after = 1;
     r->retry_after = retry_after;
     if (rc == SM_EAUTH)
         r->www_authenticate = 1;

@@ -136,7 +136,8 @@ void resp_done(struct resp *r);
 
 /* Reply status with body (taken and deleted; NULL for no body). */
 void http_reply_json(struct resp *r, int status, struct cJSON *body);
-/* Reply {"detail": detail} with the status of rc. */
+/* Reply {"detail": detail} with the status of rc; a 503 says Retry-After: 1 unless the
+ * handler set its own. */
 void http_reply_error(struct resp *r, enum sm_rc rc, const char *detail);
 
 /* Parse the request body as one strict JSON object. */

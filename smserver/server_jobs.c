@@ -170,10 +170,6 @@ run_job(struct server *srv, struct store *st, struct job *j)
         if (rc == SM_EIO || rc == SM_EINTERNAL)
             sm_log(SM_LOG_ERROR, "%s: %s", j->req->path, cause ? cause : sm_rc_str(rc));
         http_reply_error(&j->resp, rc, cause);
-        /* Storage gone (PostgreSQL stopped, SQLite locked): the client may retry, and
-         * says so to agents and proxies, whatever route it was. */
-        if (j->resp.status == 503 && j->resp.retry_after <= 0)
-            j->resp.retry_after = 1;
         free(cause);
         if (c.batch && c.batch_free)
             c.batch_free(c.batch);
@@ -263,8 +259,6 @@ writer_group(struct server *srv, struct store *st, struct job_queue *group)
                 store_rc = brc;
             http_reply_error(&j->resp, brc == SM_EAUTH ? SM_EAUTH : SM_EUNAVAIL,
                              brc == SM_EAUTH ? "Invalid agent token" : "storage unavailable");
-            if (brc != SM_EAUTH)
-                j->resp.retry_after = 1; /* locked or failing storage: the agent retries */
             nfailed++;
         }
         free(cause);
@@ -276,7 +270,6 @@ writer_group(struct server *srv, struct store *st, struct job_queue *group)
         STAILQ_FOREACH(j, group, link)
         {
             http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
-            j->resp.retry_after = 1;
             j->fresh = 0; /* nothing was stored: nothing to stream */
         }
         nfailed = njobs;

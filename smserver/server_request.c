@@ -105,7 +105,6 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
         /* Shutting down: finish what is in flight, take nothing new. */
         reply_now(wsi, pss, SM_EUNAVAIL, "server shutting down");
         pss->resp.close = 1;
-        pss->resp.retry_after = 1;
         return 0;
     }
     /* Only websocket upgrades exist here; refuse h2c and anything else. */
