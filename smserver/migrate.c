@@ -916,42 +916,6 @@ copy_samples(sqlite3 *src, PGconn *dst, size_t batch, struct tally *t, char **ca
 
 /* ---- the PostgreSQL side, read back in binary */
 
-static uint64_t
-get_be(const uint8_t *p, int size)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < size; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* The elements of a one-dimensional binary array of 8-byte elements (int8 or float8)
- * into out[0..*n) (grown); 0, or -1 when it is not one. */
-static int
-get_array8(const uint8_t *p, size_t len, uint64_t **out, size_t *cap, size_t *n)
-{
-    *n = 0;
-    if (len < 12)
-        return -1;
-    uint32_t ndim = (uint32_t)get_be(p, 4);
-    if (ndim == 0)
-        return 0;
-    if (ndim != 1 || len < 20)
-        return -1;
-    size_t count = (size_t)get_be(p + 12, 4);
-    if (count > (len - 20) / 12)
-        return -1;
-    *out = sm_xgrow(*out, cap, count ? count : 1, sizeof **out);
-    const uint8_t *e = p + 20;
-    for (size_t i = 0; i < count; i++, e += 12) {
-        if (get_be(e, 4) != 8)
-            return -1;
-        (*out)[i] = get_be(e + 4, 8);
-    }
-    *n = count;
-    return 0;
-}
-
 struct samples_check {
     struct canon canon;
     struct tally *t;
@@ -968,16 +932,16 @@ check_sample(const PGresult *r, void *arg)
     struct samples_check *k = arg;
     size_t ns = 0, nv = 0;
     if (PQgetlength(r, 0, 0) != 8 || PQgetlength(r, 0, 1) != 8 ||
-        get_array8((const uint8_t *)PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2), &k->sids,
-                   &k->scap, &ns) != 0 ||
-        get_array8((const uint8_t *)PQgetvalue(r, 0, 3), (size_t)PQgetlength(r, 0, 3), &k->vals,
-                   &k->vcap, &nv) != 0 ||
+        pg_array_read8((const uint8_t *)PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2), &k->sids,
+                       &k->scap, &ns) != 0 ||
+        pg_array_read8((const uint8_t *)PQgetvalue(r, 0, 3), (size_t)PQgetlength(r, 0, 3), &k->vals,
+                       &k->vcap, &nv) != 0 ||
         ns != nv) {
         k->bad++;
         return;
     }
-    int64_t agent = (int64_t)get_be((const uint8_t *)PQgetvalue(r, 0, 0), 8);
-    int64_t ts = (int64_t)get_be((const uint8_t *)PQgetvalue(r, 0, 1), 8);
+    int64_t agent = (int64_t)pg_get_be((const uint8_t *)PQgetvalue(r, 0, 0), 8);
+    int64_t ts = (int64_t)pg_get_be((const uint8_t *)PQgetvalue(r, 0, 1), 8);
     k->pts = sm_xgrow(k->pts, &k->pcap, ns ? ns : 1, sizeof *k->pts);
     int sorted = 1;
     for (size_t i = 0; i < ns; i++) {

@@ -91,3 +91,37 @@ pg_array_free(struct pg_array *a)
     free(a->p);
     memset(a, 0, sizeof *a);
 }
+
+uint64_t
+pg_get_be(const uint8_t *p, int size)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < size; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int
+pg_array_read8(const uint8_t *p, size_t len, uint64_t **out, size_t *cap, size_t *n)
+{
+    *n = 0;
+    if (len < 12)
+        return -1;
+    uint32_t ndim = (uint32_t)pg_get_be(p, 4);
+    if (ndim == 0)
+        return 0;
+    if (ndim != 1 || len < ARRAY_HEAD)
+        return -1;
+    size_t count = (size_t)pg_get_be(p + 12, 4);
+    if (count > (len - ARRAY_HEAD) / 12)
+        return -1;
+    *out = sm_xgrow(*out, cap, count ? count : 1, sizeof **out);
+    const uint8_t *e = p + ARRAY_HEAD;
+    for (size_t i = 0; i < count; i++, e += 12) {
+        if (pg_get_be(e, 4) != 8)
+            return -1;
+        (*out)[i] = pg_get_be(e + 4, 8);
+    }
+    *n = count;
+    return 0;
+}

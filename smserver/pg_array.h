@@ -1,7 +1,8 @@
 /* pg_array.h: one-dimensional arrays in PostgreSQL's binary format (array_recv's), built
  * in C and sent as binary parameters, so that no value is formatted as text or parsed
  * again: the PostgreSQL backend's batch writes (store_pg_ingest.c) and smserver migrate
- * (migrate.c) use them. No libpq here: the bytes are only a parameter's value. */
+ * (migrate.c) use them, and migrate reads them back. No libpq here: the bytes are only a
+ * parameter's value. */
 #ifndef SM_SMSERVER_PG_ARRAY_H
 #define SM_SMSERVER_PG_ARRAY_H
 
@@ -40,5 +41,13 @@ void pg_array_add_null(struct pg_array *a);
 void pg_array_finish(struct pg_array *a);
 /* Free the buffer; the array is empty again. */
 void pg_array_free(struct pg_array *a);
+
+/* Reading PostgreSQL's binary values back (smserver migrate checks what it wrote). */
+/* An unsigned big-endian integer of size bytes (an int8 or int4 result column). */
+uint64_t pg_get_be(const uint8_t *p, int size);
+/* The elements of a one-dimensional binary array of 8-byte elements (int8 or float8),
+ * their bits into out[0..*n) (grown, *cap its capacity); 0, or -1 when p[0..len) is not
+ * one (a NULL element included). */
+int pg_array_read8(const uint8_t *p, size_t len, uint64_t **out, size_t *cap, size_t *n);
 
 #endif
