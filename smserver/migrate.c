@@ -38,6 +38,7 @@
 #include "log.h"
 #include "pg_array.h"
 #include "store.h"
+#include "store_pg.h"
 #include "xmalloc.h"
 
 #define MIGRATE_COLS 16
@@ -49,7 +50,6 @@
 #define SAMPLE_BATCH_POINTS 200000
 /* Seconds between two progress lines of the sample copy. */
 #define PROGRESS_S 2.0
-#define DAY_MS 86400000LL
 
 /* One table. types has one letter per column: i integer, t text, b bytes, d double,
  * B boolean. src and dst select the same columns in the same key order; ins writes the
@@ -540,13 +540,6 @@ struct samples_copy {
     double t0, last_report;
 };
 
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* Wait for the batch PostgreSQL is writing; 0, or -1 with *cause set. */
 static int
 finish_pending(struct samples_copy *c, char **cause)
@@ -643,7 +636,7 @@ flush_batch(struct samples_copy *c, char **cause)
 static void
 need_day(struct samples_copy *c, int64_t ts)
 {
-    int64_t day = floor_div(ts, DAY_MS);
+    int64_t day = history_floor_div(ts, STORE_PG_DAY_MS);
     if (c->have_last_day && day == c->last_day)
         return;
     c->have_last_day = 1;
