@@ -71,7 +71,7 @@ pg_start() {
     "$PG_BIN/createdb" -h "$PG_SOCK" -U smtest smtest || fail "createdb failed"
     PGDATABASE=smtest
     export PGDATABASE
-    PG_CONNINFO="host=$PG_SOCK port=5432 user=smtest dbname=smtest"
+    PG_CONNINFO=$(pg_db_conninfo smtest)
     # For tests/integration/smserver_pg, which runs in a process of its own.
     export PG_BIN PG_DIR PG_SOCK
 }
