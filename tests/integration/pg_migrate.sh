@@ -23,12 +23,17 @@ J='Content-Type: application/json'
 # ---- usage errors: exit 2 with the usage line; a missing file exits 1 naming it.
 for args in "" "--from $T/x.db" "--to $PG_CONNINFO" "--from $T/x.db --to $T/y.db" \
     "--from postgresql://h/db --to postgresql://h/db2" "--from $T/x.db --to postgresql://h/db extra" "--bogus" \
-    "--from $T/x.db --to $PG_CONNINFO --batch 0" "--from $T/x.db --to $PG_CONNINFO --batch 1x"; do
+    "--from $T/x.db --to postgresql://h/db --batch 0" "--from $T/x.db --to postgresql://h/db --batch 1x" \
+    "--from $T/x.db --to postgresql://h/db --batch 100001"; do
     rc=0
     # shellcheck disable=SC2086
     "$SMSERVER" migrate $args >"$T/out" 2>"$T/err" || rc=$?
     [ $rc -eq 2 ] || fail "migrate $args: exit $rc, expected 2: $(cat "$T/err")"
-    grep -q "usage: smserver migrate\|--from: \|--to: \|--batch: expected a number" "$T/err" || fail "migrate $args: $(cat "$T/err")"
+    case $args in
+    *--batch*) want="--batch: expected a number of samples from 1 to 100000" ;;
+    *) want="usage: smserver migrate\|--from: \|--to: " ;;
+    esac
+    grep -q -- "$want" "$T/err" || fail "migrate $args: $(cat "$T/err")"
 done
 rc=0
 "$SMSERVER" migrate --from "$T/none.db" --to "$PG_CONNINFO" >"$T/out" 2>"$T/err" || rc=$?
