@@ -47,7 +47,7 @@ usage(void)
            "       smserver alert add --user NAME [--state-dir DIR | --db PATH]   (rule JSON on "
            "stdin)\n"
            "       smserver alert delete --user NAME ID [--state-dir DIR | --db PATH]\n"
-           "       smserver migrate --from PATH.db --to POSTGRESQL\n"
+           "       smserver migrate --from PATH.db --to POSTGRESQL [--batch SAMPLES]\n"
            "\n"
            "Store and serve the samples of smagent: the REST API, the web page and the\n"
            "database, on one port.\n"
