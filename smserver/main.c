@@ -190,7 +190,7 @@ main(int argc, char **argv)
     /* The configuration file fills what the command line left unset. */
     char *c_listen = NULL, *c_state = NULL, *c_db = NULL, *c_www = NULL, *c_level = NULL;
     char *c_origins = NULL, *c_metrics_token = NULL, *c_telegram = NULL, *c_allow = NULL;
-    char *c_tls_cert = NULL, *c_tls_key = NULL;
+    char *c_tls_cert = NULL, *c_tls_key = NULL, *c_database = NULL;
     char *c_procs_hours = NULL, *c_procs_mb = NULL;
     int metrics_agent_series = 0;
     double raw_days = 7, minute_days = 90, hour_days = 730;
@@ -202,6 +202,7 @@ main(int argc, char **argv)
         {"listen", SM_CONF_STRING, &c_listen, 0, 0, NULL},
         {"state_dir", SM_CONF_STRING, &c_state, 0, 0, NULL},
         {"db", SM_CONF_STRING, &c_db, 0, 0, NULL},
+        {"database", SM_CONF_STRING, &c_database, 0, 0, NULL},
         {"www", SM_CONF_STRING, &c_www, 0, 0, NULL},
         {"log_level", SM_CONF_STRING, &c_level, 0, 0, NULL},
         {"metrics_agent_series", SM_CONF_BOOL, &metrics_agent_series, 0, 0, NULL},
@@ -220,6 +221,13 @@ main(int argc, char **argv)
     if (rc != SM_OK && !(rc == SM_ENOTFOUND && !config))
         sm_die(SM_EXIT_FAIL, "%s", cause);
     free(cause);
+    /* "database" is the name issue 21 and the PostgreSQL section use; "db" matches --db.
+     * They are one setting: both in one file is an error, not a silent choice. */
+    if (c_db && c_database)
+        sm_die(SM_EXIT_FAIL, "%s: db and database are the same setting: give one",
+               config ? config : DEFAULT_CONFIG);
+    if (c_database)
+        c_db = c_database;
     if (!listen)
         listen = c_listen ? c_listen : DEFAULT_LISTEN;
     if (!state)

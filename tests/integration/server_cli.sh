@@ -104,3 +104,16 @@ printf 'listen = 127.0.0.1:0\nbogus = 1\n' >"$T/bad.conf"
 exits 1 "$SMSERVER" --config "$T/bad.conf" --state-dir "$SM_STATE"
 grep -q 'bogus' "$T/err" || fail "bad config message: $(cat "$T/err")"
 pass "configuration file"
+
+# "database" is another name for "db": either one picks the database, both is an error.
+printf 'database = %s\n' "$T/by-name.db" >"$T/database.conf"
+start_server --config "$T/database.conf"
+CASE="database from config" req GET /health
+CASE="database from config" expect 200
+stop_server
+[ -s "$T/by-name.db" ] || fail "database = did not choose the database file"
+printf 'db = %s\ndatabase = %s\n' "$T/a.db" "$T/b.db" >"$T/both.conf"
+exits 1 "$SMSERVER" --config "$T/both.conf" --state-dir "$SM_STATE"
+grep -q 'db and database are the same setting' "$T/err" || fail "both set: $(cat "$T/err")"
+[ ! -e "$T/a.db" ] && [ ! -e "$T/b.db" ] || fail "a database was made when both were set"
+pass "database = (another name for db)"
