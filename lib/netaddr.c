@@ -239,19 +239,40 @@ fail:
 }
 
 int
-sm_netallow_permits(const struct sm_netallow *allow, const struct sockaddr *sa)
+sm_netallow_contains(const struct sm_netallow *list, const struct sockaddr *sa)
 {
-    if (sm_netaddr_classify(sa) == SM_NETADDR_PUBLIC)
-        return 1;
-    if (!allow)
+    if (!list)
         return 0;
-    if (allow->all)
+    if (list->all)
         return 1;
     uint8_t a[16];
     int family = normalize(sa, a);
-    for (size_t i = 0; i < allow->n; i++)
-        if (allow->nets[i].family == family &&
-            in_prefix(a, allow->nets[i].addr, allow->nets[i].prefix))
+    for (size_t i = 0; i < list->n; i++)
+        if (list->nets[i].family == family &&
+            in_prefix(a, list->nets[i].addr, list->nets[i].prefix))
             return 1;
     return 0;
+}
+
+int
+sm_netallow_permits(const struct sm_netallow *allow, const struct sockaddr *sa)
+{
+    return sm_netaddr_classify(sa) == SM_NETADDR_PUBLIC || sm_netallow_contains(allow, sa);
+}
+
+enum sm_rc
+sm_netaddr_parse(const char *text, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof *out);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        return SM_OK;
+    }
+    if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        return SM_OK;
+    }
+    return SM_EINVAL;
 }

@@ -57,5 +57,10 @@ struct sm_netallow {
 enum sm_rc sm_netallow_parse(const char *text, struct sm_netallow *out, char **cause) SM_MUST_CHECK;
 /* 1 when sa may be reached: its address is public, or allow (may be NULL) lets it. */
 int sm_netallow_permits(const struct sm_netallow *allow, const struct sockaddr *sa);
+/* 1 when list (may be NULL: an empty list) holds sa's address, whatever its class. */
+int sm_netallow_contains(const struct sm_netallow *list, const struct sockaddr *sa);
+/* Parse a numeric IPv4 or IPv6 address ("10.0.0.1", "::1", "::ffff:10.0.0.1": the way
+ * libwebsockets and proxies write peers) into out. SM_EINVAL for anything else. */
+enum sm_rc sm_netaddr_parse(const char *text, struct sockaddr_storage *out) SM_MUST_CHECK;
 
 #endif

@@ -3,7 +3,9 @@
 
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include "http_client.h"
 #include "json.h"
+#include "netaddr.h"
 #include "xmalloc.h"
 
 static const struct route *const route_tables[] = {routes_auth,   routes_agents,  routes_ingest,
@@ -238,4 +241,69 @@ http_peer_is_loopback(const char *peer)
         return parts == 4;
     }
     return strcmp(peer, "::1") == 0 || strcmp(peer, "0:0:0:0:0:0:0:1") == 0;
+}
+
+/* 1 when addr is a numeric address in trusted; -1 when it is not an address. */
+static int
+trusted_addr(const char *addr, const struct sm_netallow *trusted)
+{
+    struct sockaddr_storage ss;
+    if (sm_netaddr_parse(addr, &ss) != SM_OK)
+        return -1;
+    return sm_netallow_contains(trusted, (const struct sockaddr *)&ss);
+}
+
+/* addr into out in one spelling: an IPv4-mapped IPv6 address as IPv4 (libwebsockets
+ * writes a direct peer as ::ffff:a.b.c.d, a proxy writes a.b.c.d), so that the login
+ * limiter counts a client under one key however it arrives. */
+static void
+canonical_addr(const char *addr, char *out, size_t outsz)
+{
+    struct sockaddr_storage ss;
+    char buf[INET6_ADDRSTRLEN];
+    const void *a = NULL;
+    int family = AF_INET;
+    if (sm_netaddr_parse(addr, &ss) == SM_OK) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+        if (ss.ss_family == AF_INET)
+            a = &((const struct sockaddr_in *)&ss)->sin_addr;
+        else if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
+            a = &v6->sin6_addr.s6_addr[12];
+        else
+            a = &v6->sin6_addr, family = AF_INET6;
+    }
+    sm_strlcpy(out, a && inet_ntop(family, a, buf, sizeof buf) ? buf : addr, outsz);
+}
+
+enum sm_rc
+http_forwarded_client(const char *peer, const char *xff, const struct sm_netallow *trusted,
+                      char *out, size_t outsz)
+{
+    canonical_addr(peer, out, outsz);
+    if (!xff || !*xff || trusted_addr(peer, trusted) != 1)
+        return SM_OK;
+    char list[HTTP_XFF_MAX];
+    if (sm_strlcpy(list, xff, sizeof list) >= sizeof list)
+        return SM_EINVAL;
+    /* From the right: the entry our proxy appended first. */
+    char *end = list + strlen(list);
+    for (;;) {
+        char *comma = end;
+        while (comma > list && comma[-1] != ',')
+            comma--;
+        char *item = comma;
+        *end = '\0';
+        item += strspn(item, " \t");
+        size_t len = strlen(item);
+        while (len && (item[len - 1] == ' ' || item[len - 1] == '\t'))
+            item[--len] = '\0';
+        int t = trusted_addr(item, trusted);
+        if (t < 0 || len >= outsz)
+            return SM_EINVAL;
+        if (t == 0 || comma == list) {
+            canonical_addr(item, out, outsz);
+            return SM_OK;
+        }
+        end = comma - 1;
+    }
 }

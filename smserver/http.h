@@ -154,6 +154,19 @@ enum sm_rc http_form_get(const char *body, size_t len, const char *key, char *ou
  * interface: 127.0.0.0/8, ::1 or an IPv4-mapped 127.x. */
 int http_peer_is_loopback(const char *peer);
 
+struct sm_netallow;
+#define HTTP_XFF_MAX 512 /* bytes of X-Forwarded-For read from a trusted proxy */
+/* The client's address, into out (numeric, as peer is written), for a request from peer
+ * that carried X-Forwarded-For xff (NULL or "" when absent). peer itself unless it is
+ * one of the trusted proxies (NULL: none); then the rightmost address of xff that is
+ * not a trusted proxy, since each proxy appends the address it saw and only the
+ * trusted ones' entries can be believed, or the leftmost when all are. SM_EINVAL when
+ * a trusted peer's header has an entry that is not a numeric address: the caller
+ * refuses the request rather than count it against the proxy. */
+enum sm_rc http_forwarded_client(const char *peer, const char *xff,
+                                 const struct sm_netallow *trusted, char *out,
+                                 size_t outsz) SM_MUST_CHECK;
+
 /* Format unix seconds as ISO 8601 UTC ("2026-11-25T10:00:00Z") into out. */
 void http_time_iso(int64_t t, char out[32]);
 

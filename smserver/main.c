@@ -190,7 +190,7 @@ main(int argc, char **argv)
     /* The configuration file fills what the command line left unset. */
     char *c_listen = NULL, *c_state = NULL, *c_db = NULL, *c_www = NULL, *c_level = NULL;
     char *c_origins = NULL, *c_metrics_token = NULL, *c_telegram = NULL, *c_allow = NULL;
-    char *c_tls_cert = NULL, *c_tls_key = NULL, *c_database = NULL;
+    char *c_tls_cert = NULL, *c_tls_key = NULL, *c_database = NULL, *c_proxies = NULL;
     char *c_procs_hours = NULL, *c_procs_mb = NULL;
     int metrics_agent_series = 0;
     double raw_days = 7, minute_days = 90, hour_days = 730;
@@ -209,6 +209,7 @@ main(int argc, char **argv)
         {"metrics_token_file", SM_CONF_STRING, &c_metrics_token, 0, 0, NULL},
         {"telegram_api_base", SM_CONF_STRING, &c_telegram, 0, 0, NULL},
         {"webhook_allow_private", SM_CONF_STRING, &c_allow, 0, 0, NULL},
+        {"trusted_proxies", SM_CONF_STRING, &c_proxies, 0, 0, NULL},
         {"tls_cert", SM_CONF_STRING, &c_tls_cert, 0, 0, NULL},
         {"tls_key", SM_CONF_STRING, &c_tls_key, 0, 0, NULL},
         {"process_snapshots_retention_hours", SM_CONF_STRING, &c_procs_hours, 0, 0, NULL},
@@ -284,6 +285,19 @@ main(int argc, char **argv)
                cause);
     free(c_allow);
     cfg.webhook_allow = &allow;
+    /* A list, never "yes": believing every peer's X-Forwarded-For lets any client pick
+     * the address the login limiter and the /metrics loopback rule see. */
+    struct sm_netallow proxies;
+    if (c_proxies && *c_proxies) {
+        cause = NULL;
+        if (sm_netallow_parse(c_proxies, &proxies, &cause) != SM_OK ||
+            (proxies.all && (cause = sm_xstrdup("list the balancers' addresses, not yes"))))
+            sm_die(SM_EXIT_USAGE, "%s: trusted_proxies: %s", config ? config : DEFAULT_CONFIG,
+                   cause);
+        if (proxies.n)
+            cfg.trusted_proxies = &proxies;
+    }
+    free(c_proxies);
     if (!tls_cert != !tls_key)
         sm_usage_error("%s: TLS needs both a certificate and a key (--tls-cert, --tls-key)",
                        tls_cert ? "--tls-key missing" : "--tls-cert missing");

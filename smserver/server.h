@@ -49,6 +49,8 @@ struct server_config {
     const char *telegram_api_base;  /* alert channels: the Telegram Bot API base URL */
     /* Non-public receivers (webhook, Telegram) allowed anyway; NULL: none. */
     const struct sm_netallow *webhook_allow;
+    /* Load balancers whose X-Forwarded-For names the client; NULL: none. */
+    const struct sm_netallow *trusted_proxies;
     const char *tls_cert; /* HTTPS and WSS: PEM certificate (chain) and key, */
     const char *tls_key;  /* both checked by tls_check, or both NULL */
 };

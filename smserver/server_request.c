@@ -93,6 +93,21 @@ copy_hdr(struct lws *wsi, enum lws_token_indexes tok, char *out, size_t outsz)
         out[0] = '\0';
 }
 
+/* Behind a trusted load balancer the client is the one its X-Forwarded-For names. -1
+ * when that header is too long or not a list of addresses. */
+static int
+forwarded_peer(struct lws *wsi, const struct sm_netallow *trusted, struct req *req)
+{
+    char xff[HTTP_XFF_MAX], peer[sizeof req->peer];
+    xff[0] = '\0';
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    if (len > 0 && ((size_t)len >= sizeof xff ||
+                    lws_hdr_copy(wsi, xff, (int)sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) < 0))
+        return -1;
+    sm_strlcpy(peer, req->peer, sizeof peer);
+    return http_forwarded_client(peer, xff, trusted, req->peer, sizeof req->peer) == SM_OK ? 0 : -1;
+}
+
 int
 on_http(struct server *srv, struct lws *wsi, struct pss *pss)
 {
@@ -179,6 +194,13 @@ on_http(struct server *srv, struct lws *wsi, struct pss *pss)
                             "x-agent-token:", 14) < 0)
         req->agent_token[0] = '\0';
     lws_get_peer_simple(wsi, req->peer, sizeof req->peer);
+    if (srv->cfg->trusted_proxies && forwarded_peer(wsi, srv->cfg->trusted_proxies, req) != 0) {
+        reply_now(wsi, pss, SM_EPARSE,
+                  "X-Forwarded-For: expected numeric addresses separated by commas, at most "
+                  "511 bytes");
+        pss->resp.close = 1;
+        return 0;
+    }
     char cl[32];
     copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
     if (cl[0]) {

@@ -42,6 +42,8 @@ wait_for() {
 }
 
 # log_has FILE TEXT: FILE exists and contains TEXT (it may not be written yet).
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 log_has() { grep -q -- "$2" "$1" 2>/dev/null; }
 # spool_empty DIR / spool_nonempty DIR: whether smagent's spool DIR holds segments.
 spool_empty() { ! ls "$1"/seg-* >/dev/null 2>&1; }

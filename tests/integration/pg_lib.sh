@@ -106,8 +106,6 @@ pg_db_ensure() {
 # pg_db_conninfo NAME: the libpq string of database NAME in this cluster.
 pg_db_conninfo() { printf 'host=%s port=5432 user=smtest dbname=%s\n' "$PG_SOCK" "$1"; }
 
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 # start_inst NAME [OPTION...]: an smserver on the cluster, its state and log in
 # $T/NAME, with the options given; sets NAME_PID and NAME_PORT. It listens on
 # $PG_LISTEN when set (a fixed address, for an instance restarted behind a balancer),
