@@ -131,6 +131,11 @@ main(int argc, char **argv)
     sm_log_init(argv[0]);
     umask(077);   /* the database, its WAL and the secret are private */
     store_init(); /* before any other database call */
+    /* libpq waits for a PostgreSQL connection as long as the network lets it (minutes
+     * when packets to the host are dropped or its server hangs), and the ingest writer
+     * makes a lost connection again inline (PQreset): bound every connection attempt,
+     * unless the environment or the string's connect_timeout says otherwise. */
+    setenv("PGCONNECT_TIMEOUT", "5", 0);
     if (admin_is_command(argc, argv))
         return admin_main(argc, argv, SM_LOCALSTATEDIR);
     if (argc > 1 && strcmp(argv[1], "migrate") == 0)

@@ -117,3 +117,25 @@ exits 1 "$SMSERVER" --config "$T/both.conf" --state-dir "$SM_STATE"
 grep -q 'db and database are the same setting' "$T/err" || fail "both set: $(cat "$T/err")"
 [ ! -e "$T/a.db" ] && [ ! -e "$T/b.db" ] || fail "a database was made when both were set"
 pass "database = (another name for db)"
+
+# A PostgreSQL address that accepts connections and never answers: libpq alone would
+# wait for ever; smserver's default connect timeout (5 s) ends the start with a clear
+# error. timeout(1) at 60 s marks a hang.
+"$PY" -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+open(sys.argv[1], "w").write("%d\n" % s.getsockname()[1])
+time.sleep(120)' "$T/mute.port" &
+MUTE_PID=$!
+_kill_mute() { kill "$MUTE_PID" 2>/dev/null || true; }
+at_exit _kill_mute
+wait_for "the mute listener" test -s "$T/mute.port"
+rc=0
+env -u PGCONNECT_TIMEOUT timeout 60 "$SMSERVER" --listen 127.0.0.1:0 --state-dir "$SM_STATE" \
+    --db "host=127.0.0.1 port=$(cat "$T/mute.port") user=nobody dbname=none" >"$T/err" 2>&1 || rc=$?
+[ $rc -ne 124 ] || fail "smserver waited 60 s for a PostgreSQL that never answers"
+[ $rc -eq 1 ] && grep -q 'postgresql: cannot connect: .*timeout expired' "$T/err" ||
+    fail "a PostgreSQL that never answers: exit $rc: $(cat "$T/err")"
+pass "a PostgreSQL that never answers: the start ends after the connect timeout"
