@@ -1,5 +1,6 @@
 /* server_listen.c: the live stream across instances: the thread that receives, through
- * the database (store_listen), the batches other instances committed, and hands each to
+ * the database (store_listen), the batches (and logouts and agent deletions) other
+ * instances committed, and hands each to
  * the event loop as if this instance had written it: the hub streams its newest sample
  * to this instance's viewers and, while this instance leads them, the alert rules judge
  * its samples (events_apply). Only on a backend several instances share. */
@@ -20,13 +21,22 @@
 #define LISTEN_RETRY_S 1   /* after a lost connection */
 
 /* One batch of another instance: an internal job that events_apply treats as a durable
- * ingest of this agent. Listener thread. */
+ * ingest of this agent; a logout or an agent's deletion there: the job that would have
+ * told this instance's stream and alerts had it been made here. Listener thread. */
 static void
 on_remote(struct store_remote *r, void *arg)
 {
     struct server *srv = arg;
     struct job *j = sm_xcalloc(1, sizeof *j);
     j->internal = 1;
+    if (r->kind != STORE_REMOTE_BATCH) {
+        j->ev.kind = r->kind == STORE_REMOTE_LOGOUT ? CALL_EV_LOGOUT : CALL_EV_AGENT_REMOVED;
+        j->ev.user_id = r->user_id;
+        j->ev.agent_id = r->agent_id;
+        store_remote_free(r);
+        done_push(srv, j);
+        return;
+    }
     j->batch = r->batch;
     j->batch_free = store_remote_batch_free;
     r->batch = NULL;

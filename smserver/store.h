@@ -347,9 +347,18 @@ int store_leader(struct store *st, enum store_role role);
  * (latest_json, else NULL), and the points of the batch's samples (the newest 64 at
  * most). fn owns r and frees it with store_remote_free. SM_EUNAVAIL when the backend has
  * no stream (store_can_listen 0: SQLite, one instance) or the connection is lost; the
- * next call connects again, and what was announced meanwhile is not delivered. */
+ * next call connects again, and what was announced meanwhile is not delivered.
+ * The same way, a logout and an agent's deletion committed by another process are
+ * delivered (kind; batch NULL), so this process's viewers lose what they lost there. */
+enum store_remote_kind {
+    STORE_REMOTE_BATCH = 0,     /* batch: samples another process stored */
+    STORE_REMOTE_LOGOUT,        /* user_id logged out a session */
+    STORE_REMOTE_AGENT_REMOVED, /* agent_id (of user_id) was deleted */
+};
 struct store_remote {
+    enum store_remote_kind kind;
     int64_t user_id;
+    int64_t agent_id; /* STORE_REMOTE_AGENT_REMOVED */
     char name[STORE_NAME_MAX + 1];
     struct store_batch *batch;
 };

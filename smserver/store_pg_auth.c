@@ -196,7 +196,10 @@ store_pg_refresh_revoke(struct store *base, const uint8_t hash[STORE_HASH_LEN], 
         rc = SM_EAUTH;
         goto fail;
     }
-    if ((rc = revoke_family(st, family)) != SM_OK || (rc = pq_commit(st)) != SM_OK)
+    /* The other instances close this user's streams when the logout commits. */
+    if ((rc = revoke_family(st, family)) != SM_OK ||
+        (rc = store_pg_notify_event(st, "logout", *user_id, 0)) != SM_OK ||
+        (rc = pq_commit(st)) != SM_OK)
         goto fail;
     return SM_OK;
 fail:
@@ -331,7 +334,9 @@ store_pg_agent_delete(struct store *base, int64_t user_id, int64_t id)
         (rc = pq_run(st, "delete alert events", "DELETE FROM alert_events WHERE agent_id = $1",
                      &one, NULL, NULL)) != SM_OK ||
         (rc = pq_change(st, "delete agent", "DELETE FROM agents WHERE id = $1 AND user_id = $2",
-                        &a)) != SM_OK)
+                        &a)) != SM_OK ||
+        /* The other instances' viewers and alert leader forget it at the commit. */
+        (rc = store_pg_notify_event(st, "agent-removed", user_id, id)) != SM_OK)
         goto fail;
     return pq_commit(st);
 fail:

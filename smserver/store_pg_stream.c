@@ -76,6 +76,17 @@ store_pg_notify(struct store_pg *st, const struct store_batch *b, char **cause)
     return pq_run(st, "notify", "SELECT pg_notify('sm_samples', $1)", &a, NULL, cause);
 }
 
+enum sm_rc
+store_pg_notify_event(struct store_pg *st, const char *what, int64_t user_id, int64_t agent_id)
+{
+    char payload[128];
+    snprintf(payload, sizeof payload, "%s %s %" PRId64 " %" PRId64, store_pg_origin(), what,
+             user_id, agent_id);
+    struct pq_args a = {0};
+    pq_text(&a, payload);
+    return pq_run(st, "notify", "SELECT pg_notify('sm_events', $1)", &a, NULL, NULL);
+}
+
 /* ------------------------------------------------------------------ listening */
 
 /* Read back what one payload announces; NULL when it names nothing (an agent deleted
@@ -150,6 +161,32 @@ remote_read(struct store_pg *st, int64_t agent, int64_t lo, int64_t hi, int64_t 
     return x;
 }
 
+/* "<origin> logout <user> 0" or "<origin> agent-removed <user> <agent>" of another
+ * process: the store_remote it stands for; NULL for this process's own or a payload
+ * that is not ours. */
+static struct store_remote *
+event_parse(const char *s)
+{
+    char who[17], what[16];
+    int64_t user = 0, agent = 0;
+    int used = 0;
+    if (sscanf(s, "%16s %15s %" SCNd64 " %" SCNd64 "%n", who, what, &user, &agent, &used) != 4 ||
+        s[used] != '\0' || strcmp(who, store_pg_origin()) == 0)
+        return NULL;
+    enum store_remote_kind kind;
+    if (strcmp(what, "logout") == 0)
+        kind = STORE_REMOTE_LOGOUT;
+    else if (strcmp(what, "agent-removed") == 0)
+        kind = STORE_REMOTE_AGENT_REMOVED;
+    else
+        return NULL;
+    struct store_remote *x = sm_xcalloc(1, sizeof *x);
+    x->kind = kind;
+    x->user_id = user;
+    x->agent_id = agent;
+    return x;
+}
+
 /* "<origin> <agent> <lo> <hi> <latest>" of another process: 0 and the numbers; -1 for
  * this process's own or a payload that is not ours. */
 static int
@@ -174,6 +211,8 @@ store_pg_listen(struct store *base, int timeout_ms, store_remote_fn fn, void *ar
         st->listening = 0;
     if (!st->listening) {
         enum sm_rc rc = pq_run(st, "listen", "LISTEN sm_samples", NULL, NULL, NULL);
+        if (rc == SM_OK)
+            rc = pq_run(st, "listen", "LISTEN sm_events", NULL, NULL, NULL);
         if (rc != SM_OK)
             return rc;
         st->listening = PQbackendPID(st->conn);
@@ -205,9 +244,13 @@ store_pg_listen(struct store *base, int timeout_ms, store_remote_fn fn, void *ar
     int64_t(*todo)[4] = NULL;
     for (; n; n = PQnotifies(st->conn)) {
         int64_t v[4];
+        struct store_remote *ev;
         if (strcmp(n->relname, "sm_samples") == 0 && payload_parse(n->extra, v) == 0) {
             todo = sm_xgrow(todo, &cap, count + 1, sizeof *todo);
             memcpy(todo[count++], v, sizeof v);
+        } else if (strcmp(n->relname, "sm_events") == 0 && (ev = event_parse(n->extra))) {
+            /* Nothing to read back from the database. */
+            fn(ev, arg);
         }
         PQfreemem(n);
     }

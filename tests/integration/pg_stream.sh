@@ -6,7 +6,8 @@
 # each viewer is printed (tests/bench/bench_pg_stream.sh measures it at 200 agents:
 # PG_STREAM_AGENTS, PG_STREAM_SECONDS, and PG_STREAM_REPORT, a file for the figures).
 # Instance b leads the alerts: a rule fires on b from samples posted to a, and its
-# notification reaches the webhook receiver once.
+# notification reaches the webhook receiver once. An agent deleted and a logout on a
+# reach b's viewers.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
@@ -171,6 +172,31 @@ CODE=$(curl -s -o "$T/sbody" -w '%{http_code}' -H "X-Agent-Token: $ATOK" -H "$J"
 wait "$WSPID" || true
 grep -q "$NOW.75" "$T/ws2.out" || fail "no sample on b after its listener reconnected: $(cat "$T/ws2.out")"
 pass "the listeners' sessions terminated: both LISTEN again ($n sessions) and b streams a's samples"
+
+# ---- an agent deleted and a logout on a reach b's viewers: b's viewer of every agent
+# gets the removal notice, and the logout closes its stream ("access revoked"), as a
+# viewer on a would. Payloads on sm_events that are not ours are ignored first.
+for p in 'garbage' 'ffffffffffffffff logout 1' 'ffffffffffffffff shutdown 1 0' \
+    'ffffffffffffffff logout x 0' "ffffffffffffffff agent-removed 1 $AID extra"; do
+    psql -XAtq -c "SELECT pg_notify('sm_events', '$p')" >/dev/null || fail "psql failed"
+done
+ALAST=$(tail -1 "$T/agents" | cut -d' ' -f1)
+$PY "$top_srcdir/tests/integration/wsclient.py" "ws://127.0.0.1:$b_PORT/ws" --token-file "$T/alice.tok" \
+    --subscribe all --seconds 20 >"$T/ws3.out" &
+WSPID=$!
+wait_for "the viewer's snapshot" grep -qs '"type": "snapshot"' "$T/ws3.out"
+on a
+req DELETE "/agents/$ALAST" -H "$AA"
+expect 200
+wait_for "b's viewer to hear that agent $ALAST was deleted on a" \
+    grep -qs "\"type\": \"removed\", \"agent_id\": $ALAST" "$T/ws3.out"
+! grep -q '"closed"' "$T/ws3.out" || fail "b closed its stream early: $(cat "$T/ws3.out")"
+req POST /logout -H "$J" -d "{\"refresh_token\":\"$REFRESH\"}"
+expect 200
+wait_for "b to close its stream after the logout on a" grep -qs '"closed": 1008' "$T/ws3.out"
+wait "$WSPID" || true
+grep -q 'access revoked' "$T/ws3.out" || fail "b's stream closed for another reason: $(cat "$T/ws3.out")"
+pass "an agent deleted and a logout on a: b's viewer gets the removal notice, then its stream ends"
 
 # SIGTERM: each instance stops its listener with its other threads and exits 0 (under
 # the sanitizers: nothing leaked, no error).
