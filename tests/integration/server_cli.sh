@@ -111,7 +111,8 @@ start_server --config "$T/database.conf"
 CASE="database from config" req GET /health
 CASE="database from config" expect 200
 stop_server
-[ -s "$T/by-name.db" ] || fail "database = did not choose the database file"
+# (On PostgreSQL the suite's wrapper gives --db, which comes before the file.)
+on_pg || [ -s "$T/by-name.db" ] || fail "database = did not choose the database file"
 printf 'db = %s\ndatabase = %s\n' "$T/a.db" "$T/b.db" >"$T/both.conf"
 exits 1 "$SMSERVER" --config "$T/both.conf" --state-dir "$SM_STATE"
 grep -q 'db and database are the same setting' "$T/err" || fail "both set: $(cat "$T/err")"

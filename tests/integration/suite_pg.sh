@@ -15,6 +15,7 @@ server_canary.sh server_durability.sh server_pipeline.sh http_edges.sh pipeline_
 stream.sh history.sh metrics.sh alerts.sh alerts_cli.sh webhook_ssrf.sh depth.sh
 procs_history.sh bad_input.sh agent_service.sh agent_crash.sh agent_spool_cap.sh
 tls_server.sh smtop_client.sh tls_smtop.sh fault_spool.sh ingest_regress.sh
+proxy_forwarded.sh
 "
 
 # SQLite-only, with the reason:
