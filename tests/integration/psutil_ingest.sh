@@ -17,9 +17,12 @@ login alice 'alice+password'
 add_agent "Authorization: Bearer $ACCESS" vm1
 TOKEN=$AGENT_TOKEN
 
-# Every case, one POST /ingest each, checked in the database after its reply.
+# Every case, one POST /ingest each, checked in the database after its reply: the
+# SQLite file, or on PostgreSQL (suite_pg.sh) the test's database there, through psql.
+DB=$SM_STATE/statusmonitor.db
+! on_pg || DB="pg:$(pg_db_conninfo "$(pg_db_name "$DB")")"
 "$PY" - "$top_srcdir/tests/integration/psutil_cases.txt" "$URL" "$TOKEN" \
-    "$SM_STATE/statusmonitor.db" "$top_srcdir/tests/integration" <<'PYEOF' ||
+    "$DB" "$top_srcdir/tests/integration" <<'PYEOF' ||
 import copy, json, sys, time, urllib.error, urllib.request
 cases_file, url, token, db_path, here = sys.argv[1:6]
 sys.path.insert(0, here)
@@ -60,8 +63,30 @@ def split_series(s):
     labels = rest.rstrip("}") if rest else ""
     return name, labels
 
+class PgDb:
+    """The few reads below on the PostgreSQL backend (a row per sample, series ids and
+    values as arrays), through psql with the values bound as psql variables."""
+    def __init__(self, conninfo):
+        self.conninfo = conninfo
+    def points(self, name, labels, ts):
+        import subprocess
+        sql = ("SELECT x.v FROM samples p CROSS JOIN LATERAL unnest(p.sids, p.vals) AS x(sid, v)"
+               " JOIN series s ON s.id = x.sid"
+               " WHERE s.name = :'n' AND s.labels = :'l' AND p.ts = :'t'::bigint;\n")
+        out = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-v", "n=" + name,
+                              "-v", "l=" + labels, "-v", "t=%d" % ts, self.conninfo],
+                             input=sql, capture_output=True, text=True, check=True).stdout
+        return [(float(v),) for v in out.split()]
+    def close(self):
+        pass
+
+def connect(path):
+    return PgDb(path[3:]) if path.startswith("pg:") else smdb.connect(path)
+
 def points(db, series, ts):
     name, labels = split_series(series)
+    if isinstance(db, PgDb):
+        return db.points(name, labels, ts)
     return db.execute(
         "select p.value from raw_points p join series s on s.id = p.series_id "
         "where s.name = ? and s.labels = ? and p.ts = ?", (name, labels, ts)).fetchall()
@@ -97,7 +122,7 @@ for line in open(cases_file):
         problems.append("reply " + body)
     elif len(want) > 1 and want[1] not in json.loads(body).get("detail", ""):
         problems.append("detail does not name %s: %s" % (want[1], body))
-    db = smdb.connect(db_path)
+    db = connect(db_path)
     ts_ms = int(round((ts + 0.25) * 1000))
     for s in absent.split():
         got = points(db, s, ts_ms)

@@ -15,7 +15,7 @@ server_canary.sh server_durability.sh server_pipeline.sh http_edges.sh pipeline_
 stream.sh history.sh metrics.sh alerts.sh alerts_cli.sh webhook_ssrf.sh depth.sh
 procs_history.sh bad_input.sh agent_service.sh agent_crash.sh agent_spool_cap.sh
 tls_server.sh smtop_client.sh tls_smtop.sh fault_spool.sh ingest_regress.sh
-proxy_forwarded.sh
+proxy_forwarded.sh psutil_ingest.sh
 "
 
 # SQLite-only, with the reason:
@@ -29,8 +29,6 @@ proxy_forwarded.sh
 #   fault_kill.sh, fault_libs.sh  start smserver from python, not through server_lib.sh
 #   channel_check_slow.sh  runs in a user namespace (unshare -r) where the cluster cannot
 #                       be given a non-root owner, and PostgreSQL refuses to run as root
-#   psutil_ingest.sh    reads the database from python through sqlite3 per case; no python
-#                       PostgreSQL driver on the test machines (not ported yet)
 #   pg_*.sh, store_pg*.sh  on PostgreSQL already
 #   agent_dns.sh        unshare -r too, as channel_check_slow.sh
 # Not in the list yet: smtop_client_expiry.sh (passes on PostgreSQL, 76 s: left out for
