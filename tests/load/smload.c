@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chunk.h"
 #include "cli.h"
 #include "xmalloc.h"
 
@@ -544,12 +545,24 @@ cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Acknowledged samples absent from the database; -1 when it cannot be read. */
+static void
+add_ts(int64_t **ts, size_t *n, size_t *cap, int64_t t)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 1024;
+        *ts = sm_xreallocarray(*ts, *cap, sizeof **ts);
+    }
+    (*ts)[(*n)++] = t;
+}
+
+/* Acknowledged samples absent from the database, as rows (the open window) or sealed
+ * into a window's column of sample times (chunk_samples: replayed samples of closed
+ * windows are sealed within seconds); -1 when it cannot be read. */
 static long
 missing_acked(void)
 {
     sqlite3 *db;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s, *c;
     if (sqlite3_open_v2(o.db, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT ts FROM samples WHERE agent_id = ?1", -1, &s, NULL) !=
             SQLITE_OK) {
@@ -557,20 +570,39 @@ missing_acked(void)
         sqlite3_close(db);
         return -1;
     }
+    if (sqlite3_prepare_v2(db, "SELECT data FROM chunk_samples WHERE agent_id = ?1", -1, &c,
+                           NULL) != SQLITE_OK) {
+        fprintf(stderr, "smload: %s: %s\n", o.db, sqlite3_errmsg(db));
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        return -1;
+    }
     sqlite3_busy_timeout(db, 10000);
-    long missing = 0;
+    long missing = 0, damaged = 0;
+    /* One read transaction: a window sealed between the two reads is seen once. */
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     for (long i = 0; i < nagents; i++) {
         int64_t *ts = NULL;
         size_t n = 0, cap = 0;
         sqlite3_bind_int64(s, 1, agents[i].id);
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 1024;
-                ts = sm_xreallocarray(ts, cap, sizeof *ts);
-            }
-            ts[n++] = sqlite3_column_int64(s, 0);
-        }
+        while (sqlite3_step(s) == SQLITE_ROW)
+            add_ts(&ts, &n, &cap, sqlite3_column_int64(s, 0));
         sqlite3_reset(s);
+        sqlite3_bind_int64(c, 1, agents[i].id);
+        while (sqlite3_step(c) == SQLITE_ROW) {
+            struct chunk_point *pts = NULL;
+            size_t np = 0;
+            const void *blob = sqlite3_column_blob(c, 0);
+            int len = sqlite3_column_bytes(c, 0);
+            if (!blob || len <= 0 || chunk_decode(blob, (size_t)len, &pts, &np) != SM_OK) {
+                damaged++;
+                continue;
+            }
+            for (size_t k = 0; k < np; k++)
+                add_ts(&ts, &n, &cap, pts[k].t);
+            free(pts);
+        }
+        sqlite3_reset(c);
         qsort(ts, n, sizeof *ts, cmp_i64);
         for (long r = 0; r < nrecs; r++) {
             if (recs[r].agent != i || recs[r].status < 200 || recs[r].status > 299)
@@ -585,8 +617,14 @@ missing_acked(void)
         }
         free(ts);
     }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     sqlite3_finalize(s);
+    sqlite3_finalize(c);
     sqlite3_close(db);
+    if (damaged) {
+        fprintf(stderr, "smload: %ld damaged columns of sample times\n", damaged);
+        return -1;
+    }
     return missing;
 }
 
