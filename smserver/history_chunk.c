@@ -29,17 +29,10 @@ const char history_chunk_schema_sql[] =
     " t1 INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY(agent_id, t0)) WITHOUT ROWID;";
 
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 int64_t
 history_window_of(int64_t t)
 {
-    return floor_div(t, HISTORY_CHUNK_WINDOW_MS) * HISTORY_CHUNK_WINDOW_MS;
+    return history_floor_div(t, HISTORY_CHUNK_WINDOW_MS) * HISTORY_CHUNK_WINDOW_MS;
 }
 
 static enum sm_rc
