@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 struct series_cache_slot {
-    char *key; /* "agent\x1fname\x1flabels"; NULL = free */
+    char *key; /* name, NUL, labels, NUL; NULL = free */
+    int64_t agent_id;
+    uint64_t hash;
     int64_t id;
 };
 
