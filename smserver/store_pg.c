@@ -90,6 +90,8 @@ pq_code(struct store_pg *st, const PGresult *r)
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || /* serialization, deadlock */
         strcmp(state, "55P03") == 0)                                  /* lock_not_available */
         return SM_EBUSY;
+    if (strcmp(state, "53100") == 0) /* disk_full: "could not extend file", ENOSPC */
+        return SM_EFULL;
     if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 || /* connection, resources */
         strncmp(state, "57P", 3) == 0)                                  /* shutdown */
         return SM_EUNAVAIL;

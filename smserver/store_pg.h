@@ -50,8 +50,8 @@ void pq_blob(struct pq_args *a, const uint8_t *b, size_t n);
 /* Run sql with a's parameters (a may be NULL); what names the statement in the log
  * (never a parameter: those may be secrets). On success *res (when res is non-NULL) is
  * the result, which the caller PQclear()s. The error code follows store.h: SQLSTATE
- * 23505 is SM_ECONFLICT, lock and serialization failures SM_EBUSY, a lost connection or
- * a full disk SM_EUNAVAIL, the rest SM_EIO. */
+ * 23505 is SM_ECONFLICT, lock and serialization failures SM_EBUSY, a full disk (53100)
+ * SM_EFULL, a lost connection or another lack of resources SM_EUNAVAIL, the rest SM_EIO. */
 enum sm_rc pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a,
                   PGresult **res, char **cause);
 /* pq_run for a statement that changes rows: SM_ENOTFOUND when it changed none. */
