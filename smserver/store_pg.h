@@ -18,12 +18,28 @@ struct pg_ingest; /* the writer's caches (store_pg_ingest.c) */
 struct store_pg {
     struct store base; /* first: store.c finds the table through it */
     PGconn *conn;
+    char *conninfo;        /* the database string, to connect again (it may hold a password) */
+    char *down;            /* why the last attempt to connect again failed, as logged; NULL
+                            * while connected */
     int in_tx;             /* between pq_begin and pq_commit/pq_rollback: never reconnect there */
     struct pg_ingest *ing; /* NULL until the first batch write */
     char sqlstate[6];      /* of the last failed statement, "" when none */
     int listening;         /* the backend PID that LISTENs to sm_samples, 0 when none
                             * (store_pg_stream.c) */
 };
+
+/* libpq's message msg (a connection's or a parse error's) on one line, for the log and
+ * causes: an indented continuation line joins with a space, another line with "; ", and
+ * any password that the database string db holds (as keyword, in a URI's user part or
+ * query, parsed or not) is masked as "***": libpq echoes the bad part of a string it
+ * cannot parse, which may be the password. Allocated; the caller frees it. */
+char *store_pg_message(const char *msg, const char *db);
+
+/* Why connecting to db failed, for the log and causes: "postgresql: cannot connect as user
+ * U to database D: <libpq's message>" (user and database as libpq resolved them, when it
+ * got that far), with a hint when no password was found. conn is the failed connection
+ * (NULL: out of memory). Allocated; the caller frees it. Any thread. */
+char *store_pg_connect_error(const PGconn *conn, const char *db);
 
 /* The parameters of one bound statement: every value travels apart from the SQL text
  * (PQexecParams), never pasted into it. Integers go as text, hashes and the ingest
