@@ -21,6 +21,7 @@ static const struct {
     [SM_EUNAVAIL] = {"unavailable", 503, 69},        /* EX_UNAVAILABLE */
     [SM_ENOMEM] = {"out of memory", 503, 71},        /* EX_OSERR */
     [SM_EINTERNAL] = {"internal error", 500, 70},    /* EX_SOFTWARE */
+    [SM_EFULL] = {"disk full", 503, 74},             /* EX_IOERR */
 };
 
 const char *

@@ -15,9 +15,10 @@ enum sm_rc {
     SM_EFORBIDDEN,
     SM_ECONFLICT, /* already exists */
     SM_EBUSY,     /* try again later (rate limit, database locked) */
-    SM_EUNAVAIL,  /* a resource is not available (disk full, no cpufreq) */
+    SM_EUNAVAIL,  /* a resource is not available (database unreachable, no cpufreq) */
     SM_ENOMEM,
     SM_EINTERNAL,
+    SM_EFULL, /* the database's disk is full (SQLITE_FULL, PostgreSQL's disk_full) */
     SM_RC_COUNT
 };
 

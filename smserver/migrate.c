@@ -1029,6 +1029,17 @@ migrate_main(int argc, char **argv)
     if (sodium_init() < 0)
         sm_die(SM_EXIT_FAIL, "libsodium failed to initialise");
 
+    /* The target first: a refused password or a wrong string changes neither side (the
+     * source's schema would be brought up to date by its open below). */
+    PGconn *dst = PQconnectdb(to);
+    if (PQstatus(dst) != CONNECTION_OK) {
+        /* The user and database named, the password masked (store_pg_connect_error). */
+        char *why = store_pg_connect_error(dst, to);
+        fprintf(stderr, "smserver: migrate: %s\n", why);
+        free(why);
+        PQfinish(dst);
+        return SM_EXIT_FAIL;
+    }
     /* Both schemas brought to this smserver's version (or refused as newer), as a start
      * of the server would. */
     struct store *st = NULL;
@@ -1044,14 +1055,6 @@ migrate_main(int argc, char **argv)
     if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         sm_die(SM_EXIT_FAIL, "migrate: %s: %s", from, src ? sqlite3_errmsg(src) : "cannot open");
     sqlite3_busy_timeout(src, 5000);
-    PGconn *dst = PQconnectdb(to);
-    if (PQstatus(dst) != CONNECTION_OK) {
-        /* libpq's message names host and user, never the password. */
-        fprintf(stderr, "smserver: migrate: postgresql: cannot connect: %s", PQerrorMessage(dst));
-        PQfinish(dst);
-        sqlite3_close(src);
-        return SM_EXIT_FAIL;
-    }
     PQclear(PQexec(dst, "SET client_min_messages = warning"));
     /* One snapshot of the source for the whole run. */
     sqlite3_exec(src, "BEGIN", NULL, NULL, NULL);

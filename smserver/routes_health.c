@@ -9,11 +9,12 @@
 #include "handler.h"
 #include "store.h"
 
-/* Why ingest is being refused, from the last group commit; NULL when it was not. db is
- * what the database answered just now: SM_EUNAVAIL from a database that answers is a full
- * disk (SQLITE_FULL, or PostgreSQL's disk_full), from one that does not, the outage. */
+/* Why ingest is being refused, from the last group commit; NULL when it was not. A full
+ * disk is SM_EFULL (SQLITE_FULL, or PostgreSQL's disk_full, while the database still
+ * answers); SM_EUNAVAIL is a database that cannot be reached (stopped, a password
+ * refused). */
 static const char *
-ingest_trouble(struct server_stats *stats, enum sm_rc db)
+ingest_trouble(struct server_stats *stats)
 {
     pthread_mutex_lock(&stats->mu);
     enum sm_rc rc = stats->ingest_store_rc;
@@ -21,8 +22,10 @@ ingest_trouble(struct server_stats *stats, enum sm_rc db)
     switch (rc) {
     case SM_OK:
         return NULL;
+    case SM_EFULL:
+        return "refused: disk full";
     case SM_EUNAVAIL:
-        return db == SM_OK ? "refused: disk full" : "refused: database unavailable";
+        return "refused: database unavailable";
     case SM_EBUSY:
         return "refused: database locked";
     default:
@@ -34,7 +37,7 @@ static enum sm_rc
 health(struct call *c, char **cause)
 {
     enum sm_rc db = store_ping(c->st);
-    const char *ingest = c->env ? ingest_trouble(c->env->stats, db) : NULL;
+    const char *ingest = c->env ? ingest_trouble(c->env->stats) : NULL;
     int ok = db == SM_OK && !ingest;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");

@@ -20,6 +20,9 @@
 #include "xmalloc.h"
 
 #define WRITER_GROUP_MAX 256 /* jobs per transaction */
+/* The details of a 503 from the storage, on every route (README, smserver(8)). */
+#define STORE_FULL "storage unavailable: the database disk is full"
+#define STORE_UNREACHABLE "storage unavailable: the database cannot be reached"
 
 void
 job_free(struct job *j)
@@ -160,9 +163,17 @@ run_job(struct server *srv, struct store *st, struct job *j)
     enum sm_rc rc;
     if (!st) {
         rc = SM_EUNAVAIL;
-        cause = sm_xstrdup("database unavailable");
+        cause = sm_xstrdup(STORE_UNREACHABLE);
     } else if ((rc = call_auth(&c, j->route, &cause)) == SM_OK) {
         rc = j->route->handler(&c, &cause);
+    }
+    /* The database's own words (its user, socket, file names) are in the log; a client
+     * learns only what to wait for. */
+    if ((rc == SM_EUNAVAIL || rc == SM_EFULL) &&
+        (!cause || strncmp(cause, "postgresql: ", 12) == 0 ||
+         strncmp(cause, "database: ", 10) == 0)) {
+        free(cause);
+        cause = sm_xstrdup(rc == SM_EFULL ? STORE_FULL : STORE_UNREACHABLE);
     }
     store_agent_done(&c.agent);
     j->ev = c.ev;
@@ -227,6 +238,22 @@ stats_commit(struct server *srv, double seconds, size_t njobs, size_t failed, si
     pthread_mutex_unlock(&s->mu);
 }
 
+/* The reply to an ingest the storage refused with rc (never a 500: the agent keeps the
+ * sample and sends it again after Retry-After). The detail says why when the client can
+ * act on it or wait for it; the log has the database's own words. */
+static void
+refuse_ingest(struct resp *resp, enum sm_rc rc)
+{
+    if (rc == SM_EAUTH)
+        http_reply_error(resp, SM_EAUTH, "Invalid agent token");
+    else if (rc == SM_EFULL)
+        http_reply_error(resp, SM_EFULL, STORE_FULL);
+    else if (rc == SM_EUNAVAIL)
+        http_reply_error(resp, SM_EUNAVAIL, STORE_UNREACHABLE);
+    else
+        http_reply_error(resp, SM_EUNAVAIL, "storage unavailable");
+}
+
 static void
 writer_group(struct server *srv, struct store *st, struct job_queue *group)
 {
@@ -255,10 +282,10 @@ writer_group(struct server *srv, struct store *st, struct job_queue *group)
         } else {
             if (brc != SM_EAUTH)
                 sm_log(SM_LOG_ERROR, "ingest: %s", cause ? cause : sm_rc_str(brc));
-            if ((brc == SM_EUNAVAIL || brc == SM_EBUSY || brc == SM_EIO) && store_rc == SM_OK)
+            if ((brc == SM_EUNAVAIL || brc == SM_EFULL || brc == SM_EBUSY || brc == SM_EIO) &&
+                store_rc == SM_OK)
                 store_rc = brc;
-            http_reply_error(&j->resp, brc == SM_EAUTH ? SM_EAUTH : SM_EUNAVAIL,
-                             brc == SM_EAUTH ? "Invalid agent token" : "storage unavailable");
+            refuse_ingest(&j->resp, brc);
             nfailed++;
         }
         free(cause);
@@ -269,7 +296,7 @@ writer_group(struct server *srv, struct store *st, struct job_queue *group)
         store_rc = rc;
         STAILQ_FOREACH(j, group, link)
         {
-            http_reply_error(&j->resp, SM_EUNAVAIL, "storage unavailable");
+            refuse_ingest(&j->resp, rc == SM_EAUTH ? SM_EIO : rc);
             j->fresh = 0; /* nothing was stored: nothing to stream */
         }
         nfailed = njobs;

@@ -37,8 +37,9 @@
  *  - Ownership. Agents, rules and channels are looked up with their user's id: another
  *    user's is SM_ENOTFOUND. Tokens are stored only as hashes; channel secrets arrive
  *    sealed and are kept as given.
- *  - Errors. SM_EBUSY when the database stays locked past its timeout, SM_EUNAVAIL when
- *    it is full or cannot be reached, SM_ECONFLICT for a name or key that exists,
+ *  - Errors. SM_EBUSY when the database stays locked past its timeout, SM_EFULL when its
+ *    disk is full, SM_EUNAVAIL when it cannot be reached (a password refused on a
+ *    reconnect too), SM_ECONFLICT for a name or key that exists,
  *    SM_EIO for the rest; a schema newer than this smserver is SM_EINVAL at open.
  *
  * Threads: one struct store is one connection and belongs to one thread at a time.

@@ -40,6 +40,137 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* ------------------------------------------------------------------ messages */
+
+#define PQ_SECRETS 8
+
+/* Add [s, s + n) to the secrets to mask, when there is room and it is not empty. */
+static void
+secret_add(char **sec, size_t *k, const char *s, size_t n)
+{
+    if (n > 0 && *k < PQ_SECRETS)
+        sec[(*k)++] = sm_xstrndup(s, n);
+}
+
+/* The value after "password=" at p (quoted or not), as written and unescaped. */
+static void
+secret_keyword(char **sec, size_t *k, const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '\'') {
+        const char *e = ++p;
+        char *plain = sm_xmalloc(strlen(p) + 1);
+        size_t n = 0;
+        while (*e && *e != '\'') {
+            if (e[0] == '\\' && e[1])
+                e++;
+            plain[n++] = *e++;
+        }
+        secret_add(sec, k, p, (size_t)(e - p));
+        secret_add(sec, k, plain, n);
+        for (volatile char *w = plain; w < plain + n; w++)
+            *w = 0;
+        free(plain);
+    } else {
+        secret_add(sec, k, p, strcspn(p, " \t\n"));
+    }
+}
+
+/* The passwords db holds, as libpq reads them and as written: what a message may echo. */
+static size_t
+secrets_of(const char *db, char **sec)
+{
+    size_t k = 0;
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(db, &err);
+    PQfreemem(err);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val)
+            secret_add(sec, &k, o->val, strlen(o->val));
+    PQconninfoFree(opts);
+    const char *p = strstr(db, "://");
+    if (p) {
+        /* postgresql://user:password@host...: the user part ends at the first '@' or '/'. */
+        p += 3;
+        size_t n = strcspn(p, "@/?");
+        const char *colon = memchr(p, ':', n);
+        if (p[n] == '@' && colon)
+            secret_add(sec, &k, colon + 1, (size_t)(p + n - colon - 1));
+        for (const char *q = strchr(p, '?'); q; q = strchr(q + 1, '&'))
+            if (strncmp(q + 1, "password=", 9) == 0)
+                secret_add(sec, &k, q + 10, strcspn(q + 10, "&"));
+    } else {
+        for (const char *q = strstr(db, "password"); q; q = strstr(q + 8, "password")) {
+            const char *e = q + 8;
+            while (*e == ' ' || *e == '\t')
+                e++;
+            if ((q == db || q[-1] == ' ' || q[-1] == '\t') && *e == '=')
+                secret_keyword(sec, &k, e + 1);
+        }
+    }
+    return k;
+}
+
+char *
+store_pg_message(const char *msg, const char *db)
+{
+    size_t len = strlen(msg), o = 0;
+    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+        len--;
+    char *out = sm_xmalloc(2 * len + 1); /* each '\n' becomes at most two bytes */
+    for (size_t i = 0; i < len; i++) {
+        if (msg[i] != '\n') {
+            out[o++] = msg[i];
+            continue;
+        }
+        int indented = msg[i + 1] == '\t' || msg[i + 1] == ' ';
+        while (i + 1 < len && (msg[i + 1] == '\t' || msg[i + 1] == ' '))
+            i++;
+        if (!indented)
+            out[o++] = ';';
+        out[o++] = ' ';
+    }
+    out[o] = '\0';
+    char *sec[PQ_SECRETS];
+    size_t k = db ? secrets_of(db, sec) : 0;
+    for (size_t s = 0; s < k; s++) {
+        size_t n = strlen(sec[s]);
+        char *hit;
+        while ((hit = strstr(out, sec[s])) != NULL) {
+            char *m = sm_xasprintf("%.*s***%s", (int)(hit - out), out, hit + n);
+            free(out);
+            out = m;
+        }
+        for (volatile char *w = sec[s]; *w; w++) /* a copy of a password: wiped */
+            *w = 0;
+        free(sec[s]);
+    }
+    return out;
+}
+
+char *
+store_pg_connect_error(const PGconn *conn, const char *db)
+{
+    if (!conn)
+        return sm_xstrdup("postgresql: cannot connect: out of memory");
+    const char *raw = PQerrorMessage(conn);
+    char *msg = store_pg_message(raw, db);
+    const char *hint = strstr(raw, "no password supplied")
+                           ? " (no password found: put it in the file PGPASSFILE names, mode "
+                             "0600, or in ~/.pgpass)"
+                           : "";
+    const char *user = PQuser(conn), *dbname = PQdb(conn);
+    char *out;
+    if (user && *user && dbname && *dbname)
+        out = sm_xasprintf("postgresql: cannot connect as user %s to database %s: %s%s", user,
+                           dbname, msg, hint);
+    else
+        out = sm_xasprintf("postgresql: cannot connect: %s%s", msg, hint);
+    free(msg);
+    return out;
+}
+
 /* ------------------------------------------------------------------ bound queries */
 
 static void
@@ -90,6 +221,8 @@ pq_code(struct store_pg *st, const PGresult *r)
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || /* serialization, deadlock */
         strcmp(state, "55P03") == 0)                                  /* lock_not_available */
         return SM_EBUSY;
+    if (strcmp(state, "53100") == 0) /* disk_full: "could not extend file", ENOSPC */
+        return SM_EFULL;
     if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 || /* connection, resources */
         strncmp(state, "57P", 3) == 0)                                  /* shutdown */
         return SM_EUNAVAIL;
@@ -104,17 +237,55 @@ pq_fail(struct store_pg *st, const char *what, PGresult *r, char **cause)
     enum sm_rc rc = pq_code(st, r);
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     sm_strlcpy(st->sqlstate, state ? state : "", sizeof st->sqlstate);
-    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(st->conn);
-    size_t len = strlen(msg);
-    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
-        len--;
+    char *msg =
+        store_pg_message(r ? PQresultErrorMessage(r) : PQerrorMessage(st->conn), st->conninfo);
     /* The message names the statement and what PostgreSQL said; never a parameter. */
     if (rc != SM_ECONFLICT)
-        sm_log(SM_LOG_WARN, "postgresql: %s: %.*s", what, (int)len, msg);
+        sm_log(SM_LOG_WARN, "postgresql: %s: %s", what, msg);
     if (cause)
-        *cause = sm_xasprintf("postgresql: %s: %.*s", what, (int)len, msg);
+        *cause = sm_xasprintf("postgresql: %s: %s", what, msg);
+    free(msg);
     PQclear(r);
     return rc;
+}
+
+/* The settings of every session of ours, at open and after each reconnect. */
+#define PQ_SESSION_SQL "SET client_min_messages = warning"
+
+/* Make the lost connection of st again: a new one, not PQreset, which would send the
+ * password libpq read from PGPASSFILE or ~/.pgpass when the connection was first made,
+ * so that a password changed since (ALTER ROLE, and the file with it) would be refused
+ * until a restart. The reason of a failure (a password refused, the server stopped) is
+ * logged once per connection until it changes, and so is the connection coming back; it
+ * is also *cause. SM_EUNAVAIL when it fails (the old connection is kept, still lost). */
+static enum sm_rc
+pq_reconnect(struct store_pg *st, char **cause)
+{
+    PGconn *c = PQconnectdb(st->conninfo);
+    if (c && PQstatus(c) == CONNECTION_OK) {
+        PQfinish(st->conn);
+        st->conn = c;
+        PQclear(PQexec(c, PQ_SESSION_SQL));
+        if (st->down) {
+            sm_log(SM_LOG_INFO, "postgresql: connected again as user %s to database %s", PQuser(c),
+                   PQdb(c));
+            free(st->down);
+            st->down = NULL;
+        }
+        return SM_OK;
+    }
+    char *why = store_pg_connect_error(c, st->conninfo);
+    PQfinish(c);
+    if (!st->down || strcmp(st->down, why) != 0) {
+        sm_log(SM_LOG_WARN, "%s", why);
+        free(st->down);
+        st->down = sm_xstrdup(why);
+    }
+    if (cause)
+        *cause = why;
+    else
+        free(why);
+    return SM_EUNAVAIL;
 }
 
 enum sm_rc
@@ -126,8 +297,8 @@ pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_a
     /* A lost connection is made again between transactions only: inside one, the
      * statements that remain would run outside it (each alone, without its locks), so
      * the transaction fails instead and its caller rolls back. */
-    if (PQstatus(st->conn) != CONNECTION_OK && !st->in_tx)
-        PQreset(st->conn);
+    if (PQstatus(st->conn) != CONNECTION_OK && !st->in_tx && pq_reconnect(st, cause) != SM_OK)
+        return SM_EUNAVAIL;
     PGresult *r = PQexecParams(st->conn, sql, a ? a->n : 0, NULL, a ? a->val : NULL,
                                a ? a->len : NULL, a ? a->fmt : NULL, 0);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -160,8 +331,8 @@ pq_pipeline(struct store_pg *st, struct pq_stmt *s, size_t n, char **cause)
 {
     for (size_t i = 0; i < n; i++)
         s[i].res = NULL;
-    if (PQstatus(st->conn) != CONNECTION_OK && !st->in_tx)
-        PQreset(st->conn);
+    if (PQstatus(st->conn) != CONNECTION_OK && !st->in_tx && pq_reconnect(st, cause) != SM_OK)
+        return SM_EUNAVAIL;
     if (PQenterPipelineMode(st->conn) != 1)
         return pq_fail(st, n ? s[0].what : "pipeline", NULL, cause);
     enum sm_rc rc = SM_OK;
@@ -402,16 +573,23 @@ pg_claims(const char *db)
 {
     if (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0)
         return 1;
-    /* A keyword=value string that libpq parses; a file path with no '=' stays SQLite's. */
+    /* A keyword=value string, even one libpq cannot parse (an unclosed quote, a bad
+     * keyword later on): its first word is a libpq keyword before '='. It is libpq's to
+     * refuse, naming what is wrong, rather than SQLite's to take for a file name (and to
+     * print, password and all). A file path with no '=' stays SQLite's. */
     if (!strchr(db, '='))
         return 0;
-    char *err = NULL;
-    PQconninfoOption *o = PQconninfoParse(db, &err);
-    PQfreemem(err);
-    if (!o)
+    const char *p = db + strspn(db, " \t");
+    size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+    const char *eq = p + n + strspn(p + n, " \t");
+    if (n == 0 || *eq != '=')
         return 0;
-    PQconninfoFree(o);
-    return 1;
+    PQconninfoOption *defs = PQconndefaults();
+    int known = 0;
+    for (PQconninfoOption *o = defs; o && o->keyword && !known; o++)
+        known = strlen(o->keyword) == n && strncmp(o->keyword, p, n) == 0;
+    PQconninfoFree(defs);
+    return known;
 }
 
 static void
@@ -420,6 +598,12 @@ pg_free(struct store *base)
     struct store_pg *st = pg(base);
     store_pg_ingest_free(st);
     PQfinish(st->conn);
+    if (st->conninfo) {
+        for (volatile char *w = st->conninfo; *w; w++) /* it may hold a password */
+            *w = 0;
+        free(st->conninfo);
+    }
+    free(st->down);
     free(st);
 }
 
@@ -434,19 +618,15 @@ pg_open(const char *db, struct store **out, char **cause)
         *cause = sm_xstrdup("postgresql: out of memory");
         return SM_ENOMEM;
     }
+    st->conninfo = sm_xstrdup(db);
     if (PQstatus(st->conn) != CONNECTION_OK) {
-        /* libpq's message names host, port and user; db itself (which may hold a
-         * password) is in no message. */
-        const char *msg = PQerrorMessage(st->conn);
-        size_t len = strlen(msg);
-        while (len > 0 && msg[len - 1] == '\n')
-            len--;
-        *cause = sm_xasprintf("postgresql: cannot connect: %.*s", (int)len, msg);
+        /* libpq's message names the socket or host, the user and the database; the
+         * password, wherever db holds it, is masked (store_pg_message). */
+        *cause = store_pg_connect_error(st->conn, db);
         pg_free(&st->base);
         return SM_EUNAVAIL;
     }
-    enum sm_rc rc =
-        pq_run(st, "session settings", "SET client_min_messages = warning", NULL, NULL, cause);
+    enum sm_rc rc = pq_run(st, "session settings", PQ_SESSION_SQL, NULL, NULL, cause);
     if (rc == SM_OK)
         rc = migrate(st, cause);
     if (rc != SM_OK) {

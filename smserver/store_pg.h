@@ -18,12 +18,28 @@ struct pg_ingest; /* the writer's caches (store_pg_ingest.c) */
 struct store_pg {
     struct store base; /* first: store.c finds the table through it */
     PGconn *conn;
+    char *conninfo;        /* the database string, to connect again (it may hold a password) */
+    char *down;            /* why the last attempt to connect again failed, as logged; NULL
+                            * while connected */
     int in_tx;             /* between pq_begin and pq_commit/pq_rollback: never reconnect there */
     struct pg_ingest *ing; /* NULL until the first batch write */
     char sqlstate[6];      /* of the last failed statement, "" when none */
     int listening;         /* the backend PID that LISTENs to sm_samples, 0 when none
                             * (store_pg_stream.c) */
 };
+
+/* libpq's message msg (a connection's or a parse error's) on one line, for the log and
+ * causes: an indented continuation line joins with a space, another line with "; ", and
+ * any password that the database string db holds (as keyword, in a URI's user part or
+ * query, parsed or not) is masked as "***": libpq echoes the bad part of a string it
+ * cannot parse, which may be the password. Allocated; the caller frees it. */
+char *store_pg_message(const char *msg, const char *db);
+
+/* Why connecting to db failed, for the log and causes: "postgresql: cannot connect as user
+ * U to database D: <libpq's message>" (user and database as libpq resolved them, when it
+ * got that far), with a hint when no password was found. conn is the failed connection
+ * (NULL: out of memory). Allocated; the caller frees it. Any thread. */
+char *store_pg_connect_error(const PGconn *conn, const char *db);
 
 /* The parameters of one bound statement: every value travels apart from the SQL text
  * (PQexecParams), never pasted into it. Integers go as text, hashes and the ingest
@@ -50,8 +66,8 @@ void pq_blob(struct pq_args *a, const uint8_t *b, size_t n);
 /* Run sql with a's parameters (a may be NULL); what names the statement in the log
  * (never a parameter: those may be secrets). On success *res (when res is non-NULL) is
  * the result, which the caller PQclear()s. The error code follows store.h: SQLSTATE
- * 23505 is SM_ECONFLICT, lock and serialization failures SM_EBUSY, a lost connection or
- * a full disk SM_EUNAVAIL, the rest SM_EIO. */
+ * 23505 is SM_ECONFLICT, lock and serialization failures SM_EBUSY, a full disk (53100)
+ * SM_EFULL, a lost connection or another lack of resources SM_EUNAVAIL, the rest SM_EIO. */
 enum sm_rc pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a,
                   PGresult **res, char **cause);
 /* pq_run for a statement that changes rows: SM_ENOTFOUND when it changed none. */

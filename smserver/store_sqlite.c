@@ -178,7 +178,7 @@ sq_error(struct store_sqlite *st, const char *what, char **cause)
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         return SM_EBUSY;
     if (code == SQLITE_FULL)
-        return SM_EUNAVAIL;
+        return SM_EFULL;
     if (code == SQLITE_CONSTRAINT)
         return SM_ECONFLICT;
     return SM_EIO;

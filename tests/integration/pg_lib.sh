@@ -9,6 +9,10 @@
 # world-reachable and the cluster trusts local connections, which is safe only because
 # the directory is private to this test and removed with it.
 # Skips (77) when no PostgreSQL server binaries are installed.
+#
+# Before pg_start, a test may set PG_DATA_AT (the data directory, e.g. on a file system of
+# its own; default $T/pg/data) and PG_INITDB_ARGS (more initdb options, e.g. -X DIR to keep
+# the WAL elsewhere). pg_ctl_start starts the cluster again after a stop.
 
 pg_find_bin() {
     PG_BIN=
@@ -32,10 +36,19 @@ _pg_stop() {
     pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
+# pg_ctl_start: start the cluster of pg_start (again), waiting until it takes connections.
+# No TCP at all, the socket in the private directory, and small settings for a shared
+# machine. fsync stays on: the tests check durability claims.
+pg_ctl_start() {
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/server.log" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$PG_SOCK' -c port=5432 -c unix_socket_permissions=0777 -c max_connections=30 -c shared_buffers=16MB" \
+        start >/dev/null
+}
+
 pg_start() {
     pg_find_bin
     PG_DIR=$T/pg
-    PG_DATA=$PG_DIR/data
+    PG_DATA=${PG_DATA_AT:-$PG_DIR/data}
     PG_SOCK=$PG_DIR/sock
     mkdir -p "$PG_DIR" "$PG_SOCK"
     if [ "$(id -u)" = 0 ]; then
@@ -46,21 +59,19 @@ pg_start() {
         # The owner must reach its directory: $T is mode 0700 and root's.
         chmod 0711 "$T"
         chown -R "$PG_UID:$PG_GID" "$PG_DIR"
+        [ ! -d "$PG_DATA" ] || chown "$PG_UID:$PG_GID" "$PG_DATA"
     fi
     # The socket directory is where clients connect; the cluster itself creates the
     # socket. The test (root or not) reaches it: 0755 directory, 0777 socket.
     chmod 0755 "$PG_SOCK"
     at_exit _pg_stop
-    pg_as "$PG_BIN/initdb" -D "$PG_DATA" -U smtest -A trust -E UTF8 --no-locale \
+    # shellcheck disable=SC2086
+    pg_as "$PG_BIN/initdb" -D "$PG_DATA" -U smtest -A trust -E UTF8 --no-locale ${PG_INITDB_ARGS:-} \
         >"$PG_DIR/initdb.log" 2>&1 || {
         cat "$PG_DIR/initdb.log" >&2
         fail "initdb failed"
     }
-    # No TCP at all, the socket in the private directory, and small settings for a
-    # shared machine. fsync stays on: the tests check durability claims.
-    pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$PG_SOCK' -c port=5432 -c unix_socket_permissions=0777 -c max_connections=30 -c shared_buffers=16MB" \
-        start >/dev/null || {
+    pg_ctl_start || {
         cat "$PG_DIR/server.log" >&2
         fail "pg_ctl start failed"
     }

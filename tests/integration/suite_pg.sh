@@ -15,7 +15,7 @@ server_canary.sh server_durability.sh server_pipeline.sh http_edges.sh pipeline_
 stream.sh history.sh metrics.sh alerts.sh alerts_cli.sh webhook_ssrf.sh depth.sh
 procs_history.sh bad_input.sh agent_service.sh agent_crash.sh agent_spool_cap.sh
 tls_server.sh smtop_client.sh tls_smtop.sh fault_spool.sh ingest_regress.sh
-proxy_forwarded.sh psutil_ingest.sh
+proxy_forwarded.sh psutil_ingest.sh smtop_client_expiry.sh fault_sigstop.sh
 "
 
 # SQLite-only, with the reason:
@@ -31,9 +31,8 @@ proxy_forwarded.sh psutil_ingest.sh
 #                       be given a non-root owner, and PostgreSQL refuses to run as root
 #   pg_*.sh, store_pg*.sh  on PostgreSQL already
 #   agent_dns.sh        unshare -r too, as channel_check_slow.sh
-# Not in the list yet: smtop_client_expiry.sh (passes on PostgreSQL, 76 s: left out for
-# the suite's time) and fault_sigstop.sh (its SQLite-only integrity_check now guarded,
-# not yet run again on PostgreSQL).
+# smtop_client_expiry.sh (76 s on PostgreSQL) and fault_sigstop.sh (36 s) are the
+# slowest of the list.
 # Known failing on PostgreSQL: none.
 
 D=$top_srcdir/tests/integration

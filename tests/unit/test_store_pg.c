@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_pg.h"
 #include "tap.h"
 
 #define NOW 1800000000LL
@@ -1037,6 +1038,10 @@ pg_claimed(void)
         "postgres://u@/sm?host=/nonexistent/dir",
         "host=/nonexistent/dir dbname=sm",
         "service=sm_no_such_service",
+        /* libpq cannot parse these: still its to refuse, not a file name for SQLite. */
+        "host=/nonexistent/dir password=s3cretpw dbname",
+        "host=/nonexistent/dir password='s3cretpw dbname=sm",
+        "  user = u host=/nonexistent/dir nosuchkeyword=1",
     };
     unsetenv("SM_STORE_PG_TEST");
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
@@ -1049,6 +1054,38 @@ pg_claimed(void)
         diag("cause: %s", cause ? cause : "none");
         free(cause);
         store_free(st);
+    }
+}
+
+/* libpq's messages on one line, and any password the string holds masked, even where
+ * libpq echoes the part of a string it could not parse. */
+static void
+pg_messages(void)
+{
+    static const struct {
+        const char *msg, *db, *want;
+    } msgs[] = {
+        {"server closed the connection unexpectedly\n\tThis probably means\n", "dbname=x",
+         "server closed the connection unexpectedly This probably means"},
+        {"FATAL:  password authentication failed for user \"u\"\npassword retrieved from file "
+         "\"/p\"\n",
+         "dbname=x",
+         "FATAL:  password authentication failed for user \"u\"; password retrieved "
+         "from file \"/p\""},
+        {"invalid percent-encoded token: \"s3c%zzret\"\n", "postgresql://u:s3c%zzret@/db",
+         "invalid percent-encoded token: \"***\""},
+        {"IPv6 host address in URI: \"postgresql://u:s3cret@[::1/db\"\n",
+         "postgresql://u:s3cret@[::1/db",
+         "IPv6 host address in URI: \"postgresql://u:***@[::1/db\""},
+        {"bad: s3cret", "postgresql://u@/db?host=/x&password=s3cret", "bad: ***"},
+        {"bad: s3cret", "host=/x password = s3cret dbname=db", "bad: ***"},
+        {"bad: s3 'cret", "host=/x password='s3 \\'cret' dbname", "bad: ***"},
+        {"user u, db mypassword", "host=/x user=u dbname=mypassword", "user u, db mypassword"},
+    };
+    for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
+        char *got = store_pg_message(msgs[i].msg, msgs[i].db);
+        ok(strcmp(got, msgs[i].want) == 0, "message %zu: %s", i, got);
+        free(got);
     }
 }
 
@@ -1158,6 +1195,7 @@ main(void)
     run_cases("sqlite", path);
 
     pg_claimed();
+    pg_messages();
     const char *conninfo = getenv("SM_TEST_PG");
     if (conninfo && *conninfo) {
         run_cases("postgresql", conninfo);
