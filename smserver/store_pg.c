@@ -265,6 +265,7 @@ pq_reconnect(struct store_pg *st, char **cause)
     if (c && PQstatus(c) == CONNECTION_OK) {
         PQfinish(st->conn);
         st->conn = c;
+        st->nprepared = 0; /* a new session has none */
         PQclear(PQexec(c, PQ_SESSION_SQL));
         if (st->down) {
             sm_log(SM_LOG_INFO, "postgresql: connected again as user %s to database %s", PQuser(c),
@@ -326,6 +327,30 @@ pq_change(struct store_pg *st, const char *what, const char *sql, const struct p
     return rc;
 }
 
+static int
+is_prepared(const struct store_pg *st, const char *name)
+{
+    for (size_t i = 0; i < st->nprepared; i++)
+        if (strcmp(st->prepared[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Prepare s on this connection unless it is already. A statement that cannot be
+ * prepared (the table of names full, or PostgreSQL refused) is sent unprepared, and
+ * fails there as it would have. */
+static void
+prepare(struct store_pg *st, const struct pq_stmt *s)
+{
+    if (!s->name || is_prepared(st, s->name) ||
+        st->nprepared == sizeof st->prepared / sizeof st->prepared[0])
+        return;
+    PGresult *r = PQprepare(st->conn, s->name, s->sql, s->a ? s->a->n : 0, NULL);
+    if (r && PQresultStatus(r) == PGRES_COMMAND_OK)
+        st->prepared[st->nprepared++] = s->name;
+    PQclear(r);
+}
+
 enum sm_rc
 pq_pipeline(struct store_pg *st, struct pq_stmt *s, size_t n, char **cause)
 {
@@ -333,15 +358,23 @@ pq_pipeline(struct store_pg *st, struct pq_stmt *s, size_t n, char **cause)
         s[i].res = NULL;
     if (PQstatus(st->conn) != CONNECTION_OK && !st->in_tx && pq_reconnect(st, cause) != SM_OK)
         return SM_EUNAVAIL;
+    for (size_t i = 0; i < n; i++)
+        prepare(st, &s[i]);
     if (PQenterPipelineMode(st->conn) != 1)
         return pq_fail(st, n ? s[0].what : "pipeline", NULL, cause);
     enum sm_rc rc = SM_OK;
     size_t sent = 0;
-    while (sent < n &&
-           PQsendQueryParams(st->conn, s[sent].sql, s[sent].a ? s[sent].a->n : 0, NULL,
-                             s[sent].a ? s[sent].a->val : NULL, s[sent].a ? s[sent].a->len : NULL,
-                             s[sent].a ? s[sent].a->fmt : NULL, 0))
-        sent++;
+    for (; sent < n; sent++) {
+        const struct pq_args *a = s[sent].a;
+        int ok =
+            s[sent].name && is_prepared(st, s[sent].name)
+                ? PQsendQueryPrepared(st->conn, s[sent].name, a ? a->n : 0, a ? a->val : NULL,
+                                      a ? a->len : NULL, a ? a->fmt : NULL, 0)
+                : PQsendQueryParams(st->conn, s[sent].sql, a ? a->n : 0, NULL, a ? a->val : NULL,
+                                    a ? a->len : NULL, a ? a->fmt : NULL, 0);
+        if (!ok)
+            break;
+    }
     int synced = PQpipelineSync(st->conn);
     /* A statement that could not be sent fails the pipeline (the connection is broken,
      * or libpq is out of memory); what was sent is still read back to the sync. */

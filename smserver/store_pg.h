@@ -26,6 +26,9 @@ struct store_pg {
     char sqlstate[6];      /* of the last failed statement, "" when none */
     int listening;         /* the backend PID that LISTENs to sm_samples, 0 when none
                             * (store_pg_stream.c) */
+    /* The statements prepared on this connection (pq_stmt.name), forgotten with it. */
+    const char *prepared[8];
+    size_t nprepared;
 };
 
 /* libpq's message msg (a connection's or a parse error's) on one line, for the log and
@@ -78,6 +81,10 @@ struct pq_stmt {
     const char *what, *sql;
     const struct pq_args *a;
     PGresult *res;
+    /* Non-NULL: a name (a string constant) to prepare sql under, once per connection, and
+     * run it by: the statements of every ingest batch, which PostgreSQL would otherwise
+     * parse and plan each time (about a quarter of its CPU in bench_ingest_pg.sh). */
+    const char *name;
 };
 /* Run the n statements of s in one round trip (libpq's pipeline mode), in order, each as
  * pq_run would. SM_OK when all succeeded, each s[i].res then set; otherwise the code of

@@ -523,6 +523,7 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
     if (nwrite > 0)
         stmts[nst++] = (struct pq_stmt){
             .what = "add samples",
+            .name = "sm_add_samples",
             .sql = "WITH ins AS (INSERT INTO samples(agent_id, ts, sids, vals) SELECT $1, u.ts,"
                    " ($3::bigint[])[u.o + 1 : u.o + u.c],"
                    " ($4::double precision[])[u.o + 1 : u.o + u.c] FROM"
@@ -544,6 +545,7 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
     size_t upd = nst;
     stmts[nst++] = (struct pq_stmt){
         .what = "update agent",
+        .name = "sm_update_agent",
         .sql = "WITH a AS (UPDATE agents SET last_seen = $2, host = COALESCE($3, host)"
                " WHERE id = $1 RETURNING id),"
                " l AS (INSERT INTO latest(agent_id, ts, sample) SELECT id, $4, $5 FROM a"
