@@ -525,6 +525,8 @@ static const char *const migrations[] = {
     store_pg_alerts_schema,
     /* 4: process snapshots, one per agent and minute (store_pg_procs.c). */
     store_pg_procs_schema,
+    /* 5: the rollup tiers' aggregates in their key index (store_pg_history.c). */
+    store_pg_history_covering,
 };
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
 /* The advisory lock every migrating connection takes (any constant; "smsv"). */

@@ -138,6 +138,8 @@ enum sm_rc store_pg_agent_by_token(struct store *base, const uint8_t hash[STORE_
 
 /* store_pg_ingest.c. The SQL of the samples schema (a migration of store_pg.c). */
 extern const char store_pg_ingest_schema[];
+/* store_pg_history.c. The rollup tiers' covering key indexes (a migration). */
+extern const char store_pg_history_covering[];
 /* The advisory lock that orders group commits (shared) and rollup steps (exclusive): a
  * rollup step sees every sample committed before it and no group commit straddles it,
  * so the watermark a group reads at its begin stays true until its commit. */

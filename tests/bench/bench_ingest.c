@@ -1,9 +1,11 @@
 /* bench_ingest.c: durable ingest rate of a real smserver, beside a raw SQLite baseline.
  *
- *   bench_ingest client URL TOKEN [CLIENTS [BATCH [SECONDS]]]
+ *   bench_ingest client URL[,URL...] TOKEN[,TOKEN...] [CLIENTS [BATCH [SECONDS]]]
  *       CLIENTS threads, each on one keep-alive connection, POST batches of BATCH
  *       realistic 8-core samples to URL/ingest for SECONDS; prints acknowledged
- *       (= committed) samples per second.
+ *       (= committed) samples per second. With lists, client i posts to URL number
+ *       i mod (number of URLs) as the agent of TOKEN number i mod (number of tokens):
+ *       one load split across several instances, several agents.
  *   bench_ingest raw NEWDB SERVERDB [BATCH [SECONDS]]
  *       the same rows straight into SQLite (same pragmas, same table, prepared
  *       statements, one transaction per batch): one samples row per sample whose blob
@@ -107,8 +109,11 @@ client_main(void *arg)
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-    /* Each client owns a range of past timestamps: 1 ms apart, never reused. */
-    double base = (double)time(NULL) - 40 * 86400.0 + c->id * 100000.0;
+    /* Each client owns a range of past timestamps: 1 ms apart, never reused, 5.5 hours
+     * apart between clients, within the last 6 days: inside the default raw retention
+     * (7 days), so that retention does not drop the day partitions a PostgreSQL server
+     * writes into (at its first maintenance round) nor delete what SQLite stores. */
+    double base = (double)time(NULL) - 6 * 86400.0 + c->id * 20000.0;
     unsigned k = 0;
     /* The body is built once; each request only rewrites the timestamps in place (they
      * are fixed width), so the client spends its CPU on HTTP, not on formatting. */
@@ -149,15 +154,36 @@ client_main(void *arg)
     return NULL;
 }
 
+/* Splits the comma-separated list s in place into at most max items; returns their
+ * number. */
 static int
-run_clients(const char *url, const char *token, int n, int batch, double seconds)
+split_list(char *s, char **items, int max)
 {
+    int n = 0;
+    for (char *p = s; n < max; p++) {
+        items[n++] = p;
+        p = strchr(p, ',');
+        if (p == NULL)
+            break;
+        *p = '\0';
+    }
+    return n;
+}
+
+static int
+run_clients(char *urls, char *tokens, int n, int batch, double seconds)
+{
+    char *url[64], *token[64];
+    int nurl = split_list(urls, url, 64), ntoken = split_list(tokens, token, 64);
     struct client *cs = sm_xcalloc((size_t)n, sizeof *cs);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     double t0 = sm_mono_now();
     for (int i = 0; i < n; i++) {
-        cs[i] = (struct client){
-            .url = url, .token = token, .id = i, .batch = batch, .seconds = seconds};
+        cs[i] = (struct client){.url = url[i % nurl],
+                                .token = token[i % ntoken],
+                                .id = i,
+                                .batch = batch,
+                                .seconds = seconds};
         if (pthread_create(&cs[i].thread, NULL, client_main, &cs[i]) != 0)
             sm_die(1, "pthread_create failed");
     }
@@ -168,8 +194,8 @@ run_clients(const char *url, const char *token, int n, int batch, double seconds
         errors += cs[i].errors;
     }
     double dt = sm_mono_now() - t0;
-    printf("server clients %d batch %d acked %ld errors %ld seconds %.2f\n", n, batch, acked,
-           errors, dt);
+    printf("server clients %d urls %d agents %d batch %d acked %ld errors %ld seconds %.2f\n", n,
+           nurl, ntoken, batch, acked, errors, dt);
     printf("server samples_per_s %.0f\n", (double)acked / dt);
     curl_global_cleanup();
     free(cs);
@@ -290,7 +316,8 @@ main(int argc, char **argv)
             sm_usage_error("bad BATCH or SECONDS");
         return run_raw(argv[2], argv[3], (int)batch, seconds);
     }
-    fprintf(stderr, "usage: bench_ingest client URL TOKEN [CLIENTS [BATCH [SECONDS]]]\n"
+    fprintf(stderr, "usage: bench_ingest client URL[,URL...] TOKEN[,TOKEN...] "
+                    "[CLIENTS [BATCH [SECONDS]]]\n"
                     "       bench_ingest raw NEWDB SERVERDB [BATCH [SECONDS]]\n");
     return 2;
 }

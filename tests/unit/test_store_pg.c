@@ -5,7 +5,8 @@
  * duplicates, newest values, counts), history (tiers, rollups, late samples) and
  * retention, with the same expectations on both. Also: PostgreSQL strings are the
  * PostgreSQL backend's (never taken as SQLite file paths) and open with no switch, a
- * connection error names no password, and a database of a newer schema is refused. Alert rules,
+ * connection error names no password, a database of a newer schema is refused, and
+ * schema 4's rollup keys migrate to covering keys with the same answers. Alert rules,
  * channels and events; leadership and shared rate limits (PostgreSQL only; SQLite has one
  * instance). */
 #include "config.h"
@@ -1151,6 +1152,106 @@ pg_bad_input(const char *conninfo)
     PQfinish(c);
 }
 
+/* Migration 5 on a database that has rollups: schema 4's plain keys on the rollup
+ * tiers (made here by hand from schema 5) become covering keys, and the same queries
+ * answer the same buckets after it as before. */
+static int
+same_answer(const struct history_result *a, const struct history_result *b)
+{
+    if (a->n != b->n || a->tier != b->tier || a->width_ms != b->width_ms)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->b[i].t != b->b[i].t || a->b[i].n != b->b[i].n || a->b[i].min != b->b[i].min ||
+            a->b[i].max != b->b[i].max || a->b[i].avg != b->b[i].avg)
+            return 0;
+    return 1;
+}
+
+static void
+pg_covering_upgrade(const char *conninfo)
+{
+    struct store *st = NULL;
+    char *cause = NULL;
+    if (!ok(store_open(conninfo, &st, &cause) == SM_OK, "open for the rollup key migration")) {
+        free(cause);
+        return;
+    }
+    uint8_t h[STORE_HASH_LEN];
+    fill(h, sizeof h, 4242);
+    struct store_user u;
+    struct store_agent a;
+    ok(store_user_add(st, "u_covering", "x", NOW, &u) == SM_OK &&
+           store_agent_add(st, u.id, "covering", h, NOW, &a) == SM_OK,
+       "an agent for the rollup key migration");
+    /* Three hours of 10 s samples, 2 series, rolled up. */
+    int64_t t0 = (NOW - 4 * 3600) * 1000, t1 = t0 + 3 * 3600 * 1000;
+    size_t ns = (size_t)((t1 - t0) / 10000);
+    struct store_sample *smp = calloc(ns, sizeof *smp);
+    struct store_point *pts = calloc(ns * 2, sizeof *pts);
+    for (size_t i = 0; i < ns; i++) {
+        pts[2 * i] = (struct store_point){"cpu.usage", "", (double)(i % 97)};
+        pts[2 * i + 1] = (struct store_point){"mem.used_percent", "", (double)(i % 13)};
+        smp[i] = (struct store_sample){
+            .ts_ms = t0 + (int64_t)i * 10000, .npoints = 2, .points = &pts[2 * i]};
+    }
+    struct store_batch b = {.agent_id = a.id, .now = NOW, .nsamples = ns, .samples = smp};
+    size_t stored = 0, dups = 0, work = 1;
+    ok(store_begin(st) == SM_OK && store_batch_write(st, &b, &stored, &dups, &cause) == SM_OK &&
+           store_commit(st) == SM_OK && stored == ns,
+       "%zu samples written", ns);
+    enum sm_rc rc = SM_OK;
+    for (int i = 0; i < 100 && work > 0 && rc == SM_OK; i++)
+        rc = store_rollup(st, NOW * 1000, 100000, &work);
+    ok(rc == SM_OK && work == 0, "rolled up");
+    struct history_result m0 = {0}, h0 = {0}, m1 = {0}, h1 = {0};
+    ok(store_history_query(st, a.id, "cpu.usage", "", t0, t1, 100, &m0) == SM_OK &&
+           m0.tier == HISTORY_MINUTE &&
+           store_history_query(st, a.id, "cpu.usage", "", t0, t1, 2, &h0) == SM_OK &&
+           h0.tier == HISTORY_HOUR,
+       "minute and hour answers before");
+    store_free(st);
+    st = NULL;
+
+    /* Back to schema 4's keys, as a database made by an older smserver has them. */
+    PGconn *c = PQconnectdb(conninfo);
+    PGresult *r = PQexec(c, "BEGIN;"
+                            "ALTER TABLE rollup_1m DROP CONSTRAINT rollup_1m_pkey,"
+                            " ADD PRIMARY KEY (series_id, bucket);"
+                            "ALTER TABLE rollup_1h DROP CONSTRAINT rollup_1h_pkey,"
+                            " ADD PRIMARY KEY (series_id, bucket);"
+                            "ALTER TABLE rollup_1m RESET (autovacuum_vacuum_insert_scale_factor,"
+                            " autovacuum_vacuum_scale_factor);"
+                            "UPDATE schema_version SET version = 4; COMMIT");
+    ok(PQresultStatus(r) == PGRES_COMMAND_OK, "schema 4's rollup keys restored");
+    PQclear(r);
+    ok(store_open(conninfo, &st, &cause) == SM_OK, "schema 4 opens and migrates");
+    free(cause);
+    cause = NULL;
+    r = PQexec(c, "SELECT (SELECT version FROM schema_version),"
+                  " (SELECT count(*) FROM pg_indexes WHERE indexname IN"
+                  " ('rollup_1m_pkey', 'rollup_1h_pkey')"
+                  " AND indexdef LIKE '%INCLUDE (n, sum, min, max)%'),"
+                  " (SELECT count(*) FROM pg_class WHERE relname = 'rollup_1m'"
+                  " AND 'autovacuum_vacuum_insert_scale_factor=0.02' = ANY(reloptions))");
+    ok(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "5") == 0 &&
+           strcmp(PQgetvalue(r, 0, 1), "2") == 0 && strcmp(PQgetvalue(r, 0, 2), "1") == 0,
+       "schema 5: both rollup keys cover the aggregates, autovacuum set");
+    PQclear(r);
+    PQfinish(c);
+    ok(st && store_history_query(st, a.id, "cpu.usage", "", t0, t1, 100, &m1) == SM_OK &&
+           store_history_query(st, a.id, "cpu.usage", "", t0, t1, 2, &h1) == SM_OK &&
+           same_answer(&m0, &m1) && same_answer(&h0, &h1) && m1.n >= 80 && h1.n >= 2,
+       "the same %zu minute and %zu hour buckets after the migration", m1.n, h1.n);
+    history_result_done(&m0);
+    history_result_done(&h0);
+    history_result_done(&m1);
+    history_result_done(&h1);
+    store_agent_done(&a);
+    free(smp);
+    free(pts);
+    store_free(st);
+}
+
 /* Leadership ends with the leader's session: the next connection to ask takes it
  * (a dead instance's session ends the same way). */
 static void
@@ -1201,6 +1302,7 @@ main(void)
         run_cases("postgresql", conninfo);
         pg_leader_handover(conninfo);
         pg_bad_input(conninfo);
+        pg_covering_upgrade(conninfo);
     } else {
         diag("SM_TEST_PG not set: PostgreSQL cases skipped (tests/integration/store_pg.sh runs "
              "them)");
