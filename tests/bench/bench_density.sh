@@ -153,6 +153,9 @@ npoints=$(sed -n 's/^export points \([0-9]*\) series.*/\1/p' "$T/export")
 nseries=$(sed -n 's/^export points [0-9]* series \([0-9]*\)/\1/p' "$T/export")
 [ "${npoints:-0}" -gt 0 ] || { say "no points stored"; cat "$T/server.log" >&2; exit 1; }
 say "$SECONDS_ samples, $nseries series, $npoints points"
+# Every table and index apart, largest first, so the "rest" below can be told apart.
+sort -k2,2nr "$T/dbstat" | awk -v n="$npoints" '$2 > 0 { printf "%s%s %.3f", sep, $1, $2 / n; sep = ", " } END { printf "\n" }' |
+    sed 's/^/smserver: bytes\/point by table and index: /'
 free_bytes=$(sqlite3 "$DB" 'SELECT (SELECT freelist_count FROM pragma_freelist_count) * (SELECT page_size FROM pragma_page_size)')
 awk -v n="$npoints" -v total="$db_bytes" -v s="$ingest_s" -v w="$rollup_wait" -v sw="$seal_wait" -v fr="$free_bytes" '
     { b[$1] = $2 }

@@ -32,23 +32,39 @@ def _varint(blob, pos):
     raise ValueError('varint over 10 bytes')
 
 
+_POW10 = [0, 1, 10, 100, 1e3, 1e4, 1e5, 1e6]
+
+
 def decode(blob):
-    """The (series id, value) pairs of a point blob, checked."""
-    if blob is None or len(blob) < 2 or blob[0] != 1:
+    """The (series id, value) pairs of a point blob (version 1 or 2), checked."""
+    if blob is None or len(blob) < 2 or blob[0] not in (1, 2):
         raise ValueError('bad blob header')
+    version = blob[0]
     n, pos = _varint(blob, 1)
     out, sid = [], 0
     for _ in range(n):
         d, pos = _varint(blob, pos)
+        kind = 0
+        if version == 2:
+            d, kind = divmod(d, 8)
         if d == 0:
             raise ValueError('series ids must increase')
         sid += d
-        if sid >= 1 << 63 or pos + 8 > len(blob):
+        if sid >= 1 << 63:
             raise ValueError('bad pair')
-        (v,) = struct.unpack_from('<d', blob, pos)
+        if kind == 0:
+            if pos + 8 > len(blob):
+                raise ValueError('bad pair')
+            (v,) = struct.unpack_from('<d', blob, pos)
+            pos += 8
+        else:
+            u, pos = _varint(blob, pos)
+            m = (u >> 1) ^ -(u & 1)
+            if abs(m) >= 1 << 53:
+                raise ValueError('decimal over 2^53')
+            v = float(m) / _POW10[kind]
         if not math.isfinite(v):
             raise ValueError('non-finite value')
-        pos += 8
         out.append((sid, v))
     if pos != len(blob):
         raise ValueError('trailing bytes')
