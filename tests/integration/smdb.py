@@ -9,6 +9,9 @@ chunk raises ValueError, so a test that reads it fails. It adds raw_samples(agen
 too: every stored sample, a row or sealed (chunk_samples).
 
     python3 smdb.py DB QUERY    prints the rows, columns separated by '|'
+    python3 smdb.py to-v1 DB    rewrites every other sample row's blob (by agent and
+                                time) in version 1, as an smserver before version 2
+                                wrote it, with the same points: a database with both
 """
 import math
 import sqlite3
@@ -69,6 +72,42 @@ def decode(blob):
     if pos != len(blob):
         raise ValueError('trailing bytes')
     return out
+
+
+def _put_varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7f | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def encode_v1(pairs):
+    """A version 1 point blob of the pairs (series ids increasing): an older smserver's."""
+    out, prev = bytearray([1]) + _put_varint(len(pairs)), 0
+    for sid, v in pairs:
+        out += _put_varint(sid - prev) + struct.pack('<d', v)
+        prev = sid
+    return bytes(out)
+
+
+def to_v1(path):
+    """Rewrite every other sample row of the database at path in version 1; returns
+    (rewritten, rows)."""
+    db = sqlite3.connect(path)
+    rows = db.execute('SELECT agent_id, ts, data FROM samples ORDER BY agent_id, ts').fetchall()
+    done = 0
+    for i, (agent, ts, data) in enumerate(rows):
+        if i % 2 == 0:
+            old = encode_v1(decode(data))
+            if decode(old) != decode(data):
+                raise ValueError('version 1 rewrite changed a point')
+            db.execute('UPDATE samples SET data = ? WHERE agent_id = ? AND ts = ?', (old, agent, ts))
+            done += 1
+    db.commit()
+    db.close()
+    return done, len(rows)
 
 
 class _Bits:
@@ -211,5 +250,8 @@ def connect(path):
 
 
 if __name__ == '__main__':
+    if sys.argv[1] == 'to-v1':
+        print('to-v1: %d of %d sample rows rewritten in version 1' % to_v1(sys.argv[2]))
+        sys.exit(0)
     c = connect(sys.argv[1])
     print('\n'.join('|'.join(str(x) for x in r) for r in c.execute(sys.argv[2])))
