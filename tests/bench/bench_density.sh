@@ -171,12 +171,17 @@ sort -k2,2nr "$T/dbstat" | awk -v n="$npoints" '$2 > 0 { printf "%s%s %.3f", sep
     sed 's/^/smserver: bytes\/point by table and index: /'
 free_bytes=$(sqlite3 "$DB" 'SELECT (SELECT freelist_count FROM pragma_freelist_count) * (SELECT page_size FROM pragma_page_size)')
 nsnap=$(sqlite3 "$DB" 'SELECT count(*) FROM proc_snapshots' 2>/dev/null || echo 0)
+# The index part of the tables that store points: their b-trees' interior pages, and
+# the chunks' own index (a rowid table with UNIQUE(series_id, t0)).
+index_bytes=$(sqlite3 "$DB" "SELECT (SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE pagetype = 'internal'
+    AND (name IN ('chunks', 'chunk_samples', 'samples', 'series') OR name LIKE 'rollup%'))
+    + (SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ('sqlite_autoindex_chunks_1', 'sqlite_autoindex_series_1'))")
 # Process snapshots (issue 20's per-minute process lists) are not points: bytes/point
 # counts everything that stores points (chunks, open rows, rollups, series, their
 # indexes, free pages, pointer maps) and the snapshot table is printed apart, with the
 # whole file's total beside it so nothing is hidden.
 awk -v n="$npoints" -v total="$db_bytes" -v s="$ingest_s" -v w="$rollup_wait" -v sw="$seal_wait" \
-    -v fr="$free_bytes" -v ns="$nsnap" -v out="$T/sm.bpp" '
+    -v fr="$free_bytes" -v ns="$nsnap" -v ix="$index_bytes" -v out="$T/sm.bpp" '
     { all += $2 }
     /^proc_snapshots|^sqlite_autoindex_proc_snapshots/ { snap += $2; next }
     /^rollup_/ { roll += $2; next }
@@ -189,7 +194,7 @@ awk -v n="$npoints" -v total="$db_bytes" -v s="$ingest_s" -v w="$rollup_wait" -v
     END {
         pm = total - all - fr
         pts = total - snap
-        printf "smserver: %.2f bytes/point (file %d bytes less the process snapshots): chunks %.3f, chunk index %.3f, sample times %.3f, open rows %.3f, rollups %.3f, series %.3f, other tables %.3f, free pages %.3f, pointer maps %.3f\n", pts / n, total, ch / n, chx / n, ct / n, raw / n, roll / n, ser / n, other / n, fr / n, pm / n
+        printf "smserver: %.2f bytes/point (file %d bytes less the process snapshots): chunks %.3f, chunk index %.3f, sample times %.3f, open rows %.3f, rollups %.3f, series %.3f, other tables %.3f, free pages %.3f, pointer maps %.3f; of all those, index (interior pages and the chunk and series indexes) %.3f\n", pts / n, total, ch / n, chx / n, ct / n, raw / n, roll / n, ser / n, other / n, fr / n, pm / n, ix / n
         printf "smserver: process snapshots apart (not points): %d of them, %d bytes a snapshot with their indexes, %.2f MiB a day for an agent; the whole file is %.2f bytes/point with them\n", ns, ns ? snap / ns : 0, ns ? snap / ns * 1440 / 1048576 : 0, total / n
         printf "smserver: ingest %d points/s (%.1f s through POST /ingest, then rollups done %.1f s and chunks sealed %.1f s later)\n", n / s, s, w, sw
         printf "%.3f\n", pts / n >out
