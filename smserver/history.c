@@ -147,7 +147,7 @@ history_blob_bound(size_t n)
 {
     if (n > HISTORY_BLOB_POINTS_MAX)
         n = HISTORY_BLOB_POINTS_MAX;
-    return 1 + 10 + n * (10 + 8);
+    return 1 + 10 + n * (10 + 10);
 }
 
 static size_t
@@ -220,6 +220,40 @@ tagged_cmp(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
+/* Powers of ten for the decimal kinds of a version 2 value (kind k: k - 1 decimals). */
+static const double pow10_kind[HISTORY_BLOB_KINDS] = {0, 1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+
+/* The kind a version 2 blob stores v in (history.h) and, for a decimal kind, *m: the
+ * first number of decimals that gives v back bit for bit, else 0 (the 8-byte double). */
+static unsigned
+value_kind(double v, int64_t *m)
+{
+    for (unsigned k = 1; k < HISTORY_BLOB_KINDS; k++) {
+        double x = v * pow10_kind[k];
+        if (!(fabs(x) < 9007199254740992.0)) /* 2^53: also refuses NaN */
+            return 0;
+        int64_t i = (int64_t)nearbyint(x);
+        double back = (double)i / pow10_kind[k];
+        if (memcmp(&back, &v, sizeof v) == 0) {
+            *m = i;
+            return k;
+        }
+    }
+    return 0;
+}
+
+static uint64_t
+zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t
+unzigzag(uint64_t u)
+{
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
 size_t
 history_blob_encode(struct history_pair *pairs, size_t n, uint8_t *out)
 {
@@ -238,20 +272,37 @@ history_blob_encode(struct history_pair *pairs, size_t n, uint8_t *out)
     }
     size_t count = 0, len = 1;
     int64_t prev = 0;
+    /* Version 2 unless an id delta is too large to share its varint with the kind. */
+    int version = HISTORY_BLOB_VERSION;
     for (size_t i = 0; i < n && count < HISTORY_BLOB_POINTS_MAX; i++)
         if (pairs[i].series >= 1 && pairs[i].series != prev && isfinite(pairs[i].value)) {
+            if ((uint64_t)(pairs[i].series - prev) > HISTORY_BLOB_DELTA_MAX)
+                version = 1;
             prev = pairs[i].series;
             count++;
         }
-    out[0] = HISTORY_BLOB_VERSION;
+    out[0] = (uint8_t)version;
     len += put_varint(out + len, count);
     prev = 0;
     for (size_t i = 0, k = 0; i < n && k < count; i++) {
         if (pairs[i].series < 1 || pairs[i].series == prev || !isfinite(pairs[i].value))
             continue;
-        len += put_varint(out + len, (uint64_t)(pairs[i].series - prev));
-        put_double(out + len, pairs[i].value);
-        len += 8;
+        uint64_t delta = (uint64_t)(pairs[i].series - prev);
+        if (version == 1) {
+            len += put_varint(out + len, delta);
+            put_double(out + len, pairs[i].value);
+            len += 8;
+        } else {
+            int64_t m = 0;
+            unsigned kind = value_kind(pairs[i].value, &m);
+            len += put_varint(out + len, delta * HISTORY_BLOB_KINDS + kind);
+            if (kind == 0) {
+                put_double(out + len, pairs[i].value);
+                len += 8;
+            } else {
+                len += put_varint(out + len, zigzag(m));
+            }
+        }
         prev = pairs[i].series;
         k++;
     }
@@ -263,6 +314,7 @@ struct blob_reader {
     const uint8_t *p;
     size_t len, pos, left;
     int64_t id;
+    int version;
 };
 
 static int
@@ -270,9 +322,12 @@ blob_open(struct blob_reader *r, const uint8_t *blob, size_t len)
 {
     *r = (struct blob_reader){.p = blob, .len = len, .pos = 1};
     uint64_t n;
-    if (blob == NULL || len < 2 || blob[0] != HISTORY_BLOB_VERSION ||
-        !get_varint(blob, len, &r->pos, &n) || n > HISTORY_BLOB_POINTS_MAX ||
-        n > (len - r->pos) / 9)
+    if (blob == NULL || len < 2 || (blob[0] != 1 && blob[0] != HISTORY_BLOB_VERSION))
+        return 0;
+    r->version = blob[0];
+    /* A pair takes at least 9 bytes in version 1, 2 in version 2. */
+    if (!get_varint(blob, len, &r->pos, &n) || n > HISTORY_BLOB_POINTS_MAX ||
+        n > (len - r->pos) / (r->version == 1 ? 9 : 2))
         return 0;
     r->left = (size_t)n;
     return 1;
@@ -285,13 +340,32 @@ blob_next(struct blob_reader *r, struct history_pair *out)
     if (r->left == 0)
         return r->pos == r->len ? 0 : -1;
     uint64_t d;
-    if (!get_varint(r->p, r->len, &r->pos, &d) || d == 0 || d > (uint64_t)(INT64_MAX - r->id) ||
-        r->len - r->pos < 8)
+    if (!get_varint(r->p, r->len, &r->pos, &d))
         return -1;
+    unsigned kind = 0;
+    if (r->version != 1) {
+        kind = (unsigned)(d % HISTORY_BLOB_KINDS);
+        d /= HISTORY_BLOB_KINDS;
+    }
+    if (d == 0 || d > (uint64_t)(INT64_MAX - r->id))
+        return -1;
+    if (kind == 0) {
+        if (r->len - r->pos < 8)
+            return -1;
+        out->value = get_double(r->p + r->pos);
+        r->pos += 8;
+    } else {
+        uint64_t u;
+        if (!get_varint(r->p, r->len, &r->pos, &u))
+            return -1;
+        int64_t m = unzigzag(u);
+        /* Only what the encoder writes: an integer under 2^53 in magnitude. */
+        if (m <= -9007199254740992LL || m >= 9007199254740992LL)
+            return -1;
+        out->value = (double)m / pow10_kind[kind];
+    }
     r->id += (int64_t)d;
     out->series = r->id;
-    out->value = get_double(r->p + r->pos);
-    r->pos += 8;
     r->left--;
     return isfinite(out->value) ? 1 : -1;
 }

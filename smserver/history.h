@@ -37,14 +37,24 @@
 struct sqlite3;
 
 /* Point blob: the raw points of one sample.
- *   byte 0       version (HISTORY_BLOB_VERSION)
+ *   byte 0       version: 2 (HISTORY_BLOB_VERSION), or 1 (written before, and still
+ *                when an id delta exceeds HISTORY_BLOB_DELTA_MAX)
  *   varint       count n (at most HISTORY_BLOB_POINTS_MAX)
- *   n times      varint series id (the first one absolute and >= 1, then the delta
- *                from the previous id, >= 1: ids strictly increase), then the value
+ *   n times, version 1: varint series id (the first one absolute and >= 1, then the
+ *                delta from the previous id, >= 1: ids strictly increase), then the value
  *                as an 8-byte IEEE 754 double, little-endian, finite
+ *   n times, version 2: varint delta * HISTORY_BLOB_KINDS + kind (the delta as in
+ *                version 1), then by kind: 0, the 8-byte double as in version 1; k in
+ *                1..7, a zigzag varint m (|m| < 2^53) and the value is m / 10^(k - 1)
+ *                computed in double (the encoder picks the first kind that gives the
+ *                value back bit for bit, so -0.0 and values like 1/3 stay doubles)
  * Varints are unsigned LEB128 (7 bits a byte, low first), at most 10 bytes, no
- * redundant trailing zero byte. The blob ends exactly after the last value. */
-#define HISTORY_BLOB_VERSION 1
+ * redundant trailing zero byte. The blob ends exactly after the last value. Version 2
+ * takes 2 to 4 bytes a point for the agent's usual values (counters, values with a few
+ * decimals) where version 1 takes 9. */
+#define HISTORY_BLOB_VERSION 2
+#define HISTORY_BLOB_KINDS 8
+#define HISTORY_BLOB_DELTA_MAX (UINT64_MAX / HISTORY_BLOB_KINDS - 1)
 #define HISTORY_BLOB_POINTS_MAX 65536
 
 struct history_pair {

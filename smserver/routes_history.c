@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +184,42 @@ begin(struct call *c, int with_name, struct hq *q, char **cause)
 
 static const char *const tier_names[] = {"raw", "minute", "hour"};
 
+/* v as a JSON number: an integer or a decimal of up to six places written directly when
+ * it is exactly m / 10^k for the first such k (then strtod gives v back: both are the
+ * double nearest that fraction), else cJSON's own printing (a printf and an sscanf
+ * round trip a number, which was most of a 480-bucket reply's time). */
+static cJSON *
+json_number(double v)
+{
+    static const double p10[7] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    for (int k = 0; k < 7; k++) {
+        double x = v * p10[k];
+        if (!(fabs(x) < 9007199254740992.0)) /* 2^53; also NaN and infinities */
+            break;
+        int64_t m = (int64_t)nearbyint(x);
+        double back = (double)m / p10[k];
+        if (memcmp(&back, &v, sizeof v) != 0)
+            continue;
+        /* Digits from the right: k of them after the point, at least one before it. */
+        char buf[32];
+        size_t o = sizeof buf;
+        uint64_t a = m < 0 ? (uint64_t)0 - (uint64_t)m : (uint64_t)m;
+        buf[--o] = '\0';
+        for (int i = 0; i < k || a > 0 || i == k; i++) {
+            if (i == k && k > 0)
+                buf[--o] = '.';
+            buf[--o] = (char)('0' + a % 10);
+            a /= 10;
+            if (i >= k && a == 0)
+                break;
+        }
+        if (m < 0)
+            buf[--o] = '-';
+        return cJSON_CreateRaw(buf + o);
+    }
+    return cJSON_CreateNumber(v);
+}
+
 /* One series as [{"time","value","min","max","count"}...]; no data is []. */
 static enum sm_rc
 series_data(struct call *c, const struct hq *q, const char *name, const char *labels, cJSON **out,
@@ -201,10 +239,10 @@ series_data(struct call *c, const struct hq *q, const char *name, const char *la
         sm_time_format((double)b->t / 1000.0, t, sizeof t);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "time", t);
-        cJSON_AddNumberToObject(o, "value", b->avg);
-        cJSON_AddNumberToObject(o, "min", b->min);
-        cJSON_AddNumberToObject(o, "max", b->max);
-        cJSON_AddNumberToObject(o, "count", (double)b->n);
+        cJSON_AddItemToObject(o, "value", json_number(b->avg));
+        cJSON_AddItemToObject(o, "min", json_number(b->min));
+        cJSON_AddItemToObject(o, "max", json_number(b->max));
+        cJSON_AddItemToObject(o, "count", json_number((double)b->n));
         cJSON_AddItemToArray(*out, o);
     }
     if (tier)

@@ -17,7 +17,10 @@
 #
 # Without victoria-metrics or promtool (Debian packages victoria-metrics, prometheus;
 # ./bootstrap check installs them) it says so and prints the others' figures.
-# SM_DENSITY_KEEP=DIR keeps the recorded samples (rec.jsonl) and the points (points.tsv).
+# SM_DENSITY_KEEP=DIR keeps the recorded samples (rec.jsonl), the points (points.tsv) and
+# smserver's database (statusmonitor.db);
+# SM_DENSITY_REC=FILE replays such a rec.jsonl instead of recording (two builds, same data:
+# top_builddir=OTHER_BUILD names the other build's binaries).
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -40,7 +43,8 @@ cleanup() {
     for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done
     # SM_DENSITY_KEEP=DIR keeps the recorded samples and the stored points there.
     if [ -n "${SM_DENSITY_KEEP:-}" ]; then
-        mkdir -p "$SM_DENSITY_KEEP" && cp "$T/rec.jsonl" "$T/points.tsv" "$SM_DENSITY_KEEP/" 2>/dev/null || true
+        mkdir -p "$SM_DENSITY_KEEP" && cp "$T/rec.jsonl" "$T/points.tsv" "$T/state/statusmonitor.db" \
+            "$SM_DENSITY_KEEP/" 2>/dev/null || true
     fi
     rm -rf "$T"
 }
@@ -66,26 +70,35 @@ p50_ms() { sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.1f", a[int((NR 
 dbytes() { du -sb "$1" 2>/dev/null | cut -f1; }
 
 #---------------------------------------------------------------- record real samples
-say "recording $RECORD s of this machine's samples (smagent -i 1)"
-$PY record "$T/rec.port" "$T/rec.jsonl" 2>"$T/rec.log" &
-PIDS="$PIDS $!"
-wait_file "$T/rec.port" "$T/rec.log"
-printf 'bench-token\n' >"$T/rec.token"
-"$SMAGENT" --server "http://127.0.0.1:$(cat "$T/rec.port")" --token-file "$T/rec.token" \
-    --interval 1 --spool "$T/spool" --foreground --log-level error 2>"$T/agent.log" &
-APID=$!
-PIDS="$PIDS $APID"
-sleep "$RECORD"
-# A loaded machine may start the agent late: give it up to 30 s more for two samples.
-i=0
-while [ "$(wc -l <"$T/rec.jsonl" 2>/dev/null || echo 0)" -lt 2 ] && [ $i -lt 30 ]; do
-    i=$((i + 1))
-    sleep 1
-done
-kill -TERM "$APID" 2>/dev/null || true
-wait "$APID" 2>/dev/null || true
+if [ -n "${SM_DENSITY_REC:-}" ]; then
+    # A recording kept by an earlier run (SM_DENSITY_KEEP): two builds compared on the
+    # same samples.
+    [ -s "$SM_DENSITY_REC" ] || { say "SM_DENSITY_REC: $SM_DENSITY_REC is missing or empty"; exit 1; }
+    cp "$SM_DENSITY_REC" "$T/rec.jsonl"
+    say "using the recorded samples in $SM_DENSITY_REC"
+else
+    say "recording $RECORD s of this machine's samples (smagent -i 1)"
+    $PY record "$T/rec.port" "$T/rec.jsonl" 2>"$T/rec.log" &
+    PIDS="$PIDS $!"
+    wait_file "$T/rec.port" "$T/rec.log"
+    printf 'bench-token\n' >"$T/rec.token"
+    "$SMAGENT" --server "http://127.0.0.1:$(cat "$T/rec.port")" --token-file "$T/rec.token" \
+        --interval 1 --spool "$T/spool" --foreground --log-level error 2>"$T/agent.log" &
+    APID=$!
+    PIDS="$PIDS $APID"
+    sleep "$RECORD"
+    # A loaded machine may start the agent late: give it up to 30 s more for two samples.
+    i=0
+    while [ "$(wc -l <"$T/rec.jsonl" 2>/dev/null || echo 0)" -lt 2 ] && [ $i -lt 30 ]; do
+        i=$((i + 1))
+        sleep 1
+    done
+    kill -TERM "$APID" 2>/dev/null || true
+    wait "$APID" 2>/dev/null || true
+    nrec=$(wc -l <"$T/rec.jsonl")
+    [ "$nrec" -ge 2 ] || { say "recorded only $nrec samples"; cat "$T/agent.log" >&2; exit 1; }
+fi
 nrec=$(wc -l <"$T/rec.jsonl")
-[ "$nrec" -ge 2 ] || { say "recorded only $nrec samples"; cat "$T/agent.log" >&2; exit 1; }
 
 #---------------------------------------------------------------- smserver
 printf 'bench password\n' | "$SMSERVER" user add bench --state-dir "$T/state" >/dev/null 2>&1
@@ -153,19 +166,40 @@ npoints=$(sed -n 's/^export points \([0-9]*\) series.*/\1/p' "$T/export")
 nseries=$(sed -n 's/^export points [0-9]* series \([0-9]*\)/\1/p' "$T/export")
 [ "${npoints:-0}" -gt 0 ] || { say "no points stored"; cat "$T/server.log" >&2; exit 1; }
 say "$SECONDS_ samples, $nseries series, $npoints points"
+# Every table and index apart, largest first, so the "rest" below can be told apart.
+sort -k2,2nr "$T/dbstat" | awk -v n="$npoints" '$2 > 0 { printf "%s%s %.3f", sep, $1, $2 / n; sep = ", " } END { printf "\n" }' |
+    sed 's/^/smserver: bytes\/point by table and index: /'
 free_bytes=$(sqlite3 "$DB" 'SELECT (SELECT freelist_count FROM pragma_freelist_count) * (SELECT page_size FROM pragma_page_size)')
-awk -v n="$npoints" -v total="$db_bytes" -v s="$ingest_s" -v w="$rollup_wait" -v sw="$seal_wait" -v fr="$free_bytes" '
-    { b[$1] = $2 }
+nsnap=$(sqlite3 "$DB" 'SELECT count(*) FROM proc_snapshots' 2>/dev/null || echo 0)
+# The index part of the tables that store points: their b-trees' interior pages, and
+# the chunks' own index (a rowid table with UNIQUE(series_id, t0)).
+index_bytes=$(sqlite3 "$DB" "SELECT (SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE pagetype = 'internal'
+    AND (name IN ('chunks', 'chunk_samples', 'samples', 'series') OR name LIKE 'rollup%'))
+    + (SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ('sqlite_autoindex_chunks_1', 'sqlite_autoindex_series_1'))")
+# Process snapshots (issue 20's per-minute process lists) are not points: bytes/point
+# counts everything that stores points (chunks, open rows, rollups, series, their
+# indexes, free pages, pointer maps) and the snapshot table is printed apart, with the
+# whole file's total beside it so nothing is hidden.
+awk -v n="$npoints" -v total="$db_bytes" -v s="$ingest_s" -v w="$rollup_wait" -v sw="$seal_wait" \
+    -v fr="$free_bytes" -v ns="$nsnap" -v ix="$index_bytes" -v out="$T/sm.bpp" '
+    { all += $2 }
+    /^proc_snapshots|^sqlite_autoindex_proc_snapshots/ { snap += $2; next }
     /^rollup_/ { roll += $2; next }
-    $1 == "chunks" || $1 == "sqlite_autoindex_chunks_1" { ch += $2; next }
+    $1 == "chunks" { ch += $2; next }
+    $1 == "sqlite_autoindex_chunks_1" { chx += $2; next }
     $1 == "chunk_samples" { ct += $2; next }
     $1 == "samples" || $1 == "sqlite_autoindex_samples_1" { raw += $2; next }
+    $1 == "series" || $1 == "sqlite_autoindex_series_1" { ser += $2; next }
     { other += $2 }
     END {
-        printf "smserver: %.2f bytes/point (file %d bytes): chunks %.2f, sample times %.3f, open rows %.2f, rollups %.2f, rest (series, index, pointer maps) %.2f, free pages %.2f\n", total / n, total, ch / n, ct / n, raw / n, roll / n, (other - fr) / n, fr / n
+        pm = total - all - fr
+        pts = total - snap
+        printf "smserver: %.2f bytes/point (file %d bytes less the process snapshots): chunks %.3f, chunk index %.3f, sample times %.3f, open rows %.3f, rollups %.3f, series %.3f, other tables %.3f, free pages %.3f, pointer maps %.3f; of all those, index (interior pages and the chunk and series indexes) %.3f\n", pts / n, total, ch / n, chx / n, ct / n, raw / n, roll / n, ser / n, other / n, fr / n, pm / n, ix / n
+        printf "smserver: process snapshots apart (not points): %d of them, %d bytes a snapshot with their indexes, %.2f MiB a day for an agent; the whole file is %.2f bytes/point with them\n", ns, ns ? snap / ns : 0, ns ? snap / ns * 1440 / 1048576 : 0, total / n
         printf "smserver: ingest %d points/s (%.1f s through POST /ingest, then rollups done %.1f s and chunks sealed %.1f s later)\n", n / s, s, w, sw
+        printf "%.3f\n", pts / n >out
     }' "$T/dbstat" | tee "$T/sm.figures"
-sm_bpp=$(awk -v n="$npoints" -v t="$db_bytes" 'BEGIN { printf "%.3f", t / n }')
+sm_bpp=$(cat "$T/sm.bpp")
 sm_pps=$(awk -v n="$npoints" -v s="$ingest_s" 'BEGIN { printf "%d", n / s }')
 say "smserver: -24h query of cpu.usage ($sm_buckets) p50 $sm_p50 ms over $QUERIES"
 say "smserver: -7d query of cpu.usage ($sm_buckets7) p50 $sm_p50_7 ms over $QUERIES"
@@ -266,6 +300,6 @@ if [ -n "$vm_bpp" ]; then
         -v vmq="$vm_p50" -v smq7="$sm_p50_7" -v vmq7="$vm_p50_7" -v sp="$sm_pps" -v vp="$(awk -v n="$npoints" -v s="$vm_s" 'BEGIN { printf "%d", n / s }')" 'BEGIN {
         printf "density: bytes/point vs VictoriaMetrics: smserver %.2fx, chunk codec (2 h) %.2fx", sm / vm, ch / vm
         if (pr != "") printf ", Prometheus %.2fx", pr / vm
-        printf " (goal: smserver <= 1.00x)\n"
+        printf " (goal: smserver <= 1.00x; smserver %.2f bytes/point, goal <= 2.0)\n", sm
         printf "density: ingest points/s smserver/VictoriaMetrics %.2f; query p50 smserver/VictoriaMetrics: -24h %.2f, -7d %.2f (goal <= 2)\n", sp / vp, smq / vmq, smq7 / vmq7 }'
 fi

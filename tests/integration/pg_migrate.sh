@@ -138,6 +138,13 @@ done
 [ "$(q 'SELECT count(*) FROM rollup_1m')" -gt 1000 ] && [ "$(q 'SELECT count(*) FROM proc_snapshots')" -gt 100 ] &&
     [ "$(q 'SELECT count(*) FROM alert_events')" -gt 0 ] && [ "$(q 'SELECT count(*) FROM latest')" = 2 ] ||
     fail "the SQLite database lacks rollups, snapshots, events or newest samples: $(q "SELECT (SELECT count(*) FROM rollup_1m) || ' ' || (SELECT count(*) FROM proc_snapshots) || ' ' || (SELECT count(*) FROM alert_events) || ' ' || (SELECT count(*) FROM latest)")"
+# Half the sample rows rewritten in point blob version 1, as an smserver before version 2
+# wrote them (same points): migrate reads a database that holds both.
+"$PY" "$(dirname "$0")/smdb.py" to-v1 "$DB" >"$T/tov1" || fail "smdb.py to-v1: $(cat "$T/tov1")"
+v1=$(q "SELECT count(*) FROM samples WHERE substr(data, 1, 1) = x'01'")
+v2=$(q "SELECT count(*) FROM samples WHERE substr(data, 1, 1) = x'02'")
+[ "$v1" -gt 20 ] && [ "$v2" -gt 20 ] || fail "not a mix of blob versions: $v1 v1, $v2 v2 ($(cat "$T/tov1"))"
+echo "SQLite: $v1 sample rows in blob version 1, $v2 in version 2"
 # Every stored sample and point, through smdb.py's own decoders of rows and chunks.
 WANT_SAMPLES=$(sql 'SELECT count(*) FROM raw_samples')
 WANT_POINTS=$(sql 'SELECT count(*) FROM raw_points')

@@ -9,6 +9,9 @@ chunk raises ValueError, so a test that reads it fails. It adds raw_samples(agen
 too: every stored sample, a row or sealed (chunk_samples).
 
     python3 smdb.py DB QUERY    prints the rows, columns separated by '|'
+    python3 smdb.py to-v1 DB    rewrites every other sample row's blob (by agent and
+                                time) in version 1, as an smserver before version 2
+                                wrote it, with the same points: a database with both
 """
 import math
 import sqlite3
@@ -32,27 +35,79 @@ def _varint(blob, pos):
     raise ValueError('varint over 10 bytes')
 
 
+_POW10 = [0, 1, 10, 100, 1e3, 1e4, 1e5, 1e6]
+
+
 def decode(blob):
-    """The (series id, value) pairs of a point blob, checked."""
-    if blob is None or len(blob) < 2 or blob[0] != 1:
+    """The (series id, value) pairs of a point blob (version 1 or 2), checked."""
+    if blob is None or len(blob) < 2 or blob[0] not in (1, 2):
         raise ValueError('bad blob header')
+    version = blob[0]
     n, pos = _varint(blob, 1)
     out, sid = [], 0
     for _ in range(n):
         d, pos = _varint(blob, pos)
+        kind = 0
+        if version == 2:
+            d, kind = divmod(d, 8)
         if d == 0:
             raise ValueError('series ids must increase')
         sid += d
-        if sid >= 1 << 63 or pos + 8 > len(blob):
+        if sid >= 1 << 63:
             raise ValueError('bad pair')
-        (v,) = struct.unpack_from('<d', blob, pos)
+        if kind == 0:
+            if pos + 8 > len(blob):
+                raise ValueError('bad pair')
+            (v,) = struct.unpack_from('<d', blob, pos)
+            pos += 8
+        else:
+            u, pos = _varint(blob, pos)
+            m = (u >> 1) ^ -(u & 1)
+            if abs(m) >= 1 << 53:
+                raise ValueError('decimal over 2^53')
+            v = float(m) / _POW10[kind]
         if not math.isfinite(v):
             raise ValueError('non-finite value')
-        pos += 8
         out.append((sid, v))
     if pos != len(blob):
         raise ValueError('trailing bytes')
     return out
+
+
+def _put_varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7f | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def encode_v1(pairs):
+    """A version 1 point blob of the pairs (series ids increasing): an older smserver's."""
+    out, prev = bytearray([1]) + _put_varint(len(pairs)), 0
+    for sid, v in pairs:
+        out += _put_varint(sid - prev) + struct.pack('<d', v)
+        prev = sid
+    return bytes(out)
+
+
+def to_v1(path):
+    """Rewrite every other sample row of the database at path in version 1; returns
+    (rewritten, rows)."""
+    db = sqlite3.connect(path)
+    rows = db.execute('SELECT agent_id, ts, data FROM samples ORDER BY agent_id, ts').fetchall()
+    done = 0
+    for i, (agent, ts, data) in enumerate(rows):
+        if i % 2 == 0:
+            old = encode_v1(decode(data))
+            if decode(old) != decode(data):
+                raise ValueError('version 1 rewrite changed a point')
+            db.execute('UPDATE samples SET data = ? WHERE agent_id = ? AND ts = ?', (old, agent, ts))
+            done += 1
+    db.commit()
+    db.close()
+    return done, len(rows)
 
 
 class _Bits:
@@ -195,5 +250,8 @@ def connect(path):
 
 
 if __name__ == '__main__':
+    if sys.argv[1] == 'to-v1':
+        print('to-v1: %d of %d sample rows rewritten in version 1' % to_v1(sys.argv[2]))
+        sys.exit(0)
     c = connect(sys.argv[1])
     print('\n'.join('|'.join(str(x) for x in r) for r in c.execute(sys.argv[2])))

@@ -188,6 +188,45 @@ test_blob(void)
     ok(history_blob_find(buf, len, 10, &v) == SM_ENOTFOUND, "id past the last is not found");
     ok(history_blob_decode(buf, len, out, 4, &n) == SM_EINVAL, "more pairs than cap refused");
 
+    /* Version 2: the agent's usual values in a few bytes, every value back bit for bit;
+     * a blob of version 1 (the INT64_MAX id above needs it) still reads. */
+    ok(buf[0] == 1, "a delta over HISTORY_BLOB_DELTA_MAX is written as version 1 (%d)", buf[0]);
+    struct history_pair typ[] = {{1, 12.34},       {2, 0.0},      {3, -0.0},
+                                 {4, 1.0 / 3.0},   {5, 1e300},    {6, -7.5},
+                                 {7, 123456789.0}, {8, 0.000001}, {9, 3.14159}};
+    size_t nt = sizeof typ / sizeof typ[0];
+    uint8_t b2[256];
+    size_t l2 = history_blob_encode(typ, nt, b2);
+    ok(b2[0] == 2 && l2 <= history_blob_bound(nt), "version 2 written, %zu bytes", l2);
+    ok(l2 < 2 + 9 * nt, "version 2 smaller than version 1 (%zu < %zu bytes)", l2, 2 + 9 * nt);
+    struct history_pair back[16];
+    int same = history_blob_decode(b2, l2, back, 16, &n) == SM_OK && n == nt;
+    for (size_t i = 0; same && i < nt; i++)
+        same = back[i].series == typ[i].series &&
+               memcmp(&back[i].value, &typ[i].value, sizeof(double)) == 0;
+    ok(same, "version 2 round trip bit for bit (-0.0, 1/3 and 1e300 as doubles)");
+    ok(history_blob_find(b2, l2, 4, &v) == SM_OK && v == 1.0 / 3.0, "version 2 find");
+    /* The same points in version 1, as an older smserver wrote them. */
+    uint8_t b1[256] = {1, (uint8_t)nt};
+    size_t l1 = 2;
+    for (size_t i = 0; i < nt; i++) {
+        uint64_t u;
+        memcpy(&u, &typ[i].value, sizeof u);
+        b1[l1++] = 1;
+        for (int k = 0; k < 8; k++)
+            b1[l1++] = (uint8_t)(u >> (8 * k));
+    }
+    same = history_blob_decode(b1, l1, back, 16, &n) == SM_OK && n == nt;
+    for (size_t i = 0; same && i < nt; i++)
+        same = back[i].series == typ[i].series &&
+               memcmp(&back[i].value, &typ[i].value, sizeof(double)) == 0;
+    ok(same, "a version 1 blob still decodes");
+    /* A small decimal takes two bytes: the id delta with its kind, and the number. */
+    struct history_pair one = {1, 1.5};
+    ok(history_blob_encode(&one, 1, b2) == 4 && b2[2] == (1 * HISTORY_BLOB_KINDS + 2) &&
+           b2[3] == 30,
+       "1.5 as kind 2 (one decimal), m 15");
+
     /* A sample without points. */
     size_t elen = history_blob_encode(NULL, 0, buf + 256);
     ok(elen == 2 && history_blob_check(buf + 256, elen, &cnt) == SM_OK && cnt == 0,
@@ -209,7 +248,14 @@ test_blob(void)
         size_t len;
     } cases[] = {
         {"version 0", {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
-        {"version 2", {2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
+        {"version 3", {3, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
+        {"version 2, id delta 0", {2, 1, 1, 2}, 4},
+        {"version 2, decimal cut short", {2, 1, 0x0b, 0x80}, 4},
+        {"version 2, decimal over 2^53",
+         {2, 1, 0x09, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01},
+         12},
+        {"version 2, double cut short", {2, 1, 0x08, 0, 0, 0, 0, 0, 0, 0}, 10},
+        {"version 2, NaN double", {2, 1, 0x08, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f}, 11},
         {"first id 0", {1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
         {"repeated id (delta 0)", {1, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 20},
         {"count larger than the pairs", {1, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
@@ -236,9 +282,9 @@ test_blob(void)
            "malformed: %s", cases[i].what);
     }
     /* find stops early but never reads past a malformed part it reaches. */
-    ok(history_blob_find(cases[3].b, cases[3].len, 7, &v) == SM_EINVAL,
+    ok(history_blob_find(cases[8].b, cases[8].len, 7, &v) == SM_EINVAL,
        "find reaching a repeated id reports it malformed");
-    ok(history_blob_find(cases[13].b, cases[13].len, 1, &v) == SM_EINVAL,
+    ok(history_blob_find(cases[18].b, cases[18].len, 1, &v) == SM_EINVAL,
        "find on a cut value reports it malformed");
 
     /* Random damage: never a crash (ASan), and decode agrees with check. */

@@ -210,6 +210,66 @@ sql_exec(const char *sql)
     sqlite3_close(db);
 }
 
+/* Rewrite every other sample row (by agent and time) in point blob version 1, as an
+ * smserver before version 2 wrote it, with the same points; returns the rows rewritten
+ * and sets *v1 and *v2 to the rows of each version after it (-1 on an error). */
+static int64_t
+rows_to_v1(int64_t *v1, int64_t *v2)
+{
+    sqlite3 *db;
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    int64_t done = -1, i = 0;
+    struct history_pair pairs[NSER + 1];
+    uint8_t old[1 + 10 + (NSER + 1) * 18];
+    if (sqlite3_open(dbpath, &db) != SQLITE_OK)
+        abort();
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT agent_id, ts, data FROM samples ORDER BY agent_id, ts", -1,
+                           &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE samples SET data = ?3 WHERE agent_id = ?1 AND ts = ?2", -1,
+                           &upd, NULL) != SQLITE_OK)
+        goto out;
+    done = 0;
+    while (sqlite3_step(sel) == SQLITE_ROW) {
+        if (i++ % 2)
+            continue;
+        size_t n = 0, len = 0;
+        if (history_blob_decode(sqlite3_column_blob(sel, 2), (size_t)sqlite3_column_bytes(sel, 2),
+                                pairs, NSER + 1, &n) != SM_OK) {
+            done = -1;
+            break;
+        }
+        /* Version 1: the count, then each id delta and its 8-byte little-endian double. */
+        old[len++] = 1;
+        old[len++] = (uint8_t)n;
+        for (size_t j = 0; j < n; j++) {
+            uint64_t u;
+            old[len++] = (uint8_t)(pairs[j].series - (j ? pairs[j - 1].series : 0));
+            memcpy(&u, &pairs[j].value, sizeof u);
+            for (int b = 0; b < 8; b++)
+                old[len++] = (uint8_t)(u >> (8 * b));
+        }
+        sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+        sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 1));
+        sqlite3_bind_blob(upd, 3, old, (int)len, SQLITE_TRANSIENT);
+        if (sqlite3_step(upd) != SQLITE_DONE) {
+            done = -1;
+            break;
+        }
+        sqlite3_reset(upd);
+        done++;
+    }
+    if (done >= 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        done = -1;
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    sqlite3_close(db);
+    *v1 = sql_count("SELECT count(*) FROM samples WHERE substr(data, 1, 1) = x'01'");
+    *v2 = sql_count("SELECT count(*) FROM samples WHERE substr(data, 1, 1) = x'02'");
+    return done;
+}
+
 static size_t
 maintain(struct store *st, int64_t now)
 {
@@ -257,6 +317,22 @@ main(void)
     }
     ok(wrote && all == n, "%zu samples written for each of two agents", n);
 
+    int64_t ns = 0, np = 0;
+    /* An older smserver's rows: half the samples in point blob version 1, read by this
+     * one after a restart, so everything below (rollups, sealing, queries, retention)
+     * runs over a database with both versions. */
+    ok(sql_count("SELECT count(*) FROM samples WHERE substr(data, 1, 1) != x'02'") == 0,
+       "every new sample row is written in blob version 2");
+    store_free(st);
+    int64_t v1 = 0, v2 = 0, conv = rows_to_v1(&v1, &v2);
+    ok(conv > 0 && v1 == conv && v2 > 0 && v1 + v2 == 2 * (int64_t)n,
+       "%lld rows rewritten in version 1, %lld left in version 2", (long long)v1, (long long)v2);
+    st = open_store();
+    enum sm_rc crc = store_count(st, &ns, &np);
+    ok(crc == SM_OK && ns == 2 * (int64_t)n && np == 2 * NSER * (int64_t)n,
+       "mixed versions: counts %lld samples, %lld points", (long long)ns, (long long)np);
+    check_raw(st, ag.id, 0, START_MS, START_MS + 600000, INT64_MIN, "mixed versions: raw rows");
+
     /* Before sealing: everything is rows. */
     ok(sql_count("SELECT count(*) FROM chunks") == 0, "no chunks before maintenance");
     int64_t now = END_MS + 5 * 60000;
@@ -276,7 +352,6 @@ main(void)
         in_open += ts[i] >= open_w;
     ok(sql_count(sql) == 2 * (int64_t)in_open, "the open window stays rows (%lld)",
        (long long)sql_count(sql));
-    int64_t ns = 0, np = 0;
     ok(store_count(st, &ns, &np) == SM_OK && ns == 2 * (int64_t)n && np == 2 * NSER * (int64_t)n,
        "counts kept: %lld samples, %lld points", (long long)ns, (long long)np);
     int64_t bytes = sql_count("SELECT sum(length(data)) FROM chunks");
