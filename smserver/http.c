@@ -3,7 +3,6 @@
 
 #include "http.h"
 
-#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -243,44 +242,35 @@ http_peer_is_loopback(const char *peer)
     return strcmp(peer, "::1") == 0 || strcmp(peer, "0:0:0:0:0:0:0:1") == 0;
 }
 
-/* 1 when addr is a numeric address in trusted; -1 when it is not an address. */
+/* Parse addr once: into out in one spelling, an IPv4-mapped IPv6 address as IPv4
+ * (libwebsockets writes a direct peer as ::ffff:a.b.c.d, a proxy writes a.b.c.d, and
+ * the login limiter must count a client under one key however it arrives); and 1 when
+ * trusted holds it, 0 when not, -1 when addr is not a numeric address (out untouched). */
 static int
-trusted_addr(const char *addr, const struct sm_netallow *trusted)
+judge_addr(const char *addr, const struct sm_netallow *trusted, char *out, size_t outsz)
 {
     struct sockaddr_storage ss;
     if (sm_netaddr_parse(addr, &ss) != SM_OK)
         return -1;
-    return sm_netallow_contains(trusted, (const struct sockaddr *)&ss);
-}
-
-/* addr into out in one spelling: an IPv4-mapped IPv6 address as IPv4 (libwebsockets
- * writes a direct peer as ::ffff:a.b.c.d, a proxy writes a.b.c.d), so that the login
- * limiter counts a client under one key however it arrives. */
-static void
-canonical_addr(const char *addr, char *out, size_t outsz)
-{
-    struct sockaddr_storage ss;
-    char buf[INET6_ADDRSTRLEN];
-    const void *a = NULL;
-    int family = AF_INET;
-    if (sm_netaddr_parse(addr, &ss) == SM_OK) {
-        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
-        if (ss.ss_family == AF_INET)
-            a = &((const struct sockaddr_in *)&ss)->sin_addr;
-        else if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
-            a = &v6->sin6_addr.s6_addr[12];
-        else
-            a = &v6->sin6_addr, family = AF_INET6;
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+    if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+        struct sockaddr_in v4 = {.sin_family = AF_INET};
+        memcpy(&v4.sin_addr, &v6->sin6_addr.s6_addr[12], 4);
+        memset(&ss, 0, sizeof ss);
+        memcpy(&ss, &v4, sizeof v4);
     }
-    sm_strlcpy(out, a && inet_ntop(family, a, buf, sizeof buf) ? buf : addr, outsz);
+    sm_netaddr_format((const struct sockaddr *)&ss, out, outsz);
+    return sm_netallow_contains(trusted, (const struct sockaddr *)&ss);
 }
 
 enum sm_rc
 http_forwarded_client(const char *peer, const char *xff, const struct sm_netallow *trusted,
                       char *out, size_t outsz)
 {
-    canonical_addr(peer, out, outsz);
-    if (!xff || !*xff || trusted_addr(peer, trusted) != 1)
+    int t = judge_addr(peer, trusted, out, outsz);
+    if (t < 0)
+        sm_strlcpy(out, peer, outsz);
+    if (t != 1 || !xff || !*xff)
         return SM_OK;
     char list[HTTP_XFF_MAX];
     if (sm_strlcpy(list, xff, sizeof list) >= sizeof list)
@@ -297,11 +287,12 @@ http_forwarded_client(const char *peer, const char *xff, const struct sm_netallo
         size_t len = strlen(item);
         while (len && (item[len - 1] == ' ' || item[len - 1] == '\t'))
             item[--len] = '\0';
-        int t = trusted_addr(item, trusted);
+        char spelled[INET6_ADDRSTRLEN];
+        t = judge_addr(item, trusted, spelled, sizeof spelled);
         if (t < 0 || len >= outsz)
             return SM_EINVAL;
         if (t == 0 || comma == list) {
-            canonical_addr(item, out, outsz);
+            sm_strlcpy(out, spelled, outsz);
             return SM_OK;
         }
         end = comma - 1;
