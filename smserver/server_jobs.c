@@ -20,9 +20,17 @@
 #include "xmalloc.h"
 
 #define WRITER_GROUP_MAX 256 /* jobs per transaction */
-/* The details of a 503 from the storage, on every route (README, smserver(8)). */
-#define STORE_FULL "storage unavailable: the database disk is full"
-#define STORE_UNREACHABLE "storage unavailable: the database cannot be reached"
+/* The detail of a 503 from the storage, on every route (README, smserver(8)): what a
+ * client can wait for, never the database's own words (those are in the log). */
+static const char *
+store_detail(enum sm_rc rc)
+{
+    if (rc == SM_EFULL)
+        return "storage unavailable: the database disk is full";
+    if (rc == SM_EUNAVAIL)
+        return "storage unavailable: the database cannot be reached";
+    return "storage unavailable";
+}
 
 void
 job_free(struct job *j)
@@ -162,8 +170,7 @@ run_job(struct server *srv, struct store *st, struct job *j)
     char *cause = NULL;
     enum sm_rc rc;
     if (!st) {
-        rc = SM_EUNAVAIL;
-        cause = sm_xstrdup(STORE_UNREACHABLE);
+        rc = SM_EUNAVAIL; /* its detail below */
     } else if ((rc = call_auth(&c, j->route, &cause)) == SM_OK) {
         rc = j->route->handler(&c, &cause);
     }
@@ -173,7 +180,7 @@ run_job(struct server *srv, struct store *st, struct job *j)
         (!cause || strncmp(cause, "postgresql: ", 12) == 0 ||
          strncmp(cause, "database: ", 10) == 0)) {
         free(cause);
-        cause = sm_xstrdup(rc == SM_EFULL ? STORE_FULL : STORE_UNREACHABLE);
+        cause = sm_xstrdup(store_detail(rc));
     }
     store_agent_done(&c.agent);
     j->ev = c.ev;
@@ -246,12 +253,8 @@ refuse_ingest(struct resp *resp, enum sm_rc rc)
 {
     if (rc == SM_EAUTH)
         http_reply_error(resp, SM_EAUTH, "Invalid agent token");
-    else if (rc == SM_EFULL)
-        http_reply_error(resp, SM_EFULL, STORE_FULL);
-    else if (rc == SM_EUNAVAIL)
-        http_reply_error(resp, SM_EUNAVAIL, STORE_UNREACHABLE);
     else
-        http_reply_error(resp, SM_EUNAVAIL, "storage unavailable");
+        http_reply_error(resp, rc == SM_EFULL ? SM_EFULL : SM_EUNAVAIL, store_detail(rc));
 }
 
 static void
