@@ -133,7 +133,7 @@ main(int argc, char **argv)
     store_init(); /* before any other database call */
     /* libpq waits for a PostgreSQL connection as long as the network lets it (minutes
      * when packets to the host are dropped or its server hangs), and the ingest writer
-     * makes a lost connection again inline (PQreset): bound every connection attempt,
+     * makes a lost connection again inline (pq_reconnect): bound every connection attempt,
      * unless the environment or the string's connect_timeout says otherwise. */
     setenv("PGCONNECT_TIMEOUT", "5", 0);
     if (admin_is_command(argc, argv))

@@ -384,8 +384,7 @@ add_sample(struct store_pg *st, const struct store_batch *b, const struct store_
            char **cause)
 {
     struct pg_ingest *g = st->ing;
-    enum sm_rc rc = store_pg_day(st, smp->ts_ms / STORE_PG_DAY_MS -
-                                         (smp->ts_ms < 0 && smp->ts_ms % STORE_PG_DAY_MS != 0));
+    enum sm_rc rc = store_pg_day(st, history_floor_div(smp->ts_ms, STORE_PG_DAY_MS));
     if (rc != SM_OK)
         return rc;
     g->pairs = sm_xgrow(g->pairs, &g->pairs_cap, smp->npoints + 1, sizeof *g->pairs);
@@ -417,7 +416,7 @@ add_sample(struct store_pg *st, const struct store_batch *b, const struct store_
 static int
 day_known(const struct pg_ingest *g, int64_t ts_ms)
 {
-    int64_t day = ts_ms / STORE_PG_DAY_MS - (ts_ms < 0 && ts_ms % STORE_PG_DAY_MS != 0);
+    int64_t day = history_floor_div(ts_ms, STORE_PG_DAY_MS);
     for (size_t i = 0; i < g->ndays; i++)
         if (g->days[i] == day)
             return 1;
