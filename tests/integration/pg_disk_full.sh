@@ -52,12 +52,7 @@ URL=http://127.0.0.1:$a_PORT
 register dora 'disk full password 1'
 login dora 'disk full password 1'
 AUTH="Authorization: Bearer $ACCESS"
-for n in 1 2 3; do
-    add_agent "$AUTH" "host$n"
-    eval "ID$n=$AGENT_ID"
-    printf '%s\n' "$AGENT_TOKEN" >"$T/agent$n.tok"
-    chmod 600 "$T/agent$n.tok"
-done
+add_agents "$AUTH" 3
 for n in 1 2; do
     "$SMAGENT" --server "$URL" --token-file "$T/agent$n.tok" --interval 1 \
         --spool "$T/spool$n" --spool-max 1M --log-level debug >"$T/agent$n.log" 2>&1 &
@@ -94,12 +89,7 @@ PY
 }
 loop &
 LOOP_PID=$!
-delivered() {
-    for n in 1 2 3; do
-        eval "id=\$ID$n"
-        [ "$(psql -XAtq -c "SELECT count(*) FROM samples WHERE agent_id = $id")" -ge 3 ] || return 1
-    done
-}
+delivered() { pg_each_stored 3 3; }
 WAIT_TRIES=300 wait_for "the first samples" delivered
 pass "one smserver, two smagents at 1 Hz and a curl loop posting into PostgreSQL"
 

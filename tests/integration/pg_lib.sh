@@ -114,6 +114,17 @@ pg_db_ensure() {
     : >"$PG_DIR/dbs/$1"
 }
 
+# pg_each_stored N MIN: agents ID1..IDN (add_agents) each have at least MIN samples in
+# the cluster's database.
+pg_each_stored() {
+    _k=1
+    while [ $_k -le "$1" ]; do
+        eval "_id=\$ID$_k"
+        [ "$(psql -XAtq -c "SELECT count(*) FROM samples WHERE agent_id = $_id")" -ge "$2" ] || return 1
+        _k=$((_k + 1))
+    done
+}
+
 # pg_db_conninfo NAME: the libpq string of database NAME in this cluster.
 pg_db_conninfo() { printf 'host=%s port=5432 user=smtest dbname=%s\n' "$PG_SOCK" "$1"; }
 

@@ -28,12 +28,7 @@ URL=http://127.0.0.1:$a_PORT
 register olga 'outage password 1'
 login olga 'outage password 1'
 AUTH="Authorization: Bearer $ACCESS"
-for n in 1 2 3 4; do
-    add_agent "$AUTH" "host$n"
-    eval "ID$n=$AGENT_ID"
-    printf '%s\n' "$AGENT_TOKEN" >"$T/agent$n.tok"
-    chmod 600 "$T/agent$n.tok"
-done
+add_agents "$AUTH" 4
 
 # Three smagents at 1 Hz, two on instance a and one on b, each with a small spool.
 for n in 1 2 3; do
@@ -69,12 +64,7 @@ loop() {
 loop &
 LOOP_PID=$!
 
-delivered() {
-    for n in 1 2 3; do
-        eval "id=\$ID$n"
-        [ "$(psql -XAtq -c "SELECT count(*) FROM samples WHERE agent_id = $id")" -ge 3 ] || return 1
-    done
-}
+delivered() { pg_each_stored 3 3; }
 WAIT_TRIES=300 wait_for "the agents' first samples" delivered
 pass "two instances, three smagents at 1 Hz and a curl loop posting into PostgreSQL"
 

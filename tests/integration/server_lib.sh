@@ -111,6 +111,19 @@ add_agent() {
     AGENT_TOKEN=$(field token)
 }
 
+# add_agents AUTH-HEADER N: agents host1..hostN; sets ID1..IDN and writes each token to
+# $T/agentK.tok (mode 0600).
+add_agents() {
+    _n=1
+    while [ $_n -le "$2" ]; do
+        add_agent "$1" "host$_n"
+        eval "ID$_n=$AGENT_ID"
+        printf '%s\n' "$AGENT_TOKEN" >"$T/agent$_n.tok"
+        chmod 600 "$T/agent$_n.tok"
+        _n=$((_n + 1))
+    done
+}
+
 # post_once TOKEN: post one sample of this machine (smagent --once) as the agent whose
 # token is TOKEN; prints the HTTP status.
 post_once() {
