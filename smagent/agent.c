@@ -291,6 +291,10 @@ take_sample(struct agent *a, double now)
     }
     add_depth(a);
     a->sample.seq = ++a->seq;
+    /* The server keeps milliseconds and the wire sends round(t * 1000) / 1000; rounding
+     * here too makes the log's "%.3f" name the very millisecond that is stored (the
+     * decimal rounding of an unrounded time can differ from it by one). */
+    a->sample.timestamp = round(a->sample.timestamp * 1000.0) / 1000.0;
     sm_log(SM_LOG_DEBUG, "sample %llu taken at %.3f", (unsigned long long)a->seq,
            a->sample.timestamp);
     char *json = sm_sample_encode(&a->sample);
