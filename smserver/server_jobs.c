@@ -262,10 +262,20 @@ writer_group(struct server *srv, struct store *st, struct job_queue *group)
 {
     double t0 = sm_mono_now();
     size_t ndups = 0, nfailed = 0;
-    enum sm_rc rc = st ? store_begin(st) : SM_EUNAVAIL;
+    struct job *j;
+    enum sm_rc rc = st ? SM_OK : SM_EUNAVAIL;
+    /* Outside the group transaction first. A database that cannot be reached refuses the
+     * group, as the begin would (after another connect); other failures are the batch
+     * write's to meet. */
+    STAILQ_FOREACH(j, group, link)
+    {
+        if (rc == SM_OK && store_prepare(st, j->batch) == SM_EUNAVAIL)
+            rc = SM_EUNAVAIL;
+    }
+    if (rc == SM_OK)
+        rc = store_begin(st);
     enum sm_rc store_rc = rc; /* the storage's own failure, for /health */
     size_t nsamples = 0, njobs = 0;
-    struct job *j;
     STAILQ_FOREACH(j, group, link)
     {
         size_t stored = 0, dups = 0;

@@ -166,6 +166,12 @@ store_begin(struct store *st)
 }
 
 enum sm_rc
+store_prepare(struct store *st, const struct store_batch *b)
+{
+    return st->backend->prepare ? st->backend->prepare(st, b) : SM_OK;
+}
+
+enum sm_rc
 store_commit(struct store *st)
 {
     return st->backend->commit(st);

@@ -178,6 +178,12 @@ void store_agent_done(struct store_agent *a);
  * stored/duplicates count samples: a sample whose (agent, ts_ms) exists is a
  * duplicate and is not written again. */
 enum sm_rc store_begin(struct store *st) SM_MUST_CHECK;
+/* Before store_begin, for each batch of the group: make what the batch will need that must
+ * not be made inside a group transaction. On PostgreSQL that is a missing day partition:
+ * its DDL locks samples against every open group commit, and two instances making one
+ * inside theirs deadlock. Nothing on SQLite. A failure costs nothing but the time: the
+ * batch write makes what is still missing itself, or fails as the batch. */
+enum sm_rc store_prepare(struct store *st, const struct store_batch *b);
 enum sm_rc store_commit(struct store *st) SM_MUST_CHECK;
 void store_rollback(struct store *st);
 enum sm_rc store_batch_write(struct store *st, const struct store_batch *b, size_t *stored,

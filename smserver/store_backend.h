@@ -51,6 +51,7 @@ struct store_backend {
                                   const uint8_t token_hash[STORE_HASH_LEN]);
     enum sm_rc (*agent_by_token)(struct store *st, const uint8_t hash[STORE_HASH_LEN],
                                  struct store_agent *out);
+    enum sm_rc (*prepare)(struct store *st, const struct store_batch *b); /* may be NULL */
     enum sm_rc (*begin)(struct store *st);
     enum sm_rc (*commit)(struct store *st);
     void (*rollback)(struct store *st);

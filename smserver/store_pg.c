@@ -717,6 +717,7 @@ const struct store_backend store_pg_backend = {
     .agent_delete = store_pg_agent_delete,
     .agent_set_token = store_pg_agent_set_token,
     .agent_by_token = store_pg_agent_by_token,
+    .prepare = store_pg_prepare,
     .begin = store_pg_begin,
     .commit = store_pg_commit,
     .rollback = store_pg_rollback,

@@ -152,6 +152,7 @@ void store_pg_rollback(struct store *base);
 void store_pg_ingest_free(struct store_pg *st);
 /* Make the day partition of samples that holds day (unix ms / STORE_PG_DAY_MS). */
 enum sm_rc store_pg_day(struct store_pg *st, int64_t day);
+enum sm_rc store_pg_prepare(struct store *base, const struct store_batch *b);
 enum sm_rc store_pg_batch_write(struct store *base, const struct store_batch *b, size_t *stored,
                                 size_t *duplicates, char **cause);
 enum sm_rc store_pg_series_list(struct store *base, int64_t agent_id, store_series_fn fn,

@@ -572,6 +572,20 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
     return SM_OK;
 }
 
+/* The batch's missing day partitions, made before the group transaction (store.h), one
+ * autocommitted statement each that holds no other lock while it waits for samples. */
+enum sm_rc
+store_pg_prepare(struct store *base, const struct store_batch *b)
+{
+    struct store_pg *st = pg(base);
+    struct pg_ingest *g = ingest(st);
+    enum sm_rc rc = SM_OK;
+    for (size_t i = 0; i < b->nsamples && rc == SM_OK && !st->in_tx; i++)
+        if (!day_known(g, b->samples[i].ts_ms))
+            rc = store_pg_day(st, history_floor_div(b->samples[i].ts_ms, STORE_PG_DAY_MS));
+    return rc;
+}
+
 enum sm_rc
 store_pg_batch_write(struct store *base, const struct store_batch *b, size_t *stored,
                      size_t *duplicates, char **cause)

@@ -40,9 +40,8 @@ run() {
     bin=${4:-$SMSERVER}
     printf 'bench password\n' | "$bin" user add bench --db "$2" >/dev/null
     # The day partitions of the clients' timestamps (the last 6 days), as a server that
-    # has run through those days has them: the first batches of a fresh database would
-    # make them inside group commits, and two instances doing so at once deadlock
-    # (PostgreSQL gives up on one after deadlock_timeout, a 503 to its agent).
+    # has run through those days has them, so that the first round's figures do not
+    # include making them (the writer makes a missing one before its group commit).
     case $2 in /*) ;; *)
         psql -XAtq -d "$2" -c "SELECT count(sm_samples_day(d)) FROM generate_series(
             extract(epoch FROM now())::bigint / 86400 - 7,
