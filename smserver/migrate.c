@@ -1032,6 +1032,7 @@ migrate_main(int argc, char **argv)
     /* The target first: a refused password or a wrong string changes neither side (the
      * source's schema would be brought up to date by its open below). */
     PGconn *dst = PQconnectdb(to);
+    store_pg_notices(dst, to);
     if (PQstatus(dst) != CONNECTION_OK) {
         /* The user and database named, the password masked (store_pg_connect_error). */
         char *why = store_pg_connect_error(dst, to);

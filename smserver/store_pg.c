@@ -149,6 +149,23 @@ store_pg_message(const char *msg, const char *db)
     return out;
 }
 
+/* A notice: a server WARNING, or the FATAL a server sends before it closes an idle
+ * session (pg_terminate_backend, a shutdown), which libpq hands here. */
+static void
+pq_notice(void *db, const char *msg)
+{
+    char *m = store_pg_message(msg, (const char *)db);
+    sm_log(SM_LOG_WARN, "postgresql: %s", m);
+    free(m);
+}
+
+void
+store_pg_notices(PGconn *conn, const char *db)
+{
+    if (conn)
+        PQsetNoticeProcessor(conn, pq_notice, (void *)(uintptr_t)db); /* read only */
+}
+
 char *
 store_pg_connect_error(const PGconn *conn, const char *db)
 {
@@ -266,6 +283,7 @@ pq_reconnect(struct store_pg *st, char **cause)
         PQfinish(st->conn);
         st->conn = c;
         st->nprepared = 0; /* a new session has none */
+        store_pg_notices(c, st->conninfo);
         PQclear(PQexec(c, PQ_SESSION_SQL));
         if (st->down) {
             sm_log(SM_LOG_INFO, "postgresql: connected again as user %s to database %s", PQuser(c),
@@ -654,6 +672,7 @@ pg_open(const char *db, struct store **out, char **cause)
         return SM_ENOMEM;
     }
     st->conninfo = sm_xstrdup(db);
+    store_pg_notices(st->conn, st->conninfo);
     if (PQstatus(st->conn) != CONNECTION_OK) {
         /* libpq's message names the socket or host, the user and the database; the
          * password, wherever db holds it, is masked (store_pg_message). */

@@ -37,6 +37,9 @@ struct store_pg {
  * query, parsed or not) is masked as "***": libpq echoes the bad part of a string it
  * cannot parse, which may be the password. Allocated; the caller frees it. */
 char *store_pg_message(const char *msg, const char *db);
+/* Send conn's notices to smserver's log (a warning, masked as above) instead of libpq's
+ * bare lines on stderr. db must outlive conn. */
+void store_pg_notices(PGconn *conn, const char *db);
 
 /* Why connecting to db failed, for the log and causes: "postgresql: cannot connect as user
  * U to database D: <libpq's message>" (user and database as libpq resolved them, when it

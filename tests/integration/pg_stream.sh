@@ -172,6 +172,12 @@ CODE=$(curl -s -o "$T/sbody" -w '%{http_code}' -H "X-Agent-Token: $ATOK" -H "$J"
 wait "$WSPID" || true
 grep -q "$NOW.75" "$T/ws2.out" || fail "no sample on b after its listener reconnected: $(cat "$T/ws2.out")"
 pass "the listeners' sessions terminated: both LISTEN again ($n sessions) and b streams a's samples"
+# The FATAL each terminated session was sent reaches libpq as a notice: in the log with
+# smserver's prefix, not a bare line of libpq's on stderr.
+! grep -h '^FATAL' "$T/a/log" "$T/b/log" || fail "libpq's notice bare on stderr"
+grep -q "warning: postgresql: FATAL: .*terminating connection" "$T/b/log" ||
+    fail "no notice of the terminated session in b's log: $(tail -5 "$T/b/log")"
+pass "the terminated sessions' notices in the log: $(grep -m1 'postgresql: FATAL' "$T/b/log")"
 
 # ---- an agent deleted and a logout on a reach b's viewers: b's viewer of every agent
 # gets the removal notice, and the logout closes its stream ("access revoked"), as a
