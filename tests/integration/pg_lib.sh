@@ -125,6 +125,45 @@ pg_each_stored() {
     done
 }
 
+# pg_loop_stored ID BASE LOOP: every sample that the curl loop of pg_outage.sh and
+# pg_disk_full.sh had acknowledged (the lines "i code ..." of file LOOP with code 200, each
+# the sample of time BASE + i s) is stored once as agent ID's, and nothing twice; prints
+# what it found into $T/loop.txt, and fails the test otherwise.
+pg_loop_stored() {
+    psql -XAtq -c "SELECT ts FROM samples WHERE agent_id = $1" >"$T/loop.stored"
+    awk '$2 == 200 { print $1 }' "$3" >"$T/loop.acked"
+    "$PY" - "$T/loop.acked" "$T/loop.stored" "$2" <<'PY' >"$T/loop.txt" || { cat "$T/loop.txt" >&2; fail "the loop's acknowledged samples"; }
+import sys
+base = int(sys.argv[3])
+acked = {base * 1000 + int(i) * 1000 for i in open(sys.argv[1]).read().split()}
+stored = [int(x) for x in open(sys.argv[2]).read().split()]
+lost = sorted(acked - set(stored))
+print("curl loop: %d acknowledged, %d stored, %d lost, %d duplicated" %
+      (len(acked), len(stored), len(lost), len(stored) - len(set(stored))))
+sys.exit(1 if lost or len(stored) != len(set(stored)) else 0)
+PY
+}
+
+# pg_spool_stored N MIN: agent N of add_agents (ID<N>), whose smagent logged to
+# $T/agent<N>.log, spooled at least MIN samples and each is stored once (within the
+# millisecond the log's three decimals give), nothing twice; appends what it found to
+# $T/agents.txt, and fails the test otherwise.
+pg_spool_stored() {
+    eval "_id=\$ID$1"
+    sed -n 's/.*spooled the sample of \([0-9.]*\).*/\1/p' "$T/agent$1.log" >"$T/spooled$1"
+    psql -XAtq -c "SELECT ts FROM samples WHERE agent_id = $_id" >"$T/stored$1"
+    "$PY" - "$T/spooled$1" "$T/stored$1" "$1" "$2" <<'PY' >>"$T/agents.txt" || { cat "$T/agents.txt" >&2; fail "agent $1 lost samples"; }
+import sys
+spooled = {round(float(x) * 1000) for x in open(sys.argv[1]).read().split()}
+stored = [int(x) for x in open(sys.argv[2]).read().split()]
+s = set(stored)
+lost = sorted(t for t in spooled if not {t - 1, t, t + 1} & s)
+print("agent %s: %d spooled, %d stored, %d lost, %d duplicated" %
+      (sys.argv[3], len(spooled), len(stored), len(lost), len(stored) - len(s)))
+sys.exit(1 if lost or len(stored) != len(s) or len(spooled) < int(sys.argv[4]) else 0)
+PY
+}
+
 # pg_db_conninfo NAME: the libpq string of database NAME in this cluster.
 pg_db_conninfo() { printf 'host=%s port=5432 user=smtest dbname=%s\n' "$PG_SOCK" "$1"; }
 

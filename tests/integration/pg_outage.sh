@@ -125,34 +125,9 @@ cat "$T/outage.txt"
 pass "during the outage: $(cat "$T/outage.txt")"
 
 # Every acknowledged sample stored once: the loop's 200s, the agents' spooled samples.
-psql -XAtq -c "SELECT ts FROM samples WHERE agent_id = $ID4" >"$T/stored4"
-awk '$2 == 200 { print $1 }' "$T/loop" >"$T/acked4"
-"$PY" - "$T/acked4" "$T/stored4" "$BASE" <<'PY' >"$T/loop.txt" || { cat "$T/loop.txt" >&2; fail "the loop's acknowledged samples"; }
-import sys
-base = int(sys.argv[3])
-acked = {base * 1000 + int(i) * 1000 for i in open(sys.argv[1]).read().split()}
-stored = [int(x) for x in open(sys.argv[2]).read().split()]
-lost = sorted(acked - set(stored))
-print("curl loop: %d acknowledged, %d stored, %d lost, %d duplicated" %
-      (len(acked), len(stored), len(lost), len(stored) - len(set(stored))))
-sys.exit(1 if lost or len(stored) != len(set(stored)) else 0)
-PY
+pg_loop_stored "$ID4" "$BASE" "$T/loop"
 cat "$T/loop.txt"
-for n in 1 2 3; do
-    eval "id=\$ID$n"
-    sed -n 's/.*spooled the sample of \([0-9.]*\).*/\1/p' "$T/agent$n.log" >"$T/spooled$n"
-    psql -XAtq -c "SELECT ts FROM samples WHERE agent_id = $id" >"$T/stored$n"
-    "$PY" - "$T/spooled$n" "$T/stored$n" "$n" <<'PY' >>"$T/agents.txt" || { cat "$T/agents.txt" >&2; fail "agent $n lost samples"; }
-import sys
-spooled = {round(float(x) * 1000) for x in open(sys.argv[1]).read().split()}
-stored = [int(x) for x in open(sys.argv[2]).read().split()]
-s = set(stored)
-lost = sorted(t for t in spooled if not {t - 1, t, t + 1} & s)
-print("agent %s: %d spooled, %d stored, %d lost, %d duplicated" %
-      (sys.argv[3], len(spooled), len(stored), len(lost), len(stored) - len(s)))
-sys.exit(1 if lost or len(stored) != len(s) or len(spooled) < 5 else 0)
-PY
-done
+for n in 1 2 3; do pg_spool_stored "$n" 5; done
 cat "$T/agents.txt"
 drain=$("$PY" -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t_back" "$t_drained")
 pass "after the outage: spools drained ${drain} s after PostgreSQL returned; $(cat "$T/loop.txt"); $(tr '\n' ';' <"$T/agents.txt")"
