@@ -101,6 +101,7 @@ struct server {
     pthread_t listener;
     int listener_started;
     _Atomic int listen_stop;
+    _Atomic int listen_points; /* this instance leads the alerts: their points are read back */
     /* GET /metrics. */
     struct server_stats stats;
     uint64_t rate_total[STATS_RATE_WINDOW]; /* samples committed, one slot per tick */

@@ -387,11 +387,11 @@ store_can_listen(struct store *st)
 }
 
 enum sm_rc
-store_listen(struct store *st, int timeout_ms, store_remote_fn fn, void *arg)
+store_listen(struct store *st, int timeout_ms, int points, store_remote_fn fn, void *arg)
 {
     if (!st->backend->listen)
         return SM_EUNAVAIL;
-    return st->backend->listen(st, timeout_ms, fn, arg);
+    return st->backend->listen(st, timeout_ms, points, fn, arg);
 }
 
 /* The strings of a batch are const for its readers; store_listen allocated them. */

@@ -351,12 +351,13 @@ int store_leader(struct store *st, enum store_role role);
  * announcements, and calls fn on that thread once per batch committed by ANOTHER process
  * (never this process's own), with what the database holds of it: the agent's owner and
  * name, its host facts, its newest sample in full when that batch brought it
- * (latest_json, else NULL), and the points of the batch's samples (the newest 64 at
- * most). fn owns r and frees it with store_remote_free. SM_EUNAVAIL when the backend has
- * no stream (store_can_listen 0: SQLite, one instance) or the connection is lost; the
- * next call connects again, and what was announced meanwhile is not delivered.
- * The same way, a logout and an agent's deletion committed by another process are
- * delivered (kind; batch NULL), so this process's viewers lose what they lost there. */
+ * (latest_json, else NULL), and, when points is non-zero, the points of the batch's
+ * samples (the newest 64 at most; only the alert rules read them, so an instance that
+ * does not evaluate them asks for none and saves reading them back). fn owns r and frees it with
+ * store_remote_free. SM_EUNAVAIL when the backend has no stream (store_can_listen 0: SQLite, one
+ * instance) or the connection is lost; the next call connects again, and what was announced
+ * meanwhile is not delivered. The same way, a logout and an agent's deletion committed by another
+ * process are delivered (kind; batch NULL), so this process's viewers lose what they lost there. */
 enum store_remote_kind {
     STORE_REMOTE_BATCH = 0,     /* batch: samples another process stored */
     STORE_REMOTE_LOGOUT,        /* user_id logged out a session */
@@ -371,7 +372,8 @@ struct store_remote {
 };
 typedef void (*store_remote_fn)(struct store_remote *r, void *arg);
 int store_can_listen(struct store *st);
-enum sm_rc store_listen(struct store *st, int timeout_ms, store_remote_fn fn, void *arg);
+enum sm_rc store_listen(struct store *st, int timeout_ms, int points, store_remote_fn fn,
+                        void *arg);
 void store_remote_free(struct store_remote *r);
 /* Free a store_remote's batch alone (the caller took it out of r). */
 void store_remote_batch_free(struct store_batch *b);

@@ -96,7 +96,8 @@ struct store_backend {
     enum sm_rc (*procs_usage)(struct store *st, int64_t *count, int64_t *bytes, char **cause);
     int (*leader)(struct store *st, enum store_role role);
     /* NULL when one instance only ever uses the database (store_listen). */
-    enum sm_rc (*listen)(struct store *st, int timeout_ms, store_remote_fn fn, void *arg);
+    enum sm_rc (*listen)(struct store *st, int timeout_ms, int points, store_remote_fn fn,
+                         void *arg);
     /* NULL when the backend keeps no shared rate limits (store_limit_check). */
     enum sm_rc (*limit_check)(struct store *st, const char *kind, const char *key, int limit,
                               double window, double now, int *wait);

@@ -225,6 +225,7 @@ enum sm_rc store_pg_notify(struct store_pg *st, const struct store_batch *b, cha
 /* Announce "logout" (of user_id) or "agent-removed" (agent_id of user_id) the same way. */
 enum sm_rc store_pg_notify_event(struct store_pg *st, const char *what, int64_t user_id,
                                  int64_t agent_id);
-enum sm_rc store_pg_listen(struct store *base, int timeout_ms, store_remote_fn fn, void *arg);
+enum sm_rc store_pg_listen(struct store *base, int timeout_ms, int points, store_remote_fn fn,
+                           void *arg);
 
 #endif

@@ -89,10 +89,11 @@ store_pg_notify_event(struct store_pg *st, const char *what, int64_t user_id, in
 
 /* ------------------------------------------------------------------ listening */
 
-/* Read back what one payload announces; NULL when it names nothing (an agent deleted
- * meanwhile) or the read failed (logged by pq_run). */
+/* Read back what one payload announces, the samples' points only when asked; NULL when
+ * it names nothing (an agent deleted meanwhile) or the read failed (logged by pq_run). */
 static struct store_remote *
-remote_read(struct store_pg *st, int64_t agent, int64_t lo, int64_t hi, int64_t latest_ts)
+remote_read(struct store_pg *st, int64_t agent, int64_t lo, int64_t hi, int64_t latest_ts,
+            int points)
 {
     struct pq_args a = {0};
     pq_int(&a, agent);
@@ -121,6 +122,8 @@ remote_read(struct store_pg *st, int64_t agent, int64_t lo, int64_t hi, int64_t 
         b->latest_ts_ms = latest_ts;
     }
     PQclear(r);
+    if (!points)
+        return x;
 
     struct pq_args q = {0};
     pq_int(&q, agent);
@@ -202,7 +205,7 @@ payload_parse(const char *s, int64_t v[4])
 }
 
 enum sm_rc
-store_pg_listen(struct store *base, int timeout_ms, store_remote_fn fn, void *arg)
+store_pg_listen(struct store *base, int timeout_ms, int points, store_remote_fn fn, void *arg)
 {
     struct store_pg *st = pg(base);
     /* LISTEN belongs to a session: after a reconnect (here or inside any pq_run, which
@@ -255,7 +258,8 @@ store_pg_listen(struct store *base, int timeout_ms, store_remote_fn fn, void *ar
         PQfreemem(n);
     }
     for (size_t i = 0; i < count; i++) {
-        struct store_remote *x = remote_read(st, todo[i][0], todo[i][1], todo[i][2], todo[i][3]);
+        struct store_remote *x =
+            remote_read(st, todo[i][0], todo[i][1], todo[i][2], todo[i][3], points);
         if (x)
             fn(x, arg);
     }

@@ -143,3 +143,25 @@ wait_for "the restarted instance to leave maintenance to the leader" log_has "$T
 grep -c "this instance evaluates the alert rules" "$T/b/log" | grep -qx 1 ||
     fail "the leader lost the alerts: $(cat "$T/b/log")"
 pass "a restarted instance leaves the lead where it is"
+
+# The alert rules read the points of the other instances' batches, which only their
+# leader reads back: b, which took the lead over, fires a rule from samples posted to
+# the restarted a.
+on b
+login alice 'correct horse battery'
+AB="Authorization: Bearer $ACCESS"
+add_agent "$AB" takeover
+req POST /alerts -H "$AB" -H 'Content-Type: application/json' -d "{\"name\":\"cpu high\",
+    \"metric\":\"cpu.usage\",\"op\":\">\",\"threshold\":50,\"for_seconds\":2,\"agent_id\":$AGENT_ID}"
+expect 201
+RULE=$(field id)
+NOW=$(date +%s)
+for t in 4 3 2 1 0; do
+    CODE=$(curl -s -o "$T/sbody" -w '%{http_code}' -H "X-Agent-Token: $AGENT_TOKEN" \
+        -H 'Content-Type: application/json' \
+        -d "{\"timestamp\":$((NOW - t)),\"cpu\":{\"usage_percent\":80}}" "http://127.0.0.1:$a_PORT/ingest")
+    [ "$CODE" = 200 ] || fail "ingest on a: $CODE $(cat "$T/sbody")"
+done
+fired_on_b() { req GET "/alerts/$RULE/events" -H "$AB"; grep -q '"firing"' "$T/body"; }
+WAIT_TRIES=100 wait_for "the rule to fire on b from a's samples" fired_on_b
+pass "b, the leader since the takeover, fires a rule from samples posted to a"
