@@ -427,7 +427,6 @@ server_start(const struct server_config *cfg)
     /* One instance (SQLite) always leads. With several, this says whether another one
      * leads now; the maintenance thread keeps asking on a connection of its own. */
     srv->lead_alerts = srv->lead_alerts_seen = store_leader(st, STORE_LEAD_ALERTS);
-    atomic_store(&srv->listen_points, srv->lead_alerts);
     sm_log(SM_LOG_INFO, "leadership: %s",
            srv->lead_alerts ? "this instance evaluates the alert rules"
                             : "another instance evaluates the alert rules");

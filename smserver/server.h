@@ -101,7 +101,6 @@ struct server {
     pthread_t listener;
     int listener_started;
     _Atomic int listen_stop;
-    _Atomic int listen_points; /* this instance leads the alerts: their points are read back */
     /* GET /metrics. */
     struct server_stats stats;
     uint64_t rate_total[STATS_RATE_WINDOW]; /* samples committed, one slot per tick */
@@ -117,7 +116,9 @@ struct server {
      * their notifications) only while it leads them (store_leader). Event loop thread;
      * the maintenance thread tells it of a change (events_leader_check). */
     int lead_alerts;
-    int lead_alerts_seen; /* maintenance thread: the last leadership it reported */
+    /* maintenance thread: the last leadership it reported; read by the listener, which
+     * reads back the points of other instances' batches only for the leader */
+    _Atomic int lead_alerts_seen;
     struct notifier *notifier;
     /* What handlers see of all this (struct call's env). */
     struct handler_env env;

@@ -278,7 +278,6 @@ events_leader_check(struct server *srv, struct store *lead, struct store *st)
         j->ev.data = x;
     }
     srv->lead_alerts_seen = now_lead;
-    atomic_store(&srv->listen_points, now_lead);
     sm_log(SM_LOG_INFO, "leadership: %s",
            now_lead ? "this instance evaluates the alert rules"
                     : "another instance evaluates the alert rules");

@@ -71,7 +71,7 @@ listen_main(void *arg)
         /* The points of the batches feed the alert rules alone (the live stream sends
          * the newest sample, read back either way): only their leader reads them. */
         enum sm_rc rc =
-            store_listen(st, LISTEN_WAIT_MS, atomic_load(&srv->listen_points), on_remote, srv);
+            store_listen(st, LISTEN_WAIT_MS, atomic_load(&srv->lead_alerts_seen), on_remote, srv);
         if (rc == SM_OK) {
             if (lost)
                 sm_log(SM_LOG_INFO, "live stream: listening to the other instances again");
