@@ -426,7 +426,8 @@ server_start(const struct server_config *cfg)
         sm_log(SM_LOG_WARN, "alerts: could not load the rules");
     /* One instance (SQLite) always leads. With several, this says whether another one
      * leads now; the maintenance thread keeps asking on a connection of its own. */
-    srv->lead_alerts = srv->lead_alerts_seen = store_leader(st, STORE_LEAD_ALERTS);
+    srv->lead_alerts = store_leader(st, STORE_LEAD_ALERTS);
+    atomic_store(&srv->lead_alerts_seen, srv->lead_alerts);
     sm_log(SM_LOG_INFO, "leadership: %s",
            srv->lead_alerts ? "this instance evaluates the alert rules"
                             : "another instance evaluates the alert rules");

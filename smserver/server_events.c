@@ -256,7 +256,7 @@ void
 events_leader_check(struct server *srv, struct store *lead, struct store *st)
 {
     int now_lead = store_leader(lead, STORE_LEAD_ALERTS);
-    if (now_lead == srv->lead_alerts_seen)
+    if (now_lead == atomic_load(&srv->lead_alerts_seen))
         return;
     struct job *j = sm_xcalloc(1, sizeof *j);
     j->internal = 1;
@@ -277,7 +277,7 @@ events_leader_check(struct server *srv, struct store *lead, struct store *st)
         free(l.events);
         j->ev.data = x;
     }
-    srv->lead_alerts_seen = now_lead;
+    atomic_store(&srv->lead_alerts_seen, now_lead);
     sm_log(SM_LOG_INFO, "leadership: %s",
            now_lead ? "this instance evaluates the alert rules"
                     : "another instance evaluates the alert rules");
