@@ -35,6 +35,7 @@
 #include "rc.h"
 
 struct sqlite3;
+struct chunk_point;
 
 /* Point blob: the raw points of one sample.
  *   byte 0       version: 2 (HISTORY_BLOB_VERSION), or 1 (written before, and still
@@ -133,6 +134,20 @@ int64_t history_window_of(int64_t t);
 
 /* Receives one sealed point: key is the series id (the agent id for sample times). */
 typedef void (*history_point_fn)(void *arg, int64_t key, int64_t t, double v);
+
+/* What both backends seal with (no database here). Encode the points p[0..n) of one
+ * series or of the sample times (1 <= n <= CHUNK_MAX_POINTS, times strictly increasing)
+ * into *buf (malloc'd, *len bytes). With times[0..ntimes) (the window's sample times,
+ * all in one chunk of times) and every point's time among them, the chunk keeps the
+ * positions in times instead of timestamps and *ix = 1; otherwise *ix = 0. */
+enum sm_rc history_chunk_encode(const struct chunk_point *p, size_t n, const int64_t *times,
+                                size_t ntimes, uint8_t **buf, size_t *len, int *ix) SM_MUST_CHECK;
+/* Feed fn(arg, key, t, v) the points of one encoded chunk that fall in [lo, hi); with
+ * times (an ix chunk), its timestamps are positions in times[0..ntimes). SM_EIO when the
+ * chunk is damaged (logged with key and t0), after the points before the damage. */
+enum sm_rc history_chunk_feed(const void *blob, size_t len, int64_t key, int64_t t0, int64_t lo,
+                              int64_t hi, const int64_t *times, size_t ntimes, history_point_fn fn,
+                              void *arg) SM_MUST_CHECK;
 
 /* Call fn for every sealed point of series in [lo, hi), chunk by chunk in time order;
  * *chunks (when not NULL) counts the chunks read. SM_EIO when a chunk is damaged. */

@@ -133,19 +133,17 @@ times_get(sqlite3 *db, struct times_cache *c, int64_t agent, int64_t w0, const i
     return rc;
 }
 
-/* Feed fn the points of one chunk that fall in [lo, hi); with times, the chunk's
- * timestamps are positions in them. SM_EIO when it is damaged. */
-static enum sm_rc
-chunk_feed(const void *blob, int len, int64_t key, int64_t t0, int64_t lo, int64_t hi,
-           const int64_t *times, size_t ntimes, history_point_fn fn, void *arg)
+enum sm_rc
+history_chunk_feed(const void *blob, size_t len, int64_t key, int64_t t0, int64_t lo, int64_t hi,
+                   const int64_t *times, size_t ntimes, history_point_fn fn, void *arg)
 {
     struct chunk_iter it;
     struct chunk_point p;
     int k = -1;
-    if (blob && len > 0 && chunk_iter_init(&it, blob, (size_t)len) == SM_OK) {
+    if (blob && len > 0 && chunk_iter_init(&it, blob, len) == SM_OK) {
         while ((k = chunk_iter_next(&it, &p)) == 1) {
             if (times) {
-                if (p.t >= (int64_t)ntimes) {
+                if (p.t < 0 || p.t >= (int64_t)ntimes) {
                     k = -1;
                     break;
                 }
@@ -161,6 +159,14 @@ chunk_feed(const void *blob, int len, int64_t key, int64_t t0, int64_t lo, int64
         return SM_EIO;
     }
     return SM_OK;
+}
+
+static enum sm_rc
+chunk_feed(const void *blob, int len, int64_t key, int64_t t0, int64_t lo, int64_t hi,
+           const int64_t *times, size_t ntimes, history_point_fn fn, void *arg)
+{
+    return history_chunk_feed(blob, len > 0 ? (size_t)len : 0, key, t0, lo, hi, times, ntimes, fn,
+                              arg);
 }
 
 /* One row of chunks (series_id, t0, ix, data from column col) fed to fn. */
@@ -305,11 +311,31 @@ time_index(const int64_t *times, size_t n, int64_t t)
     return a < n && times[a] == t ? (int64_t)a : -1;
 }
 
+enum sm_rc
+history_chunk_encode(const struct chunk_point *p, size_t n, const int64_t *times, size_t ntimes,
+                     uint8_t **buf, size_t *len, int *ix)
+{
+    *buf = NULL;
+    *len = 0;
+    *ix = times != NULL;
+    struct chunk_builder b;
+    chunk_builder_init(&b);
+    enum sm_rc rc = SM_OK;
+    for (size_t j = 0; j < n && *ix; j++)
+        *ix = time_index(times, ntimes, p[j].t) >= 0;
+    for (size_t j = 0; j < n && rc == SM_OK; j++)
+        rc = chunk_append(&b, *ix ? time_index(times, ntimes, p[j].t) : p[j].t, p[j].v);
+    /* chunk_seal keeps the smaller of the two value encodings. */
+    if (rc == SM_OK)
+        rc = chunk_seal(&b, buf, len);
+    chunk_builder_done(&b);
+    return rc;
+}
+
 /* Write the points p[0..n) of one key (sorted by time, no duplicate time) as chunks of at
  * most CHUNK_MAX_POINTS into ins (key, t0, t1, n, data[, ix]). With times (the window's
- * sample times, in one chunk of times) and ix_col, the chunk keeps the positions of its
- * points in times instead of their timestamps (ix = 1): the agent's series share one
- * column of timestamps. */
+ * sample times, in one chunk of times) and ix_col, a chunk that holds all n points keeps
+ * their positions in times (history_chunk_encode). */
 static enum sm_rc
 write_chunks(sqlite3 *db, sqlite3_stmt *ins, const struct seal_point *p, size_t n,
              const int64_t *times, size_t ntimes, int ix_col)
@@ -319,25 +345,12 @@ write_chunks(sqlite3 *db, sqlite3_stmt *ins, const struct seal_point *p, size_t 
     enum sm_rc rc = SM_OK;
     for (size_t i = 0; i < n && rc == SM_OK;) {
         size_t k = n - i < CHUNK_MAX_POINTS ? n - i : CHUNK_MAX_POINTS;
-        int ix = ix_col && times && k == n;
-        for (size_t j = 0; j < k; j++) {
-            int64_t at = ix ? time_index(times, ntimes, p[i + j].t) : -1;
-            ix = ix && at >= 0;
-            pts[j] = (struct chunk_point){ix ? at : p[i + j].t, p[i + j].v};
-        }
-        if (ix_col && times && k == n && !ix) /* a point off the times: real timestamps */
-            for (size_t j = 0; j < k; j++)
-                pts[j].t = p[i + j].t;
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        struct chunk_builder b;
-        chunk_builder_init(&b);
-        for (size_t j = 0; j < k && rc == SM_OK; j++)
-            rc = chunk_append(&b, pts[j].t, pts[j].v);
-        /* chunk_seal keeps the smaller of the two value encodings. */
-        if (rc == SM_OK)
-            rc = chunk_seal(&b, &buf, &len);
-        chunk_builder_done(&b);
+        for (size_t j = 0; j < k; j++)
+            pts[j] = (struct chunk_point){p[i + j].t, p[i + j].v};
+        uint8_t *buf;
+        size_t len;
+        int ix;
+        rc = history_chunk_encode(pts, k, ix_col && k == n ? times : NULL, ntimes, &buf, &len, &ix);
         if (rc == SM_OK) {
             sqlite3_reset(ins);
             sqlite3_bind_int64(ins, 1, p[i].key);
