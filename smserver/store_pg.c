@@ -19,6 +19,7 @@
  *  - alert rules, channels and events (store_pg_alerts.c); leadership of the jobs one
  *    instance runs and the shared rate limiter (store_pg_cluster.c).
  *  - process snapshots (store_pg_procs.c, schema version 4).
+ *  - raw points sealed into compressed chunks, SQLite's (store_pg_chunks.c, schema 6).
  *  - the live stream across instances (store_pg_stream.c): each batch announced by
  *    NOTIFY at commit, read back by the other instances' listeners.
  *
@@ -307,9 +308,9 @@ pq_reconnect(struct store_pg *st, char **cause)
     return SM_EUNAVAIL;
 }
 
-enum sm_rc
-pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a,
-       PGresult **res, char **cause)
+static enum sm_rc
+run_fmt(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a,
+        PGresult **res, char **cause, int binary)
 {
     if (res)
         *res = NULL;
@@ -319,7 +320,7 @@ pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_a
     if (PQstatus(st->conn) != CONNECTION_OK && !st->in_tx && pq_reconnect(st, cause) != SM_OK)
         return SM_EUNAVAIL;
     PGresult *r = PQexecParams(st->conn, sql, a ? a->n : 0, NULL, a ? a->val : NULL,
-                               a ? a->len : NULL, a ? a->fmt : NULL, 0);
+                               a ? a->len : NULL, a ? a->fmt : NULL, binary);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
         if (res)
@@ -329,6 +330,20 @@ pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_a
         return SM_OK;
     }
     return pq_fail(st, what, r, cause);
+}
+
+enum sm_rc
+pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a,
+       PGresult **res, char **cause)
+{
+    return run_fmt(st, what, sql, a, res, cause, 0);
+}
+
+enum sm_rc
+pq_run_binary(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a,
+              PGresult **res)
+{
+    return run_fmt(st, what, sql, a, res, NULL, 1);
 }
 
 enum sm_rc
@@ -387,9 +402,9 @@ pq_pipeline(struct store_pg *st, struct pq_stmt *s, size_t n, char **cause)
         int ok =
             s[sent].name && is_prepared(st, s[sent].name)
                 ? PQsendQueryPrepared(st->conn, s[sent].name, a ? a->n : 0, a ? a->val : NULL,
-                                      a ? a->len : NULL, a ? a->fmt : NULL, 0)
+                                      a ? a->len : NULL, a ? a->fmt : NULL, s[sent].binary)
                 : PQsendQueryParams(st->conn, s[sent].sql, a ? a->n : 0, NULL, a ? a->val : NULL,
-                                    a ? a->len : NULL, a ? a->fmt : NULL, 0);
+                                    a ? a->len : NULL, a ? a->fmt : NULL, s[sent].binary);
         if (!ok)
             break;
     }
@@ -545,6 +560,8 @@ static const char *const migrations[] = {
     store_pg_procs_schema,
     /* 5: the rollup tiers' aggregates in their key index (store_pg_history.c). */
     store_pg_history_covering,
+    /* 6: raw points sealed into chunks (store_pg_chunks.c). */
+    store_pg_chunks_schema,
 };
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
 /* The advisory lock every migrating connection takes (any constant; "smsv"). */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "history.h"
 #include "store_backend.h"
 
 struct pg_ingest; /* the writer's caches (store_pg_ingest.c) */
@@ -76,6 +77,10 @@ void pq_blob(struct pq_args *a, const uint8_t *b, size_t n);
  * SM_EFULL, a lost connection or another lack of resources SM_EUNAVAIL, the rest SM_EIO. */
 enum sm_rc pq_run(struct store_pg *st, const char *what, const char *sql, const struct pq_args *a,
                   PGresult **res, char **cause);
+/* pq_run with every result column in binary form (an int8 is 8 bytes big-endian, an
+ * array as pg_array.h reads it, a bytea its bytes): the chunk code's reads. */
+enum sm_rc pq_run_binary(struct store_pg *st, const char *what, const char *sql,
+                         const struct pq_args *a, PGresult **res);
 /* pq_run for a statement that changes rows: SM_ENOTFOUND when it changed none. */
 enum sm_rc pq_change(struct store_pg *st, const char *what, const char *sql,
                      const struct pq_args *a);
@@ -88,6 +93,7 @@ struct pq_stmt {
      * run it by: the statements of every ingest batch, which PostgreSQL would otherwise
      * parse and plan each time (about a quarter of its CPU in bench_ingest_pg.sh). */
     const char *name;
+    int binary; /* its result columns in binary form, as pq_run_binary's */
 };
 /* Run the n statements of s in one round trip (libpq's pipeline mode), in order, each as
  * pq_run would. SM_OK when all succeeded, each s[i].res then set; otherwise the code of
@@ -214,6 +220,30 @@ enum sm_rc store_pg_procs_at(struct store *base, int64_t user_id, int64_t agent_
                              int64_t window_s, struct store_procs *out, char **cause);
 enum sm_rc store_pg_procs_retain(struct store *base, int64_t now_ms, int64_t keep_s,
                                  int64_t max_bytes, size_t batch, size_t *deleted, char **cause);
+/* store_pg_chunks.c (module comment there) */
+extern const char store_pg_chunks_schema[];
+/* The query of the chunks of series (0: every series of agent) of agent that hold points
+ * in [lo, hi), its arguments (store_pg_chunks_args), and the feeding of a binary result
+ * of it to fn: SM_EIO when a chunk is damaged. */
+extern const char store_pg_chunks_sql[];
+void store_pg_chunks_args(struct pq_args *a, int64_t agent, int64_t series, int64_t lo, int64_t hi);
+enum sm_rc store_pg_chunks_feed(const PGresult *r, int64_t lo, int64_t hi, history_point_fn fn,
+                                void *arg);
+/* Mark in dup[] the samples of b older than before whose times are sealed. */
+enum sm_rc store_pg_chunks_dups(struct store_pg *st, const struct store_batch *b, int64_t before,
+                                char *dup);
+/* Turn agent's sealed window w0 back into rows (nothing when none), in the caller's
+ * transaction; SM_EPARSE (the transaction still sound) when one of its chunks is
+ * damaged, and then nothing changed. */
+enum sm_rc store_pg_unseal(struct store_pg *st, int64_t agent, int64_t w0);
+/* Seal what is sealable behind the watermark done, in the caller's transaction under the
+ * exclusive rollup lock; *work counts the windows sealed. */
+enum sm_rc store_pg_seal(struct store_pg *st, int64_t done, size_t *work);
+/* After a commit that sealed: truncate the day partitions left without rows. */
+void store_pg_seal_trim(struct store_pg *st, int64_t done);
+/* Retention of the sealed points before cut; *deleted counts samples. */
+enum sm_rc store_pg_chunks_retain(struct store_pg *st, int64_t cut, size_t *deleted);
+
 enum sm_rc store_pg_procs_usage(struct store *base, int64_t *count, int64_t *bytes, char **cause);
 
 /* store_pg_stream.c: the live stream across instances. This process's id in the

@@ -186,6 +186,11 @@ rollup_dirty(struct store_pg *st, size_t budget, size_t *work)
         size_t g = i, e = i;
         while (e < n && todo[e][0] == agent && history_floor_div(todo[e][1], 60) == hour)
             e++;
+        /* The minutes are re-rolled from rows: a sealed window is rows again first (an
+         * hour lies in one window); a later step seals it again. */
+        rc = store_pg_unseal(st, agent, history_window_of(hour * HOUR_MS));
+        if (rc == SM_EPARSE) /* damaged: re-rolled from the rows there are */
+            rc = SM_OK;
         for (size_t j = g; j < e && rc == SM_OK;) {
             size_t k = j + 1;
             while (k < e && todo[k][1] == todo[k - 1][1] + 1)
@@ -278,7 +283,15 @@ store_pg_rollup(struct store *base, int64_t now_ms, size_t budget, size_t *work)
         if (!any_dirty(st) && (rc = state_put(st, "dirty_wait", 0)) != SM_OK)
             goto fail;
     }
-    return pq_commit(st);
+    /* Then seal the windows wholly behind the watermark (store_pg_chunks.c). */
+    size_t sealed = 0;
+    if ((rc = state_get(st, "minute_done", &w)) != SM_OK ||
+        (rc = store_pg_seal(st, w, &sealed)) != SM_OK)
+        goto fail;
+    *work += sealed;
+    if ((rc = pq_commit(st)) == SM_OK && sealed)
+        store_pg_seal_trim(st, w);
+    return rc;
 fail:
     pq_rollback(st);
     return rc;
@@ -321,6 +334,9 @@ store_pg_retain(struct store *base, int64_t now_ms, const struct history_retenti
     if (rc != SM_OK)
         return rc;
     *deleted += (size_t)dropped;
+    /* Sealed windows before the cut; the one across it is rows again. */
+    if ((rc = store_pg_chunks_retain(st, raw_cut, deleted)) != SM_OK)
+        return rc;
     /* Then the older part of the day the cut falls in, agent by agent along the key. */
     if ((rc = delete_rows(st, "delete old samples",
                           "DELETE FROM samples WHERE ts < $1 AND (agent_id, ts) IN"
@@ -345,11 +361,32 @@ store_pg_retain(struct store *base, int64_t now_ms, const struct history_retenti
 struct query {
     struct store_pg *st;
     int64_t series, agent;
+    int64_t sealed_end; /* the end of the agent's newest sealed window (INT64_MIN: none) */
     struct history_result *out;
     struct history_acc acc;
 };
 
+/* A history_point_fn: one sealed point into its output bucket. */
+static void
+sealed_point(void *arg, int64_t key, int64_t t, double v)
+{
+    (void)key;
+    struct query *q = arg;
+    history_acc_add(&q->acc, (t - q->acc.origin) / q->acc.width, 1, v, v, v);
+}
+
 /* Merge the rows of a grouped read: (bucket index, n, sum, min, max, rows read). */
+static void
+merge_groups(struct query *q, const PGresult *r)
+{
+    for (int row = 0; row < PQntuples(r); row++) {
+        q->out->rows_read += (size_t)pq_get_int(r, row, 5);
+        history_acc_add(&q->acc, pq_get_int(r, row, 0), pq_get_int(r, row, 1),
+                        strtod(PQgetvalue(r, row, 2), NULL), strtod(PQgetvalue(r, row, 3), NULL),
+                        strtod(PQgetvalue(r, row, 4), NULL));
+    }
+}
+
 static enum sm_rc
 read_groups(struct query *q, const char *what, const char *sql, const struct pq_args *a)
 {
@@ -357,35 +394,54 @@ read_groups(struct query *q, const char *what, const char *sql, const struct pq_
     enum sm_rc rc = pq_run(q->st, what, sql, a, &r, NULL);
     if (rc != SM_OK)
         return rc;
-    for (int row = 0; row < PQntuples(r); row++) {
-        q->out->rows_read += (size_t)pq_get_int(r, row, 5);
-        history_acc_add(&q->acc, pq_get_int(r, row, 0), pq_get_int(r, row, 1),
-                        strtod(PQgetvalue(r, row, 2), NULL), strtod(PQgetvalue(r, row, 3), NULL),
-                        strtod(PQgetvalue(r, row, 4), NULL));
-    }
+    merge_groups(q, r);
     PQclear(r);
     return SM_OK;
 }
 
 /* Raw points of the series in [lo, hi): the agent's sample rows, each one's value of the
- * series when it has one, grouped by output bucket. */
+ * series when it has one, grouped by output bucket; and, when the range reaches back to a
+ * sealed window, its chunks (store_pg_chunks.c), read in the same snapshot as the rows
+ * (a window sealed or unsealed meanwhile is seen once), each chunk a row read. */
 static enum sm_rc
 read_raw(struct query *q, int64_t lo, int64_t hi)
 {
     if (lo >= hi || q->agent == 0)
         return SM_OK;
-    struct pq_args a = {0};
+    static const char rows_sql[] =
+        "SELECT (ts - $5) / $6, count(v), sum(v), min(v), max(v), count(*)"
+        " FROM (SELECT ts, vals[array_position(sids, $2::bigint)] AS v"
+        " FROM samples WHERE agent_id = $1 AND ts >= $3 AND ts < $4) x GROUP BY 1";
+    struct pq_args a = {0}, ca;
     pq_int(&a, q->agent);
     pq_int(&a, q->series);
     pq_int(&a, lo);
     pq_int(&a, hi);
     pq_int(&a, q->acc.origin);
     pq_int(&a, q->acc.width);
-    return read_groups(q, "history raw",
-                       "SELECT (ts - $5) / $6, count(v), sum(v), min(v), max(v), count(*) FROM"
-                       " (SELECT ts, vals[array_position(sids, $2::bigint)] AS v FROM samples"
-                       " WHERE agent_id = $1 AND ts >= $3 AND ts < $4) x GROUP BY 1",
-                       &a);
+    if (lo >= q->sealed_end)
+        return read_groups(q, "history raw", rows_sql, &a);
+    store_pg_chunks_args(&ca, q->agent, q->series, lo, hi);
+    struct pq_stmt s[] = {
+        {.what = "history raw", .sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"},
+        {.what = "history raw", .sql = rows_sql, .a = &a},
+        {.what = "history chunks", .sql = store_pg_chunks_sql, .a = &ca, .binary = 1},
+        {.what = "history raw", .sql = "COMMIT"},
+    };
+    enum sm_rc rc = pq_pipeline(q->st, s, 4, NULL);
+    if (rc != SM_OK) {
+        /* The transaction the pipeline began is left aborted. */
+        PGresult *r;
+        if (pq_run(q->st, "history raw", "ROLLBACK", NULL, &r, NULL) == SM_OK)
+            PQclear(r);
+        return rc;
+    }
+    merge_groups(q, s[1].res);
+    q->out->rows_read += (size_t)PQntuples(s[2].res);
+    rc = store_pg_chunks_feed(s[2].res, lo, hi, sealed_point, q);
+    for (size_t i = 0; i < 4; i++)
+        PQclear(s[i].res);
+    return rc;
 }
 
 /* A history_read_fn: the rows of one tier in [lo, hi), grouped by output bucket. */
@@ -416,10 +472,10 @@ read_tier(void *arg, enum history_tier tier, int64_t lo, int64_t hi)
                        &a);
 }
 
-/* What a query starts from: the series, its agent, the watermark, and the agent's
- * oldest dirty minute (INT64_MAX when none). */
+/* What a query starts from: the series, its agent, the watermark, the agent's oldest
+ * dirty minute (INT64_MAX when none) and where its newest sealed window ends. */
 struct series_state {
-    int64_t id, agent, watermark, dirty;
+    int64_t id, agent, watermark, dirty, sealed_end;
 };
 
 static void
@@ -430,6 +486,7 @@ read_series_state(const PGresult *r, int row, void *out)
     s->agent = pq_get_int(r, row, 1);
     s->watermark = pq_get_int(r, row, 2);
     s->dirty = PQgetisnull(r, row, 3) ? INT64_MAX : pq_get_int(r, row, 3);
+    s->sealed_end = PQgetisnull(r, row, 4) ? INT64_MIN : pq_get_int(r, row, 4);
 }
 
 enum sm_rc
@@ -446,13 +503,16 @@ store_pg_history_query(struct store *base, int64_t agent_id, const char *name, c
     enum sm_rc rc = pg_one(st, "find series", SM_ENOTFOUND,
                            "SELECT s.id, s.agent_id,"
                            " (SELECT v FROM rollup_state WHERE k = 'minute_done'),"
-                           " (SELECT min(bucket) FROM rollup_dirty WHERE agent_id = s.agent_id)"
+                           " (SELECT min(bucket) FROM rollup_dirty WHERE agent_id = s.agent_id),"
+                           " (SELECT sm_fdiv(max(t0), 7200000) * 7200000 + 7200000"
+                           " FROM chunk_samples WHERE agent_id = s.agent_id)"
                            " FROM series s WHERE s.agent_id = $1 AND s.name = $2 AND s.labels = $3",
                            &a, read_series_state, &ss);
     if (rc != SM_OK)
         return rc;
     /* The answer's shape and the reads, exactly as history.c's history_query. */
-    struct query q = {.st = st, .series = ss.id, .agent = ss.agent, .out = out};
+    struct query q = {
+        .st = st, .series = ss.id, .agent = ss.agent, .sealed_end = ss.sealed_end, .out = out};
     if ((rc = history_acc_init(&q.acc, start_ms, stop_ms, points, out)) != SM_OK)
         return rc;
     /* Dirty minutes are read raw until they are re-rolled. */

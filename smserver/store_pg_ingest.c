@@ -483,8 +483,15 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
      * already) from a new one by the samples not written yet. */
     if (rc == SM_OK && procs)
         rc = store_pg_procs_write(st, b, cause);
+    /* Only a sample behind the watermark can be in a sealed window (store_pg_chunks.c). */
+    int late = 0;
+    for (size_t i = 0; i < b->nsamples && !late; i++)
+        late = b->samples[i].ts_ms < g->watermark;
     if (rc == SM_OK && b->nsamples)
         rc = find_duplicates(st, b, dup, !known, cause);
+    if (rc == SM_OK && late && (rc = store_pg_chunks_dups(st, b, g->watermark, dup)) != SM_OK &&
+        cause)
+        *cause = sm_xstrdup("postgresql: cannot read the sealed samples");
     pg_array_start(&g->tss, PG_OID_INT8);
     pg_array_start(&g->sids, PG_OID_INT8);
     pg_array_start(&g->vals, PG_OID_FLOAT8);
@@ -719,8 +726,12 @@ enum sm_rc
 store_pg_count(struct store *base, int64_t *samples, int64_t *points)
 {
     int64_t v[2] = {0, 0};
+    /* Rows and sealed samples (store_pg_chunks.c). */
     enum sm_rc rc = pg_one(pg(base), "count", SM_EIO,
-                           "SELECT count(*), COALESCE(sum(cardinality(sids)), 0) FROM samples",
+                           "SELECT (SELECT count(*) FROM samples) +"
+                           " (SELECT COALESCE(sum(n), 0) FROM chunk_samples),"
+                           " (SELECT COALESCE(sum(cardinality(sids)), 0) FROM samples) +"
+                           " (SELECT COALESCE(sum(n), 0) FROM chunks)",
                            NULL, read_counts, v);
     *samples = v[0];
     *points = v[1];

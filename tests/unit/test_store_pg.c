@@ -1212,9 +1212,12 @@ pg_covering_upgrade(const char *conninfo)
     store_free(st);
     st = NULL;
 
-    /* Back to schema 4's keys, as a database made by an older smserver has them. */
+    /* Back to schema 4's keys, as a database made by an older smserver has them; schema
+     * 6's chunk tables go too (the answers compared come from the rollup tiers). */
     PGconn *c = PQconnectdb(conninfo);
     PGresult *r = PQexec(c, "BEGIN;"
+                            "DROP TABLE chunks, chunk_samples;"
+                            "DROP FUNCTION sm_samples_trim(bigint);"
                             "ALTER TABLE rollup_1m DROP CONSTRAINT rollup_1m_pkey,"
                             " ADD PRIMARY KEY (series_id, bucket);"
                             "ALTER TABLE rollup_1h DROP CONSTRAINT rollup_1h_pkey,"
@@ -1233,9 +1236,13 @@ pg_covering_upgrade(const char *conninfo)
                   " AND indexdef LIKE '%INCLUDE (n, sum, min, max)%'),"
                   " (SELECT count(*) FROM pg_class WHERE relname = 'rollup_1m'"
                   " AND 'autovacuum_vacuum_insert_scale_factor=0.02' = ANY(reloptions))");
-    ok(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "5") == 0 &&
+    ok(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "6") == 0 &&
            strcmp(PQgetvalue(r, 0, 1), "2") == 0 && strcmp(PQgetvalue(r, 0, 2), "1") == 0,
-       "schema 5: both rollup keys cover the aggregates, autovacuum set");
+       "schemas 5 and 6: both rollup keys cover the aggregates, autovacuum set");
+    PQclear(r);
+    r = PQexec(c, "SELECT count(*) FROM pg_class WHERE relname IN ('chunks', 'chunk_samples')");
+    ok(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "2") == 0,
+       "schema 6: the chunk tables are made again");
     PQclear(r);
     PQfinish(c);
     ok(st && store_history_query(st, a.id, "cpu.usage", "", t0, t1, 100, &m1) == SM_OK &&
@@ -1249,6 +1256,242 @@ pg_covering_upgrade(const char *conninfo)
     store_agent_done(&a);
     free(smp);
     free(pts);
+    store_free(st);
+}
+
+/* ------------------------------------------------------------------ chunks */
+
+/* Sealed chunks on PostgreSQL (store_pg_chunks.c), on a database of their own (its
+ * watermark starts at the samples): 9 hours of 10 s samples across a day boundary, two
+ * series (one on every other sample only), rolled up and sealed; the answers before and
+ * after, resent and late samples, retention through a sealed window, damage. */
+#define CK_N 3240 /* 9 hours at 10 s */
+
+static int64_t ck_b; /* the day boundary; samples from ck_b - 6 h */
+
+static int64_t
+ck_t(size_t i)
+{
+    return ck_b - 6 * HOUR_MS + (int64_t)i * 10000;
+}
+
+static int
+ck_query(struct store *st, int64_t aid, const char *name, int64_t lo, int64_t hi, size_t points,
+         struct history_result *r)
+{
+    memset(r, 0, sizeof *r);
+    return store_history_query(st, aid, name, "", lo, hi, points, r) == SM_OK;
+}
+
+static int64_t
+ck_total(const struct history_result *r, double *mx)
+{
+    int64_t n = 0;
+    *mx = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        n += r->b[i].n;
+        if (r->b[i].max > *mx)
+            *mx = r->b[i].max;
+    }
+    return n;
+}
+
+static int64_t
+ck_sql(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    int64_t v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                    ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
+                    : -1;
+    if (v < 0)
+        diag("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    return v;
+}
+
+static size_t
+ck_roll(struct store *st, int64_t now)
+{
+    size_t work = 1, steps = 0;
+    while (steps < 2000 && work > 0 && store_rollup(st, now, 256, &work) == SM_OK)
+        steps++;
+    return work == 0 ? steps : 0;
+}
+
+static void
+pg_chunks(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    PGresult *r = PQexec(c, "DROP DATABASE IF EXISTS smchunks");
+    PQclear(r);
+    r = PQexec(c, "CREATE DATABASE smchunks");
+    int made = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    PQfinish(c);
+    char info[512];
+    snprintf(info, sizeof info, "%s dbname=smchunks", conninfo);
+    struct store *st = NULL;
+    char *cause = NULL;
+    if (!ok(made && store_open(info, &st, &cause) == SM_OK, "chunks: a database of their own")) {
+        free(cause);
+        return;
+    }
+    c = PQconnectdb(info);
+    ck_b = NOW * 1000 / DAY_MS * DAY_MS;
+    int64_t uid = user(st, "c_cora"), aid = agent(st, uid, "c_host", 71);
+    struct store_sample *smp = calloc(CK_N, sizeof *smp);
+    struct store_point *pts = calloc(2 * CK_N, sizeof *pts);
+    for (size_t i = 0; i < CK_N; i++) {
+        pts[2 * i] = (struct store_point){"cpu.usage", "", (double)(i % 97) * 0.25};
+        pts[2 * i + 1] = (struct store_point){"net.rx", "", (double)i * 1.5};
+        smp[i] = (struct store_sample){ck_t(i), i % 2 ? 1 : 2, &pts[2 * i]};
+    }
+    int64_t now = ck_t(CK_N - 1) + 10 * MIN_MS;
+    struct store_batch b = {.agent_id = aid, .now = now / 1000, .nsamples = CK_N, .samples = smp};
+    size_t stored = 0, dups = 0;
+    ok(aid > 0 && write1(st, &b, &stored, &dups) == SM_OK && stored == CK_N,
+       "chunks: %d samples over 9 hours stored", CK_N);
+    /* The answers from rows: raw, minute and hour shapes, across the day boundary. */
+    struct {
+        const char *name;
+        int64_t lo, hi;
+        size_t points;
+    } q[] = {
+        {"cpu.usage", ck_b - 5 * HOUR_MS - 1234, ck_b - 4 * HOUR_MS + 30 * MIN_MS, 1000},
+        {"net.rx", ck_b - HOUR_MS, ck_b + HOUR_MS, 2000},
+        {"cpu.usage", ck_b - 6 * HOUR_MS, ck_b, 120},
+        {"net.rx", ck_b - 6 * HOUR_MS, ck_b + 3 * HOUR_MS, 9},
+    };
+    enum { NQ = sizeof q / sizeof q[0] };
+    struct history_result before[NQ], after;
+    int okq = 1;
+    for (int i = 0; i < NQ; i++)
+        okq &= ck_query(st, aid, q[i].name, q[i].lo, q[i].hi, q[i].points, &before[i]);
+    ok(okq && before[0].tier == HISTORY_RAW && before[1].tier == HISTORY_RAW,
+       "chunks: four answers from rows (two raw)");
+    int64_t s0 = -1, p0 = -1, s1 = -1, p1 = -1;
+    enum sm_rc crc = store_count(st, &s0, &p0);
+    ok(crc == SM_OK && s0 == CK_N && p0 == CK_N + CK_N / 2, "chunks: %lld samples, %lld points",
+       (long long)s0, (long long)p0);
+
+    /* Rolled up and sealed: every window but the newest. */
+    ok(ck_roll(st, now) > 0, "chunks: rollup steps until nothing is left");
+    ok(ck_sql(c, "SELECT count(*) FROM chunk_samples") == 4 &&
+           ck_sql(c, "SELECT count(*) FROM chunks") == 8 &&
+           ck_sql(c, "SELECT count(*) FROM chunks WHERE ix") == 8,
+       "chunks: 4 windows sealed, one chunk a series, positions in the sample times");
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM samples WHERE ts < %lld",
+             (long long)(ck_b + 2 * HOUR_MS));
+    ok(ck_sql(c, sql) == 0, "chunks: no row left in the sealed windows");
+    snprintf(sql, sizeof sql, "SELECT pg_relation_size('samples_d%lld')",
+             (long long)(ck_b / DAY_MS - 1));
+    ok(ck_sql(c, sql) == 0, "chunks: the sealed day's partition gave its pages back");
+    crc = store_count(st, &s1, &p1);
+    ok(crc == SM_OK && s1 == s0 && p1 == p0,
+       "chunks: the counts are the same (%lld samples, %lld points)", (long long)s1, (long long)p1);
+    for (int i = 0; i < NQ; i++) {
+        int got = ck_query(st, aid, q[i].name, q[i].lo, q[i].hi, q[i].points, &after);
+        ok(got && same_answer(&before[i], &after) && after.n > 0,
+           "chunks: answer %d is the same after sealing (%zu buckets, tier %d)", i, after.n,
+           (int)after.tier);
+        history_result_done(&after);
+    }
+    /* Sealed points are each read once, a chunk counting as one row. */
+    int got = ck_query(st, aid, q[0].name, q[0].lo, q[0].hi, q[0].points, &after);
+    ok(got && after.rows_read <= 2, "chunks: the raw answer read %zu chunks, not hundreds of rows",
+       after.rows_read);
+    history_result_done(&after);
+
+    /* A sealed sample sent again is a duplicate; a late one is stored and seen at once. */
+    struct store_batch one = {
+        .agent_id = aid, .now = now / 1000, .nsamples = 1, .samples = &smp[400]};
+    ok(write1(st, &one, &stored, &dups) == SM_OK && stored == 0 && dups == 1,
+       "chunks: a sealed sample sent again is a duplicate");
+    struct store_point lp = {"cpu.usage", "", 1000};
+    struct store_sample late = {ck_t(400) + 5001, 1, &lp};
+    struct store_batch bl = {.agent_id = aid, .now = now / 1000, .nsamples = 1, .samples = &late};
+    ok(write1(st, &bl, &stored, &dups) == SM_OK && stored == 1, "chunks: a late sample stored");
+    double mx;
+    int64_t n0 = ck_total(&before[0], &mx);
+    ok(ck_query(st, aid, q[0].name, q[0].lo, q[0].hi, q[0].points, &after) &&
+           ck_total(&after, &mx) == n0 + 1 && mx == 1000,
+       "chunks: the query sees it beside the chunks at once");
+    history_result_done(&after);
+    /* Re-rolled (its window rows again first), then sealed again. */
+    ok(ck_roll(st, now + 60000) > 0, "chunks: the dirty minute re-rolled");
+    ok(ck_sql(c, sql) == 0 && ck_sql(c, "SELECT count(*) FROM chunk_samples") == 4,
+       "chunks: its window is sealed again");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM samples WHERE ts < %lld",
+             (long long)(ck_b + 2 * HOUR_MS));
+    ok(ck_sql(c, sql) == 0, "chunks: and holds no row");
+    double mx0;
+    int64_t m0 = ck_total(&before[2], &mx0);
+    ok(ck_query(st, aid, "cpu.usage", ck_b - 6 * HOUR_MS, ck_b, 120, &after) &&
+           ck_total(&after, &mx) == m0 + 1 && mx == 1000,
+       "chunks: the minute tier counts it");
+    history_result_done(&after);
+    ok(write1(st, &bl, &stored, &dups) == SM_OK && stored == 0 && dups == 1,
+       "chunks: sent again once sealed: a duplicate");
+    ok(store_count(st, &s1, &p1) == SM_OK && s1 == s0 + 1 && p1 == p0 + 1,
+       "chunks: one sample more in the counts");
+
+    /* Retention through a sealed window, then past a whole one and into the next. */
+    const struct history_retention keep1 = {(double)(now - (ck_b - 5 * HOUR_MS)) / 1000,
+                                            4000 * 86400.0, 4000 * 86400.0};
+    size_t deleted = 0;
+    crc = store_retain(st, now, &keep1, 64, &deleted);
+    ok(crc == SM_OK && deleted == 360,
+       "chunks: retention inside a sealed window deleted %zu samples (360)", deleted);
+    const struct history_retention keep2 = {(double)(now - (ck_b - 3 * HOUR_MS)) / 1000,
+                                            4000 * 86400.0, 4000 * 86400.0};
+    deleted = 0;
+    crc = store_retain(st, now, &keep2, 64, &deleted);
+    ok(crc == SM_OK && deleted == 720 + 1,
+       "chunks: and past a whole window %zu samples (721, the late one too)", deleted);
+    crc = store_count(st, &s1, &p1);
+    ok(crc == SM_OK && s1 == s0 - 1080, "chunks: the counts fell by as many (%lld samples left)",
+       (long long)s1);
+    ok(ck_query(st, aid, "net.rx", ck_b - 3 * HOUR_MS, ck_b + HOUR_MS, 2000, &after) &&
+           ck_total(&after, &mx) == 4 * 180 && mx == 1.5 * (double)(7 * 360 - 2),
+       "chunks: the points after the cut are all there");
+    history_result_done(&after);
+    ok(ck_roll(st, now + 120000) > 0 && ck_sql(c, "SELECT count(*) FROM chunk_samples") == 3,
+       "chunks: the cut window is sealed again");
+
+    /* Damage in the newest sealed window's series chunks: the query that reads them
+     * fails; a late sample there is still stored (its sample times are sound), and the
+     * rollup goes on past the window it cannot turn back into rows. */
+    r = PQexec(c, "UPDATE chunks SET data = '\\x01ff' WHERE t0 = (SELECT max(t0) FROM chunks)");
+    PQclear(r);
+    memset(&after, 0, sizeof after);
+    ok(store_history_query(st, aid, "cpu.usage", "", ck_b, ck_b + HOUR_MS, 2000, &after) == SM_EIO,
+       "chunks: a damaged chunk fails the query (SM_EIO)");
+    history_result_done(&after);
+    struct store_sample dl = {ck_b + 5001, 1, &lp};
+    struct store_batch bd = {
+        .agent_id = aid, .now = (now + 150000) / 1000, .nsamples = 1, .samples = &dl};
+    ok(write1(st, &bd, &stored, &dups) == SM_OK && stored == 1,
+       "chunks: a late sample of that window stored");
+    ok(ck_roll(st, now + 240000) > 0 && ck_sql(c, "SELECT count(*) FROM rollup_dirty") == 0 &&
+           ck_sql(c, "SELECT count(*) FROM chunk_samples") == 3,
+       "chunks: the rollup re-rolls its minute and goes on; the damaged window stays sealed");
+    /* Damaged sample times: a late sample of that window is refused, nothing written. */
+    r = PQexec(c, "UPDATE chunk_samples SET data = '\\x01' WHERE t0 = (SELECT max(t0) FROM"
+                  " chunk_samples)");
+    PQclear(r);
+    struct store_sample dl2 = {ck_b + 6001, 1, &lp};
+    bd.samples = &dl2;
+    int64_t s2 = -1, p2 = -1, s3 = -1, p3 = -1;
+    crc = store_count(st, &s2, &p2);
+    enum sm_rc wrc = write1(st, &bd, &stored, &dups);
+    ok(crc == SM_OK && wrc != SM_OK && store_count(st, &s3, &p3) == SM_OK && s3 == s2,
+       "chunks: a late sample of a window with damaged sample times is refused, not stored");
+    for (int i = 0; i < NQ; i++)
+        history_result_done(&before[i]);
+    free(smp);
+    free(pts);
+    PQfinish(c);
     store_free(st);
 }
 
@@ -1285,7 +1528,7 @@ int
 main(void)
 {
     sm_log_init("test_store_pg");
-    sm_log_set_level(SM_LOG_ERROR);
+    sm_log_set_level(getenv("SM_TEST_LOG") ? SM_LOG_DEBUG : SM_LOG_ERROR);
     char dir[] = "/tmp/smstorepg.XXXXXX";
     if (!mkdtemp(dir))
         return 1;
@@ -1303,6 +1546,7 @@ main(void)
         pg_leader_handover(conninfo);
         pg_bad_input(conninfo);
         pg_covering_upgrade(conninfo);
+        pg_chunks(conninfo);
     } else {
         diag("SM_TEST_PG not set: PostgreSQL cases skipped (tests/integration/store_pg.sh runs "
              "them)");
