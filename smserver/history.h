@@ -35,7 +35,6 @@
 #include "rc.h"
 
 struct sqlite3;
-struct chunk_point;
 
 /* Point blob: the raw points of one sample.
  *   byte 0       version: 2 (HISTORY_BLOB_VERSION), or 1 (written before, and still
@@ -135,13 +134,31 @@ int64_t history_window_of(int64_t t);
 /* Receives one sealed point: key is the series id (the agent id for sample times). */
 typedef void (*history_point_fn)(void *arg, int64_t key, int64_t t, double v);
 
-/* What both backends seal with (no database here). Encode the points p[0..n) of one
- * series or of the sample times (1 <= n <= CHUNK_MAX_POINTS, times strictly increasing)
- * into *buf (malloc'd, *len bytes). With times[0..ntimes) (the window's sample times,
- * all in one chunk of times) and every point's time among them, the chunk keeps the
- * positions in times instead of timestamps and *ix = 1; otherwise *ix = 0. */
-enum sm_rc history_chunk_encode(const struct chunk_point *p, size_t n, const int64_t *times,
-                                size_t ntimes, uint8_t **buf, size_t *len, int *ix) SM_MUST_CHECK;
+/* What both backends seal with (no database here). The points of a window being sealed:
+ * key a series id, or the agent id for a sample time (its value then the sample's point
+ * count). */
+struct history_wpoint {
+    int64_t key, t;
+    double v;
+};
+struct history_wset {
+    struct history_wpoint *p;
+    size_t n, cap;
+};
+/* A history_point_fn: append (key, t, v) to the history_wset arg. */
+void history_wset_add(void *arg, int64_t key, int64_t t, double v);
+/* Sort by key and time and keep the first of each (key, time). */
+void history_wset_sort(struct history_wset *s);
+/* Receives one encoded chunk of the points first[0..k) of one key: buf[0..len), ix as
+ * history_chunks_encode says. */
+typedef enum sm_rc (*history_chunk_out)(void *arg, const struct history_wpoint *first, size_t k,
+                                        const uint8_t *buf, size_t len, int ix);
+/* Encode the points p[0..n) of one key (times strictly increasing) as chunks of at most
+ * CHUNK_MAX_POINTS, each given to out. With times[0..ntimes) (the window's sample times,
+ * all in one chunk of times), a chunk that holds all n points and whose times are all
+ * among them keeps their positions in times instead of timestamps (ix = 1). */
+enum sm_rc history_chunks_encode(const struct history_wpoint *p, size_t n, const int64_t *times,
+                                 size_t ntimes, history_chunk_out out, void *arg) SM_MUST_CHECK;
 /* Feed fn(arg, key, t, v) the points of one encoded chunk that fall in [lo, hi); with
  * times (an ix chunk), its timestamps are positions in times[0..ntimes). SM_EIO when the
  * chunk is damaged (logged with key and t0), after the points before the damage. */

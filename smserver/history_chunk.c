@@ -268,32 +268,34 @@ history_agent_sealed(sqlite3 *db, int64_t agent, int64_t lo, int64_t hi)
 
 /* ------------------------------------------------------------------ sealing */
 
-/* One point of a window being sealed: key is a series id (or 0 for the sample times). */
-struct seal_point {
-    int64_t key, t;
-    double v;
-};
-
-struct seal_buf {
-    struct seal_point *p;
-    size_t n, cap;
-};
-
-static void
-seal_add(void *arg, int64_t key, int64_t t, double v)
+void
+history_wset_add(void *arg, int64_t key, int64_t t, double v)
 {
-    struct seal_buf *b = arg;
+    struct history_wset *b = arg;
     b->p = sm_xgrow(b->p, &b->cap, b->n + 1, sizeof *b->p);
-    b->p[b->n++] = (struct seal_point){key, t, v};
+    b->p[b->n++] = (struct history_wpoint){key, t, v};
 }
 
 static int
-seal_cmp(const void *a, const void *b)
+wpoint_cmp(const void *a, const void *b)
 {
-    const struct seal_point *x = a, *y = b;
+    const struct history_wpoint *x = a, *y = b;
     if (x->key != y->key)
         return (x->key > y->key) - (x->key < y->key);
     return (x->t > y->t) - (x->t < y->t);
+}
+
+void
+history_wset_sort(struct history_wset *s)
+{
+    if (s->n == 0)
+        return;
+    qsort(s->p, s->n, sizeof *s->p, wpoint_cmp);
+    size_t k = 1;
+    for (size_t i = 1; i < s->n; i++)
+        if (s->p[i].key != s->p[k - 1].key || s->p[i].t != s->p[k - 1].t)
+            s->p[k++] = s->p[i];
+    s->n = k;
 }
 
 /* The position of t in times[0..n), or -1. */
@@ -311,9 +313,10 @@ time_index(const int64_t *times, size_t n, int64_t t)
     return a < n && times[a] == t ? (int64_t)a : -1;
 }
 
-enum sm_rc
-history_chunk_encode(const struct chunk_point *p, size_t n, const int64_t *times, size_t ntimes,
-                     uint8_t **buf, size_t *len, int *ix)
+/* One chunk of k <= CHUNK_MAX_POINTS points, with positions in times when all are there. */
+static enum sm_rc
+chunk_one(const struct chunk_point *p, size_t k, const int64_t *times, size_t ntimes, uint8_t **buf,
+          size_t *len, int *ix)
 {
     *buf = NULL;
     *len = 0;
@@ -321,9 +324,9 @@ history_chunk_encode(const struct chunk_point *p, size_t n, const int64_t *times
     struct chunk_builder b;
     chunk_builder_init(&b);
     enum sm_rc rc = SM_OK;
-    for (size_t j = 0; j < n && *ix; j++)
+    for (size_t j = 0; j < k && *ix; j++)
         *ix = time_index(times, ntimes, p[j].t) >= 0;
-    for (size_t j = 0; j < n && rc == SM_OK; j++)
+    for (size_t j = 0; j < k && rc == SM_OK; j++)
         rc = chunk_append(&b, *ix ? time_index(times, ntimes, p[j].t) : p[j].t, p[j].v);
     /* chunk_seal keeps the smaller of the two value encodings. */
     if (rc == SM_OK)
@@ -332,13 +335,9 @@ history_chunk_encode(const struct chunk_point *p, size_t n, const int64_t *times
     return rc;
 }
 
-/* Write the points p[0..n) of one key (sorted by time, no duplicate time) as chunks of at
- * most CHUNK_MAX_POINTS into ins (key, t0, t1, n, data[, ix]). With times (the window's
- * sample times, in one chunk of times) and ix_col, a chunk that holds all n points keeps
- * their positions in times (history_chunk_encode). */
-static enum sm_rc
-write_chunks(sqlite3 *db, sqlite3_stmt *ins, const struct seal_point *p, size_t n,
-             const int64_t *times, size_t ntimes, int ix_col)
+enum sm_rc
+history_chunks_encode(const struct history_wpoint *p, size_t n, const int64_t *times, size_t ntimes,
+                      history_chunk_out out, void *arg)
 {
     struct chunk_point *pts =
         sm_xreallocarray(NULL, n < CHUNK_MAX_POINTS ? n : CHUNK_MAX_POINTS, sizeof *pts);
@@ -350,26 +349,51 @@ write_chunks(sqlite3 *db, sqlite3_stmt *ins, const struct seal_point *p, size_t 
         uint8_t *buf;
         size_t len;
         int ix;
-        rc = history_chunk_encode(pts, k, ix_col && k == n ? times : NULL, ntimes, &buf, &len, &ix);
-        if (rc == SM_OK) {
-            sqlite3_reset(ins);
-            sqlite3_bind_int64(ins, 1, p[i].key);
-            sqlite3_bind_int64(ins, 2, p[i].t);
-            sqlite3_bind_int64(ins, 3, p[i + k - 1].t);
-            sqlite3_bind_int64(ins, 4, (sqlite3_int64)k);
-            sqlite3_bind_blob(ins, 5, buf, (int)len, SQLITE_STATIC);
-            if (ix_col)
-                sqlite3_bind_int64(ins, 6, ix);
-            rc = step_rc(db, sqlite3_step(ins));
-            sqlite3_clear_bindings(ins);
-        } else {
+        rc = chunk_one(pts, k, k == n ? times : NULL, ntimes, &buf, &len, &ix);
+        if (rc == SM_OK)
+            rc = out(arg, p + i, k, buf, len, ix);
+        else
             sm_log(SM_LOG_WARN, "history: points of %lld cannot be sealed", (long long)p[i].key);
-        }
         free(buf);
         i += k;
     }
     free(pts);
     return rc;
+}
+
+/* A history_chunk_out: one chunk into the statement ins (key, t0, t1, n, data[, ix]). */
+struct chunk_ins {
+    sqlite3 *db;
+    sqlite3_stmt *ins;
+    int ix_col;
+};
+
+static enum sm_rc
+chunk_insert(void *arg, const struct history_wpoint *p, size_t k, const uint8_t *buf, size_t len,
+             int ix)
+{
+    struct chunk_ins *c = arg;
+    sqlite3_reset(c->ins);
+    sqlite3_bind_int64(c->ins, 1, p[0].key);
+    sqlite3_bind_int64(c->ins, 2, p[0].t);
+    sqlite3_bind_int64(c->ins, 3, p[k - 1].t);
+    sqlite3_bind_int64(c->ins, 4, (sqlite3_int64)k);
+    sqlite3_bind_blob(c->ins, 5, buf, (int)len, SQLITE_STATIC);
+    if (c->ix_col)
+        sqlite3_bind_int64(c->ins, 6, ix);
+    enum sm_rc rc = step_rc(c->db, sqlite3_step(c->ins));
+    sqlite3_clear_bindings(c->ins);
+    return rc;
+}
+
+/* Write the points p[0..n) of one key (sorted by time, no duplicate time) as chunks into
+ * ins (key, t0, t1, n, data[, ix]); with times and ix_col, positions where they fit. */
+static enum sm_rc
+write_chunks(sqlite3 *db, sqlite3_stmt *ins, const struct history_wpoint *p, size_t n,
+             const int64_t *times, size_t ntimes, int ix_col)
+{
+    struct chunk_ins c = {db, ins, ix_col};
+    return history_chunks_encode(p, n, ix_col ? times : NULL, ntimes, chunk_insert, &c);
 }
 
 /* The one value of a query with three int64 arguments (-1 on failure). */
@@ -398,7 +422,7 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, int64_t lo, size_t *samples_
 {
     int64_t w1 = w0 + HISTORY_CHUNK_WINDOW_MS, from = lo > w0 ? lo : w0;
     int64_t *tarr = NULL;
-    struct seal_buf pts = {0}, times = {0};
+    struct history_wset pts = {0}, times = {0};
     sqlite3_stmt *s = NULL, *ins = NULL;
     size_t bad = 0, raw_samples = 0;
     enum sm_rc rc = prepare(db,
@@ -423,12 +447,12 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, int64_t lo, size_t *samples_
             if (history_blob_decode(blob, len, pairs, np, &np) != SM_OK)
                 np = 0;
             for (size_t i = 0; i < np; i++)
-                seal_add(&pts, pairs[i].series, ts, pairs[i].value);
-            seal_add(&times, agent, ts, (double)np);
+                history_wset_add(&pts, pairs[i].series, ts, pairs[i].value);
+            history_wset_add(&times, agent, ts, (double)np);
         } else {
             /* Unreadable today too (readers skip it); the sample's time is kept. */
             bad++;
-            seal_add(&times, agent, ts, 0.0);
+            history_wset_add(&times, agent, ts, 0.0);
         }
     }
     free(pairs);
@@ -438,7 +462,7 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, int64_t lo, size_t *samples_
     size_t from_raw = pts.n;
     /* What was sealed before in this window. */
     if (rc == SM_OK)
-        rc = history_agent_chunks_read(db, agent, from, w1, seal_add, &pts);
+        rc = history_agent_chunks_read(db, agent, from, w1, history_wset_add, &pts);
     if (rc == SM_OK && (rc = prepare(db,
                                      "SELECT t0, data FROM chunk_samples WHERE agent_id = ?1"
                                      " AND t0 >= ?2 AND t0 < ?3",
@@ -447,8 +471,9 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, int64_t lo, size_t *samples_
         sqlite3_bind_int64(s, 2, w0);
         sqlite3_bind_int64(s, 3, w1);
         while (rc == SM_OK && (step = sqlite3_step(s)) == SQLITE_ROW)
-            rc = chunk_feed(sqlite3_column_blob(s, 1), sqlite3_column_bytes(s, 1), agent,
-                            sqlite3_column_int64(s, 0), from, w1, NULL, 0, seal_add, &times);
+            rc =
+                chunk_feed(sqlite3_column_blob(s, 1), sqlite3_column_bytes(s, 1), agent,
+                           sqlite3_column_int64(s, 0), from, w1, NULL, 0, history_wset_add, &times);
         if (rc == SM_OK)
             rc = step_rc(db, step);
         sqlite3_finalize(s);
@@ -456,19 +481,10 @@ seal_window(sqlite3 *db, int64_t agent, int64_t w0, int64_t lo, size_t *samples_
     if (rc != SM_OK)
         goto out;
     /* Sort and drop repeated times (a sample is stored once; keep the first seen). */
-    size_t npts = 0, ntimes = 0;
-    if (pts.n) {
-        qsort(pts.p, pts.n, sizeof *pts.p, seal_cmp);
-        for (size_t i = 0; i < pts.n; i++)
-            if (npts == 0 || pts.p[i].key != pts.p[npts - 1].key || pts.p[i].t != pts.p[npts - 1].t)
-                pts.p[npts++] = pts.p[i];
-    }
-    if (times.n) {
-        qsort(times.p, times.n, sizeof *times.p, seal_cmp);
-        for (size_t i = 0; i < times.n; i++)
-            if (ntimes == 0 || times.p[i].t != times.p[ntimes - 1].t)
-                times.p[ntimes++] = times.p[i];
-    }
+    /* The sample times all have the agent as key. */
+    history_wset_sort(&pts);
+    history_wset_sort(&times);
+    size_t npts = pts.n, ntimes = times.n;
     if ((rc = prepare(db,
                       "DELETE FROM chunks WHERE series_id IN (SELECT id FROM series WHERE"
                       " agent_id = ?1) AND t0 >= ?2 AND t0 < ?3",

@@ -83,56 +83,14 @@ const char store_pg_chunks_schema[] =
 
 /* ------------------------------------------------------------------ points in memory */
 
-/* One point of a window: key a series id, or the agent id for a sample time (its value
- * then the sample's point count). */
-struct wpoint {
-    int64_t key, t;
-    double v;
-};
-
-struct wset {
-    struct wpoint *p;
-    size_t n, cap;
-};
-
-static void
-wset_add(void *arg, int64_t key, int64_t t, double v)
-{
-    struct wset *s = arg;
-    s->p = sm_xgrow(s->p, &s->cap, s->n + 1, sizeof *s->p);
-    s->p[s->n++] = (struct wpoint){key, t, v};
-}
-
-static int
-by_key_time(const void *a, const void *b)
-{
-    const struct wpoint *x = a, *y = b;
-    if (x->key != y->key)
-        return (x->key > y->key) - (x->key < y->key);
-    return (x->t > y->t) - (x->t < y->t);
-}
-
+/* Points by time, then series: the order of sample rows. */
 static int
 by_time_key(const void *a, const void *b)
 {
-    const struct wpoint *x = a, *y = b;
+    const struct history_wpoint *x = a, *y = b;
     if (x->t != y->t)
         return (x->t > y->t) - (x->t < y->t);
     return (x->key > y->key) - (x->key < y->key);
-}
-
-/* Sort by cmp and keep the first of each (key, time). */
-static void
-wset_sort(struct wset *s, int (*cmp)(const void *, const void *))
-{
-    if (s->n == 0)
-        return;
-    qsort(s->p, s->n, sizeof *s->p, cmp);
-    size_t k = 1;
-    for (size_t i = 1; i < s->n; i++)
-        if (s->p[i].key != s->p[k - 1].key || s->p[i].t != s->p[k - 1].t)
-            s->p[k++] = s->p[i];
-    s->n = k;
 }
 
 static int64_t
@@ -270,7 +228,8 @@ store_pg_chunks_dups(struct store_pg *st, const struct store_batch *b, int64_t b
 /* What is sealed of agent's window w0: its points into pts, its sample times (key the
  * agent, value the point count) into times. SM_EIO when a chunk is damaged. */
 static enum sm_rc
-window_load(struct store_pg *st, int64_t agent, int64_t w0, struct wset *pts, struct wset *times)
+window_load(struct store_pg *st, int64_t agent, int64_t w0, struct history_wset *pts,
+            struct history_wset *times)
 {
     PGresult *r;
     struct pq_args ca = {0};
@@ -282,7 +241,7 @@ window_load(struct store_pg *st, int64_t agent, int64_t w0, struct wset *pts, st
     enum sm_rc rc = pq_run_binary(st, "read chunks", store_pg_chunks_sql, &ca, &r);
     if (rc != SM_OK)
         return rc;
-    rc = store_pg_chunks_feed(r, INT64_MIN, INT64_MAX, wset_add, pts);
+    rc = store_pg_chunks_feed(r, INT64_MIN, INT64_MAX, history_wset_add, pts);
     PQclear(r);
     if (rc != SM_OK)
         return rc;
@@ -297,7 +256,8 @@ window_load(struct store_pg *st, int64_t agent, int64_t w0, struct wset *pts, st
         return rc;
     for (int row = 0; row < PQntuples(r) && rc == SM_OK; row++)
         rc = history_chunk_feed(PQgetvalue(r, row, 1), (size_t)PQgetlength(r, row, 1), agent,
-                                bin_i64(r, row, 0), INT64_MIN, INT64_MAX, NULL, 0, wset_add, times);
+                                bin_i64(r, row, 0), INT64_MIN, INT64_MAX, NULL, 0, history_wset_add,
+                                times);
     PQclear(r);
     return rc;
 }
@@ -305,10 +265,11 @@ window_load(struct store_pg *st, int64_t agent, int64_t w0, struct wset *pts, st
 /* Write the points of pts as sample rows of agent (one row a time, its series ascending)
  * for the times of times; a row that exists stays. */
 static enum sm_rc
-rows_write(struct store_pg *st, int64_t agent, struct wset *pts, struct wset *times)
+rows_write(struct store_pg *st, int64_t agent, struct history_wset *pts, struct history_wset *times)
 {
-    wset_sort(pts, by_time_key);
-    wset_sort(times, by_key_time);
+    history_wset_sort(pts);
+    history_wset_sort(times);
+    qsort(pts->p, pts->n, sizeof *pts->p, by_time_key);
     struct pg_array tss = {0}, sids = {0}, vals = {0}, offs = {0}, cnts = {0};
     pg_array_start(&tss, PG_OID_INT8);
     pg_array_start(&sids, PG_OID_INT8);
@@ -377,7 +338,7 @@ window_drop(struct store_pg *st, int64_t agent, int64_t w0)
 enum sm_rc
 store_pg_unseal(struct store_pg *st, int64_t agent, int64_t w0)
 {
-    struct wset pts = {0}, times = {0};
+    struct history_wset pts = {0}, times = {0};
     enum sm_rc rc = window_load(st, agent, w0, &pts, &times);
     /* A damaged chunk (the statements went well: the transaction is sound) stays as it
      * is: SM_EPARSE, which the callers pass over so that one bad chunk does not stop
@@ -401,8 +362,8 @@ store_pg_unseal(struct store_pg *st, int64_t agent, int64_t w0)
 
 /* The window's rows of agent into pts and times; *rows counts them. */
 static enum sm_rc
-rows_load(struct store_pg *st, int64_t agent, int64_t w0, struct wset *pts, struct wset *times,
-          size_t *rows)
+rows_load(struct store_pg *st, int64_t agent, int64_t w0, struct history_wset *pts,
+          struct history_wset *times, size_t *rows)
 {
     struct pq_args a = {0};
     pq_int(&a, agent);
@@ -435,9 +396,9 @@ rows_load(struct store_pg *st, int64_t agent, int64_t w0, struct wset *pts, stru
         for (size_t i = 0; i < ns; i++) {
             double v;
             memcpy(&v, &val[i], sizeof v);
-            wset_add(pts, (int64_t)sid[i], ts, v);
+            history_wset_add(pts, (int64_t)sid[i], ts, v);
         }
-        wset_add(times, agent, ts, (double)ns);
+        history_wset_add(times, agent, ts, (double)ns);
     }
     free(sid);
     free(val);
@@ -445,44 +406,32 @@ rows_load(struct store_pg *st, int64_t agent, int64_t w0, struct wset *pts, stru
     return rc;
 }
 
-/* Append the chunks of the points p[0..n) of one key (sorted by time) to the arrays of one
- * INSERT: key, t0, t1, n, data, and ix unless ixs is NULL. */
+/* A history_chunk_out: one chunk appended to the arrays of one INSERT (key, t0, t1, n,
+ * data, and ix when there is an array for it). */
+struct chunk_cols {
+    struct pg_array *cols, *ixs;
+};
+
 static enum sm_rc
-chunks_add(const struct wpoint *p, size_t n, const int64_t *times, size_t ntimes,
-           struct pg_array *cols, struct pg_array *ixs)
+chunk_add(void *arg, const struct history_wpoint *p, size_t k, const uint8_t *buf, size_t len,
+          int ix)
 {
-    struct chunk_point *cp =
-        sm_xreallocarray(NULL, n < CHUNK_MAX_POINTS ? n : CHUNK_MAX_POINTS, sizeof *cp);
-    enum sm_rc rc = SM_OK;
-    for (size_t i = 0; i < n && rc == SM_OK;) {
-        size_t k = n - i < CHUNK_MAX_POINTS ? n - i : CHUNK_MAX_POINTS;
-        for (size_t j = 0; j < k; j++)
-            cp[j] = (struct chunk_point){p[i + j].t, p[i + j].v};
-        uint8_t *buf;
-        size_t len;
-        int ix;
-        rc = history_chunk_encode(cp, k, ixs && k == n ? times : NULL, ntimes, &buf, &len, &ix);
-        if (rc == SM_OK) {
-            pg_array_add(&cols[0], (uint64_t)p[i].key, 8);
-            pg_array_add(&cols[1], (uint64_t)p[i].t, 8);
-            pg_array_add(&cols[2], (uint64_t)p[i + k - 1].t, 8);
-            pg_array_add(&cols[3], (uint64_t)k, 4);
-            pg_array_add_bytes(&cols[4], buf, len);
-            if (ixs)
-                pg_array_add(ixs, (uint64_t)ix, 1);
-        }
-        free(buf);
-        i += k;
-    }
-    free(cp);
-    return rc;
+    struct chunk_cols *c = arg;
+    pg_array_add(&c->cols[0], (uint64_t)p[0].key, 8);
+    pg_array_add(&c->cols[1], (uint64_t)p[0].t, 8);
+    pg_array_add(&c->cols[2], (uint64_t)p[k - 1].t, 8);
+    pg_array_add(&c->cols[3], (uint64_t)k, 4);
+    pg_array_add_bytes(&c->cols[4], buf, len);
+    if (c->ixs)
+        pg_array_add(c->ixs, (uint64_t)ix, 1);
+    return SM_OK;
 }
 
 /* Insert the chunks of pts (sorted by key and time; with times, ix chunks where they fit)
  * or of times (ixs 0) into table. */
 static enum sm_rc
-chunks_insert(struct store_pg *st, const struct wset *s, const int64_t *times, size_t ntimes,
-              int ixs)
+chunks_insert(struct store_pg *st, const struct history_wset *s, const int64_t *times,
+              size_t ntimes, int ixs)
 {
     struct pg_array cols[5] = {{0}}, ix = {0};
     static const uint32_t oids[5] = {PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_INT4,
@@ -495,7 +444,8 @@ chunks_insert(struct store_pg *st, const struct wset *s, const int64_t *times, s
         size_t e = i + 1;
         while (e < s->n && s->p[e].key == s->p[i].key)
             e++;
-        rc = chunks_add(s->p + i, e - i, times, ntimes, cols, ixs ? &ix : NULL);
+        struct chunk_cols cc = {cols, ixs ? &ix : NULL};
+        rc = history_chunks_encode(s->p + i, e - i, ixs ? times : NULL, ntimes, chunk_add, &cc);
         i = e;
     }
     for (int c = 0; c < 5; c++)
@@ -536,7 +486,7 @@ read_two(const PGresult *r, int row, void *out)
 static enum sm_rc
 seal_window(struct store_pg *st, int64_t agent, int64_t w0, size_t *samples, size_t *points)
 {
-    struct wset pts = {0}, times = {0};
+    struct history_wset pts = {0}, times = {0};
     size_t rows = 0;
     int64_t *tarr = NULL;
     enum sm_rc rc = window_load(st, agent, w0, &pts, &times);
@@ -545,8 +495,8 @@ seal_window(struct store_pg *st, int64_t agent, int64_t w0, size_t *samples, siz
     if (rc != SM_OK)
         goto out;
     size_t from_rows = pts.n;
-    wset_sort(&pts, by_key_time);
-    wset_sort(&times, by_key_time);
+    history_wset_sort(&pts);
+    history_wset_sort(&times);
     /* The series keep positions in the window's sample times when those fit one chunk. */
     if (times.n > 0 && times.n <= CHUNK_MAX_POINTS) {
         tarr = sm_xreallocarray(NULL, times.n, sizeof *tarr);
