@@ -21,6 +21,9 @@
 # smserver's database (statusmonitor.db);
 # SM_DENSITY_REC=FILE replays such a rec.jsonl instead of recording (two builds, same data:
 # top_builddir=OTHER_BUILD names the other build's binaries).
+# With PostgreSQL's server installed (Debian postgresql), the same replay goes into an
+# smserver on a private cluster (tests/integration/pg_lib.sh) too, sealed there by its
+# rollup step: bytes per point by table beside SQLite's (SM_DENSITY_PG=0 skips it).
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -41,6 +44,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/smdensity.XXXXXX")
 PIDS=
 cleanup() {
     for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done
+    for h in ${PG_HOOKS:-}; do "$h" || true; done
     # SM_DENSITY_KEEP=DIR keeps the recorded samples and the stored points there.
     if [ -n "${SM_DENSITY_KEEP:-}" ]; then
         mkdir -p "$SM_DENSITY_KEEP" && cp "$T/rec.jsonl" "$T/points.tsv" "$T/state/statusmonitor.db" \
@@ -302,4 +306,73 @@ if [ -n "$vm_bpp" ]; then
         if (pr != "") printf ", Prometheus %.2fx", pr / vm
         printf " (goal: smserver <= 1.00x; smserver %.2f bytes/point, goal <= 2.0)\n", sm
         printf "density: ingest points/s smserver/VictoriaMetrics %.2f; query p50 smserver/VictoriaMetrics: -24h %.2f, -7d %.2f (goal <= 2)\n", sp / vp, smq / vmq, smq7 / vmq7 }'
+fi
+
+#---------------------------------------------------------------- smserver on PostgreSQL
+# The same recording replayed into an smserver whose database is a private PostgreSQL
+# cluster; each table counted with its TOAST and indexes, after a VACUUM (what autovacuum
+# does in a running server: the pages of sealed rows are free again, and an emptied day
+# partition is given back).
+if [ "${SM_DENSITY_PG:-1}" = 1 ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    # What pg_lib.sh asks of its caller (tests/integration/lib.sh), in this script's terms.
+    fail() { say "$*"; exit 1; }
+    skip() { say "$*"; exit 0; }
+    need() { for t in "$@"; do command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"; done; }
+    PG_HOOKS=
+    at_exit() { PG_HOOKS="$PG_HOOKS $1"; }
+    . "$top_srcdir/tests/integration/pg_lib.sh"
+    pg_start
+    PS=$T/pgstate
+    mkdir -p "$PS"
+    printf 'bench password\n' | "$SMSERVER" user add bench --state-dir "$PS" --db "$PG_CONNINFO" >/dev/null
+    "$SMSERVER" agent add --user bench density --state-dir "$PS" --db "$PG_CONNINFO" |
+        sed 's/.*"token":"\([^"]*\)".*/\1/' >"$T/pgtoken"
+    "$SMSERVER" --listen 127.0.0.1:0 --state-dir "$PS" --db "$PG_CONNINFO" --port-file "$T/pgport" \
+        --log-level warn 2>"$T/pgserver.log" &
+    PGSPID=$!
+    PIDS="$PIDS $PGSPID"
+    wait_file "$T/pgport" "$T/pgserver.log"
+    say "replaying the same $SECONDS_ s into smserver on PostgreSQL"
+    $PY replay "http://127.0.0.1:$(cat "$T/pgport")" "$T/pgtoken" "$T/rec.jsonl" "$SECONDS_" "$REPLAY" >"$T/pgreplay"
+    pg_ingest_s=$(sed -n 's/^replay samples [0-9]* seconds //p' "$T/pgreplay")
+    # Rolled up, then every closed window sealed (up to 600 s in all).
+    i=0
+    while [ "$(psql -XAtq -c "SELECT (SELECT count(*) FROM rollup_dirty) + (SELECT count(*) FROM samples
+            WHERE ts < (SELECT max(ts) FROM samples) / 7200000 * 7200000)" 2>/dev/null || echo 1)" != 0 ]; do
+        i=$((i + 1))
+        [ $i -lt 6000 ] || { say "PostgreSQL: windows still unsealed after 600 s"; break; }
+        sleep 0.1
+    done
+    pg_seal_wait=$(awk -v i=$i 'BEGIN { printf "%.1f", i / 10 }')
+    kill -TERM "$PGSPID"
+    wait "$PGSPID" || true
+    psql -XAtq -c 'VACUUM' -c 'CREATE EXTENSION IF NOT EXISTS pgstattuple' >/dev/null
+    psql -XAtq -F ' ' >"$T/pgsizes" <<'EOF'
+SELECT 'points', (SELECT coalesce(sum(n), 0) FROM chunks) + (SELECT coalesce(sum(cardinality(sids)), 0) FROM samples);
+SELECT 'chunks', pg_total_relation_size('chunks');
+SELECT 'chunk_samples', pg_total_relation_size('chunk_samples');
+SELECT 'samples', sum(pg_total_relation_size(relid)) FROM pg_partition_tree('samples');
+SELECT 'rollups', pg_total_relation_size('rollup_1m') + pg_total_relation_size('rollup_1h');
+SELECT 'series', pg_total_relation_size('series');
+SELECT 'snapshots', pg_total_relation_size('proc_snapshots');
+SELECT 'database', pg_database_size(current_database());
+SELECT 'empty', pg_database_size('template1');
+SELECT 'chunk_index', pg_indexes_size('chunks') + pg_indexes_size('chunk_samples');
+SELECT 'rows', coalesce(sum(s.tuple_len), 0), coalesce(sum(s.free_space + s.dead_tuple_len), 0)
+    FROM pg_partition_tree('samples') p CROSS JOIN LATERAL pgstattuple(p.relid) s WHERE p.isleaf;
+EOF
+    awk -v sq="$sm_bpp" -v s="$pg_ingest_s" -v w="$pg_seal_wait" '
+        { v[$1] = $2; f[$1] = $3 }
+        END {
+            n = v["points"]
+            if (n <= 0) { print "smserver on PostgreSQL: no points stored"; exit 1 }
+            pts = v["chunks"] + v["chunk_samples"] + v["samples"] + v["rollups"] + v["series"]
+            printf "smserver on PostgreSQL: %.2f bytes/point (the tables that store points, with their TOAST and indexes): chunks %.3f, sample times %.3f, open rows %.3f, rollups %.3f, series %.3f; of those, the chunk tables\047 indexes %.3f\n", pts / n, v["chunks"] / n, v["chunk_samples"] / n, v["samples"] / n, v["rollups"] / n, v["series"] / n, v["chunk_index"] / n
+            printf "smserver on PostgreSQL: of the open rows, the rows themselves %.3f and free space %.3f (pages of sealed rows, which the partition'"'"'s later rows reuse; a day partition is given back whole once sealed)\n", v["rows"] / n, f["rows"] / n
+            printf "smserver on PostgreSQL: the whole database %.2f bytes/point (%d bytes; an empty database is %d of it; process snapshots %d)\n", v["database"] / n, v["database"], v["empty"], v["snapshots"]
+            printf "smserver on PostgreSQL: ingest %d points/s (%.1f s through POST /ingest; rolled up and sealed %.1f s later)\n", n / s, s, w
+            printf "density: bytes/point PostgreSQL/SQLite %.2f (%.2f against %.2f)\n", pts / n / sq, pts / n, sq
+        }' "$T/pgsizes"
+else
+    say "PostgreSQL is not installed (Debian package postgresql), or SM_DENSITY_PG=0: no PostgreSQL figures"
 fi
