@@ -154,6 +154,12 @@ extern const char store_pg_history_covering[];
  * so the watermark a group reads at its begin stays true until its commit. */
 #define STORE_PG_ROLLUP_LOCK "1936552823"
 #define STORE_PG_DAY_MS 86400000LL
+/* One agent's lock (two-key advisory: this, then STORE_PG_AGENT_KEY of the agent id in
+ * $1): shared by each batch of the agent for its group commit, exclusive while one of
+ * its windows is sealed (store_pg_chunks.c). Two agents may share a key: they then wait
+ * for each other, nothing worse. */
+#define STORE_PG_AGENT_LOCK "1936552824"
+#define STORE_PG_AGENT_KEY "($1::bigint % 2147483647)::int"
 enum sm_rc store_pg_begin(struct store *base);
 enum sm_rc store_pg_commit(struct store *base);
 void store_pg_rollback(struct store *base);
@@ -236,8 +242,8 @@ enum sm_rc store_pg_chunks_dups(struct store_pg *st, const struct store_batch *b
  * transaction; SM_EPARSE (the transaction still sound) when one of its chunks is
  * damaged, and then nothing changed. */
 enum sm_rc store_pg_unseal(struct store_pg *st, int64_t agent, int64_t w0);
-/* Seal what is sealable behind the watermark done, in the caller's transaction under the
- * exclusive rollup lock; *work counts the windows sealed. */
+/* Seal what is sealable behind the watermark done, each window in a transaction of its
+ * own (outside any transaction of the caller's); *work counts the windows sealed. */
 enum sm_rc store_pg_seal(struct store_pg *st, int64_t done, size_t *work);
 /* After a commit that sealed: truncate the day partitions left without rows. */
 void store_pg_seal_trim(struct store_pg *st, int64_t done);

@@ -7,19 +7,21 @@
  *  - chunk_samples(agent_id, t0, t1, n, data): the window's sample times, each with its
  *    point count as value: what tells a resent sample once its row is gone.
  *
- * Sealing (store_pg_seal, a step of store_pg_rollup, under its exclusive advisory lock,
- * so that no group commit runs meanwhile): an agent's oldest window of sample rows is
+ * Sealing (store_pg_seal, after each rollup step): an agent's oldest window of sample rows is
  * sealed once it is wholly rolled up, none of its minutes is dirty, and the agent has a
- * newer row (its newest sample stays a row: latest_points reads it). The window's rows
+ * newer row (its newest sample stays a row: latest_points reads it), each window in a
+ * transaction of its own that holds the rollup lock shared and the agent's lock
+ * (STORE_PG_AGENT_LOCK) exclusively: no rollup step runs and none of that agent's
+ * batches is written meanwhile, while the other agents' are. The window's rows
  * and what was sealed of it before (late samples) become new chunks, checked by counts,
  * and the rows are deleted; the day partition they leave empty is truncated once the
  * whole day is sealed (store_pg_seal_trim), which gives its pages back.
  *
  * Everything else reads rows as before: a window is unsealed (its chunks turned back into
  * rows) before its dirty minutes are re-rolled in SQL and before retention cuts through
- * it, and sealed again by a later step. Queries read chunks beside rows
- * (store_pg_chunks_read). The writer checks chunk_samples for samples behind the
- * watermark only: no window ahead of it is sealed.
+ * it, and sealed again by a later step. Queries read chunks beside rows, in one snapshot
+ * (store_pg_history.c). The writer holds its batch's agent lock shared and checks
+ * chunk_samples for samples behind the watermark only: no window ahead of it is sealed.
  *
  * Every value is a bound parameter; chunks are read in binary form (pq_run_binary). */
 #include "config.h"
@@ -547,10 +549,66 @@ out:
     return rc;
 }
 
+static void
+read_flag(const PGresult *r, int row, void *out)
+{
+    *(int *)out = PQgetvalue(r, row, 0)[0] == 't';
+}
+
+/* Seal agent's window w0 in a transaction of its own that holds the rollup lock shared
+ * (as a group commit does: no rollup step runs meanwhile) and the agent's lock
+ * exclusively (none of the agent's batches is being written meanwhile; the writers of
+ * other agents go on). The window is checked again under the locks. *sealed is 1 when
+ * it was sealed. */
+static enum sm_rc
+seal_one(struct store_pg *st, int64_t agent, int64_t w0, size_t *samples, size_t *points,
+         int *sealed)
+{
+    *sealed = 0;
+    enum sm_rc rc = pq_begin(st);
+    if (rc != SM_OK)
+        return rc;
+    struct pq_args la = {0}, a = {0};
+    pq_int(&la, agent);
+    pq_int(&a, agent);
+    pq_int(&a, w0);
+    int due = 0;
+    if ((rc = pq_run(st, "lock agent",
+                     "SELECT pg_advisory_xact_lock_shared(" STORE_PG_ROLLUP_LOCK "),"
+                     " pg_advisory_xact_lock(" STORE_PG_AGENT_LOCK ", " STORE_PG_AGENT_KEY ")",
+                     &la, NULL, NULL)) != SM_OK ||
+        (rc = pg_one(st, "check window", SM_EIO,
+                     "SELECT (SELECT v FROM rollup_state WHERE k = 'minute_done')"
+                     " >= $2::bigint + 7200000"
+                     " AND EXISTS (SELECT 1 FROM samples WHERE agent_id = $1"
+                     " AND ts >= $2::bigint AND ts < $2::bigint + 7200000)"
+                     " AND EXISTS (SELECT 1 FROM samples WHERE agent_id = $1"
+                     " AND ts >= $2::bigint + 7200000)"
+                     " AND NOT EXISTS (SELECT 1 FROM rollup_dirty WHERE agent_id = $1"
+                     " AND bucket >= $2::bigint / 60000"
+                     " AND bucket < ($2::bigint + 7200000) / 60000)",
+                     &a, read_flag, &due)) != SM_OK) {
+        pq_rollback(st);
+        return rc;
+    }
+    if (!due) {
+        pq_rollback(st);
+        return SM_OK;
+    }
+    if ((rc = seal_window(st, agent, w0, samples, points)) == SM_OK &&
+        (rc = pq_commit(st)) == SM_OK) {
+        *sealed = 1;
+        return SM_OK;
+    }
+    pq_rollback(st);
+    return rc;
+}
+
 enum sm_rc
 store_pg_seal(struct store_pg *st, int64_t done, size_t *work)
 {
-    /* Each agent's oldest row, when its window is sealable (module comment). */
+    /* Each agent's oldest row, when its window looks sealable (module comment); each is
+     * checked again under its locks. */
     struct pq_args a = {0};
     pq_int(&a, done);
     PGresult *r;
@@ -572,28 +630,22 @@ store_pg_seal(struct store_pg *st, int64_t done, size_t *work)
     for (int row = 0; row < PQntuples(r) && rc == SM_OK && sm_mono_now() - t0 < SEAL_STEP_S;
          row++) {
         int64_t agent = pq_get_int(r, row, 0), w0 = pq_get_int(r, row, 1);
-        /* One savepoint a window: one that cannot be sealed (a damaged chunk, a failed
-         * count) stays as it was; the other agents go on. */
-        if ((rc = pq_run(st, "savepoint", "SAVEPOINT seal", NULL, NULL, NULL)) != SM_OK)
-            break;
-        enum sm_rc s = seal_window(st, agent, w0, &samples, &points);
-        if (s == SM_EUNAVAIL) {
+        int sealed;
+        enum sm_rc s = seal_one(st, agent, w0, &samples, &points, &sealed);
+        /* One that cannot be sealed (a damaged chunk, a failed count) stays as it was;
+         * the other agents go on. */
+        if (s == SM_EUNAVAIL)
             rc = s;
-        } else if (s != SM_OK) {
+        else if (s != SM_OK)
             sm_log(SM_LOG_WARN,
                    "postgresql: agent %" PRId64 "'s window at %" PRId64 " left unsealed", agent,
                    w0);
-            rc = pq_run(st, "rollback to", "ROLLBACK TO SAVEPOINT seal", NULL, NULL, NULL);
-        } else {
-            (*work)++;
-        }
-        if (rc == SM_OK)
-            rc = pq_run(st, "release", "RELEASE SAVEPOINT seal", NULL, NULL, NULL);
+        *work += (size_t)sealed;
     }
     PQclear(r);
     if (*work)
-        sm_log(SM_LOG_DEBUG, "postgresql: sealed %zu windows: %zu samples, %zu points", *work,
-               samples, points);
+        sm_log(SM_LOG_DEBUG, "postgresql: sealed %zu windows in %.0f ms: %zu samples, %zu points",
+               *work, (sm_mono_now() - t0) * 1000, samples, points);
     return rc;
 }
 

@@ -283,13 +283,14 @@ store_pg_rollup(struct store *base, int64_t now_ms, size_t budget, size_t *work)
         if (!any_dirty(st) && (rc = state_put(st, "dirty_wait", 0)) != SM_OK)
             goto fail;
     }
-    /* Then seal the windows wholly behind the watermark (store_pg_chunks.c). */
-    size_t sealed = 0;
-    if ((rc = state_get(st, "minute_done", &w)) != SM_OK ||
-        (rc = store_pg_seal(st, w, &sealed)) != SM_OK)
+    if ((rc = state_get(st, "minute_done", &w)) != SM_OK || (rc = pq_commit(st)) != SM_OK)
         goto fail;
+    /* Then seal the windows wholly behind the watermark (store_pg_chunks.c), outside
+     * this step's lock: the writers of the other agents go on meanwhile. */
+    size_t sealed = 0;
+    rc = store_pg_seal(st, w, &sealed);
     *work += sealed;
-    if ((rc = pq_commit(st)) == SM_OK && sealed)
+    if (sealed)
         store_pg_seal_trim(st, w);
     return rc;
 fail:

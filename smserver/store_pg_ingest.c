@@ -469,10 +469,23 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
     int procs = 0;
     for (size_t i = 0; i < b->nsamples && !procs; i++)
         procs = b->samples[i].procs_json != NULL;
+    /* Only a sample behind the watermark can be in a sealed window (store_pg_chunks.c). */
+    int late = 0;
+    for (size_t i = 0; i < b->nsamples && !late; i++)
+        late = b->samples[i].ts_ms < g->watermark;
     struct pq_stmt stmts[5];
     size_t nst = savepoint_stmts(g, stmts);
+    /* The agent's lock, shared: none of its windows is sealed until the group commits. */
+    struct pq_args la = {0};
+    pq_int(&la, b->agent_id);
+    stmts[nst++] =
+        (struct pq_stmt){.what = "lock agent",
+                         .name = "sm_lock_agent",
+                         .sql = "SELECT pg_advisory_xact_lock_shared(" STORE_PG_AGENT_LOCK
+                                ", " STORE_PG_AGENT_KEY ")",
+                         .a = &la};
     enum sm_rc rc = SM_OK;
-    if (!known || !days || procs) {
+    if (!known || !days || procs || late) {
         /* Statements come before the writes: the savepoint first, alone. */
         rc = pq_pipeline(st, stmts, nst, cause);
         for (size_t i = 0; i < nst; i++)
@@ -483,10 +496,6 @@ batch_write(struct store_pg *st, const struct store_batch *b, size_t *stored, si
      * already) from a new one by the samples not written yet. */
     if (rc == SM_OK && procs)
         rc = store_pg_procs_write(st, b, cause);
-    /* Only a sample behind the watermark can be in a sealed window (store_pg_chunks.c). */
-    int late = 0;
-    for (size_t i = 0; i < b->nsamples && !late; i++)
-        late = b->samples[i].ts_ms < g->watermark;
     if (rc == SM_OK && b->nsamples)
         rc = find_duplicates(st, b, dup, !known, cause);
     if (rc == SM_OK && late && (rc = store_pg_chunks_dups(st, b, g->watermark, dup)) != SM_OK &&

@@ -13,6 +13,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1318,6 +1319,25 @@ ck_roll(struct store *st, int64_t now)
     return work == 0 ? steps : 0;
 }
 
+/* A batch written on a connection of its own (the agent's lock test below). */
+struct ck_writer {
+    struct store *st;
+    const struct store_batch *b;
+    size_t stored;
+    _Atomic int done;
+};
+
+static void *
+ck_write(void *arg)
+{
+    struct ck_writer *w = arg;
+    size_t dups = 0;
+    if (write1(w->st, w->b, &w->stored, &dups) != SM_OK)
+        w->stored = 0;
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
 static void
 pg_chunks(const char *conninfo)
 {
@@ -1487,6 +1507,33 @@ pg_chunks(const char *conninfo)
     enum sm_rc wrc = write1(st, &bd, &stored, &dups);
     ok(crc == SM_OK && wrc != SM_OK && store_count(st, &s3, &p3) == SM_OK && s3 == s2,
        "chunks: a late sample of a window with damaged sample times is refused, not stored");
+    /* The agent's lock (as a seal holds it, exclusively) holds back that agent's batches
+     * only: another agent's is written meanwhile. */
+    struct store *w2 = NULL;
+    int64_t aid2 = agent(st, uid, "c_other", 72);
+    ok(aid2 > 0 && store_open(info, &w2, &cause) == SM_OK, "chunks: a second writer");
+    char lock[160];
+    snprintf(lock, sizeof lock, "BEGIN; SELECT pg_advisory_xact_lock(%s, %lld)",
+             STORE_PG_AGENT_LOCK, (long long)aid);
+    r = PQexec(c, lock);
+    ok(PQresultStatus(r) == PGRES_TUPLES_OK, "chunks: the agent's lock taken");
+    PQclear(r);
+    struct store_sample n1 = {now + 1000, 1, &lp}, n2 = {now + 1000, 1, &lp};
+    struct store_batch b1 = {.agent_id = aid, .now = now / 1000, .nsamples = 1, .samples = &n1};
+    struct store_batch b2 = {.agent_id = aid2, .now = now / 1000, .nsamples = 1, .samples = &n2};
+    struct ck_writer held = {.st = w2, .b = &b1};
+    pthread_t th;
+    int started = w2 && pthread_create(&th, NULL, ck_write, &held) == 0;
+    ok(write1(st, &b2, &stored, &dups) == SM_OK && stored == 1,
+       "chunks: another agent's batch is written while it is held");
+    usleep(300000);
+    ok(started && !atomic_load(&held.done), "chunks: the agent's own batch waits (300 ms)");
+    r = PQexec(c, "COMMIT");
+    PQclear(r);
+    if (started)
+        pthread_join(th, NULL);
+    ok(started && held.stored == 1, "chunks: and is written once the lock is let go");
+    store_free(w2);
     for (int i = 0; i < NQ; i++)
         history_result_done(&before[i]);
     free(smp);
