@@ -145,6 +145,8 @@ struct history_wset {
     struct history_wpoint *p;
     size_t n, cap;
 };
+/* The position of t in the ascending times[0..n), or -1. */
+int64_t history_time_index(const int64_t *times, size_t n, int64_t t);
 /* A history_point_fn: append (key, t, v) to the history_wset arg. */
 void history_wset_add(void *arg, int64_t key, int64_t t, double v);
 /* Sort by key and time and keep the first of each (key, time). */

@@ -298,9 +298,8 @@ history_wset_sort(struct history_wset *s)
     s->n = k;
 }
 
-/* The position of t in times[0..n), or -1. */
-static int64_t
-time_index(const int64_t *times, size_t n, int64_t t)
+int64_t
+history_time_index(const int64_t *times, size_t n, int64_t t)
 {
     size_t a = 0, b = n;
     while (a < b) {
@@ -325,9 +324,9 @@ chunk_one(const struct chunk_point *p, size_t k, const int64_t *times, size_t nt
     chunk_builder_init(&b);
     enum sm_rc rc = SM_OK;
     for (size_t j = 0; j < k && *ix; j++)
-        *ix = time_index(times, ntimes, p[j].t) >= 0;
+        *ix = history_time_index(times, ntimes, p[j].t) >= 0;
     for (size_t j = 0; j < k && rc == SM_OK; j++)
-        rc = chunk_append(&b, *ix ? time_index(times, ntimes, p[j].t) : p[j].t, p[j].v);
+        rc = chunk_append(&b, *ix ? history_time_index(times, ntimes, p[j].t) : p[j].t, p[j].v);
     /* chunk_seal keeps the smaller of the two value encodings. */
     if (rc == SM_OK)
         rc = chunk_seal(&b, buf, len);

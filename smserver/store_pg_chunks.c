@@ -206,19 +206,9 @@ store_pg_chunks_dups(struct store_pg *st, const struct store_batch *b, int64_t b
             rc = SM_EIO;
             break;
         }
-        for (size_t i = 0; i < b->nsamples; i++) {
-            int64_t ts = b->samples[i].ts_ms;
-            size_t x = 0, y = n;
-            while (x < y) {
-                size_t m = x + (y - x) / 2;
-                if (t[m] < ts)
-                    x = m + 1;
-                else
-                    y = m;
-            }
-            if (x < n && t[x] == ts)
+        for (size_t i = 0; i < b->nsamples; i++)
+            if (history_time_index(t, n, b->samples[i].ts_ms) >= 0)
                 dup[i] = 1;
-        }
         free(t);
     }
     PQclear(r);
