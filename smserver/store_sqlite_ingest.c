@@ -185,15 +185,7 @@ sealed_has(struct store_sqlite *st, int64_t agent, int64_t ts, char **cause)
         *cause = sm_xstrdup("damaged sealed chunk of sample times");
         return SM_EIO;
     }
-    size_t a = 0, b = st->sealed_len;
-    while (a < b) {
-        size_t m = a + (b - a) / 2;
-        if (st->sealed_ts[m] < ts)
-            a = m + 1;
-        else
-            b = m;
-    }
-    return a < st->sealed_len && st->sealed_ts[a] == ts ? SM_OK : SM_ENOTFOUND;
+    return history_time_index(st->sealed_ts, st->sealed_len, ts) >= 0 ? SM_OK : SM_ENOTFOUND;
 }
 
 static enum sm_rc
