@@ -409,15 +409,15 @@ chunk_append(struct chunk_builder *b, int64_t t, double v)
 }
 
 enum sm_rc
-chunk_seal(struct chunk_builder *b, uint8_t **out, size_t *len)
+chunk_encode_best(const struct chunk_point *pts, size_t n, uint8_t **out, size_t *len)
 {
     uint8_t *best = NULL;
     size_t blen = 0;
 
-    if (b->n == 0)
+    if (n == 0)
         return SM_EINVAL;
     /* Every combination of timestamp and value encoding; the smallest wins. */
-    int k = int_scale(b->pts, b->n);
+    int k = int_scale(pts, n);
     int encs[4] = {CHUNK_ENC_XOR, CHUNK_ENC_XOR | CHUNK_TS_BASE, -1, -1};
     if (k >= 0) {
         encs[2] = CHUNK_ENC_INT + k;
@@ -426,7 +426,7 @@ chunk_seal(struct chunk_builder *b, uint8_t **out, size_t *len)
     for (int e = 0; e < 4; e++) {
         uint8_t *y;
         size_t ylen;
-        if (encs[e] < 0 || chunk_encode(b->pts, b->n, encs[e], &y, &ylen) != SM_OK)
+        if (encs[e] < 0 || chunk_encode(pts, n, encs[e], &y, &ylen) != SM_OK)
             continue;
         if (best == NULL || ylen < blen) {
             free(best);
@@ -437,11 +437,19 @@ chunk_seal(struct chunk_builder *b, uint8_t **out, size_t *len)
         }
     }
     if (best == NULL)
-        return SM_EINVAL; /* not reached: valid points always encode as XOR */
+        return SM_EINVAL; /* points out of order or range: valid ones always encode as XOR */
     *out = best;
     *len = blen;
-    b->n = 0;
     return SM_OK;
+}
+
+enum sm_rc
+chunk_seal(struct chunk_builder *b, uint8_t **out, size_t *len)
+{
+    enum sm_rc rc = chunk_encode_best(b->pts, b->n, out, len);
+    if (rc == SM_OK)
+        b->n = 0;
+    return rc;
 }
 
 /*---------------------------------------------------------------- decoder */

@@ -98,6 +98,12 @@ enum sm_rc chunk_append(struct chunk_builder *b, int64_t t, double v) SM_MUST_CH
  * value encoding is smaller, and empty the window. SM_EINVAL when the window is empty. */
 enum sm_rc chunk_seal(struct chunk_builder *b, uint8_t **out, size_t *len) SM_MUST_CHECK;
 
+/* Encode n points (as chunk_encode requires them) with whichever encoding is smallest,
+ * as chunk_seal does, into a new buffer (*out, *len; the caller frees *out). SM_EINVAL
+ * when n is 0 or the points break chunk_encode's rules. */
+enum sm_rc chunk_encode_best(const struct chunk_point *pts, size_t n, uint8_t **out,
+                             size_t *len) SM_MUST_CHECK;
+
 /* Encode n points (strictly increasing times in range, 1 <= n <= CHUNK_MAX_POINTS) with
  * value encoding enc (CHUNK_ENC_XOR, or CHUNK_ENC_INT + k; either may have CHUNK_TS_BASE
  * added, and CHUNK_INT_STEP is set by itself when it applies). SM_EINVAL when the points

@@ -3,6 +3,7 @@
 
 #include "history.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <sqlite3.h>
@@ -11,6 +12,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "minute_pack.h"
 #include "xmalloc.h"
 
 #define MINUTE_MS 60000LL
@@ -43,6 +45,10 @@ const char history_schema_sql[] =
     " PRIMARY KEY(agent_id, bucket)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS rollup_state(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
     "INSERT OR IGNORE INTO rollup_state VALUES('minute_done', 0), ('retain_cursor', 0);";
+
+const char history_minutes_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS rollup_1m_hours(series_id INTEGER NOT NULL,"
+    " hour INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(series_id, hour)) WITHOUT ROWID;";
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -445,38 +451,124 @@ history_note_sample_at(sqlite3 *db, int64_t agent_id, int64_t ts_ms, int64_t now
     return rc;
 }
 
-/* One series' running aggregate over one minute. */
-struct minute_acc {
-    int64_t series, n;
-    double sum, min, max;
+/* ------------------------------------------------------------------ packed minutes */
+
+/* The statements that read and write packed hours (minute_pack.h) and hour rows. */
+struct minute_io {
+    sqlite3 *db;
+    sqlite3_stmt *get, *put, *del, *hput, *hdel;
+    int bad; /* damaged packed hours met (read as empty) */
 };
 
-static enum sm_rc
-flush_minute(sqlite3 *db, sqlite3_stmt *ins, const struct minute_acc *acc, size_t n, int64_t minute)
+static void
+minute_io_done(struct minute_io *io)
 {
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(ins);
-        sqlite3_bind_int64(ins, 1, acc[i].series);
-        sqlite3_bind_int64(ins, 2, minute);
-        sqlite3_bind_int64(ins, 3, acc[i].n);
-        sqlite3_bind_double(ins, 4, acc[i].sum);
-        sqlite3_bind_double(ins, 5, acc[i].min);
-        sqlite3_bind_double(ins, 6, acc[i].max);
-        int rc = sqlite3_step(ins);
-        if (rc != SQLITE_DONE) {
-            sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(db));
-            return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
-        }
+    sqlite3_finalize(io->get);
+    sqlite3_finalize(io->put);
+    sqlite3_finalize(io->del);
+    sqlite3_finalize(io->hput);
+    sqlite3_finalize(io->hdel);
+    if (io->bad)
+        sm_log(SM_LOG_WARN, "history: %d damaged packed minute hours rewritten", io->bad);
+}
+
+static enum sm_rc
+minute_io_init(struct minute_io *io, sqlite3 *db)
+{
+    *io = (struct minute_io){.db = db};
+    if (sqlite3_prepare_v2(db,
+                           "SELECT data FROM rollup_1m_hours WHERE series_id = ?1 AND hour = ?2",
+                           -1, &io->get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO rollup_1m_hours VALUES (?1, ?2, ?3)", -1,
+                           &io->put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM rollup_1m_hours WHERE series_id = ?1 AND hour = ?2", -1,
+                           &io->del, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO rollup_1h VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &io->hput, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM rollup_1h WHERE series_id = ?1 AND bucket = ?2", -1,
+                           &io->hdel, NULL) != SQLITE_OK) {
+        sm_log(SM_LOG_ERROR, "history: %s", sqlite3_errmsg(db));
+        minute_io_done(io);
+        return SM_EINTERNAL;
     }
     return SM_OK;
 }
 
-/* The minutes of one hour of one agent being re-rolled from rows and chunks. */
+static enum sm_rc
+step_done(sqlite3 *db, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return SM_OK;
+    sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(db));
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
+}
+
+/* The minutes of series in hour (hours since the epoch) into m; all empty when there is
+ * no row, or when it is damaged (counted in io->bad: the caller writes it anew). */
+static enum sm_rc
+minutes_load(struct minute_io *io, int64_t series, int64_t hour, struct minute_agg m[60])
+{
+    sqlite3_bind_int64(io->get, 1, series);
+    sqlite3_bind_int64(io->get, 2, hour);
+    int rc = sqlite3_step(io->get);
+    memset(m, 0, 60 * sizeof *m);
+    if (rc == SQLITE_ROW &&
+        minute_pack_decode(sqlite3_column_blob(io->get, 0),
+                           (size_t)sqlite3_column_bytes(io->get, 0), m) != SM_OK)
+        io->bad++;
+    sqlite3_reset(io->get);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return SM_OK;
+    sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(io->db));
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
+}
+
+/* Write m as the packed hour of series (deleted when no minute has a point); with
+ * with_hour, the hour tier's row of that hour too (made from m, or deleted). */
+static enum sm_rc
+minutes_store(struct minute_io *io, int64_t series, int64_t hour, const struct minute_agg m[60],
+              int with_hour)
+{
+    struct minute_agg h;
+    minute_pack_hour(m, &h);
+    enum sm_rc rc;
+    if (h.n == 0) {
+        sqlite3_bind_int64(io->del, 1, series);
+        sqlite3_bind_int64(io->del, 2, hour);
+        rc = step_done(io->db, io->del);
+    } else {
+        uint8_t *blob;
+        size_t len;
+        if ((rc = minute_pack_encode(m, &blob, &len)) != SM_OK)
+            return SM_EINTERNAL; /* not reached: counts come from whole minutes */
+        sqlite3_bind_int64(io->put, 1, series);
+        sqlite3_bind_int64(io->put, 2, hour);
+        sqlite3_bind_blob(io->put, 3, blob, (int)len, SQLITE_TRANSIENT);
+        rc = step_done(io->db, io->put);
+        free(blob);
+    }
+    if (rc != SM_OK || !with_hour)
+        return rc;
+    sqlite3_stmt *s = h.n == 0 ? io->hdel : io->hput;
+    sqlite3_bind_int64(s, 1, series);
+    sqlite3_bind_int64(s, 2, hour);
+    if (h.n != 0) {
+        sqlite3_bind_int64(s, 3, h.n);
+        sqlite3_bind_double(s, 4, h.sum);
+        sqlite3_bind_double(s, 5, h.min);
+        sqlite3_bind_double(s, 6, h.max);
+    }
+    return step_done(io->db, s);
+}
+
+/* The minutes of one hour of one agent being rolled up from rows and chunks. */
 struct hour_acc {
     int64_t *ids; /* the agent's series ids, ascending */
     size_t nids;
     int64_t hour0;          /* the hour's first millisecond */
-    struct minute_acc *acc; /* nids * 60: [series index * 60 + minute of the hour] */
+    struct minute_agg *acc; /* nids * 60: [series index * 60 + minute of the hour] */
 };
 
 static void
@@ -491,12 +583,12 @@ hour_add(void *arg, int64_t series, int64_t t, double v)
         else
             b = m;
     }
-    int64_t off = (t - h->hour0) / MINUTE_MS;
+    int64_t off = history_floor_div(t - h->hour0, MINUTE_MS);
     if (a == h->nids || h->ids[a] != series || off < 0 || off >= 60)
         return;
-    struct minute_acc *x = &h->acc[a * 60 + (size_t)off];
+    struct minute_agg *x = &h->acc[a * 60 + (size_t)off];
     if (x->n == 0) {
-        *x = (struct minute_acc){series, 1, v, v, v};
+        *x = (struct minute_agg){1, v, v, v};
         return;
     }
     x->n++;
@@ -505,23 +597,52 @@ hour_add(void *arg, int64_t series, int64_t t, double v)
     x->max = v > x->max ? v : x->max;
 }
 
-/* rollup_raw for a range that sealed chunks touch: an hour at a time, the rows and the
- * chunks into one table of the agent's series by minute. */
-static enum sm_rc
-rollup_merged(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
+/* The sum of a minute's n points (min and max among them) as the nearest decimal of at
+ * most 9 places, when that is within the float error the adding could have made: the
+ * points are decimals as agents send them, so their true sum is one, and it then packs as
+ * a scaled integer instead of 64 XOR bits (minute_pack.h). The sum never moves by more
+ * than that error bound, and only to a grid fine enough that the nearest point is the
+ * only one within it. */
+static double
+sum_snap(int64_t n, double sum, double mn, double mx)
 {
-    sqlite3_stmt *ids = NULL, *sel = NULL, *ins = NULL;
+    double big = fabs(mn) > fabs(mx) ? fabs(mn) : fabs(mx);
+    double bound = (double)(n - 1) * DBL_EPSILON * (double)n * big;
+    double p = 1;
+    for (int k = 0; k <= 9; k++, p *= 10) {
+        if (!(bound < 0.5 / p))
+            break;
+        double x = rint(sum * p);
+        if (!(fabs(x) <= 9007199254740992.0))
+            break;
+        double s2 = x / p;
+        if (fabs(s2 - sum) <= bound)
+            return s2;
+    }
+    return sum;
+}
+
+/* Roll up one agent's raw samples of [lo, hi) (whole minutes): an hour at a time, the
+ * sample rows and the sealed chunks into a table of the agent's series by minute; then
+ * in each series' packed hour the minutes of [lo, hi) are replaced by what was found
+ * (a minute with no point left is emptied), and its hour row made again. An hour that
+ * comes out the same is not written. */
+static enum sm_rc
+rollup_raw(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
+{
+    sqlite3_stmt *ids = NULL, *sel = NULL;
+    struct minute_io io;
+    if (minute_io_init(&io, db) != SM_OK)
+        return SM_EINTERNAL;
     if (sqlite3_prepare_v2(db, "SELECT id FROM series WHERE agent_id = ?1 ORDER BY id", -1, &ids,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "SELECT ts, data FROM samples WHERE agent_id = ?1 AND ts >= ?2"
                            " AND ts < ?3",
-                           -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO rollup_1m VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &ins, NULL) != SQLITE_OK) {
+                           -1, &sel, NULL) != SQLITE_OK) {
         sm_log(SM_LOG_ERROR, "history: %s", sqlite3_errmsg(db));
         sqlite3_finalize(ids);
-        sqlite3_finalize(sel);
+        minute_io_done(&io);
         return SM_EINTERNAL;
     }
     struct hour_acc h = {0};
@@ -533,6 +654,7 @@ rollup_merged(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
     }
     sqlite3_finalize(ids);
     h.acc = sm_xcalloc(h.nids ? h.nids * 60 : 1, sizeof *h.acc);
+    int sealed = history_agent_sealed(db, agent_id, lo, hi);
     enum sm_rc rc = SM_OK;
     int bad = 0;
     for (int64_t hour = history_floor_div(lo, HOUR_MS) * HOUR_MS; hour < hi && rc == SM_OK;
@@ -551,6 +673,7 @@ rollup_merged(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
             size_t len = (size_t)sqlite3_column_bytes(sel, 1), count;
             struct blob_reader r;
             struct history_pair p;
+            /* Check first: a malformed blob adds nothing. */
             if (history_blob_check(blob, len, &count) != SM_OK || !blob_open(&r, blob, len)) {
                 bad++;
                 continue;
@@ -562,12 +685,26 @@ rollup_merged(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
             sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(db));
             rc = step == SQLITE_BUSY || step == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
         }
-        if (rc == SM_OK)
+        if (rc == SM_OK && sealed)
             rc = history_agent_chunks_read(db, agent_id, a, b, hour_add, &h);
-        for (int64_t m = 0; m < 60 && rc == SM_OK; m++)
-            for (size_t i = 0; i < h.nids && rc == SM_OK; i++)
-                if (h.acc[i * 60 + (size_t)m].n > 0)
-                    rc = flush_minute(db, ins, &h.acc[i * 60 + (size_t)m], 1, hour / MINUTE_MS + m);
+        int64_t m0 = (a - hour) / MINUTE_MS, m1 = (b - hour + MINUTE_MS - 1) / MINUTE_MS;
+        for (size_t i = 0; i < h.nids && rc == SM_OK; i++) {
+            struct minute_agg m[60];
+            int was_bad = io.bad;
+            rc = minutes_load(&io, h.ids[i], hour / HOUR_MS, m);
+            int changed = io.bad != was_bad;
+            for (int64_t k = m0; k < m1 && rc == SM_OK; k++) {
+                struct minute_agg *x = &h.acc[i * 60 + (size_t)k];
+                if (x->n > 1)
+                    x->sum = sum_snap(x->n, x->sum, x->min, x->max);
+                if (memcmp(&m[k], x, sizeof *x) != 0) {
+                    m[k] = *x;
+                    changed = 1;
+                }
+            }
+            if (rc == SM_OK && changed)
+                rc = minutes_store(&io, h.ids[i], hour / HOUR_MS, m, 1);
+        }
     }
     if (bad)
         sm_log(SM_LOG_WARN, "history: %d malformed sample blobs of agent %lld skipped", bad,
@@ -575,113 +712,8 @@ rollup_merged(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
     free(h.ids);
     free(h.acc);
     sqlite3_finalize(sel);
-    sqlite3_finalize(ins);
+    minute_io_done(&io);
     return rc;
-}
-
-/* Write (replace) the minute rows of one agent's series for the raw samples in
- * [lo, hi): the sample rows in time order, each blob merged into the minute's
- * aggregates kept sorted by series id (the blobs are sorted too). Ranges with sealed
- * chunks go through rollup_merged. */
-static enum sm_rc
-rollup_raw(sqlite3 *db, int64_t agent_id, int64_t lo, int64_t hi)
-{
-    if (history_agent_sealed(db, agent_id, lo, hi))
-        return rollup_merged(db, agent_id, lo, hi);
-    sqlite3_stmt *sel = NULL, *ins = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT ts, data FROM samples WHERE agent_id = ?1 AND ts >= ?2"
-                           " AND ts < ?3 ORDER BY ts",
-                           -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO rollup_1m VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &ins, NULL) != SQLITE_OK) {
-        sm_log(SM_LOG_ERROR, "history: %s", sqlite3_errmsg(db));
-        sqlite3_finalize(sel);
-        return SM_EINTERNAL;
-    }
-    sqlite3_bind_int64(sel, 1, agent_id);
-    sqlite3_bind_int64(sel, 2, lo);
-    sqlite3_bind_int64(sel, 3, hi);
-    struct minute_acc *acc = NULL;
-    size_t n = 0, cap = 0;
-    int64_t minute = 0;
-    enum sm_rc rc = SM_OK;
-    int step, bad = 0;
-    while (rc == SM_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
-        int64_t m = history_floor_div(sqlite3_column_int64(sel, 0), MINUTE_MS);
-        if (m != minute) {
-            rc = flush_minute(db, ins, acc, n, minute);
-            n = 0;
-            minute = m;
-        }
-        struct blob_reader r;
-        struct history_pair p;
-        const uint8_t *blob = sqlite3_column_blob(sel, 1);
-        size_t len = (size_t)sqlite3_column_bytes(sel, 1);
-        /* Check first: a malformed blob adds nothing. */
-        size_t count;
-        if (history_blob_check(blob, len, &count) != SM_OK || !blob_open(&r, blob, len)) {
-            bad++;
-            continue;
-        }
-        size_t i = 0;
-        while (blob_next(&r, &p) == 1) {
-            while (i < n && acc[i].series < p.series)
-                i++;
-            if (i == n || acc[i].series != p.series) {
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 64;
-                    acc = sm_xreallocarray(acc, cap, sizeof *acc);
-                }
-                memmove(&acc[i + 1], &acc[i], (n - i) * sizeof *acc);
-                acc[i] = (struct minute_acc){p.series, 0, 0, p.value, p.value};
-                n++;
-            }
-            struct minute_acc *a = &acc[i];
-            a->n++;
-            a->sum += p.value;
-            a->min = p.value < a->min ? p.value : a->min;
-            a->max = p.value > a->max ? p.value : a->max;
-        }
-    }
-    if (rc == SM_OK && step != SQLITE_DONE) {
-        sm_log(SM_LOG_WARN, "history: %s", sqlite3_errmsg(db));
-        rc = step == SQLITE_BUSY || step == SQLITE_LOCKED ? SM_EBUSY : SM_EIO;
-    }
-    if (rc == SM_OK)
-        rc = flush_minute(db, ins, acc, n, minute);
-    if (bad)
-        sm_log(SM_LOG_WARN, "history: %d malformed sample blobs of agent %lld skipped", bad,
-               (long long)agent_id);
-    free(acc);
-    sqlite3_finalize(sel);
-    sqlite3_finalize(ins);
-    return rc;
-}
-
-/* Recompute the hour rows of [h0, h1) hours for every series (agent_id 0) or one agent's. */
-static enum sm_rc
-rollup_hours(sqlite3 *db, int64_t agent_id, int64_t h0, int64_t h1)
-{
-    const int64_t args[] = {h0 * 60, h1 * 60, agent_id};
-    /* Series first, then a range of each one's minutes through rollup_1m's primary key:
-     * a filter like "?3 = 0 OR s.agent_id = ?3" or a plain JOIN makes SQLite scan all of
-     * rollup_1m instead, with the write lock held (CROSS JOIN fixes the loop order). */
-    if (agent_id != 0)
-        return exec_i64(db,
-                        "INSERT OR REPLACE INTO rollup_1h"
-                        " SELECT r.series_id, r.bucket / 60, sum(r.n), sum(r.sum), min(r.min),"
-                        " max(r.max) FROM series s CROSS JOIN rollup_1m r ON r.series_id = s.id"
-                        " AND r.bucket >= ?1 AND r.bucket < ?2 WHERE s.agent_id = ?3"
-                        " GROUP BY r.series_id, r.bucket / 60",
-                        3, args);
-    return exec_i64(db,
-                    "INSERT OR REPLACE INTO rollup_1h"
-                    " SELECT r.series_id, r.bucket / 60, sum(r.n), sum(r.sum), min(r.min),"
-                    " max(r.max) FROM series s CROSS JOIN rollup_1m r ON r.series_id = s.id"
-                    " AND r.bucket >= ?1 AND r.bucket < ?2"
-                    " GROUP BY r.series_id, r.bucket / 60",
-                    2, args);
 }
 
 /* Re-roll at most budget dirty minutes, in key order (agent, minute), one agent's hour at
@@ -722,17 +754,10 @@ rollup_dirty(sqlite3 *db, size_t budget, size_t *work)
             size_t k = j + 1; /* a run of consecutive minutes: todo[j, k) */
             while (k < e && todo[k][1] == todo[k - 1][1] + 1)
                 k++;
-            const int64_t a[] = {agent, todo[j][1], todo[k - 1][1]};
-            rc = exec_i64(db,
-                          "DELETE FROM rollup_1m WHERE bucket >= ?2 AND bucket <= ?3 AND"
-                          " series_id IN (SELECT id FROM series WHERE agent_id = ?1)",
-                          3, a);
-            if (rc == SM_OK)
-                rc = rollup_raw(db, agent, a[1] * MINUTE_MS, (a[2] + 1) * MINUTE_MS);
+            /* The run's minutes are replaced, and the hour row made again. */
+            rc = rollup_raw(db, agent, todo[j][1] * MINUTE_MS, (todo[k - 1][1] + 1) * MINUTE_MS);
             j = k;
         }
-        if (rc == SM_OK)
-            rc = rollup_hours(db, agent, hour, hour + 1);
         /* The selection is a prefix in key order: every dirty row of the agent between
          * the group's first and last minute is in it. */
         const int64_t d[] = {agent, todo[g][1], todo[e - 1][1]};
@@ -826,9 +851,6 @@ history_rollup(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
         if (rc == SM_ENOTFOUND)
             rc = SM_OK;
         if (rc == SM_OK)
-            rc = rollup_hours(db, 0, history_floor_div(w, HOUR_MS),
-                              history_floor_div(end - 1, HOUR_MS) + 1);
-        if (rc == SM_OK)
             rc = state_set(db, "minute_done", end);
         if (rc != SM_OK)
             goto fail;
@@ -850,6 +872,52 @@ history_rollup(sqlite3 *db, int64_t now_ms, size_t budget, size_t *work)
     return exec_i64(db, "COMMIT", 0, NULL);
 fail:
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* The minute tier's retention for one series: its packed hours wholly before the minute
+ * cut deleted, and the minutes before the cut taken out of the hour across it (the hour
+ * tier's rows are left: they are kept longer). *deleted counts the minutes. */
+static enum sm_rc
+minutes_retain(sqlite3 *db, int64_t series, int64_t cut, size_t *deleted)
+{
+    int64_t hour = history_floor_div(cut, 60);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT data FROM rollup_1m_hours WHERE series_id = ?1 AND hour < ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_int64(s, 1, series);
+    sqlite3_bind_int64(s, 2, hour);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        struct minute_agg m[60];
+        if (minute_pack_decode(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), m) !=
+            SM_OK)
+            continue;
+        for (int k = 0; k < 60; k++)
+            *deleted += m[k].n > 0;
+    }
+    sqlite3_finalize(s);
+    const int64_t a[] = {series, hour};
+    enum sm_rc rc =
+        exec_i64(db, "DELETE FROM rollup_1m_hours WHERE series_id = ?1 AND hour < ?2", 2, a);
+    if (rc != SM_OK || cut - hour * 60 == 0)
+        return rc;
+    struct minute_io io;
+    struct minute_agg m[60];
+    if (minute_io_init(&io, db) != SM_OK)
+        return SM_EINTERNAL;
+    rc = minutes_load(&io, series, hour, m);
+    int changed = 0;
+    for (int64_t k = 0; k < cut - hour * 60 && rc == SM_OK; k++)
+        if (m[k].n > 0) {
+            m[k] = (struct minute_agg){0};
+            changed = 1;
+            (*deleted)++;
+        }
+    if (rc == SM_OK && changed)
+        rc = minutes_store(&io, series, hour, m, 0);
+    minute_io_done(&io);
     return rc;
 }
 
@@ -880,8 +948,7 @@ history_retain(sqlite3 *db, int64_t now_ms, const struct history_retention *r, s
         goto out;
     for (size_t i = 0; i < n && rc == SM_OK; i++) {
         const int64_t a2[] = {ids[i], min_cut}, a3[] = {ids[i], hour_cut};
-        rc = exec_i64(db, "DELETE FROM rollup_1m WHERE series_id = ?1 AND bucket < ?2", 2, a2);
-        *deleted += (size_t)sqlite3_changes(db);
+        rc = minutes_retain(db, a2[0], a2[1], deleted);
         if (rc == SM_OK)
             rc = exec_i64(db, "DELETE FROM rollup_1h WHERE series_id = ?1 AND bucket < ?2", 2, a3);
         *deleted += (size_t)sqlite3_changes(db);
@@ -942,7 +1009,7 @@ history_forget_agent(sqlite3 *db, int64_t agent_id)
 {
     const int64_t a[] = {agent_id};
     enum sm_rc rc = exec_i64(db,
-                             "DELETE FROM rollup_1m WHERE series_id IN"
+                             "DELETE FROM rollup_1m_hours WHERE series_id IN"
                              " (SELECT id FROM series WHERE agent_id = ?1)",
                              1, a);
     if (rc == SM_OK)
@@ -959,6 +1026,163 @@ history_forget_agent(sqlite3 *db, int64_t agent_id)
                       1, a);
     if (rc == SM_OK)
         rc = exec_i64(db, "DELETE FROM chunk_samples WHERE agent_id = ?1", 1, a);
+    return rc;
+}
+
+/* Read the packed hours of every series in key order and give each minute to fn. A
+ * damaged hour is SM_EPARSE. */
+static enum sm_rc
+minutes_each(sqlite3 *db, enum sm_rc (*fn)(void *, int64_t, int64_t, const struct minute_agg *),
+             void *arg)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT series_id, hour, data FROM main.rollup_1m_hours"
+                           " ORDER BY series_id, hour",
+                           -1, &s, NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    int step;
+    enum sm_rc rc = SM_OK;
+    while (rc == SM_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct minute_agg m[60];
+        int64_t series = sqlite3_column_int64(s, 0), hour = sqlite3_column_int64(s, 1);
+        if (minute_pack_decode(sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2), m) !=
+            SM_OK) {
+            sm_log(SM_LOG_WARN, "history: series %lld: damaged minute rollups of hour %lld",
+                   (long long)series, (long long)hour);
+            rc = SM_EPARSE;
+            break;
+        }
+        for (int k = 0; k < 60 && rc == SM_OK; k++)
+            if (m[k].n > 0)
+                rc = fn(arg, series, hour * 60 + k, &m[k]);
+    }
+    if (rc == SM_OK && step != SQLITE_DONE)
+        rc = SM_EIO;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static enum sm_rc
+expand_one(void *arg, int64_t series, int64_t minute, const struct minute_agg *m)
+{
+    sqlite3_stmt *ins = arg;
+    sqlite3_bind_int64(ins, 1, series);
+    sqlite3_bind_int64(ins, 2, minute);
+    sqlite3_bind_int64(ins, 3, m->n);
+    sqlite3_bind_double(ins, 4, m->sum);
+    sqlite3_bind_double(ins, 5, m->min);
+    sqlite3_bind_double(ins, 6, m->max);
+    return step_done(sqlite3_db_handle(ins), ins);
+}
+
+enum sm_rc
+history_minutes_expand(sqlite3 *db)
+{
+    enum sm_rc rc = exec_i64(db, "DROP TABLE IF EXISTS temp.rollup_1m", 0, NULL);
+    if (rc == SM_OK)
+        rc = exec_i64(db,
+                      "CREATE TEMP TABLE rollup_1m(series_id INTEGER NOT NULL,"
+                      " bucket INTEGER NOT NULL, n INTEGER NOT NULL, sum REAL NOT NULL,"
+                      " min REAL NOT NULL, max REAL NOT NULL,"
+                      " PRIMARY KEY(series_id, bucket)) WITHOUT ROWID",
+                      0, NULL);
+    if (rc != SM_OK)
+        return rc;
+    sqlite3_stmt *ins;
+    if (sqlite3_prepare_v2(db, "INSERT INTO temp.rollup_1m VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
+                           &ins, NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    rc = minutes_each(db, expand_one, ins);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+/* Migration: one series' hour being packed from minute rows. */
+struct pack_state {
+    struct minute_io io;
+    int64_t series, hour, rows, n, packed_n;
+    struct minute_agg m[60];
+    int any;
+};
+
+static enum sm_rc
+pack_flush(struct pack_state *p)
+{
+    if (!p->any)
+        return SM_OK;
+    p->any = 0;
+    return minutes_store(&p->io, p->series, p->hour, p->m, 0);
+}
+
+static enum sm_rc
+count_one(void *arg, int64_t series, int64_t minute, const struct minute_agg *m)
+{
+    (void)series;
+    (void)minute;
+    struct pack_state *p = arg;
+    p->packed_n += m->n;
+    p->rows--;
+    return SM_OK;
+}
+
+enum sm_rc
+history_minutes_pack(sqlite3 *db, int64_t *minutes)
+{
+    struct pack_state p = {0};
+    *minutes = 0;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT series_id, bucket, n, sum, min, max FROM main.rollup_1m"
+                           " ORDER BY series_id, bucket",
+                           -1, &s, NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    if (minute_io_init(&p.io, db) != SM_OK) {
+        sqlite3_finalize(s);
+        return SM_EINTERNAL;
+    }
+    enum sm_rc rc = SM_OK;
+    int step;
+    while (rc == SM_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t series = sqlite3_column_int64(s, 0), bucket = sqlite3_column_int64(s, 1);
+        int64_t hour = history_floor_div(bucket, 60), n = sqlite3_column_int64(s, 2);
+        if (p.any && (series != p.series || hour != p.hour))
+            rc = pack_flush(&p);
+        if (!p.any) {
+            memset(p.m, 0, sizeof p.m);
+            p.series = series;
+            p.hour = hour;
+        }
+        if (n < 1 || n > MINUTE_PACK_N_MAX)
+            continue; /* not a minute smserver wrote: there is nothing to keep */
+        p.m[bucket - hour * 60] =
+            (struct minute_agg){n, sqlite3_column_double(s, 3), sqlite3_column_double(s, 4),
+                                sqlite3_column_double(s, 5)};
+        p.any = 1;
+        p.rows++;
+        p.n += n;
+    }
+    if (rc == SM_OK && step != SQLITE_DONE)
+        rc = SM_EIO;
+    sqlite3_finalize(s);
+    if (rc == SM_OK)
+        rc = pack_flush(&p);
+    int64_t rows = p.rows;
+    /* Checked by counts: as many minutes and points packed as there were rows. */
+    if (rc == SM_OK)
+        rc = minutes_each(db, count_one, &p);
+    if (rc == SM_OK && (p.rows != 0 || p.packed_n != p.n)) {
+        sm_log(SM_LOG_ERROR,
+               "history: packing minutes: %lld rows and %lld points became %lld"
+               " and %lld",
+               (long long)rows, (long long)p.n, (long long)(rows - p.rows), (long long)p.packed_n);
+        rc = SM_EINTERNAL;
+    }
+    minute_io_done(&p.io);
+    if (rc == SM_OK)
+        rc = exec_i64(db, "DROP TABLE main.rollup_1m", 0, NULL);
+    if (rc == SM_OK)
+        *minutes = rows;
     return rc;
 }
 
@@ -1044,6 +1268,46 @@ read_raw(struct query *q, int64_t lo, int64_t hi)
     return r;
 }
 
+/* The minute tier in [lo, hi) (whole minutes): the series' packed hours across it.
+ * rows_read counts the minutes read (60 to a row). A damaged hour fails the query. */
+static enum sm_rc
+read_minutes(struct query *q, int64_t lo, int64_t hi)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(q->db,
+                           "SELECT hour, data FROM rollup_1m_hours WHERE series_id = ?1"
+                           " AND hour >= ?2 AND hour <= ?3",
+                           -1, &s, NULL) != SQLITE_OK)
+        return SM_EINTERNAL;
+    sqlite3_bind_int64(s, 1, q->series);
+    sqlite3_bind_int64(s, 2, history_floor_div(lo, HOUR_MS));
+    sqlite3_bind_int64(s, 3, history_floor_div(hi - 1, HOUR_MS));
+    int rc;
+    enum sm_rc r = SM_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t h0 = sqlite3_column_int64(s, 0) * HOUR_MS;
+        struct minute_agg m[60];
+        if (minute_pack_decode(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), m) !=
+            SM_OK) {
+            sm_log(SM_LOG_WARN, "history: series %lld: damaged minute rollups of hour %lld",
+                   (long long)q->series, (long long)(h0 / HOUR_MS));
+            r = SM_EIO;
+            break;
+        }
+        for (int k = 0; k < 60; k++) {
+            int64_t t = h0 + k * MINUTE_MS;
+            if (m[k].n == 0 || t < lo || t >= hi)
+                continue;
+            accumulate(q, t, m[k].n, m[k].sum, m[k].min, m[k].max);
+            q->out->rows_read++;
+        }
+    }
+    sqlite3_finalize(s);
+    if (r == SM_OK && rc != SQLITE_DONE)
+        r = SM_EIO;
+    return r;
+}
+
 /* A history_read_fn: the rows of one tier in [lo, hi). */
 static enum sm_rc
 read_tier(void *arg, enum history_tier tier, int64_t lo, int64_t hi)
@@ -1051,22 +1315,20 @@ read_tier(void *arg, enum history_tier tier, int64_t lo, int64_t hi)
     struct query *q = arg;
     if (tier == HISTORY_RAW)
         return read_raw(q, lo, hi);
-    static const char *const sql[] = {
-        [HISTORY_MINUTE] = "SELECT bucket, n, sum, min, max FROM rollup_1m"
-                           " WHERE series_id = ?1 AND bucket >= ?2 AND bucket < ?3",
-        [HISTORY_HOUR] = "SELECT bucket, n, sum, min, max FROM rollup_1h"
-                         " WHERE series_id = ?1 AND bucket >= ?2 AND bucket < ?3",
-    };
-    int64_t size = tier == HISTORY_HOUR ? HOUR_MS : MINUTE_MS;
+    if (tier == HISTORY_MINUTE)
+        return read_minutes(q, lo, hi);
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(q->db, sql[tier], -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(q->db,
+                           "SELECT bucket, n, sum, min, max FROM rollup_1h"
+                           " WHERE series_id = ?1 AND bucket >= ?2 AND bucket < ?3",
+                           -1, &s, NULL) != SQLITE_OK)
         return SM_EINTERNAL;
     sqlite3_bind_int64(s, 1, q->series);
-    sqlite3_bind_int64(s, 2, lo / size);
-    sqlite3_bind_int64(s, 3, hi / size);
+    sqlite3_bind_int64(s, 2, lo / HOUR_MS);
+    sqlite3_bind_int64(s, 3, hi / HOUR_MS);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        accumulate(q, sqlite3_column_int64(s, 0) * size, sqlite3_column_int64(s, 1),
+        accumulate(q, sqlite3_column_int64(s, 0) * HOUR_MS, sqlite3_column_int64(s, 1),
                    sqlite3_column_double(s, 2), sqlite3_column_double(s, 3),
                    sqlite3_column_double(s, 4));
         q->out->rows_read++;

@@ -79,8 +79,21 @@ enum sm_rc history_blob_decode(const uint8_t *blob, size_t len, struct history_p
 enum sm_rc history_blob_find(const uint8_t *blob, size_t len, int64_t series,
                              double *value) SM_MUST_CHECK;
 
-/* The SQL that creates the rollup tables (a schema migration step of the store). */
+/* The SQL that created the rollup tables (schema 2 of the store: minute rows in
+ * rollup_1m, hour rows in rollup_1h, dirty minutes, the watermark). */
 extern const char history_schema_sql[];
+
+/* Schema 7: the minute tier as one row per series and hour, its minutes packed
+ * (minute_pack.h) in rollup_1m_hours. history_minutes_pack is its step: every rollup_1m
+ * row into its hour, the counts of minutes and points checked, then rollup_1m dropped;
+ * *minutes is the number of minute rows packed. */
+extern const char history_minutes_schema_sql[];
+enum sm_rc history_minutes_pack(struct sqlite3 *db, int64_t *minutes) SM_MUST_CHECK;
+
+/* (Re)make the TEMP table rollup_1m(series_id, bucket, n, sum, min, max) with a row per
+ * stored minute, as schema 6 had them: what `smserver migrate` copies to PostgreSQL and
+ * the tests read with SQL. SM_EPARSE when a packed hour is damaged. */
+enum sm_rc history_minutes_expand(struct sqlite3 *db) SM_MUST_CHECK;
 
 /* Writer: inside the ingest transaction, after a sample of agent_id at ts_ms was stored,
  * mark its minute dirty when it arrived behind the watermark. */

@@ -1059,6 +1059,11 @@ migrate_main(int argc, char **argv)
     PQclear(PQexec(dst, "SET client_min_messages = warning"));
     /* One snapshot of the source for the whole run. */
     sqlite3_exec(src, "BEGIN", NULL, NULL, NULL);
+    /* SQLite packs the minute tier by the hour; PostgreSQL keeps a row a minute. The
+     * copy and its check read the minutes unpacked, from a TEMP table of that snapshot. */
+    if (history_minutes_expand(src) != SM_OK)
+        sm_die(SM_EXIT_FAIL, "migrate: %s: the minute rollups cannot be read: %s", from,
+               sqlite3_errmsg(src));
     int ret = SM_EXIT_OK;
     size_t nsteps = sizeof steps / sizeof steps[0];
     for (size_t i = 0; i <= nsteps && ret == SM_EXIT_OK; i++) {

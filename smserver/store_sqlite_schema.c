@@ -15,6 +15,7 @@
 #include "xmalloc.h"
 
 static enum sm_rc pack_points(struct store_sqlite *st, char **cause);
+static enum sm_rc pack_minutes(struct store_sqlite *st, char **cause);
 
 /* Schema migrations: entry i brings user_version from i to i + 1 (its SQL, then its C
  * step when it has one, in one transaction). */
@@ -77,6 +78,10 @@ static const struct migration {
      * existing database are sealed later by the maintenance job, a window at a time
      * (history_seal), never at open. */
     {history_chunk_schema_sql, NULL},
+    /* 7: the minute tier packed, one row per series and hour instead of one per minute
+     * (history.h, minute_pack.h): pack_minutes moves the rows, checks the counts and
+     * drops rollup_1m, in this migration's one transaction. */
+    {history_minutes_schema_sql, pack_minutes},
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -168,6 +173,18 @@ out:
         sm_log(SM_LOG_INFO, "database: %lld points packed into %lld samples", (long long)npoints,
                (long long)nsamples);
     return rc;
+}
+
+/* Migration 7: the minute rows into packed hours (history_minutes_pack). */
+static enum sm_rc
+pack_minutes(struct store_sqlite *st, char **cause)
+{
+    int64_t minutes;
+    enum sm_rc rc = history_minutes_pack(st->db, &minutes);
+    if (rc != SM_OK)
+        return sq_error(st, "migration 7: packing the minute rollups", cause);
+    sm_log(SM_LOG_INFO, "database: %lld minute rollups packed by the hour", (long long)minutes);
+    return SM_OK;
 }
 
 /* Run a one-row PRAGMA and read its first column (0 when it answers no row). */

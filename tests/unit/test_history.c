@@ -66,7 +66,9 @@ setup(void)
         " (3, 8, 'other', 'core=0');";
     if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db, history_schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, history_chunk_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(db, history_chunk_schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, history_minutes_schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "DROP TABLE rollup_1m", NULL, NULL, NULL) != SQLITE_OK)
         abort();
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     for (int64_t t = START_MS; t < END_MS; t += STEP_MS) {
@@ -79,11 +81,16 @@ setup(void)
     return db;
 }
 
+/* The first column of sql's first row (-1 when none). The minute tier is packed by the
+ * hour; a query of rollup_1m reads it unpacked (history_minutes_expand: a TEMP table made
+ * from what is stored now). */
 static int64_t
 count(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *s;
     int64_t n = -1;
+    if (strstr(sql, "rollup_1m ") && history_minutes_expand(db) != SM_OK)
+        return -2;
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
         n = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
@@ -395,11 +402,95 @@ test_replay(void)
     sqlite3_close(db);
 }
 
+/* Schema 7's step: minute rows of schema 6 packed by the hour, the counts checked, the
+ * rows dropped; every minute comes back bit for bit, and a row no rollup wrote (n 0) is
+ * left behind. Then a damaged packed hour fails a minute-tier query. */
+static void
+test_pack_migration(void)
+{
+    sqlite3 *db;
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+        sqlite3_exec(db,
+                     "CREATE TABLE series(id INTEGER PRIMARY KEY, agent_id INTEGER NOT NULL,"
+                     " name TEXT NOT NULL, labels TEXT NOT NULL);"
+                     "CREATE TABLE samples(agent_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
+                     " data BLOB NOT NULL, PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;"
+                     "INSERT INTO series VALUES(1, 7, 'a', ''), (2, 7, 'b', '');",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, history_schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, history_chunk_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+        abort();
+    sqlite3_stmt *ins;
+    if (sqlite3_prepare_v2(db, "INSERT INTO rollup_1m VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &ins,
+                           NULL) != SQLITE_OK)
+        abort();
+    int64_t m0 = START_MS / 60000 / 60 * 60, rows = 0;
+    for (int64_t k = 0; k < 5 * 60; k++)
+        for (int64_t sid = 1; sid <= 2; sid++) {
+            if (sid == 2 && k % 7 == 3)
+                continue; /* gaps */
+            sqlite3_reset(ins);
+            sqlite3_bind_int64(ins, 1, sid);
+            sqlite3_bind_int64(ins, 2, m0 + k * (sid == 1 ? 1 : 3)); /* series 2 spans 15 h */
+            sqlite3_bind_int64(ins, 3, 6 + k % 3);
+            sqlite3_bind_double(ins, 4, sine(k * 60000) * 6 + 0.1 * (double)k);
+            sqlite3_bind_double(ins, 5, -1.0 / (double)(k + 3));
+            sqlite3_bind_double(ins, 6, 1e6 + (double)k / 7);
+            if (sqlite3_step(ins) != SQLITE_DONE)
+                abort();
+            rows++;
+        }
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, 1);
+    sqlite3_bind_int64(ins, 2, m0 + 9000);
+    sqlite3_bind_int64(ins, 3, 0);
+    sqlite3_bind_double(ins, 4, 0);
+    sqlite3_bind_double(ins, 5, 0);
+    sqlite3_bind_double(ins, 6, 0);
+    if (sqlite3_step(ins) != SQLITE_DONE)
+        abort();
+    sqlite3_finalize(ins);
+    if (sqlite3_exec(db, "CREATE TABLE orig AS SELECT * FROM rollup_1m WHERE n > 0", NULL, NULL,
+                     NULL) != SQLITE_OK ||
+        sqlite3_exec(db, history_minutes_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+        abort();
+    int64_t packed = -1;
+    enum sm_rc prc = history_minutes_pack(db, &packed);
+    ok(prc == SM_OK && packed == rows,
+       "pack: %lld minute rows packed (want %lld)", (long long)packed, (long long)rows);
+    ok(count(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'rollup_1m'") == 0,
+       "pack: rollup_1m dropped");
+    ok(count(db, "SELECT count(*) FROM rollup_1m_hours") == 5 + 15,
+       "pack: one row per series and hour (%lld)",
+       (long long)count(db, "SELECT count(*) FROM rollup_1m_hours"));
+    ok(count(db, "SELECT count(*) FROM rollup_1m ") == rows &&
+           count(db, "SELECT count(*) FROM (SELECT * FROM orig EXCEPT SELECT * FROM rollup_1m )") ==
+               0,
+       "pack: every minute unpacks bit for bit (sum, min, max, n)");
+
+    /* A damaged packed hour: the minute tier's answer fails, nothing made up. */
+    sqlite3_exec(db,
+                 "INSERT INTO rollup_state VALUES('minute_done', 9e15) ON CONFLICT(k) DO UPDATE"
+                 " SET v = excluded.v;"
+                 "UPDATE rollup_1m_hours SET data = substr(data, 1, 20) WHERE series_id = 1"
+                 " AND hour = (SELECT min(hour) FROM rollup_1m_hours)",
+                 NULL, NULL, NULL);
+    struct history_result r;
+    ok(history_query(db, 1, m0 * 60000, (m0 + 300) * 60000, 100, &r) == SM_EIO,
+       "pack: a damaged packed hour fails the query");
+    ok(history_query(db, 1, (m0 + 60) * 60000, (m0 + 300) * 60000, 100, &r) == SM_OK &&
+           r.tier == HISTORY_MINUTE && r.n == 80,
+       "pack: the hours after it answer (%zu buckets)", r.n);
+    history_result_done(&r);
+    sqlite3_close(db);
+}
+
 int
 main(void)
 {
     test_blob();
     test_replay();
+    test_pack_migration();
     sqlite3 *db = setup();
     int64_t now = END_MS + 5 * 60000;
     struct history_result r;
