@@ -88,7 +88,7 @@ static void
 test_refusals(void)
 {
     struct minute_agg m[60] = {{0}};
-    uint8_t *buf = (uint8_t *)"x";
+    uint8_t one = 1, *buf = &one;
     size_t len = 1;
     ok(minute_pack_encode(m, &buf, &len) == SM_EINVAL && buf == NULL && len == 0,
        "an hour with no minute is refused");
